@@ -1,0 +1,227 @@
+"""The exceptions StarPy raises and fails Deferreds with.
+
+Every StarPy error derives from :class:`StarpyError`.  The names upstream
+StarPy used (``AMICommandFailure``, ``AGICommandFailure``, ``MenuFinished``,
+``MenuExit``, ``MenuTimeout``, ``MenuUnexpectedOption``) are kept, and the
+finer errors below derive from them so that old ``except`` clauses still
+catch them.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+__all__ = [
+    "StarpyError",
+    "AMIError",
+    "AMICommandFailure",
+    "AMIAuthenticationError",
+    "AMITimeout",
+    "AMIConnectionLost",
+    "AMIProtocolError",
+    "AMIOriginateFailure",
+    "AGIError",
+    "AGICommandFailure",
+    "AGIInvalidCommand",
+    "AGIDeadChannel",
+    "AGIUsageError",
+    "AGIHangup",
+    "AGICommandTimeout",
+    "AGIProtocolError",
+    "MenuFinished",
+    "MenuExit",
+    "MenuTimeout",
+    "MenuUnexpectedOption",
+]
+
+
+class StarpyError(Exception):
+    """Base of every error StarPy raises."""
+
+
+# -- AMI -------------------------------------------------------------------
+
+
+class AMIError(StarpyError):
+    """Base of the errors of the AMI client."""
+
+
+class AMICommandFailure(AMIError):
+    """Asterisk answered an action with ``Response: Error``.
+
+    :ivar action: the name of the action that failed.
+    :ivar message: Asterisk's ``Message`` header (may be empty).
+    :ivar response: the whole response, a :class:`starpy.codec.ami.Message`
+        (or ``None`` when the failure is not tied to one response).
+    """
+
+    def __init__(
+        self,
+        action: str,
+        message: str,
+        response: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        super().__init__(action, message)
+        self.action = action
+        self.message = message
+        self.response = response
+
+    def __str__(self) -> str:
+        return "%s failed: %s" % (self.action, self.message or "(no message)")
+
+
+class AMIAuthenticationError(AMICommandFailure):
+    """The login was refused (wrong user name, secret or key)."""
+
+
+class AMIOriginateFailure(AMICommandFailure):
+    """An asynchronous Originate ended with ``Response: Failure``.
+
+    :ivar reason: the ``Reason`` header of the ``OriginateResponse`` event as
+        an int (Asterisk's ``AST_CONTROL_*`` code: 0 no such channel or
+        failure, 1 hung up, 3 ring timeout, 5 busy, 8 congestion...), or
+        ``None`` when absent.
+    """
+
+    def __init__(
+        self,
+        action: str,
+        message: str,
+        response: Optional[Mapping[str, Any]] = None,
+        reason: Optional[int] = None,
+    ) -> None:
+        super().__init__(action, message, response)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return "%s failed: %s (reason %s)" % (self.action, self.message, self.reason)
+
+
+class AMITimeout(AMIError, TimeoutError):
+    """No reply to an action within its timeout.
+
+    :ivar action: the name of the action.
+    :ivar timeout: the timeout in seconds.
+    """
+
+    def __init__(self, action: str, timeout: float) -> None:
+        super().__init__(action, timeout)
+        self.action = action
+        self.timeout = timeout
+
+    def __str__(self) -> str:
+        return "%s: no reply within %g seconds" % (self.action, self.timeout)
+
+
+class AMIConnectionLost(AMIError, ConnectionError):
+    """The AMI connection was lost (or is not established) while an action waited.
+
+    :ivar action: the name of the action that was waiting, or ``None``.
+    :ivar reason: what ended the connection, as text.
+    """
+
+    def __init__(self, action: Optional[str], reason: str = "connection lost") -> None:
+        super().__init__(action, reason)
+        self.action = action
+        self.reason = reason
+
+    def __str__(self) -> str:
+        if self.action is None:
+            return "AMI %s" % (self.reason,)
+        return "%s: AMI %s" % (self.action, self.reason)
+
+
+class AMIProtocolError(AMIError):
+    """The peer sent something that is not AMI (or that breaks a bound)."""
+
+
+# -- AGI -------------------------------------------------------------------
+
+
+class AGIError(StarpyError):
+    """Base of the errors of the AGI layers."""
+
+
+class AGICommandFailure(AGIError):
+    """An AGI command failed.
+
+    This is upstream StarPy's error for AGI failures and the base of all the
+    finer AGI errors below.
+
+    :ivar command: the command line that was sent (without newline), or
+        ``None``.
+    :ivar code: the numeric status of the reply (200, 510, 511, 520), or
+        ``None``.
+    :ivar text: the reply text, or a description.
+    """
+
+    def __init__(
+        self,
+        command: Optional[str] = None,
+        code: Optional[int] = None,
+        text: str = "",
+    ) -> None:
+        super().__init__(command, code, text)
+        self.command = command
+        self.code = code
+        self.text = text
+
+    def __str__(self) -> str:
+        if self.command is None:
+            return self.text
+        return "%s: %s" % (self.command, self.text)
+
+
+class AGIInvalidCommand(AGICommandFailure):
+    """Asterisk answered ``510 Invalid or unknown command``."""
+
+
+class AGIDeadChannel(AGICommandFailure):
+    """Asterisk answered ``511``: the command is not permitted on a dead channel."""
+
+
+class AGIUsageError(AGICommandFailure):
+    """Asterisk answered with a ``520`` usage block (wrong arguments).
+
+    :ivar usage: the usage text Asterisk sent, lines joined with newlines.
+    """
+
+    def __init__(
+        self,
+        command: Optional[str] = None,
+        code: Optional[int] = 520,
+        text: str = "",
+        usage: str = "",
+    ) -> None:
+        super().__init__(command, code, text)
+        self.usage = usage
+
+
+class AGIHangup(AGICommandFailure):
+    """The channel has hung up (or the AGI session ended) before the command ran."""
+
+
+class AGICommandTimeout(AGICommandFailure, TimeoutError):
+    """An AGI command got no reply within its timeout."""
+
+
+class AGIProtocolError(AGIError):
+    """The peer sent something that is not AGI (or that breaks a bound)."""
+
+
+# -- Menus -----------------------------------------------------------------
+
+
+class MenuFinished(StarpyError):
+    """A menu finished without a valid selection (repetitions exhausted)."""
+
+
+class MenuExit(MenuFinished):
+    """The caller chose an ``ExitOn`` option: return to the parent menu."""
+
+
+class MenuTimeout(MenuFinished):
+    """The caller entered nothing within the menu's timeout."""
+
+
+class MenuUnexpectedOption(MenuFinished):
+    """The caller entered an option the menu does not know."""
