@@ -1,0 +1,492 @@
+"""Sans-IO codec for the AGI wire format (FastAGI, classic AGI and AsyncAGI).
+
+Nothing here knows about Twisted, sockets or logging: bytes or text go in,
+values come out, and the reverse.
+
+Reading (Asterisk to us):
+
+* :class:`AGIDecoder` turns a byte stream into events: first one
+  :class:`AGIEnvironment` (the ``agi_*`` block ended by an empty line), then
+  :class:`AGIReply` (a final reply), :class:`AGIInterimReply` (``100
+  result=0 Trying...``) and :class:`AGIHangupSignal` (the unsolicited
+  ``HANGUP`` line).  Line length and the size of the environment block are
+  bounded; breaking a bound raises :class:`~starpy.error.AGIProtocolError`.
+* :class:`AGIEnvironmentParser` and :class:`AGIReplyReader` are the two
+  halves of the decoder, usable line by line; :func:`parseEnvironment` and
+  :func:`parseReplyText` read whole texts (AsyncAGI's URL-decoded ``Env`` and
+  ``Result`` headers).
+
+Writing (us to Asterisk):
+
+* :func:`quoteArgument` quotes one argument the way res_agi's ``parse_args``
+  reads it back: double quotes group words, a backslash escapes the next
+  character, single quotes are literal, an empty argument is ``""``.
+* :func:`formatCommand` builds a command line, :func:`encodeCommand` its bytes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional, Tuple, Union
+
+from starpy.error import AGIProtocolError
+
+__all__ = [
+    "Argument",
+    "AGIEnvironment",
+    "AGIReply",
+    "AGIInterimReply",
+    "AGIHangupSignal",
+    "HANGUP_SIGNAL",
+    "AGIEvent",
+    "AGIEnvironmentParser",
+    "AGIReplyReader",
+    "AGIDecoder",
+    "DEFAULT_MAX_LINE_LENGTH",
+    "DEFAULT_MAX_ENVIRONMENT_LINES",
+    "DEFAULT_MAX_USAGE_LINES",
+    "ENCODING",
+    "parseEnvironment",
+    "parseReplyLine",
+    "parseReplyText",
+    "quoteArgument",
+    "formatCommand",
+    "encodeCommand",
+]
+
+#: Text encoding of the wire.  ``surrogateescape`` keeps bytes that are not
+#: UTF-8 intact in both directions.
+ENCODING = "utf-8"
+_ERRORS = "surrogateescape"
+
+DEFAULT_MAX_LINE_LENGTH = 16384
+DEFAULT_MAX_ENVIRONMENT_LINES = 512
+DEFAULT_MAX_USAGE_LINES = 1024
+
+#: What a command argument may be: text, or a number written in decimal.
+Argument = Union[str, int, float]
+
+
+# -- Events -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AGIEnvironment:
+    """The environment block Asterisk sends first.
+
+    :ivar variables: ``agi_*`` keys (lower-cased) to their values, in the
+        order Asterisk sent them.
+    """
+
+    variables: Dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class AGIReply:
+    """A complete, final reply to one command.
+
+    :ivar code: the status: 200, 510, 511, 520 (or whatever Asterisk sent).
+    :ivar result: the text after ``result=`` (``"0"``, ``"-1"``, ``"49"``,
+        the digits of GET DATA, possibly ``""``), or ``None`` if absent.
+    :ivar data: the text inside the parentheses after the result (may hold
+        spaces and parentheses), or ``None`` if there were none.
+    :ivar extra: ``key=value`` pairs after the result and data (``endpos``,
+        speech ``score0``...); double-quoted values are unquoted.
+    :ivar text: free text after the result that is not ``key=value`` pairs
+        (``"Gosub complete"``), or the message of a non-200 reply.
+    :ivar usage: for a 520 block, the usage lines between the first and the
+        last line, joined with ``"\\n"``, markup left as is.
+    :ivar raw: the reply as received: its line(s) joined with ``"\\n"``.
+    :ivar interim: the ``100`` lines that preceded it, raw.
+    """
+
+    code: int
+    result: Optional[str] = None
+    data: Optional[str] = None
+    extra: Dict[str, str] = field(default_factory=dict)
+    text: str = ""
+    usage: str = ""
+    raw: str = ""
+    interim: Tuple[str, ...] = ()
+
+    def resultAsInt(self) -> int:
+        """Return :attr:`result` as an int.
+
+        :raises ValueError: the result is missing or not a number.
+        """
+        if self.result is None:
+            raise ValueError("reply has no result: %r" % (self.raw,))
+        return int(self.result)
+
+
+@dataclass(frozen=True, slots=True)
+class AGIInterimReply:
+    """An interim ``100`` line (``100 result=0 Trying...``), not a reply."""
+
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class AGIHangupSignal:
+    """The unsolicited ``HANGUP`` line: the channel hung up.
+
+    It answers no command; the reply to the pending command comes later.
+    """
+
+
+#: The one instance of :class:`AGIHangupSignal`.
+HANGUP_SIGNAL = AGIHangupSignal()
+
+AGIEvent = Union[AGIEnvironment, AGIReply, AGIInterimReply, AGIHangupSignal]
+
+
+# -- Environment block --------------------------------------------------------
+
+
+class AGIEnvironmentParser:
+    """Read the ``key: value`` lines of the environment block, one at a time.
+
+    :param maxLines: the most lines the block may have (the empty line
+        that ends it not counted).
+    """
+
+    def __init__(self, maxLines: int = DEFAULT_MAX_ENVIRONMENT_LINES) -> None:
+        self.maxLines = maxLines
+        self._variables: Dict[str, str] = {}
+        self._count = 0
+        self.done = False
+
+    def feedLine(self, line: str) -> Optional[AGIEnvironment]:
+        """Take one line (without its newline).
+
+        :return: the complete :class:`AGIEnvironment` once the empty line
+            that ends the block arrives, else ``None``.
+        :raises AGIProtocolError: a line is not ``key: value``, the block
+            is too long, or the block already ended.
+        """
+        if self.done:
+            raise AGIProtocolError("environment block already complete")
+        if line.endswith("\r"):
+            line = line[:-1]
+        if not line:
+            self.done = True
+            return AGIEnvironment(self._variables)
+        self._count += 1
+        if self._count > self.maxLines:
+            raise AGIProtocolError(
+                "environment block longer than %d lines" % (self.maxLines,)
+            )
+        key, sep, value = line.partition(":")
+        key = key.strip()
+        if not sep or not key:
+            raise AGIProtocolError("not an environment line: %r" % (line[:100],))
+        if value.startswith(" "):
+            value = value[1:]
+        self._variables[key.lower()] = value
+        return None
+
+
+def parseEnvironment(
+    text: str, maxLines: int = DEFAULT_MAX_ENVIRONMENT_LINES
+) -> Dict[str, str]:
+    """Parse a whole environment block (AsyncAGI's decoded ``Env`` header).
+
+    The text may end with the empty line or not.
+
+    :return: lower-cased keys to values.
+    :raises AGIProtocolError: as :meth:`AGIEnvironmentParser.feedLine`.
+    """
+    parser = AGIEnvironmentParser(maxLines)
+    for line in text.split("\n"):
+        env = parser.feedLine(line)
+        if env is not None:
+            return env.variables
+    return parser._variables
+
+
+# -- Replies ------------------------------------------------------------------
+
+_KEY_VALUES = re.compile(r'(?:\s+[A-Za-z_][A-Za-z0-9_-]*=(?:"[^"]*"|\S*))*\s*\Z')
+_KEY_VALUE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)=("[^"]*"|\S*)')
+
+
+def _parseKeyValues(text: str) -> Dict[str, str]:
+    pairs: Dict[str, str] = {}
+    for key, value in _KEY_VALUE.findall(text):
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            value = value[1:-1]
+        pairs[key] = value
+    return pairs
+
+
+def _splitData(rest: str) -> Tuple[Optional[str], str]:
+    """Split ``(data) tail`` into data and tail.
+
+    The data ends at the last ``)`` after which only ``key=value`` pairs
+    (or nothing) follow, so data may itself hold spaces and parentheses.
+    """
+    end = len(rest)
+    while True:
+        close = rest.rfind(")", 1, end)
+        if close < 0:
+            return None, rest
+        tail = rest[close + 1 :]
+        if not tail or (tail[0].isspace() and _KEY_VALUES.match(tail)):
+            return rest[1:close], tail
+        end = close
+
+
+def parseReplyLine(line: str) -> AGIReply:
+    """Parse one single-line reply (``200 ...``, ``510 ...``, ``511 ...``).
+
+    :raises AGIProtocolError: the line does not start with a 3-digit status.
+    """
+    if line.endswith("\r"):
+        line = line[:-1]
+    status = line[:3]
+    if len(line) < 3 or not status.isdigit() or (len(line) > 3 and line[3] not in " -"):
+        raise AGIProtocolError("not an AGI reply line: %r" % (line[:100],))
+    code = int(status)
+    rest = line[4:]
+    if code != 200 and code != 100:
+        return AGIReply(code=code, text=rest, raw=line)
+    if not rest.startswith("result="):
+        return AGIReply(code=code, text=rest, raw=line)
+    space = rest.find(" ", 7)
+    if space < 0:
+        return AGIReply(code=code, result=rest[7:], raw=line)
+    result = rest[7:space]
+    rest = rest[space + 1 :]
+    data: Optional[str] = None
+    if rest.startswith("("):
+        data, rest = _splitData(rest)
+    extra: Dict[str, str] = {}
+    text = ""
+    stripped = rest.strip()
+    if stripped:
+        if _KEY_VALUES.match(" " + stripped):
+            extra = _parseKeyValues(stripped)
+        else:
+            text = stripped
+    return AGIReply(code=code, result=result, data=data, extra=extra, text=text, raw=line)
+
+
+class AGIReplyReader:
+    """Turn reply lines into events, one line at a time.
+
+    ``200``/``510``/``511``/single-line ``520`` give an :class:`AGIReply`;
+    a ``520-`` line opens a usage block that ends at the line starting with
+    ``520 `` and gives one :class:`AGIReply` with :attr:`AGIReply.usage`;
+    ``100`` lines give :class:`AGIInterimReply` (and are remembered in the
+    next reply's ``interim``); ``HANGUP`` gives :data:`HANGUP_SIGNAL`.
+
+    :param maxUsageLines: the most lines a 520 block may have.
+    """
+
+    def __init__(self, maxUsageLines: int = DEFAULT_MAX_USAGE_LINES) -> None:
+        self.maxUsageLines = maxUsageLines
+        self._usage: Optional[List[str]] = None
+        self._interim: List[str] = []
+
+    @property
+    def inUsageBlock(self) -> bool:
+        """Whether a ``520-`` block has started and not yet ended."""
+        return self._usage is not None
+
+    def feedLine(
+        self, line: str
+    ) -> Union[AGIReply, AGIInterimReply, AGIHangupSignal, None]:
+        """Take one line (without its newline).
+
+        :return: an event, or ``None`` while inside a 520 usage block.
+        :raises AGIProtocolError: the line is not AGI, or a usage block is
+            too long.
+        """
+        if line.endswith("\r"):
+            line = line[:-1]
+        usage = self._usage
+        if usage is not None:
+            if line.startswith("520 "):
+                self._usage = None
+                first = usage[0]
+                interim = tuple(self._interim)
+                self._interim = []
+                return AGIReply(
+                    code=520,
+                    text=first[4:],
+                    usage="\n".join(usage[1:]),
+                    raw="\n".join(usage + [line]),
+                    interim=interim,
+                )
+            if len(usage) > self.maxUsageLines:
+                raise AGIProtocolError(
+                    "520 usage block longer than %d lines" % (self.maxUsageLines,)
+                )
+            usage.append(line)
+            return None
+        if line.startswith("200 "):
+            reply = parseReplyLine(line)
+        elif line == "HANGUP":
+            return HANGUP_SIGNAL
+        elif line.startswith("100"):
+            self._interim.append(line)
+            return AGIInterimReply(line)
+        elif line.startswith("520-"):
+            self._usage = [line]
+            return None
+        else:
+            reply = parseReplyLine(line)
+            if reply.code == 520:
+                reply = AGIReply(code=520, text=reply.text, raw=line)
+        if self._interim:
+            interim = tuple(self._interim)
+            self._interim = []
+            reply = replace(reply, interim=interim)
+        return reply
+
+
+def parseReplyText(text: str) -> AGIReply:
+    """Parse the text of one whole reply (AsyncAGI's decoded ``Result``).
+
+    Interim ``100`` lines are kept in :attr:`AGIReply.interim`; a 520 block
+    may span several lines.
+
+    :raises AGIProtocolError: the text holds no complete reply.
+    """
+    reader = AGIReplyReader()
+    for line in text.split("\n"):
+        if not line:
+            continue
+        event = reader.feedLine(line)
+        if isinstance(event, AGIReply):
+            return event
+    raise AGIProtocolError("no complete AGI reply in %r" % (text[:200],))
+
+
+# -- Byte stream decoder --------------------------------------------------------
+
+
+class AGIDecoder:
+    """Decode Asterisk's side of an AGI byte stream into :data:`AGIEvent` values.
+
+    :param maxLineLength: the longest line accepted, in bytes, newline not
+        counted.
+    :param maxEnvironmentLines: the most lines of the environment block.
+    :param maxUsageLines: the most lines of one 520 usage block.
+    :param expectEnvironment: ``False`` to start directly with replies.
+    """
+
+    def __init__(
+        self,
+        maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
+        maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
+        maxUsageLines: int = DEFAULT_MAX_USAGE_LINES,
+        expectEnvironment: bool = True,
+    ) -> None:
+        self.maxLineLength = maxLineLength
+        self._buffer = b""
+        self._environment: Optional[AGIEnvironmentParser] = (
+            AGIEnvironmentParser(maxEnvironmentLines) if expectEnvironment else None
+        )
+        self._replies = AGIReplyReader(maxUsageLines)
+
+    def feed(self, data: bytes) -> List[AGIEvent]:
+        """Take some bytes; return the events of the lines they complete.
+
+        :raises AGIProtocolError: a bound was broken or a line is not AGI.
+            The decoder must not be used after that.
+        """
+        buffer = self._buffer + data if self._buffer else data
+        lines = buffer.split(b"\n")
+        rest = lines.pop()
+        if len(rest) > self.maxLineLength:
+            self._buffer = b""
+            raise AGIProtocolError(
+                "line longer than %d bytes" % (self.maxLineLength,)
+            )
+        self._buffer = rest
+        events: List[AGIEvent] = []
+        for raw in lines:
+            if len(raw) > self.maxLineLength:
+                raise AGIProtocolError(
+                    "line longer than %d bytes" % (self.maxLineLength,)
+                )
+            event = self.feedLine(raw.decode(ENCODING, _ERRORS))
+            if event is not None:
+                events.append(event)
+        return events
+
+    def feedLine(self, line: str) -> Optional[AGIEvent]:
+        """Take one decoded line (without newline); return its event if any."""
+        environment = self._environment
+        if environment is not None:
+            env = environment.feedLine(line)
+            if env is not None:
+                self._environment = None
+            return env
+        return self._replies.feedLine(line)
+
+    @property
+    def readingEnvironment(self) -> bool:
+        """Whether the environment block is still being read."""
+        return self._environment is not None
+
+
+# -- Writing commands ------------------------------------------------------------
+
+_NEEDS_QUOTES = re.compile(r'[ \t"\\]')
+_FORBIDDEN = re.compile(r"[\r\n\x00]")
+
+
+def quoteArgument(value: Argument, name: str = "argument") -> str:
+    """Quote one command argument so that Asterisk's ``parse_args`` reads back *value*.
+
+    A value with no space, tab, double quote or backslash is sent as is; an
+    empty value becomes ``""``; any other value is put in double quotes with
+    ``"`` and ``\\`` escaped by a backslash.  Single quotes are literal to
+    Asterisk and are left alone.  Ints and floats are written in decimal.
+
+    :param name: how to name the argument in an error message.
+    :raises ValueError: the value holds a CR, LF or NUL, which cannot be
+        sent on a line.
+    :raises TypeError: the value is not text or a number.
+    """
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be text or a number, not %r" % (name, value))
+    else:
+        text = str(value)
+    if _FORBIDDEN.search(text):
+        raise ValueError(
+            "%s holds a line break or NUL, which AGI cannot carry: %r" % (name, text)
+        )
+    if not text:
+        return '""'
+    if _NEEDS_QUOTES.search(text) is None:
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def formatCommand(command: str, *arguments: Argument) -> str:
+    """Build one command line (without newline): *command* then its quoted arguments.
+
+    :param command: the command words as Asterisk spells them
+        (``"STREAM FILE"``); sent as is.
+    :raises ValueError: the command or an argument holds CR, LF or NUL; the
+        message names the argument (``argument 2 of STREAM FILE``).
+    """
+    if not command or _FORBIDDEN.search(command):
+        raise ValueError("invalid AGI command: %r" % (command,))
+    if not arguments:
+        return command
+    parts = [command]
+    for index, argument in enumerate(arguments, 1):
+        parts.append(quoteArgument(argument, "argument %d of %s" % (index, command)))
+    return " ".join(parts)
+
+
+def encodeCommand(command: str, *arguments: Argument) -> bytes:
+    """Like :func:`formatCommand`, as bytes ending in ``\\n``."""
+    return (formatCommand(command, *arguments) + "\n").encode(ENCODING, _ERRORS)
+

@@ -1,0 +1,293 @@
+"""Tests for the sans-IO AGI codec (starpy.codec.agi)."""
+from __future__ import annotations
+
+from typing import List
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from starpy.codec import agi as codec
+from starpy.error import AGIProtocolError
+
+from .agihelpers import FIXTURES, asteriskParseArgs, transcriptExchanges
+
+
+# -- environment -------------------------------------------------------------
+
+
+def test_environmentFromCapture() -> None:
+    env, _ = transcriptExchanges("fastagi-hello")
+    decoder = codec.AGIDecoder()
+    events = decoder.feed(env)
+    assert len(events) == 1
+    event = events[0]
+    assert isinstance(event, codec.AGIEnvironment)
+    variables = event.variables
+    assert variables["agi_network_script"] == "hello"
+    assert variables["agi_channel"] == "Local/100@fastagi-00000002;2"
+    assert variables["agi_calleridname"] == "FastAGI Test"
+    assert variables["agi_accountcode"] == ""
+    assert variables["agi_arg_2"] == "arg with space"
+    assert list(variables)[0] == "agi_network"
+    assert len(variables) == 24
+    assert not decoder.readingEnvironment
+
+
+def test_environmentKeysLowerCasedAndValueKeepsColons() -> None:
+    parser = codec.AGIEnvironmentParser()
+    assert parser.feedLine("AGI_Request: agi://127.0.0.1:4573/x") is None
+    assert parser.feedLine("agi_arg_1:  two spaces") is None
+    env = parser.feedLine("")
+    assert env is not None
+    assert env.variables == {
+        "agi_request": "agi://127.0.0.1:4573/x",
+        "agi_arg_1": " two spaces",
+    }
+
+
+def test_environmentBadLine() -> None:
+    parser = codec.AGIEnvironmentParser()
+    with pytest.raises(AGIProtocolError):
+        parser.feedLine("no colon here")
+
+
+def test_environmentTooManyLines() -> None:
+    decoder = codec.AGIDecoder(maxEnvironmentLines=3)
+    decoder.feed(b"a: 1\nb: 2\nc: 3\n")
+    with pytest.raises(AGIProtocolError):
+        decoder.feed(b"d: 4\n")
+
+
+def test_lineTooLong() -> None:
+    decoder = codec.AGIDecoder(maxLineLength=10)
+    with pytest.raises(AGIProtocolError):
+        decoder.feed(b"agi_x: 01234567890")
+    decoder = codec.AGIDecoder(maxLineLength=10)
+    with pytest.raises(AGIProtocolError):
+        decoder.feed(b"agi_x: 01234567890\n")
+
+
+def test_parseEnvironmentText() -> None:
+    text = "agi_request: async\nagi_channel: Local/300@asyncagi-00000005;2\n\n"
+    assert codec.parseEnvironment(text) == {
+        "agi_request": "async",
+        "agi_channel": "Local/300@asyncagi-00000005;2",
+    }
+
+
+# -- replies -------------------------------------------------------------------
+
+
+def test_simpleReplies() -> None:
+    reply = codec.parseReplyLine("200 result=0")
+    assert (reply.code, reply.result, reply.data, reply.extra) == (200, "0", None, {})
+    reply = codec.parseReplyLine("200 result=1 (Local/100@fastagi-00000002;2)")
+    assert reply.result == "1"
+    assert reply.data == "Local/100@fastagi-00000002;2"
+    reply = codec.parseReplyLine("200 result=0 endpos=11234")
+    assert reply.extra == {"endpos": "11234"}
+    assert reply.data is None
+    reply = codec.parseReplyLine("200 result=-1 endpos=0")
+    assert reply.resultAsInt() == -1
+    reply = codec.parseReplyLine("200 result=0 Gosub complete")
+    assert reply.text == "Gosub complete"
+    assert reply.extra == {}
+
+
+def test_dataWithSpacesAndParentheses() -> None:
+    reply = codec.parseReplyLine("200 result=1 (a (b) c) d))")
+    assert reply.data == "a (b) c) d)"
+    reply = codec.parseReplyLine("200 result=1 (x) endpos=5)")
+    assert reply.data == "x) endpos=5"
+    reply = codec.parseReplyLine("200 result=1 ()")
+    assert reply.data == ""
+
+
+def test_dataThenKeyValues() -> None:
+    reply = codec.parseReplyLine("200 result=0 (timeout) endpos=1234")
+    assert reply.data == "timeout"
+    assert reply.extra == {"endpos": "1234"}
+    line = ('200 result=1 (speech) endpos=0 results=1 score0=900 '
+            'text0="hello (big) world" grammar0=yesno')
+    reply = codec.parseReplyLine(line)
+    assert reply.data == "speech"
+    assert reply.extra == {
+        "endpos": "0", "results": "1", "score0": "900",
+        "text0": "hello (big) world", "grammar0": "yesno",
+    }
+    assert reply.raw == line
+
+
+def test_emptyResultOfGetData() -> None:
+    reply = codec.parseReplyLine("200 result= (timeout)")
+    assert reply.result == ""
+    assert reply.data == "timeout"
+
+
+def test_errorReplies() -> None:
+    reply = codec.parseReplyLine("510 Invalid or unknown command")
+    assert (reply.code, reply.result, reply.text) == (510, None, "Invalid or unknown command")
+    reply = codec.parseReplyLine(
+        "511 Command Not Permitted on a dead channel or intercept routine")
+    assert reply.code == 511
+    with pytest.raises(AGIProtocolError):
+        codec.parseReplyLine("hello there")
+    with pytest.raises(AGIProtocolError):
+        codec.parseReplyLine("20")
+
+
+def test_readerUsageBlockFromCapture() -> None:
+    _, exchanges = transcriptExchanges("fastagi-hello")
+    sent, received = [x for x in exchanges if x[0] == b"STREAM FILE\n"][0]
+    reader = codec.AGIReplyReader()
+    lines = received.decode().split("\n")[:-1]
+    events = [reader.feedLine(line) for line in lines]
+    assert events[:-1] == [None] * (len(lines) - 1)
+    reply = events[-1]
+    assert isinstance(reply, codec.AGIReply)
+    assert reply.code == 520
+    assert reply.text == "Invalid command syntax.  Proper usage follows:"
+    assert reply.usage.startswith("Send the given file, allowing playback")
+    assert "<literal>0</literal>" in reply.usage
+    assert reply.usage.endswith("    <value>FAILED</value>")
+    assert reply.usage.count("\n") == 4
+    assert reply.raw == received.decode().rstrip("\n")
+
+
+def test_readerInterimAndHangup() -> None:
+    reader = codec.AGIReplyReader()
+    interim = reader.feedLine("100 result=0 Trying...")
+    assert interim == codec.AGIInterimReply("100 result=0 Trying...")
+    assert reader.feedLine("HANGUP") is codec.HANGUP_SIGNAL
+    reply = reader.feedLine("200 result=0 Gosub complete")
+    assert isinstance(reply, codec.AGIReply)
+    assert reply.interim == ("100 result=0 Trying...",)
+    assert reply.text == "Gosub complete"
+    after = reader.feedLine("200 result=1")
+    assert isinstance(after, codec.AGIReply) and after.interim == ()
+
+
+def test_singleLine520() -> None:
+    reader = codec.AGIReplyReader()
+    reply = reader.feedLine("520 Invalid command syntax.  Proper usage not available.")
+    assert isinstance(reply, codec.AGIReply)
+    assert reply.code == 520 and reply.usage == ""
+
+
+def test_usageBlockBounded() -> None:
+    reader = codec.AGIReplyReader(maxUsageLines=3)
+    reader.feedLine("520-Invalid command syntax.  Proper usage follows:")
+    for _ in range(3):
+        reader.feedLine("x")
+    with pytest.raises(AGIProtocolError):
+        reader.feedLine("y")
+
+
+def test_parseReplyText() -> None:
+    reply = codec.parseReplyText("100 result=0 Trying...\n200 result=0 Gosub complete\n")
+    assert reply.text == "Gosub complete"
+    assert reply.interim == ("100 result=0 Trying...",)
+    usage = codec.parseReplyText(
+        "520-Invalid command syntax.  Proper usage follows:\nUse it.\n520 End of proper usage.\n")
+    assert usage.code == 520 and usage.usage == "Use it."
+    with pytest.raises(AGIProtocolError):
+        codec.parseReplyText("100 result=0 Trying...\n")
+
+
+def test_wholeCaptureDecodes() -> None:
+    """Every byte Asterisk sent in the three captures decodes to events."""
+    for name, replies, hangups in [("fastagi-hello", 29, 1), ("fastagi-menu", 7, 1),
+                                   ("fastagi-555", 1, 0)]:
+        raw = (FIXTURES / (name + ".raw")).read_bytes()
+        events = codec.AGIDecoder().feed(raw)
+        assert isinstance(events[0], codec.AGIEnvironment)
+        kinds = [type(e).__name__ for e in events[1:]]
+        assert kinds.count("AGIReply") == replies, name
+        assert kinds.count("AGIHangupSignal") == hangups, name
+
+
+SPLIT_SOURCE = (FIXTURES / "fastagi-hello.raw").read_bytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(SPLIT_SOURCE)), max_size=12))
+def test_splittingGivesSameEvents(cuts: List[int]) -> None:
+    expected = codec.AGIDecoder().feed(SPLIT_SOURCE)
+    decoder = codec.AGIDecoder()
+    events: List[codec.AGIEvent] = []
+    previous = 0
+    for cut in sorted(cuts) + [len(SPLIT_SOURCE)]:
+        events.extend(decoder.feed(SPLIT_SOURCE[previous:cut]))
+        previous = cut
+    assert events == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_arbitraryBytesGiveEventsOrProtocolError(data: bytes, env: bool) -> None:
+    decoder = codec.AGIDecoder(maxLineLength=100, expectEnvironment=env)
+    try:
+        events = decoder.feed(data)
+    except AGIProtocolError:
+        return
+    for event in events:
+        assert isinstance(event, (codec.AGIEnvironment, codec.AGIReply,
+                                  codec.AGIInterimReply, codec.AGIHangupSignal))
+
+
+# -- quoting -------------------------------------------------------------------
+
+
+def test_quoteExamples() -> None:
+    assert codec.quoteArgument("hello-world") == "hello-world"
+    assert codec.quoteArgument("") == '""'
+    assert codec.quoteArgument("bar baz") == '"bar baz"'
+    assert codec.quoteArgument('say "hi"') == '"say \\"hi\\""'
+    assert codec.quoteArgument("a\\b") == '"a\\\\b"'
+    assert codec.quoteArgument("it's") == "it's"
+    assert codec.quoteArgument("tab\there") == '"tab\there"'
+    assert codec.quoteArgument(42) == "42"
+    assert codec.quoteArgument(-1) == "-1"
+
+
+def test_formatCommandMatchesCapture() -> None:
+    assert codec.formatCommand("SET VARIABLE", "FOO", "bar baz") == 'SET VARIABLE FOO "bar baz"'
+    assert codec.formatCommand("STREAM FILE", "hello-world", "") == 'STREAM FILE hello-world ""'
+    assert codec.formatCommand("VERBOSE", "hello from fastagi", 1) == 'VERBOSE "hello from fastagi" 1'
+    assert codec.formatCommand("ANSWER") == "ANSWER"
+    assert codec.encodeCommand("WAIT FOR DIGIT", 3000) == b"WAIT FOR DIGIT 3000\n"
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "a\rb", "\n", "x\x00"])
+def test_lineBreaksRefused(bad: str) -> None:
+    with pytest.raises(ValueError) as info:
+        codec.formatCommand("SET VARIABLE", "FOO", bad)
+    assert "argument 2 of SET VARIABLE" in str(info.value)
+
+
+def test_typesRefused() -> None:
+    with pytest.raises(TypeError):
+        codec.quoteArgument(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        codec.quoteArgument(True)
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)),
+    max_size=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_TEXT, max_size=6))
+def test_quotingRoundTripsThroughAsteriskParser(values: List[str]) -> None:
+    line = codec.formatCommand("SET VARIABLE", *values)
+    assert asteriskParseArgs(line) == ["SET", "VARIABLE"] + values
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(['"', "\\", " ", "\t", "'", "a", "$", "("]), max_size=12))
+def test_quotingRoundTripsSpecialCharacters(chars: List[str]) -> None:
+    value = "".join(chars)
+    assert asteriskParseArgs("EXEC " + codec.quoteArgument(value)) == ["EXEC", value]
