@@ -31,6 +31,7 @@ __all__ = [
     "MenuExit",
     "MenuTimeout",
     "MenuUnexpectedOption",
+    "ConfigError",
 ]
 
 
@@ -225,3 +226,33 @@ class MenuTimeout(MenuFinished):
 
 class MenuUnexpectedOption(MenuFinished):
     """The caller entered an option the menu does not know."""
+
+
+# -- Configuration files ---------------------------------------------------
+
+
+class ConfigError(StarpyError, ValueError):
+    """An Asterisk configuration file is malformed (see :mod:`starpy.config`).
+
+    :ivar message: what is wrong.
+    :ivar file: the file name, or ``None``.
+    :ivar line: the 1-based line number, or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        file: Optional[str] = None,
+        line: Optional[int] = None,
+    ) -> None:
+        super().__init__(message, file, line)
+        self.message = message
+        self.file = file
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.message
+        if self.line is None:
+            return "%s: %s" % (self.file, self.message)
+        return "%s:%d: %s" % (self.file, self.line, self.message)

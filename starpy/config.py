@@ -1,0 +1,377 @@
+"""Read Asterisk's own configuration files (``extensions.conf``, ``manager.conf``...).
+
+The syntax is the one Asterisk's ``main/config.c`` implements:
+
+- ``[name]`` starts a section; ``[name](!)`` a template; ``[name](a,b)``
+  inherits the entries of ``a`` then ``b`` (copied first, in that order);
+  ``[name](+)`` adds to the earlier section of that name.
+- ``key = value`` and ``key => value`` (the operator is kept, see
+  :attr:`Entry.operator`); ``key += more`` appends to the last ``key``.
+  Repeated keys are kept in order.  Leading and trailing blanks (every
+  character below ``!``) are trimmed from names and values.
+- ``;`` starts a comment, ``\\;`` is a literal ``;``, ``;-- ... --;`` is a
+  block comment that may span lines and nest.
+- ``#include``, ``#tryinclude`` (a missing file is fine) and ``#exec``.
+  Paths are relative to the including file and may be globs
+  (``*``, ``?``, ``[...]``, ``{a,b}``).  ``#exec`` runs a shell command and
+  parses its output; it is refused unless ``allowExec=True`` is given.
+
+Files are read as UTF-8; bytes that are not UTF-8 are kept as lone
+surrogates (Python's ``surrogateescape``), so reading never fails on bytes and
+``value.encode('utf-8', 'surrogateescape')`` gives back the original bytes.
+
+Malformed input raises :class:`starpy.error.ConfigError` naming the file and
+line.  Asterisk itself only *warns* about some problems (a line without
+``=``, an unknown directive, an unterminated block comment...) and skips
+them; with ``strict=False`` we do the same and record a
+:class:`ConfigWarning` in :attr:`Config.warnings`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from starpy.error import ConfigError
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ConfigWarning",
+    "Entry",
+    "Include",
+    "ManagerUser",
+    "Section",
+    "managerUserPermissions",
+    "parseConfig",
+    "readConfig",
+]
+
+#: Runs an ``#exec`` command and returns its output (stdout and stderr).
+ExecRunner = Callable[[str], bytes]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ``key = value`` (or ``key => value``) line.
+
+    :ivar key: the name as written (lookups ignore case, as Asterisk's do).
+    :ivar value: the value, blanks trimmed.
+    :ivar operator: ``"="`` or ``"=>"`` (Asterisk calls ``=>`` an object).
+    :ivar file: the file the line was read from.
+    :ivar line: its line number (1-based).
+    :ivar inheritedFrom: for an entry copied from a template or other
+        section, the name of that section; ``None`` otherwise.
+    """
+
+    key: str
+    value: str
+    operator: str
+    file: str
+    line: int
+    inheritedFrom: Optional[str] = None
+
+    @property
+    def isObject(self) -> bool:
+        """True when written with ``=>`` (as ``exten =>`` lines are)."""
+        return self.operator == "=>"
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    """A problem Asterisk only warns about, recorded when ``strict=False``."""
+
+    message: str
+    file: str
+    line: Optional[int]
+
+    def __str__(self) -> str:
+        return "%s:%s: %s" % (self.file, self.line, self.message)
+
+
+@dataclass
+class Include:
+    """One ``#include``, ``#tryinclude`` or ``#exec`` directive.
+
+    :ivar kind: ``"include"``, ``"tryinclude"`` or ``"exec"``.
+    :ivar argument: the path, glob or command as written (unquoted).
+    :ivar file: the file holding the directive; :ivar line: its line.
+    :ivar files: the files that were read for it (for ``#exec``, the
+        pseudo file name its output was parsed under).
+    """
+
+    kind: str
+    argument: str
+    file: str
+    line: int
+    files: List[str] = field(default_factory=list)
+
+
+class Section:
+    """A section (Asterisk says *category*): a name and ordered entries.
+
+    :ivar name: the name between the brackets, as written.
+    :ivar isTemplate: true for ``[name](!)``.
+    :ivar file: where the section was started; :ivar line: the header line.
+    :ivar templates: the sections inherited from, in order.
+    :ivar additions: ``(file, line)`` of each ``[name](+)`` header that
+        added to this section.
+    :ivar entries: every :class:`Entry`, inherited ones first.
+    """
+
+    def __init__(self, name: str, file: str, line: int, isTemplate: bool = False) -> None:
+        self.name = name
+        self.file = file
+        self.line = line
+        self.isTemplate = isTemplate
+        self.templates: List[str] = []
+        self.additions: List[Tuple[str, int]] = []
+        self.entries: List[Entry] = []
+
+    def __repr__(self) -> str:
+        return "<Section %r%s %s:%d, %d entries>" % (
+            self.name,
+            " (template)" if self.isTemplate else "",
+            self.file,
+            self.line,
+            len(self.entries),
+        )
+
+    def getEntries(self, key: Optional[str] = None) -> List[Entry]:
+        """All entries, or those named ``key`` (ignoring case), in order."""
+        if key is None:
+            return list(self.entries)
+        folded = key.lower()
+        return [e for e in self.entries if e.key.lower() == folded]
+
+    def getEntry(self, key: str) -> Optional[Entry]:
+        """The last entry named ``key`` (ignoring case), or ``None``."""
+        found = self.getEntries(key)
+        return found[-1] if found else None
+
+    def get(self, key: str, default: Optional[str] = None) -> Optional[str]:
+        """The value of ``key`` (ignoring case), or ``default``.
+
+        When the key is repeated this is the *last* value: Asterisk modules
+        apply a section's entries in order, so a later line (for instance
+        one overriding a template) wins.  Use :meth:`getAll` for every value.
+        """
+        entry = self.getEntry(key)
+        return default if entry is None else entry.value
+
+    def getAll(self, key: str) -> List[str]:
+        """Every value of ``key`` (ignoring case), in file order."""
+        return [e.value for e in self.getEntries(key)]
+
+    def keys(self) -> List[str]:
+        """The distinct keys, in order of first appearance."""
+        seen: List[str] = []
+        folded = set()
+        for e in self.entries:
+            if e.key.lower() not in folded:
+                folded.add(e.key.lower())
+                seen.append(e.key)
+        return seen
+
+    def items(self) -> List[Tuple[str, str]]:
+        """``(key, value)`` for every entry, repeated keys included."""
+        return [(e.key, e.value) for e in self.entries]
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.getEntry(key) is not None
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(list(self.entries))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class Config:
+    """A parsed configuration: sections in file order.
+
+    :ivar files: every file read, in order (the main file first).
+    :ivar includes: every :class:`Include` directive met.
+    :ivar warnings: the :class:`ConfigWarning` list (``strict=False`` only).
+    """
+
+    def __init__(self) -> None:
+        self._sections: List[Section] = []
+        self.files: List[str] = []
+        self.includes: List[Include] = []
+        self.warnings: List[ConfigWarning] = []
+
+    def __repr__(self) -> str:
+        return "<Config %d sections from %r>" % (len(self._sections), self.files[:1])
+
+    def sections(self, name: Optional[str] = None, includeTemplates: bool = False) -> List[Section]:
+        """The sections in order, optionally only those called ``name``.
+
+        Names compare ignoring case, as in Asterisk.  Templates are left out
+        unless ``includeTemplates`` is true.
+        """
+        folded = None if name is None else name.lower()
+        return [
+            s
+            for s in self._sections
+            if (includeTemplates or not s.isTemplate)
+            and (folded is None or s.name.lower() == folded)
+        ]
+
+    def templates(self) -> List[Section]:
+        """The template sections (``[name](!)``) in order."""
+        return [s for s in self._sections if s.isTemplate]
+
+    def names(self, includeTemplates: bool = False) -> List[str]:
+        """The section names in order (a repeated name appears repeatedly)."""
+        return [s.name for s in self.sections(includeTemplates=includeTemplates)]
+
+    def get(self, name: str) -> Optional[Section]:
+        """The first non-template section called ``name``, or ``None``."""
+        found = self.sections(name)
+        return found[0] if found else None
+
+    def __getitem__(self, name: str) -> Section:
+        section = self.get(name)
+        if section is None:
+            raise KeyError(name)
+        return section
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[Section]:
+        return iter(self.sections())
+
+    def __len__(self) -> int:
+        return len(self.sections())
+
+    def _append(self, section: Section) -> None:
+        self._sections.append(section)
+
+    def _all(self) -> Sequence[Section]:
+        return self._sections
+
+
+def parseConfig(
+    text: Union[str, bytes],
+    filename: str = "<string>",
+    *,
+    allowExec: bool = False,
+    execRunner: Optional[ExecRunner] = None,
+    strict: bool = True,
+) -> Config:
+    """Parse configuration text (``bytes`` are decoded as files are).
+
+    :param filename: the name used in positions and errors; ``#include``
+        paths are relative to its directory (the current directory for the
+        default ``"<string>"``).
+    :param allowExec: run ``#exec`` commands (through ``/bin/sh``, stdout
+        and stderr together, as Asterisk does) and parse their output;
+        refused when false.
+    :param execRunner: replaces the shell for ``#exec`` (takes the command,
+        returns its output); for tests and sandboxes.
+    :param strict: raise :class:`ConfigError` for what Asterisk only warns
+        about; when false, record a :class:`ConfigWarning` and go on.
+    :raises ConfigError: for malformed input, with ``file`` and ``line``.
+    """
+    from starpy._configparser import Parser
+
+    parser = Parser(strict=strict, allowExec=allowExec, execRunner=execRunner)
+    return parser.parseMain(text, filename)
+
+
+def readConfig(
+    path: Union[str, "os.PathLike[str]"],
+    *,
+    allowExec: bool = False,
+    execRunner: Optional[ExecRunner] = None,
+    strict: bool = True,
+) -> Config:
+    """Read and parse the configuration file at ``path``.
+
+    Arguments are those of :func:`parseConfig`.
+
+    :raises OSError: when ``path`` itself cannot be read.
+    :raises ConfigError: for malformed input, with ``file`` and ``line``.
+    """
+    filename = os.fspath(path)
+    with open(filename, "rb") as f:
+        data = f.read()
+    return parseConfig(
+        data, filename, allowExec=allowExec, execRunner=execRunner, strict=strict
+    )
+
+
+@dataclass(frozen=True)
+class ManagerUser:
+    """What ``manager.conf`` grants one AMI user.
+
+    :ivar name: the user name asked for.
+    :ivar exists: whether ``manager.conf`` defines that user.
+    :ivar read: the read permission classes, lower-cased, in order
+        (``("all",)``, ``("call", "agent")``...); empty if not set.
+    :ivar write: the write permission classes, likewise.
+    :ivar permit: every ``permit`` value, in order.
+    :ivar deny: every ``deny`` value, in order.
+    :ivar acl: every named ``acl`` value, in order.
+    :ivar file: where the user's section starts (``None`` if absent);
+    :ivar line: its line.
+    """
+
+    name: str
+    exists: bool
+    read: Tuple[str, ...] = ()
+    write: Tuple[str, ...] = ()
+    permit: Tuple[str, ...] = ()
+    deny: Tuple[str, ...] = ()
+    acl: Tuple[str, ...] = ()
+    file: Optional[str] = None
+    line: Optional[int] = None
+
+    def canRead(self, permission: str) -> bool:
+        """Whether events of class ``permission`` reach this user."""
+        return "all" in self.read or permission.lower() in self.read
+
+    def canWrite(self, permission: str) -> bool:
+        """Whether this user may send actions of class ``permission``."""
+        return "all" in self.write or permission.lower() in self.write
+
+
+def _permissionClasses(value: Optional[str]) -> Tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(p.strip().lower() for p in value.split(",") if p.strip())
+
+
+def managerUserPermissions(config: Config, username: str) -> ManagerUser:
+    """The read and write classes, permit and deny of an AMI user.
+
+    ``config`` is a parsed ``manager.conf``.  As in Asterisk, every
+    non-template section other than ``[general]`` is a user, names compare
+    ignoring case, and the last ``read``/``write`` line of the section wins
+    (a template's value can be overridden).  A missing user gives
+    ``exists=False`` and no permissions.
+    """
+    if username.lower() == "general":
+        return ManagerUser(name=username, exists=False)
+    section = config.get(username)
+    if section is None:
+        return ManagerUser(name=username, exists=False)
+    return ManagerUser(
+        name=username,
+        exists=True,
+        read=_permissionClasses(section.get("read")),
+        write=_permissionClasses(section.get("write")),
+        permit=tuple(section.getAll("permit")),
+        deny=tuple(section.getAll("deny")),
+        acl=tuple(section.getAll("acl")),
+        file=section.file,
+        line=section.line,
+    )
