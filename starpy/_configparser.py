@@ -50,8 +50,17 @@ def _byteLength(text: str) -> int:
         return len(text.encode("utf-8", "surrogatepass"))
 
 
+#: A bound on ``{a,b}`` expansion, which grows exponentially.
+MAX_BRACE_EXPANSIONS = 1024
+
+
 def expandBraces(pattern: str) -> List[str]:
-    """Expand ``{a,b}`` alternatives as glob(3) with GLOB_BRACE does."""
+    """Expand ``{a,b}`` alternatives as glob(3) with GLOB_BRACE does.
+
+    :raises ValueError: past :data:`MAX_BRACE_EXPANSIONS` patterns.
+    """
+    if pattern.count(",") >= MAX_BRACE_EXPANSIONS:
+        raise ValueError("too many brace alternatives")
     start = pattern.find("{")
     while start >= 0:
         depth, alternatives, begin = 0, [], start + 1
@@ -64,11 +73,12 @@ def expandBraces(pattern: str) -> List[str]:
                 if depth == 0:
                     alternatives.append(pattern[begin:index])
                     head, tail = pattern[:start], pattern[index + 1 :]
-                    return [
-                        expanded
-                        for alternative in alternatives
-                        for expanded in expandBraces(head + alternative + tail)
-                    ]
+                    result: List[str] = []
+                    for alternative in alternatives:
+                        result.extend(expandBraces(head + alternative + tail))
+                        if len(result) > MAX_BRACE_EXPANSIONS:
+                            raise ValueError("too many brace alternatives")
+                    return result
             elif char == "," and depth == 1:
                 alternatives.append(pattern[begin:index])
                 begin = index + 1
@@ -357,7 +367,11 @@ class Parser:
             self.config.files.append(pseudo)
             self.parseText(output, pseudo, depth + 1)
             return
-        for path in self._resolve(argument, filename):
+        try:
+            paths = self._resolve(argument, filename)
+        except ValueError as e:
+            raise ConfigError("#%s %r: %s" % (kind, argument, e), filename, lineno) from e
+        for path in paths:
             self._includeFile(path, record, filename, lineno, depth)
         if not record.files and kind == "include":
             raise ConfigError("#include %r: no such file" % (argument,), filename, lineno)

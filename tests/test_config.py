@@ -456,3 +456,22 @@ def test_fuzzTextParsesOrRaisesConfigError(fuzzFile: str, text: str) -> None:
 @given(data=st.binary())
 def test_fuzzBytesParsesOrRaisesConfigError(fuzzFile: str, data: bytes) -> None:
     _parseOrConfigError(data.replace(b"/", b"_"), fuzzFile)
+
+
+def test_readmeSnippetRuns(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Asterisk configuration files", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[4] == "=> n,Hangup() 15"
+    assert out[-1] == "True ('call',) ('system', 'call')"
+
+
+def test_braceExpansionIsBounded(tmp_path: Path) -> None:
+    main = write(tmp_path / "m.conf", "#tryinclude x%s.conf\n" % ("{a,b}" * 12))
+    with pytest.raises(ConfigError, match="too many brace") as caught:
+        readConfig(main)
+    assert (caught.value.file, caught.value.line) == (str(main), 1)
+    write(tmp_path / "xab.conf", "[ab]\n")
+    assert readConfig(write(main, "#include x{a{a,b},c}.conf\n")).names() == ["ab"]
