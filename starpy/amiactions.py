@@ -1,0 +1,519 @@
+"""Named AMI actions, declared as data.
+
+Each entry of :data:`CATALOGUE` names a method, the AMI action it sends and
+its parameters (Python argument, AMI header, default, conversion).  The
+:class:`AMIActions` mixin turns every entry into a method of
+:class:`~starpy.manager.AMIProtocol`, so ``ami.hangup('PJSIP/100-0001')``
+sends ``Action: Hangup`` with ``Channel: PJSIP/100-0001``.  Any action not
+listed is still reachable with ``ami.sendAction(name, headers)``.
+
+The few actions whose results need shaping (``command``, ``dbGet``,
+``getVar``, ``originate``, ``events``, ``userEvent``, ``updateConfig``) are
+written out by hand below the catalogue.
+
+Time values are float seconds, converted to what each action takes.
+"""
+from __future__ import annotations
+
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+import attrs
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from starpy import error
+from starpy.codec.ami import HeaderInput, Message
+
+__all__ = ["AMIActions", "ActionSpec", "Param", "CATALOGUE", "USE_DEFAULT"]
+
+USE_DEFAULT: Any = type("UseDefault", (), {"__repr__": lambda self: "USE_DEFAULT"})()
+"""Sentinel: use the protocol's default timeout."""
+
+_REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _trueFalse(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return "true" if value else "false"
+
+
+def _yesNo(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return "yes" if value else "no"
+
+
+def _milliseconds(value: Any) -> str:
+    return str(int(round(float(value) * 1000)))
+
+
+def _wholeSeconds(value: Any) -> str:
+    return str(int(round(float(value))))
+
+
+@attrs.frozen
+class Param:
+    """One parameter of a named action."""
+
+    name: str
+    header: str
+    default: Any = _REQUIRED
+    convert: Callable[[Any], str] = _text
+
+
+@attrs.frozen
+class ActionSpec:
+    """A named action: method name, AMI action, parameters, what it returns."""
+
+    method: str
+    action: str
+    params: Tuple[Param, ...] = ()
+    doc: str = ""
+    isList: bool = False
+
+    def headers(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> List[Tuple[str, str]]:
+        """The headers for a call with *args* and *kwargs*.
+
+        :raises TypeError: as Python does for a bad call (missing, unknown
+            or doubled argument), naming the method.
+        """
+        if len(args) > len(self.params):
+            raise TypeError("%s() takes at most %d arguments (%d given)"
+                            % (self.method, len(self.params), len(args)))
+        values: Dict[str, Any] = {}
+        for param, value in zip(self.params, args):
+            values[param.name] = value
+        known = {param.name for param in self.params}
+        for name, value in kwargs.items():
+            if name not in known:
+                raise TypeError("%s() got an unexpected keyword argument %r" % (self.method, name))
+            if name in values:
+                raise TypeError("%s() got multiple values for argument %r" % (self.method, name))
+            values[name] = value
+        headers = []
+        for param in self.params:
+            value = values.get(param.name, param.default)
+            if value is _REQUIRED:
+                raise TypeError("%s() missing required argument %r" % (self.method, param.name))
+            if value is not None:
+                headers.append((param.header, param.convert(value)))
+        return headers
+
+    def signature(self) -> str:
+        """``method(a, b=None)`` as text, for docstrings."""
+        parts = [p.name if p.default is _REQUIRED else "%s=%r" % (p.name, p.default)
+                 for p in self.params]
+        return "%s(%s)" % (self.method, ", ".join(parts + ["timeout=USE_DEFAULT"]))
+
+
+def _p(name: str, header: Optional[str] = None, default: Any = _REQUIRED,
+       convert: Callable[[Any], str] = _text) -> Param:
+    return Param(name, header or name[:1].upper() + name[1:], default, convert)
+
+
+def _o(name: str, header: Optional[str] = None,
+       convert: Callable[[Any], str] = _text) -> Param:
+    return _p(name, header, None, convert)
+
+
+_LIST = True
+
+CATALOGUE: Tuple[ActionSpec, ...] = (
+    # StarPy's documented actions that current Asterisk still has.
+    ActionSpec("absoluteTimeout", "AbsoluteTimeout",
+               (_p("channel"), _p("timeout", convert=_wholeSeconds)),
+               "Hang *channel* up after *timeout* seconds (0 cancels)."),
+    ActionSpec("agentLogoff", "AgentLogoff",
+               (_p("agent"), _p("soft", default=False, convert=_trueFalse)),
+               "Log *agent* off (softly: after its current call)."),
+    ActionSpec("agents", "Agents", (), "List agents: an EventList of ``Agents`` events.", _LIST),
+    ActionSpec("dbDel", "DBDel", (_p("family"), _p("key")),
+               "Delete *key* of *family* in the AstDB."),
+    ActionSpec("dbDelTree", "DBDelTree", (_p("family"), _o("key")),
+               "Delete the whole *family* (or the subtree *key*) in the AstDB."),
+    ActionSpec("dbPut", "DBPut", (_p("family"), _p("key"), _p("value", "Val")),
+               "Set *key* of *family* to *value* in the AstDB."),
+    ActionSpec("extensionState", "ExtensionState", (_p("exten"), _p("context")),
+               "The state of an extension hint: the response carries ``Status``"
+               " (-2 removed, -1 no hint, 0 idle, 1 in use, 2 busy...)."),
+    ActionSpec("getConfig", "GetConfig",
+               (_p("filename"), _o("category"), _o("filter")),
+               "Read an Asterisk configuration file: ``Line-N-M`` headers."),
+    ActionSpec("hangup", "Hangup", (_p("channel"), _o("cause")),
+               "Hang *channel* up (a name or a ``/regex/``), with an optional cause code."),
+    ActionSpec("listCommands", "ListCommands", (),
+               "Every action this user may send, one header each."),
+    ActionSpec("logoff", "Logoff", (), "Log off: Asterisk answers ``Goodbye`` and closes."),
+    ActionSpec("mailboxCount", "MailboxCount", (_p("mailbox"),),
+               "Message counts of *mailbox* (``mailbox@context``)."),
+    ActionSpec("mailboxStatus", "MailboxStatus", (_p("mailbox"),),
+               "Whether *mailbox* has waiting messages."),
+    ActionSpec("park", "Park",
+               (_p("channel"), _o("channel2", "TimeoutChannel"),
+                _o("timeout", convert=_milliseconds), _o("parkinglot", "Parkinglot"),
+                _o("announceChannel")),
+               "Park *channel*; on timeout (seconds) it returns to *channel2*."),
+    ActionSpec("parkedCalls", "ParkedCalls", (_o("parkinglot", "ParkingLot"),),
+               "Parked calls: an EventList of ``ParkedCall`` events.", _LIST),
+    ActionSpec("ping", "Ping", (), "Keepalive: the response has ``Ping: Pong`` and a timestamp."),
+    ActionSpec("playDTMF", "PlayDTMF",
+               (_p("channel"), _p("digit"), _o("duration", convert=_milliseconds),
+                _o("receive", convert=_trueFalse)),
+               "Play DTMF *digit* on *channel* (duration in seconds)."),
+    ActionSpec("queueAdd", "QueueAdd",
+               (_p("queue"), _p("interface"), _p("penalty", default=0),
+                _p("paused", default=True, convert=_trueFalse),
+                _o("membername", "MemberName"), _o("stateinterface", "StateInterface")),
+               "Add *interface* to *queue* (paused by default, as upstream StarPy)."),
+    ActionSpec("queueLog", "QueueLog",
+               (_p("queue"), _p("event"), _o("uniqueid", "UniqueID"), _o("interface"),
+                _o("msg", "Message")),
+               "Write a custom entry to queue_log."),
+    ActionSpec("queuePause", "QueuePause",
+               (_p("queue"), _p("interface"), _p("paused", default=True, convert=_trueFalse),
+                _o("reason")),
+               "Pause (or unpause) *interface* in *queue* (``None``: all queues)."),
+    ActionSpec("queuePenalty", "QueuePenalty",
+               (_p("interface"), _p("penalty"), _o("queue")),
+               "Set the penalty of *interface*."),
+    ActionSpec("queueRemove", "QueueRemove", (_p("queue"), _p("interface")),
+               "Remove *interface* from *queue*."),
+    ActionSpec("queues", "Queues", (), "The ``queue show`` text of all queues."),
+    ActionSpec("queueStatus", "QueueStatus", (_o("queue"), _o("member")),
+               "Queue parameters and members: an EventList"
+               " (``QueueParams``, ``QueueMember``, ``QueueEntry``).", _LIST),
+    ActionSpec("redirect", "Redirect",
+               (_p("channel"), _p("context"), _p("exten"), _p("priority"),
+                _o("extraChannel"), _o("extraContext"), _o("extraExten"),
+                _o("extraPriority")),
+               "Send *channel* (and optionally a second one) to a dialplan location."),
+    ActionSpec("setVar", "Setvar", (_o("channel"), _p("variable"), _p("value")),
+               "Set *variable* on *channel* (``None``: a global variable)."),
+    ActionSpec("status", "Status", (_o("channel"), _o("variables")),
+               "Channel status: an EventList of ``Status`` events.", _LIST),
+    ActionSpec("waitEvent", "WaitEvent", (_p("timeout", convert=_wholeSeconds),),
+               "Wait up to *timeout* seconds for an event."),
+    ActionSpec("dahdiDNDoff", "DAHDIDNDoff", (_p("channel", "DAHDIChannel"),),
+               "Turn DND off on a DAHDI channel."),
+    ActionSpec("dahdiDNDon", "DAHDIDNDon", (_p("channel", "DAHDIChannel"),),
+               "Turn DND on on a DAHDI channel."),
+    ActionSpec("dahdiDialOffhook", "DAHDIDialOffhook",
+               (_p("channel", "DAHDIChannel"), _p("number")),
+               "Dial *number* on an off-hook DAHDI channel."),
+    ActionSpec("dahdiHangup", "DAHDIHangup", (_p("channel", "DAHDIChannel"),),
+               "Hang up a DAHDI channel."),
+    ActionSpec("dahdiRestart", "DAHDIRestart", (),
+               "Restart the DAHDI channels, ending calls in progress."),
+    ActionSpec("dahdiShowChannels", "DAHDIShowChannels", (_o("channel", "DAHDIChannel"),),
+               "DAHDI channels: an EventList of ``DAHDIShowChannels`` events.", _LIST),
+    ActionSpec("dahdiTransfer", "DAHDITransfer", (_p("channel", "DAHDIChannel"),),
+               "Transfer a DAHDI channel."),
+    # What users of current Asterisk reach for.
+    ActionSpec("coreShowChannels", "CoreShowChannels", (),
+               "Active channels: an EventList of ``CoreShowChannel`` events.", _LIST),
+    ActionSpec("coreStatus", "CoreStatus", (),
+               "Start-up and reload times and call counts."),
+    ActionSpec("coreSettings", "CoreSettings", (),
+               "Versions and core settings (``AMIversion``, ``AsteriskVersion``...)."),
+    ActionSpec("mixMonitor", "MixMonitor",
+               (_p("channel"), _o("file"), _o("options"), _o("command")),
+               "Record *channel* (both directions mixed) to *file*."),
+    ActionSpec("stopMixMonitor", "StopMixMonitor",
+               (_p("channel"), _o("mixMonitorId", "MixMonitorID")),
+               "Stop a MixMonitor recording on *channel*."),
+    ActionSpec("blindTransfer", "BlindTransfer",
+               (_p("channel"), _p("exten"), _o("context")),
+               "Blind-transfer *channel* to *exten* (in *context*)."),
+    ActionSpec("atxfer", "Atxfer", (_p("channel"), _p("exten"), _o("context")),
+               "Attended transfer of *channel* to *exten*."),
+    ActionSpec("bridge", "Bridge", (_p("channel1"), _p("channel2"), _o("tone")),
+               "Bridge two channels (*tone*: ``no``, ``Channel1``, ``Channel2``, ``Both``)."),
+    ActionSpec("filter", "Filter", (_p("filter"), _p("operation", default="Add")),
+               "Add an event filter to this session (``Event: Newchannel``, ``!Event: VarSet``)."),
+    ActionSpec("sendText", "SendText", (_p("channel"), _p("message")),
+               "Send a text message to *channel*."),
+    ActionSpec("deviceStateList", "DeviceStateList", (),
+               "Device states: an EventList of ``DeviceStateChange`` events.", _LIST),
+    ActionSpec("extensionStateList", "ExtensionStateList", (),
+               "Extension hints: an EventList of ``ExtensionStatus`` events.", _LIST),
+    ActionSpec("challenge", "Challenge", (_p("authType", "AuthType", default="MD5"),),
+               "Ask for a login challenge (``Challenge`` header)."),
+)
+
+
+class _NamedAction:
+    """A method made from an :class:`ActionSpec`."""
+
+    def __init__(self, spec: ActionSpec) -> None:
+        self.spec = spec
+        kind = ("an :class:`~starpy.manager.EventList` of the item events"
+                if spec.isList else "the response :class:`~starpy.codec.ami.Message`")
+        self.__doc__ = (
+            "%s\n\n``%s`` sends ``Action: %s``. The Deferred fires with %s and fails with"
+            " :class:`~starpy.error.AMICommandFailure` on ``Response: Error``, or with"
+            " AMITimeout / AMIConnectionLost." % (spec.doc, spec.signature(), spec.action, kind)
+        )
+
+    def __get__(self, instance: Any, owner: Any) -> Callable[..., "defer.Deferred[Any]"]:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        spec = self.spec
+
+        def call(*args: Any, timeout: Optional[float] = USE_DEFAULT, **kwargs: Any) -> "defer.Deferred[Any]":
+            return instance.sendAction(spec.action, spec.headers(args, kwargs), timeout=timeout)  # type: ignore[no-any-return]
+
+        call.__name__ = spec.method
+        call.__doc__ = self.__doc__
+        return call
+
+
+_NamedActionType = Callable[..., "defer.Deferred[Any]"]
+
+
+class AMIActions:
+    """Named actions for :class:`~starpy.manager.AMIProtocol`.
+
+    Catalogue actions are attached below the class; see :data:`CATALOGUE`.
+    """
+
+    # Declared for type checkers; the catalogue below fills them in.
+    absoluteTimeout: _NamedActionType
+    agentLogoff: _NamedActionType
+    agents: _NamedActionType
+    dbDel: _NamedActionType
+    dbDelTree: _NamedActionType
+    dbPut: _NamedActionType
+    extensionState: _NamedActionType
+    getConfig: _NamedActionType
+    hangup: _NamedActionType
+    listCommands: _NamedActionType
+    logoff: _NamedActionType
+    mailboxCount: _NamedActionType
+    mailboxStatus: _NamedActionType
+    park: _NamedActionType
+    parkedCalls: _NamedActionType
+    ping: _NamedActionType
+    playDTMF: _NamedActionType
+    queueAdd: _NamedActionType
+    queueLog: _NamedActionType
+    queuePause: _NamedActionType
+    queuePenalty: _NamedActionType
+    queueRemove: _NamedActionType
+    queues: _NamedActionType
+    queueStatus: _NamedActionType
+    redirect: _NamedActionType
+    setVar: _NamedActionType
+    status: _NamedActionType
+    waitEvent: _NamedActionType
+    dahdiDNDoff: _NamedActionType
+    dahdiDNDon: _NamedActionType
+    dahdiDialOffhook: _NamedActionType
+    dahdiHangup: _NamedActionType
+    dahdiRestart: _NamedActionType
+    dahdiShowChannels: _NamedActionType
+    dahdiTransfer: _NamedActionType
+    coreShowChannels: _NamedActionType
+    coreStatus: _NamedActionType
+    coreSettings: _NamedActionType
+    mixMonitor: _NamedActionType
+    stopMixMonitor: _NamedActionType
+    blindTransfer: _NamedActionType
+    atxfer: _NamedActionType
+    bridge: _NamedActionType
+    filter: _NamedActionType
+    sendText: _NamedActionType
+    deviceStateList: _NamedActionType
+    extensionStateList: _NamedActionType
+    challenge: _NamedActionType
+
+    defaultTimeout: Optional[float]
+
+    def sendAction(self, action: str, headers: HeaderInput = None,
+                   timeout: Optional[float] = USE_DEFAULT,
+                   expectEvent: Optional[str] = None) -> "defer.Deferred[Any]":
+        raise NotImplementedError  # provided by AMIProtocol
+
+    def command(self, command: str, timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[List[str]]":
+        """Run an Asterisk CLI *command*; fires with its output lines.
+
+        Understands both forms Asterisk has used: one ``Output:`` header per
+        line (Asterisk 14 and later) and the old ``Response: Follows`` body
+        closed by ``--END COMMAND--``.  An unknown CLI command (Asterisk
+        answers ``Response: Error`` with the output) fails with
+        :class:`~starpy.error.AMICommandFailure` whose message is the output.
+        """
+
+        def lines(response: Message) -> List[str]:
+            return response.getAll("output") or list(response.body)
+
+        def onError(failure: Failure) -> Failure:
+            failed = failure.value
+            if isinstance(failed, error.AMICommandFailure) and failed.response is not None:
+                response = failed.response
+                output = lines(response) if isinstance(response, Message) else []
+                if output:
+                    failed.message = "\n".join(output)
+            return failure
+
+        return self.sendAction("Command", {"Command": command}, timeout=timeout).addCallbacks(
+            lines, onError)
+
+    def dbGet(self, family: str, key: str, timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[str]":
+        """The AstDB value of *key* in *family*.
+
+        Fails with :class:`~starpy.error.AMICommandFailure` when there is no
+        such entry (``Database entry not found``).  Concurrent calls never
+        cross: each reply is matched by its ActionID.
+        """
+
+        def value(result: Any) -> str:
+            items = result if isinstance(result, list) else [result]
+            for item in items:
+                if "val" in item:
+                    return str(item["val"])
+            raise error.AMICommandFailure("DBGet", "no value in the reply", None)
+
+        return self.sendAction("DBGet", {"Family": family, "Key": key}, timeout=timeout).addCallback(value)
+
+    def getVar(self, channel: Optional[str], variable: str,
+               timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Optional[str]]":
+        """The value of *variable* on *channel* (``None``: a global variable).
+
+        Fires with the value, ``''`` for an unset variable (Asterisk does not
+        tell them apart), or ``None`` if Asterisk says ``(null)``.
+        """
+        headers: List[Tuple[str, str]] = []
+        if channel:
+            headers.append(("Channel", channel))
+        headers.append(("Variable", variable))
+
+        def value(response: Message) -> Optional[str]:
+            found = response.get("value", response.get(variable.lower()))
+            if found is None:
+                raise error.AMICommandFailure("Getvar", "no Value in the reply", response)
+            return None if found == "(null)" else str(found)
+
+        return self.sendAction("Getvar", headers, timeout=timeout).addCallback(value)
+
+    def events(self, eventmask: Union[bool, str] = False,
+               timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Message]":
+        """Turn events on (``True``), off (``False``) or to a class list (``'call,agent'``)."""
+        if eventmask is True or eventmask in (1, "on"):
+            mask = "on"
+        elif eventmask is False or eventmask in (0, "off"):
+            mask = "off"
+        else:
+            mask = str(eventmask)
+        return self.sendAction("Events", {"EventMask": mask}, timeout=timeout)
+
+    def userEvent(self, event: str, timeout: Optional[float] = USE_DEFAULT,
+                  **headers: Any) -> "defer.Deferred[Message]":
+        """Send a ``UserEvent`` named *event* with extra *headers*."""
+        pairs = [("UserEvent", event)] + [(name, _text(value)) for name, value in headers.items()]
+        return self.sendAction("UserEvent", pairs, timeout=timeout)
+
+    def updateConfig(self, srcfile: str, dstfile: str, reload: Union[bool, str] = False,
+                     headers: Optional[Mapping[str, Any]] = None,
+                     timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Message]":
+        """Edit a configuration file: *headers* holds ``Action-000000``, ``Cat-000000``... entries."""
+        pairs = [("SrcFilename", srcfile), ("DstFilename", dstfile), ("Reload", _yesNo(reload))]
+        pairs.extend((name, _text(value)) for name, value in (headers or {}).items())
+        return self.sendAction("UpdateConfig", pairs, timeout=timeout)
+
+    def originate(
+        self,
+        channel: str,
+        context: Optional[str] = None,
+        exten: Optional[str] = None,
+        priority: Optional[Union[int, str]] = None,
+        timeout: Optional[float] = None,
+        callerid: Optional[str] = None,
+        account: Optional[str] = None,
+        application: Optional[str] = None,
+        data: Optional[str] = None,
+        variable: Union[Mapping[str, Any], Iterable[str], None] = None,
+        asynchronous: bool = False,
+        channelId: Optional[str] = None,
+        otherChannelId: Optional[str] = None,
+        codecs: Union[str, Iterable[str], None] = None,
+        earlyMedia: Optional[bool] = None,
+        actionTimeout: Optional[float] = USE_DEFAULT,
+        **extra: Any,
+    ) -> "defer.Deferred[Message]":
+        """Originate a call from *channel* to a dialplan location or an application.
+
+        :param timeout: seconds to wait for *channel* to answer (sent in ms).
+        :param variable: channel variables: a mapping or ``'NAME=value'``
+            strings; each becomes its own ``Variable`` header.
+        :param asynchronous: send ``Async: true`` and fire on the matching
+            ``OriginateResponse`` event instead of the response.  (Upstream
+            StarPy called this ``async``, a keyword since Python 3.7; it is
+            also accepted as ``async_``.)
+        :param channelId: ``Uniqueid`` for the originated channel (and
+            *otherChannelId* for the second half of a Local channel).
+        :param codecs: codec names (``'ulaw,alaw'`` or a list).
+        :param actionTimeout: how long to wait for Asterisk's answer (by
+            default the originate *timeout* plus the protocol's default).
+
+        Synchronous: fires with the response.  Asynchronous: fires with the
+        ``OriginateResponse`` event when it says ``Success``, fails with
+        :class:`~starpy.error.AMIOriginateFailure` carrying ``reason`` when it
+        says ``Failure``.  Both fail with :class:`~starpy.error.AMICommandFailure`
+        on ``Response: Error``.
+        """
+        if "async_" in extra:
+            asynchronous = bool(extra.pop("async_"))
+        if extra:
+            raise TypeError("originate() got unexpected keyword arguments %s" % sorted(extra))
+        pairs: List[Tuple[str, str]] = [("Channel", channel)]
+        for header, value in (("Context", context), ("Exten", exten), ("Priority", priority)):
+            if value is not None:
+                pairs.append((header, _text(value)))
+        if timeout is not None:
+            pairs.append(("Timeout", _milliseconds(timeout)))
+        for header, value in (("CallerID", callerid), ("Account", account),
+                              ("Application", application), ("Data", data),
+                              ("ChannelId", channelId), ("OtherChannelId", otherChannelId)):
+            if value is not None:
+                pairs.append((header, _text(value)))
+        if codecs is not None:
+            pairs.append(("Codecs", codecs if isinstance(codecs, str) else ",".join(codecs)))
+        if earlyMedia is not None:
+            pairs.append(("EarlyMedia", _trueFalse(earlyMedia)))
+        if variable:
+            if isinstance(variable, Mapping):
+                assignments = ["%s=%s" % (name, value) for name, value in variable.items()]
+            else:
+                assignments = [_text(item) for item in variable]
+            for assignment in assignments:
+                if "=" not in assignment:
+                    raise ValueError("originate variable %r is not NAME=value" % (assignment,))
+                pairs.append(("Variable", assignment))
+        if asynchronous:
+            pairs.append(("Async", "true"))
+        if actionTimeout is USE_DEFAULT:
+            base = self.defaultTimeout
+            actionTimeout = None if base is None else base + (timeout or 0.0)
+        return self.sendAction("Originate", pairs, timeout=actionTimeout,
+                               expectEvent="OriginateResponse" if asynchronous else None)
+
+
+for _spec in CATALOGUE:
+    setattr(AMIActions, _spec.method, _NamedAction(_spec))
+del _spec

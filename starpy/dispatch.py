@@ -1,0 +1,221 @@
+"""Routing of AMI events to registered handlers.
+
+An :class:`EventDispatcher` holds registrations: an exact event name (any
+case), a glob pattern (``Queue*``, ``Dial?egin``, ``[DH]*``) or ``None`` for
+every event.  Dispatch costs a dictionary lookup per event: the handlers for
+an event name are resolved once, cached, and the cache is dropped whenever a
+registration is added or cancelled, so the cost does not grow with the number
+of registrations that do not match.
+
+A handler that raises is logged with its traceback and the other handlers
+still run.  Handlers may cancel their own registration or any other during
+dispatch; a registration cancelled during a dispatch is not called afterwards
+in that dispatch.
+
+The dispatcher belongs to the factory when the connection is re-established
+automatically, so registrations survive reconnection and each handler is
+called once per event.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import re
+from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple, Union
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+__all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames"]
+
+log = logging.getLogger("starpy.manager")
+
+EventHandler = Callable[[Any, Any], Any]
+"""``handler(protocol, event)``; may return a Deferred, whose failure is logged."""
+
+EventNames = Union[str, Iterable[str], None]
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+class Registration:
+    """One registered handler; :meth:`cancel` removes it.
+
+    :ivar pattern: the event name or glob as given (``None`` for all events).
+    :ivar handler: the callable.
+    :ivar active: false once cancelled.
+    """
+
+    __slots__ = ("pattern", "handler", "active", "_order", "_matcher", "_dispatcher", "__weakref__")
+
+    def __init__(
+        self,
+        dispatcher: "EventDispatcher",
+        pattern: Optional[str],
+        handler: EventHandler,
+        order: int,
+    ) -> None:
+        self._order = order
+        self.pattern = pattern
+        self.handler = handler
+        self.active = True
+        self._dispatcher: Optional[EventDispatcher] = dispatcher
+        self._matcher: Optional[Pattern[str]] = None
+        if pattern is not None and _GLOB.search(pattern):
+            self._matcher = re.compile(fnmatch.translate(pattern.lower()))
+
+    def matches(self, lowerName: str) -> bool:
+        """Whether this registration wants events named *lowerName*."""
+        if self.pattern is None:
+            return True
+        if self._matcher is not None:
+            return self._matcher.match(lowerName) is not None
+        return self.pattern.lower() == lowerName
+
+    def cancel(self) -> None:
+        """Stop delivering events to this handler (idempotent)."""
+        dispatcher = self._dispatcher
+        if dispatcher is not None:
+            self._dispatcher = None
+            self.active = False
+            dispatcher._remove(self)
+
+    def __repr__(self) -> str:
+        return "<Registration %r -> %r%s>" % (
+            self.pattern, self.handler, "" if self.active else " cancelled"
+        )
+
+
+class _Group:
+    """Several registrations made by one call, cancelled together."""
+
+    def __init__(self, registrations: List[Registration]) -> None:
+        self.registrations = registrations
+
+    def cancel(self) -> None:
+        for registration in self.registrations:
+            registration.cancel()
+
+
+class EventDispatcher:
+    """Registrations of event handlers and the dispatch of events to them."""
+
+    def __init__(self) -> None:
+        self._exact: Dict[str, List[Registration]] = {}
+        self._patterns: List[Registration] = []
+        self._cache: Dict[str, Tuple[Registration, ...]] = {}
+        self._counter = 0
+
+    def __len__(self) -> int:
+        return sum(len(group) for group in self._exact.values()) + len(self._patterns)
+
+    def register(self, names: EventNames, handler: EventHandler) -> "Registration | _Group":
+        """Call ``handler(protocol, event)`` for events matching *names*.
+
+        *names* is an event name, a glob pattern, a list of those, or
+        ``None`` for every event.  Returns a handle whose ``cancel()``
+        removes what this call registered.
+        """
+        if not callable(handler):
+            raise TypeError("event handler must be callable, not %r" % (handler,))
+        if names is None or isinstance(names, str):
+            return self._add(names, handler)
+        registrations = [self._add(name, handler) for name in names]
+        if not registrations:
+            raise ValueError("no event names given")
+        return _Group(registrations)
+
+    def _add(self, pattern: Optional[str], handler: EventHandler) -> Registration:
+        if pattern is not None and (not isinstance(pattern, str) or not pattern):
+            raise ValueError("event name must be a non-empty string or None, not %r" % (pattern,))
+        self._counter += 1
+        registration = Registration(self, pattern, handler, self._counter)
+        if pattern is not None and registration._matcher is None:
+            self._exact.setdefault(pattern.lower(), []).append(registration)
+        else:
+            self._patterns.append(registration)
+        self._cache.clear()
+        return registration
+
+    def _remove(self, registration: Registration) -> None:
+        pattern = registration.pattern
+        if pattern is not None and registration._matcher is None:
+            group = self._exact.get(pattern.lower(), [])
+            if registration in group:
+                group.remove(registration)
+                if not group:
+                    del self._exact[pattern.lower()]
+        elif registration in self._patterns:
+            self._patterns.remove(registration)
+        self._cache.clear()
+
+    def deregister(self, names: EventNames, handler: EventHandler) -> int:
+        """Cancel every registration of *handler* (compared with ``==``) for *names*.
+
+        *names* as for :meth:`register`; ``None`` means the catch-all
+        registrations.  Returns how many registrations were cancelled.
+        """
+        wanted: List[Optional[str]]
+        if names is None or isinstance(names, str):
+            wanted = [names]
+        else:
+            wanted = list(names)
+        found = 0
+        for name in wanted:
+            for registration in self._all():
+                same = (
+                    registration.pattern is None
+                    if name is None
+                    else registration.pattern is not None
+                    and registration.pattern.lower() == name.lower()
+                )
+                if same and registration.handler == handler:
+                    registration.cancel()
+                    found += 1
+        return found
+
+    def _all(self) -> List[Registration]:
+        result = [r for group in self._exact.values() for r in group]
+        result.extend(self._patterns)
+        return result
+
+    def clear(self) -> None:
+        """Cancel every registration."""
+        for registration in self._all():
+            registration.cancel()
+
+    def handlersFor(self, name: str) -> Tuple[Registration, ...]:
+        """The registrations an event named *name* goes to, in registration order."""
+        lowerName = name.lower()
+        cached = self._cache.get(lowerName)
+        if cached is None:
+            found = list(self._exact.get(lowerName, ()))
+            found.extend(r for r in self._patterns if r.matches(lowerName))
+            if len(found) > 1:
+                found.sort(key=lambda r: r._order)
+            cached = self._cache[lowerName] = tuple(found)
+        return cached
+
+    def dispatch(self, protocol: object, event: Any) -> None:
+        """Deliver *event* (a Message with an ``event`` key) to its handlers."""
+        name = event.get("event")
+        if name is None:
+            return
+        for registration in self.handlersFor(name):
+            if not registration.active:
+                continue
+            try:
+                result = registration.handler(protocol, event)
+            except Exception:
+                log.exception(
+                    "AMI event handler %r failed on event %s", registration.handler, name
+                )
+                continue
+            if isinstance(result, defer.Deferred):
+                result.addErrback(_logHandlerFailure, registration.handler, name)
+
+
+def _logHandlerFailure(failure: Failure, handler: EventHandler, name: str) -> None:
+    log.error(
+        "AMI event handler %r failed on event %s:\n%s", handler, name, failure.getTraceback()
+    )

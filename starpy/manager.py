@@ -1,0 +1,730 @@
+"""The Asterisk Manager Interface (AMI) client.
+
+Typical use::
+
+    from starpy import manager
+
+    factory = manager.AMIFactory('starpy', 'starpy-secret')
+    d = factory.login('127.0.0.1', 5038)        # or 'tls:host=pbx:port=5039'
+
+    def onLogin(ami):
+        ami.registerEvent('Hangup', onHangup)    # handler(ami, event)
+        return ami.coreShowChannels()             # list of events
+
+Every action returns a Deferred.  It fires with the response
+(:class:`~starpy.codec.ami.Message`, a dict with lower-case keys), or, for
+list actions (``EventList: start``), with an :class:`EventList` of the item
+events.  It fails with :class:`~starpy.error.AMICommandFailure` on
+``Response: Error``, :class:`~starpy.error.AMITimeout` after its timeout and
+:class:`~starpy.error.AMIConnectionLost` when the connection goes.
+
+Replies are matched to actions by ActionID, never by arrival order.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import os
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from twisted.internet import defer, protocol
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
+from twisted.python.failure import Failure
+
+from starpy import error
+from starpy.amiactions import AMIActions
+from starpy.codec.ami import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    AMICodecError,
+    AMIParser,
+    HeaderInput,
+    Message,
+    formatAction,
+)
+from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Registration
+
+__all__ = [
+    "AMIProtocol",
+    "AMIFactory",
+    "AMIService",
+    "EventList",
+    "Message",
+    "DEFAULT_TIMEOUT",
+    "log",
+]
+
+log = logging.getLogger("starpy.manager")
+
+DEFAULT_TIMEOUT = 30.0
+"""Default timeout of an action, in seconds."""
+
+from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT  # noqa: E402
+
+
+def _reactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
+def _abort(transport: Any) -> None:
+    """Drop *transport* now (``abortConnection`` where the transport has it)."""
+    if transport is None:
+        return
+    abort = getattr(transport, "abortConnection", None)
+    if abort is not None:
+        abort()
+    else:
+        transport.loseConnection()
+
+
+class EventList(List[Message]):
+    """The item events of a list action, in order.
+
+    :ivar response: the response that opened the list (``EventList: start``).
+    :ivar complete: the event that closed it (``EventList: Complete``), whatever
+        its name (``StatusComplete``, ``CoreShowChannelsComplete``...).
+    """
+
+    def __init__(self, items: List[Message], response: Message, complete: Message) -> None:
+        super().__init__(items)
+        self.response = response
+        self.complete = complete
+
+    def __repr__(self) -> str:
+        return "<EventList of %d events, closed by %s>" % (len(self), self.complete.get("event"))
+
+
+class _Pending:
+    """What the protocol remembers of one action until it completes."""
+
+    __slots__ = ("action", "actionID", "deferred", "state", "response", "items", "early",
+                 "expectEvent", "forget")
+
+    WAITING, COLLECTING, AWAITING_EVENT = range(3)
+
+    def __init__(self, action: str, actionID: str, expectEvent: Optional[str]) -> None:
+        self.action = action
+        self.actionID = actionID
+        self.deferred: defer.Deferred[Any] = defer.Deferred(self._cancel)
+        self.state = self.WAITING
+        self.response: Optional[Message] = None
+        self.items: List[Message] = []
+        self.early: Optional[List[Message]] = None
+        self.expectEvent = expectEvent.lower() if expectEvent else None
+
+    # Set by the protocol: removes this entry from the pending table.
+    forget: Callable[[], None]
+
+    def _cancel(self, deferred: defer.Deferred[Any]) -> None:
+        self.forget()
+
+
+class AMIProtocol(AMIActions, protocol.Protocol):
+    """One AMI connection: sends actions, matches replies, dispatches events.
+
+    Usually built by :class:`AMIFactory`; after :meth:`AMIFactory.login`
+    it is logged in.  The protocol keeps no call state: see
+    :mod:`starpy.channel` for that.
+
+    :ivar amiVersion: the version from Asterisk's banner (``'11.0.0'``), or
+        ``None`` before the banner arrives.
+    :ivar dispatcher: the :class:`~starpy.dispatch.EventDispatcher` of this
+        connection (shared by successive connections of an
+        :class:`AMIService`).
+    :ivar defaultTimeout: timeout of actions sent without one, in seconds
+        (``None``: no timeout).
+    """
+
+    amiVersion: Optional[str] = None
+    loggedIn = False
+
+    def __init__(
+        self,
+        dispatcher: Optional[EventDispatcher] = None,
+        clock: Optional[IReactorTime] = None,
+        defaultTimeout: Optional[float] = DEFAULT_TIMEOUT,
+        maxMessageSize: int = DEFAULT_MAX_MESSAGE_SIZE,
+        keepalive: Optional[float] = None,
+        keepaliveTimeout: Optional[float] = None,
+    ) -> None:
+        self.dispatcher = dispatcher if dispatcher is not None else EventDispatcher()
+        self.clock: IReactorTime = clock if clock is not None else _reactor()
+        self.defaultTimeout = defaultTimeout
+        self.keepalive = keepalive
+        self.keepaliveTimeout = keepaliveTimeout
+        self._parser = AMIParser(maxMessageSize)
+        self._pending: Dict[str, _Pending] = {}
+        self._prefix = "%s-%x" % (os.getpid(), id(self) & 0xFFFFFF)
+        self._counter = itertools.count(1)
+        self._connected = False
+        self._lostReason = "not connected"
+        self._bannerWaiters: List[defer.Deferred[str]] = []
+        self._keepaliveCall: Optional[IDelayedCall] = None
+        self._closedWaiters: List[defer.Deferred[None]] = []
+        self._everConnected = False
+
+    # -- connection ----------------------------------------------------
+
+    def connectionMade(self) -> None:
+        self._connected = True
+        self._everConnected = True
+        log.debug("AMI connection made to %s", self.transport.getPeer() if self.transport else None)
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        self._connected = False
+        self.loggedIn = False
+        self._lostReason = "connection lost (%s)" % (reason.getErrorMessage(),)
+        self._stopKeepalive()
+        pending, self._pending = self._pending, {}
+        for entry in pending.values():
+            entry.deferred.errback(error.AMIConnectionLost(entry.action, self._lostReason))
+        waiters, self._bannerWaiters = self._bannerWaiters, []
+        for waiter in waiters:
+            waiter.errback(error.AMIConnectionLost(None, self._lostReason))
+        for closedWaiter in self._closedWaiters:
+            closedWaiter.callback(None)
+        self._closedWaiters = []
+        log.info("AMI %s", self._lostReason)
+
+    def whenClosed(self) -> defer.Deferred[None]:
+        """A Deferred that fires with ``None`` once the connection is closed."""
+        if self._everConnected and not self._connected:
+            return defer.succeed(None)
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._closedWaiters.append(waiter)
+        return waiter
+
+    def whenBanner(self) -> defer.Deferred[str]:
+        """A Deferred firing with the AMI version once the banner has arrived."""
+        if self.amiVersion is not None:
+            return defer.succeed(self.amiVersion)
+        if not self._connected and self._everConnected:
+            return defer.fail(error.AMIConnectionLost(None, self._lostReason))
+        waiter: defer.Deferred[str] = defer.Deferred()
+        self._bannerWaiters.append(waiter)
+        return waiter
+
+    @property
+    def pendingCount(self) -> int:
+        """How many actions await their reply."""
+        return len(self._pending)
+
+    # -- receiving -----------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        try:
+            messages = self._parser.feed(data)
+        except AMICodecError as e:
+            log.error("AMI protocol error, closing the connection: %s", e)
+            self._lostReason = str(e)
+            if self.transport is not None:
+                self.transport.loseConnection()
+            return
+        if self.amiVersion is None and self._parser.banner is not None:
+            self._bannerReceived(self._parser.banner)
+        for message in messages:
+            self.messageReceived(message)
+
+    def _bannerReceived(self, banner: str) -> None:
+        prefix, slash, version = banner.partition("/")
+        if not slash or "Call Manager" not in prefix:
+            log.warning("Unexpected AMI banner %r", banner)
+        self.amiVersion = version.strip() if slash else banner
+        waiters, self._bannerWaiters = self._bannerWaiters, []
+        for waiter in waiters:
+            waiter.callback(self.amiVersion)
+
+    def messageReceived(self, message: Message) -> None:
+        """Route one message: to its pending action, to event handlers, or both."""
+        if message.body and message.get("response") != "Follows":
+            log.warning("AMI: skipped malformed lines %r", message.body)
+        if "event" in message:
+            actionID = message.get("actionid")
+            if actionID is not None:
+                entry = self._pending.get(actionID)
+                if entry is not None and self._eventForAction(entry, message):
+                    return
+            self.dispatcher.dispatch(self, message)
+        elif "response" in message:
+            actionID = message.get("actionid")
+            entry = self._pending.get(actionID) if actionID is not None else None
+            if entry is None:
+                log.debug("AMI: response for unknown ActionID %r dropped", actionID)
+                return
+            self._responseForAction(entry, message)
+        else:
+            log.warning("AMI: message with neither Response nor Event dropped: %r", message)
+
+    def _responseForAction(self, entry: _Pending, response: Message) -> None:
+        if entry.state != _Pending.WAITING:
+            log.warning("AMI: second response for %s dropped: %r", entry.action, response)
+            return
+        entry.response = response
+        if response.get("response", "").lower() == "error":
+            self._finish(entry, Failure(error.AMICommandFailure(
+                entry.action, response.get("message", ""), response)))
+            return
+        early, entry.early = entry.early or [], None
+        if response.get("eventlist", "").lower() == "start":
+            entry.state = _Pending.COLLECTING
+        elif entry.expectEvent is not None:
+            entry.state = _Pending.AWAITING_EVENT
+        else:
+            self._finish(entry, response)
+        for event in early:
+            if entry.state == _Pending.WAITING or not self._eventForAction(entry, event):
+                self.dispatcher.dispatch(self, event)
+
+    def _eventForAction(self, entry: _Pending, event: Message) -> bool:
+        """Give *event* to its action; true if the action consumed it."""
+        if entry.state == _Pending.WAITING:
+            if entry.early is None:
+                entry.early = []
+            entry.early.append(event)
+            return True
+        if entry.state == _Pending.COLLECTING:
+            if event.get("eventlist", "").lower() == "complete":
+                assert entry.response is not None
+                self._finish(entry, EventList(entry.items, entry.response, event))
+            else:
+                entry.items.append(event)
+            return True
+        if entry.state == _Pending.AWAITING_EVENT and event["event"].lower() == entry.expectEvent:
+            if event.get("response", "").lower() == "success":
+                self._finish(entry, event)
+            else:
+                reason = event.get("reason", "")
+                self._finish(entry, Failure(error.AMIOriginateFailure(
+                    entry.action, event.get("response", "Failure"), event,
+                    int(reason) if reason.lstrip("-").isdigit() else None)))
+        return False
+
+    def _finish(self, entry: _Pending, result: Any) -> None:
+        self._pending.pop(entry.actionID, None)
+        if isinstance(result, Failure):
+            entry.deferred.errback(result)
+        else:
+            entry.deferred.callback(result)
+
+    def _newActionID(self) -> str:
+        return "%s-%d" % (self._prefix, next(self._counter))
+
+    def _forget(self, actionID: str) -> None:
+        self._pending.pop(actionID, None)
+
+    # -- sending -------------------------------------------------------
+
+    def sendAction(
+        self,
+        action: str,
+        headers: HeaderInput = None,
+        timeout: Optional[float] = _USE_DEFAULT,
+        expectEvent: Optional[str] = None,
+    ) -> defer.Deferred[Any]:
+        """Send any AMI action; return a Deferred for its outcome.
+
+        :param action: the action name (``'Originate'``, ``'QueueStatus'``...).
+        :param headers: a mapping (a list value repeats the header) or a
+            sequence of ``(name, value)`` pairs.  ``ActionID`` is added.
+        :param timeout: seconds to wait for the reply (``None``: forever);
+            default :attr:`defaultTimeout`.
+        :param expectEvent: after a successful response, wait for the event of
+            that name carrying our ActionID (e.g. ``'OriginateResponse'``)
+            and fire with it.
+
+        The Deferred fires with the response :class:`Message`; with an
+        :class:`EventList` if the response opens an event list (any of
+        Asterisk's list actions); or with the expected event.  It fails with
+        :class:`~starpy.error.AMICommandFailure` (``Response: Error``),
+        :class:`~starpy.error.AMIOriginateFailure` (expected event says
+        failure), :class:`~starpy.error.AMITimeout` or
+        :class:`~starpy.error.AMIConnectionLost`.  Cancelling it forgets the
+        action.
+
+        :raises ValueError: a header name or value holds CR or LF; nothing is
+            sent.
+        """
+        actionID = self._newActionID()
+        data = formatAction(action, headers, actionID)
+        if not self._connected:
+            return defer.fail(error.AMIConnectionLost(action, self._lostReason))
+        entry = _Pending(action, actionID, expectEvent)
+        entry.forget = lambda: self._forget(actionID)
+        self._pending[actionID] = entry
+        assert self.transport is not None
+        self.transport.write(data)
+        if timeout is _USE_DEFAULT:
+            timeout = self.defaultTimeout
+        if timeout is not None:
+            seconds = timeout
+
+            def onTimeout(result: Any, t: float) -> Failure:
+                return Failure(error.AMITimeout(action, seconds))
+
+            entry.deferred.addTimeout(seconds, self.clock, onTimeoutCancel=onTimeout)
+        return entry.deferred
+
+    def sendMessage(self, message: Dict[str, Any], timeout: Optional[float] = _USE_DEFAULT) -> defer.Deferred[Any]:
+        """Upstream StarPy's form: send a dict holding an ``Action`` key.
+
+        The same as ``sendAction(message['action'], rest)``.
+        """
+        headers = dict(message)
+        action = None
+        for name in list(headers):
+            if name.lower() == "action":
+                action = str(headers.pop(name))
+            elif name.lower() == "actionid":
+                headers.pop(name)
+        if action is None:
+            raise ValueError("message has no Action header: %r" % (sorted(message),))
+        return self.sendAction(action, headers, timeout=timeout)
+
+    sendDeferred = sendMessage
+
+    # -- events ----------------------------------------------------------
+
+    def registerEvent(self, event: EventNames, handler: EventHandler) -> Any:
+        """Call ``handler(protocol, event)`` for each event named *event*.
+
+        *event* is a name (matched in any case), a glob (``'Queue*'``), a list
+        of those, or ``None`` for every event.  Returns a handle whose
+        ``cancel()`` undoes this registration.
+        """
+        return self.dispatcher.register(event, handler)
+
+    def deregisterEvent(self, event: EventNames, handler: EventHandler) -> int:
+        """Remove *handler* for *event* (as registered); returns how many were removed."""
+        return self.dispatcher.deregister(event, handler)
+
+    # -- login and keepalive -------------------------------------------
+
+    def login(
+        self,
+        username: str,
+        secret: str,
+        md5: bool = False,
+        events: Union[bool, str] = True,
+        timeout: Optional[float] = _USE_DEFAULT,
+    ) -> defer.Deferred["AMIProtocol"]:
+        """Log in; the Deferred fires with this protocol once accepted.
+
+        :param md5: use the ``Challenge``/MD5 ``Key`` exchange instead of
+            sending the secret.
+        :param events: ``True`` for all events, ``False`` for none
+            (``Events: off``), or an event class list such as ``'call,agent'``.
+
+        Fails with :class:`~starpy.error.AMIAuthenticationError` when Asterisk
+        refuses the credentials (the connection is then closed), or as
+        :meth:`sendAction` fails.
+        """
+
+        def sendLogin(version: str) -> defer.Deferred[Any]:
+            headers: List[tuple[str, str]] = []
+            if md5:
+                return self.sendAction(
+                    "Challenge", {"AuthType": "MD5"}, timeout=timeout
+                ).addCallback(withChallenge)
+            headers = [("Username", username), ("Secret", secret)]
+            return finish(headers)
+
+        def withChallenge(response: Message) -> defer.Deferred[Any]:
+            challenge = response.get("challenge", "")
+            key = hashlib.md5((challenge + secret).encode("utf-8")).hexdigest()
+            return finish([("AuthType", "MD5"), ("Username", username), ("Key", key)])
+
+        def finish(headers: List[tuple[str, str]]) -> defer.Deferred[Any]:
+            if events is False:
+                headers.append(("Events", "off"))
+            elif isinstance(events, str):
+                headers.append(("Events", events))
+            return self.sendAction("Login", headers, timeout=timeout)
+
+        def onAccepted(response: Message) -> "AMIProtocol":
+            self.loggedIn = True
+            log.info("AMI logged in as %s (AMI %s)", username, self.amiVersion)
+            self._startKeepalive()
+            return self
+
+        def onRefused(failure: Failure) -> Failure:
+            if failure.check(error.AMICommandFailure) and not failure.check(error.AMIAuthenticationError):
+                failed: error.AMICommandFailure = failure.value  # type: ignore[assignment]
+                log.warning("AMI login as %s refused: %s", username, failed.message)
+                if self.transport is not None:
+                    self.transport.loseConnection()
+                return Failure(error.AMIAuthenticationError(
+                    failed.action, failed.message, failed.response))
+            return failure
+
+        return self.whenBanner().addCallback(sendLogin).addCallbacks(onAccepted, onRefused)
+
+    def _startKeepalive(self) -> None:
+        if self.keepalive and self._connected:
+            self._keepaliveCall = self.clock.callLater(self.keepalive, self._sendKeepalive)
+
+    def _stopKeepalive(self) -> None:
+        call, self._keepaliveCall = self._keepaliveCall, None
+        if call is not None and call.active():
+            call.cancel()
+
+    def _sendKeepalive(self) -> None:
+        self._keepaliveCall = None
+        wait = self.keepaliveTimeout if self.keepaliveTimeout is not None else self.keepalive
+
+        def onPong(response: Message) -> None:
+            self._startKeepalive()
+
+        def onNoPong(failure: Failure) -> None:
+            if failure.check(error.AMIConnectionLost):
+                return
+            log.warning("AMI keepalive failed (%s): dropping the connection",
+                        failure.getErrorMessage())
+            _abort(self.transport)
+
+        self.sendAction("Ping", timeout=wait).addCallbacks(onPong, onNoPong)
+
+    def __repr__(self) -> str:
+        return "<AMIProtocol %s%s, %d pending>" % (
+            "connected" if self._connected else "closed",
+            " logged in" if self.loggedIn else "",
+            len(self._pending),
+        )
+
+
+class AMIFactory(protocol.Factory):
+    """Builds AMI connections and logs them in.
+
+    :param username: the AMI user (``[username]`` in manager.conf).
+    :param secret: its secret; never logged nor shown in ``repr``.
+    :param id: kept for upstream compatibility, unused.
+    :param md5: log in with the MD5 challenge instead of the plain secret.
+    :param events: ``True`` (all), ``False`` (none) or an event class list.
+    :param timeout: default timeout of each action, in seconds (``None``: none).
+    :param keepalive: if set, send ``Ping`` after this many idle seconds and
+        drop the connection when no ``Pong`` comes within *keepaliveTimeout*
+        (default: *keepalive*), so an :class:`AMIService` reconnects.
+    :param maxMessageSize: bound on one received message, bytes (1 MiB).
+    :param reactor: the reactor (default: the global one), also the clock.
+    """
+
+    protocol = AMIProtocol
+
+    def __init__(
+        self,
+        username: str,
+        secret: str,
+        id: Optional[str] = None,
+        *,
+        md5: bool = False,
+        events: Union[bool, str] = True,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        keepalive: Optional[float] = None,
+        keepaliveTimeout: Optional[float] = None,
+        maxMessageSize: int = DEFAULT_MAX_MESSAGE_SIZE,
+        reactor: Any = None,
+    ) -> None:
+        self.username = username
+        self._secret = secret
+        self.id = id
+        self.md5 = md5
+        self.events = events
+        self.timeout = timeout
+        self.keepalive = keepalive
+        self.keepaliveTimeout = keepaliveTimeout
+        self.maxMessageSize = maxMessageSize
+        self.reactor = reactor
+
+    @property
+    def secret(self) -> str:
+        """The AMI secret (kept out of ``repr``)."""
+        return self._secret
+
+    def __repr__(self) -> str:
+        return "<AMIFactory user=%r md5=%r>" % (self.username, self.md5)
+
+    def _getReactor(self) -> Any:
+        return self.reactor if self.reactor is not None else _reactor()
+
+    def buildProtocol(self, addr: Any) -> AMIProtocol:
+        ami = self.protocol(
+            clock=self._getReactor(),
+            defaultTimeout=self.timeout,
+            maxMessageSize=self.maxMessageSize,
+            keepalive=self.keepalive,
+            keepaliveTimeout=self.keepaliveTimeout,
+        )
+        ami.factory = self
+        return ami
+
+    def loginProtocol(self, ami: AMIProtocol) -> defer.Deferred[AMIProtocol]:
+        """Log *ami* (connected, built by this factory) in with our credentials."""
+        return ami.login(self.username, self._secret, md5=self.md5, events=self.events)
+
+    def endpoint(self, host: str = "127.0.0.1", port: int = 5038,
+                 timeout: float = 5.0) -> IStreamClientEndpoint:
+        """The client endpoint for *host* and *port*.
+
+        *host* may instead be a Twisted endpoint description, such as
+        ``'tls:host=pbx.example.com:port=5039'`` or ``'unix:/run/ami.sock'``;
+        *port* is then ignored.
+        """
+        from twisted.internet.endpoints import HostnameEndpoint, clientFromString
+
+        reactor = self._getReactor()
+        endpoint: IStreamClientEndpoint
+        if ":" in host and host.split(":", 1)[0] in ("tcp", "tls", "ssl", "unix", "tcp6"):
+            endpoint = clientFromString(reactor, host)
+        else:
+            endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
+        return endpoint
+
+    def login(
+        self,
+        ip: str = "127.0.0.1",
+        port: int = 5038,
+        timeout: float = 5.0,
+        endpoint: Optional[IStreamClientEndpoint] = None,
+    ) -> defer.Deferred[AMIProtocol]:
+        """Connect and log in; fires with the logged-in :class:`AMIProtocol`.
+
+        :param ip: host name or address, or an endpoint description string
+            (``'tls:host=pbx:port=5039'``), see :meth:`endpoint`.
+        :param timeout: seconds for connecting and logging in together.
+        :param endpoint: an endpoint to use instead of *ip* and *port*.
+
+        Fails with :class:`~starpy.error.AMIAuthenticationError` on wrong
+        credentials, :class:`~starpy.error.AMITimeout` when the whole login
+        takes longer than *timeout*, or the connection error.
+        """
+        reactor = self._getReactor()
+        target = endpoint if endpoint is not None else self.endpoint(ip, port, timeout)
+        connected: List[AMIProtocol] = []
+
+        def onConnect(ami: Any) -> defer.Deferred[AMIProtocol]:
+            connected.append(ami)
+            return self.loginProtocol(ami)
+
+        def onTimeout(result: Any, t: float) -> Failure:
+            for ami in connected:
+                _abort(ami.transport)
+            return Failure(error.AMITimeout("Login", timeout))
+
+        d: defer.Deferred[AMIProtocol] = target.connect(self).addCallback(onConnect)
+        d.addTimeout(timeout, reactor, onTimeoutCancel=onTimeout)
+        return d
+
+
+class _SharedDispatcherFactory(protocol.Factory):
+    """Wraps an AMIFactory so that successive connections share one dispatcher."""
+
+    def __init__(self, factory: AMIFactory, dispatcher: EventDispatcher) -> None:
+        self.factory = factory
+        self.dispatcher = dispatcher
+
+    def buildProtocol(self, addr: Any) -> AMIProtocol:
+        ami = self.factory.buildProtocol(addr)
+        ami.dispatcher = self.dispatcher
+        return ami
+
+
+class AMIService:
+    """An AMI connection kept up: reconnects with backoff and logs in again.
+
+    Built on Twisted's ``ClientService``.  Event registrations made on the
+    service, or on any protocol it produced, are kept across reconnections
+    (each handler is still called once per event).
+
+    :param factory: the :class:`AMIFactory` with the credentials.
+    :param endpoint: an endpoint, or a string as for :meth:`AMIFactory.login`
+        (``'pbx.example.com'`` with *port*, or ``'tls:host=pbx:port=5039'``).
+    :param retryPolicy: ``retryPolicy(failedAttempts) -> seconds``; default
+        exponential backoff capped at 30 s
+        (``twisted.application.internet.backoffPolicy``).
+    :param clock: the clock (default: the factory's reactor).
+
+    Use ``startService()``/``stopService()`` or add it to an application.
+    """
+
+    def __init__(
+        self,
+        factory: AMIFactory,
+        endpoint: Union[str, IStreamClientEndpoint] = "127.0.0.1",
+        port: int = 5038,
+        retryPolicy: Optional[Callable[[int], float]] = None,
+        clock: Optional[IReactorTime] = None,
+    ) -> None:
+        from twisted.application.internet import ClientService, backoffPolicy
+
+        self.factory = factory
+        self.dispatcher = EventDispatcher()
+        self._observers: List[Callable[[AMIProtocol], Any]] = []
+        self._current: Optional[AMIProtocol] = None
+        target = factory.endpoint(endpoint, port) if isinstance(endpoint, str) else endpoint
+        self._service = ClientService(
+            target,
+            _SharedDispatcherFactory(factory, self.dispatcher),
+            retryPolicy=retryPolicy or backoffPolicy(maxDelay=30.0),
+            clock=clock if clock is not None else factory._getReactor(),
+            prepareConnection=self._prepare,
+        )
+
+    def _prepare(self, ami: Any) -> defer.Deferred[AMIProtocol]:
+        def onLogin(ami: AMIProtocol) -> AMIProtocol:
+            self._current = ami
+            for observer in list(self._observers):
+                try:
+                    observer(ami)
+                except Exception:
+                    log.exception("AMI login observer %r failed", observer)
+            return ami
+
+        def onFailure(failure: Failure) -> Failure:
+            log.error("AMI login failed, will retry: %s", failure.getErrorMessage())
+            return failure
+
+        return self.factory.loginProtocol(ami).addCallbacks(onLogin, onFailure)
+
+    def startService(self) -> None:
+        """Start connecting (and reconnecting)."""
+        self._service.startService()
+
+    def stopService(self) -> defer.Deferred[None]:
+        """Stop reconnecting and close the current connection."""
+        stopped: defer.Deferred[None] = self._service.stopService()
+        return stopped
+
+    @property
+    def protocol(self) -> Optional[AMIProtocol]:
+        """The current logged-in protocol, or ``None`` while disconnected."""
+        ami = self._current
+        if ami is not None and not ami.loggedIn:
+            return None
+        return ami
+
+    def whenLoggedIn(self, failAfterFailures: Optional[int] = None) -> defer.Deferred[AMIProtocol]:
+        """A Deferred firing with the next (or current) logged-in protocol."""
+        d: defer.Deferred[Any] = self._service.whenConnected(failAfterFailures=failAfterFailures)
+        return d
+
+    def onLogin(self, observer: Callable[[AMIProtocol], Any]) -> Callable[[], None]:
+        """Call ``observer(protocol)`` after each successful (re)login.
+
+        Returns a function that removes the observer.
+        """
+        self._observers.append(observer)
+
+        def remove() -> None:
+            if observer in self._observers:
+                self._observers.remove(observer)
+
+        return remove
+
+    def registerEvent(self, event: EventNames, handler: EventHandler) -> Any:
+        """As :meth:`AMIProtocol.registerEvent`, kept across reconnections."""
+        return self.dispatcher.register(event, handler)
+
+    def deregisterEvent(self, event: EventNames, handler: EventHandler) -> int:
+        """As :meth:`AMIProtocol.deregisterEvent`."""
+        return self.dispatcher.deregister(event, handler)

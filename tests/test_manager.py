@@ -1,0 +1,657 @@
+"""The AMI client protocol, driven synchronously (StringTransport, task.Clock)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Iterator, List
+
+import pytest
+from twisted.internet import defer, task
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from starpy import error, manager
+from starpy.codec.ami import AMIParser, Message
+from starpy.manager import AMIProtocol, EventList
+from tests import transcripts
+
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+class Client:
+    """An AMIProtocol on a StringTransport with a Clock, plus helpers."""
+
+    def __init__(self, banner: bool = True, ids: Iterator[str] | None = None, **kw: Any) -> None:
+        self.clock = task.Clock()
+        self.transport = StringTransport()
+        self.ami = AMIProtocol(clock=self.clock, **kw)
+        if ids is not None:
+            self.ami._newActionID = lambda: next(ids)  # type: ignore[method-assign]
+        self.ami.makeConnection(self.transport)
+        if banner:
+            self.feed(BANNER)
+
+    def feed(self, data: bytes) -> None:
+        self.ami.dataReceived(data)
+
+    def sent(self) -> List[Message]:
+        data = self.transport.value()
+        self.transport.clear()
+        return AMIParser(expectBanner=False).feed(data)
+
+    def lastID(self) -> str:
+        return self.sent()[-1]["actionid"]
+
+    def reply(self, actionID: str, *headers: tuple[str, str]) -> None:
+        lines = [b"Response: Success", b"ActionID: " + actionID.encode()]
+        lines.extend(("%s: %s" % h).encode() for h in headers)
+        self.feed(b"\r\n".join(lines) + b"\r\n\r\n")
+
+
+def result(d: defer.Deferred[Any]) -> Any:
+    box: List[Any] = []
+    d.addBoth(box.append)
+    assert box, "Deferred has not fired"
+    if isinstance(box[0], Failure):
+        box[0].raiseException()
+    return box[0]
+
+
+def failure(d: defer.Deferred[Any]) -> Failure:
+    box: List[Any] = []
+    d.addBoth(box.append)
+    assert box and isinstance(box[0], Failure), "Deferred did not fail: %r" % box
+    return box[0]
+
+
+def unfired(d: defer.Deferred[Any]) -> None:
+    box: List[Any] = []
+
+    def look(value: Any) -> Any:
+        box.append(value)
+        return value
+
+    d.addBoth(look)
+    assert not box, "Deferred fired with %r" % box
+
+
+# -- login -----------------------------------------------------------------
+
+
+def test_banner_version_kept() -> None:
+    client = Client()
+    assert client.ami.amiVersion == "11.0.0"
+
+
+def test_plain_login_sends_exact_bytes_and_fires_with_protocol() -> None:
+    client = Client(ids=iter(["login-1"]))
+    d = client.ami.login("starpy", "starpy-secret")
+    assert client.transport.value() == (
+        b"Action: Login\r\nActionID: login-1\r\nUsername: starpy\r\nSecret: starpy-secret\r\n\r\n")
+    client.transport.clear()
+    client.feed(b"Response: Success\r\nActionID: login-1\r\nMessage: Authentication accepted\r\n\r\n")
+    assert result(d) is client.ami
+    assert client.ami.loggedIn
+
+
+def test_login_waits_for_banner() -> None:
+    client = Client(banner=False)
+    d = client.ami.login("u", "s")
+    assert client.transport.value() == b""
+    client.feed(BANNER)
+    assert client.sent()[0]["action"] == "Login"
+    unfired(d)
+
+
+def test_md5_login_matches_capture() -> None:
+    client = Client(ids=iter(["ch-1", "md5-1"]))
+    d = client.ami.login("starpy", "starpy-secret", md5=True)
+    runs = [data for way, data in transcripts.exchanges("ami-md5")]
+    assert client.transport.value() == runs[1]
+    client.transport.clear()
+    client.feed(runs[2])  # Challenge: 108329949
+    assert client.transport.value() == runs[3]
+    key = hashlib.md5(b"108329949starpy-secret").hexdigest()
+    assert ("Key: %s" % key).encode() in runs[3]
+    client.feed(b"".join(runs[4:]))
+    assert result(d) is client.ami
+
+
+def test_wrong_secret_fails_with_authentication_error_and_closes() -> None:
+    client = Client(ids=iter(["bad-login"]))
+    d = client.ami.login("starpy", "wrong")
+    assert not client.transport.disconnecting
+    client.feed(transcripts.raw("ami-badlogin")[len(BANNER):])
+    reason = failure(d)
+    assert reason.check(error.AMIAuthenticationError)
+    assert "Authentication failed" in str(reason.value)
+    assert client.transport.disconnecting
+
+
+def test_events_off_on_login() -> None:
+    client = Client()
+    client.ami.login("u", "s", events=False)
+    assert client.sent()[0]["events"] == "off"
+
+
+# -- actions and replies ----------------------------------------------------
+
+
+def test_replies_matched_by_action_id_not_order() -> None:
+    client = Client()
+    first = client.ami.sendAction("Ping")
+    a = client.lastID()
+    second = client.ami.sendAction("CoreStatus")
+    b = client.lastID()
+    client.reply(b, ("CoreCurrentCalls", "3"))
+    unfired(first)
+    assert result(second)["corecurrentcalls"] == "3"
+    client.reply(a, ("Ping", "Pong"))
+    assert result(first)["ping"] == "Pong"
+    assert client.ami.pendingCount == 0
+
+
+def test_unique_action_ids() -> None:
+    client = Client()
+    for _ in range(50):
+        client.ami.sendAction("Ping")
+    ids = [m["actionid"] for m in client.sent()]
+    assert len(set(ids)) == 50
+
+
+def test_repeated_headers_sent() -> None:
+    client = Client()
+    client.ami.sendAction("Originate", [("Channel", "Local/1@echo"), ("Variable", "A=1"),
+                                        ("Variable", "B=2")])
+    assert client.sent()[0].getAll("variable") == ["A=1", "B=2"]
+
+
+def test_error_response_fails_with_command_failure() -> None:
+    client = Client()
+    d = client.ami.hangup("nope")
+    client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: No such channel\r\n\r\n"
+                % client.lastID().encode())
+    reason = failure(d)
+    assert reason.check(error.AMICommandFailure)
+    assert reason.value.message == "No such channel"
+    assert reason.value.action == "Hangup"
+    assert reason.value.response["response"] == "Error"
+
+
+def test_unknown_action_id_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    client = Client()
+    d = client.ami.ping()
+    with caplog.at_level(logging.DEBUG, "starpy.manager"):
+        client.reply("someone-else", ("Ping", "Pong"))
+    unfired(d)
+    assert client.ami.pendingCount == 1
+    assert "unknown ActionID" in caplog.text
+
+
+def test_list_action_collects_until_complete_whatever_its_name() -> None:
+    client = Client()
+    d = client.ami.sendAction("SomeNewListAction")
+    aid = client.lastID().encode()
+    client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: START\r\nMessage: will follow\r\n\r\n" % aid)
+    client.feed(b"Event: Item\r\nActionID: %s\r\nN: 1\r\n\r\n" % aid)
+    client.feed(b"Event: Unrelated\r\nN: x\r\n\r\n")
+    client.feed(b"Event: Item\r\nN: 2\r\nActionID: %s\r\n\r\n" % aid)
+    unfired(d)
+    client.feed(b"Event: WhateverDone\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 2\r\n\r\n" % aid)
+    items = result(d)
+    assert isinstance(items, EventList)
+    assert [i["n"] for i in items] == ["1", "2"]
+    assert items.complete["event"] == "WhateverDone"
+    assert items.response["message"] == "will follow"
+
+
+def test_list_items_before_response_still_collected() -> None:
+    client = Client()
+    d = client.ami.status()
+    aid = client.lastID().encode()
+    client.feed(b"Event: Status\r\nPrivilege: Call\r\nChannel: A\r\nActionID: %s\r\n\r\n" % aid)
+    client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: start\r\n\r\n" % aid)
+    client.feed(b"Event: StatusComplete\r\nActionID: %s\r\nEventList: Complete\r\n\r\n" % aid)
+    assert [i["channel"] for i in result(d)] == ["A"]
+
+
+def test_list_items_not_sent_to_event_handlers() -> None:
+    client = Client()
+    seen: List[str] = []
+    client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
+    d = client.ami.coreShowChannels()
+    aid = client.lastID().encode()
+    client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: start\r\n\r\n"
+                b"Event: CoreShowChannel\r\nActionID: %s\r\n\r\n"
+                b"Event: CoreShowChannelsComplete\r\nActionID: %s\r\nEventList: Complete\r\n\r\n"
+                % (aid, aid, aid))
+    assert len(result(d)) == 1
+    assert seen == []
+
+
+def test_concurrent_dbget_never_cross() -> None:
+    client = Client()
+    one = client.ami.dbGet("fam", "k1")
+    two = client.ami.dbGet("fam", "k2")
+    ids = [m["actionid"].encode() for m in client.sent()]
+    for aid in reversed(ids):
+        client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: start\r\nMessage: Result will follow\r\n\r\n" % aid)
+    client.feed(b"Event: DBGetResponse\r\nFamily: fam\r\nKey: k2\r\nVal: two\r\nActionID: %s\r\n\r\n" % ids[1])
+    client.feed(b"Event: DBGetResponse\r\nFamily: fam\r\nKey: k1\r\nVal: one\r\nActionID: %s\r\n\r\n" % ids[0])
+    for aid in ids:
+        client.feed(b"Event: DBGetComplete\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 1\r\n\r\n" % aid)
+    assert result(one) == "one"
+    assert result(two) == "two"
+
+
+def test_dbget_miss_fails() -> None:
+    client = Client()
+    d = client.ami.dbGet("fam", "none")
+    client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: Database entry not found\r\n\r\n"
+                % client.lastID().encode())
+    assert failure(d).value.message == "Database entry not found"
+
+
+def test_command_modern_output() -> None:
+    client = Client(ids=iter(["cmd-3"]))
+    d = client.ami.command("dialplan show echo")
+    runs = dict((data.split(b"\r\n")[1], data) for way, data in transcripts.exchanges("ami-basic")
+                if way == "<<" and data.startswith(b"Response"))
+    client.feed(runs[b"ActionID: cmd-3"])
+    lines = result(d)
+    assert lines[0] == "[ Context 'echo' created by 'pbx_config' ]"
+    assert lines[3] == ""
+    assert len(lines) == 5
+
+
+def test_command_old_follows_output() -> None:
+    client = Client()
+    d = client.ami.command("core show uptime")
+    client.feed(b"Response: Follows\r\nPrivilege: Command\r\nActionID: %s\r\n"
+                b"System uptime: 2 hours\nLast reload: 1 hour\n--END COMMAND--\r\n\r\n"
+                % client.lastID().encode())
+    assert result(d) == ["System uptime: 2 hours", "Last reload: 1 hour"]
+
+
+def test_unknown_cli_command_error_carries_output() -> None:
+    client = Client()
+    d = client.ami.command("no such")
+    client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: Command output follows\r\n"
+                b"Output: No such command 'no such'\r\n\r\n" % client.lastID().encode())
+    assert "No such command" in failure(d).value.message
+
+
+def test_getvar_value() -> None:
+    client = Client()
+    d = client.ami.getVar(None, "NOPE_NOT_SET")
+    sent = client.sent()[0]
+    assert "channel" not in sent
+    client.reply(sent["actionid"], ("Variable", "NOPE_NOT_SET"), ("Value", ""))
+    assert result(d) == ""
+    d = client.ami.getVar("PJSIP/1-1", "X")
+    sent = client.sent()[0]
+    assert sent["channel"] == "PJSIP/1-1"
+    client.reply(sent["actionid"], ("Variable", "X"), ("Value", "(null)"))
+    assert result(d) is None
+
+
+# -- named actions -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda a: a.hangup("PJSIP/1-0001"), [("Action", "Hangup"), ("Channel", "PJSIP/1-0001")]),
+    (lambda a: a.queueAdd("q", "PJSIP/1"), [("Action", "QueueAdd"), ("Queue", "q"),
+                                             ("Interface", "PJSIP/1"), ("Penalty", "0"),
+                                             ("Paused", "true")]),
+    (lambda a: a.dbPut("f", "k", "v"), [("Action", "DBPut"), ("Family", "f"), ("Key", "k"), ("Val", "v")]),
+    (lambda a: a.setVar(None, "G", "1"), [("Action", "Setvar"), ("Variable", "G"), ("Value", "1")]),
+    (lambda a: a.park("A", "B", 45.5), [("Action", "Park"), ("Channel", "A"),
+                                        ("TimeoutChannel", "B"), ("Timeout", "45500")]),
+    (lambda a: a.playDTMF("A", "5", duration=0.25), [("Action", "PlayDTMF"), ("Channel", "A"),
+                                                      ("Digit", "5"), ("Duration", "250")]),
+    (lambda a: a.mixMonitor("A", file="rec.wav"), [("Action", "MixMonitor"), ("Channel", "A"),
+                                                   ("File", "rec.wav")]),
+    (lambda a: a.blindTransfer("A", "200", context="default"),
+     [("Action", "BlindTransfer"), ("Channel", "A"), ("Exten", "200"), ("Context", "default")]),
+    (lambda a: a.filter("Event: Newchannel"), [("Action", "Filter"), ("Filter", "Event: Newchannel"),
+                                               ("Operation", "Add")]),
+    (lambda a: a.events(False), [("Action", "Events"), ("EventMask", "off")]),
+    (lambda a: a.userEvent("StarpyTest", Header1="value 1"),
+     [("Action", "UserEvent"), ("UserEvent", "StarpyTest"), ("Header1", "value 1")]),
+    (lambda a: a.dahdiHangup(3), [("Action", "DAHDIHangup"), ("DAHDIChannel", "3")]),
+])
+def test_named_actions_send_documented_headers(call: Any, expected: list[tuple[str, str]]) -> None:
+    client = Client()
+    call(client.ami)
+    headers = client.sent()[0].headers()
+    assert [h for h in headers if h[0] != "ActionID"] == expected
+
+
+def test_named_action_bad_arguments() -> None:
+    client = Client()
+    with pytest.raises(TypeError, match="hangup.*channel"):
+        client.ami.hangup()
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        client.ami.hangup("x", colour="red")
+    assert client.transport.value() == b""
+
+
+def test_named_action_docstring_says_what_it_fires_with() -> None:
+    assert "EventList" in (manager.AMIProtocol.coreShowChannels.__doc__ or "")
+    assert "Action: Hangup" in (manager.AMIProtocol.hangup.__doc__ or "")
+
+
+def test_originate_headers() -> None:
+    client = Client()
+    client.ami.originate("Local/1@dialer", "echo", "1", 1, timeout=15.5, callerid='"T" <1>',
+                         variable={"A": "1", "B": "x,y"}, channelId="chan-1",
+                         otherChannelId="chan-2", codecs=["ulaw", "alaw"])
+    sent = client.sent()[0]
+    assert sent["timeout"] == "15500"
+    assert sent.getAll("variable") == ["A=1", "B=x,y"]
+    assert sent["channelid"] == "chan-1" and sent["otherchannelid"] == "chan-2"
+    assert sent["codecs"] == "ulaw,alaw"
+    assert "async" not in sent
+
+
+def test_async_originate_fires_on_originate_response() -> None:
+    client = Client()
+    d = client.ami.originate("Local/1@dialer", "echo", "1", 1, asynchronous=True)
+    aid = client.lastID().encode()
+    # Events for the new channel may come first; OriginateResponse may too.
+    client.feed(b"Event: Newchannel\r\nChannel: Local/1@dialer-1;1\r\n\r\n")
+    client.feed(b"Response: Success\r\nActionID: %s\r\nMessage: Originate successfully queued\r\n\r\n" % aid)
+    unfired(d)
+    client.feed(b"Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: %s\r\n"
+                b"Response: Success\r\nChannel: Local/1@dialer-1;1\r\nReason: 4\r\n"
+                b"Uniqueid: 123.4\r\n\r\n" % aid)
+    assert result(d)["uniqueid"] == "123.4"
+
+
+def test_async_originate_failure_carries_reason() -> None:
+    client = Client()
+    seen: List[str] = []
+    client.ami.registerEvent("OriginateResponse", lambda ami, e: seen.append(e["response"]))
+    d = client.ami.originate("PJSIP/none", application="Wait", data="1", asynchronous=True)
+    aid = client.lastID().encode()
+    client.feed(b"Event: OriginateResponse\r\nActionID: %s\r\nResponse: Failure\r\nReason: 0\r\n"
+                b"Uniqueid: <unknown>\r\n\r\n" % aid)
+    client.feed(b"Response: Success\r\nActionID: %s\r\nMessage: Originate successfully queued\r\n\r\n" % aid)
+    reason = failure(d)
+    assert reason.check(error.AMIOriginateFailure)
+    assert reason.value.reason == 0
+    assert seen == ["Failure"]  # handlers still see the event
+
+
+# -- events --------------------------------------------------------------------
+
+
+def test_event_names_case_insensitive_and_globs() -> None:
+    client = Client()
+    seen: List[tuple[str, str]] = []
+    client.ami.registerEvent("NewExten", lambda ami, e: seen.append(("exact", e["event"])))
+    client.ami.registerEvent("Queue*", lambda ami, e: seen.append(("glob", e["event"])))
+    client.ami.registerEvent(["Hangup", "DialEnd"], lambda ami, e: seen.append(("list", e["event"])))
+    for name in (b"Newexten", b"QueueMemberStatus", b"Hangup", b"DialEnd", b"Other"):
+        client.feed(b"Event: " + name + b"\r\n\r\n")
+    assert seen == [("exact", "Newexten"), ("glob", "QueueMemberStatus"),
+                    ("list", "Hangup"), ("list", "DialEnd")]
+
+
+def test_handler_called_with_protocol_and_event() -> None:
+    client = Client()
+    got: List[Any] = []
+    client.ami.registerEvent("Hangup", lambda ami, e: got.append((ami, e)))
+    client.feed(transcripts.raw("events-call")[len(BANNER):])
+    assert got and all(ami is client.ami for ami, _ in got)
+    assert {e["cause-txt"] for _, e in got} == {"Normal Clearing"}
+
+
+def test_handle_cancels_itself() -> None:
+    client = Client()
+    seen: List[str] = []
+    handle = client.ami.registerEvent("X", lambda ami, e: seen.append("x"))
+    client.feed(b"Event: X\r\n\r\n")
+    handle.cancel()
+    handle.cancel()
+    client.feed(b"Event: X\r\n\r\n")
+    assert seen == ["x"]
+
+
+def test_deregister_by_name_and_handler() -> None:
+    client = Client()
+    seen: List[str] = []
+
+    class Watcher:
+        def onHangup(self, ami: Any, event: Any) -> None:
+            seen.append("hangup")
+
+    watcher = Watcher()
+    client.ami.registerEvent("Hangup", watcher.onHangup)
+    assert client.ami.deregisterEvent("hangup", watcher.onHangup) == 1  # bound methods compare equal
+    client.feed(b"Event: Hangup\r\n\r\n")
+    assert seen == []
+
+
+def test_raising_handler_logged_and_others_run(caplog: pytest.LogCaptureFixture) -> None:
+    client = Client()
+    seen: List[str] = []
+
+    def broken(ami: Any, event: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    client.ami.registerEvent("X", broken)
+    client.ami.registerEvent("X", lambda ami, e: seen.append("second"))
+    with caplog.at_level(logging.ERROR, "starpy.manager"):
+        client.feed(b"Event: X\r\n\r\n")
+    assert seen == ["second"]
+    assert "handler bug" in caplog.text and "Traceback" in caplog.text
+
+
+def test_handler_failing_deferred_logged(caplog: pytest.LogCaptureFixture) -> None:
+    client = Client()
+    client.ami.registerEvent("X", lambda ami, e: defer.fail(ValueError("late bug")))
+    with caplog.at_level(logging.ERROR, "starpy.manager"):
+        client.feed(b"Event: X\r\n\r\n")
+    assert "late bug" in caplog.text
+
+
+def test_handlers_deregister_during_dispatch() -> None:
+    client = Client()
+    seen: List[str] = []
+    handles: dict[str, Any] = {}
+
+    def first(ami: Any, event: Any) -> None:
+        seen.append("first")
+        handles["first"].cancel()
+        handles["third"].cancel()
+
+    handles["first"] = client.ami.registerEvent("X", first)
+    handles["second"] = client.ami.registerEvent("X", lambda ami, e: seen.append("second"))
+    handles["third"] = client.ami.registerEvent("X", lambda ami, e: seen.append("third"))
+    client.feed(b"Event: X\r\n\r\nEvent: X\r\n\r\n")
+    assert seen == ["first", "second", "second"]
+
+
+def test_catch_all_sees_every_event_in_order() -> None:
+    client = Client()
+    names: List[str] = []
+    client.ami.registerEvent(None, lambda ami, e: names.append(e["event"]))
+    client.feed(transcripts.raw("events-call")[len(BANNER):])
+    expected = [m["event"] for m in AMIParser().feed(transcripts.raw("events-call")) if "event" in m]
+    assert names == expected
+
+
+# -- timeouts, connection loss, bounds -------------------------------------------
+
+
+def test_action_timeout_fails_and_forgets() -> None:
+    client = Client(defaultTimeout=5.0)
+    d = client.ami.ping()
+    client.clock.advance(4.9)
+    unfired(d)
+    client.clock.advance(0.2)
+    reason = failure(d)
+    assert reason.check(error.AMITimeout)
+    assert "Ping" in str(reason.value)
+    assert client.ami.pendingCount == 0
+    assert client.clock.getDelayedCalls() == []
+
+
+def test_explicit_timeout_and_no_timeout() -> None:
+    client = Client(defaultTimeout=5.0)
+    quick = client.ami.sendAction("Ping", timeout=1.0)
+    patient = client.ami.sendAction("Ping", timeout=None)
+    client.clock.advance(100)
+    assert failure(quick).value.timeout == 1.0
+    unfired(patient)
+    assert client.ami.pendingCount == 1
+
+
+def test_reply_cancels_timeout() -> None:
+    client = Client(defaultTimeout=5.0)
+    d = client.ami.ping()
+    client.reply(client.lastID(), ("Ping", "Pong"))
+    result(d)
+    assert client.clock.getDelayedCalls() == []
+
+
+def test_connection_lost_fails_every_pending_naming_its_action() -> None:
+    client = Client()
+    ping = client.ami.ping()
+    status = client.ami.status()
+    client.ami.connectionLost(Failure(ConnectionError("gone")))
+    for d, name in ((ping, "Ping"), (status, "Status")):
+        reason = failure(d)
+        assert reason.check(error.AMIConnectionLost)
+        assert reason.value.action == name
+    later = client.ami.hangup("x")
+    assert failure(later).check(error.AMIConnectionLost)
+    assert client.clock.getDelayedCalls() == []
+    assert result(client.ami.whenClosed()) is None
+
+
+def test_oversized_message_closes_connection(caplog: pytest.LogCaptureFixture) -> None:
+    client = Client(maxMessageSize=1024)
+    d = client.ami.ping()
+    with caplog.at_level(logging.ERROR, "starpy.manager"):
+        client.feed(b"Event: X\r\nA: " + b"x" * 2000)
+    assert client.transport.disconnecting
+    assert "exceeds" in caplog.text
+    client.ami.connectionLost(Failure(ConnectionError("closed")))
+    assert failure(d).check(error.AMIConnectionLost)
+
+
+def test_malformed_line_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    client = Client()
+    seen: List[Any] = []
+    client.ami.registerEvent("X", lambda ami, e: seen.append(dict(e)))
+    with caplog.at_level(logging.WARNING, "starpy.manager"):
+        client.feed(b"Event: X\r\ngarbage line\r\nA: 1\r\n\r\n")
+    assert seen == [{"event": "X", "a": "1"}]
+    assert "garbage line" in caplog.text
+
+
+def test_crlf_in_header_refused_before_writing() -> None:
+    client = Client()
+    with pytest.raises(ValueError):
+        client.ami.sendAction("Hangup", {"Channel": "x\r\nAction: Logoff"})
+    with pytest.raises(ValueError):
+        client.ami.hangup("x\nAction: Logoff")
+    assert client.transport.value() == b""
+    assert client.ami.pendingCount == 0
+
+
+def test_secret_and_key_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        client = Client()
+        d = client.ami.login("starpy", "very-secret-word")
+        client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: Authentication failed\r\n\r\n"
+                    % client.lastID().encode())
+        reason = failure(d)
+        factory = manager.AMIFactory("starpy", "very-secret-word")
+    assert "very-secret-word" not in caplog.text
+    assert "very-secret-word" not in repr(factory)
+    assert "very-secret-word" not in reason.getTraceback()
+
+
+# -- keepalive -------------------------------------------------------------------
+
+
+def loggedIn(**kw: Any) -> Client:
+    client = Client(**kw)
+    client.ami.login("u", "s")
+    client.reply(client.lastID(), ("Message", "Authentication accepted"))
+    return client
+
+
+def test_keepalive_pings_and_drops_dead_connection() -> None:
+    client = loggedIn(keepalive=10.0, keepaliveTimeout=3.0)
+    client.clock.advance(10)
+    ping = client.sent()[0]
+    assert ping["action"] == "Ping"
+    client.reply(ping["actionid"], ("Ping", "Pong"))
+    client.clock.advance(10)
+    assert client.sent()[0]["action"] == "Ping"
+    client.clock.advance(3)
+    assert client.transport.disconnecting
+    client.ami.connectionLost(Failure(ConnectionError("aborted")))
+    assert client.clock.getDelayedCalls() == []
+
+
+# -- transcript replay -------------------------------------------------------------
+
+
+def replay(name: str) -> tuple[Client, dict[str, Any]]:
+    """Send each captured action through the client (same ActionIDs) and feed
+    Asterisk's captured bytes back; returns the outcome of each action."""
+    runs = transcripts.exchanges(name)
+    client = Client(banner=False)
+    outcomes: dict[str, Any] = {}
+    for way, data in runs:
+        if way == "<<":
+            client.feed(data)
+            continue
+        (action,) = AMIParser(expectBanner=False).feed(data)
+        if "actionid" not in action or "action" not in action:
+            continue  # our client always sends both; Asterisk's reply is then unmatched
+        aid = action["actionid"]
+        headers = [(n, v) for n, v in action.headers() if n.lower() not in ("action", "actionid")]
+        client.ami._newActionID = lambda aid=aid: aid  # type: ignore[method-assign]
+        d = client.ami.sendAction(action["action"], headers, timeout=None)
+        assert client.transport.value() == data, "client bytes differ from the capture"
+        client.transport.clear()
+        d.addBoth(lambda r, aid=aid: outcomes.__setitem__(aid, r))
+    return client, outcomes
+
+
+def test_replay_ami_basic() -> None:
+    client, outcomes = replay("ami-basic")
+    assert client.ami.amiVersion == "11.0.0"
+    assert isinstance(outcomes["pre-1"], Failure) and outcomes["pre-1"].value.message == "Permission denied"
+    assert outcomes["login-1"]["message"] == "Authentication accepted"
+    assert outcomes["cs-1"]["asteriskversion"] == "22.10.1"
+    assert outcomes["cmd-1"].getAll("output")[0].startswith("Asterisk 22.10.1")
+    dbget = [v for v in outcomes.values() if isinstance(v, EventList)]
+    assert dbget and dbget[0][0]["event"] == "DBGetResponse"
+    assert client.ami.pendingCount == 0
+
+
+def test_replay_ami_md5_and_limited_and_badlogin() -> None:
+    client, outcomes = replay("ami-md5")
+    assert outcomes["md5-1"]["message"] == "Authentication accepted"
+    client, outcomes = replay("ami-limited")
+    assert outcomes["lim-cmd"].value.message == "Permission denied"
+    assert outcomes["lim-ping"]["ping"] == "Pong"
+    assert outcomes["lim-orig2"].check(error.AMICommandFailure)
+    assert outcomes["lim-bye"]["response"] == "Goodbye"
+    client, outcomes = replay("ami-badlogin")
+    assert outcomes["bad-login"].value.message == "Authentication failed"
+
+
+def test_replay_events_call() -> None:
+    client, outcomes = replay("events-call")
+    originate = [v for v in outcomes.values() if isinstance(v, Message) and
+                 v.get("message") == "Originate successfully queued"]
+    assert originate
+    assert client.ami.pendingCount == 0
