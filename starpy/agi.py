@@ -1,0 +1,1071 @@
+"""The AGI command API, one implementation for every transport.
+
+:class:`AGISession` holds all the AGI commands of current Asterisk as
+camelCase methods returning Deferreds (``answer``, ``streamFile``,
+``getData``, ``sayDateTime``...), plus ``wait``, ``finish`` and
+``jumpOnError``.  A transport subclasses it and provides only:
+
+* :meth:`AGISession.sendCommandLine`: send one command line (no newline)
+  and return a Deferred that fires with the parsed
+  :class:`~starpy.codec.agi.AGIReply` (or fails if the session ends first);
+* :meth:`AGISession.finish`: end the AGI session;
+* calls to :meth:`AGISession.hangupReceived` when the channel hangs up and
+  :meth:`AGISession.sessionClosed` when the session can carry no more
+  commands.
+
+FastAGI (:mod:`starpy.fastagi`), classic AGI (:mod:`starpy.classicagi`) and
+AsyncAGI over AMI all drive the same methods.
+
+Conventions of every command:
+
+* times are float seconds, sent to Asterisk in milliseconds;
+* escape digits are a string (``"123#"``) or a list (``[1, 2, "#"]``);
+* a DTMF digit comes back as a one-character string, or ``None`` when no
+  digit was pressed;
+* the Deferred fails with :class:`~starpy.error.AGICommandFailure` when
+  Asterisk answers ``result=-1``, :class:`~starpy.error.AGIInvalidCommand`
+  (510), :class:`~starpy.error.AGIDeadChannel` (511),
+  :class:`~starpy.error.AGIUsageError` (520), and
+  :class:`~starpy.error.AGIHangup` when the channel hung up before a command
+  that a dead channel refuses, or the session ended;
+* arguments holding CR, LF or NUL make the Deferred fail with
+  :class:`ValueError`.
+"""
+from __future__ import annotations
+
+import logging
+import time as _time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import (
+    Any,
+    Callable,
+    Coroutine,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+    cast,
+)
+
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.python.failure import Failure
+
+from starpy import error
+from starpy.codec.agi import AGIReply, Argument, formatCommand
+
+__all__ = [
+    "AGISession",
+    "InSequence",
+    "Digits",
+    "DEAD_SAFE_COMMANDS",
+    "SpeechResult",
+    "SpeechRecognition",
+    "callHandler",
+    "log",
+]
+
+log = logging.getLogger("starpy.agi")
+
+_T = TypeVar("_T")
+
+#: Escape digits: a string such as ``"0123456789*#"`` or a sequence of
+#: digits (``[1, 2, "#"]``).
+Digits = Union[str, Sequence[Union[str, int]], None]
+
+#: The commands Asterisk still runs on a hung-up channel.
+DEAD_SAFE_COMMANDS = frozenset(
+    [
+        "GET VARIABLE",
+        "GET FULL VARIABLE",
+        "DATABASE GET",
+        "DATABASE PUT",
+        "DATABASE DEL",
+        "DATABASE DELTREE",
+        "VERBOSE",
+        "NOOP",
+        "SET VARIABLE",
+        "EXEC",
+        "ASYNCAGI BREAK",
+    ]
+)
+
+#: Asterisk's default SAY DATETIME format, sent when only a zone is given.
+_DEFAULT_DATETIME_FORMAT = "ABdY 'digits/at' IMp"
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def callHandler(function: Callable[..., Any], *args: Any, **named: Any) -> Deferred[Any]:
+    """Call *function* and return a Deferred of its outcome.
+
+    The function may return a plain value, a Deferred, or be an ``async
+    def`` (its coroutine is run with ``Deferred.fromCoroutine``); an
+    exception it raises becomes a failed Deferred.
+    """
+    try:
+        result = function(*args, **named)
+    except BaseException:
+        return defer.fail(Failure())
+    if isinstance(result, Deferred):
+        return result
+    if isinstance(result, Coroutine):
+        return Deferred.fromCoroutine(result)
+    return defer.succeed(result)
+
+
+def _milliseconds(seconds: float) -> int:
+    """Float seconds to Asterisk's integer milliseconds; negative is -1."""
+    if seconds < 0:
+        return -1
+    return int(round(seconds * 1000))
+
+
+def _escapeDigits(digits: Digits) -> str:
+    if digits is None:
+        return ""
+    if isinstance(digits, str):
+        return digits
+    return "".join(str(digit) for digit in digits)
+
+
+def _epochSeconds(value: Any) -> int:
+    """A time (float seconds, datetime or struct_time) as integer epoch seconds."""
+    if hasattr(value, "timestamp"):
+        return int(value.timestamp())
+    if isinstance(value, _time.struct_time):
+        return int(_time.mktime(value))
+    return int(value)
+
+
+def _decimal(value: float) -> str:
+    number = float(value)
+    if number.is_integer():
+        return str(int(number))
+    return repr(number)
+
+
+def _resultInt(reply: AGIReply) -> int:
+    return reply.resultAsInt()
+
+
+def _digit(reply: AGIReply) -> Optional[str]:
+    code = reply.resultAsInt()
+    if code <= 0:
+        return None
+    return chr(code)
+
+
+def _endpos(reply: AGIReply) -> Optional[int]:
+    value = reply.extra.get("endpos")
+    return None if value is None else int(value)
+
+
+def _digitAndEndpos(reply: AGIReply) -> Tuple[Optional[str], Optional[int]]:
+    return _digit(reply), _endpos(reply)
+
+
+def _failUnless(reply: AGIReply, command: str, accepted: int = 1) -> AGIReply:
+    """Fail with AGICommandFailure unless the result is *accepted*."""
+    if reply.result != str(accepted):
+        raise error.AGICommandFailure(command, reply.code, reply.raw)
+    return reply
+
+
+def _value(reply: AGIReply) -> Optional[str]:
+    if reply.result == "1":
+        return reply.data if reply.data is not None else ""
+    return None
+
+
+@dataclass(frozen=True)
+class SpeechResult:
+    """One recognition of SPEECH RECOGNIZE: score, text and grammar."""
+
+    score: int
+    text: str
+    grammar: str
+
+
+@dataclass(frozen=True)
+class SpeechRecognition:
+    """What SPEECH RECOGNIZE reported.
+
+    :ivar reason: ``"speech"``, ``"digit"``, ``"timeout"`` (Asterisk's word).
+    :ivar endpos: where the prompt stopped, in samples, or ``None``.
+    :ivar digit: the DTMF digit that ended it (reason ``"digit"``), else ``None``.
+    :ivar results: the recognitions, best first as Asterisk lists them.
+    """
+
+    reason: str
+    endpos: Optional[int]
+    digit: Optional[str] = None
+    results: List[SpeechResult] = field(default_factory=list)
+
+
+def _speechRecognition(reply: AGIReply) -> SpeechRecognition:
+    extra = reply.extra
+    count = int(extra.get("results", "0") or 0)
+    results = [
+        SpeechResult(
+            score=int(extra.get("score%d" % index, "0") or 0),
+            text=extra.get("text%d" % index, ""),
+            grammar=extra.get("grammar%d" % index, ""),
+        )
+        for index in range(count)
+    ]
+    digit = extra.get("digit") or None
+    return SpeechRecognition(
+        reason=reply.data or "", endpos=_endpos(reply), digit=digit, results=results
+    )
+
+
+# -- InSequence ------------------------------------------------------------------
+
+
+class InSequence:
+    """Run calls one after the other (StarPy's ``fastagi.InSequence``).
+
+    ::
+
+        sequence = InSequence()
+        sequence.append(agi.answer)
+        sequence.append(agi.streamFile, "hello-world")
+        results = await sequence()
+
+    Each step may return a value, a Deferred or a coroutine.
+    """
+
+    def __init__(self) -> None:
+        self.actions: List[Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any]]] = []
+
+    def append(self, function: Callable[..., Any], *args: Any, **named: Any) -> None:
+        """Add a step: ``function(*args, **named)``."""
+        self.actions.append((function, args, named))
+
+    def __call__(self) -> Deferred[List[Any]]:
+        """Run the steps in order.
+
+        :return: a Deferred that fires with the list of the steps' results,
+            or fails with the failure of the first step that fails; that
+            Failure carries the results so far as its ``results`` attribute
+            (and, when possible, so does its exception).
+        """
+        actions = list(self.actions)
+        results: List[Any] = []
+
+        async def run() -> List[Any]:
+            for function, args, named in actions:
+                results.append(await callHandler(function, *args, **named))
+            return results
+
+        def attachResults(reason: Failure) -> Failure:
+            done = list(results)
+            reason.results = done  # type: ignore[attr-defined]
+            try:
+                setattr(reason.value, "results", done)
+            except AttributeError:
+                pass
+            return reason
+
+        return Deferred.fromCoroutine(run()).addErrback(attachResults)
+
+
+# -- the session -----------------------------------------------------------------
+
+
+class AGISession(ABC):
+    """One AGI session: every AGI command, over a transport provided by a subclass.
+
+    :ivar variables: the ``agi_*`` environment, lower-case keys.
+    :ivar hungUp: whether the channel is known to have hung up.
+    :ivar closed: whether the session has ended (no command can be sent).
+
+    :param clock: the clock :meth:`wait` uses; the global reactor if ``None``.
+    """
+
+    def __init__(self, clock: Optional[IReactorTime] = None) -> None:
+        self.variables: Dict[str, str] = {}
+        self.hungUp = False
+        self.closed = False
+        self._clock = clock
+        self._hangupWaiters: List[Deferred[None]] = []
+        self._closeWaiters: List[Deferred[None]] = []
+        self._waits: Set[Deferred[None]] = set()
+
+    # -- what a transport provides ------------------------------------------
+
+    @abstractmethod
+    def sendCommandLine(self, line: str) -> Deferred[AGIReply]:
+        """Send one command line (without newline) and return its reply.
+
+        The Deferred fires with the final :class:`AGIReply` of that command
+        (any code: this class interprets it), and fails with
+        :class:`~starpy.error.AGIHangup` if the session ends first.  An
+        unsolicited ``HANGUP`` must not answer it: call
+        :meth:`hangupReceived` instead.
+        """
+
+    @abstractmethod
+    def finish(self) -> None:
+        """End the AGI session (FastAGI: close the connection).
+
+        Commands still waiting fail with :class:`~starpy.error.AGIHangup`.
+        """
+
+    def hangupReceived(self) -> None:
+        """Mark the channel hung up (``HANGUP`` line, SIGHUP, 511 reply).
+
+        A pending command is not answered by this.  From now on, commands a
+        dead channel refuses fail at once with
+        :class:`~starpy.error.AGIHangup`; the dead-safe ones
+        (:data:`DEAD_SAFE_COMMANDS`) are still sent.
+        """
+        if self.hungUp:
+            return
+        self.hungUp = True
+        log.debug("%s: channel hung up", self._name())
+        waiters, self._hangupWaiters = self._hangupWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def sessionClosed(self) -> None:
+        """Mark the session ended: every later command fails at once.
+
+        Transports call this when the connection (or AsyncAGI) ends, after
+        failing their own pending commands.  Pending :meth:`wait` calls fail
+        with :class:`~starpy.error.AGIHangup`; :meth:`whenClosed` fires.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        waits, self._waits = self._waits, set()
+        for waiting in waits:
+            waiting.cancel()
+        hangupWaiters, self._hangupWaiters = self._hangupWaiters, []
+        for waiter in hangupWaiters:
+            waiter.callback(None)
+        closeWaiters, self._closeWaiters = self._closeWaiters, []
+        for waiter in closeWaiters:
+            waiter.callback(None)
+
+    # -- observers -------------------------------------------------------------
+
+    def whenHungUp(self) -> Deferred[None]:
+        """Return a new Deferred that fires (with ``None``) once the channel
+        hangs up or the session ends; at once if that already happened."""
+        if self.hungUp or self.closed:
+            return defer.succeed(None)
+        waiter: Deferred[None] = Deferred()
+        self._hangupWaiters.append(waiter)
+        return waiter
+
+    def whenClosed(self) -> Deferred[None]:
+        """Return a new Deferred that fires (with ``None``) once the session
+        has ended (FastAGI: the connection closed); at once if it has."""
+        if self.closed:
+            return defer.succeed(None)
+        waiter: Deferred[None] = Deferred()
+        self._closeWaiters.append(waiter)
+        return waiter
+
+    # -- sending -----------------------------------------------------------------
+
+    @property
+    def clock(self) -> IReactorTime:
+        """The clock used by :meth:`wait`."""
+        if self._clock is None:
+            from twisted.internet import reactor
+
+            self._clock = cast(IReactorTime, reactor)
+        return self._clock
+
+    def _name(self) -> str:
+        return self.variables.get("agi_channel", "AGI")
+
+    def sendCommand(self, command: str, *arguments: Argument) -> Deferred[AGIReply]:
+        """Send *command* with quoted *arguments*; return its checked reply.
+
+        This is what every command method uses; use it for commands this
+        class does not know.  The Deferred fires with the
+        :class:`~starpy.codec.agi.AGIReply` of a ``200`` reply whose result
+        is not ``-1``, and fails as described in the module docstring.
+        """
+        try:
+            line = formatCommand(command, *arguments)
+        except (ValueError, TypeError):
+            return defer.fail(Failure())
+        if self.closed:
+            return defer.fail(error.AGIHangup(line, None, "AGI session has ended"))
+        if self.hungUp and command.upper() not in DEAD_SAFE_COMMANDS:
+            return defer.fail(error.AGIHangup(line, None, "channel has hung up"))
+        return self.sendCommandLine(line).addCallback(self._checkReply, line)
+
+    def _checkReply(self, reply: AGIReply, line: str) -> AGIReply:
+        code = reply.code
+        if code == 200:
+            if reply.result == "-1":
+                raise error.AGICommandFailure(line, 200, reply.raw)
+            return reply
+        if code == 510:
+            raise error.AGIInvalidCommand(line, 510, reply.text)
+        if code == 511:
+            self.hangupReceived()
+            raise error.AGIDeadChannel(line, 511, reply.text)
+        if code == 520:
+            raise error.AGIUsageError(line, 520, reply.text, reply.usage)
+        raise error.AGICommandFailure(line, code, reply.raw)
+
+    # -- not talking to Asterisk ---------------------------------------------------
+
+    def wait(self, seconds: float) -> Deferred[None]:
+        """Wait *seconds* without talking to Asterisk.
+
+        :return: a Deferred that fires with ``None`` after *seconds*; it
+            fails with :class:`~starpy.error.AGIHangup` if the session ends
+            first.  Cancelling it cancels the timer.
+        """
+        if self.closed:
+            return defer.fail(error.AGIHangup(None, None, "AGI session has ended"))
+        waiting: Deferred[None] = Deferred(lambda d: call.cancel())
+        call: IDelayedCall = self.clock.callLater(seconds, self._waitDone, waiting)
+        self._waits.add(waiting)
+
+        def onCancel(reason: Failure) -> Failure:
+            self._waits.discard(waiting)
+            if self.closed and reason.check(defer.CancelledError):
+                return Failure(error.AGIHangup(None, None, "AGI session has ended"))
+            return reason
+
+        return waiting.addErrback(onCancel)
+
+    def _waitDone(self, waiting: Deferred[None]) -> None:
+        self._waits.discard(waiting)
+        waiting.callback(None)
+
+    def jumpOnError(
+        self,
+        reason: Failure,
+        difference: int = 100,
+        forErrors: Union[None, Type[BaseException], Sequence[Type[BaseException]]] = None,
+    ) -> Deferred[List[Any]]:
+        """Errback: on error, jump to the original priority + *difference* and finish.
+
+        Add it to the Deferred of a whole AGI operation
+        (``d.addErrback(agi.jumpOnError, 100)``).  It sets the context,
+        extension and priority back to the ones of the environment, with the
+        priority moved by *difference*, then finishes the session (the
+        session is finished even if setting them fails).
+
+        :param forErrors: an exception class or a sequence of them; other
+            failures are passed on untouched (no jump).
+        :return: a Deferred firing with the results of the three SET
+            commands, or failing with the first one's failure.
+        """
+        if forErrors:
+            if isinstance(forErrors, type):
+                reason.trap(forErrors)
+            else:
+                reason.trap(*forErrors)
+        log.info("%s: jumping %+d priorities on error: %s", self._name(), difference,
+                 reason.getErrorMessage())
+        sequence = InSequence()
+        sequence.append(self.setContext, self.variables["agi_context"])
+        sequence.append(self.setExtension, self.variables["agi_extension"])
+        sequence.append(self.setPriority, int(self.variables["agi_priority"]) + difference)
+
+        def finishAnyway(result: _T) -> _T:
+            self.finish()
+            return result
+
+        return sequence().addBoth(finishAnyway)
+
+    # -- the AGI commands ------------------------------------------------------------
+
+    def answer(self) -> Deferred[int]:
+        """ANSWER: answer the channel.
+
+        :return: Deferred firing with the result code (0); fails with
+            AGICommandFailure if the answer failed.
+        """
+        return self.sendCommand("ANSWER").addCallback(_resultInt)
+
+    def asyncAGIBreak(self) -> Deferred[int]:
+        """ASYNCAGI BREAK: leave AsyncAGI, the dialplan continues (dead-safe).
+
+        :return: Deferred firing with the result code (0).
+        """
+        return self.sendCommand("ASYNCAGI BREAK").addCallback(_resultInt)
+
+    def channelStatus(self, channel: Optional[str] = None) -> Deferred[int]:
+        """CHANNEL STATUS: the state of this channel or of *channel*.
+
+        :return: Deferred firing with Asterisk's state number: 0 down and
+            available, 1 down but reserved, 2 off hook, 3 digits dialed,
+            4 ringing, 5 remote end ringing, 6 up, 7 busy.  Fails with
+            AGICommandFailure when there is no such channel (-1).
+        """
+        if channel is None:
+            return self.sendCommand("CHANNEL STATUS").addCallback(_resultInt)
+        return self.sendCommand("CHANNEL STATUS", channel).addCallback(_resultInt)
+
+    def controlStreamFile(
+        self,
+        filename: str,
+        escapeDigits: Digits = "",
+        skip: float = 3.0,
+        ffChar: str = "*",
+        rewChar: str = "#",
+        pauseChar: Optional[str] = None,
+        offset: Optional[float] = None,
+    ) -> Deferred[Tuple[Optional[str], Optional[int]]]:
+        """CONTROL STREAM FILE: play *filename* with fast-forward, rewind and pause keys.
+
+        :param skip: seconds skipped by the fast-forward and rewind keys.
+        :param offset: seconds into the file to start at (Asterisk's offsetms).
+        :return: Deferred firing with ``(digit, endpos)``: the escape digit
+            pressed or ``None``, and the end position in samples (``None``
+            if Asterisk did not say).  Fails with AGICommandFailure on error
+            or hangup (-1).
+        """
+        arguments: List[Argument] = [
+            filename,
+            _escapeDigits(escapeDigits),
+            _milliseconds(skip),
+            ffChar,
+            rewChar,
+        ]
+        if pauseChar is not None or offset is not None:
+            arguments.append(pauseChar or "")
+        if offset is not None:
+            arguments.append(_milliseconds(offset))
+        return self.sendCommand("CONTROL STREAM FILE", *arguments).addCallback(
+            _digitAndEndpos
+        )
+
+    def databaseDel(self, family: str, key: str) -> Deferred[int]:
+        """DATABASE DEL: delete *key* of *family* from AstDB (dead-safe).
+
+        :return: Deferred firing with 1; fails with AGICommandFailure if
+            Asterisk could not delete it (result 0).
+        """
+        line = "DATABASE DEL"
+        return self.sendCommand(line, family, key).addCallback(
+            _failUnless, line).addCallback(_resultInt)
+
+    def databaseDeltree(self, family: str, keyTree: Optional[str] = None) -> Deferred[int]:
+        """DATABASE DELTREE: delete a family, or the *keyTree* within it (dead-safe).
+
+        :return: Deferred firing with 1; fails with AGICommandFailure if
+            nothing was deleted (result 0).
+        """
+        line = "DATABASE DELTREE"
+        if keyTree is None:
+            d = self.sendCommand(line, family)
+        else:
+            d = self.sendCommand(line, family, keyTree)
+        return d.addCallback(_failUnless, line).addCallback(_resultInt)
+
+    def databaseGet(self, family: str, key: str) -> Deferred[str]:
+        """DATABASE GET: read *key* of *family* from AstDB (dead-safe).
+
+        :return: Deferred firing with the value; fails with
+            AGICommandFailure if the key is not set (result 0).
+        """
+        line = "DATABASE GET"
+
+        def value(reply: AGIReply) -> str:
+            _failUnless(reply, line)
+            return reply.data if reply.data is not None else ""
+
+        return self.sendCommand(line, family, key).addCallback(value)
+
+    def databaseSet(self, family: str, key: str, value: str) -> Deferred[int]:
+        """DATABASE PUT: set *key* of *family* in AstDB to *value* (dead-safe).
+
+        :return: Deferred firing with 1; fails with AGICommandFailure if
+            Asterisk could not store it (result 0).
+        """
+        line = "DATABASE PUT"
+        return self.sendCommand(line, family, key, value).addCallback(
+            _failUnless, line).addCallback(_resultInt)
+
+    #: Asterisk's name for :meth:`databaseSet`, kept from StarPy.
+    databasePut = databaseSet
+
+    def execute(self, application: str, *options: Argument) -> Deferred[int]:
+        """EXEC: run a dialplan application (dead-safe).
+
+        Asterisk calls this ``EXEC``.  The options are joined with commas
+        into the application's argument string.
+
+        :return: Deferred firing with the application's return value;
+            fails with AGICommandFailure if there is no such application
+            (-2) or it failed (-1).
+        """
+        line = "EXEC"
+
+        def check(reply: AGIReply) -> int:
+            if reply.result == "-2":
+                raise error.AGICommandFailure(
+                    line + " " + application, 200, "no such application: " + reply.raw)
+            return reply.resultAsInt()
+
+        if not options:
+            return self.sendCommand(line, application).addCallback(check)
+        joined = ",".join(str(option) for option in options)
+        return self.sendCommand(line, application, joined).addCallback(check)
+
+    def playback(self, filename: str, doAnswer: int = 1) -> Deferred[int]:
+        """Run the Playback application on *filename* (StarPy's helper over EXEC).
+
+        :param doAnswer: 1 answer first if needed, 0 play without answering,
+            -1 skip the playback if the channel is not answered.
+        :return: as :meth:`execute`.
+        """
+        options = {-1: "skip", 0: "noanswer", 1: ""}
+        if doAnswer not in options:
+            return defer.fail(ValueError("doAnswer must be -1, 0 or 1, not %r" % (doAnswer,)))
+        if options[doAnswer]:
+            return self.execute("Playback", filename, options[doAnswer])
+        return self.execute("Playback", filename)
+
+    def getData(
+        self, filename: str, timeout: float = 2.0, maxDigits: Optional[int] = None
+    ) -> Deferred[Tuple[str, bool]]:
+        """GET DATA: play *filename* and collect DTMF digits.
+
+        :param timeout: seconds to wait for each digit after the prompt.
+        :param maxDigits: the most digits to collect (Asterisk's default if
+            ``None``).
+        :return: Deferred firing with ``(digits, timedOut)``: the digits
+            entered (possibly ``""``) and whether input ended by timeout.
+            Fails with AGICommandFailure on error or hangup (-1).
+        """
+        arguments: List[Argument] = [filename, _milliseconds(timeout)]
+        if maxDigits is not None:
+            arguments.append(int(maxDigits))
+
+        def digits(reply: AGIReply) -> Tuple[str, bool]:
+            return reply.result or "", reply.data == "timeout"
+
+        return self.sendCommand("GET DATA", *arguments).addCallback(digits)
+
+    def getFullVariable(self, name: str, channel: Optional[str] = None) -> Deferred[Optional[str]]:
+        """GET FULL VARIABLE: evaluate an expression such as ``"${CALLERID(num)}"`` (dead-safe).
+
+        :param channel: evaluate it on another channel.
+        :return: Deferred firing with the value, or ``None`` if it is not set.
+        """
+        if channel is None:
+            return self.sendCommand("GET FULL VARIABLE", name).addCallback(_value)
+        return self.sendCommand("GET FULL VARIABLE", name, channel).addCallback(_value)
+
+    def getOption(
+        self, filename: str, escapeDigits: Digits = "", timeout: Optional[float] = None
+    ) -> Deferred[Tuple[Optional[str], Optional[int]]]:
+        """GET OPTION: play *filename*, then wait up to *timeout* seconds for one digit.
+
+        :return: Deferred firing with ``(digit, endpos)``: the digit or
+            ``None``, and the end position in samples.  Fails with
+            AGICommandFailure on error or hangup (-1).
+        """
+        arguments: List[Argument] = [filename, _escapeDigits(escapeDigits)]
+        if timeout is not None:
+            arguments.append(_milliseconds(timeout))
+        return self.sendCommand("GET OPTION", *arguments).addCallback(_digitAndEndpos)
+
+    def getVariable(self, name: str) -> Deferred[Optional[str]]:
+        """GET VARIABLE: read a channel variable (dead-safe).
+
+        :return: Deferred firing with the value, or ``None`` if the variable
+            is not set.
+        """
+        return self.sendCommand("GET VARIABLE", name).addCallback(_value)
+
+    def gosub(
+        self, context: str, extension: str, priority: Union[int, str], *arguments: Argument
+    ) -> Deferred[int]:
+        """GOSUB: run a dialplan subroutine and come back.
+
+        The *arguments* are joined with commas, as ``Gosub()`` takes them.
+        Asterisk sends an interim ``100 result=0 Trying...`` line first; the
+        Deferred waits for the final reply.
+
+        :return: Deferred firing with the result code (0); fails with
+            AGICommandFailure if the subroutine could not run (-1).
+        """
+        values: List[Argument] = [context, extension, str(priority)]
+        if arguments:
+            values.append(",".join(str(argument) for argument in arguments))
+        return self.sendCommand("GOSUB", *values).addCallback(_resultInt)
+
+    def hangup(self, channel: Optional[str] = None) -> Deferred[int]:
+        """HANGUP: hang up this channel, or *channel*.
+
+        Asterisk then sends an unsolicited ``HANGUP`` line, which marks this
+        session hung up.
+
+        :return: Deferred firing with 1; fails with AGICommandFailure if the
+            channel does not exist (-1).
+        """
+        if channel is None:
+            return self.sendCommand("HANGUP").addCallback(_resultInt)
+        return self.sendCommand("HANGUP", channel).addCallback(_resultInt)
+
+    def noop(self, message: Optional[str] = None) -> Deferred[int]:
+        """NOOP: do nothing; useful to check the session is alive (dead-safe).
+
+        :return: Deferred firing with the result code (0).
+        """
+        if message is None:
+            return self.sendCommand("NOOP").addCallback(_resultInt)
+        return self.sendCommand("NOOP", message).addCallback(_resultInt)
+
+    def receiveChar(self, timeout: Optional[float] = None) -> Deferred[Tuple[Optional[str], bool]]:
+        """RECEIVE CHAR: receive one character of text (few channels support it).
+
+        :param timeout: seconds to wait, ``None`` to wait forever.
+        :return: Deferred firing with ``(char, timedOut)``; char is ``None``
+            when nothing was received.  Fails with AGICommandFailure on
+            error or hangup (-1).
+        """
+        milliseconds = 0 if timeout is None else _milliseconds(timeout)
+
+        def char(reply: AGIReply) -> Tuple[Optional[str], bool]:
+            return _digit(reply), reply.data == "timeout"
+
+        return self.sendCommand("RECEIVE CHAR", milliseconds).addCallback(char)
+
+    def receiveText(self, timeout: Optional[float] = None) -> Deferred[str]:
+        """RECEIVE TEXT: receive a text message (few channels support it).
+
+        :param timeout: seconds to wait, ``None`` to wait forever.
+        :return: Deferred firing with the text; fails with AGICommandFailure
+            on error, hangup or timeout (-1).
+        """
+        milliseconds = 0 if timeout is None else _milliseconds(timeout)
+
+        def text(reply: AGIReply) -> str:
+            return reply.data if reply.data is not None else ""
+
+        return self.sendCommand("RECEIVE TEXT", milliseconds).addCallback(text)
+
+    def recordFile(
+        self,
+        filename: str,
+        format: str,
+        escapeDigits: Digits,
+        timeout: float = -1,
+        offsetSamples: Optional[int] = None,
+        beep: bool = True,
+        silence: Optional[float] = None,
+    ) -> Deferred[Tuple[Optional[str], str, Optional[int]]]:
+        """RECORD FILE: record the caller into *filename* (*format*: wav, gsm...).
+
+        :param escapeDigits: digits that end the recording.
+        :param timeout: most seconds to record; negative for no limit.
+        :param offsetSamples: samples into an existing file to start at.
+        :param beep: play a beep first.
+        :param silence: end after this many seconds of silence.
+        :return: Deferred firing with ``(digit, exitType, endpos)``: the
+            digit that ended it or ``None``, Asterisk's reason
+            (``"dtmf"``, ``"timeout"``...), and the end position in
+            samples.  Fails with AGICommandFailure on hangup or a write
+            error (-1).
+        """
+        arguments: List[Argument] = [
+            filename,
+            format,
+            _escapeDigits(escapeDigits),
+            _milliseconds(timeout),
+        ]
+        if offsetSamples is not None:
+            arguments.append(int(offsetSamples))
+        if beep:
+            arguments.append("BEEP")
+        if silence is not None:
+            arguments.append("s=%d" % (int(round(silence)),))
+
+        def outcome(reply: AGIReply) -> Tuple[Optional[str], str, Optional[int]]:
+            exitType = reply.data or ""
+            digit = _digit(reply) if exitType == "dtmf" else None
+            return digit, exitType, _endpos(reply)
+
+        return self.sendCommand("RECORD FILE", *arguments).addCallback(outcome)
+
+    def _say(self, command: str, value: Argument, escapeDigits: Digits,
+             *more: Argument) -> Deferred[Optional[str]]:
+        return self.sendCommand(command, value, _escapeDigits(escapeDigits), *more).addCallback(
+            _digit
+        )
+
+    def sayAlpha(self, string: str, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+        """SAY ALPHA: spell *string* letter by letter.
+
+        :return: Deferred firing with the escape digit pressed, or ``None``;
+            fails with AGICommandFailure on error or hangup (-1).
+        """
+        return self._say("SAY ALPHA", string, escapeDigits)
+
+    def sayDate(self, date: Any, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+        """SAY DATE: say the date of *date* (epoch seconds, datetime or struct_time).
+
+        :return: as :meth:`sayAlpha`.
+        """
+        return self._say("SAY DATE", _epochSeconds(date), escapeDigits)
+
+    def sayDateTime(
+        self,
+        time: Any,
+        escapeDigits: Digits = "",
+        format: Optional[str] = None,
+        timezone: Optional[str] = None,
+    ) -> Deferred[Optional[str]]:
+        """SAY DATETIME: say *time* (epoch seconds, datetime or struct_time).
+
+        :param format: Asterisk's say format (``"ABdY 'digits/at' IMp"``
+            by default).
+        :param timezone: a zone name from ``/usr/share/zoneinfo``.
+        :return: as :meth:`sayAlpha`.
+        """
+        more: List[Argument] = []
+        if format is not None or timezone is not None:
+            more.append(format if format is not None else _DEFAULT_DATETIME_FORMAT)
+        if timezone is not None:
+            more.append(timezone)
+        return self._say("SAY DATETIME", _epochSeconds(time), escapeDigits, *more)
+
+    def sayDigits(self, number: Union[int, str], escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+        """SAY DIGITS: say *number* digit by digit.
+
+        :return: as :meth:`sayAlpha`.
+        """
+        return self._say("SAY DIGITS", str(number), escapeDigits)
+
+    def sayNumber(
+        self, number: Union[int, str], escapeDigits: Digits = "", gender: Optional[str] = None
+    ) -> Deferred[Optional[str]]:
+        """SAY NUMBER: say *number* as a number ("forty-two").
+
+        :param gender: Asterisk's gender for languages that need it
+            (``"m"``, ``"f"``, ``"n"``, ``"c"``).
+        :return: as :meth:`sayAlpha`.
+        """
+        if gender is None:
+            return self._say("SAY NUMBER", str(number), escapeDigits)
+        return self._say("SAY NUMBER", str(number), escapeDigits, gender)
+
+    def sayPhonetic(self, string: str, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+        """SAY PHONETIC: spell *string* with the phonetic alphabet.
+
+        :return: as :meth:`sayAlpha`.
+        """
+        return self._say("SAY PHONETIC", string, escapeDigits)
+
+    def sayTime(self, time: Any, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+        """SAY TIME: say the time of day of *time* (epoch seconds, datetime or struct_time).
+
+        :return: as :meth:`sayAlpha`.
+        """
+        return self._say("SAY TIME", _epochSeconds(time), escapeDigits)
+
+    def sendImage(self, filename: str) -> Deferred[int]:
+        """SEND IMAGE: send an image (few channels support it).
+
+        :return: Deferred firing with the result code (0); fails with
+            AGICommandFailure on error or hangup (-1).
+        """
+        return self.sendCommand("SEND IMAGE", filename).addCallback(_resultInt)
+
+    def sendText(self, text: str) -> Deferred[int]:
+        """SEND TEXT: send a text message (few channels support it).
+
+        :return: Deferred firing with the result code (0); fails with
+            AGICommandFailure on error or hangup (-1).
+        """
+        return self.sendCommand("SEND TEXT", text).addCallback(_resultInt)
+
+    def setAutoHangup(self, time: float) -> Deferred[int]:
+        """SET AUTOHANGUP: hang the channel up *time* seconds from now (0 cancels).
+
+        :return: Deferred firing with the result code (0).
+        """
+        return self.sendCommand("SET AUTOHANGUP", _decimal(time)).addCallback(_resultInt)
+
+    def setCallerID(self, number: str) -> Deferred[int]:
+        """SET CALLERID: set the caller ID (``'"Name" <number>'`` or a number).
+
+        :return: Deferred firing with the result code (1).
+        """
+        return self.sendCommand("SET CALLERID", number).addCallback(_resultInt)
+
+    def setContext(self, context: str) -> Deferred[int]:
+        """SET CONTEXT: the context the dialplan continues in after AGI.
+
+        :return: Deferred firing with the result code (0).
+        """
+        return self.sendCommand("SET CONTEXT", context).addCallback(_resultInt)
+
+    def setExtension(self, extension: str) -> Deferred[int]:
+        """SET EXTENSION: the extension the dialplan continues at after AGI.
+
+        :return: Deferred firing with the result code (0).
+        """
+        return self.sendCommand("SET EXTENSION", extension).addCallback(_resultInt)
+
+    def setMusic(self, on: bool = True, musicClass: Optional[str] = None) -> Deferred[int]:
+        """SET MUSIC: start (*on*) or stop music on hold, of *musicClass*.
+
+        :return: Deferred firing with the result code (0).
+        """
+        if musicClass is None:
+            return self.sendCommand("SET MUSIC", "on" if on else "off").addCallback(_resultInt)
+        return self.sendCommand(
+            "SET MUSIC", "on" if on else "off", musicClass).addCallback(_resultInt)
+
+    def setPriority(self, priority: Union[int, str]) -> Deferred[int]:
+        """SET PRIORITY: the priority (number or label) the dialplan continues at.
+
+        :return: Deferred firing with the result code (0).
+        """
+        return self.sendCommand("SET PRIORITY", str(priority)).addCallback(_resultInt)
+
+    def setVariable(self, variable: str, value: Argument) -> Deferred[int]:
+        """SET VARIABLE: set a channel variable; the value arrives intact (dead-safe).
+
+        :return: Deferred firing with the result code (1).
+        """
+        return self.sendCommand("SET VARIABLE", variable, value).addCallback(_resultInt)
+
+    def _speech(self, command: str, *arguments: Argument) -> Deferred[int]:
+        return self.sendCommand(command, *arguments).addCallback(
+            _failUnless, command).addCallback(_resultInt)
+
+    def speechCreate(self, engine: str) -> Deferred[int]:
+        """SPEECH CREATE: create a speech recognition object with *engine*.
+
+        :return: Deferred firing with 1; fails with AGICommandFailure if it
+            could not be created (result 0).
+        """
+        return self._speech("SPEECH CREATE", engine)
+
+    def speechSet(self, name: str, value: str) -> Deferred[int]:
+        """SPEECH SET: set an engine setting.
+
+        :return: Deferred firing with 1; fails with AGICommandFailure (0).
+        """
+        return self._speech("SPEECH SET", name, value)
+
+    def speechDestroy(self) -> Deferred[int]:
+        """SPEECH DESTROY: destroy the speech object.
+
+        :return: Deferred firing with 1; fails with AGICommandFailure (0).
+        """
+        return self._speech("SPEECH DESTROY")
+
+    def speechLoadGrammar(self, name: str, path: str) -> Deferred[int]:
+        """SPEECH LOAD GRAMMAR: load the grammar at *path* as *name*.
+
+        :return: Deferred firing with 1; fails with AGICommandFailure (0).
+        """
+        return self._speech("SPEECH LOAD GRAMMAR", name, path)
+
+    def speechUnloadGrammar(self, name: str) -> Deferred[int]:
+        """SPEECH UNLOAD GRAMMAR: unload grammar *name*.
+
+        :return: Deferred firing with 1; fails with AGICommandFailure (0).
+        """
+        return self._speech("SPEECH UNLOAD GRAMMAR", name)
+
+    def speechActivateGrammar(self, name: str) -> Deferred[int]:
+        """SPEECH ACTIVATE GRAMMAR: activate grammar *name*.
+
+        :return: Deferred firing with 1; fails with AGICommandFailure (0).
+        """
+        return self._speech("SPEECH ACTIVATE GRAMMAR", name)
+
+    def speechDeactivateGrammar(self, name: str) -> Deferred[int]:
+        """SPEECH DEACTIVATE GRAMMAR: deactivate grammar *name*.
+
+        :return: Deferred firing with 1; fails with AGICommandFailure (0).
+        """
+        return self._speech("SPEECH DEACTIVATE GRAMMAR", name)
+
+    def speechRecognize(
+        self, prompt: str, timeout: float, offset: Optional[int] = None
+    ) -> Deferred[SpeechRecognition]:
+        """SPEECH RECOGNIZE: play *prompt* and recognise speech for up to *timeout* seconds.
+
+        :param offset: samples into the prompt to start at.
+        :return: Deferred firing with a :class:`SpeechRecognition`; fails
+            with AGICommandFailure if recognition could not run (0 or -1).
+        """
+        arguments: List[Argument] = [prompt, _milliseconds(timeout)]
+        if offset is not None:
+            arguments.append(int(offset))
+        line = "SPEECH RECOGNIZE"
+        return self.sendCommand(line, *arguments).addCallback(
+            _failUnless, line).addCallback(_speechRecognition)
+
+    def streamFile(
+        self, filename: str, escapeDigits: Digits = "", offset: Optional[int] = None
+    ) -> Deferred[Tuple[Optional[str], Optional[int]]]:
+        """STREAM FILE: play *filename* (no extension), stoppable by *escapeDigits*.
+
+        :param offset: samples into the file to start at.
+        :return: Deferred firing with ``(digit, endpos)``: the escape digit
+            pressed or ``None``, and the position playback stopped at, in
+            samples.  Fails with AGICommandFailure if the file cannot be
+            played or the channel hung up (-1).
+        """
+        if offset is None:
+            d = self.sendCommand("STREAM FILE", filename, _escapeDigits(escapeDigits))
+        else:
+            d = self.sendCommand(
+                "STREAM FILE", filename, _escapeDigits(escapeDigits), int(offset))
+        return d.addCallback(_digitAndEndpos)
+
+    def tddMode(self, on: Union[bool, str, None] = True) -> Deferred[int]:
+        """TDD MODE: turn TDD on (True), off (False) or to "mate" (None).
+
+        :return: Deferred firing with 1; fails with AGICommandFailure if the
+            channel is not TDD-capable (0) or on error (-1).
+        """
+        if on is True:
+            mode = "on"
+        elif on is False:
+            mode = "off"
+        elif on is None:
+            mode = "mate"
+        else:
+            mode = str(on)
+        line = "TDD MODE"
+        return self.sendCommand(line, mode).addCallback(_failUnless, line).addCallback(
+            _resultInt)
+
+    def verbose(self, message: str, level: Optional[int] = None) -> Deferred[int]:
+        """VERBOSE: log *message* on the Asterisk console at *level* 1-4 (dead-safe).
+
+        :return: Deferred firing with the result code (1).
+        """
+        if level is None:
+            return self.sendCommand("VERBOSE", message).addCallback(_resultInt)
+        return self.sendCommand("VERBOSE", message, int(level)).addCallback(_resultInt)
+
+    def waitForDigit(self, timeout: float) -> Deferred[Optional[str]]:
+        """WAIT FOR DIGIT: wait up to *timeout* seconds (negative: forever) for a digit.
+
+        :return: Deferred firing with the digit (``"1"``, ``"#"``...) or
+            ``None`` on timeout; fails with AGICommandFailure on error or
+            hangup (-1).
+        """
+        return self.sendCommand("WAIT FOR DIGIT", _milliseconds(timeout)).addCallback(_digit)
