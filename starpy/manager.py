@@ -660,29 +660,47 @@ class AMIService:
         self.factory = factory
         self.dispatcher = EventDispatcher()
         self._observers: List[Callable[[AMIProtocol], Any]] = []
+        self._waiters: List[defer.Deferred[AMIProtocol]] = []
         self._current: Optional[AMIProtocol] = None
+        self._loginFailures = 0
+        policy = retryPolicy or backoffPolicy(maxDelay=30.0)
         target = factory.endpoint(endpoint, port) if isinstance(endpoint, str) else endpoint
+        # A refused login closes the connection; ClientService then counts a
+        # fresh attempt, so the backoff also counts consecutive login failures.
         self._service = ClientService(
             target,
             _SharedDispatcherFactory(factory, self.dispatcher),
-            retryPolicy=retryPolicy or backoffPolicy(maxDelay=30.0),
+            retryPolicy=lambda attempt: policy(attempt + self._loginFailures),
             clock=clock if clock is not None else factory._getReactor(),
             prepareConnection=self._prepare,
         )
 
-    def _prepare(self, ami: Any) -> defer.Deferred[AMIProtocol]:
-        def onLogin(ami: AMIProtocol) -> AMIProtocol:
+    def _prepare(self, connection: Any) -> defer.Deferred[Optional[Failure]]:
+        # ClientService hands us a proxy; the proxy forwards to the protocol.
+        ami: AMIProtocol = getattr(connection, "_protocol", connection)
+
+        def onLogin(ami: AMIProtocol) -> None:
+            self._loginFailures = 0
             self._current = ami
             for observer in list(self._observers):
                 try:
                     observer(ami)
                 except Exception:
                     log.exception("AMI login observer %r failed", observer)
-            return ami
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                waiter.callback(ami)
 
-        def onFailure(failure: Failure) -> Failure:
+        def onFailure(failure: Failure) -> Optional[Failure]:
+            if failure.check(defer.CancelledError):
+                _abort(ami.transport)  # the service is stopping
+                return failure
+            # Not returned as a failure: ClientService would keep the socket
+            # open.  Closing it makes the service wait and retry.
+            self._loginFailures += 1
             log.error("AMI login failed, will retry: %s", failure.getErrorMessage())
-            return failure
+            _abort(ami.transport)
+            return None
 
         return self.factory.loginProtocol(ami).addCallbacks(onLogin, onFailure)
 
@@ -691,7 +709,14 @@ class AMIService:
         self._service.startService()
 
     def stopService(self) -> defer.Deferred[None]:
-        """Stop reconnecting and close the current connection."""
+        """Stop reconnecting and close the current connection.
+
+        Deferreds from :meth:`whenLoggedIn` still waiting fail with
+        :class:`~starpy.error.AMIConnectionLost`.
+        """
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.errback(error.AMIConnectionLost(None, "service stopped"))
         stopped: defer.Deferred[None] = self._service.stopService()
         return stopped
 
@@ -703,10 +728,14 @@ class AMIService:
             return None
         return ami
 
-    def whenLoggedIn(self, failAfterFailures: Optional[int] = None) -> defer.Deferred[AMIProtocol]:
-        """A Deferred firing with the next (or current) logged-in protocol."""
-        d: defer.Deferred[Any] = self._service.whenConnected(failAfterFailures=failAfterFailures)
-        return d
+    def whenLoggedIn(self) -> defer.Deferred[AMIProtocol]:
+        """A Deferred firing with the current logged-in protocol, or the next one."""
+        current = self.protocol
+        if current is not None:
+            return defer.succeed(current)
+        waiter: defer.Deferred[AMIProtocol] = defer.Deferred()
+        self._waiters.append(waiter)
+        return waiter
 
     def onLogin(self, observer: Callable[[AMIProtocol], Any]) -> Callable[[], None]:
         """Call ``observer(protocol)`` after each successful (re)login.

@@ -655,3 +655,91 @@ def test_replay_events_call() -> None:
                  v.get("message") == "Originate successfully queued"]
     assert originate
     assert client.ami.pendingCount == 0
+
+
+# -- reconnection ------------------------------------------------------------------
+
+
+class MemoryEndpoint:
+    """A client endpoint whose connections are StringTransports we drive by hand."""
+
+    def __init__(self) -> None:
+        self.connections: List[tuple[Any, StringTransport]] = []
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        proxy = factory.buildProtocol(None)  # ClientService wraps the protocol
+        transport = StringTransport()
+        proxy.makeConnection(transport)
+        self.connections.append((proxy, transport))
+        return defer.succeed(proxy)
+
+
+def unwrapped(proxy: Any) -> Any:
+    return getattr(proxy, "_protocol", proxy)
+
+
+def acceptLogin(proto: Any, transport: StringTransport) -> None:
+    proto.dataReceived(BANNER)
+    (login,) = AMIParser(expectBanner=False).feed(transport.value())
+    transport.clear()
+    assert login["action"] == "Login"
+    proto.dataReceived(b"Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n"
+                       % login["actionid"].encode())
+
+
+def test_service_reconnects_logs_in_again_and_keeps_registrations() -> None:
+    clock = task.Clock()
+    endpoint = MemoryEndpoint()
+    factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
+    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+                                 retryPolicy=lambda attempt: 2.0)
+    logins: List[Any] = []
+    service.onLogin(logins.append)
+    seen: List[Any] = []
+    service.registerEvent("Hangup", lambda ami, e: seen.append((ami, e["uniqueid"])))
+    service.startService()
+    first, firstTransport = endpoint.connections[0]
+    ready = service.whenLoggedIn()
+    unfired(ready)
+    acceptLogin(first, firstTransport)
+    assert result(ready) is unwrapped(first)
+    assert logins == [unwrapped(first)] and service.protocol is unwrapped(first)
+    # A handler registered on the protocol is kept as well.
+    first.registerEvent("Newchannel", lambda ami, e: seen.append((ami, "new")))
+    pending = first.ping()
+    first.connectionLost(Failure(ConnectionError("server restarted")))
+    assert failure(pending).value.action == "Ping"
+    assert service.protocol is None
+    clock.advance(2.0)
+    second, secondTransport = endpoint.connections[1]
+    acceptLogin(second, secondTransport)
+    assert logins == [unwrapped(first), unwrapped(second)]
+    second.dataReceived(b"Event: Hangup\r\nUniqueid: 1.1\r\n\r\nEvent: Newchannel\r\n\r\n")
+    assert seen == [(unwrapped(second), "1.1"), (unwrapped(second), "new")]
+    stopped = service.stopService()
+    second.connectionLost(Failure(ConnectionError("stopped")))
+    result(stopped)
+    assert clock.getDelayedCalls() == []
+
+
+def test_service_retries_after_refused_login() -> None:
+    clock = task.Clock()
+    endpoint = MemoryEndpoint()
+    factory = manager.AMIFactory("starpy", "wrong", reactor=clock)
+    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+                                 retryPolicy=lambda attempt: 5.0)
+    service.startService()
+    proto, transport = endpoint.connections[0]
+    proto.dataReceived(BANNER)
+    (login,) = AMIParser(expectBanner=False).feed(transport.value())
+    proto.dataReceived(b"Response: Error\r\nActionID: %s\r\nMessage: Authentication failed\r\n\r\n"
+                       % login["actionid"].encode())
+    assert transport.disconnecting
+    proto.connectionLost(Failure(ConnectionError("closed")))
+    waiting = service.whenLoggedIn()
+    clock.advance(4.9)
+    assert len(endpoint.connections) == 1
+    clock.advance(0.1)
+    assert len(endpoint.connections) == 2
+    service.stopService()
+    assert failure(waiting).check(error.AMIConnectionLost)
