@@ -1,0 +1,407 @@
+"""The FastAGI server: Asterisk connects here from ``AGI(agi://host:4573/script,args)``.
+
+::
+
+    from starpy import fastagi
+
+    async def hello(agi):
+        await agi.answer()
+        await agi.streamFile("hello-world")
+        await agi.hangup()
+
+    factory = fastagi.FastAGIFactory(hello)
+    fastagi.listenFastAGI(factory, 4573)          # 127.0.0.1 by default
+
+and in ``extensions.conf``::
+
+    exten => 100,n,AGI(agi://127.0.0.1:4573/hello,arg1)
+
+Each connection is a :class:`FastAGIProtocol`, an
+:class:`~starpy.agi.AGISession` carrying every AGI command.  Its
+``variables`` hold the ``agi_*`` environment (lower-case keys), and
+``arguments``, ``scriptPath`` and ``scriptQuery`` the parsed dialplan
+arguments and script path.  Commands are sent one at a time; the others
+wait in a queue.  :class:`FastAGIRouter` sends each script path to its own
+handler.  FastAGI has no authentication: listen on loopback, or give
+``allowedClients``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections import deque
+from typing import (
+    Any,
+    Callable,
+    Coroutine,
+    Deque,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+    cast,
+)
+from urllib.parse import parse_qs
+
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IAddress, IListeningPort, IReactorTCP, IReactorTime
+from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
+from twisted.python.failure import Failure
+
+from starpy import error
+from starpy.agi import AGISession, InSequence
+from starpy.codec.agi import (
+    DEFAULT_MAX_ENVIRONMENT_LINES,
+    DEFAULT_MAX_LINE_LENGTH,
+    ENCODING,
+    AGIDecoder,
+    AGIEnvironment,
+    AGIHangupSignal,
+    AGIReply,
+)
+
+__all__ = [
+    "FastAGIProtocol",
+    "FastAGIFactory",
+    "FastAGIRouter",
+    "InSequence",
+    "listenFastAGI",
+    "runHandler",
+    "log",
+]
+
+log = logging.getLogger("starpy.fastagi")
+
+#: What a handler is: called with the session once the environment is read;
+#: returns a value, a Deferred, or is an ``async def``.
+Handler = Callable[[Any], Any]
+
+_Pending = Tuple[str, "Deferred[AGIReply]"]
+
+
+def runHandler(agi: AGISession, mainFunction: Handler) -> Deferred[None]:
+    """Run ``mainFunction(agi)`` the way the FastAGI and classic AGI servers do.
+
+    If the function raises or its Deferred (or coroutine) fails, the
+    failure is logged with its traceback and the session is finished.  If
+    it returns a Deferred or is a coroutine, the session is finished when
+    that completes.  A plain return value leaves the session open: such a
+    handler finishes it itself (StarPy's callback style).
+
+    :return: a Deferred that fires with ``None`` once the handler is done;
+        it never fails.
+    """
+    try:
+        result = mainFunction(agi)
+    except Exception:
+        _handlerFailed(Failure(), agi)
+        return defer.succeed(None)
+    if not isinstance(result, Deferred):
+        if isinstance(result, Coroutine):
+            result = Deferred.fromCoroutine(result)
+        else:
+            return defer.succeed(None)
+
+    def done(ignored: object) -> None:
+        agi.finish()
+
+    def failed(reason: Failure) -> None:
+        _handlerFailed(reason, agi)
+
+    return cast("Deferred[None]", result.addCallbacks(done, failed))
+
+
+def _handlerFailed(reason: Failure, agi: AGISession) -> None:
+    log.error(
+        "AGI handler failed on %s:\n%s",
+        agi.variables.get("agi_channel", "?"),
+        reason.getTraceback(),
+    )
+    agi.finish()
+
+
+class FastAGIProtocol(Protocol, AGISession):
+    """One FastAGI connection from Asterisk: an :class:`~starpy.agi.AGISession`.
+
+    :ivar variables: the ``agi_*`` environment, keys lower-case.
+    :ivar arguments: the dialplan arguments (``agi_arg_1``...) as a list.
+    :ivar scriptPath: the script path of the AGI URL without leading slash
+        or query (``"hello"`` for ``agi://host/hello?x=1``).
+    :ivar scriptQuery: the query of the script path, parsed
+        (``{"x": ["1"]}``).
+
+    :param onReady: called with the protocol once the environment is read.
+    :param clock: for :meth:`wait`; the global reactor if ``None``.
+    :param maxLineLength: the longest line accepted from Asterisk.
+    :param maxEnvironmentLines: the most lines of the environment block.
+    """
+
+    def __init__(
+        self,
+        onReady: Optional[Callable[[FastAGIProtocol], object]] = None,
+        clock: Optional[IReactorTime] = None,
+        maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
+        maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
+    ) -> None:
+        AGISession.__init__(self, clock)
+        self.arguments: List[str] = []
+        self.scriptPath = ""
+        self.scriptQuery: Dict[str, List[str]] = {}
+        self._onReady = onReady
+        self._decoder = AGIDecoder(maxLineLength, maxEnvironmentLines)
+        self._current: Optional[_Pending] = None
+        self._queue: Deque[_Pending] = deque()
+
+    # -- Twisted ----------------------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        """Decode Asterisk's bytes and dispatch the events."""
+        if self.closed:
+            return
+        try:
+            events = self._decoder.feed(data)
+        except error.AGIProtocolError as e:
+            log.error("%s: protocol error, dropping the connection: %s", self._name(), e)
+            self._abort(e)
+            return
+        for event in events:
+            if isinstance(event, AGIReply):
+                self._replyReceived(event)
+            elif isinstance(event, AGIHangupSignal):
+                self.hangupReceived()
+            elif isinstance(event, AGIEnvironment):
+                self._environmentReceived(event.variables)
+            else:
+                log.debug("%s: interim reply %r", self._name(), event.raw)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Fail the pending commands with AGIHangup and end the session."""
+        log.debug("%s: connection closed", self._name())
+        pending: List[_Pending] = []
+        if self._current is not None:
+            pending.append(self._current)
+            self._current = None
+        pending.extend(self._queue)
+        self._queue.clear()
+        self.sessionClosed()
+        for line, waiting in pending:
+            if not waiting.called:
+                waiting.errback(
+                    error.AGIHangup(line, None, "FastAGI connection closed before the reply")
+                )
+
+    # -- AGISession ------------------------------------------------------------------
+
+    def sendCommandLine(self, line: str) -> Deferred[AGIReply]:
+        """Send *line* now, or queue it behind the command in flight."""
+        waiting: Deferred[AGIReply] = Deferred(self._cancelCommand)
+        entry = (line, waiting)
+        if self._current is None:
+            self._current = entry
+            self._write(line)
+        else:
+            self._queue.append(entry)
+        return waiting
+
+    def finish(self) -> None:
+        """Close the connection: Asterisk's AGI() ends and the dialplan goes on.
+
+        Commands still waiting fail with :class:`~starpy.error.AGIHangup`.
+        :meth:`whenClosed` fires once the connection is closed.
+        """
+        transport = self.transport
+        if transport is not None and not self.closed:
+            transport.loseConnection()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _write(self, line: str) -> None:
+        log.debug("%s: >> %s", self._name(), line)
+        assert self.transport is not None
+        self.transport.write(line.encode(ENCODING, "surrogateescape") + b"\n")
+
+    def _cancelCommand(self, waiting: Deferred[AGIReply]) -> None:
+        for entry in self._queue:
+            if entry[1] is waiting:
+                self._queue.remove(entry)
+                return
+        # In flight: it cannot be unsent; its reply will be dropped.
+
+    def _replyReceived(self, reply: AGIReply) -> None:
+        current = self._current
+        if current is None:
+            log.warning("%s: reply with no command waiting: %r", self._name(), reply.raw)
+            return
+        if self._queue:
+            self._current = self._queue.popleft()
+            self._write(self._current[0])
+        else:
+            self._current = None
+        waiting = current[1]
+        if not waiting.called:
+            waiting.callback(reply)
+
+    def _abort(self, reason: Exception) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.loseConnection()
+        pending: List[_Pending] = []
+        if self._current is not None:
+            pending.append(self._current)
+            self._current = None
+        pending.extend(self._queue)
+        self._queue.clear()
+        self.sessionClosed()
+        for line, waiting in pending:
+            if not waiting.called:
+                waiting.errback(error.AGIHangup(line, None, "protocol error: %s" % (reason,)))
+
+    def _environmentReceived(self, variables: Dict[str, str]) -> None:
+        self.variables = variables
+        arguments: List[str] = []
+        while "agi_arg_%d" % (len(arguments) + 1,) in variables:
+            arguments.append(variables["agi_arg_%d" % (len(arguments) + 1,)])
+        self.arguments = arguments
+        script = variables.get("agi_network_script", "")
+        path, _, query = script.partition("?")
+        self.scriptPath = path.strip("/")
+        self.scriptQuery = parse_qs(query, keep_blank_values=True)
+        log.debug("%s: environment read, script %r", self._name(), self.scriptPath)
+        if self._onReady is not None:
+            self._onReady(self)
+
+
+class FastAGIRouter:
+    """Send each FastAGI script path to its own handler.
+
+    ::
+
+        router = FastAGIRouter({"hello": hello}, default=fallback)
+        router.route("menu", menu)
+        factory = FastAGIFactory(router)
+
+    Paths are compared without leading or trailing slashes and without the
+    query (``agi://host/menu?lang=fr`` goes to ``"menu"``).  With no route
+    and no default, the call is logged and finished.
+    """
+
+    def __init__(
+        self,
+        routes: Optional[Mapping[str, Handler]] = None,
+        default: Optional[Handler] = None,
+    ) -> None:
+        self.routes: Dict[str, Handler] = {}
+        self.default = default
+        for path, handler in (routes or {}).items():
+            self.route(path, handler)
+
+    def route(self, path: str, handler: Handler) -> None:
+        """Send calls for script *path* to *handler*."""
+        self.routes[path.strip("/")] = handler
+
+    def __call__(self, agi: FastAGIProtocol) -> Any:
+        """Call the handler of ``agi.scriptPath`` and return what it returns."""
+        handler = self.routes.get(agi.scriptPath, self.default)
+        if handler is None:
+            log.warning("%s: no handler for script %r; finishing",
+                        agi.variables.get("agi_channel", "?"), agi.scriptPath)
+            agi.finish()
+            return None
+        return handler(agi)
+
+
+def _parseAllowed(
+    allowed: Iterable[str],
+) -> List[Union[ipaddress.IPv4Network, ipaddress.IPv6Network]]:
+    return [ipaddress.ip_network(entry, strict=False) for entry in allowed]
+
+
+class FastAGIFactory(ServerFactory):
+    """Make a :class:`FastAGIProtocol` per Asterisk connection and run *mainFunction* on it.
+
+    :param mainFunction: called with the session once the environment block
+        is read; it may return a value, a Deferred or be an ``async def``
+        (see :func:`runHandler` for when the session is finished).  A
+        :class:`FastAGIRouter` routes by script path.
+    :param allowedClients: addresses or networks (``"10.0.0.5"``,
+        ``"192.168.1.0/24"``) allowed to connect; others are dropped and
+        logged.  ``None`` allows every client.
+    :param clock: the clock for ``agi.wait``; the global reactor if ``None``.
+    :param maxLineLength: the longest line accepted from Asterisk.
+    :param maxEnvironmentLines: the most lines of an environment block.
+    """
+
+    protocol = FastAGIProtocol
+
+    def __init__(
+        self,
+        mainFunction: Handler,
+        allowedClients: Optional[Iterable[str]] = None,
+        clock: Optional[IReactorTime] = None,
+        maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
+        maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
+    ) -> None:
+        self.mainFunction = mainFunction
+        self.allowedClients = None if allowedClients is None else _parseAllowed(allowedClients)
+        self.clock = clock
+        self.maxLineLength = maxLineLength
+        self.maxEnvironmentLines = maxEnvironmentLines
+
+    def isAllowed(self, addr: Optional[IAddress]) -> bool:
+        """Whether a client at *addr* may connect (UNIX sockets always may)."""
+        if self.allowedClients is None:
+            return True
+        host = getattr(addr, "host", None)
+        if host is None:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.allowedClients)
+
+    def buildProtocol(self, addr: Optional[IAddress]) -> Optional[FastAGIProtocol]:
+        """Build the session, or refuse (``None``) a client not allowed."""
+        if not self.isAllowed(addr):
+            log.warning("refused FastAGI connection from %s: not in allowedClients", addr)
+            return None
+        agi = FastAGIProtocol(
+            self._sessionReady, self.clock, self.maxLineLength, self.maxEnvironmentLines
+        )
+        agi.factory = self
+        return agi
+
+    def _sessionReady(self, agi: FastAGIProtocol) -> None:
+        runHandler(agi, self.mainFunction)
+
+
+def listenFastAGI(
+    factory: FastAGIFactory,
+    port: int = 4573,
+    interface: str = "127.0.0.1",
+    reactor: Optional[IReactorTCP] = None,
+    backlog: int = 50,
+) -> Deferred[IListeningPort]:
+    """Listen for Asterisk on *interface* (loopback by default) and *port*.
+
+    Use ``interface=""`` (all IPv4) or an address to listen elsewhere, and
+    give the factory ``allowedClients`` then: FastAGI has no authentication.
+    For TLS or UNIX sockets, use a Twisted endpoint with the factory.
+
+    :return: a Deferred firing with the listening port.
+    """
+    from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
+
+    if reactor is None:
+        from twisted.internet import reactor as globalReactor
+
+        reactor = cast(IReactorTCP, globalReactor)
+    if ":" in interface:
+        endpoint: Any = TCP6ServerEndpoint(reactor, port, backlog, interface)
+    else:
+        endpoint = TCP4ServerEndpoint(reactor, port, backlog, interface)
+    return cast("Deferred[IListeningPort]", endpoint.listen(factory))
