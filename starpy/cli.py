@@ -27,7 +27,45 @@ def _buildParser() -> argparse.ArgumentParser:
     commands.required = True
     # Sub-commands register themselves here, one function per module, e.g.
     #   _addAGICommand(commands)
+    _addAGICommand(commands)
     return parser
+
+
+def _addAGICommand(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    agi = commands.add_parser(
+        "agi",
+        help="run a handler as a classic AGI script (stdin/stdout)",
+        description="Run HANDLER as a classic AGI script: Asterisk's AGI(script) talks to it "
+        "on stdin/stdout.  Logs go to stderr.",
+    )
+    agi.add_argument("handler", metavar="HANDLER", help="module:function, called with the session")
+    agi.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    agi.set_defaults(run=_runAGI)
+
+
+def _runAGI(args: argparse.Namespace) -> int:
+    import importlib
+    import logging
+
+    from twisted.internet import reactor
+
+    from starpy.classicagi import runClassicAGI
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    moduleName, _, functionName = args.handler.partition(":")
+    if not moduleName or not functionName:
+        print("starpy agi: HANDLER must be module:function", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        handler = getattr(importlib.import_module(moduleName), functionName)
+    except (ImportError, AttributeError) as e:
+        print("starpy agi: cannot load %s: %s" % (args.handler, e), file=sys.stderr)
+        return EXIT_USAGE
+    return runClassicAGI(handler, reactor)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -83,7 +83,7 @@ Handler = Callable[[Any], Any]
 _Pending = Tuple[str, "Deferred[AGIReply]"]
 
 
-def runHandler(agi: AGISession, mainFunction: Handler) -> Deferred[None]:
+def runHandler(agi: AGISession, mainFunction: Handler) -> Deferred[bool]:
     """Run ``mainFunction(agi)`` the way the FastAGI and classic AGI servers do.
 
     If the function raises or its Deferred (or coroutine) fails, the
@@ -92,27 +92,29 @@ def runHandler(agi: AGISession, mainFunction: Handler) -> Deferred[None]:
     that completes.  A plain return value leaves the session open: such a
     handler finishes it itself (StarPy's callback style).
 
-    :return: a Deferred that fires with ``None`` once the handler is done;
-        it never fails.
+    :return: a Deferred that fires once the handler is done, with ``True``
+        if it succeeded and ``False`` if it failed; it never fails.
     """
     try:
         result = mainFunction(agi)
     except Exception:
         _handlerFailed(Failure(), agi)
-        return defer.succeed(None)
+        return defer.succeed(False)
     if not isinstance(result, Deferred):
         if isinstance(result, Coroutine):
             result = Deferred.fromCoroutine(result)
         else:
-            return defer.succeed(None)
+            return defer.succeed(True)
 
-    def done(ignored: object) -> None:
+    def done(ignored: object) -> bool:
         agi.finish()
+        return True
 
-    def failed(reason: Failure) -> None:
+    def failed(reason: Failure) -> bool:
         _handlerFailed(reason, agi)
+        return False
 
-    return cast("Deferred[None]", result.addCallbacks(done, failed))
+    return cast("Deferred[bool]", result.addCallbacks(done, failed))
 
 
 def _handlerFailed(reason: Failure, agi: AGISession) -> None:
