@@ -258,6 +258,7 @@ class FakeAMIServerProtocol(protocol.Protocol):
     :ivar user: the logged-in :class:`FakeAMIUser`, or ``None``.
     :ivar eventsOn: whether the session receives events.
     :ivar sessionID: the ``SessionID`` of its security events.
+    :ivar closing: the server has closed (or is closing) the session.
     """
 
     factory: "FakeAMIServerFactory"
@@ -269,6 +270,7 @@ class FakeAMIServerProtocol(protocol.Protocol):
         self.eventClasses: Optional[frozenset[str]] = None
         self.sessionID = "0x%x" % (id(self),)
         self.connected = False
+        self.closing = False
         self.startTime = 0.0
         self._challenge: Optional[str] = None
         self._parser: Optional[AMIParser] = None
@@ -308,9 +310,12 @@ class FakeAMIServerProtocol(protocol.Protocol):
         log.debug("fake AMI session %s closed: %s", self.sessionID, reason.getErrorMessage())
 
     def disconnect(self, abort: bool = False) -> None:
-        """Close this session (cleanly, or at once with *abort*)."""
+        """Close this session (cleanly, or at once with *abort*); nothing
+        more is read or sent."""
         if self.transport is None or not self.connected:
             return
+        self.closing = True
+        self._queue.clear()
         if abort:
             abortConnection = getattr(self.transport, "abortConnection", None)
             if abortConnection is not None:
@@ -334,7 +339,7 @@ class FakeAMIServerProtocol(protocol.Protocol):
     # -- receiving -----------------------------------------------------
 
     def dataReceived(self, data: bytes) -> None:
-        if self._parser is None or not self.connected:
+        if self._parser is None or not self.connected or self.closing:
             return
         try:
             messages = self._parser.feed(data)
@@ -346,7 +351,7 @@ class FakeAMIServerProtocol(protocol.Protocol):
         self._runQueue()
 
     def _runQueue(self) -> None:
-        while self._queue and not self._busy and self.connected:
+        while self._queue and not self._busy and self.connected and not self.closing:
             message = self._queue.popleft()
             self.received.append(message)
             self.factory.received.append(message)
@@ -439,7 +444,7 @@ class FakeAMIServerProtocol(protocol.Protocol):
 
     def write(self, headers: Headers) -> None:
         """Send one message (header pairs) as they are."""
-        if self.transport is not None and self.connected:
+        if self.transport is not None and self.connected and not self.closing:
             self.transport.write(formatMessage(_pairs(headers)))
 
     def respond(self, action: Message, headers: Optional[Headers] = None,
