@@ -21,7 +21,7 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from starpy import error, manager
-from starpy.codec.ami import Message
+from starpy.codec.ami import Message, formatMessage
 from starpy.testing import ami
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -506,7 +506,12 @@ def test_tcpEndToEndAndRestart() -> Any:
         protocol = yield client.login("127.0.0.1", number)
         seen: List[Message] = []
         gotEvent: "defer.Deferred[None]" = defer.Deferred()
-        protocol.registerEvent("UserEvent", lambda p, e: (seen.append(e), gotEvent.callback(None)))
+
+        def onUserEvent(ami_: manager.AMIProtocol, event: Message) -> None:
+            seen.append(event)
+            gotEvent.callback(None)
+
+        protocol.registerEvent("UserEvent", onUserEvent)
         response = yield protocol.userEvent("StarpyTest", Header1="value 1")
         assert response["message"] == "Event Sent"
         yield gotEvent
@@ -522,3 +527,31 @@ def test_tcpEndToEndAndRestart() -> Any:
         yield again.logoff()
     finally:
         yield server.stopListening()
+
+
+def _capturedMessages(name: str) -> List[bytes]:
+    """Every message Asterisk sent in capture *name*, as bytes."""
+    stream = b"".join(data for _, direction, _, data in _rows(name) if direction == "<<")
+    return [block + b"\r\n\r\n" for block in stream.partition(b"\r\n")[2].split(b"\r\n\r\n")[:-1]]
+
+
+def test_listItemsAsCaptured() -> None:
+    """Status and CoreShowChannel items of a channel, byte for byte as in events-call."""
+    clock = task.Clock()
+    server = ami.FakeAMIServerFactory(clock=clock)
+    server.addChannel("Local/1@dialer-00000007;1", uniqueid="test-uid-1", context="dialer",
+                      exten="1", application="Wait", data="12")
+    clock.advance(1.5)
+    session, transport = _session(server)
+    session.dataReceived(b"Action: Login\r\nUsername: starpy\r\nSecret: starpy-secret\r\nEvents: off\r\n\r\n")
+    captured = _capturedMessages("events-call")
+    for request, event in ((b"Action: Status\r\nActionID: ev-status\r\n\r\n", b"Event: Status\r\n"),
+                           (b"Action: CoreShowChannels\r\nActionID: ev-csc\r\n\r\n",
+                            b"Event: CoreShowChannel\r\n")):
+        transport.clear()
+        session.dataReceived(request)
+        produced = _split(b"banner\r\n" + transport.value())[1]
+        item = next(m for m in produced if m[0] == ("Event", event[7:-2].decode()))
+        want = next(m for m in captured if m.startswith(event)
+                    and b"Channel: Local/1@dialer-00000007;1\r\n" in m)
+        assert formatMessage(item) == want
