@@ -93,6 +93,8 @@ class ActionSpec:
         :raises TypeError: as Python does for a bad call (missing, unknown
             or doubled argument), naming the method.
         """
+        if not args and not kwargs and not self.params:
+            return []
         if len(args) > len(self.params):
             raise TypeError("%s() takes at most %d arguments (%d given)"
                             % (self.method, len(self.params), len(args)))
@@ -280,6 +282,9 @@ class _NamedAction:
 
         call.__name__ = spec.method
         call.__doc__ = self.__doc__
+        # A non-data descriptor: caching the bound function on the instance
+        # makes every later lookup a plain attribute hit.
+        instance.__dict__[spec.method] = call
         return call
 
 

@@ -26,7 +26,8 @@ import hashlib
 import itertools
 import logging
 import os
-from typing import Any, Callable, Dict, List, Optional, Union
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
@@ -100,13 +101,15 @@ class _Pending:
     """What the protocol remembers of one action until it completes."""
 
     __slots__ = ("action", "actionID", "deferred", "state", "response", "items", "early",
-                 "expectEvent", "forget")
+                 "expectEvent", "owner")
 
     WAITING, COLLECTING, AWAITING_EVENT = range(3)
 
-    def __init__(self, action: str, actionID: str, expectEvent: Optional[str]) -> None:
+    def __init__(self, action: str, actionID: str, expectEvent: Optional[str],
+                 owner: "AMIProtocol") -> None:
         self.action = action
         self.actionID = actionID
+        self.owner = owner
         self.deferred: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self.state = self.WAITING
         self.response: Optional[Message] = None
@@ -114,11 +117,8 @@ class _Pending:
         self.early: Optional[List[Message]] = None
         self.expectEvent = expectEvent.lower() if expectEvent else None
 
-    # Set by the protocol: removes this entry from the pending table.
-    forget: Callable[[], None]
-
     def _cancel(self, deferred: defer.Deferred[Any]) -> None:
-        self.forget()
+        self.owner._forget(self)
 
 
 class AMIProtocol(AMIActions, protocol.Protocol):
@@ -164,6 +164,12 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         self._keepaliveCall: Optional[IDelayedCall] = None
         self._closedWaiters: List[defer.Deferred[None]] = []
         self._everConnected = False
+        # Timeouts: one FIFO of (deadline, entry) per distinct timeout value
+        # (so deadlines within a queue only grow) and one timer for the
+        # earliest deadline, instead of a delayed call per action.
+        self._deadlines: Dict[float, Deque[Tuple[float, _Pending]]] = {}
+        self._timer: Optional[IDelayedCall] = None
+        self._timerTime = 0.0
 
     # -- connection ----------------------------------------------------
 
@@ -177,6 +183,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         self.loggedIn = False
         self._lostReason = "connection lost (%s)" % (reason.getErrorMessage(),)
         self._stopKeepalive()
+        self._stopTimer()
         pending, self._pending = self._pending, {}
         for entry in pending.values():
             entry.deferred.errback(error.AMIConnectionLost(entry.action, self._lostReason))
@@ -262,17 +269,21 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             log.warning("AMI: second response for %s dropped: %r", entry.action, response)
             return
         entry.response = response
-        if response.get("response", "").lower() == "error":
+        status = response["response"]
+        if status == "Error" or status.lower() == "error":
             self._finish(entry, Failure(error.AMICommandFailure(
                 entry.action, response.get("message", ""), response)))
             return
-        early, entry.early = entry.early or [], None
-        if response.get("eventlist", "").lower() == "start":
+        eventList = response.get("eventlist")
+        if eventList is not None and eventList.lower() == "start":
             entry.state = _Pending.COLLECTING
         elif entry.expectEvent is not None:
             entry.state = _Pending.AWAITING_EVENT
         else:
             self._finish(entry, response)
+        if entry.early is None:
+            return
+        early, entry.early = entry.early, None
         for event in early:
             if entry.state == _Pending.WAITING or not self._eventForAction(entry, event):
                 self.dispatcher.dispatch(self, event)
@@ -301,8 +312,14 @@ class AMIProtocol(AMIActions, protocol.Protocol):
                     int(reason) if reason.lstrip("-").isdigit() else None)))
         return False
 
+    def _forget(self, entry: _Pending) -> None:
+        if self._pending.get(entry.actionID) is entry:
+            del self._pending[entry.actionID]
+        if not self._pending and self._timer is not None:
+            self._stopTimer()
+
     def _finish(self, entry: _Pending, result: Any) -> None:
-        self._pending.pop(entry.actionID, None)
+        self._forget(entry)
         if isinstance(result, Failure):
             entry.deferred.errback(result)
         else:
@@ -310,9 +327,6 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
     def _newActionID(self) -> str:
         return "%s-%d" % (self._prefix, next(self._counter))
-
-    def _forget(self, actionID: str) -> None:
-        self._pending.pop(actionID, None)
 
     # -- sending -------------------------------------------------------
 
@@ -350,21 +364,73 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         data = formatAction(action, headers, actionID)
         if not self._connected:
             return defer.fail(error.AMIConnectionLost(action, self._lostReason))
-        entry = _Pending(action, actionID, expectEvent)
-        entry.forget = lambda: self._forget(actionID)
+        entry = _Pending(action, actionID, expectEvent, self)
         self._pending[actionID] = entry
         assert self.transport is not None
         self.transport.write(data)
         if timeout is _USE_DEFAULT:
             timeout = self.defaultTimeout
         if timeout is not None:
-            seconds = timeout
-
-            def onTimeout(result: Any, t: float) -> Failure:
-                return Failure(error.AMITimeout(action, seconds))
-
-            entry.deferred.addTimeout(seconds, self.clock, onTimeoutCancel=onTimeout)
+            self._addDeadline(entry, float(timeout))
         return entry.deferred
+
+    # -- timeouts ------------------------------------------------------
+
+    def _addDeadline(self, entry: _Pending, timeout: float) -> None:
+        deadline = self.clock.seconds() + timeout
+        queue = self._deadlines.get(timeout)
+        if queue is None:
+            queue = self._deadlines[timeout] = deque()
+        pending = self._pending
+        while queue and pending.get(queue[0][1].actionID) is not queue[0][1]:
+            queue.popleft()  # answered already
+        if len(queue) > 2 * len(pending) + 64:
+            # An old action still waits at the head: drop the answered ones
+            # behind it so the queue stays proportional to what is pending.
+            live = [item for item in queue if pending.get(item[1].actionID) is item[1]]
+            queue.clear()
+            queue.extend(live)
+        queue.append((deadline, entry))
+        if self._timer is None:
+            self._timer = self.clock.callLater(timeout, self._expire)
+            self._timerTime = deadline
+        elif deadline < self._timerTime:
+            self._timer.reset(timeout)
+            self._timerTime = deadline
+
+    def _stopTimer(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+        self._deadlines.clear()
+
+    def _expire(self) -> None:
+        self._timer = None
+        now = self.clock.seconds()
+        pending = self._pending
+        expired: List[Tuple[float, _Pending]] = []
+        earliest: Optional[float] = None
+        for timeout, queue in list(self._deadlines.items()):
+            while queue:
+                deadline, entry = queue[0]
+                if pending.get(entry.actionID) is not entry:
+                    queue.popleft()
+                elif deadline <= now:
+                    queue.popleft()
+                    expired.append((timeout, entry))
+                else:
+                    break
+            if queue:
+                head = queue[0][0]
+                earliest = head if earliest is None else min(earliest, head)
+            else:
+                del self._deadlines[timeout]
+        for timeout, entry in expired:
+            if pending.get(entry.actionID) is entry:
+                self._finish(entry, Failure(error.AMITimeout(entry.action, timeout)))
+        if earliest is not None and self._timer is None and self._pending:
+            self._timer = self.clock.callLater(max(0.0, earliest - now), self._expire)
+            self._timerTime = earliest
 
     def sendMessage(self, message: Dict[str, Any], timeout: Optional[float] = _USE_DEFAULT) -> defer.Deferred[Any]:
         """Upstream StarPy's form: send a dict holding an ``Action`` key.

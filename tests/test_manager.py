@@ -743,3 +743,40 @@ def test_service_retries_after_refused_login() -> None:
     assert len(endpoint.connections) == 2
     service.stopService()
     assert failure(waiting).check(error.AMIConnectionLost)
+
+
+def test_timeouts_of_different_lengths_fire_in_deadline_order() -> None:
+    client = Client(defaultTimeout=None)
+    slow = client.ami.sendAction("Ping", timeout=10.0)
+    quick = client.ami.sendAction("Ping", timeout=2.0)
+    client.clock.advance(2.0)
+    assert failure(quick).value.timeout == 2.0
+    unfired(slow)
+    client.clock.advance(8.0)
+    assert failure(slow).check(error.AMITimeout)
+    assert client.clock.getDelayedCalls() == []
+
+
+def test_cancelling_an_action_forgets_it() -> None:
+    client = Client()
+    d = client.ami.ping()
+    d.cancel()
+    assert failure(d).check(defer.CancelledError)
+    assert client.ami.pendingCount == 0
+    client.reply(client.lastID(), ("Ping", "Pong"))  # a late reply is dropped quietly
+    assert client.clock.getDelayedCalls() == []
+
+
+def test_deadline_queue_stays_bounded_behind_a_stuck_action() -> None:
+    client = Client(defaultTimeout=30.0)
+    stuck = client.ami.ping()
+    client.transport.clear()
+    for _ in range(5000):
+        d = client.ami.ping()
+        client.reply(client.lastID(), ("Ping", "Pong"))
+        result(d)
+    (queue,) = client.ami._deadlines.values()
+    assert len(queue) < 200
+    client.clock.advance(30.0)
+    assert failure(stuck).check(error.AMITimeout)
+    assert client.clock.getDelayedCalls() == []

@@ -17,6 +17,7 @@ value holds lone surrogates (``'\\udcff'`` for the byte ``0xff``); use
 """
 from __future__ import annotations
 
+import re
 from typing import (
     Iterable,
     Iterator,
@@ -49,6 +50,9 @@ _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"
 _END_COMMAND = "--END COMMAND--"
 _FOLLOWS_HEADERS = frozenset(("response", "privilege", "actionid", "message"))
+# "Name: value" with at most one space removed after the colon; names hold no
+# spaces.  Used for the fast path of _parseBlock.
+_HEADER_LINE = re.compile(r"^([^:\r\n ]+): ?([^\r\n]*)", re.MULTILINE)
 
 Header = Tuple[str, str]
 HeaderValue = Union[str, int, float, Sequence[Union[str, int, float]]]
@@ -248,11 +252,22 @@ class AMIParser:
 
     @staticmethod
     def _parseBlock(block: bytes) -> Message:
+        text = block.decode(_ENCODING, _ERRORS)
+        pairs: List[Header] = _HEADER_LINE.findall(text)
+        # Fast path: every line a header, no name repeated, not old output.
+        if len(pairs) == text.count("\n") + 1 and not text.startswith("Response: Follows"):
+            values = {name.lower(): value for name, value in pairs}
+            if len(values) == len(pairs):
+                return Message._fromParsed(pairs, values, None, [])
+        return AMIParser._parseLines(text)
+
+    @staticmethod
+    def _parseLines(text: str) -> Message:
         headers: List[Header] = []
         values: dict[str, str] = {}
         repeated: Optional[dict[str, List[str]]] = None
         body: List[str] = []
-        lines = block.decode(_ENCODING, _ERRORS).split("\r\n")
+        lines = text.split("\r\n")
         follows = lines[0] == "Response: Follows"
         for index, line in enumerate(lines):
             name, sep, value = line.partition(":")
@@ -299,7 +314,7 @@ def _commandOutput(lines: List[str]) -> List[str]:
 def _pairs(headers: HeaderInput) -> Iterator[Tuple[str, Union[str, int, float]]]:
     if headers is None:
         return
-    if isinstance(headers, Mapping):
+    if isinstance(headers, (dict, Mapping)):
         for name, value in headers.items():
             if isinstance(value, (list, tuple)):
                 for item in value:
@@ -318,6 +333,20 @@ def _checkHeader(name: str, value: str) -> None:
         raise ValueError("AMI header %r has a CR or LF in its value: %s" % (name, shown))
 
 
+def _encode(pairs: List[Tuple[str, Union[str, int, float]]]) -> bytes:
+    lines = ["%s: %s\r\n" % pair for pair in pairs]
+    text = "".join(lines)
+    # One scan of the whole text instead of one per header: each line holds
+    # exactly one LF and one CR, at its end, unless a header smuggles more.
+    if text.count("\n") != len(lines) or text.count("\r") != len(lines):
+        for name, value in pairs:
+            _checkHeader(name, value if isinstance(value, str) else str(value))
+    for name, _ in pairs:
+        if not name or ":" in name or name[0] == " " or name[-1] == " ":
+            _checkHeader(name, "")
+    return (text + "\r\n").encode(_ENCODING, _ERRORS)
+
+
 def formatMessage(headers: Iterable[Tuple[str, Union[str, int, float]]]) -> bytes:
     """Encode ``(name, value)`` pairs as one AMI message (CRLF lines, blank line).
 
@@ -326,13 +355,7 @@ def formatMessage(headers: Iterable[Tuple[str, Union[str, int, float]]]) -> byte
     :raises ValueError: a name is empty, has a colon or surrounding spaces,
         or a name or value holds CR or LF (nothing is encoded then).
     """
-    parts = []
-    for name, raw in headers:
-        value = raw if isinstance(raw, str) else str(raw)
-        _checkHeader(name, value)
-        parts.append("%s: %s\r\n" % (name, value))
-    parts.append("\r\n")
-    return "".join(parts).encode(_ENCODING, _ERRORS)
+    return _encode(list(headers))
 
 
 def formatAction(action: str, headers: HeaderInput = None, actionID: Optional[str] = None) -> bytes:
@@ -348,8 +371,9 @@ def formatAction(action: str, headers: HeaderInput = None, actionID: Optional[st
     pairs: List[Tuple[str, Union[str, int, float]]] = [("Action", action)]
     if actionID is not None:
         pairs.append(("ActionID", actionID))
-    for name, value in _pairs(headers):
-        if name.lower() in ("action", "actionid"):
-            raise ValueError("header %r is set by the protocol, not in the headers" % (name,))
-        pairs.append((name, value))
-    return formatMessage(pairs)
+    if headers:
+        for name, value in _pairs(headers):
+            if name.lower() in ("action", "actionid"):
+                raise ValueError("header %r is set by the protocol, not in the headers" % (name,))
+            pairs.append((name, value))
+    return _encode(pairs)
