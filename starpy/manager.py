@@ -273,6 +273,10 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         if status == "Error" or status.lower() == "error":
             self._finish(entry, Failure(error.AMICommandFailure(
                 entry.action, response.get("message", ""), response)))
+            # Events that carried this ActionID while we waited are still events.
+            for event in entry.early or ():
+                self.dispatcher.dispatch(self, event)
+            entry.early = None
             return
         eventList = response.get("eventlist")
         if eventList is not None and eventList.lower() == "start":

@@ -780,3 +780,28 @@ def test_deadline_queue_stays_bounded_behind_a_stuck_action() -> None:
     client.clock.advance(30.0)
     assert failure(stuck).check(error.AMITimeout)
     assert client.clock.getDelayedCalls() == []
+
+
+def test_events_before_an_error_response_still_reach_handlers() -> None:
+    client = Client()
+    seen: List[str] = []
+    client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
+    d = client.ami.sendAction("Whatever")
+    aid = client.lastID().encode()
+    client.feed(b"Event: Early\r\nActionID: %s\r\n\r\n" % aid)
+    assert seen == []
+    client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: nope\r\n\r\n" % aid)
+    assert failure(d).check(error.AMICommandFailure)
+    assert seen == ["Early"]
+
+
+def test_events_before_a_plain_response_reach_handlers_after_it() -> None:
+    client = Client()
+    seen: List[str] = []
+    client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
+    d = client.ami.userEvent("StarpyTest", Header1="value 1")
+    aid = client.lastID().encode()
+    client.feed(b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: StarpyTest\r\nActionID: %s\r\n\r\n" % aid)
+    client.feed(b"Response: Success\r\nActionID: %s\r\nMessage: Event Sent\r\n\r\n" % aid)
+    assert result(d)["message"] == "Event Sent"
+    assert seen == ["UserEvent"]
