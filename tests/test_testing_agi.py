@@ -844,3 +844,35 @@ def test_overTCPRefused() -> Iterable[defer.Deferred[object]]:
     yield port.stopListening()
     with pytest.raises(ConnectionRefusedError):
         yield placeCallTCP(reactor, "127.0.0.1", number)
+
+
+def test_readmeExampleAgainstStarPysServer() -> None:
+    """The README's example: StarPy's FastAGI server driven by the fake."""
+    from starpy import fastagi
+
+    async def menu(agi: fastagi.FastAGIProtocol) -> None:
+        await agi.answer()
+        digit, endpos = await agi.streamFile("welcome", escapeDigits="12")
+        if digit is None:
+            digit = await agi.waitForDigit(5.0)
+        await agi.setVariable("CHOICE", digit or "none")
+        agi.finish()
+
+    ch = SimulatedChannel(
+        request="agi://127.0.0.1:4573/menu",
+        arguments=["sales"],
+        sounds={"welcome": 3.0},
+        dtmf=spacedDigits("2", start=1.5),
+        hangupAt=60.0,
+    )
+    clock = Clock()
+    call = placeCallInMemory(fastagi.FastAGIFactory(menu, clock=clock), ch, clock)
+    transcript = call.runUntilFinished()
+    assert ch.variables["CHOICE"] == "2"
+    assert transcript.agiStatus == "SUCCESS"
+    assert transcript.commands() == [
+        b"ANSWER",
+        b"STREAM FILE welcome 12",
+        b"SET VARIABLE CHOICE 2",
+    ]
+    assert clock.getDelayedCalls() == []
