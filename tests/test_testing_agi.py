@@ -28,6 +28,7 @@ from starpy.testing.agi import (
     MAX_ARGUMENTS,
     AstDB,
     FakeAGICaller,
+    FakeAGICallerFactory,
     SimulatedChannel,
     Transcript,
     parseAGIArguments,
@@ -307,6 +308,7 @@ def test_streamFileOffsetAndUnknownFile() -> None:
     call = Call(channel(sounds={"s": 1.0}))
     call.send(b'STREAM FILE s "" 4000')
     assert call.advance(0.5) == b"200 result=0 endpos=8000\n"
+    assert call.send(b'STREAM FILE s "" 9000') == b"200 result=0 endpos=8000\n"
     assert call.send(b'STREAM FILE nope "" 123') == b"200 result=-1 endpos=123\n"
     assert call.send(b"STREAM FILE s 1 abc") == usageBlock("STREAM FILE")
     assert call.close().agiStatus == "FAILURE"
@@ -833,6 +835,29 @@ def test_overTCP() -> Iterable[defer.Deferred[object]]:
         b"200 result=0\n" + usageBlock("STREAM FILE") + b"200 result=1 (321)\n"
     )
     assert transcript.finished
+
+
+@pytest_twisted.inlineCallbacks
+def test_factoryWithConnectTCP() -> Iterable[defer.Deferred[object]]:
+    from twisted.internet import reactor
+
+    port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+        serverFactory([b"NOOP"])
+    )
+    number = port.getHost().port
+    factory = FakeAGICallerFactory(channel(), reactor)
+    finished = factory.whenFinished()
+    reactor.connectTCP("127.0.0.1", number, factory)
+    try:
+        transcript = yield finished
+    finally:
+        yield port.stopListening()
+    assert transcript.exchanges() == [(b"NOOP", b"200 result=0\n")]
+    refused = FakeAGICallerFactory(channel(), reactor)
+    failed = refused.whenFinished()
+    reactor.connectTCP("127.0.0.1", number, refused)
+    with pytest.raises(ConnectionRefusedError):
+        yield failed
 
 
 @pytest_twisted.inlineCallbacks

@@ -57,7 +57,7 @@ from twisted.internet.interfaces import (
     IReactorTime,
     IStreamClientEndpoint,
 )
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
@@ -76,6 +76,7 @@ __all__ = [
     "TranscriptEntry",
     "Transcript",
     "FakeAGICaller",
+    "FakeAGICallerFactory",
     "InMemoryCall",
     "parseAGIArguments",
     "spacedDigits",
@@ -843,7 +844,7 @@ class FakeAGICaller(Protocol):
             self._resolve("control")
         self._runLoop()
 
-    def connectionLost(self, reason: Failure = Failure(Exception("closed"))) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self.finished:
             return
         self._note("connection closed by the AGI server")
@@ -986,7 +987,7 @@ class FakeAGICaller(Protocol):
         position = 0
         if isinstance(wait, _Play):
             if kind == "done":
-                position = max(wait.total, wait.offset)
+                position = wait.total
             else:
                 frames = int(round(elapsed * 1000)) // _FRAME_MS + 1
                 position = min(wait.total, wait.offset + frames * _SAMPLE_RATE * _FRAME_MS // 1000)
@@ -1837,6 +1838,45 @@ DEAD_SAFE_COMMANDS: frozenset[str] = frozenset(c.name for c in AGI_COMMANDS if c
 
 # ---------------------------------------------------------------------------
 # Placing calls
+
+
+class FakeAGICallerFactory(ClientFactory):
+    """A client factory for one fake call, for C{reactor.connectTCP} and
+    friends (L{placeCall} is simpler with an endpoint).
+
+    @ivar caller: the L{FakeAGICaller}, once connected.
+    """
+
+    def __init__(
+        self, channel: SimulatedChannel | None = None, clock: IReactorTime | None = None
+    ) -> None:
+        self.channel = channel if channel is not None else SimulatedChannel()
+        self.clock = clock
+        self.caller: FakeAGICaller | None = None
+        self._waiters: list[Deferred[Transcript]] = []
+
+    def buildProtocol(self, addr: object) -> FakeAGICaller:
+        caller = FakeAGICaller(self.channel, self.clock)
+        caller.factory = self
+        self.caller = caller
+        waiters, self._waiters = self._waiters, []
+        for d in waiters:
+            caller.whenFinished().chainDeferred(d)
+        return caller
+
+    def clientConnectionFailed(self, connector: object, reason: Failure) -> None:
+        waiters, self._waiters = self._waiters, []
+        for d in waiters:
+            d.errback(reason)
+
+    def whenFinished(self) -> Deferred[Transcript]:
+        """A Deferred that fires with the L{Transcript} when the server closes
+        the connection, or fails with the reason the connection failed."""
+        if self.caller is not None:
+            return self.caller.whenFinished()
+        d: Deferred[Transcript] = Deferred()
+        self._waiters.append(d)
+        return d
 
 
 def placeCall(
