@@ -27,8 +27,49 @@ def _buildParser() -> argparse.ArgumentParser:
     commands.required = True
     # Sub-commands register themselves here, one function per module, e.g.
     #   _addAGICommand(commands)
+    _addDemoCommand(commands)
     _addAGICommand(commands)
     return parser
+
+
+def _addDemoCommand(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run StarPy against the built-in fake Asterisk (no Asterisk needed)",
+        description="Log into the built-in fake Asterisk's AMI, send actions, print events, "
+        "then serve FastAGI calls that the fake Asterisk places.",
+    )
+    demo.add_argument("--calls", type=int, default=2, help="FastAGI calls to place (default 2)")
+    demo.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    demo.set_defaults(run=_runDemo)
+
+
+def _runDemo(args: argparse.Namespace) -> int:
+    import logging
+
+    from twisted.internet import defer, task
+
+    from starpy.demo import runDemo
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if args.calls < 0:
+        print("starpy demo: --calls must be 0 or more", file=sys.stderr)
+        return EXIT_USAGE
+    status: list[int] = []
+
+    async def run(reactor: object) -> None:
+        status.append(await runDemo(reactor, sys.stdout, calls=args.calls))
+
+    try:
+        task.react(lambda reactor: defer.ensureDeferred(run(reactor)))
+    except SystemExit as exit:
+        if exit.code:
+            return int(exit.code) if isinstance(exit.code, int) else EXIT_FAILURE
+    return status[0] if status else EXIT_FAILURE
 
 
 def _addAGICommand(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
