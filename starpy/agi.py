@@ -347,15 +347,18 @@ class AGISession(ABC):
         if self.closed:
             return
         self.closed = True
-        waits, self._waits = self._waits, set()
-        for waiting in waits:
-            waiting.cancel()
-        hangupWaiters, self._hangupWaiters = self._hangupWaiters, []
-        for waiter in hangupWaiters:
-            waiter.callback(None)
-        closeWaiters, self._closeWaiters = self._closeWaiters, []
-        for waiter in closeWaiters:
-            waiter.callback(None)
+        if self._waits:
+            waits, self._waits = self._waits, set()
+            for waiting in waits:
+                waiting.cancel()
+        if self._hangupWaiters:
+            hangupWaiters, self._hangupWaiters = self._hangupWaiters, []
+            for waiter in hangupWaiters:
+                waiter.callback(None)
+        if self._closeWaiters:
+            closeWaiters, self._closeWaiters = self._closeWaiters, []
+            for waiter in closeWaiters:
+                waiter.callback(None)
 
     # -- observers -------------------------------------------------------------
 
@@ -399,6 +402,15 @@ class AGISession(ABC):
         :class:`~starpy.codec.agi.AGIReply` of a ``200`` reply whose result
         is not ``-1``, and fails as described in the module docstring.
         """
+        return self._command(None, command, *arguments)
+
+    def _command(
+        self,
+        convert: Optional[Callable[[AGIReply], Any]],
+        command: str,
+        *arguments: Argument,
+    ) -> Deferred[Any]:
+        """Send a command; check its reply, then pass it through *convert*."""
         try:
             line = formatCommand(command, *arguments)
         except (ValueError, TypeError):
@@ -407,14 +419,16 @@ class AGISession(ABC):
             return defer.fail(error.AGIHangup(line, None, "AGI session has ended"))
         if self.hungUp and command.upper() not in DEAD_SAFE_COMMANDS:
             return defer.fail(error.AGIHangup(line, None, "channel has hung up"))
-        return self.sendCommandLine(line).addCallback(self._checkReply, line)
+        return self.sendCommandLine(line).addCallback(self._checkReply, line, convert)
 
-    def _checkReply(self, reply: AGIReply, line: str) -> AGIReply:
+    def _checkReply(
+        self, reply: AGIReply, line: str, convert: Optional[Callable[[AGIReply], Any]]
+    ) -> Any:
         code = reply.code
         if code == 200:
             if reply.result == "-1":
                 raise error.AGICommandFailure(line, 200, reply.raw)
-            return reply
+            return reply if convert is None else convert(reply)
         if code == 510:
             raise error.AGIInvalidCommand(line, 510, reply.text)
         if code == 511:
@@ -496,14 +510,14 @@ class AGISession(ABC):
         :return: Deferred firing with the result code (0); fails with
             AGICommandFailure if the answer failed.
         """
-        return self.sendCommand("ANSWER").addCallback(_resultInt)
+        return self._command(_resultInt, "ANSWER")
 
     def asyncAGIBreak(self) -> Deferred[int]:
         """ASYNCAGI BREAK: leave AsyncAGI, the dialplan continues (dead-safe).
 
         :return: Deferred firing with the result code (0).
         """
-        return self.sendCommand("ASYNCAGI BREAK").addCallback(_resultInt)
+        return self._command(_resultInt, "ASYNCAGI BREAK")
 
     def channelStatus(self, channel: Optional[str] = None) -> Deferred[int]:
         """CHANNEL STATUS: the state of this channel or of *channel*.
@@ -514,8 +528,8 @@ class AGISession(ABC):
             AGICommandFailure when there is no such channel (-1).
         """
         if channel is None:
-            return self.sendCommand("CHANNEL STATUS").addCallback(_resultInt)
-        return self.sendCommand("CHANNEL STATUS", channel).addCallback(_resultInt)
+            return self._command(_resultInt, "CHANNEL STATUS")
+        return self._command(_resultInt, "CHANNEL STATUS", channel)
 
     def controlStreamFile(
         self,
@@ -547,9 +561,7 @@ class AGISession(ABC):
             arguments.append(pauseChar or "")
         if offset is not None:
             arguments.append(_milliseconds(offset))
-        return self.sendCommand("CONTROL STREAM FILE", *arguments).addCallback(
-            _digitAndEndpos
-        )
+        return self._command(_digitAndEndpos, "CONTROL STREAM FILE", *arguments)
 
     def databaseDel(self, family: str, key: str) -> Deferred[int]:
         """DATABASE DEL: delete *key* of *family* from AstDB (dead-safe).
@@ -586,7 +598,7 @@ class AGISession(ABC):
             _failUnless(reply, line)
             return reply.data if reply.data is not None else ""
 
-        return self.sendCommand(line, family, key).addCallback(value)
+        return self._command(value, line, family, key)
 
     def databaseSet(self, family: str, key: str, value: str) -> Deferred[int]:
         """DATABASE PUT: set *key* of *family* in AstDB to *value* (dead-safe).
@@ -620,9 +632,9 @@ class AGISession(ABC):
             return reply.resultAsInt()
 
         if not options:
-            return self.sendCommand(line, application).addCallback(check)
+            return self._command(check, line, application)
         joined = ",".join(str(option) for option in options)
-        return self.sendCommand(line, application, joined).addCallback(check)
+        return self._command(check, line, application, joined)
 
     def playback(self, filename: str, doAnswer: int = 1) -> Deferred[int]:
         """Run the Playback application on *filename* (StarPy's helper over EXEC).
@@ -657,7 +669,7 @@ class AGISession(ABC):
         def digits(reply: AGIReply) -> Tuple[str, bool]:
             return reply.result or "", reply.data == "timeout"
 
-        return self.sendCommand("GET DATA", *arguments).addCallback(digits)
+        return self._command(digits, "GET DATA", *arguments)
 
     def getFullVariable(self, name: str, channel: Optional[str] = None) -> Deferred[Optional[str]]:
         """GET FULL VARIABLE: evaluate an expression such as ``"${CALLERID(num)}"`` (dead-safe).
@@ -666,8 +678,8 @@ class AGISession(ABC):
         :return: Deferred firing with the value, or ``None`` if it is not set.
         """
         if channel is None:
-            return self.sendCommand("GET FULL VARIABLE", name).addCallback(_value)
-        return self.sendCommand("GET FULL VARIABLE", name, channel).addCallback(_value)
+            return self._command(_value, "GET FULL VARIABLE", name)
+        return self._command(_value, "GET FULL VARIABLE", name, channel)
 
     def getOption(
         self, filename: str, escapeDigits: Digits = "", timeout: Optional[float] = None
@@ -681,7 +693,7 @@ class AGISession(ABC):
         arguments: List[Argument] = [filename, _escapeDigits(escapeDigits)]
         if timeout is not None:
             arguments.append(_milliseconds(timeout))
-        return self.sendCommand("GET OPTION", *arguments).addCallback(_digitAndEndpos)
+        return self._command(_digitAndEndpos, "GET OPTION", *arguments)
 
     def getVariable(self, name: str) -> Deferred[Optional[str]]:
         """GET VARIABLE: read a channel variable (dead-safe).
@@ -689,7 +701,7 @@ class AGISession(ABC):
         :return: Deferred firing with the value, or ``None`` if the variable
             is not set.
         """
-        return self.sendCommand("GET VARIABLE", name).addCallback(_value)
+        return self._command(_value, "GET VARIABLE", name)
 
     def gosub(
         self, context: str, extension: str, priority: Union[int, str], *arguments: Argument
@@ -706,7 +718,7 @@ class AGISession(ABC):
         values: List[Argument] = [context, extension, str(priority)]
         if arguments:
             values.append(",".join(str(argument) for argument in arguments))
-        return self.sendCommand("GOSUB", *values).addCallback(_resultInt)
+        return self._command(_resultInt, "GOSUB", *values)
 
     def hangup(self, channel: Optional[str] = None) -> Deferred[int]:
         """HANGUP: hang up this channel, or *channel*.
@@ -718,8 +730,8 @@ class AGISession(ABC):
             channel does not exist (-1).
         """
         if channel is None:
-            return self.sendCommand("HANGUP").addCallback(_resultInt)
-        return self.sendCommand("HANGUP", channel).addCallback(_resultInt)
+            return self._command(_resultInt, "HANGUP")
+        return self._command(_resultInt, "HANGUP", channel)
 
     def noop(self, message: Optional[str] = None) -> Deferred[int]:
         """NOOP: do nothing; useful to check the session is alive (dead-safe).
@@ -727,8 +739,8 @@ class AGISession(ABC):
         :return: Deferred firing with the result code (0).
         """
         if message is None:
-            return self.sendCommand("NOOP").addCallback(_resultInt)
-        return self.sendCommand("NOOP", message).addCallback(_resultInt)
+            return self._command(_resultInt, "NOOP")
+        return self._command(_resultInt, "NOOP", message)
 
     def receiveChar(self, timeout: Optional[float] = None) -> Deferred[Tuple[Optional[str], bool]]:
         """RECEIVE CHAR: receive one character of text (few channels support it).
@@ -743,7 +755,7 @@ class AGISession(ABC):
         def char(reply: AGIReply) -> Tuple[Optional[str], bool]:
             return _digit(reply), reply.data == "timeout"
 
-        return self.sendCommand("RECEIVE CHAR", milliseconds).addCallback(char)
+        return self._command(char, "RECEIVE CHAR", milliseconds)
 
     def receiveText(self, timeout: Optional[float] = None) -> Deferred[str]:
         """RECEIVE TEXT: receive a text message (few channels support it).
@@ -757,7 +769,7 @@ class AGISession(ABC):
         def text(reply: AGIReply) -> str:
             return reply.data if reply.data is not None else ""
 
-        return self.sendCommand("RECEIVE TEXT", milliseconds).addCallback(text)
+        return self._command(text, "RECEIVE TEXT", milliseconds)
 
     def recordFile(
         self,
@@ -800,13 +812,11 @@ class AGISession(ABC):
             digit = _digit(reply) if exitType == "dtmf" else None
             return digit, exitType, _endpos(reply)
 
-        return self.sendCommand("RECORD FILE", *arguments).addCallback(outcome)
+        return self._command(outcome, "RECORD FILE", *arguments)
 
     def _say(self, command: str, value: Argument, escapeDigits: Digits,
              *more: Argument) -> Deferred[Optional[str]]:
-        return self.sendCommand(command, value, _escapeDigits(escapeDigits), *more).addCallback(
-            _digit
-        )
+        return self._command(_digit, command, value, _escapeDigits(escapeDigits), *more)
 
     def sayAlpha(self, string: str, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
         """SAY ALPHA: spell *string* letter by letter.
@@ -884,7 +894,7 @@ class AGISession(ABC):
         :return: Deferred firing with the result code (0); fails with
             AGICommandFailure on error or hangup (-1).
         """
-        return self.sendCommand("SEND IMAGE", filename).addCallback(_resultInt)
+        return self._command(_resultInt, "SEND IMAGE", filename)
 
     def sendText(self, text: str) -> Deferred[int]:
         """SEND TEXT: send a text message (few channels support it).
@@ -892,35 +902,35 @@ class AGISession(ABC):
         :return: Deferred firing with the result code (0); fails with
             AGICommandFailure on error or hangup (-1).
         """
-        return self.sendCommand("SEND TEXT", text).addCallback(_resultInt)
+        return self._command(_resultInt, "SEND TEXT", text)
 
     def setAutoHangup(self, time: float) -> Deferred[int]:
         """SET AUTOHANGUP: hang the channel up *time* seconds from now (0 cancels).
 
         :return: Deferred firing with the result code (0).
         """
-        return self.sendCommand("SET AUTOHANGUP", _decimal(time)).addCallback(_resultInt)
+        return self._command(_resultInt, "SET AUTOHANGUP", _decimal(time))
 
     def setCallerID(self, number: str) -> Deferred[int]:
         """SET CALLERID: set the caller ID (``'"Name" <number>'`` or a number).
 
         :return: Deferred firing with the result code (1).
         """
-        return self.sendCommand("SET CALLERID", number).addCallback(_resultInt)
+        return self._command(_resultInt, "SET CALLERID", number)
 
     def setContext(self, context: str) -> Deferred[int]:
         """SET CONTEXT: the context the dialplan continues in after AGI.
 
         :return: Deferred firing with the result code (0).
         """
-        return self.sendCommand("SET CONTEXT", context).addCallback(_resultInt)
+        return self._command(_resultInt, "SET CONTEXT", context)
 
     def setExtension(self, extension: str) -> Deferred[int]:
         """SET EXTENSION: the extension the dialplan continues at after AGI.
 
         :return: Deferred firing with the result code (0).
         """
-        return self.sendCommand("SET EXTENSION", extension).addCallback(_resultInt)
+        return self._command(_resultInt, "SET EXTENSION", extension)
 
     def setMusic(self, on: bool = True, musicClass: Optional[str] = None) -> Deferred[int]:
         """SET MUSIC: start (*on*) or stop music on hold, of *musicClass*.
@@ -928,7 +938,7 @@ class AGISession(ABC):
         :return: Deferred firing with the result code (0).
         """
         if musicClass is None:
-            return self.sendCommand("SET MUSIC", "on" if on else "off").addCallback(_resultInt)
+            return self._command(_resultInt, "SET MUSIC", "on" if on else "off")
         return self.sendCommand(
             "SET MUSIC", "on" if on else "off", musicClass).addCallback(_resultInt)
 
@@ -937,14 +947,14 @@ class AGISession(ABC):
 
         :return: Deferred firing with the result code (0).
         """
-        return self.sendCommand("SET PRIORITY", str(priority)).addCallback(_resultInt)
+        return self._command(_resultInt, "SET PRIORITY", str(priority))
 
     def setVariable(self, variable: str, value: Argument) -> Deferred[int]:
         """SET VARIABLE: set a channel variable; the value arrives intact (dead-safe).
 
         :return: Deferred firing with the result code (1).
         """
-        return self.sendCommand("SET VARIABLE", variable, value).addCallback(_resultInt)
+        return self._command(_resultInt, "SET VARIABLE", variable, value)
 
     def _speech(self, command: str, *arguments: Argument) -> Deferred[int]:
         return self.sendCommand(command, *arguments).addCallback(
@@ -1058,8 +1068,8 @@ class AGISession(ABC):
         :return: Deferred firing with the result code (1).
         """
         if level is None:
-            return self.sendCommand("VERBOSE", message).addCallback(_resultInt)
-        return self.sendCommand("VERBOSE", message, int(level)).addCallback(_resultInt)
+            return self._command(_resultInt, "VERBOSE", message)
+        return self._command(_resultInt, "VERBOSE", message, int(level))
 
     def waitForDigit(self, timeout: float) -> Deferred[Optional[str]]:
         """WAIT FOR DIGIT: wait up to *timeout* seconds (negative: forever) for a digit.
@@ -1068,4 +1078,4 @@ class AGISession(ABC):
             ``None`` on timeout; fails with AGICommandFailure on error or
             hangup (-1).
         """
-        return self.sendCommand("WAIT FOR DIGIT", _milliseconds(timeout)).addCallback(_digit)
+        return self._command(_digit, "WAIT FOR DIGIT", _milliseconds(timeout))

@@ -44,6 +44,7 @@ from typing import (
     Union,
     cast,
 )
+from types import CoroutineType
 from urllib.parse import parse_qs
 
 from twisted.internet import defer
@@ -101,7 +102,7 @@ def runHandler(agi: AGISession, mainFunction: Handler) -> Deferred[bool]:
         _handlerFailed(Failure(), agi)
         return defer.succeed(False)
     if not isinstance(result, Deferred):
-        if isinstance(result, Coroutine):
+        if isinstance(result, CoroutineType) or isinstance(result, Coroutine):
             result = Deferred.fromCoroutine(result)
         else:
             return defer.succeed(True)
@@ -182,7 +183,8 @@ class FastAGIProtocol(Protocol, AGISession):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Fail the pending commands with AGIHangup and end the session."""
-        log.debug("%s: connection closed", self._name())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: connection closed", self._name())
         pending: List[_Pending] = []
         if self._current is not None:
             pending.append(self._current)
@@ -222,9 +224,10 @@ class FastAGIProtocol(Protocol, AGISession):
     # -- internals -------------------------------------------------------------------
 
     def _write(self, line: str) -> None:
-        log.debug("%s: >> %s", self._name(), line)
-        assert self.transport is not None
-        self.transport.write(line.encode(ENCODING, "surrogateescape") + b"\n")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: >> %s", self._name(), line)
+        self.transport.write(  # type: ignore[union-attr]
+            line.encode(ENCODING, "surrogateescape") + b"\n")
 
     def _cancelCommand(self, waiting: Deferred[AGIReply]) -> None:
         for entry in self._queue:
@@ -265,14 +268,17 @@ class FastAGIProtocol(Protocol, AGISession):
     def _environmentReceived(self, variables: Dict[str, str]) -> None:
         self.variables = variables
         arguments: List[str] = []
-        while "agi_arg_%d" % (len(arguments) + 1,) in variables:
-            arguments.append(variables["agi_arg_%d" % (len(arguments) + 1,)])
+        key = "agi_arg_1"
+        while key in variables:
+            arguments.append(variables[key])
+            key = "agi_arg_%d" % (len(arguments) + 1,)
         self.arguments = arguments
         script = variables.get("agi_network_script", "")
         path, _, query = script.partition("?")
         self.scriptPath = path.strip("/")
-        self.scriptQuery = parse_qs(query, keep_blank_values=True)
-        log.debug("%s: environment read, script %r", self._name(), self.scriptPath)
+        self.scriptQuery = parse_qs(query, keep_blank_values=True) if query else {}
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: environment read, script %r", self._name(), self.scriptPath)
         if self._onReady is not None:
             self._onReady(self)
 

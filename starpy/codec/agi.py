@@ -81,9 +81,9 @@ class AGIEnvironment:
     variables: Dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AGIReply:
-    """A complete, final reply to one command.
+    """A complete, final reply to one command (treat it as read-only).
 
     :ivar code: the status: 200, 510, 511, 520 (or whatever Asterisk sent).
     :ivar result: the text after ``result=`` (``"0"``, ``"-1"``, ``"49"``,
@@ -164,26 +164,44 @@ class AGIEnvironmentParser:
         :raises AGIProtocolError: a line is not ``key: value``, the block
             is too long, or the block already ended.
         """
+        return self.feedLines([line])[0]
+
+    def feedLines(self, lines: List[str], start: int = 0) -> Tuple[Optional[AGIEnvironment], int]:
+        """Take ``lines[start:]`` (without newlines) until the block ends.
+
+        :return: ``(environment, next)``: the complete
+            :class:`AGIEnvironment` (or ``None`` if the block has not ended
+            yet) and the index of the first line not consumed.
+        :raises AGIProtocolError: as :meth:`feedLine`.
+        """
         if self.done:
             raise AGIProtocolError("environment block already complete")
-        if line.endswith("\r"):
-            line = line[:-1]
-        if not line:
-            self.done = True
-            return AGIEnvironment(self._variables)
-        self._count += 1
-        if self._count > self.maxLines:
-            raise AGIProtocolError(
-                "environment block longer than %d lines" % (self.maxLines,)
-            )
-        key, sep, value = line.partition(":")
-        key = key.strip()
-        if not sep or not key:
-            raise AGIProtocolError("not an environment line: %r" % (line[:100],))
-        if value.startswith(" "):
-            value = value[1:]
-        self._variables[key.lower()] = value
-        return None
+        variables = self._variables
+        count = self._count
+        maxLines = self.maxLines
+        index = start
+        end = len(lines)
+        while index < end:
+            line = lines[index]
+            index += 1
+            if line[-1:] == "\r":
+                line = line[:-1]
+            if not line:
+                self.done = True
+                self._count = count
+                return AGIEnvironment(variables), index
+            count += 1
+            if count > maxLines:
+                raise AGIProtocolError("environment block longer than %d lines" % (maxLines,))
+            key, sep, value = line.partition(":")
+            if value[:1] == " ":
+                value = value[1:]
+            key = key.strip().lower()
+            if not sep or not key:
+                raise AGIProtocolError("not an environment line: %r" % (line[:100],))
+            variables[key] = value
+        self._count = count
+        return None, index
 
 
 def parseEnvironment(
@@ -302,9 +320,13 @@ class AGIReplyReader:
         :raises AGIProtocolError: the line is not AGI, or a usage block is
             too long.
         """
-        if line.endswith("\r"):
+        if line[-1:] == "\r":
             line = line[:-1]
         usage = self._usage
+        if usage is None and line[:11] == "200 result=" and not self._interim:
+            if line.find(" ", 11) < 0:
+                return AGIReply(200, line[11:], raw=line)
+            return parseReplyLine(line)
         if usage is not None:
             if line.startswith("520 "):
                 self._usage = None
@@ -396,22 +418,39 @@ class AGIDecoder:
         :raises AGIProtocolError: a bound was broken or a line is not AGI.
             The decoder must not be used after that.
         """
-        buffer = self._buffer + data if self._buffer else data
-        lines = buffer.split(b"\n")
-        rest = lines.pop()
-        if len(rest) > self.maxLineLength:
+        if self._buffer:
+            data = self._buffer + data
+        end = data.rfind(b"\n")
+        limit = self.maxLineLength
+        if end < 0:
+            if len(data) > limit:
+                self._buffer = b""
+                raise AGIProtocolError("line longer than %d bytes" % (limit,))
+            self._buffer = data
+            return []
+        if len(data) - end - 1 > limit:
             self._buffer = b""
-            raise AGIProtocolError(
-                "line longer than %d bytes" % (self.maxLineLength,)
-            )
-        self._buffer = rest
+            raise AGIProtocolError("line longer than %d bytes" % (limit,))
+        self._buffer = data[end + 1 :]
+        # A newline byte never occurs inside a UTF-8 sequence: complete lines
+        # can be decoded together.
+        lines = data[:end].decode(ENCODING, _ERRORS).split("\n")
+        if end > limit:
+            for line in lines:
+                if len(line) > limit:
+                    raise AGIProtocolError("line longer than %d bytes" % (limit,))
         events: List[AGIEvent] = []
-        for raw in lines:
-            if len(raw) > self.maxLineLength:
-                raise AGIProtocolError(
-                    "line longer than %d bytes" % (self.maxLineLength,)
-                )
-            event = self.feedLine(raw.decode(ENCODING, _ERRORS))
+        index = 0
+        environment = self._environment
+        if environment is not None:
+            env, index = environment.feedLines(lines)
+            if env is None:
+                return events
+            self._environment = None
+            events.append(env)
+        readReply = self._replies.feedLine
+        for line in lines[index:] if index else lines:
+            event = readReply(line)
             if event is not None:
                 events.append(event)
         return events
@@ -436,6 +475,7 @@ class AGIDecoder:
 
 _NEEDS_QUOTES = re.compile(r'[ \t"\\]')
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
+_NEEDS_QUOTES_OR_FORBIDDEN = re.compile(r'[ \t"\\\r\n\x00]')
 
 
 def quoteArgument(value: Argument, name: str = "argument") -> str:
@@ -476,13 +516,18 @@ def formatCommand(command: str, *arguments: Argument) -> str:
     :raises ValueError: the command or an argument holds CR, LF or NUL; the
         message names the argument (``argument 2 of STREAM FILE``).
     """
-    if not command or _FORBIDDEN.search(command):
+    if not command.isprintable() or not command:
         raise ValueError("invalid AGI command: %r" % (command,))
     if not arguments:
         return command
     parts = [command]
-    for index, argument in enumerate(arguments, 1):
-        parts.append(quoteArgument(argument, "argument %d of %s" % (index, command)))
+    for argument in arguments:
+        if isinstance(argument, str) and _NEEDS_QUOTES_OR_FORBIDDEN.search(argument) is None:
+            parts.append(argument or '""')
+        elif argument.__class__ is int:
+            parts.append(str(argument))
+        else:
+            parts.append(quoteArgument(argument, "argument %d of %s" % (len(parts), command)))
     return " ".join(parts)
 
 
