@@ -44,6 +44,7 @@ from starpy.codec.ami import (
     formatAction,
 )
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Registration
+from starpy.trace import WireTracer
 
 __all__ = [
     "AMIProtocol",
@@ -148,8 +149,10 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         maxMessageSize: int = DEFAULT_MAX_MESSAGE_SIZE,
         keepalive: Optional[float] = None,
         keepaliveTimeout: Optional[float] = None,
+        trace: bool = False,
     ) -> None:
         self.dispatcher = dispatcher if dispatcher is not None else EventDispatcher()
+        self.tracer = WireTracer("AMI", trace)
         self.clock: IReactorTime = clock if clock is not None else _reactor()
         self.defaultTimeout = defaultTimeout
         self.keepalive = keepalive
@@ -173,15 +176,25 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
     # -- connection ----------------------------------------------------
 
+    def setTrace(self, enabled: bool = True) -> None:
+        """Log every line sent and received on this connection (or stop).
+
+        See :mod:`starpy.trace`: DEBUG records on the ``starpy.wire`` logger,
+        ``Secret`` and ``Key`` values masked.
+        """
+        self.tracer.enabled = enabled
+
     def connectionMade(self) -> None:
         self._connected = True
         self._everConnected = True
+        self.tracer.note("connected to %s" % (self.transport.getPeer() if self.transport else None,))
         log.debug("AMI connection made to %s", self.transport.getPeer() if self.transport else None)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self._connected = False
         self.loggedIn = False
         self._lostReason = "connection lost (%s)" % (reason.getErrorMessage(),)
+        self.tracer.note(self._lostReason)
         self._stopKeepalive()
         self._stopTimer()
         pending, self._pending = self._pending, {}
@@ -230,8 +243,13 @@ class AMIProtocol(AMIActions, protocol.Protocol):
                 self.transport.loseConnection()
             return
         if self.amiVersion is None and self._parser.banner is not None:
+            self.tracer.received([self._parser.banner])
             self._bannerReceived(self._parser.banner)
+        tracing = self.tracer.enabled
         for message in messages:
+            if tracing:
+                self.tracer.received(["%s: %s" % header for header in message.headers()]
+                                     + message.body + [""])
             self.messageReceived(message)
 
     def _bannerReceived(self, banner: str) -> None:
@@ -372,6 +390,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         self._pending[actionID] = entry
         assert self.transport is not None
         self.transport.write(data)
+        if self.tracer.enabled:
+            self.tracer.sent(data.decode("utf-8", "surrogateescape").split("\r\n")[:-1])
         if timeout is _USE_DEFAULT:
             timeout = self.defaultTimeout
         if timeout is not None:
@@ -576,6 +596,8 @@ class AMIFactory(protocol.Factory):
         drop the connection when no ``Pong`` comes within *keepaliveTimeout*
         (default: *keepalive*), so an :class:`AMIService` reconnects.
     :param maxMessageSize: bound on one received message, bytes (1 MiB).
+    :param trace: log every line of each new connection (see
+        :meth:`AMIProtocol.setTrace`).
     :param reactor: the reactor (default: the global one), also the clock.
     """
 
@@ -593,9 +615,11 @@ class AMIFactory(protocol.Factory):
         keepalive: Optional[float] = None,
         keepaliveTimeout: Optional[float] = None,
         maxMessageSize: int = DEFAULT_MAX_MESSAGE_SIZE,
+        trace: bool = False,
         reactor: Any = None,
     ) -> None:
         self.username = username
+        self.trace = trace
         self._secret = secret
         self.id = id
         self.md5 = md5
@@ -624,6 +648,7 @@ class AMIFactory(protocol.Factory):
             maxMessageSize=self.maxMessageSize,
             keepalive=self.keepalive,
             keepaliveTimeout=self.keepaliveTimeout,
+            trace=self.trace,
         )
         ami.factory = self
         return ami

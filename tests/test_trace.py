@@ -1,0 +1,88 @@
+"""Wire tracing and readable dumps (debugging aids)."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from twisted.internet import task
+from twisted.internet.testing import StringTransport
+
+from starpy import manager
+from starpy.codec.ami import AMIParser
+from starpy.trace import WireTracer, redactLine
+
+
+def connected(**kw: object) -> tuple[manager.AMIProtocol, StringTransport]:
+    ami = manager.AMIProtocol(clock=task.Clock(), **kw)  # type: ignore[arg-type]
+    transport = StringTransport()
+    ami.makeConnection(transport)
+    return ami, transport
+
+
+def wireLines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "starpy.wire"]
+
+
+def test_off_by_default(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, "starpy.wire"):
+        ami, transport = connected()
+        ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
+        ami.ping()
+    assert wireLines(caplog) == []
+
+
+def test_every_line_both_ways_with_secrets_masked(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, "starpy.wire"):
+        ami, transport = connected(trace=True)
+        ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
+        ami.login("starpy", "hunter2-secret")
+        (login,) = AMIParser(expectBanner=False).feed(transport.value())
+        ami.dataReceived(b"Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n"
+                         % login["actionid"].encode())
+    lines = wireLines(caplog)
+    name = ami.tracer.name
+    assert name.startswith("AMI#")
+    assert "%s << Asterisk Call Manager/11.0.0" % name in lines
+    assert "%s >> Action: Login" % name in lines
+    assert "%s >> Username: starpy" % name in lines
+    assert "%s >> Secret: ********" % name in lines
+    assert "%s << Message: Authentication accepted" % name in lines
+    assert "hunter2-secret" not in caplog.text
+
+
+def test_switchable_at_run_time(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, "starpy.wire"):
+        ami, transport = connected()
+        ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
+        ami.setTrace(True)
+        ami.sendAction("Ping")
+        ami.setTrace(False)
+        ami.sendAction("CoreStatus")
+    lines = wireLines(caplog)
+    assert any(line.endswith(">> Action: Ping") for line in lines)
+    assert not any("CoreStatus" in line for line in lines)
+
+
+def test_factory_turns_tracing_on_for_new_connections() -> None:
+    factory = manager.AMIFactory("u", "s", trace=True, reactor=task.Clock())
+    assert factory.buildProtocol(None).tracer.enabled
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("Secret: abc", "Secret: ********"),
+    ("KEY:abc", "KEY: ********"),
+    ("Keyboard: abc", "Keyboard: abc"),
+    ("Output: Secret: abc", "Output: Secret: abc"),
+])
+def test_redaction(line: str, expected: str) -> None:
+    assert redactLine(line) == expected
+
+
+def test_tracer_names_are_unique() -> None:
+    assert WireTracer("AGI").name != WireTracer("AGI").name
+
+
+def test_readable_dump_of_a_message() -> None:
+    (message,) = AMIParser(expectBanner=False).feed(
+        b"Action: Login\r\nUsername: u\r\nSecret: pw\r\nVariable: A=1\r\nVariable: B=2\r\n\r\n")
+    assert message.dump() == "Action: Login\nUsername: u\nSecret: ********\nVariable: A=1\nVariable: B=2"
