@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import subprocess
 import sys
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from twisted.internet import defer, protocol, reactor  # noqa: E402
+from twisted.internet import protocol, reactor  # noqa: E402
 from twisted.internet.defer import Deferred  # noqa: E402
 from twisted.protocols.basic import LineOnlyReceiver  # noqa: E402
 
