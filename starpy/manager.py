@@ -102,7 +102,7 @@ class _Pending:
     """What the protocol remembers of one action until it completes."""
 
     __slots__ = ("action", "actionID", "deferred", "state", "response", "items", "early",
-                 "expectEvent", "owner")
+                 "expectEvent", "owner", "done", "deadline")
 
     WAITING, COLLECTING, AWAITING_EVENT = range(3)
 
@@ -117,6 +117,8 @@ class _Pending:
         self.items: List[Message] = []
         self.early: Optional[List[Message]] = None
         self.expectEvent = expectEvent.lower() if expectEvent else None
+        self.done = False
+        self.deadline = 0.0
 
     def _cancel(self, deferred: defer.Deferred[Any]) -> None:
         self.owner._forget(self)
@@ -170,7 +172,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         # Timeouts: one FIFO of (deadline, entry) per distinct timeout value
         # (so deadlines within a queue only grow) and one timer for the
         # earliest deadline, instead of a delayed call per action.
-        self._deadlines: Dict[float, Deque[Tuple[float, _Pending]]] = {}
+        self._deadlines: Dict[float, Deque[_Pending]] = {}
         self._timer: Optional[IDelayedCall] = None
         self._timerTime = 0.0
 
@@ -335,6 +337,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         return False
 
     def _forget(self, entry: _Pending) -> None:
+        entry.done = True
         if self._pending.get(entry.actionID) is entry:
             del self._pending[entry.actionID]
         if not self._pending and self._timer is not None:
@@ -395,26 +398,25 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         if timeout is _USE_DEFAULT:
             timeout = self.defaultTimeout
         if timeout is not None:
-            self._addDeadline(entry, float(timeout))
+            self._addDeadline(entry, timeout)
         return entry.deferred
 
     # -- timeouts ------------------------------------------------------
 
     def _addDeadline(self, entry: _Pending, timeout: float) -> None:
-        deadline = self.clock.seconds() + timeout
+        deadline = entry.deadline = self.clock.seconds() + timeout
         queue = self._deadlines.get(timeout)
         if queue is None:
             queue = self._deadlines[timeout] = deque()
-        pending = self._pending
-        while queue and pending.get(queue[0][1].actionID) is not queue[0][1]:
+        while queue and queue[0].done:
             queue.popleft()  # answered already
-        if len(queue) > 2 * len(pending) + 64:
+        queue.append(entry)
+        if len(queue) > 64 and len(queue) > 2 * len(self._pending):
             # An old action still waits at the head: drop the answered ones
             # behind it so the queue stays proportional to what is pending.
-            live = [item for item in queue if pending.get(item[1].actionID) is item[1]]
+            live = [item for item in queue if not item.done]
             queue.clear()
             queue.extend(live)
-        queue.append((deadline, entry))
         if self._timer is None:
             self._timer = self.clock.callLater(timeout, self._expire)
             self._timerTime = deadline
@@ -431,26 +433,25 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     def _expire(self) -> None:
         self._timer = None
         now = self.clock.seconds()
-        pending = self._pending
         expired: List[Tuple[float, _Pending]] = []
         earliest: Optional[float] = None
         for timeout, queue in list(self._deadlines.items()):
             while queue:
-                deadline, entry = queue[0]
-                if pending.get(entry.actionID) is not entry:
+                entry = queue[0]
+                if entry.done:
                     queue.popleft()
-                elif deadline <= now:
+                elif entry.deadline <= now:
                     queue.popleft()
                     expired.append((timeout, entry))
                 else:
                     break
             if queue:
-                head = queue[0][0]
+                head = queue[0].deadline
                 earliest = head if earliest is None else min(earliest, head)
             else:
                 del self._deadlines[timeout]
         for timeout, entry in expired:
-            if pending.get(entry.actionID) is entry:
+            if not entry.done:
                 self._finish(entry, Failure(error.AMITimeout(entry.action, timeout)))
         if earliest is not None and self._timer is None and self._pending:
             self._timer = self.clock.callLater(max(0.0, earliest - now), self._expire)

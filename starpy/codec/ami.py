@@ -52,6 +52,7 @@ _END_COMMAND = "--END COMMAND--"
 _FOLLOWS_HEADERS = frozenset(("response", "privilege", "actionid", "message"))
 # "Name: value" with at most one space removed after the colon; names hold no
 # spaces.  Used for the fast path of _parseBlock.
+_UNSAFE = re.compile(r"[\r\n]")
 _HEADER_LINE = re.compile(r"^([^:\r\n ]+): ?([^\r\n]*)", re.MULTILINE)
 
 Header = Tuple[str, str]
@@ -368,6 +369,10 @@ def formatAction(action: str, headers: HeaderInput = None, actionID: Optional[st
     :raises ValueError: as :func:`formatMessage`, or if *headers* also holds
         an ``Action`` or ``ActionID`` header.
     """
+    if not headers and actionID is not None and not _UNSAFE.search(action + actionID):
+        # The common case of an action without headers (Ping, CoreStatus...).
+        return ("Action: %s\r\nActionID: %s\r\n\r\n" % (action, actionID)).encode(
+            _ENCODING, _ERRORS)
     pairs: List[Tuple[str, Union[str, int, float]]] = [("Action", action)]
     if actionID is not None:
         pairs.append(("ActionID", actionID))
