@@ -291,3 +291,12 @@ def test_quotingRoundTripsThroughAsteriskParser(values: List[str]) -> None:
 def test_quotingRoundTripsSpecialCharacters(chars: List[str]) -> None:
     value = "".join(chars)
     assert asteriskParseArgs("EXEC " + codec.quoteArgument(value)) == ["EXEC", value]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=' \t"\\\'ab$', max_size=24))
+def test_parserAgreesWithTheFakeCallers(line: str) -> None:
+    """Two independent re-implementations of parse_args read lines the same way."""
+    from starpy.testing.agi import parseAGIArguments
+
+    assert asteriskParseArgs(line) == parseAGIArguments(line)
