@@ -185,18 +185,7 @@ class FastAGIProtocol(Protocol, AGISession):
         """Fail the pending commands with AGIHangup and end the session."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: connection closed", self._name())
-        pending: List[_Pending] = []
-        if self._current is not None:
-            pending.append(self._current)
-            self._current = None
-        pending.extend(self._queue)
-        self._queue.clear()
-        self.sessionClosed()
-        for line, waiting in pending:
-            if not waiting.called:
-                waiting.errback(
-                    error.AGIHangup(line, None, "FastAGI connection closed before the reply")
-                )
+        self._endSession("FastAGI connection closed before the reply")
 
     # -- AGISession ------------------------------------------------------------------
 
@@ -254,6 +243,10 @@ class FastAGIProtocol(Protocol, AGISession):
         transport = self.transport
         if transport is not None:
             transport.loseConnection()
+        self._endSession("protocol error: %s" % (reason,))
+
+    def _endSession(self, why: str) -> None:
+        """End the session, then fail every command still waiting with AGIHangup."""
         pending: List[_Pending] = []
         if self._current is not None:
             pending.append(self._current)
@@ -263,7 +256,7 @@ class FastAGIProtocol(Protocol, AGISession):
         self.sessionClosed()
         for line, waiting in pending:
             if not waiting.called:
-                waiting.errback(error.AGIHangup(line, None, "protocol error: %s" % (reason,)))
+                waiting.errback(error.AGIHangup(line, None, why))
 
     def _environmentReceived(self, variables: Dict[str, str]) -> None:
         self.variables = variables
