@@ -41,6 +41,10 @@ _CHANNEL_EVENTS = {"Newchannel", "Newexten", "Hangup", "DeviceStateChange"}
 class _FixedRandom(random.Random):
     """Gives the captured challenges, in order."""
 
+    def __new__(cls, values: List[int]) -> "_FixedRandom":
+        # Python 3.10's Random.__new__ would take *values* as the seed.
+        return super().__new__(cls)
+
     def __init__(self, values: List[int]) -> None:
         super().__init__(0)
         self.values = list(values)
