@@ -179,11 +179,7 @@ class AGIEnvironmentParser:
         variables = self._variables
         count = self._count
         maxLines = self.maxLines
-        index = start
-        end = len(lines)
-        while index < end:
-            line = lines[index]
-            index += 1
+        for index, line in enumerate(lines[start:] if start else lines, start + 1):
             if line[-1:] == "\r":
                 line = line[:-1]
             if not line:
@@ -193,15 +189,19 @@ class AGIEnvironmentParser:
             count += 1
             if count > maxLines:
                 raise AGIProtocolError("environment block longer than %d lines" % (maxLines,))
-            key, sep, value = line.partition(":")
-            if value[:1] == " ":
-                value = value[1:]
-            key = key.strip().lower()
-            if not sep or not key:
-                raise AGIProtocolError("not an environment line: %r" % (line[:100],))
-            variables[key] = value
+            key, sep, value = line.partition(": ")
+            if not sep:
+                key, sep, value = line.partition(":")
+                key = key.strip()
+                if not sep or not key:
+                    raise AGIProtocolError("not an environment line: %r" % (line[:100],))
+            elif not key or key[-1] == " " or key[0] == " ":
+                key = key.strip()
+                if not key:
+                    raise AGIProtocolError("not an environment line: %r" % (line[:100],))
+            variables[key.lower()] = value
         self._count = count
-        return None, index
+        return None, len(lines)
 
 
 def parseEnvironment(
