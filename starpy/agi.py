@@ -854,7 +854,9 @@ class AGISession(ABC):
             more.append(timezone)
         return self._say("SAY DATETIME", _epochSeconds(time), escapeDigits, *more)
 
-    def sayDigits(self, number: Union[int, str], escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+    def sayDigits(
+        self, number: Union[int, str], escapeDigits: Digits = ""
+    ) -> Deferred[Optional[str]]:
         """SAY DIGITS: say *number* digit by digit.
 
         :return: as :meth:`sayAlpha`.
