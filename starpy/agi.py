@@ -36,11 +36,13 @@ from __future__ import annotations
 import logging
 import time as _time
 from abc import ABC, abstractmethod
+from collections import deque
 from dataclasses import dataclass, field
 from typing import (
     Any,
     Callable,
     Coroutine,
+    Deque,
     Dict,
     List,
     Optional,
@@ -60,6 +62,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.codec.agi import AGIReply, Argument, formatCommand
+from starpy.trace import WireTracer
 
 __all__ = [
     "AGISession",
@@ -288,11 +291,20 @@ class AGISession(ABC):
     :ivar variables: the ``agi_*`` environment, lower-case keys.
     :ivar hungUp: whether the channel is known to have hung up.
     :ivar closed: whether the session has ended (no command can be sent).
+    :ivar history: the last :attr:`HISTORY_LENGTH` commands with their
+        replies (or why they failed), oldest first, for failure reports.
+    :ivar tracer: the session's :class:`~starpy.trace.WireTracer` (see
+        :meth:`setTrace`).
 
     :param clock: the clock :meth:`wait` uses; the global reactor if ``None``.
     """
 
+    #: How many commands :attr:`history` keeps.
+    HISTORY_LENGTH = 20
+
     def __init__(self, clock: Optional[IReactorTime] = None) -> None:
+        self.history: Deque[Tuple[str, str]] = deque(maxlen=self.HISTORY_LENGTH)
+        self.tracer = WireTracer("AGI")
         self.variables: Dict[str, str] = {}
         self.hungUp = False
         self.closed = False
@@ -394,6 +406,30 @@ class AGISession(ABC):
     def _name(self) -> str:
         return self.variables.get("agi_channel", "AGI")
 
+    def setTrace(self, enabled: bool = True) -> None:
+        """Log every line sent and received in this session (or stop).
+
+        See :mod:`starpy.trace`: DEBUG records on the ``starpy.wire`` logger.
+        """
+        self.tracer.enabled = enabled
+
+    def failureReport(self, reason: Failure) -> str:
+        """One readable text explaining a failed handler, for a single log entry.
+
+        It holds the traceback of *reason*, the call's AGI environment and
+        the last commands of the session with their replies.
+        """
+        lines = ["AGI handler failed on %s" % (self._name(),), reason.getTraceback().rstrip(),
+                 "AGI environment:"]
+        lines.extend("  %s: %s" % item for item in sorted(self.variables.items()))
+        lines.append("Last %d command(s), oldest first:" % (len(self.history),))
+        for line, reply in self.history:
+            lines.append("  >> %s" % (line,))
+            lines.extend("  << %s" % (part,) for part in reply.split("\n"))
+        if not self.history:
+            lines.append("  (none)")
+        return "\n".join(lines)
+
     def sendCommand(self, command: str, *arguments: Argument) -> Deferred[AGIReply]:
         """Send *command* with quoted *arguments*; return its checked reply.
 
@@ -416,14 +452,22 @@ class AGISession(ABC):
         except (ValueError, TypeError):
             return defer.fail(Failure())
         if self.closed:
+            self.history.append((line, "(not sent: the AGI session has ended)"))
             return defer.fail(error.AGIHangup(line, None, "AGI session has ended"))
         if self.hungUp and command.upper() not in DEAD_SAFE_COMMANDS:
+            self.history.append((line, "(not sent: the channel has hung up)"))
             return defer.fail(error.AGIHangup(line, None, "channel has hung up"))
-        return self.sendCommandLine(line).addCallback(self._checkReply, line, convert)
+        return self.sendCommandLine(line).addCallbacks(
+            self._checkReply, self._noReply, callbackArgs=(line, convert), errbackArgs=(line,))
+
+    def _noReply(self, reason: Failure, line: str) -> Failure:
+        self.history.append((line, "(no reply: %s)" % (reason.getErrorMessage(),)))
+        return reason
 
     def _checkReply(
         self, reply: AGIReply, line: str, convert: Optional[Callable[[AGIReply], Any]]
     ) -> Any:
+        self.history.append((line, reply.raw))
         code = reply.code
         if code == 200:
             if reply.result == "-1":

@@ -119,11 +119,7 @@ def runHandler(agi: AGISession, mainFunction: Handler) -> Deferred[bool]:
 
 
 def _handlerFailed(reason: Failure, agi: AGISession) -> None:
-    log.error(
-        "AGI handler failed on %s:\n%s",
-        agi.variables.get("agi_channel", "?"),
-        reason.getTraceback(),
-    )
+    log.error("%s", agi.failureReport(reason))
     agi.finish()
 
 
@@ -171,12 +167,20 @@ class FastAGIProtocol(Protocol, AGISession):
             log.error("%s: protocol error, dropping the connection: %s", self._name(), e)
             self._abort(e)
             return
+        tracing = self.tracer.enabled
         for event in events:
             if isinstance(event, AGIReply):
+                if tracing:
+                    self.tracer.received(list(event.interim) + event.raw.split("\n"))
                 self._replyReceived(event)
             elif isinstance(event, AGIHangupSignal):
+                if tracing:
+                    self.tracer.received(["HANGUP"])
                 self.hangupReceived()
             elif isinstance(event, AGIEnvironment):
+                if tracing:
+                    self.tracer.received(["%s: %s" % item for item in event.variables.items()]
+                                         + [""])
                 self._environmentReceived(event.variables)
             else:
                 log.debug("%s: interim reply %r", self._name(), event.raw)
@@ -213,8 +217,8 @@ class FastAGIProtocol(Protocol, AGISession):
     # -- internals -------------------------------------------------------------------
 
     def _write(self, line: str) -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: >> %s", self._name(), line)
+        if self.tracer.enabled:
+            self.tracer.sent([line])
         self.transport.write(  # type: ignore[union-attr]
             line.encode(ENCODING, "surrogateescape") + b"\n")
 

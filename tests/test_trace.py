@@ -86,3 +86,66 @@ def test_readable_dump_of_a_message() -> None:
     (message,) = AMIParser(expectBanner=False).feed(
         b"Action: Login\r\nUsername: u\r\nSecret: pw\r\nVariable: A=1\r\nVariable: B=2\r\n\r\n")
     assert message.dump() == "Action: Login\nUsername: u\nSecret: ********\nVariable: A=1\nVariable: B=2"
+
+
+# -- AGI side ------------------------------------------------------------------------
+
+from twisted.internet.task import Clock  # noqa: E402
+
+from starpy import fastagi  # noqa: E402
+from starpy.testing.agi import SimulatedChannel, placeCallInMemory  # noqa: E402
+
+
+def test_agi_trace_logs_both_directions(caplog: pytest.LogCaptureFixture) -> None:
+    async def handler(agi: fastagi.FastAGIProtocol) -> None:
+        agi.setTrace(True)
+        await agi.answer()
+        await agi.getVariable("CHANNEL")
+        agi.setTrace(False)
+        await agi.noop()
+
+    with caplog.at_level(logging.DEBUG, "starpy.wire"):
+        call = placeCallInMemory(fastagi.FastAGIFactory(handler), SimulatedChannel(
+            name="PJSIP/trace-1"), Clock())
+        call.runUntilFinished()
+    lines = [line.split(" ", 1)[1] for line in wireLines(caplog)]
+    assert lines == [">> ANSWER", "<< 200 result=0", ">> GET VARIABLE CHANNEL",
+                     "<< 200 result=1 (PJSIP/trace-1)"]
+
+
+def test_agi_failure_report_has_traceback_environment_and_last_commands(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def handler(agi: fastagi.FastAGIProtocol) -> None:
+        await agi.answer()
+        await agi.setVariable("STEP", "two")
+        await agi.sendCommand("FOO", "BAR")  # 510: fails the handler
+
+    with caplog.at_level(logging.ERROR, "starpy.fastagi"):
+        call = placeCallInMemory(fastagi.FastAGIFactory(handler), SimulatedChannel(
+            name="PJSIP/broken-7", callerId="5551234", extension="42"), Clock())
+        call.runUntilFinished()
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1  # one log entry tells the whole story
+    report = errors[0].getMessage()
+    assert report.startswith("AGI handler failed on PJSIP/broken-7")
+    assert "Traceback" in report and "AGIInvalidCommand" in report
+    assert "  agi_callerid: 5551234" in report and "  agi_extension: 42" in report
+    assert report.index(">> ANSWER") < report.index('>> SET VARIABLE STEP two') < report.index(">> FOO BAR")
+    assert "<< 510 Invalid or unknown command" in report
+
+
+def test_agi_history_is_bounded() -> None:
+    sessions: list[fastagi.FastAGIProtocol] = []
+
+    async def handler(agi: fastagi.FastAGIProtocol) -> None:
+        sessions.append(agi)
+        for index in range(50):
+            await agi.verbose("step %d" % index)
+
+    call = placeCallInMemory(fastagi.FastAGIFactory(handler), SimulatedChannel(), Clock())
+    transcript = call.runUntilFinished()
+    assert len(transcript.commands()) == 50
+    (agi,) = sessions
+    assert len(agi.history) == agi.HISTORY_LENGTH == 20
+    assert agi.history[0][0] == 'VERBOSE "step 30"'
+    assert agi.history[-1] == ('VERBOSE "step 49"', "200 result=1")
