@@ -1,0 +1,656 @@
+"""AsyncAGI: AGI sessions carried over the AMI connection.
+
+A channel that runs ``AGI(agi:async)`` waits for commands sent with
+``Action: AGI``; Asterisk announces it with an ``AsyncAGIStart`` event and
+reports each command's outcome in an ``AsyncAGIExec`` event.  Here each such
+channel becomes an :class:`AsyncAGISession`, an
+:class:`~starpy.agi.AGISession` with exactly the command API of FastAGI, so
+handlers, ``InSequence`` and menus run unchanged::
+
+    from starpy import asyncagi
+
+    async def main(agi):
+        await agi.answer()
+        await agi.streamFile("hello-world")
+        # returning finishes the session: ASYNCAGI BREAK, the dialplan goes on
+
+    dispatcher = asyncagi.AsyncAGIDispatcher(ami, main, context="asyncagi")
+    dispatcher.startService()          # registers the AMI event handlers
+    ...
+    dispatcher.stopService()           # cancels them again
+
+and in ``extensions.conf``::
+
+    exten => 300,1,Answer()
+     same => n,AGI(agi:async)
+
+:meth:`AsyncAGIDispatcher.originate` places a call into ``AGI(agi:async)``
+and fires with the session of that very call.
+
+How the wire is read (see ``WIRE.md``):
+
+* each command is sent with a fresh ``CommandID``; it completes on the
+  ``AsyncAGIExec`` event carrying that id (as ``CommandId``, the last
+  header), whose URL-decoded ``Result`` is parsed by the AGI codec
+  (:func:`starpy.codec.agi.parseReplyText`: multi-line 520 usage, ``100
+  Trying`` then ``200`` for GOSUB).  ``AGIExecStart``/``AGIExecEnd`` carry an
+  id of Asterisk's own and are ignored;
+* one command is in flight per channel; the others wait in order;
+* ``Response: Error`` to ``Action: AGI`` fails the command with
+  :class:`AsyncAGIRejected` carrying Asterisk's message;
+* ``AsyncAGIEnd``, the channel's ``Hangup``, or the loss of the AMI
+  connection ends the session: commands still waiting fail with
+  :class:`~starpy.error.AGIHangup`;
+* the Asterisk 11 form (``Event: AsyncAGI`` with ``SubEvent: Start``,
+  ``Exec`` or ``End``) is understood too.
+
+Every AMI client logged in with the ``agi`` read class sees every
+``AsyncAGIStart``: give each dispatcher its own *context*/*extension* so
+that only one of them runs a handler for a channel.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from collections import deque
+from types import CoroutineType
+from typing import (
+    Any,
+    Callable,
+    Coroutine,
+    Deque,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Union,
+    cast,
+)
+from urllib.parse import unquote
+
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
+
+from starpy import error
+from starpy.agi import AGISession
+from starpy.codec.agi import AGIReply, parseEnvironment, parseReplyText
+from starpy.codec.ami import Message
+
+__all__ = [
+    "AsyncAGISession",
+    "AsyncAGIDispatcher",
+    "AsyncAGIRejected",
+    "Handler",
+    "EVENTS",
+    "log",
+]
+
+log = logging.getLogger("starpy.asyncagi")
+
+#: What a handler is: called with the session; returns a value, a Deferred,
+#: or is an ``async def``.
+Handler = Callable[["AsyncAGISession"], Any]
+
+#: The AMI events a running dispatcher listens to.
+EVENTS = ("AsyncAGIStart", "AsyncAGIExec", "AsyncAGIEnd", "AsyncAGI", "Hangup", "Rename")
+
+
+class AsyncAGIRejected(error.AGIHangup):
+    """Asterisk refused an ``Action: AGI``: the channel does not exist (any
+    more) or is not in AsyncAGI.
+
+    It is an :class:`~starpy.error.AGIHangup` (the session is over for that
+    channel) whose ``text`` and :attr:`message` are Asterisk's ``Message``
+    (``Channel Local/300@asyncagi-0000000a;2 does not exist.``).
+
+    :ivar response: the ``Response: Error`` message.
+    """
+
+    def __init__(self, command: Optional[str], message: str,
+                 response: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(command, None, message)
+        self.message = message
+        self.response = response
+
+
+class _Command:
+    """One command of a session, from queued to answered."""
+
+    __slots__ = ("line", "deferred", "commandID", "internal")
+
+    def __init__(self, line: str, deferred: Deferred[AGIReply], internal: bool = False) -> None:
+        self.line = line
+        self.deferred = deferred
+        self.commandID: Optional[str] = None
+        self.internal = internal
+
+
+def _isCoroutine(value: object) -> bool:
+    return isinstance(value, (CoroutineType, Coroutine))
+
+
+class AsyncAGISession(AGISession):
+    """One channel in ``AGI(agi:async)``: every AGI command, sent over AMI.
+
+    Made by an :class:`AsyncAGIDispatcher`; do not build it yourself.
+
+    :ivar variables: the ``agi_*`` environment (URL-decoded ``Env``), keys
+        lower-case, as for FastAGI.
+    :ivar arguments: the dialplan arguments (``AGI(agi:async,a,b)``).
+    :ivar uniqueid: the channel's ``Uniqueid``.
+    :ivar channel: the channel's name (renames are followed).
+    :ivar linkedid: the ``Linkedid`` of the call (``None`` before Asterisk 12).
+    :ivar context: the context the channel ran ``AGI()`` in.
+    :ivar extension: the extension it ran ``AGI()`` in.
+    :ivar startEvent: the ``AsyncAGIStart`` (or old ``AsyncAGI``) event.
+    :ivar ami: the AMI protocol the session's commands go through.
+    """
+
+    def __init__(self, dispatcher: "AsyncAGIDispatcher", ami: Any, startEvent: Message,
+                 variables: Dict[str, str], clock: Optional[IReactorTime]) -> None:
+        AGISession.__init__(self, clock)
+        self.variables = variables
+        self.startEvent = startEvent
+        self.ami = ami
+        self.uniqueid: str = startEvent.get("uniqueid") or variables.get("agi_uniqueid", "")
+        self.channel: str = startEvent.get("channel") or variables.get("agi_channel", "")
+        self.linkedid: Optional[str] = startEvent.get("linkedid")
+        self.context: str = startEvent.get("context") or variables.get("agi_context", "")
+        self.extension: str = startEvent.get("exten") or variables.get("agi_extension", "")
+        arguments: List[str] = []
+        while "agi_arg_%d" % (len(arguments) + 1,) in variables:
+            arguments.append(variables["agi_arg_%d" % (len(arguments) + 1,)])
+        self.arguments = arguments
+        self._dispatcher = dispatcher
+        self._current: Optional[_Command] = None
+        self._queue: Deque[_Command] = deque()
+        self._finishing = False
+
+    def __repr__(self) -> str:
+        return "<AsyncAGISession %s (%s)%s>" % (
+            self.channel, self.uniqueid, " closed" if self.closed else "")
+
+    def _name(self) -> str:
+        return self.channel or "AsyncAGI"
+
+    @property
+    def pendingCount(self) -> int:
+        """How many commands are in flight or queued."""
+        return len(self._queue) + (self._current is not None)
+
+    # -- AGISession -------------------------------------------------------------
+
+    def sendCommandLine(self, line: str) -> Deferred[AGIReply]:
+        """Send *line* with ``Action: AGI`` now, or after the commands before it.
+
+        :return: a Deferred firing with the :class:`~starpy.codec.agi.AGIReply`
+            parsed from the matching ``AsyncAGIExec``; failing with
+            :class:`AsyncAGIRejected` on ``Response: Error``,
+            :class:`~starpy.error.AGIHangup` when the session ends first,
+            :class:`~starpy.error.AGIProtocolError` on an unreadable
+            ``Result``, or the AMI failure (:class:`~starpy.error.AMITimeout`
+            when Asterisk did not acknowledge the action).  Cancelling a
+            queued command removes it; one in flight cannot be unsent (its
+            result is then dropped).
+        """
+        if self.closed or self._finishing:
+            return defer.fail(error.AGIHangup(line, None, "AsyncAGI session has ended"))
+        command = _Command(line, Deferred(self._cancelCommand))
+        self._enqueue(command)
+        return command.deferred
+
+    def finish(self) -> None:
+        """Hand the channel back to the dialplan (``ASYNCAGI BREAK``).
+
+        Queued commands fail with :class:`~starpy.error.AGIHangup`; the
+        command in flight still completes.  The session ends when Asterisk
+        sends ``AsyncAGIEnd`` (:meth:`whenClosed` fires then), or at once if
+        Asterisk refuses the break.  Idempotent.
+        """
+        if self.closed or self._finishing:
+            return
+        self._finishing = True
+        queued = list(self._queue)
+        self._queue.clear()
+        for command in queued:
+            if not command.deferred.called:
+                command.deferred.errback(
+                    error.AGIHangup(command.line, None, "AsyncAGI session finished"))
+        breakCommand = _Command("ASYNCAGI BREAK", Deferred(), internal=True)
+
+        def breakFailed(reason: Failure) -> None:
+            log.debug("%s: ASYNCAGI BREAK failed: %s", self._name(), reason.getErrorMessage())
+            self._end("AsyncAGI session finished", hungUp=False)
+
+        breakCommand.deferred.addCallbacks(lambda reply: None, breakFailed)
+        self._enqueue(breakCommand)
+
+    def asyncagiBreak(self) -> Deferred[int]:
+        """``ASYNCAGI BREAK``: the issue's name for :meth:`asyncAGIBreak`.
+
+        :return: a Deferred firing with the result code (0) once Asterisk
+            ran it; the session then ends (``AsyncAGIEnd``) and the dialplan
+            continues.  Fails as :meth:`sendCommandLine`.
+        """
+        return self.asyncAGIBreak()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _enqueue(self, command: _Command) -> None:
+        if self._current is None:
+            self._send(command)
+        else:
+            self._queue.append(command)
+
+    def _send(self, command: _Command) -> None:
+        self._current = command
+        commandID = command.commandID = self._dispatcher._newCommandID()
+        self._dispatcher._commands[commandID] = self
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: >> %s (CommandID %s)", self._name(), command.line, commandID)
+        try:
+            sent: Deferred[Any] = self.ami.sendAction(
+                "AGI", [("Channel", self.channel), ("Command", command.line),
+                        ("CommandID", commandID)])
+        except Exception:
+            sent = defer.fail(Failure())
+        sent.addCallbacks(self._accepted, self._notAccepted,
+                          callbackArgs=(command,), errbackArgs=(command,))
+
+    def _accepted(self, response: Message, command: _Command) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: %s queued by Asterisk", self._name(), command.commandID)
+
+    def _notAccepted(self, reason: Failure, command: _Command) -> None:
+        if self._current is not command:
+            return  # answered or ended meanwhile
+        if reason.check(error.AMIConnectionLost):
+            self._end("AMI connection lost", hungUp=False)
+            return
+        if reason.check(error.AMICommandFailure):
+            failed = cast(error.AMICommandFailure, reason.value)
+            reason = Failure(AsyncAGIRejected(command.line, failed.message, failed.response))
+        self._complete(command, reason)
+
+    def _execReceived(self, commandID: str, event: Message) -> None:
+        command = self._current
+        if command is None or command.commandID != commandID:
+            log.debug("%s: AsyncAGIExec for %s dropped: not in flight", self._name(), commandID)
+            return
+        result: Any
+        encoded = event.get("result")
+        try:
+            if encoded is None:
+                raise error.AGIProtocolError("AsyncAGIExec without Result: %r" % (event,))
+            result = parseReplyText(unquote(encoded))
+        except error.AGIProtocolError:
+            result = Failure()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: << %r", self._name(), unquote(encoded or ""))
+        self._complete(command, result)
+
+    def _complete(self, command: _Command, result: Any) -> None:
+        """Take *command* out of flight, send the next one, then fire it."""
+        self._current = None
+        if command.commandID is not None:
+            self._dispatcher._commands.pop(command.commandID, None)
+        if self._queue and not self.closed:
+            self._send(self._queue.popleft())
+        if command.deferred.called:
+            return  # cancelled by its caller
+        if isinstance(result, Failure):
+            command.deferred.errback(result)
+        else:
+            command.deferred.callback(result)
+
+    def _cancelCommand(self, waiting: Deferred[AGIReply]) -> None:
+        for command in self._queue:
+            if command.deferred is waiting:
+                self._queue.remove(command)
+                return
+
+    def _end(self, reason: str, hungUp: bool) -> None:
+        """The session is over: fail what waits with AGIHangup(*reason*)."""
+        if self.closed:
+            return
+        pending: List[_Command] = []
+        if self._current is not None:
+            pending.append(self._current)
+            self._current = None
+        pending.extend(self._queue)
+        self._queue.clear()
+        for command in pending:
+            if command.commandID is not None:
+                self._dispatcher._commands.pop(command.commandID, None)
+        self._dispatcher._sessionEnded(self)
+        log.debug("%s: AsyncAGI session ended: %s", self._name(), reason)
+        if hungUp:
+            self.hangupReceived()
+        self.sessionClosed()
+        for command in pending:
+            if not command.deferred.called:
+                command.deferred.errback(error.AGIHangup(command.line, None, reason))
+
+
+class _Group:
+    def __init__(self, handles: List[Any]) -> None:
+        self.handles = handles
+
+    def cancel(self) -> None:
+        handles, self.handles = self.handles, []
+        for handle in handles:
+            handle.cancel()
+
+
+def _names(value: Union[str, Iterable[str], None]) -> Optional[FrozenSet[str]]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return frozenset((value,))
+    return frozenset(value)
+
+
+class AsyncAGIDispatcher(Service):
+    """Turn each channel entering ``AGI(agi:async)`` into a session.
+
+    Like :class:`~starpy.fastagi.FastAGIFactory`, but fed by AMI events.
+    It is a Twisted service: :meth:`startService` registers its event
+    handlers on *ami*, :meth:`stopService` cancels them and ends the
+    sessions it holds (without touching the channels).
+
+    :param ami: a logged-in :class:`~starpy.manager.AMIProtocol`, or an
+        :class:`~starpy.manager.AMIService` (registrations then survive
+        reconnections; each session speaks through the connection that
+        announced it and ends if that connection is lost).
+    :param mainFunction: called with each new :class:`AsyncAGISession`; may
+        return a value, a Deferred or be an ``async def``.  When its Deferred
+        (or coroutine) completes, the session is finished
+        (``ASYNCAGI BREAK``); when it fails, the failure is logged with its
+        traceback and the session finished.  A plain return value leaves the
+        session open: such a handler finishes it itself.  ``None``: only
+        sessions of :meth:`originate` are taken.
+    :param context: only channels in this context (or one of these) go to
+        *mainFunction*; ``None``: any.
+    :param extension: likewise for the extension.
+    :param clock: the clock for timeouts and ``agi.wait``; default the AMI
+        protocol's (or the service's factory's reactor).
+
+    :ivar sessions: the open sessions by ``Uniqueid``.
+    """
+
+    def __init__(
+        self,
+        ami: Any,
+        mainFunction: Optional[Handler] = None,
+        context: Union[str, Iterable[str], None] = None,
+        extension: Union[str, Iterable[str], None] = None,
+        clock: Optional[IReactorTime] = None,
+    ) -> None:
+        self.ami = ami
+        self.mainFunction = mainFunction
+        self.contexts = _names(context)
+        self.extensions = _names(extension)
+        if clock is None:
+            clock = getattr(ami, "clock", None)
+            if clock is None and hasattr(ami, "factory"):
+                clock = ami.factory._getReactor()
+        self.clock: Optional[IReactorTime] = clock
+        self.sessions: Dict[str, AsyncAGISession] = {}
+        self._byName: Dict[str, str] = {}
+        self._commands: Dict[str, AsyncAGISession] = {}
+        self._waiters: Dict[str, Deferred[AsyncAGISession]] = {}
+        self._registration: Optional[_Group] = None
+        self._watched: Set[int] = set()
+        self._prefix = "starpy-%s-" % (uuid.uuid4().hex[:12],)
+        self._counter = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return "<AsyncAGIDispatcher %s, %d sessions>" % (
+            "running" if self.running else "stopped", len(self.sessions))
+
+    # -- the service -----------------------------------------------------------
+
+    def startService(self) -> None:
+        """Register the AMI event handlers (idempotent)."""
+        if self._registration is not None:
+            return
+        Service.startService(self)  # type: ignore[no-untyped-call]
+        handlers: Sequence[tuple[str, Callable[[Any, Message], None]]] = (
+            ("AsyncAGIStart", self._onStart),
+            ("AsyncAGIExec", self._onExec),
+            ("AsyncAGIEnd", self._onEnd),
+            ("AsyncAGI", self._onOldForm),
+            ("Hangup", self._onHangup),
+            ("Rename", self._onRename),
+        )
+        self._registration = _Group([self.ami.registerEvent(name, handler)
+                                     for name, handler in handlers])
+
+    def stopService(self) -> Deferred[None]:
+        """Cancel the event handlers; end the sessions held (their waiting
+        commands fail with :class:`~starpy.error.AGIHangup`) and cancel the
+        :meth:`originate` calls still waiting.  The channels stay in
+        AsyncAGI.  Returns a Deferred that has fired (with ``None``)."""
+        registration, self._registration = self._registration, None
+        if registration is not None:
+            registration.cancel()
+        if self.running:
+            Service.stopService(self)  # type: ignore[no-untyped-call]
+        for session in list(self.sessions.values()):
+            session._end("AsyncAGI dispatcher stopped", hungUp=False)
+        waiters, self._waiters = self._waiters, {}
+        for waiter in waiters.values():
+            waiter.cancel()
+        return defer.succeed(None)
+
+    # -- originate ---------------------------------------------------------------
+
+    def originate(
+        self,
+        channel: str,
+        timeout: float = 60.0,
+        channelId: Optional[str] = None,
+        arguments: Sequence[str] = (),
+        ringTimeout: Optional[float] = None,
+        callerid: Optional[str] = None,
+        variable: Union[Mapping[str, Any], Iterable[str], None] = None,
+        account: Optional[str] = None,
+        otherChannelId: Optional[str] = None,
+    ) -> Deferred[AsyncAGISession]:
+        """Call *channel* and run ``AGI(agi:async)`` on it once it answers.
+
+        Sends ``Originate`` with ``Application: AGI``, ``Data: agi:async``
+        (plus *arguments*), ``Async: true`` and ``ChannelId`` set to
+        *channelId* (default: a fresh unique id), then waits for the
+        ``AsyncAGIStart`` of the channel with that ``Uniqueid``.  That
+        session goes to the caller, not to *mainFunction*.
+
+        :param timeout: seconds to wait for the session, in all.
+        :param ringTimeout: seconds the channel may ring (``Timeout``).
+        :return: a Deferred firing with the :class:`AsyncAGISession` of the
+            call; failing with :class:`~starpy.error.AMIOriginateFailure`
+            (not answered, busy...), :class:`~starpy.error.AMICommandFailure`,
+            :class:`~starpy.error.AMIConnectionLost`,
+            :class:`~starpy.error.AMITimeout` after *timeout*, or
+            ``CancelledError`` when the dispatcher stops first.
+            Cancelling it stops waiting (the call may still go ahead).
+        """
+        if not self.running:
+            return defer.fail(RuntimeError("the AsyncAGI dispatcher is not running"))
+        ami = self._currentProtocol()
+        if ami is None:
+            return defer.fail(error.AMIConnectionLost("Originate", "not logged in"))
+        tag = channelId or "starpy-%s" % (uuid.uuid4().hex,)
+        if tag in self._waiters or tag in self.sessions:
+            return defer.fail(ValueError("channelId %r is already in use" % (tag,)))
+        data = ",".join(["agi:async"] + [str(argument) for argument in arguments])
+        action: List[Deferred[Any]] = []
+
+        def cancel(waiting: Deferred[AsyncAGISession]) -> None:
+            if self._waiters.get(tag) is waiting:
+                del self._waiters[tag]
+            if action and not action[0].called:
+                action[0].cancel()
+
+        waiter: Deferred[AsyncAGISession] = Deferred(cancel)
+        self._waiters[tag] = waiter
+        try:
+            sent: Deferred[Any] = ami.originate(
+                channel, application="AGI", data=data, asynchronous=True, channelId=tag,
+                otherChannelId=otherChannelId, timeout=ringTimeout, callerid=callerid,
+                variable=variable, account=account)
+        except Exception:
+            sent = defer.fail(Failure())
+        action.append(sent)
+
+        def failed(reason: Failure) -> None:
+            if self._waiters.get(tag) is waiter:
+                del self._waiters[tag]
+                waiter.errback(reason)
+            elif not reason.check(defer.CancelledError):
+                log.debug("originate of %s failed after its session: %s", channel,
+                          reason.getErrorMessage())
+
+        sent.addCallbacks(lambda response: None, failed)
+
+        def timedOut(result: Any, seconds: float) -> Failure:
+            return Failure(error.AMITimeout("Originate into AsyncAGI", seconds))
+
+        if self.clock is not None and not waiter.called:
+            waiter.addTimeout(timeout, self.clock, onTimeoutCancel=timedOut)
+        return waiter
+
+    # -- event handlers ----------------------------------------------------------
+
+    def _onStart(self, ami: Any, event: Message) -> None:
+        self._start(ami, event)
+
+    def _onExec(self, ami: Any, event: Message) -> None:
+        ids = event.getAll("commandid")
+        if not ids:
+            return  # a command sent without CommandID: not ours
+        commandID = ids[-1]
+        session = self._commands.get(commandID)
+        if session is not None:
+            session._execReceived(commandID, event)
+
+    def _onEnd(self, ami: Any, event: Message) -> None:
+        session = self._find(event)
+        if session is not None:
+            session._end("AsyncAGI ended (AsyncAGIEnd)", hungUp=False)
+
+    def _onOldForm(self, ami: Any, event: Message) -> None:
+        sub = event.get("subevent", "").lower()
+        if sub == "start":
+            self._onStart(ami, event)
+        elif sub == "exec":
+            self._onExec(ami, event)
+        elif sub == "end":
+            self._onEnd(ami, event)
+
+    def _onHangup(self, ami: Any, event: Message) -> None:
+        session = self._find(event)
+        if session is not None:
+            session._end("channel hung up", hungUp=True)
+
+    def _onRename(self, ami: Any, event: Message) -> None:
+        session = self._find(event)
+        newName = event.get("newname")
+        if session is not None and newName:
+            self._byName.pop(session.channel, None)
+            session.channel = newName
+            self._byName[newName] = session.uniqueid
+
+    # -- internals ---------------------------------------------------------------
+
+    def _find(self, event: Message) -> Optional[AsyncAGISession]:
+        uniqueid = event.get("uniqueid")
+        if uniqueid is None:
+            uniqueid = self._byName.get(event.get("channel", ""))
+        return self.sessions.get(uniqueid) if uniqueid is not None else None
+
+    def _wanted(self, session: AsyncAGISession) -> bool:
+        if self.contexts is not None and session.context not in self.contexts:
+            return False
+        if self.extensions is not None and session.extension not in self.extensions:
+            return False
+        return True
+
+    def _start(self, ami: Any, event: Message) -> None:
+        try:
+            variables = parseEnvironment(unquote(event.get("env", "")))
+        except error.AGIProtocolError as e:
+            log.warning("AsyncAGIStart with an unreadable Env ignored: %s", e)
+            return
+        session = AsyncAGISession(self, ami, event, variables, self.clock)
+        if not session.uniqueid or not session.channel:
+            log.warning("AsyncAGIStart without channel or Uniqueid ignored: %r", event)
+            return
+        waiter = self._waiters.pop(session.uniqueid, None)
+        if waiter is None and (self.mainFunction is None or not self._wanted(session)):
+            return  # someone else's channel
+        previous = self.sessions.get(session.uniqueid)
+        if previous is not None:
+            previous._end("AsyncAGI restarted on the channel", hungUp=False)
+        self.sessions[session.uniqueid] = session
+        self._byName[session.channel] = session.uniqueid
+        self._watch(ami)
+        log.debug("%s: AsyncAGI session started", session.channel)
+        if waiter is not None:
+            waiter.callback(session)
+        else:
+            self._run(session)
+
+    def _run(self, session: AsyncAGISession) -> None:
+        assert self.mainFunction is not None
+        try:
+            result = self.mainFunction(session)
+        except Exception:
+            self._handlerFailed(Failure(), session)
+            return
+        if _isCoroutine(result):
+            result = Deferred.fromCoroutine(result)
+        if isinstance(result, Deferred):
+            result.addCallbacks(lambda ignored: session.finish(),
+                                self._handlerFailed, errbackArgs=(session,))
+
+    def _handlerFailed(self, reason: Failure, session: AsyncAGISession) -> None:
+        log.error("AsyncAGI handler failed on %s:\n%s", session.channel, reason.getTraceback())
+        session.finish()
+
+    def _watch(self, ami: Any) -> None:
+        """End the sessions of *ami* when that connection closes."""
+        whenClosed = getattr(ami, "whenClosed", None)
+        if whenClosed is None or id(ami) in self._watched:
+            return
+        self._watched.add(id(ami))
+
+        def closed(ignored: object) -> None:
+            self._watched.discard(id(ami))
+            for session in list(self.sessions.values()):
+                if session.ami is ami:
+                    session._end("AMI connection lost", hungUp=False)
+
+        whenClosed().addCallback(closed)
+
+    def _sessionEnded(self, session: AsyncAGISession) -> None:
+        if self.sessions.get(session.uniqueid) is session:
+            del self.sessions[session.uniqueid]
+        if self._byName.get(session.channel) == session.uniqueid:
+            del self._byName[session.channel]
+
+    def _newCommandID(self) -> str:
+        return "%s%d" % (self._prefix, next(self._counter))
+
+    def _currentProtocol(self) -> Any:
+        if hasattr(self.ami, "sendAction"):
+            return self.ami
+        return getattr(self.ami, "protocol", None)
