@@ -40,6 +40,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Set,
     Tuple,
     Union,
     cast,
@@ -49,7 +50,13 @@ from urllib.parse import parse_qs
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IListeningPort, IReactorTCP, IReactorTime
+from twisted.internet.interfaces import (
+    IAddress,
+    IDelayedCall,
+    IListeningPort,
+    IReactorTCP,
+    IReactorTime,
+)
 from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.python.failure import Failure
 
@@ -137,6 +144,9 @@ class FastAGIProtocol(Protocol, AGISession):
     :param clock: for :meth:`wait`; the global reactor if ``None``.
     :param maxLineLength: the longest line accepted from Asterisk.
     :param maxEnvironmentLines: the most lines of the environment block.
+    :param environmentTimeout: seconds the peer has to send the whole
+        environment block before the connection is dropped (``None``: no
+        limit).
     """
 
     def __init__(
@@ -145,8 +155,11 @@ class FastAGIProtocol(Protocol, AGISession):
         clock: Optional[IReactorTime] = None,
         maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
         maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
+        environmentTimeout: Optional[float] = None,
     ) -> None:
         AGISession.__init__(self, clock)
+        self.environmentTimeout = environmentTimeout
+        self._environmentTimer: Optional[IDelayedCall] = None
         self.arguments: List[str] = []
         self.scriptPath = ""
         self.scriptQuery: Dict[str, List[str]] = {}
@@ -156,6 +169,27 @@ class FastAGIProtocol(Protocol, AGISession):
         self._queue: Deque[_Pending] = deque()
 
     # -- Twisted ----------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        """Start the clock on the environment block, if it has a time limit."""
+        if self.environmentTimeout is not None:
+            self._environmentTimer = self.clock.callLater(
+                self.environmentTimeout, self._environmentTimedOut)
+
+    def _environmentTimedOut(self) -> None:
+        self._environmentTimer = None
+        log.warning("%s: no complete AGI environment within %g s, dropping the connection",
+                    self._name(), self.environmentTimeout)
+        transport = self.transport
+        if transport is not None:
+            abort = getattr(transport, "abortConnection", None)
+            (abort or transport.loseConnection)()
+        self._endSession("no AGI environment in time")
+
+    def _stopEnvironmentTimer(self) -> None:
+        timer, self._environmentTimer = self._environmentTimer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def dataReceived(self, data: bytes) -> None:
         """Decode Asterisk's bytes and dispatch the events."""
@@ -189,7 +223,11 @@ class FastAGIProtocol(Protocol, AGISession):
         """Fail the pending commands with AGIHangup and end the session."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: connection closed", self._name())
+        self._stopEnvironmentTimer()
         self._endSession("FastAGI connection closed before the reply")
+        factory = getattr(self, "factory", None)
+        if isinstance(factory, FastAGIFactory):
+            factory._sessionEnded(self)
 
     # -- AGISession ------------------------------------------------------------------
 
@@ -263,6 +301,8 @@ class FastAGIProtocol(Protocol, AGISession):
                 waiting.errback(error.AGIHangup(line, None, why))
 
     def _environmentReceived(self, variables: Dict[str, str]) -> None:
+        if self._environmentTimer is not None:
+            self._stopEnvironmentTimer()
         self.variables = variables
         arguments: List[str] = []
         key = "agi_arg_1"
@@ -338,6 +378,14 @@ class FastAGIFactory(ServerFactory):
     :param clock: the clock for ``agi.wait``; the global reactor if ``None``.
     :param maxLineLength: the longest line accepted from Asterisk.
     :param maxEnvironmentLines: the most lines of an environment block.
+    :param environmentTimeout: seconds a peer has to send its whole
+        environment block before it is dropped (default 10; ``None``: no
+        limit).  Asterisk sends it at once on connecting.
+
+    The factory knows its open sessions (:attr:`sessions`).  When the last
+    port listening with it stops, Twisted calls :meth:`stopFactory`, which
+    finishes every call in progress: their handlers see
+    :class:`~starpy.error.AGIHangup` and Asterisk's dialplan goes on.
     """
 
     protocol = FastAGIProtocol
@@ -349,12 +397,38 @@ class FastAGIFactory(ServerFactory):
         clock: Optional[IReactorTime] = None,
         maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
         maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
+        environmentTimeout: Optional[float] = 10.0,
     ) -> None:
         self.mainFunction = mainFunction
         self.allowedClients = None if allowedClients is None else _parseAllowed(allowedClients)
         self.clock = clock
         self.maxLineLength = maxLineLength
         self.maxEnvironmentLines = maxEnvironmentLines
+        self.environmentTimeout = environmentTimeout
+        self._sessions: Set[FastAGIProtocol] = set()
+
+    @property
+    def sessions(self) -> Set[FastAGIProtocol]:
+        """The sessions whose connection is open (a copy)."""
+        return set(self._sessions)
+
+    def _sessionEnded(self, agi: FastAGIProtocol) -> None:
+        self._sessions.discard(agi)
+
+    def finishAll(self) -> Deferred[None]:
+        """Finish every open session; fires once all their connections closed."""
+        sessions = list(self._sessions)
+        closing = [agi.whenClosed() for agi in sessions]
+        for agi in sessions:
+            agi.finish()
+        return defer.gatherResults(closing).addCallback(lambda ignored: None)
+
+    def stopFactory(self) -> None:
+        """Twisted calls this when no port listens with us any more: finish the calls."""
+        if self._sessions:
+            log.info("FastAGI server stopping: finishing %d call(s) in progress",
+                     len(self._sessions))
+            self.finishAll()
 
     def isAllowed(self, addr: Optional[IAddress]) -> bool:
         """Whether a client at *addr* may connect (UNIX sockets always may)."""
@@ -374,10 +448,12 @@ class FastAGIFactory(ServerFactory):
         if not self.isAllowed(addr):
             log.warning("refused FastAGI connection from %s: not in allowedClients", addr)
             return None
-        agi = FastAGIProtocol(
-            self._sessionReady, self.clock, self.maxLineLength, self.maxEnvironmentLines
+        agi = self.protocol(
+            self._sessionReady, self.clock, self.maxLineLength, self.maxEnvironmentLines,
+            self.environmentTimeout,
         )
         agi.factory = self
+        self._sessions.add(agi)
         return agi
 
     def _sessionReady(self, agi: FastAGIProtocol) -> None:

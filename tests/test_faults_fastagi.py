@@ -1,0 +1,100 @@
+"""FastAGI under faults: slow peers, refused peers, a server stopped mid-call."""
+from __future__ import annotations
+
+from typing import Any, List
+
+import pytest_twisted
+from twisted.internet import defer, reactor, task
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from starpy import error, fastagi
+from starpy.testing.agi import SimulatedChannel, placeCallInMemory, placeCallTCP
+
+ENV_START = b"agi_network: yes\nagi_network_script: hello\nagi_channel: PJSIP/slow-1\n"
+
+
+def test_peer_that_never_ends_its_environment_is_dropped() -> None:
+    clock = task.Clock()
+    started: List[Any] = []
+    factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)
+    agi = factory.buildProtocol(None)
+    assert agi is not None
+    transport = StringTransport()
+    agi.makeConnection(transport)
+    agi.dataReceived(ENV_START)
+    clock.advance(4.9)
+    assert not transport.disconnecting
+    clock.advance(0.1)
+    assert transport.disconnecting
+    assert agi.closed and started == []
+    agi.connectionLost(Failure(ConnectionError("dropped")))
+    assert factory.sessions == set()
+    assert clock.getDelayedCalls() == []
+
+
+def test_environment_in_time_cancels_the_timer() -> None:
+    clock = task.Clock()
+    started: List[Any] = []
+    factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)
+    agi = factory.buildProtocol(None)
+    assert agi is not None
+    agi.makeConnection(StringTransport())
+    agi.dataReceived(ENV_START + b"\n")
+    assert started == [agi]
+    assert clock.getDelayedCalls() == []
+
+
+def test_finish_all_ends_calls_in_progress_cleanly() -> None:
+    clock = task.Clock()
+    outcomes: List[Any] = []
+
+    async def patient(agi: fastagi.FastAGIProtocol) -> None:
+        try:
+            await agi.waitForDigit(30)
+        except error.AGIHangup as e:
+            outcomes.append(e)
+            raise
+
+    factory = fastagi.FastAGIFactory(patient, clock=clock)
+    calls = [placeCallInMemory(factory, SimulatedChannel(name="PJSIP/c-%d" % i), clock)
+             for i in range(3)]
+    for call in calls:
+        call.flush()
+    assert len(factory.sessions) == 3
+    done: List[Any] = []
+    factory.finishAll().addBoth(done.append)
+    for call in calls:
+        call.flush()
+    assert done == [None]
+    assert len(outcomes) == 3 and factory.sessions == set()
+    for call in calls:
+        transcript = call.runUntilFinished()
+        assert transcript.commands() == [b"WAIT FOR DIGIT 30000"]
+        assert transcript.agiStatus == "SUCCESS"  # the server closed while the channel was up
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_the_server_finishes_calls_in_progress() -> None:
+    handlers: List[Any] = []
+    bothWaiting: defer.Deferred[None] = defer.Deferred()
+
+    async def patient(agi: fastagi.FastAGIProtocol) -> None:
+        await agi.answer()
+        waiting = agi.waitForDigit(60)  # written to the socket now
+        handlers.append(agi)
+        if len(handlers) == 2:
+            bothWaiting.callback(None)
+        await waiting
+
+    factory = fastagi.FastAGIFactory(patient)
+    port = await fastagi.listenFastAGI(factory, 0, reactor=reactor)
+    number = port.getHost().port  # type: ignore[attr-defined]
+    calls = [placeCallTCP(reactor, "127.0.0.1", number, SimulatedChannel(
+        request="agi://127.0.0.1:%d/hello" % number, name="PJSIP/tcp-%d" % i)) for i in range(2)]
+    await bothWaiting
+    await defer.maybeDeferred(port.stopListening)
+    transcripts = await defer.gatherResults(calls)
+    assert [t.commands() for t in transcripts] == [[b"ANSWER", b"WAIT FOR DIGIT 60000"]] * 2
+    assert all(agi.closed for agi in handlers)
+    assert factory.sessions == set()
