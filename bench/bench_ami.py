@@ -39,36 +39,42 @@ CHUNK = 65536
 # -- the baseline: what one would write by hand in a few lines ---------------
 
 
-class MinimalEventClient(LineReceiver):
+class MinimalClient(LineReceiver):
+    """Lines to dicts, one per message: the usual hand-written AMI client."""
+
     delimiter = b"\r\n"
     MAX_LENGTH = 1024 * 1024
-
-    def __init__(self, handler: Callable[[Any, Dict[str, str]], None]) -> None:
-        self.handler = handler
-        self.current: Dict[str, str] = {}
-        self.banner = True
+    banner = True
 
     def lineReceived(self, line: bytes) -> None:
         if self.banner:
             self.banner = False
+            self.current: Dict[str, str] = {}
             return
         if line:
             name, _, value = line.decode("utf-8").partition(": ")
             self.current[name.lower()] = value
             return
         message, self.current = self.current, {}
+        self.messageReceived(message)
+
+    def messageReceived(self, message: Dict[str, str]) -> None:
+        raise NotImplementedError
+
+
+class MinimalEventClient(MinimalClient):
+    def __init__(self, handler: Callable[[Any, Dict[str, str]], None]) -> None:
+        self.handler = handler
+
+    def messageReceived(self, message: Dict[str, str]) -> None:
         if "event" in message:
             self.handler(self, message)
 
 
-class MinimalPingClient(LineReceiver):
-    delimiter = b"\r\n"
-
+class MinimalPingClient(MinimalClient):
     def __init__(self) -> None:
         self.pending: Dict[str, defer.Deferred[Dict[str, str]]] = {}
-        self.current: Dict[str, str] = {}
         self.counter = itertools.count(1)
-        self.banner = True
 
     def ping(self) -> defer.Deferred[Dict[str, str]]:
         actionID = str(next(self.counter))
@@ -77,15 +83,7 @@ class MinimalPingClient(LineReceiver):
         self.transport.write(b"Action: Ping\r\nActionID: %s\r\n\r\n" % actionID.encode())
         return d
 
-    def lineReceived(self, line: bytes) -> None:
-        if self.banner:
-            self.banner = False
-            return
-        if line:
-            name, _, value = line.decode("utf-8").partition(": ")
-            self.current[name.lower()] = value
-            return
-        message, self.current = self.current, {}
+    def messageReceived(self, message: Dict[str, str]) -> None:
         d = self.pending.pop(message.get("actionid", ""), None)
         if d is not None:
             d.callback(message)
