@@ -1,0 +1,719 @@
+"""Channel tracking: live channel, call and bridge objects fed by AMI events.
+
+The AMI protocol keeps no state (:mod:`starpy.manager`); a
+:class:`ChannelTracker` stands beside it, subscribes to its events and keeps
+a :class:`Channel` per ``Uniqueid``, a :class:`Call` per ``Linkedid`` and a
+:class:`Bridge` per ``BridgeUniqueid``::
+
+    from starpy import channel
+
+    tracker = channel.ChannelTracker(ami)      # an AMIProtocol or an AMIService
+    tracker.start()                            # registers the event handlers
+    await tracker.rebuild()                    # learn the channels already up
+
+    chan = await tracker.whenChannel(name="PJSIP/100-*")
+    await chan.whenState("Up")
+    print(chan.callerIDNum, chan.variables.get("DIALSTATUS"))
+    await chan.whenHungUp()
+    print(chan.hangupCause, chan.hangupCauseText)
+
+    tracker.stop()
+
+What is followed: name (``Rename``), state, caller ID and connected line,
+context/extension/priority and application (``Newexten``), variables
+(``VarSet``), the hangup cause (``HangupRequest``/``Hangup``), the call a
+channel belongs to (``Linkedid``) and the bridges (``BridgeCreate``,
+``BridgeEnter``, ``BridgeLeave``, ``BridgeDestroy``).  Channels are created
+by ``Newchannel`` (and by :meth:`ChannelTracker.rebuild`); a hung-up channel
+is dropped from the tracker (its object stays valid for whoever holds it).
+
+With an :class:`~starpy.manager.AMIService`, :meth:`ChannelTracker.start`
+also rebuilds after each (re)login, so the tracker is right again after a
+reconnection.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
+
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from starpy import error
+from starpy.codec.ami import Message
+
+__all__ = [
+    "Channel",
+    "Call",
+    "Bridge",
+    "ChannelTracker",
+    "ChannelHungUp",
+    "TrackerStopped",
+    "STATE_NAMES",
+    "log",
+]
+
+log = logging.getLogger("starpy.channel")
+
+#: Asterisk's channel state numbers and their ``ChannelStateDesc`` names.
+STATE_NAMES: Dict[int, str] = {
+    0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing",
+    6: "Up", 7: "Busy", 8: "Dialing Offhook", 9: "Pre-ring", 10: "Unknown",
+}
+
+ChannelHandler = Callable[["Channel", Message], Any]
+"""``handler(channel, event)`` of :meth:`Channel.subscribe`."""
+
+# Header prefixes under which events carry a channel block.
+_PREFIXES = ("", "dest", "localone", "localtwo")
+
+
+class ChannelHungUp(error.StarpyError):
+    """The channel hung up before what was awaited happened.
+
+    :ivar channel: the :class:`Channel`.
+    """
+
+    def __init__(self, channel: "Channel", waitingFor: str) -> None:
+        super().__init__(channel.name, waitingFor)
+        self.channel = channel
+        self.waitingFor = waitingFor
+
+    def __str__(self) -> str:
+        return "%s hung up while waiting for %s" % (self.channel.name, self.waitingFor)
+
+
+class TrackerStopped(error.StarpyError):
+    """The tracker was stopped while something was awaited."""
+
+
+class _Subscription:
+    """One :meth:`Channel.subscribe` registration; :meth:`cancel` removes it."""
+
+    def __init__(self, channel: "Channel", names: Optional[FrozenSet[str]],
+                 handler: ChannelHandler) -> None:
+        self.channel: Optional[Channel] = channel
+        self.names = names
+        self.handler = handler
+
+    def cancel(self) -> None:
+        """Stop calling the handler (idempotent)."""
+        channel, self.channel = self.channel, None
+        if channel is not None and self in channel._subscriptions:
+            channel._subscriptions.remove(self)
+
+
+class Channel:
+    """One Asterisk channel as the AMI events describe it.
+
+    Attributes keep Asterisk's values as text, except :attr:`state`,
+    :attr:`priority` and :attr:`hangupCause` (ints).
+
+    :ivar uniqueid: the ``Uniqueid`` (the key; never changes).
+    :ivar name: the channel name (follows ``Rename``).
+    :ivar state: the state number (6 is up); :attr:`stateDesc` its name.
+    :ivar callerIDNum: / :ivar callerIDName: the caller ID.
+    :ivar connectedLineNum: / :ivar connectedLineName: the connected line.
+    :ivar context: / :ivar exten: / :ivar priority: the dialplan location.
+    :ivar application: / :ivar applicationData: what runs (``Newexten``).
+    :ivar linkedid: the ``Linkedid``: channels of one call share it.
+    :ivar language: / :ivar accountCode: as Asterisk reports them.
+    :ivar variables: channel variables seen in ``VarSet`` events.
+    :ivar bridge: the :class:`Bridge` the channel is in, or ``None``.
+    :ivar hungUp: whether ``Hangup`` was seen.
+    :ivar hangupCause: / :ivar hangupCauseText: the cause (``16``,
+        ``Normal Clearing``), from ``Hangup`` (or the last hangup request).
+    """
+
+    def __init__(self, uniqueid: str, name: str = "") -> None:
+        self.uniqueid = uniqueid
+        self.name = name
+        self.state = 0
+        self.stateDesc = "Down"
+        self.callerIDNum = ""
+        self.callerIDName = ""
+        self.connectedLineNum = ""
+        self.connectedLineName = ""
+        self.language = ""
+        self.accountCode = ""
+        self.context = ""
+        self.exten = ""
+        self.priority = 0
+        self.application = ""
+        self.applicationData = ""
+        self.linkedid = uniqueid
+        self.variables: Dict[str, str] = {}
+        self.bridge: Optional[Bridge] = None
+        self.hungUp = False
+        self.hangupCause: Optional[int] = None
+        self.hangupCauseText = ""
+        self._hangupWaiters: List[Deferred[Channel]] = []
+        self._stateWaiters: List[Tuple[str, Deferred[Channel]]] = []
+        self._subscriptions: List[_Subscription] = []
+
+    def __repr__(self) -> str:
+        return "<Channel %s (%s) %s%s>" % (self.name, self.uniqueid, self.stateDesc,
+                                           " hung up" if self.hungUp else "")
+
+    # -- waiting -------------------------------------------------------------------
+
+    def whenHungUp(self) -> Deferred["Channel"]:
+        """A new Deferred firing with this channel once it has hung up (at once
+        if it has).  Fails with :class:`TrackerStopped` if the tracker stops
+        first."""
+        if self.hungUp:
+            return defer.succeed(self)
+        waiter: Deferred[Channel] = Deferred(self._forgetHangupWaiter)
+        self._hangupWaiters.append(waiter)
+        return waiter
+
+    def whenState(self, state: Union[str, int]) -> Deferred["Channel"]:
+        """A new Deferred firing with this channel once it is in *state*
+        (``'Up'``, ``'Ringing'``, any case, or a number such as 6); at once
+        if it is.  Fails with :class:`ChannelHungUp` if the channel hangs up
+        first, :class:`TrackerStopped` if the tracker stops first."""
+        wanted = STATE_NAMES.get(state, str(state)) if isinstance(state, int) else state
+        wanted = wanted.lower()
+        if self.stateDesc.lower() == wanted:
+            return defer.succeed(self)
+        if self.hungUp:
+            return defer.fail(ChannelHungUp(self, "state %s" % (state,)))
+        waiter: Deferred[Channel] = Deferred(self._forgetStateWaiter)
+        self._stateWaiters.append((wanted, waiter))
+        return waiter
+
+    def subscribe(self, names: Union[str, Iterable[str], None],
+                  handler: ChannelHandler) -> _Subscription:
+        """Call ``handler(channel, event)`` for each event about this channel
+        named *names* (a name or names, any case; ``None``: every one),
+        after the channel was updated from it.  The last call is for its
+        ``Hangup``; the subscription then ends.  A handler that raises is
+        logged; the others still run.
+
+        :return: a handle whose ``cancel()`` removes the subscription.
+        """
+        wanted: Optional[FrozenSet[str]]
+        if names is None:
+            wanted = None
+        elif isinstance(names, str):
+            wanted = frozenset((names.lower(),))
+        else:
+            wanted = frozenset(name.lower() for name in names)
+        subscription = _Subscription(self, wanted, handler)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    # -- internals -------------------------------------------------------------------
+
+    def _forgetHangupWaiter(self, waiter: Deferred["Channel"]) -> None:
+        if waiter in self._hangupWaiters:
+            self._hangupWaiters.remove(waiter)
+
+    def _forgetStateWaiter(self, waiter: Deferred["Channel"]) -> None:
+        self._stateWaiters = [(s, w) for s, w in self._stateWaiters if w is not waiter]
+
+    def _update(self, event: Message, prefix: str = "") -> None:
+        get = event.get
+        name = get(prefix + "channel")
+        if name:
+            self.name = name
+        state = get(prefix + "channelstate")
+        if state is not None and state.isdigit():
+            self.state = int(state)
+            self.stateDesc = get(prefix + "channelstatedesc") or STATE_NAMES.get(self.state, "")
+        for key, attribute in (("calleridnum", "callerIDNum"), ("calleridname", "callerIDName"),
+                               ("connectedlinenum", "connectedLineNum"),
+                               ("connectedlinename", "connectedLineName"),
+                               ("language", "language"), ("accountcode", "accountCode"),
+                               ("context", "context"), ("exten", "exten")):
+            value = get(prefix + key)
+            if value is not None:
+                setattr(self, attribute, value)
+        priority = get(prefix + "priority")
+        if priority is not None and priority.isdigit():
+            self.priority = int(priority)
+
+    def _checkState(self) -> None:
+        if not self._stateWaiters:
+            return
+        current = self.stateDesc.lower()
+        ready = [w for s, w in self._stateWaiters if s == current]
+        if ready:
+            self._stateWaiters = [(s, w) for s, w in self._stateWaiters if s != current]
+            for waiter in ready:
+                waiter.callback(self)
+
+    def _notify(self, event: Message) -> None:
+        if not self._subscriptions:
+            return
+        name = event.get("event", "").lower()
+        for subscription in list(self._subscriptions):
+            if subscription.channel is None:
+                continue
+            if subscription.names is not None and name not in subscription.names:
+                continue
+            try:
+                result = subscription.handler(self, event)
+            except Exception:
+                log.exception("channel event handler %r failed on %s", subscription.handler, name)
+                continue
+            if isinstance(result, Deferred):
+                result.addErrback(_logFailure, subscription.handler)
+
+    def _hangup(self) -> None:
+        self.hungUp = True
+        self._subscriptions = []
+        hangupWaiters, self._hangupWaiters = self._hangupWaiters, []
+        stateWaiters, self._stateWaiters = self._stateWaiters, []
+        for waiter in hangupWaiters:
+            waiter.callback(self)
+        for wanted, stateWaiter in stateWaiters:
+            stateWaiter.errback(ChannelHungUp(self, "state %s" % (wanted,)))
+
+    def _stopped(self) -> None:
+        self._subscriptions = []
+        hangupWaiters, self._hangupWaiters = self._hangupWaiters, []
+        stateWaiters, self._stateWaiters = self._stateWaiters, []
+        for waiter in hangupWaiters + [w for _, w in stateWaiters]:
+            waiter.errback(TrackerStopped("channel tracker stopped"))
+
+
+def _logFailure(reason: Failure, handler: ChannelHandler) -> None:
+    log.error("channel event handler %r failed:\n%s", handler, reason.getTraceback())
+
+
+class Call:
+    """The channels sharing one ``Linkedid``: one call as users see it.
+
+    :ivar linkedid: the ``Linkedid`` (the ``Uniqueid`` of the first channel).
+    :ivar channels: its live channels by ``Uniqueid``.
+    """
+
+    def __init__(self, linkedid: str) -> None:
+        self.linkedid = linkedid
+        self.channels: Dict[str, Channel] = {}
+
+    def __repr__(self) -> str:
+        return "<Call %s: %s>" % (self.linkedid, sorted(c.name for c in self.channels.values()))
+
+
+class Bridge:
+    """One bridge and the channels in it.
+
+    :ivar uniqueid: the ``BridgeUniqueid``.
+    :ivar type: / :ivar technology: / :ivar creator: / :ivar name: as in
+        ``BridgeCreate``.
+    :ivar channels: its channels by ``Uniqueid``.
+    """
+
+    def __init__(self, uniqueid: str) -> None:
+        self.uniqueid = uniqueid
+        self.type = ""
+        self.technology = ""
+        self.creator = ""
+        self.name = ""
+        self.channels: Dict[str, Channel] = {}
+
+    def __repr__(self) -> str:
+        return "<Bridge %s: %s>" % (self.uniqueid, sorted(c.name for c in self.channels.values()))
+
+    def _update(self, event: Message) -> None:
+        for key, attribute in (("bridgetype", "type"), ("bridgetechnology", "technology"),
+                               ("bridgecreator", "creator"), ("bridgename", "name")):
+            value = event.get(key)
+            if value is not None:
+                setattr(self, attribute, value)
+
+
+class _ChannelWaiter:
+    def __init__(self, match: Callable[[Channel], bool], deferred: Deferred[Channel]) -> None:
+        self.match = match
+        self.deferred = deferred
+
+
+class ChannelTracker:
+    """Channels, calls and bridges, kept up to date from AMI events.
+
+    :param ami: an :class:`~starpy.manager.AMIProtocol` or
+        :class:`~starpy.manager.AMIService` to register on (``None``: feed
+        events yourself with :meth:`eventReceived`).
+
+    :ivar channels: live channels by ``Uniqueid``.
+    :ivar calls: calls (channels grouped by ``Linkedid``) by ``Linkedid``.
+    :ivar bridges: bridges by ``BridgeUniqueid``.
+    """
+
+    def __init__(self, ami: Any = None) -> None:
+        self.ami = ami
+        self.channels: Dict[str, Channel] = {}
+        self.calls: Dict[str, Call] = {}
+        self.bridges: Dict[str, Bridge] = {}
+        self._byName: Dict[str, str] = {}
+        self._waiters: List[_ChannelWaiter] = []
+        self._registration: Any = None
+        self._removeObserver: Optional[Callable[[], None]] = None
+        self._rebuilding = 0
+        self._goneDuringRebuild: Set[str] = set()
+        self._handlers: Dict[str, Callable[[Message], None]] = {
+            "newchannel": self._onNewchannel,
+            "hangup": self._onHangup,
+            "hanguprequest": self._onHangupRequest,
+            "softhanguprequest": self._onHangupRequest,
+            "varset": self._onVarSet,
+            "newexten": self._onNewexten,
+            "rename": self._onRename,
+            "bridgecreate": self._onBridgeCreate,
+            "bridgeenter": self._onBridgeEnter,
+            "bridgeleave": self._onBridgeLeave,
+            "bridgedestroy": self._onBridgeDestroy,
+        }
+
+    def __repr__(self) -> str:
+        return "<ChannelTracker %d channels, %d calls, %d bridges>" % (
+            len(self.channels), len(self.calls), len(self.bridges))
+
+    # -- start and stop ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Register on the AMI protocol or service (idempotent).  With an
+        :class:`~starpy.manager.AMIService`, :meth:`rebuild` also runs after
+        every (re)login."""
+        if self._registration is not None or self.ami is None:
+            return
+        self._registration = self.ami.registerEvent(None, self.eventReceived)
+        onLogin = getattr(self.ami, "onLogin", None)
+        if onLogin is not None:
+            self._removeObserver = onLogin(self._loggedIn)
+
+    def stop(self) -> None:
+        """Cancel the registrations; forget every channel, call and bridge.
+        Deferreds still waiting fail with :class:`TrackerStopped`."""
+        registration, self._registration = self._registration, None
+        if registration is not None:
+            registration.cancel()
+        remove, self._removeObserver = self._removeObserver, None
+        if remove is not None:
+            remove()
+        channels = list(self.channels.values())
+        self.channels.clear()
+        self.calls.clear()
+        self.bridges.clear()
+        self._byName.clear()
+        waiters, self._waiters = self._waiters, []
+        for channel in channels:
+            channel._stopped()
+        for waiter in waiters:
+            waiter.deferred.errback(TrackerStopped("channel tracker stopped"))
+
+    def _loggedIn(self, ami: Any) -> None:
+        self.rebuild(ami).addErrback(
+            lambda f: log.error("channel tracker rebuild failed: %s", f.getErrorMessage()))
+
+    # -- queries -------------------------------------------------------------------
+
+    def channel(self, uniqueid: str) -> Optional[Channel]:
+        """The live channel with this ``Uniqueid``, or ``None``."""
+        return self.channels.get(uniqueid)
+
+    def byName(self, name: str) -> Optional[Channel]:
+        """The live channel named *name*, or ``None``."""
+        uniqueid = self._byName.get(name)
+        return self.channels.get(uniqueid) if uniqueid is not None else None
+
+    def whenChannel(self, name: Optional[str] = None, uniqueid: Optional[str] = None,
+                    match: Optional[Callable[[Channel], bool]] = None) -> Deferred[Channel]:
+        """A new Deferred firing with the first live channel that matches.
+
+        :param name: the channel name, or a glob (``'PJSIP/100-*'``).
+        :param uniqueid: the ``Uniqueid`` (e.g. the ``ChannelId`` given to
+            Originate).
+        :param match: ``match(channel) -> bool``, checked after every update
+            (so it may look at variables or the state).
+
+        All given conditions must hold.  It fires at once if a live channel
+        matches already; it fails with :class:`TrackerStopped` if the
+        tracker stops first.  Cancel it to stop waiting.
+        """
+
+        def matches(channel: Channel) -> bool:
+            if uniqueid is not None and channel.uniqueid != uniqueid:
+                return False
+            if name is not None and not fnmatch.fnmatchcase(channel.name, name):
+                return False
+            return match is None or bool(match(channel))
+
+        for channel in self.channels.values():
+            if matches(channel):
+                return defer.succeed(channel)
+
+        def cancel(deferred: Deferred[Channel]) -> None:
+            self._waiters = [w for w in self._waiters if w.deferred is not deferred]
+
+        waiter = _ChannelWaiter(matches, Deferred(cancel))
+        self._waiters.append(waiter)
+        return waiter.deferred
+
+    # -- rebuild -------------------------------------------------------------------
+
+    def rebuild(self, ami: Any = None) -> Deferred["ChannelTracker"]:
+        """Re-read the live channels with ``CoreShowChannels``.
+
+        Channels listed are created or updated (with their bridges); channels
+        known but not listed have gone while we were not looking: they are
+        hung up (their :meth:`Channel.whenHungUp` fires, cause unknown).
+
+        :param ami: the protocol to ask (default: the tracker's, or its
+            service's current one).
+        :return: a Deferred firing with this tracker; failing as
+            ``coreShowChannels`` does.
+        """
+        if ami is None:
+            ami = self.ami if hasattr(self.ami, "sendAction") else getattr(self.ami, "protocol", None)
+        if ami is None:
+            return defer.fail(error.AMIConnectionLost("CoreShowChannels", "not logged in"))
+        self._rebuilding += 1
+        known = set(self.channels)
+
+        def listed(items: List[Message]) -> ChannelTracker:
+            seen: Set[str] = set()
+            for item in items:
+                uniqueid = item.get("uniqueid")
+                if not uniqueid or uniqueid in self._goneDuringRebuild:
+                    continue
+                seen.add(uniqueid)
+                channel = self.channels.get(uniqueid)
+                if channel is None:
+                    channel = self._add(uniqueid, item.get("channel", ""))
+                self._updateChannel(channel, item)
+                application = item.get("application")
+                if application is not None:
+                    channel.application = application
+                    channel.applicationData = item.get("applicationdata", "")
+                bridgeId = item.get("bridgeid")
+                if bridgeId:
+                    self._enterBridge(channel, bridgeId)
+                elif channel.bridge is not None:
+                    self._leaveBridge(channel)
+                self._checkWaiters(channel)
+            for uniqueid in known - seen:
+                gone = self.channels.get(uniqueid)
+                if gone is not None:
+                    self._remove(gone)
+            return self
+
+        def done(result: Any) -> Any:
+            self._rebuilding -= 1
+            if not self._rebuilding:
+                self._goneDuringRebuild.clear()
+            return result
+
+        d: Deferred[Any] = ami.coreShowChannels()
+        return d.addCallback(listed).addBoth(done)
+
+    # -- events ----------------------------------------------------------------------
+
+    def eventReceived(self, ami: Any, event: Message) -> None:
+        """Update from one AMI event (the handler registered by :meth:`start`)."""
+        name = event.get("event", "").lower()
+        handler = self._handlers.get(name)
+        if handler is not None:
+            handler(event)
+            return
+        touched: List[Channel] = []
+        for prefix in _PREFIXES:
+            uniqueid = event.get(prefix + "uniqueid")
+            if uniqueid is None:
+                continue
+            channel = self.channels.get(uniqueid)
+            if channel is not None and (prefix or "channelstate" in event):
+                self._updateChannel(channel, event, prefix)
+                touched.append(channel)
+            elif channel is not None:
+                touched.append(channel)
+        for channel in touched:
+            channel._notify(event)
+            self._checkWaiters(channel)
+
+    def _event(self, event: Message) -> Optional[Channel]:
+        """Update the channel of *event* (no prefix) and return it."""
+        uniqueid = event.get("uniqueid")
+        channel = self.channels.get(uniqueid) if uniqueid is not None else None
+        if channel is not None and "channelstate" in event:
+            self._updateChannel(channel, event)
+        return channel
+
+    def _after(self, channel: Optional[Channel], event: Message) -> None:
+        if channel is not None:
+            channel._notify(event)
+            self._checkWaiters(channel)
+
+    def _onNewchannel(self, event: Message) -> None:
+        uniqueid = event.get("uniqueid")
+        if not uniqueid:
+            return
+        channel = self.channels.get(uniqueid)
+        if channel is None:
+            channel = self._add(uniqueid, event.get("channel", ""))
+        self._updateChannel(channel, event)
+        self._after(channel, event)
+
+    def _onHangupRequest(self, event: Message) -> None:
+        channel = self._event(event)
+        cause = event.get("cause")
+        if channel is not None and cause is not None and cause.lstrip("-").isdigit():
+            channel.hangupCause = int(cause)
+        self._after(channel, event)
+
+    def _onHangup(self, event: Message) -> None:
+        uniqueid = event.get("uniqueid")
+        if uniqueid is None:
+            return
+        if self._rebuilding:
+            self._goneDuringRebuild.add(uniqueid)
+        channel = self._event(event)
+        if channel is None:
+            return
+        cause = event.get("cause")
+        if cause is not None and cause.lstrip("-").isdigit():
+            channel.hangupCause = int(cause)
+        channel.hangupCauseText = event.get("cause-txt", channel.hangupCauseText)
+        channel._notify(event)
+        self._remove(channel)
+
+    def _onVarSet(self, event: Message) -> None:
+        channel = self._event(event)
+        variable = event.get("variable")
+        if channel is not None and variable is not None:
+            channel.variables[variable] = event.get("value", "")
+        self._after(channel, event)
+
+    def _onNewexten(self, event: Message) -> None:
+        channel = self._event(event)
+        if channel is not None:
+            channel.application = event.get("application", channel.application)
+            channel.applicationData = event.get("appdata", channel.applicationData)
+            extension = event.get("extension")
+            if extension is not None:
+                channel.exten = extension
+        self._after(channel, event)
+
+    def _onRename(self, event: Message) -> None:
+        channel = self._event(event)
+        newName = event.get("newname")
+        if channel is not None and newName:
+            self._rename(channel, newName)
+        self._after(channel, event)
+
+    def _onBridgeCreate(self, event: Message) -> None:
+        bridgeId = event.get("bridgeuniqueid")
+        if bridgeId:
+            self._bridge(bridgeId)._update(event)
+
+    def _onBridgeEnter(self, event: Message) -> None:
+        channel = self._event(event)
+        bridgeId = event.get("bridgeuniqueid")
+        if bridgeId:
+            bridge = self._bridge(bridgeId)
+            bridge._update(event)
+            if channel is not None:
+                self._enterBridge(channel, bridgeId)
+        self._after(channel, event)
+
+    def _onBridgeLeave(self, event: Message) -> None:
+        channel = self._event(event)
+        if channel is not None:
+            self._leaveBridge(channel)
+        self._after(channel, event)
+
+    def _onBridgeDestroy(self, event: Message) -> None:
+        bridge = self.bridges.pop(event.get("bridgeuniqueid", ""), None)
+        if bridge is not None:
+            for member in list(bridge.channels.values()):
+                if member.bridge is bridge:
+                    member.bridge = None
+            bridge.channels.clear()
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _add(self, uniqueid: str, name: str) -> Channel:
+        channel = Channel(uniqueid, name)
+        self.channels[uniqueid] = channel
+        if name:
+            self._byName[name] = uniqueid
+        self._joinCall(channel, uniqueid)
+        return channel
+
+    def _updateChannel(self, channel: Channel, event: Message, prefix: str = "") -> None:
+        oldName = channel.name
+        channel._update(event, prefix)
+        if channel.name != oldName:
+            if self._byName.get(oldName) == channel.uniqueid:
+                del self._byName[oldName]
+            self._byName[channel.name] = channel.uniqueid
+        linkedid = event.get(prefix + "linkedid")
+        if linkedid and linkedid != channel.linkedid:
+            self._leaveCall(channel)
+            self._joinCall(channel, linkedid)
+        channel._checkState()
+
+    def _rename(self, channel: Channel, newName: str) -> None:
+        if self._byName.get(channel.name) == channel.uniqueid:
+            del self._byName[channel.name]
+        channel.name = newName
+        self._byName[newName] = channel.uniqueid
+
+    def _joinCall(self, channel: Channel, linkedid: str) -> None:
+        channel.linkedid = linkedid
+        call = self.calls.get(linkedid)
+        if call is None:
+            call = self.calls[linkedid] = Call(linkedid)
+        call.channels[channel.uniqueid] = channel
+
+    def _leaveCall(self, channel: Channel) -> None:
+        call = self.calls.get(channel.linkedid)
+        if call is not None:
+            call.channels.pop(channel.uniqueid, None)
+            if not call.channels:
+                del self.calls[channel.linkedid]
+
+    def _bridge(self, bridgeId: str) -> Bridge:
+        bridge = self.bridges.get(bridgeId)
+        if bridge is None:
+            bridge = self.bridges[bridgeId] = Bridge(bridgeId)
+        return bridge
+
+    def _enterBridge(self, channel: Channel, bridgeId: str) -> None:
+        bridge = self._bridge(bridgeId)
+        if channel.bridge is not None and channel.bridge is not bridge:
+            self._leaveBridge(channel)
+        bridge.channels[channel.uniqueid] = channel
+        channel.bridge = bridge
+
+    def _leaveBridge(self, channel: Channel) -> None:
+        bridge, channel.bridge = channel.bridge, None
+        if bridge is not None:
+            bridge.channels.pop(channel.uniqueid, None)
+
+    def _remove(self, channel: Channel) -> None:
+        """The channel hung up: release it from every index, then tell its waiters."""
+        self.channels.pop(channel.uniqueid, None)
+        if self._byName.get(channel.name) == channel.uniqueid:
+            del self._byName[channel.name]
+        self._leaveCall(channel)
+        self._leaveBridge(channel)
+        channel._hangup()
+
+    def _checkWaiters(self, channel: Channel) -> None:
+        if not self._waiters or channel.uniqueid not in self.channels:
+            return
+        for waiter in list(self._waiters):
+            try:
+                matched = waiter.match(channel)
+            except Exception:
+                log.error("whenChannel match failed:\n%s", Failure().getTraceback())
+                matched = False
+            if matched and waiter in self._waiters:
+                self._waiters.remove(waiter)
+                waiter.deferred.callback(channel)
