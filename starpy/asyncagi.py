@@ -40,7 +40,8 @@ How the wire is read (see ``WIRE.md``):
   :class:`AsyncAGIRejected` carrying Asterisk's message;
 * ``AsyncAGIEnd``, the channel's ``Hangup``, or the loss of the AMI
   connection ends the session: commands still waiting fail with
-  :class:`~starpy.error.AGIHangup`;
+  :class:`~starpy.error.AGIHangup`; ``HangupRequest`` (which Asterisk sends
+  before ``AsyncAGIEnd`` when the channel hangs up) marks it hung up;
 * the Asterisk 11 form (``Event: AsyncAGI`` with ``SubEvent: Start``,
   ``Exec`` or ``End``) is understood too.
 
@@ -80,7 +81,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.agi import AGISession
+from starpy.agi import DEAD_SAFE_COMMANDS, AGISession
 from starpy.codec.agi import AGIReply, parseEnvironment, parseReplyText
 from starpy.codec.ami import Message
 
@@ -100,7 +101,8 @@ log = logging.getLogger("starpy.asyncagi")
 Handler = Callable[["AsyncAGISession"], Any]
 
 #: The AMI events a running dispatcher listens to.
-EVENTS = ("AsyncAGIStart", "AsyncAGIExec", "AsyncAGIEnd", "AsyncAGI", "Hangup", "Rename")
+EVENTS = ("AsyncAGIStart", "AsyncAGIExec", "AsyncAGIEnd", "AsyncAGI", "HangupRequest",
+          "Hangup", "Rename")
 
 
 class AsyncAGIRejected(error.AGIHangup):
@@ -131,6 +133,11 @@ class _Command:
         self.deferred = deferred
         self.commandID: Optional[str] = None
         self.internal = internal
+
+
+def _deadSafe(line: str) -> bool:
+    upper = line.upper()
+    return any(upper == name or upper.startswith(name + " ") for name in DEAD_SAFE_COMMANDS)
 
 
 def _isCoroutine(value: object) -> bool:
@@ -213,7 +220,8 @@ class AsyncAGISession(AGISession):
         Queued commands fail with :class:`~starpy.error.AGIHangup`; the
         command in flight still completes.  The session ends when Asterisk
         sends ``AsyncAGIEnd`` (:meth:`whenClosed` fires then), or at once if
-        Asterisk refuses the break.  Idempotent.
+        Asterisk refuses the break.  On a channel known to have hung up no
+        break is sent: Asterisk ends AsyncAGI itself.  Idempotent.
         """
         if self.closed or self._finishing:
             return
@@ -224,6 +232,8 @@ class AsyncAGISession(AGISession):
             if not command.deferred.called:
                 command.deferred.errback(
                     error.AGIHangup(command.line, None, "AsyncAGI session finished"))
+        if self.hungUp:
+            return  # Asterisk ends AsyncAGI on a hung-up channel by itself
         breakCommand = _Command("ASYNCAGI BREAK", Deferred(), internal=True)
 
         def breakFailed(reason: Failure) -> None:
@@ -302,14 +312,25 @@ class AsyncAGISession(AGISession):
         self._current = None
         if command.commandID is not None:
             self._dispatcher._commands.pop(command.commandID, None)
-        if self._queue and not self.closed:
-            self._send(self._queue.popleft())
+        self._sendNext()
         if command.deferred.called:
             return  # cancelled by its caller
         if isinstance(result, Failure):
             command.deferred.errback(result)
         else:
             command.deferred.callback(result)
+
+    def _sendNext(self) -> None:
+        """Send the next queued command; once the channel has hung up, fail
+        those a dead channel refuses instead (as :meth:`sendCommand` would)."""
+        while self._queue and not self.closed and self._current is None:
+            command = self._queue.popleft()
+            if self.hungUp and not command.internal and not _deadSafe(command.line):
+                if not command.deferred.called:
+                    command.deferred.errback(
+                        error.AGIHangup(command.line, None, "channel has hung up"))
+                continue
+            self._send(command)
 
     def _cancelCommand(self, waiting: Deferred[AGIReply]) -> None:
         for command in self._queue:
@@ -428,6 +449,7 @@ class AsyncAGIDispatcher(Service):
             ("AsyncAGIExec", self._onExec),
             ("AsyncAGIEnd", self._onEnd),
             ("AsyncAGI", self._onOldForm),
+            ("HangupRequest", self._onHangupRequest),
             ("Hangup", self._onHangup),
             ("Rename", self._onRename),
         )
@@ -555,6 +577,12 @@ class AsyncAGIDispatcher(Service):
             self._onExec(ami, event)
         elif sub == "end":
             self._onEnd(ami, event)
+
+    def _onHangupRequest(self, ami: Any, event: Message) -> None:
+        # Asterisk sends it before AsyncAGIEnd when the channel hangs up.
+        session = self._find(event)
+        if session is not None:
+            session.hangupReceived()
 
     def _onHangup(self, ami: Any, event: Message) -> None:
         session = self._find(event)

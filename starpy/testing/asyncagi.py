@@ -10,8 +10,9 @@ order and with the same headers as in ``tests/fixtures/asyncagi*.txt``:
   ``AGIExecStart`` and ``AGIExecEnd`` with a random ``CommandId`` of
   Asterisk's own, then ``AsyncAGIExec`` with the URL-encoded ``Result`` and
   the client's ``CommandId`` as last header (none if the action had none);
-* after ``ASYNCAGI BREAK`` or a hangup, ``AsyncAGIEnd``, ``VarSet``
-  ``AGISTATUS`` and (by default) the channel's ``Hangup``;
+* after ``ASYNCAGI BREAK`` or a hangup (then preceded by ``HangupRequest``),
+  ``AsyncAGIEnd``, ``VarSet`` ``AGISTATUS`` and (by default) the channel's
+  ``Hangup``;
 * ``Response: Error`` with ``Channel ... does not exist.`` or ``Failed to
   add AGI command to channel ... queue`` as Asterisk answers.
 
@@ -115,6 +116,7 @@ class FakeAsyncAGICall:
         self.executed: List[Tuple[str, Optional[str], str]] = []
         self.ended = False
         self.agiStatus = "SUCCESS"
+        self._hangupRequested = False
         self._queue: Deque[Tuple[str, Optional[str]]] = deque()
         self._current: Optional[Tuple[str, Optional[str], str]] = None
         self._lines: List[str] = []
@@ -209,6 +211,8 @@ class FakeAsyncAGICall:
         if code == 200 and "result=-1" in last.split():
             code = -1
         self.executed.append((command, commandID, result))
+        if self.channel.hungUp:
+            self._hangupRequest()
         tail = [("Result", encode(result))]
         if commandID is not None:
             tail.append(("CommandId" if not self.fake.oldForm else "CommandID", commandID))
@@ -232,6 +236,8 @@ class FakeAsyncAGICall:
         self.agiStatus = status
         self._queue.clear()
         self._current = None
+        if status == "HANGUP":
+            self._hangupRequest()
         if self.fake.oldForm:
             self._emitOld("End")
         else:
@@ -241,9 +247,22 @@ class FakeAsyncAGICall:
             + [("Variable", "AGISTATUS"), ("Value", status)])
         self.fake._callEnded(self)
         self._transport.onLine = None
-        self.caller.connectionLost(Failure(ConnectionDone("AsyncAGI ended")))
+        # The caller may be inside a command right now (this runs from its
+        # write): close it once its stack has unwound.
+        self.fake.server.clock.callLater(0, self._closeCaller)
         if status == "HANGUP" or self.fake.hangupAfterBreak:
             self.fake.server.hangupChannel(self.name, 16)
+
+
+    def _hangupRequest(self) -> None:
+        if not self._hangupRequested:
+            self._hangupRequested = True
+            self.fake.server.emitEvent(
+                [("Event", "HangupRequest"), ("Privilege", "call,all")] + self._headers()
+                + [("Cause", "16")])
+
+    def _closeCaller(self) -> None:
+        self.caller.connectionLost(Failure(ConnectionDone("AsyncAGI ended")))
 
 
 class FakeAsyncAGI:
