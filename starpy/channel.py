@@ -173,13 +173,14 @@ class Channel:
         """A new Deferred firing with this channel once it is in *state*
         (``'Up'``, ``'Ringing'``, any case, or a number such as 6); at once
         if it is.  Fails with :class:`ChannelHungUp` if the channel hangs up
-        first, :class:`TrackerStopped` if the tracker stops first."""
+        first (at once if it has), :class:`TrackerStopped` if the tracker
+        stops first."""
         wanted = STATE_NAMES.get(state, str(state)) if isinstance(state, int) else state
         wanted = wanted.lower()
-        if self.stateDesc.lower() == wanted:
-            return defer.succeed(self)
         if self.hungUp:
             return defer.fail(ChannelHungUp(self, "state %s" % (state,)))
+        if self.stateDesc.lower() == wanted:
+            return defer.succeed(self)
         waiter: Deferred[Channel] = Deferred(self._forgetStateWaiter)
         self._stateWaiters.append((wanted, waiter))
         return waiter
