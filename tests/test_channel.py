@@ -345,3 +345,20 @@ def test_rebuild_after_each_login_of_a_service() -> None:
     assert list(tracker.channels) == ["1.3"]
     tracker.stop()
     assert service.observers == [] and len(service.dispatcher) == 0
+
+
+def test_readme_channel_tracking_section_runs() -> None:
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = readme.index("\n## Channel tracking\n")
+    end = readme.find("\n## ", start + 1)
+    (code,) = re.findall(r"```python\n(.*?)```", readme[start:end if end > 0 else None], re.S)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["PJSIP/100-00000001 Up Dial",
+                                        "hung up: 16 Normal Clearing", "0 channels left"]

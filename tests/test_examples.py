@@ -23,3 +23,10 @@ def test_amicommand_reports_unknown_cli_command() -> None:
     done = run("amicommand.py", "--fake", "no such thing")
     assert done.returncode == 1
     assert "No such command 'no such thing'" in done.stderr
+
+
+def test_asyncagi_originates_and_plays_a_menu_on_the_fake() -> None:
+    done = run("asyncagi.py", "--fake")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["call up on Local/300@asyncagi-00000001;1",
+                                        "pressed 2", "back to the dialplan"]

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Originate a call into AsyncAGI and play a short menu over AMI.
+
+    python examples/asyncagi.py [--host 127.0.0.1] [--port 5038] \\
+        [--user starpy] [--secret-env AMI_SECRET] [--channel PJSIP/100]
+    python examples/asyncagi.py --fake
+
+The call is placed with ``Originate`` into ``AGI(agi:async)``; once the
+channel answers, the menu runs over AMI: "press 1 or 2", one digit, the
+digit said back, then ``ASYNCAGI BREAK`` hands the channel back.  The AMI
+user needs the ``originate`` and ``agi`` write classes and the ``agi`` read
+class.  No dialplan is needed for the originated channel itself; to send
+incoming calls to AsyncAGI instead, use::
+
+    exten => 300,1,Answer()
+     same => n,AGI(agi:async)
+
+The secret is read from an environment variable (default ``AMI_SECRET``).
+``--fake`` runs against StarPy's fake Asterisk (a simulated caller who
+presses 2), no Asterisk needed.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any, Optional
+
+from twisted.internet import defer, task
+
+from starpy import asyncagi, error, manager
+from starpy.agi import AGISession
+
+
+async def menu(agi: AGISession) -> Optional[str]:
+    """Play the prompt; return the digit pressed (1 or 2), or None."""
+    await agi.answer()
+    for attempt in range(3):
+        digit, endpos = await agi.streamFile("hello-world", "12")
+        if digit is None:
+            digit = await agi.waitForDigit(5.0)
+        if digit in ("1", "2"):
+            await agi.sayDigits(digit)
+            return digit
+        await agi.streamFile("beep")
+    return None
+
+
+async def main(reactor: Any, args: argparse.Namespace) -> None:
+    server: Any = None
+    port: Any = None
+    if args.fake:
+        from starpy.testing.agi import SimulatedChannel
+        from starpy.testing.ami import FakeAMIServerFactory
+        from starpy.testing.asyncagi import FakeAsyncAGI
+
+        server = FakeAMIServerFactory(clock=reactor)
+        fake = FakeAsyncAGI(server)
+        fake.channelFactory = lambda action: SimulatedChannel(dtmf=[(0.3, "2")])
+        port = server.listen(0, reactor=reactor)
+        args.host, args.port = "127.0.0.1", port.getHost().port
+        secret = "starpy-secret"
+    else:
+        secret = os.environ.get(args.secret_env, "")
+    ami = await manager.AMIFactory(args.user, secret, reactor=reactor).login(args.host, args.port)
+    dispatcher = asyncagi.AsyncAGIDispatcher(ami)
+    dispatcher.startService()
+    try:
+        agi = await dispatcher.originate(args.channel, timeout=args.timeout)
+        print("call up on %s" % (agi.channel,))
+        try:
+            digit = await menu(agi)
+            print("pressed %s" % (digit,) if digit else "no choice")
+        except error.AGIHangup:
+            print("the caller hung up")
+        agi.finish()
+        await agi.whenClosed()
+        print("back to the dialplan")
+    except error.AMIOriginateFailure as failure:
+        print("call failed (reason %s)" % (failure.reason,), file=sys.stderr)
+        raise SystemExit(1)
+    finally:
+        await dispatcher.stopService()
+        await ami.logoff()
+        if server is not None:
+            await server.stopListening()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Originate into AsyncAGI and play a menu.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5038)
+    parser.add_argument("--user", default="starpy")
+    parser.add_argument("--secret-env", default="AMI_SECRET")
+    parser.add_argument("--channel", default="Local/300@asyncagi")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--fake", action="store_true", help="run against the fake Asterisk")
+    parser.add_argument("--verbose", action="store_true")
+    arguments = parser.parse_args()
+    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.WARNING)
+    task.react(lambda reactor: defer.ensureDeferred(main(reactor, arguments)))
