@@ -31,6 +31,7 @@ __all__ = [
     "MenuExit",
     "MenuTimeout",
     "MenuUnexpectedOption",
+    "MenuDefinitionError",
     "ConfigError",
 ]
 
@@ -226,6 +227,34 @@ class MenuTimeout(MenuFinished):
 
 class MenuUnexpectedOption(MenuFinished):
     """The caller entered an option the menu does not know."""
+
+
+class MenuDefinitionError(StarpyError, ValueError):
+    """A menu model is invalid: raised when it is built, never during a call.
+
+    :ivar message: what is wrong.
+    :ivar field: where, as a path such as ``"options[2].menu.maxRepetitions"``
+        (``""`` when the problem is the model as a whole).
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message, field)
+        self.message = message
+        self.field = field
+
+    def within(self, prefix: str) -> "MenuDefinitionError":
+        """The same error, its field path put under *prefix*."""
+        if not prefix:
+            return self
+        if not self.field:
+            return MenuDefinitionError(self.message, prefix)
+        joiner = "" if self.field.startswith("[") else "."
+        return MenuDefinitionError(self.message, prefix + joiner + self.field)
+
+    def __str__(self) -> str:
+        if not self.field:
+            return self.message
+        return "%s: %s" % (self.field, self.message)
 
 
 # -- Configuration files ---------------------------------------------------
