@@ -8,13 +8,52 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence, TextIO
 
-__all__ = ["main", "EXIT_OK", "EXIT_USAGE", "EXIT_FAILURE"]
+from twisted.internet import defer
+
+__all__ = [
+    "main",
+    "runCommand",
+    "EXIT_CODES",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "EXIT_FAILURE",
+    "EXIT_BAD_CONFIG",
+    "EXIT_UNREACHABLE",
+    "EXIT_LOGIN_FAILED",
+    "EXIT_ACTION_FAILED",
+]
 
 EXIT_OK = 0
+"""Success."""
 EXIT_FAILURE = 1
+"""An unexpected error (a bug, or a failure with no better status)."""
 EXIT_USAGE = 2
+"""Bad command line (argparse's status): unknown option, bad route or handler."""
+EXIT_BAD_CONFIG = 3
+"""Bad configuration: a problem in starpy.conf, a missing file or username, a port
+that cannot be listened on."""
+EXIT_UNREACHABLE = 4
+"""Asterisk cannot be reached: connection refused, DNS, timeout, connection lost."""
+EXIT_LOGIN_FAILED = 5
+"""Asterisk refused the AMI login (wrong username or secret)."""
+EXIT_ACTION_FAILED = 6
+"""Asterisk answered the action with an error, or the originated call failed."""
+
+#: Every status the command returns, and what it means.
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_FAILURE: "unexpected error",
+    EXIT_USAGE: "bad command line",
+    EXIT_BAD_CONFIG: "bad configuration",
+    EXIT_UNREACHABLE: "Asterisk unreachable",
+    EXIT_LOGIN_FAILED: "AMI login refused",
+    EXIT_ACTION_FAILED: "action or originate failed",
+}
+
+#: An asynchronous sub-command: ``run(reactor, args, out, err)`` -> exit status.
+AsyncCommand = Callable[[Any, argparse.Namespace, TextIO, TextIO], Awaitable[int]]
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -29,6 +68,11 @@ def _buildParser() -> argparse.ArgumentParser:
     #   _addAGICommand(commands)
     _addDemoCommand(commands)
     _addAGICommand(commands)
+    _addServeCommand(commands)
+    _addEventsCommand(commands)
+    _addActionCommand(commands)
+    _addOriginateCommand(commands)
+    _addCheckConfigCommand(commands)
     return parser
 
 
@@ -109,8 +153,193 @@ def _runAGI(args: argparse.Namespace) -> int:
     return runClassicAGI(handler, reactor)
 
 
+if TYPE_CHECKING:  # pragma: no cover
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _configOption(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", metavar="PATH",
+                        help="starpy.conf to read (default: $STARPY_CONF, else ~/.starpy.conf "
+                        "and ./starpy.conf)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+
+
+def _addServeCommand(commands: "_SubParsers") -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run FastAGI handlers standalone (starpy.conf [FastAGI])",
+        description="Serve FastAGI calls with the handlers given.  ROUTE is module:function "
+        "(the default handler), EXTEN=module:function, EXTEN@CONTEXT=module:function, "
+        "@CONTEXT=module:function, or /PATH=module:function (the script path of "
+        "AGI(agi://host:port/PATH)).",
+    )
+    serve.add_argument("routes", nargs="+", metavar="ROUTE", help="what to serve, see above")
+    _configOption(serve)
+    serve.add_argument("--port", type=int, help="listen on this port instead of [FastAGI] port")
+    serve.add_argument("--interface", help="listen on this address instead of [FastAGI] interface")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="run N processes sharing one listening socket (default 1)")
+    serve.add_argument("--adopt-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--family", choices=("inet", "inet6"), default="inet",
+                       help=argparse.SUPPRESS)
+    serve.set_defaults(run=_asyncRunner("serve", "starpy.cliserve", "runServe"))
+
+
+def _addEventsCommand(commands: "_SubParsers") -> None:
+    events = commands.add_parser(
+        "events",
+        help="log into the AMI and print live events",
+        description="Print AMI events as they come.  PATTERN is a glob on the event name "
+        "(Hangup, 'Queue*'; any of them matches) or Header=glob on a header's value "
+        "(Channel='PJSIP/*'; all of them must match).  Any case.",
+    )
+    events.add_argument("patterns", nargs="*", metavar="PATTERN")
+    _configOption(events)
+    events.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    events.set_defaults(run=_asyncRunner("events", "starpy.cliami", "runEvents"))
+
+
+def _addActionCommand(commands: "_SubParsers") -> None:
+    action = commands.add_parser(
+        "action",
+        help="send one AMI action and print the response",
+        description="Send action NAME with the headers given and print the response; "
+        "for a list action, also each item and the closing event.",
+    )
+    action.add_argument("name", metavar="NAME", help="the action, e.g. CoreShowChannels")
+    action.add_argument("headers", nargs="*", metavar="KEY=VALUE", help="headers to send")
+    _configOption(action)
+    action.set_defaults(run=_asyncRunner("action", "starpy.cliami", "runAction"))
+
+
+def _addOriginateCommand(commands: "_SubParsers") -> None:
+    originate = commands.add_parser(
+        "originate",
+        help="originate a call and report its OriginateResponse",
+        description="Originate a call from CHANNEL to a dialplan location (--context, "
+        "--exten, --priority) or an application (--application, --data), "
+        "asynchronously, and print the OriginateResponse event.",
+    )
+    originate.add_argument("channel", metavar="CHANNEL", help="e.g. PJSIP/100 or Local/s@ivr")
+    _configOption(originate)
+    originate.add_argument("--context", help="default: [FastAGI] context")
+    originate.add_argument("--exten", default="s", help="default: s")
+    originate.add_argument("--priority", default="1", help="default: 1")
+    originate.add_argument("--application", help="run this application instead of a dialplan "
+                           "location")
+    originate.add_argument("--data", help="the application's arguments")
+    originate.add_argument("--timeout", type=float, default=30.0,
+                           help="seconds to wait for CHANNEL to answer (default 30)")
+    originate.add_argument("--callerid", help='e.g. \'"Front desk" <100>\'')
+    originate.add_argument("--account", help="account code")
+    originate.add_argument("--variable", action="append", default=[], metavar="NAME=VALUE",
+                           help="channel variable (repeatable)")
+    originate.set_defaults(run=_asyncRunner("originate", "starpy.cliami", "runOriginate"))
+
+
+def _addCheckConfigCommand(commands: "_SubParsers") -> None:
+    check = commands.add_parser(
+        "check-config",
+        help="validate starpy.conf and report every problem at once",
+        description="Read starpy.conf as the other commands would, print the settings and "
+        "every problem.  With --manager-conf, also show what the AMI user may read and "
+        "write according to Asterisk's manager.conf.",
+    )
+    _configOption(check)
+    check.add_argument("--manager-conf", metavar="PATH", help="Asterisk's manager.conf")
+    check.add_argument("--user", help="the AMI user to look up (default: [AMI] username)")
+    check.set_defaults(run=_runCheckConfig)
+
+
+def _runCheckConfig(args: argparse.Namespace) -> int:
+    from starpy.cliconfig import runCheckConfig
+
+    return runCheckConfig(args, sys.stdout, sys.stderr)
+
+
+def _configureLogging(verbose: bool) -> None:
+    import logging
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("starpy.cliserve").setLevel(logging.INFO)
+
+
+def _asyncRunner(name: str, module: str, function: str) -> Command:
+    """The synchronous entry of an asynchronous sub-command: runs it on the
+    global reactor with ``task.react``."""
+
+    def run(args: argparse.Namespace) -> int:
+        from twisted.internet import task
+
+        _configureLogging(args.verbose)
+        status = [EXIT_OK]  # interrupted (Ctrl-C, SIGTERM): a normal end
+
+        def start(reactor: Any) -> defer.Deferred[None]:
+            d = _runAsync(name, module, function, reactor, args, sys.stdout, sys.stderr)
+            return d.addCallback(lambda code: status.__setitem__(0, code))
+
+        try:
+            task.react(start)
+        except SystemExit as exit:
+            if exit.code and status[0] == EXIT_OK:
+                return int(exit.code) if isinstance(exit.code, int) else EXIT_FAILURE
+        return status[0]
+
+    run.asyncCommand = (name, module, function)  # type: ignore[attr-defined]
+    return run
+
+
+def _runAsync(name: str, module: str, function: str, reactor: Any, args: argparse.Namespace,
+              out: TextIO, err: TextIO) -> defer.Deferred[int]:
+    import importlib
+
+    from starpy.cliami import CommandError
+
+    command: AsyncCommand = getattr(importlib.import_module(module), function)
+
+    async def run() -> int:
+        try:
+            return await command(reactor, args, out, err)
+        except CommandError as e:
+            print("starpy %s: %s" % (name, e.message), file=err, flush=True)
+            return e.status
+        except Exception as e:  # noqa: BLE001 - reported in one line, traceback with -v
+            import logging
+
+            logging.getLogger("starpy.cli").debug("starpy %s failed", name, exc_info=True)
+            print("starpy %s: unexpected error: %s: %s" % (name, type(e).__name__, e),
+                  file=err, flush=True)
+            return EXIT_FAILURE
+
+    return defer.ensureDeferred(run())
+
+
+def runCommand(argv: Sequence[str], reactor: Any, out: TextIO, err: TextIO) -> defer.Deferred[int]:
+    """Run an asynchronous sub-command (``serve``, ``events``, ``action``,
+    ``originate``) on a running *reactor*, printing to *out* and *err*.
+
+    For tests and for embedding: it configures no logging.
+
+    :return: a Deferred firing with the exit status.
+    :raises SystemExit: on a command line argparse rejects.
+    :raises ValueError: for a sub-command that is not asynchronous.
+    """
+    args = _buildParser().parse_args(list(argv))
+    spec = getattr(args.run, "asyncCommand", None)
+    if spec is None:
+        raise ValueError("%s is not an asynchronous sub-command" % (args.command,))
+    name, module, function = spec
+    return _runAsync(name, module, function, reactor, args, out, err)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the ``starpy`` command with *argv* (default ``sys.argv[1:]``)."""
+    """Run the ``starpy`` command with *argv* (default ``sys.argv[1:]``); returns
+    the exit status (see :data:`EXIT_CODES`)."""
     parser = _buildParser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     run: Command = args.run

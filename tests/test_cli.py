@@ -1,0 +1,451 @@
+"""The ``starpy`` command: check-config, events, action, originate, serve (and --workers)."""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, List, Optional, Tuple
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, reactor
+from twisted.internet.task import Clock
+from twisted.internet.utils import getProcessOutputAndValue
+
+from starpy import cli
+from starpy.cliami import EventFilter
+from starpy.cliserve import parseRoute
+from starpy.codec.ami import Message
+from starpy.testing.agi import SimulatedChannel, placeCallInMemory
+from starpy.testing.ami import FakeAMIServerFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def amiConf(tmp_path: Path, port: int, secret: str = "starpy-secret", extra: str = "") -> str:
+    return write(tmp_path / "starpy.conf", "[AMI]\nusername = starpy\nsecret = %s\nport = %d\n%s"
+                 % (secret, port, extra))
+
+
+class Streams:
+    """stdout and stderr of an in-process run; *onErr* sees each stderr write."""
+
+    def __init__(self, onErr: Optional[Callable[[str], None]] = None) -> None:
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+        if onErr is not None:
+            original = self.err.write
+
+            def write(text: str) -> int:
+                count = original(text)
+                onErr(text)
+                return count
+
+            self.err.write = write  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def fakeAMI() -> Iterator[Tuple[FakeAMIServerFactory, int]]:
+    server = FakeAMIServerFactory(clock=reactor)
+    server.authFailureDelay = 0.0
+    port = server.listen(0, reactor=reactor)
+    yield server, port.getHost().port
+    assert server.errors == []
+    server.stopListening()
+
+
+def test_exit_codes_are_distinct() -> None:
+    codes = [cli.EXIT_OK, cli.EXIT_FAILURE, cli.EXIT_USAGE, cli.EXIT_BAD_CONFIG,
+             cli.EXIT_UNREACHABLE, cli.EXIT_LOGIN_FAILED, cli.EXIT_ACTION_FAILED]
+    assert len(set(codes)) == len(codes) == len(cli.EXIT_CODES)
+
+
+# -- check-config (in process) --------------------------------------------------------------
+
+
+def test_check_config_good(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "s.conf", "[AMI]\nusername = monitor\nmd5 = yes\n"
+                 "[FastAGI]\nport = 4600\nallowed_clients = 10.0.0.0/8\n")
+    assert cli.main(["check-config", "-c", path]) == cli.EXIT_OK
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "read: %s" % path,
+        "[AMI] monitor at 127.0.0.1:5038, md5 yes, timeout 5 s",
+        "[FastAGI] listen on 127.0.0.1:4600, context default, clients 10.0.0.0/8",
+        "configuration OK",
+    ]
+
+
+def test_check_config_reports_every_problem(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "s.conf", "[AMI]\nport = x\ntls = maybe\n[FastAGI]\nbogus = 1\n")
+    assert cli.main(["check-config", "-c", path]) == cli.EXIT_BAD_CONFIG
+    captured = capsys.readouterr()
+    problems = [line for line in captured.out.splitlines() if line.startswith("problem: ")]
+    assert problems == [
+        "problem: %s: [AMI] port: expected a port number (0-65535), got 'x'" % path,
+        "problem: %s: [AMI] tls: expected yes or no, got 'maybe'" % path,
+        "problem: %s: [FastAGI] bogus: unknown key (known in [FastAGI]: port, interface, "
+        "context, allowed_clients, backlog)" % path,
+    ]
+    assert captured.err == "3 problems found\n"
+
+
+def test_check_config_without_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("STARPY_CONF", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check-config"]) == cli.EXIT_OK
+    assert "no configuration file found" in capsys.readouterr().out
+    monkeypatch.setenv("STARPY_CONF", str(tmp_path / "missing.conf"))
+    assert cli.main(["check-config"]) == cli.EXIT_BAD_CONFIG
+    assert "missing.conf: no such file" in capsys.readouterr().out
+
+
+MANAGER_CONF = """
+[general]
+enabled = yes
+
+[base](!)
+read = system,call
+write = system
+
+[monitor](base)
+secret = s
+permit = 127.0.0.1/255.255.255.255
+write = system,originate
+"""
+
+
+def test_check_config_shows_manager_permissions(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    conf = write(tmp_path / "s.conf", "[AMI]\nusername = monitor\n")
+    manager = write(tmp_path / "manager.conf", MANAGER_CONF)
+    assert cli.main(["check-config", "-c", conf, "--manager-conf", manager]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "manager.conf user [monitor] (%s:9)" % manager in out
+    assert "  read:   system, call\n  write:  system, originate\n" in out
+    assert "  permit: 127.0.0.1/255.255.255.255; deny: -; acl: -" in out
+    assert "starpy events           ok (needs read class call)" in out
+    assert "starpy originate        ok (needs write class originate)" in out
+    assert "starpy action Command   NOT ALLOWED (needs write class command)" in out
+    assert cli.main(["check-config", "-c", conf, "--manager-conf", manager,
+                     "--user", "nobody"]) == cli.EXIT_BAD_CONFIG
+    assert "problem: %s: [nobody]: no such AMI user in manager.conf" % manager in (
+        capsys.readouterr().out)
+
+
+# -- events, action, originate (in process, fake AMI over loopback TCP) -----------------------
+
+
+def run(argv: List[str], streams: Streams) -> "defer.Deferred[int]":
+    return cli.runCommand(argv, reactor, streams.out, streams.err)
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_filtered_by_glob_and_header(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+
+    def onErr(text: str) -> None:
+        if text.startswith("# logged in"):
+            server.emitEvent("Newchannel", privilege="call,all", Channel="PJSIP/100-01")
+            server.emitEvent("Hangup", privilege="call,all", Channel="PJSIP/200-02")
+            server.emitEvent("UserEvent", privilege="user,all", UserEvent="x")
+            server.emitEvent("HANGUP", privilege="call,all", Channel="PJSIP/100-01", Cause="16")
+
+    streams = Streams(onErr)
+    status = await run(["events", "-c", amiConf(tmp_path, port), "--count", "2",
+                        "Hangup", "newchan*", "channel=pjsip/1*"], streams)
+    assert status == cli.EXIT_OK, streams.err.getvalue()
+    assert streams.out.getvalue() == (
+        "Event: Newchannel\nPrivilege: call,all\nChannel: PJSIP/100-01\n\n"
+        "Event: HANGUP\nPrivilege: call,all\nChannel: PJSIP/100-01\nCause: 16\n\n")
+
+
+def test_event_filter_rules() -> None:
+    event = Message([("Event", "QueueMemberStatus"), ("Queue", "sales")])
+    assert EventFilter([])(event)
+    assert EventFilter(["queue*"])(event) and EventFilter(["Hangup", "Queue*"])(event)
+    assert not EventFilter(["Hangup"])(event)
+    assert EventFilter(["Queue=SAL*"])(event) and not EventFilter(["Queue=s", "queue*"])(event)
+    assert not EventFilter(["Missing=*"])(event)
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_ends_when_asterisk_goes_away(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    streams = Streams(lambda text: text.startswith("# logged in") and reactor.callLater(
+        0, server.dropAll))
+    status = await run(["events", "-c", amiConf(tmp_path, port)], streams)
+    assert status == cli.EXIT_UNREACHABLE
+    assert streams.err.getvalue().endswith(
+        "starpy events: the connection to Asterisk was lost\n")
+
+
+@pytest_twisted.ensureDeferred
+async def test_action_prints_response_and_list_items(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    conf = amiConf(tmp_path, port)
+    server.astdb[("fam", "key")] = "value"
+    streams = Streams()
+    assert await run(["action", "DBGet", "Family=fam", "Key=key", "-c", conf], streams) == 0
+    out = streams.out.getvalue()
+    assert out.startswith("Response: Success\n")
+    assert "Event: DBGetResponse\n" in out and "Val: value\n" in out
+    server.addChannel("PJSIP/100-00000001", context="default", exten="100")
+    streams = Streams()
+    assert await run(["action", "CoreShowChannels", "-c", conf], streams) == 0
+    blocks = streams.out.getvalue().strip().split("\n\n")
+    assert blocks[0].startswith("Response: Success")
+    assert "Channel: PJSIP/100-00000001" in blocks[1]
+    assert blocks[-1].startswith("Event: CoreShowChannelsComplete")
+    assert streams.err.getvalue() == "# 1 item\n"
+    received = [m for m in server.received if m["action"] == "DBGet"]
+    assert received[0]["family"] == "fam" and received[0]["key"] == "key"
+
+
+@pytest_twisted.ensureDeferred
+async def test_action_refused_and_bad_header(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    conf = amiConf(tmp_path, port)
+    streams = Streams()
+    status = await run(["action", "Hangup", "Channel=PJSIP/nobody", "-c", conf], streams)
+    assert status == cli.EXIT_ACTION_FAILED
+    assert streams.err.getvalue() == "starpy action: Hangup failed: No such channel\n"
+    assert streams.out.getvalue().startswith("Response: Error\n")
+    streams = Streams()
+    assert await run(["action", "Ping", "oops", "-c", conf], streams) == cli.EXIT_USAGE
+    assert streams.err.getvalue() == "starpy action: header 'oops' is not Key=Value\n"
+
+
+@pytest_twisted.ensureDeferred
+async def test_originate_reports_the_response(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    server.failingChannels.append("PJSIP/broken*")
+    conf = amiConf(tmp_path, port, extra="[FastAGI]\ncontext = ivr\n")
+    streams = Streams()
+    status = await run(["originate", "PJSIP/100", "-c", conf, "--exten", "200",
+                        "--variable", "A=1", "--callerid", '"Desk" <100>'], streams)
+    assert status == cli.EXIT_OK, streams.err.getvalue()
+    assert streams.out.getvalue().startswith("Event: OriginateResponse\n")
+    assert "Response: Success\n" in streams.out.getvalue()
+    (action,) = [m for m in server.received if m["action"] == "Originate"]
+    assert (action["context"], action["exten"], action["priority"], action["variable"],
+            action["async"]) == ("ivr", "200", "1", "A=1", "true")
+    streams = Streams()
+    status = await run(["originate", "PJSIP/broken", "-c", conf,
+                        "--application", "Playback", "--data", "beep"], streams)
+    assert status == cli.EXIT_ACTION_FAILED
+    assert streams.err.getvalue().startswith("starpy originate: originate to PJSIP/broken: ")
+    assert "Response: Failure" in streams.out.getvalue()
+
+
+@pytest_twisted.ensureDeferred
+async def test_login_failures_have_distinct_statuses(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    streams = Streams()
+    status = await run(["action", "Ping", "-c", amiConf(tmp_path, port, secret="bad")], streams)
+    assert status == cli.EXIT_LOGIN_FAILED
+    assert streams.err.getvalue() == (
+        "starpy action: login as 'starpy' at 127.0.0.1:%d refused: Authentication failed\n"
+        % port)
+    closed = server.listen(0, reactor=reactor)
+    closedPort = closed.getHost().port
+    await server.stopListening()
+    streams = Streams()
+    status = await run(["action", "Ping", "-c", amiConf(tmp_path, closedPort)], streams)
+    assert status == cli.EXIT_UNREACHABLE
+    assert streams.err.getvalue().startswith(
+        "starpy action: cannot reach Asterisk's AMI at 127.0.0.1:%d: " % closedPort)
+    streams = Streams()
+    noUser = write(tmp_path / "nouser.conf", "[AMI]\nport = %d\n" % port)
+    assert await run(["events", "-c", noUser], streams) == cli.EXIT_BAD_CONFIG
+    assert streams.err.getvalue() == (
+        "starpy events: [AMI] username: not set: add it to starpy.conf to use the AMI\n")
+    streams = Streams()
+    bad = write(tmp_path / "bad.conf", "[AMI]\nport = nope\n")
+    assert await run(["originate", "PJSIP/1", "-c", bad], streams) == cli.EXIT_BAD_CONFIG
+    assert streams.err.getvalue() == (
+        "starpy originate: %s: [AMI] port: expected a port number (0-65535), got 'nope'\n" % bad)
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("m:f", dict(extension=None, context=None, script=None)),
+    ("100=m:f", dict(extension="100", context=None, script=None)),
+    ("100@sales=m:f", dict(extension="100", context="sales", script=None)),
+    ("@sales=m:f", dict(extension=None, context="sales", script=None)),
+    ("/hello/=m:f", dict(extension=None, context=None, script="hello")),
+])
+def test_routes(text: str, expected: dict[str, Any]) -> None:
+    route = parseRoute(text)
+    assert route.reference == "m:f"
+    assert dict(extension=route.extension, context=route.context, script=route.script) == expected
+
+
+@pytest_twisted.ensureDeferred
+async def test_serve_rejects_bad_routes_and_handlers(tmp_path: Path) -> None:
+    conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
+    cases = [
+        (["nocolon"], "starpy serve: route 'nocolon': the handler must be module:function\n"),
+        (["=m:f"], "starpy serve: route '=m:f': expected EXTEN, EXTEN@CONTEXT, @CONTEXT or "
+                   "/PATH before '='\n"),
+        (["/=m:f"], "starpy serve: route '/=m:f': empty script path\n"),
+        (["no_such_module_xyz:f"], "starpy serve: cannot load handler no_such_module_xyz:f: "
+                                   "ModuleNotFoundError: No module named 'no_such_module_xyz'\n"),
+        (["tests.servehandlers:missing"], "starpy serve: cannot load handler "
+         "tests.servehandlers:missing: AttributeError: module 'tests.servehandlers' has no "
+         "attribute 'missing'\n"),
+        (["tests.servehandlers:os.sep"], "starpy serve: handler tests.servehandlers:os.sep is "
+                                         "not callable\n"),
+    ]
+    for routes, message in cases:
+        streams = Streams()
+        assert await run(["serve", "-c", conf, *routes], streams) == cli.EXIT_USAGE
+        assert streams.err.getvalue() == message
+    streams = Streams()
+    assert await run(["serve", "-c", conf, "--workers", "0", "m:f"], streams) == cli.EXIT_USAGE
+
+
+def test_prepared_serve_routes_calls() -> None:
+    """The application ``starpy serve`` builds, driven by the fake caller in memory."""
+    from starpy.cliserve import prepareServe
+
+    args = cli._buildParser().parse_args([
+        "serve", "-c", os.devnull, "100=tests.servehandlers:hello",
+        "/x=tests.servehandlers:other", "--port", "0"])
+    clock = Clock()
+    application = prepareServe(args, clock)
+    assert application.agiSpecifier.port == 0
+    factory = application.agiSpecifier.factory(application.dispatchIncomingCall)
+    for request, extension, expected in [("agi://h/", "100", "hello"), ("agi://h/x", "1", "other")]:
+        channel = SimulatedChannel(request=request, extension=extension)
+        placeCallInMemory(factory, channel, clock).runUntilFinished()
+        assert channel.variables["SERVED"] == "%s %d" % (expected, os.getpid())
+
+
+# -- end to end, in subprocesses --------------------------------------------------------------
+
+
+def starpyProcess(*args: str, cwd: Path = ROOT) -> "subprocess.Popen[str]":
+    return subprocess.Popen([sys.executable, "-m", "starpy", *args], cwd=str(cwd),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def listeningPort(process: "subprocess.Popen[str]") -> int:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("starpy serve: FastAGI listening on 127.0.0.1:"), (
+        line, process.stderr.read() if process.poll() is not None and process.stderr else "")
+    return int(line.split(":")[2].split()[0])
+
+
+def stop(process: "subprocess.Popen[str]") -> Tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    return process.returncode, err
+
+
+def rawCall(port: int, extension: str = "100", script: str = "") -> List[str]:
+    """Play Asterisk for one call with a blocking socket; every command gets ``200 result=1``."""
+    env = ("agi_network: yes\nagi_network_script: %s\nagi_request: agi://127.0.0.1:%d/%s\n"
+           "agi_channel: PJSIP/t-00000001\nagi_context: default\nagi_extension: %s\n"
+           "agi_priority: 1\n\n" % (script, port, script, extension))
+    commands = []
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(env.encode())
+        for line in sock.makefile("rb"):
+            commands.append(line.decode().strip())
+            sock.sendall(b"200 result=1\n")
+    return commands
+
+
+def test_serve_end_to_end(tmp_path: Path) -> None:
+    conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
+    process = starpyProcess("serve", "-c", conf, "100=tests.servehandlers:hello",
+                            "/x=tests.servehandlers:other")
+    try:
+        port = listeningPort(process)
+        assert rawCall(port, "100") == ['SET VARIABLE SERVED "hello %d"' % process.pid]
+        assert rawCall(port, "100", "x") == ['SET VARIABLE SERVED "other %d"' % process.pid]
+        assert rawCall(port, "555") == []
+    finally:
+        status, err = stop(process)
+    assert status == 0, err
+    assert "no handler for the call on PJSIP/t-00000001 to extension '555'" in err
+
+
+def test_serve_workers_share_one_socket(tmp_path: Path) -> None:
+    conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
+    process = starpyProcess("serve", "-c", conf, "--workers", "2",
+                            "tests.servehandlers:blockingPid")
+    try:
+        port = listeningPort(process)
+
+        def twoWorkers() -> List[int]:
+            """Two calls at once: the first blocks its worker, so the second must be
+            accepted by the other worker."""
+            pids = []
+            sockets = []
+            try:
+                for _ in range(2):   # connect the second only once the first is served
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+                    sockets.append(sock)
+                    sock.sendall(b"agi_network: yes\nagi_extension: s\n\n")
+                    line = sock.makefile("rb").readline().decode()
+                    assert line.startswith("PID "), line
+                    pids.append(int(line.split()[1]))
+                for sock in sockets:
+                    sock.sendall(b"go\n")
+            finally:
+                for sock in sockets:
+                    sock.close()
+            return pids
+
+        pids = twoWorkers()
+        assert len(set(pids)) == 2 and process.pid not in pids
+        os.kill(pids[0], signal.SIGKILL)          # the supervisor restarts it
+        again = twoWorkers()
+        assert len(set(again)) == 2 and pids[0] not in again
+    finally:
+        status, err = stop(process)
+    assert status == 0, err
+    assert "restarting it" in err
+    for pid in set(pids + again):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)                       # every worker stopped and was reaped
+
+
+@pytest_twisted.ensureDeferred
+async def test_console_command_against_the_fake_asterisk(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    out, err, code = await getProcessOutputAndValue(
+        sys.executable, ["-m", "starpy", "action", "Command", "Command=core show version",
+                         "-c", amiConf(tmp_path, port)], env=dict(os.environ), path=str(ROOT))
+    assert code == cli.EXIT_OK, err
+    assert b"Output: Asterisk 22.10.1 built by" in out
+    out, err, code = await getProcessOutputAndValue(
+        sys.executable, ["-m", "starpy", "action", "Ping", "-c",
+                         amiConf(tmp_path, port, secret="wrong")], env=dict(os.environ),
+        path=str(ROOT))
+    assert code == cli.EXIT_LOGIN_FAILED
+    assert err.decode().strip().splitlines()[-1].startswith("starpy action: login as 'starpy'")
