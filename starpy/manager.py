@@ -205,16 +205,16 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         waiters, self._bannerWaiters = self._bannerWaiters, []
         for waiter in waiters:
             waiter.errback(error.AMIConnectionLost(None, self._lostReason))
-        for closedWaiter in self._closedWaiters:
+        closedWaiters, self._closedWaiters = self._closedWaiters, []
+        for closedWaiter in closedWaiters:
             closedWaiter.callback(None)
-        self._closedWaiters = []
         log.info("AMI %s", self._lostReason)
 
     def whenClosed(self) -> defer.Deferred[None]:
         """A Deferred that fires with ``None`` once the connection is closed."""
         if self._everConnected and not self._connected:
             return defer.succeed(None)
-        waiter: defer.Deferred[None] = defer.Deferred()
+        waiter: defer.Deferred[None] = defer.Deferred(self._closedWaiters.remove)
         self._closedWaiters.append(waiter)
         return waiter
 
@@ -224,7 +224,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             return defer.succeed(self.amiVersion)
         if not self._connected and self._everConnected:
             return defer.fail(error.AMIConnectionLost(None, self._lostReason))
-        waiter: defer.Deferred[str] = defer.Deferred()
+        waiter: defer.Deferred[str] = defer.Deferred(self._bannerWaiters.remove)
         self._bannerWaiters.append(waiter)
         return waiter
 

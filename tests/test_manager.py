@@ -805,3 +805,16 @@ def test_events_before_a_plain_response_reach_handlers_after_it() -> None:
     client.feed(b"Response: Success\r\nActionID: %s\r\nMessage: Event Sent\r\n\r\n" % aid)
     assert result(d)["message"] == "Event Sent"
     assert seen == ["UserEvent"]
+
+
+def test_cancelled_waiters_are_forgotten() -> None:
+    client = Client(banner=False)
+    closed = client.ami.whenClosed()
+    banner = client.ami.whenBanner()
+    closed.cancel()
+    banner.cancel()
+    assert failure(closed).check(defer.CancelledError)
+    assert failure(banner).check(defer.CancelledError)
+    later = client.ami.whenClosed()
+    client.ami.connectionLost(Failure(ConnectionError("gone")))  # no AlreadyCalledError
+    assert result(later) is None
