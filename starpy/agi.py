@@ -556,7 +556,7 @@ class AGISession(ABC):
         """
         return self._command(_resultInt, "ANSWER")
 
-    def asyncAGIBreak(self) -> Deferred[int]:
+    def asyncagiBreak(self) -> Deferred[int]:
         """ASYNCAGI BREAK: leave AsyncAGI, the dialplan continues (dead-safe).
 
         :return: Deferred firing with the result code (0).

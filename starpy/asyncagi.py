@@ -243,15 +243,6 @@ class AsyncAGISession(AGISession):
         breakCommand.deferred.addCallbacks(lambda reply: None, breakFailed)
         self._enqueue(breakCommand)
 
-    def asyncagiBreak(self) -> Deferred[int]:
-        """``ASYNCAGI BREAK``: the issue's name for :meth:`asyncAGIBreak`.
-
-        :return: a Deferred firing with the result code (0) once Asterisk
-            ran it; the session then ends (``AsyncAGIEnd``) and the dialplan
-            continues.  Fails as :meth:`sendCommandLine`.
-        """
-        return self.asyncAGIBreak()
-
     # -- internals ---------------------------------------------------------------
 
     def _enqueue(self, command: _Command) -> None:

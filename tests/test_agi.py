@@ -60,7 +60,7 @@ NOW = 1795488578.5
 # (call, line sent, Asterisk's reply, expected result)
 COMMANDS: List[Tuple[Callable[[AGISession], Deferred[Any]], str, str, Any]] = [
     (lambda a: a.answer(), "ANSWER", "200 result=0", 0),
-    (lambda a: a.asyncAGIBreak(), "ASYNCAGI BREAK", "200 result=0", 0),
+    (lambda a: a.asyncagiBreak(), "ASYNCAGI BREAK", "200 result=0", 0),
     (lambda a: a.channelStatus(), "CHANNEL STATUS", "200 result=6", 6),
     (lambda a: a.channelStatus("SIP/x-1"), "CHANNEL STATUS SIP/x-1", "200 result=4", 4),
     (lambda a: a.controlStreamFile("demo", "12"), "CONTROL STREAM FILE demo 12 3000 * #",
@@ -263,7 +263,7 @@ def test_afterHangupOnlyDeadSafeCommandsAreSent() -> None:
     safe = [agi.getVariable("A"), agi.getFullVariable("${A}"), agi.databaseGet("f", "k"),
             agi.databaseSet("f", "k", "v"), agi.databaseDel("f", "k"),
             agi.databaseDeltree("f"), agi.verbose("v"), agi.noop(), agi.setVariable("A", "1"),
-            agi.execute("NoOp"), agi.asyncAGIBreak()]
+            agi.execute("NoOp"), agi.asyncagiBreak()]
     assert len(agi.sent) == len(safe) == 11
     assert {commandOf(line) for line, _ in agi.sent} == DEAD_SAFE_COMMANDS
     for d in safe:
