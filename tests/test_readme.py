@@ -39,3 +39,15 @@ def test_readme_begins_with_the_two_commands() -> None:
     assert first == ["python3 dev.py demo", "python3 dev.py test"]
     ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
     assert ci.strip().splitlines()[-1] == "python3 dev.py test"
+
+
+def test_debugging_section_example_runs() -> None:
+    (code,) = pythonBlocks(section("Debugging: wire traces and failure reports"))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    log = done.stderr
+    assert "starpy.wire DEBUG AGI#" in log and ">> ANSWER" in log and "<< 200 result=0" in log
+    assert "starpy.fastagi ERROR AGI handler failed on PJSIP/caller-00000001" in log
+    assert "AGIInvalidCommand" in log
+    assert "  >> NO SUCH COMMAND\n  << 510 Invalid or unknown command" in log
