@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Print a call's AGI environment and a list of channel variables.
+
+Each variable is read with ``agi.getVariable``; one Asterisk does not know is
+printed as UNDEFINED.  Served through UtilApplication (starpy.conf) for
+extension ``s``.
+
+The dialplan lines it expects (``extensions.conf``)::
+
+    [getvariable]
+    exten => s,1,Set(FAVOURITE=blue)
+     same => n,AGI(agi://127.0.0.1:4573)
+     same => n,Hangup()
+
+Run it::
+
+    python examples/getvariable.py          # reads starpy.conf
+    python examples/getvariable.py --fake   # no Asterisk: the fake one calls once
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from twisted.internet import defer, task
+
+from starpy import utilapplication
+
+log = logging.getLogger("getvariable")
+
+#: Channel variables (and functions) to show.
+VARIABLES = ["CHANNEL", "UNIQUEID", "CONTEXT", "EXTEN", "PRIORITY", "CALLERID(num)",
+             "CALLERID(name)", "LANGUAGE()", "FAVOURITE", "NO_SUCH_VARIABLE"]
+
+
+async def printVariables(agi: Any) -> None:
+    """Print the environment, then each variable of :data:`VARIABLES`."""
+    print("AGI variables")
+    for key, value in sorted(agi.variables.items()):
+        print("  %s: %s" % (key, value))
+    print("Channel variables")
+    for name in VARIABLES:
+        value = await agi.getVariable(name)
+        print("  %r -- %s" % (name, "UNDEFINED" if value is None else repr(value)))
+
+
+async def fake(reactor: Any) -> None:
+    from _fake import fakeApplication, fakeChannel, placeFakeCall
+
+    application = fakeApplication(reactor)
+    application.handleCallsFor("s", printVariables)
+    port = await application.agiSpecifier.run(application.dispatchIncomingCall)
+    channel = fakeChannel(extension="s", context="getvariable", variables={"FAVOURITE": "blue"})
+    try:
+        await placeFakeCall(reactor, port.getHost().port, channel, show=False)
+    finally:
+        await port.stopListening()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
+    options = parser.parse_args()
+    logging.basicConfig()
+    if options.fake:
+        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
+    else:
+        from twisted.internet import reactor
+
+        APPLICATION = utilapplication.UtilApplication()
+        APPLICATION.handleCallsFor("s", printVariables)
+        APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
+        reactor.run()  # type: ignore[attr-defined]

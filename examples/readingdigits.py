@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Read digits from the caller in three ways, and count the calls served.
+
+1. ``waitForDigit``: one digit, any key, within a timeout;
+2. ``streamFile`` with escape digits, then ``waitForDigit`` (a menu choice
+   that may interrupt the prompt);
+3. ``getData``: several digits ending with ``#`` or a timeout.
+
+Then it says the number of calls served so far and the digits read.  A
+plain FastAGIFactory (no starpy.conf), listening on 127.0.0.1:4573.
+
+The dialplan lines it expects (``extensions.conf``)::
+
+    [readingdigits]
+    exten => 123,1,Answer()
+     same => n,AGI(agi://127.0.0.1:4573/digits)
+     same => n,Hangup()
+
+Run it::
+
+    python examples/readingdigits.py [--port 4573]
+    python examples/readingdigits.py --fake   # the fake Asterisk calls twice, pressing keys
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any, List, Optional
+
+from twisted.internet import defer, task
+
+from starpy import error, fastagi
+
+log = logging.getLogger("readingdigits")
+
+
+class DialPlan:
+    """Counts the calls it serves; each call reads digits three ways."""
+
+    def __init__(self, digitTimeout: float = 5.0) -> None:
+        self.count = 0
+        self.digitTimeout = digitTimeout
+
+    def __call__(self, agi: Any) -> defer.Deferred[Optional[List[str]]]:
+        return defer.Deferred.fromCoroutine(self.serve(agi))
+
+    async def serve(self, agi: Any) -> Optional[List[str]]:
+        try:
+            await agi.answer()
+        except error.AGIError as e:
+            log.warning("unable to answer %s: %s", agi.variables.get("agi_channel"), e)
+            return None
+        self.count += 1
+        await agi.wait(0.5)
+        first = await agi.waitForDigit(self.digitTimeout)            # one key
+        choice, _ = await agi.streamFile("press-1", escapeDigits="123")
+        if choice is None:
+            choice = await agi.waitForDigit(self.digitTimeout)       # a menu choice
+        entered, timedOut = await agi.getData("enter-some-digits", timeout=self.digitTimeout,
+                                              maxDigits=4)
+        digits = [first or "", choice or "", entered]
+        print("call %d: waitForDigit %r, choice %r, getData %r%s" % (
+            self.count, first, choice, entered, " (timed out)" if timedOut else ""), flush=True)
+        await agi.sayNumber(self.count, "*")
+        if entered:
+            await agi.sayDigits(entered)
+        return digits
+
+
+async def fake(reactor: Any) -> None:
+    from _fake import fakeChannel, placeFakeCall
+
+    from starpy.testing.agi import spacedDigits
+
+    dialplan = DialPlan(digitTimeout=0.5)   # short timeouts: the fake runs in real time
+    port = await fastagi.listenFastAGI(fastagi.FastAGIFactory(dialplan, clock=reactor), 0,
+                                       reactor=reactor)
+    number = port.getHost().port
+    try:
+        # presses 7, then 2 during the prompt, then 4 5 #
+        await placeFakeCall(reactor, number, fakeChannel(
+            request="agi://127.0.0.1/digits", extension="123",
+            dtmf=[(0.55, "7"), (0.6, "2")] + spacedDigits("45#", start=0.75, interval=0.05)))
+        # presses nothing at first, 3 after the prompt, then 9 and lets getData time out
+        await placeFakeCall(reactor, number, fakeChannel(
+            request="agi://127.0.0.1/digits", extension="123",
+            dtmf=[(0.6, "1"), (0.7, "3"), (0.9, "9")]))
+    finally:
+        await port.stopListening()
+
+
+async def serve(reactor: Any, port: int) -> None:
+    listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(DialPlan()), port,
+                                            reactor=reactor)
+    log.warning("listening on %s", listening.getHost())
+    await defer.Deferred()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=4573)
+    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
+    options = parser.parse_args()
+    logging.basicConfig()
+    if options.fake:
+        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
+    else:
+        task.react(lambda reactor: defer.ensureDeferred(serve(reactor, options.port)))
