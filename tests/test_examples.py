@@ -30,3 +30,16 @@ def test_asyncagi_originates_and_plays_a_menu_on_the_fake() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["call up on Local/300@asyncagi-00000001;1",
                                         "pressed 2", "back to the dialplan"]
+
+
+def test_menu_serves_the_documented_menus_to_scripted_calls() -> None:
+    done = run("menu.py", "--fake")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "call 1 presses 0: MENU_CHOICE=0",
+        "call 2 presses 2, then 5 5 5 #: MENU_CHOICE=2 555",
+        "call 3 presses 1, * to come back, then #: MENU_CHOICE=#",
+        "call 4 presses 9, then hangs up: MENU_CHOICE=hangup",
+    ]
+    source = (EXAMPLES / "menu.py").read_text()
+    assert "exten => 200,n,AGI(agi://127.0.0.1:4573/menu)" in source

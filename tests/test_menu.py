@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 import pytest
-import pytest_twisted
+import pytest_twisted  # type: ignore[import-untyped]
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
@@ -687,7 +687,7 @@ def test_menuRunsOverClassicAGI() -> None:
     assert call.value[1] == (model.options[0].menu.options[0], "0")  # type: ignore[union-attr]
 
 
-@pytest_twisted.ensureDeferred
+@pytest_twisted.ensureDeferred  # type: ignore[untyped-decorator]
 async def test_menuOverLoopbackTCP() -> None:
     from twisted.internet import reactor
 
@@ -699,11 +699,10 @@ async def test_menuOverLoopbackTCP() -> None:
         results.append(await model(agi))
 
     factory = fastagi.FastAGIFactory(lambda agi: Deferred.fromCoroutine(main(agi)))
-    port = await fastagi.listenFastAGI(factory, 0, reactor=reactor)  # type: ignore[arg-type]
+    port: Any = await fastagi.listenFastAGI(factory, 0, reactor=reactor)
     try:
         channel = SimulatedChannel(sounds={"short": 0.2}, dtmf=[(0.05, "1"), (0.1, "2")])
-        transcript = await placeCallTCP(reactor, "127.0.0.1",  # type: ignore[arg-type]
-                                        port.getHost().port, channel)
+        transcript = await placeCallTCP(reactor, "127.0.0.1", port.getHost().port, channel)
     finally:
         await port.stopListening()
     assert results == [[(model.options[1], "12")]]
@@ -737,14 +736,16 @@ def test_modelsAreImmutable() -> None:
     (lambda: atlantic(onSuccess="x"), "onSuccess", "callable"),
     (lambda: menu.Option("x"), "option", "not a telephone key"),
     (lambda: menu.Option(""), "option", "must not be empty"),
-    (lambda: menu.SubMenu("1", menu.Option("2")), "menu", "must be a Menu"),
+    (lambda: menu.SubMenu("1", menu.Option("2")),  # type: ignore[arg-type]
+     "menu", "must be a Menu"),
     (lambda: extension(minDigits=4, maxDigits=3), "maxDigits", "4 or more"),
     (lambda: extension(confirmKey="12"), "confirmKey", "one key"),
     (lambda: menu.CollectPassword(expected="12#"), "expected", "'#' ends the entry"),
     (lambda: menu.CollectAudio("p", "f", format="w/av"), "format", "format name"),
     (lambda: menu.CollectAudio("p", "f", minDuration=5, maxDuration=2), "minDuration",
      "less than maxDuration"),
-    (lambda: menu.CollectAudio("p", "f", files=object()), "files", "moveIntoPlace"),
+    (lambda: menu.CollectAudio("p", "f", files=object()),  # type: ignore[arg-type]
+     "files", "moveIntoPlace"),
     (lambda: menu.DigitsPrompt("5a"), "value", "digits"),
     (lambda: menu.SilencePrompt(-1), "seconds", "more than 0"),
     (lambda: menu.DateTimePrompt("now"), "value", "epoch seconds"),
