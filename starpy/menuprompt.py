@@ -11,14 +11,16 @@ whole prompt and is returned.  The elements:
 * :class:`DateTimePrompt`: ``SAY DATETIME`` with Asterisk's format;
 * :class:`SilencePrompt`: a pause, during which an escape digit still counts.
 
-These are used by :mod:`starpy.menu`, which re-exports them; they use
-nothing but :class:`~starpy.agi.AGISession` methods, so they play the same
-over FastAGI, classic AGI and AsyncAGI.
+Each element's ``play(agi, escapeDigits)`` returns a Deferred firing with the
+escape digit that stopped it, or ``None``.  :mod:`starpy.menu` re-exports
+them, and they log on its logger (``starpy.menu``).  They use nothing but
+:class:`~starpy.agi.AGISession` methods, so they play the same over FastAGI,
+classic AGI and AsyncAGI.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import attrs
 from twisted.internet.defer import Deferred
@@ -37,16 +39,12 @@ __all__ = [
     "DateTimePrompt",
     "SilencePrompt",
     "toPrompt",
-    "playPrompt",
 ]
 
 log = logging.getLogger("starpy.menu")
 
 #: Every key a telephone keypad can send (A-D exist on some keypads).
 DTMF_KEYS = "0123456789*#ABCD"
-
-_T = TypeVar("_T")
-
 
 def _checkText(value: object, field: str, allowEmpty: bool = False) -> None:
     if not isinstance(value, str):
@@ -257,17 +255,3 @@ def toPrompt(value: Union[PromptElement, Sequence[PromptElement], None],
         return tuple(_element(item, "%s[%d]" % (field, index))
                      for index, item in enumerate(value))
     return (_element(value, field),)
-
-
-async def playPrompt(agi: AGISession, prompt: Sequence[Prompt],
-                     escapeDigits: str = "") -> Optional[str]:
-    """Play *prompt*'s elements in order until one is stopped by an escape digit.
-
-    :return: (a coroutine returning) that digit, or ``None`` when the whole
-        prompt played.  A failing command fails it (see each element).
-    """
-    for element in prompt:
-        digit = await element.play(agi, escapeDigits)
-        if digit is not None:
-            return digit
-    return None
