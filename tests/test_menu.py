@@ -821,6 +821,17 @@ filename = "agent-pass"
     assert menu.fromDict(data) == menu.CollectPassword(expected="1234", maxRepetitions=1)
 
 
+def test_fromDictResolvesTheFilesHook() -> None:
+    files = FakeFiles()
+    built = menu.fromDict({"type": "CollectAudio", "prompt": "vm-intro", "filename": GREETING,
+                           "files": "spool", "maxDuration": 30},
+                          handlers={"spool": files})
+    assert built == menu.CollectAudio("vm-intro", GREETING, files=files, maxDuration=30)
+    call = run(built, dtmf=[(6.0, "#")])
+    assert call.value == [(built, GREETING)]
+    assert [c[0] for c in files.calls] == ["move"]
+
+
 @pytest.mark.parametrize("data, field, words", [
     ({"prompt": "a", "options": [{"option": "1"}], "maxRepetition": 2}, "maxRepetition",
      "Menu has no field 'maxRepetition'"),
