@@ -150,7 +150,8 @@ def run(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="Hello, FastAGI.")
     parser.add_argument("--port", type=int, default=4573)
     parser.add_argument("--interface", default="127.0.0.1")
-    parser.add_argument("--selftest", action="store_true", help="call it once, no Asterisk")
+    parser.add_argument("--selftest", "--fake", action="store_true", dest="selftest",
+                        help="call it once, no Asterisk")
     parser.add_argument("-v", "--verbose", action="store_true")
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if options.verbose else logging.INFO,

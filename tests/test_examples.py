@@ -43,3 +43,88 @@ def test_menu_serves_the_documented_menus_to_scripted_calls() -> None:
     ]
     source = (EXAMPLES / "menu.py").read_text()
     assert "exten => 200,n,AGI(agi://127.0.0.1:4573/menu)" in source
+
+
+# -- the examples ported from upstream StarPy, each in its --fake mode ----------------------
+
+
+def fake(script: str, *args: str) -> str:
+    done = run(script, "--fake", *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_hellofastagi_fake_alias() -> None:
+    assert fake("hellofastagi.py").splitlines()[-1] == "selftest passed"
+
+
+def test_hellofastagiapp_says_the_time_for_extension_s() -> None:
+    lines = fake("hellofastagiapp.py").splitlines()
+    assert lines[0].startswith("  >> SAY DATETIME ")
+    assert lines[-1] == "  (call ended: SUCCESS)"
+
+
+def test_getvariable_prints_environment_and_variables() -> None:
+    out = fake("getvariable.py")
+    assert "  agi_context: getvariable\n" in out
+    assert "  'CALLERID(num)' -- '1000'\n" in out
+    assert "  'FAVOURITE' -- 'blue'\n" in out
+    assert "  'NO_SUCH_VARIABLE' -- UNDEFINED\n" in out
+
+
+def test_fastagisetvariable_round_trips_quotes() -> None:
+    out = fake("fastagisetvariable.py")
+    assert "Retrieved value 'That\"2set'" in out
+    assert "SET VARIABLE \"this\\\"toset\" \"That\\\"2set\"" in out
+    assert out.rstrip().endswith("channel variable 'this\"toset' is now 'That\"2set'")
+
+
+def test_readingdigits_reads_three_ways_and_counts() -> None:
+    out = fake("readingdigits.py")
+    assert "call 1: waitForDigit '7', choice '2', getData '45'\n" in out
+    assert "call 2: waitForDigit '1', choice '3', getData '9' (timed out)\n" in out
+    assert ">> SAY NUMBER 2 *" in out
+
+
+def test_timestamp_announces_then_beeps() -> None:
+    out = fake("timestamp.py", "--ahead", "0.6")
+    commands = [line.split("<<")[0].strip() for line in out.splitlines() if ">>" in line]
+    assert [c.split()[1:3] for c in commands] == [
+        ["STREAM", "FILE"], ["SAY", "DATETIME"], ["STREAM", "FILE"]]
+    assert commands[0].endswith("at-tone-time-exactly \"\"")
+    assert commands[1].endswith(" HM") and commands[2].endswith("beep \"\"")
+
+
+def test_timestampapp_uses_seconds_and_thanks() -> None:
+    out = fake("timestampapp.py")
+    assert '" HMS' in out and "STREAM FILE thank-you-for-calling" in out
+    assert out.startswith("announced ")
+
+
+def test_connecttoivr_reports_answer_and_failure() -> None:
+    assert fake("connecttoivr.py", "PJSIP/100").startswith(
+        "PJSIP/100-00000001 connected to outgoing,s,1: Success, uniqueid ")
+    done = run("connecttoivr.py", "--fake", "PJSIP/busy")
+    assert done.returncode == 1
+    assert done.stdout == "PJSIP/busy did not answer (reason 0)\n"
+
+
+def test_priexhaustion_counts_channels_and_warns() -> None:
+    assert fake("priexhaustion.py").splitlines() == [
+        "+ PJSIP/100-00000001: 1 channel open",
+        "+ DAHDI/1-1: 2 channels open",
+        "+ DAHDI/2-1: 3 channels open  WARNING: over the threshold of 2",
+        "+ DAHDI/3-1: 4 channels open  WARNING: over the threshold of 2",
+        "- DAHDI/1-1: 3 channels open",
+        "- PJSIP/100-00000001: 2 channels open",
+    ]
+
+
+def test_calldurationcallback_calls_back_with_the_duration() -> None:
+    out = fake("calldurationcallback.py")
+    lines = out.splitlines()
+    assert lines[1] == "  >> GET DATA your-account 5000 7             << 200 result=1234"
+    assert "callback: originate PJSIP/alice -> callduration,100000" in lines
+    assert "call to account 1234 took 0 minute(s) 0 second(s)" in lines
+    assert ">> STREAM FILE seconds" in out
+    assert lines[-1] == "reported: True"
