@@ -51,3 +51,27 @@ def test_debugging_section_example_runs() -> None:
     assert "starpy.fastagi ERROR AGI handler failed on PJSIP/caller-00000001" in log
     assert "AGIInvalidCommand" in log
     assert "  >> NO SUCH COMMAND\n  << 510 Invalid or unknown command" in log
+
+
+def test_utilapplication_section_example_runs(tmp_path: Path) -> None:
+    (code,) = pythonBlocks(section("UtilApplication and starpy.conf"))
+    environment = {key: value for key, value in __import__("os").environ.items()
+                   if key != "STARPY_CONF"}
+    environment["HOME"] = str(tmp_path)          # no ~/.starpy.conf, no ./starpy.conf
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=str(tmp_path), env=environment)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "GREETED = yes\n"
+
+
+def test_starpy_command_section_lists_every_exit_code() -> None:
+    from starpy import cli
+
+    text = section("The starpy command")
+    for code in cli.EXIT_CODES:
+        name = [n for n in cli.__all__ if n.startswith("EXIT_") and n != "EXIT_CODES"
+                and getattr(cli, n) == code][0]
+        assert "| %d | `%s` |" % (code, name) in text
+    for sub in ("serve", "events", "action", "originate", "check-config"):
+        assert "starpy %s" % sub in text
+    assert "hagi://" in section("Scaling out") and "--workers" in section("Scaling out")
