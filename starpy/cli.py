@@ -80,10 +80,17 @@ def _addDemoCommand(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     demo = commands.add_parser(
         "demo",
         help="run StarPy against the built-in fake Asterisk (no Asterisk needed)",
-        description="Log into the built-in fake Asterisk's AMI, send actions, print events, "
-        "then serve FastAGI calls that the fake Asterisk places.",
+        description="Log into the built-in fake Asterisk's AMI, send actions, print events; "
+        "then serve the demo IVR over FastAGI to calls that the fake Asterisk places, "
+        "each caller following a script, and print each call and a summary.",
     )
-    demo.add_argument("--calls", type=int, default=2, help="FastAGI calls to place (default 2)")
+    demo.add_argument("--calls", type=int, default=5,
+                      help="IVR calls to place (default 5, one per caller script)")
+    demo.add_argument("--concurrency", type=int, default=5,
+                      help="calls in progress at once (default 5)")
+    demo.add_argument("--show", type=int, default=None,
+                      help="print the dialogue of the first N calls (default: all when "
+                      "there are at most 10)")
     demo.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     demo.set_defaults(run=_runDemo)
 
@@ -100,13 +107,17 @@ def _runDemo(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    if args.calls < 0:
-        print("starpy demo: --calls must be 0 or more", file=sys.stderr)
+    if args.calls < 0 or args.concurrency < 1 or (args.show is not None and args.show < 0):
+        print("starpy demo: --calls must be 0 or more, --concurrency 1 or more, "
+              "--show 0 or more", file=sys.stderr)
         return EXIT_USAGE
     status: list[int] = []
+    progress = sys.stderr if args.calls > 10 else None
 
     async def run(reactor: object) -> None:
-        status.append(await runDemo(reactor, sys.stdout, calls=args.calls))
+        status.append(await runDemo(reactor, sys.stdout, calls=args.calls,
+                                    concurrency=args.concurrency, show=args.show,
+                                    progress=progress))
 
     try:
         task.react(lambda reactor: defer.ensureDeferred(run(reactor)))

@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
+
 import pytest_twisted
 from twisted.internet import reactor
 
-from starpy.demo import runDemo
+from starpy.demo import CALLERS, runDemo
+
+
+def summary(text: str) -> dict[str, int]:
+    return {choice: int(count) for count, choice in
+            re.findall(r"^\s+(\d+)  MENU_CHOICE=(.*)$", text, re.M)}
 
 
 @pytest_twisted.ensureDeferred
 async def test_demo_runs_against_the_fake_asterisk() -> None:
     out = io.StringIO()
-    status = await runDemo(reactor, out, calls=3)
+    status = await runDemo(reactor, out, calls=len(CALLERS))
     text = out.getvalue()
     assert status == 0
     assert "logged in (MD5 challenge), AMI version 11.0.0" in text
@@ -21,14 +28,34 @@ async def test_demo_runs_against_the_fake_asterisk() -> None:
     assert "OriginateResponse: Success" in text
     assert "CoreShowChannels: 1 channel(s)" in text
     assert "No such channel" in text
-    assert text.count("    ANSWER ") == 3
-    assert "SAY DIGITS 102" in text
+    # Every caller script ends the way its description says.
+    assert summary(text) == {"0": 2, "#": 1, "2 > 555": 1, "hung up": 1}
+    assert text.index("call 1 from 5550000: the caller presses 0") < text.index("call 2 from")
+    assert "    WAIT FOR DIGIT 5000                        -> 200 result=57" in text  # the 9
+    assert "    STREAM FILE pm-invalid-option" in text
+    assert "(AGISTATUS HANGUP)" in text
     assert text.rstrip().endswith("demo finished")
 
 
+@pytest_twisted.ensureDeferred
+async def test_many_calls_show_a_progress_line_and_only_the_summary() -> None:
+    out, progress = io.StringIO(), io.StringIO()
+    await runDemo(reactor, out, calls=20, concurrency=10, progress=progress)
+    assert summary(out.getvalue()) == {"0": 8, "#": 4, "2 > 555": 4, "hung up": 4}
+    assert "call 1 from" not in out.getvalue()
+    assert progress.getvalue().endswith("\r  20/20 calls done\n")
+
+
 def test_cli_demo_entry_point() -> None:
-    done = subprocess.run([sys.executable, "-m", "starpy", "demo", "--calls", "1"],
+    done = subprocess.run([sys.executable, "-m", "starpy", "demo", "--calls", "2"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "demo finished" in done.stdout
-    assert "call 1 from 5550000" in done.stdout
+    assert "call 2 from 5550001: the caller chooses 2 and enters extension 555#" in done.stdout
+
+
+def test_cli_demo_refuses_bad_options() -> None:
+    done = subprocess.run([sys.executable, "-m", "starpy", "demo", "--concurrency", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--concurrency 1 or more" in done.stderr
