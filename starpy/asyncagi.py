@@ -68,7 +68,6 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
-    Set,
     Union,
     cast,
 )
@@ -420,7 +419,7 @@ class AsyncAGIDispatcher(Service):
         self._commands: Dict[str, AsyncAGISession] = {}
         self._waiters: Dict[str, Deferred[AsyncAGISession]] = {}
         self._registration: Optional[_Group] = None
-        self._watched: Set[int] = set()
+        self._watched: Dict[int, Deferred[None]] = {}
         self._prefix = "starpy-%s-" % (uuid.uuid4().hex[:12],)
         self._counter = itertools.count(1)
 
@@ -459,6 +458,9 @@ class AsyncAGIDispatcher(Service):
             Service.stopService(self)  # type: ignore[no-untyped-call]
         for session in list(self.sessions.values()):
             session._end("AsyncAGI dispatcher stopped", hungUp=False)
+        watched, self._watched = self._watched, {}
+        for whenClosed in watched.values():
+            whenClosed.cancel()  # leave no waiter on the AMI protocol
         waiters, self._waiters = self._waiters, {}
         for waiter in waiters.values():
             waiter.cancel()
@@ -650,15 +652,18 @@ class AsyncAGIDispatcher(Service):
         whenClosed = getattr(ami, "whenClosed", None)
         if whenClosed is None or id(ami) in self._watched:
             return
-        self._watched.add(id(ami))
+        waiting: Deferred[None] = whenClosed()
 
         def closed(ignored: object) -> None:
-            self._watched.discard(id(ami))
+            if self._watched.get(id(ami)) is waiting:
+                del self._watched[id(ami)]
             for session in list(self.sessions.values()):
                 if session.ami is ami:
                     session._end("AMI connection lost", hungUp=False)
 
-        whenClosed().addCallback(closed)
+        if not waiting.called:
+            self._watched[id(ami)] = waiting
+        waiting.addCallbacks(closed, lambda reason: reason.trap(defer.CancelledError))
 
     def _sessionEnded(self, session: AsyncAGISession) -> None:
         if self.sessions.get(session.uniqueid) is session:
