@@ -159,6 +159,7 @@ class FastAGIProtocol(Protocol, AGISession):
     ) -> None:
         AGISession.__init__(self, clock)
         self.environmentTimeout = environmentTimeout
+        self.environmentSeen = False
         self._environmentTimer: Optional[IDelayedCall] = None
         self.arguments: List[str] = []
         self.scriptPath = ""
@@ -176,10 +177,10 @@ class FastAGIProtocol(Protocol, AGISession):
             self._environmentTimer = self.clock.callLater(
                 self.environmentTimeout, self._environmentTimedOut)
 
-    def _environmentTimedOut(self) -> None:
+    def _environmentTimedOut(self, timeout: Optional[float] = None) -> None:
         self._environmentTimer = None
         log.warning("%s: no complete AGI environment within %g s, dropping the connection",
-                    self._name(), self.environmentTimeout)
+                    self._name(), timeout if timeout is not None else self.environmentTimeout)
         transport = self.transport
         if transport is not None:
             abort = getattr(transport, "abortConnection", None)
@@ -301,8 +302,12 @@ class FastAGIProtocol(Protocol, AGISession):
                 waiting.errback(error.AGIHangup(line, None, why))
 
     def _environmentReceived(self, variables: Dict[str, str]) -> None:
+        self.environmentSeen = True
         if self._environmentTimer is not None:
             self._stopEnvironmentTimer()
+        factory = getattr(self, "factory", None)
+        if isinstance(factory, FastAGIFactory):
+            factory._environmentArrived()
         self.variables = variables
         arguments: List[str] = []
         key = "agi_arg_1"
@@ -406,6 +411,51 @@ class FastAGIFactory(ServerFactory):
         self.maxEnvironmentLines = maxEnvironmentLines
         self.environmentTimeout = environmentTimeout
         self._sessions: Set[FastAGIProtocol] = set()
+        # Sessions still sending their environment, oldest first, under one
+        # timer for the oldest deadline (not a delayed call per connection).
+        self._awaiting: Deque[Tuple[float, FastAGIProtocol]] = deque()
+        self._environmentTimer: Optional[IDelayedCall] = None
+
+    def _clock(self) -> IReactorTime:
+        if self.clock is None:
+            from twisted.internet import reactor
+
+            return cast(IReactorTime, reactor)
+        return self.clock
+
+    def _awaitEnvironment(self, agi: FastAGIProtocol) -> None:
+        timeout = self.environmentTimeout
+        if timeout is None:
+            return
+        clock = self._clock()
+        self._awaiting.append((clock.seconds() + timeout, agi))
+        if self._environmentTimer is None:
+            self._environmentTimer = clock.callLater(timeout, self._checkEnvironments)
+
+    def _environmentArrived(self) -> None:
+        awaiting = self._awaiting
+        while awaiting and (awaiting[0][1].environmentSeen or awaiting[0][1].closed):
+            awaiting.popleft()
+        if not awaiting and self._environmentTimer is not None:
+            if self._environmentTimer.active():
+                self._environmentTimer.cancel()
+            self._environmentTimer = None
+
+    def _checkEnvironments(self) -> None:
+        self._environmentTimer = None
+        clock = self._clock()
+        now = clock.seconds()
+        awaiting = self._awaiting
+        while awaiting:
+            deadline, agi = awaiting[0]
+            if agi.environmentSeen or agi.closed:
+                awaiting.popleft()
+            elif deadline <= now:
+                awaiting.popleft()
+                agi._environmentTimedOut(self.environmentTimeout)
+            else:
+                self._environmentTimer = clock.callLater(deadline - now, self._checkEnvironments)
+                break
 
     @property
     def sessions(self) -> Set[FastAGIProtocol]:
@@ -414,6 +464,8 @@ class FastAGIFactory(ServerFactory):
 
     def _sessionEnded(self, agi: FastAGIProtocol) -> None:
         self._sessions.discard(agi)
+        if not agi.environmentSeen:
+            self._environmentArrived()  # drops closed ones at the head
 
     def finishAll(self) -> Deferred[None]:
         """Finish every open session; fires once all their connections closed."""
@@ -449,11 +501,10 @@ class FastAGIFactory(ServerFactory):
             log.warning("refused FastAGI connection from %s: not in allowedClients", addr)
             return None
         agi = self.protocol(
-            self._sessionReady, self.clock, self.maxLineLength, self.maxEnvironmentLines,
-            self.environmentTimeout,
-        )
+            self._sessionReady, self.clock, self.maxLineLength, self.maxEnvironmentLines)
         agi.factory = self
         self._sessions.add(agi)
+        self._awaitEnvironment(agi)
         return agi
 
     def _sessionReady(self, agi: FastAGIProtocol) -> None:

@@ -98,3 +98,28 @@ async def test_stopping_the_server_finishes_calls_in_progress() -> None:
     assert [t.commands() for t in transcripts] == [[b"ANSWER", b"WAIT FOR DIGIT 60000"]] * 2
     assert all(agi.closed for agi in handlers)
     assert factory.sessions == set()
+
+
+def test_one_slow_peer_among_many_is_dropped_alone() -> None:
+    clock = task.Clock()
+    started: List[Any] = []
+    factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)
+    peers = []
+    for index in range(5):
+        agi = factory.buildProtocol(None)
+        assert agi is not None
+        transport = StringTransport()
+        agi.makeConnection(transport)
+        peers.append((agi, transport))
+        clock.advance(0.5)  # peers connect at t=0, 0.5, 1.0, 1.5, 2.0
+    for index, (agi, transport) in enumerate(peers):
+        if index != 2:
+            agi.dataReceived(ENV_START + b"\n")
+    assert len(clock.getDelayedCalls()) == 1  # one timer for the factory, not one each
+    clock.advance(3.4)  # t=5.9; peer 2 connected at t=1.0: its 5 s end at t=6.0
+    assert not peers[2][1].disconnecting
+    clock.advance(0.1)
+    assert peers[2][1].disconnecting
+    assert [agi for agi, _ in peers if agi.closed] == [peers[2][0]]
+    assert len(started) == 4
+    assert clock.getDelayedCalls() == []
