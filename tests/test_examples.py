@@ -128,3 +128,27 @@ def test_calldurationcallback_calls_back_with_the_duration() -> None:
     assert "call to account 1234 took 0 minute(s) 0 second(s)" in lines
     assert ">> STREAM FILE seconds" in out
     assert lines[-1] == "reported: True"
+
+
+def test_menutest_runs_the_menu_test_on_scripted_calls() -> None:
+    lines = fake("menutest.py").splitlines()
+    assert lines[0].startswith("menu test server on 127.0.0.1:")
+    assert lines[0].endswith("; 9 scripted calls in memory")
+    results = [line for line in lines[1:] if not line.startswith("    played: ")]
+    assert results == [
+        "call 1 presses 0: MENUTEST_RESULT=0",
+        "call 2 presses 1, then # in the second level: MENUTEST_RESULT=1 #",
+        "call 3 presses 1, * to come back, then 0: MENUTEST_RESULT=0",
+        "call 4 presses 2, then enters 4 5 6 #: MENUTEST_RESULT=2 456",
+        "call 5 presses 2, enters 1 2 # (too short), then 7 8 9 0 #: MENUTEST_RESULT=2 7890",
+        "call 6 presses 5 (invalid, told so), then #: MENUTEST_RESULT=#",
+        "call 7 presses * to leave the menu: MENUTEST_RESULT=exit",
+        "call 8 presses nothing at all: MENUTEST_RESULT=none",
+        "call 9 hangs up during the first prompt: MENUTEST_RESULT=hangup",
+    ]
+    assert "    played: menutest-toplevel, menutest-secondlevel, menutest-toplevel" in lines
+    assert "    played: menutest-toplevel, pm-invalid-option, menutest-toplevel" in lines
+    assert lines.count("    played: " + ", ".join(["menutest-toplevel"] * 6)) == 1
+    source = (EXAMPLES / "menutest.py").read_text()
+    assert "exten => s,1,Answer()" in source
+    assert "same => n,AGI(agi://127.0.0.1:4573)" in source
