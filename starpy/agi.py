@@ -303,8 +303,10 @@ class AGISession(ABC):
     HISTORY_LENGTH = 20
 
     def __init__(self, clock: Optional[IReactorTime] = None) -> None:
-        self.history: Deque[Tuple[str, str]] = deque(maxlen=self.HISTORY_LENGTH)
-        self.tracer = WireTracer("AGI")
+        # Both made on first use: most sessions never trace, and every
+        # idle session would pay for them.
+        self._history: Optional[Deque[Tuple[str, str]]] = None
+        self._tracer: Optional[WireTracer] = None
         self.variables: Dict[str, str] = {}
         self.hungUp = False
         self.closed = False
@@ -406,6 +408,31 @@ class AGISession(ABC):
     def _name(self) -> str:
         return self.variables.get("agi_channel", "AGI")
 
+    @property
+    def history(self) -> Deque[Tuple[str, str]]:
+        """The last :attr:`HISTORY_LENGTH` commands as ``(line, reply)``, oldest first."""
+        if self._history is None:
+            self._history = deque(maxlen=self.HISTORY_LENGTH)
+        return self._history
+
+    def _remember(self, line: str, reply: str) -> None:
+        history = self._history
+        if history is None:
+            history = self._history = deque(maxlen=self.HISTORY_LENGTH)
+        history.append((line, reply))
+
+    @property
+    def tracer(self) -> WireTracer:
+        """The session's :class:`~starpy.trace.WireTracer` (made on first use)."""
+        if self._tracer is None:
+            self._tracer = WireTracer("AGI")
+        return self._tracer
+
+    @property
+    def tracing(self) -> bool:
+        """Whether wire tracing is on for this session."""
+        return self._tracer is not None and self._tracer.enabled
+
     def setTrace(self, enabled: bool = True) -> None:
         """Log every line sent and received in this session (or stop).
 
@@ -452,22 +479,22 @@ class AGISession(ABC):
         except (ValueError, TypeError):
             return defer.fail(Failure())
         if self.closed:
-            self.history.append((line, "(not sent: the AGI session has ended)"))
+            self._remember(line, "(not sent: the AGI session has ended)")
             return defer.fail(error.AGIHangup(line, None, "AGI session has ended"))
         if self.hungUp and command.upper() not in DEAD_SAFE_COMMANDS:
-            self.history.append((line, "(not sent: the channel has hung up)"))
+            self._remember(line, "(not sent: the channel has hung up)")
             return defer.fail(error.AGIHangup(line, None, "channel has hung up"))
         return self.sendCommandLine(line).addCallbacks(
             self._checkReply, self._noReply, callbackArgs=(line, convert), errbackArgs=(line,))
 
     def _noReply(self, reason: Failure, line: str) -> Failure:
-        self.history.append((line, "(no reply: %s)" % (reason.getErrorMessage(),)))
+        self._remember(line, "(no reply: %s)" % (reason.getErrorMessage(),))
         return reason
 
     def _checkReply(
         self, reply: AGIReply, line: str, convert: Optional[Callable[[AGIReply], Any]]
     ) -> Any:
-        self.history.append((line, reply.raw))
+        self._remember(line, reply.raw)
         code = reply.code
         if code == 200:
             if reply.result == "-1":

@@ -202,7 +202,7 @@ class FastAGIProtocol(Protocol, AGISession):
             log.error("%s: protocol error, dropping the connection: %s", self._name(), e)
             self._abort(e)
             return
-        tracing = self.tracer.enabled
+        tracing = self.tracing
         for event in events:
             if isinstance(event, AGIReply):
                 if tracing:
@@ -256,8 +256,8 @@ class FastAGIProtocol(Protocol, AGISession):
     # -- internals -------------------------------------------------------------------
 
     def _write(self, line: str) -> None:
-        if self.tracer.enabled:
-            self.tracer.sent([line])
+        if self._tracer is not None and self._tracer.enabled:
+            self._tracer.sent([line])
         self.transport.write(  # type: ignore[union-attr]
             line.encode(ENCODING, "surrogateescape") + b"\n")
 
