@@ -96,17 +96,11 @@ def _addDemoCommand(commands: "argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def _runDemo(args: argparse.Namespace) -> int:
-    import logging
-
     from twisted.internet import defer, task
 
     from starpy.demo import runDemo
 
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    _configureLogging(args.verbose)
     if args.calls < 0 or args.concurrency < 1 or (args.show is not None and args.show < 0):
         print("starpy demo: --calls must be 0 or more, --concurrency 1 or more, "
               "--show 0 or more", file=sys.stderr)
@@ -141,17 +135,12 @@ def _addAGICommand(commands: "argparse._SubParsersAction[argparse.ArgumentParser
 
 def _runAGI(args: argparse.Namespace) -> int:
     import importlib
-    import logging
 
     from twisted.internet import reactor
 
     from starpy.classicagi import runClassicAGI
 
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    _configureLogging(args.verbose)
     moduleName, _, functionName = args.handler.partition(":")
     if not moduleName or not functionName:
         print("starpy agi: HANDLER must be module:function", file=sys.stderr)
