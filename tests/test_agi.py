@@ -14,6 +14,7 @@ from starpy.agi import DEAD_SAFE_COMMANDS, AGISession, InSequence, SpeechRecogni
 from starpy.codec.agi import AGIReply, parseReplyText
 
 from .agihelpers import asteriskParseArgs
+from tests.deferreds import result, failure
 
 
 class RecordingSession(AGISession):
@@ -37,22 +38,6 @@ class RecordingSession(AGISession):
     def reply(self, text: str) -> None:
         line, d = self.sent.pop(0)
         d.callback(parseReplyText(text))
-
-
-def result(d: Deferred[Any]) -> Any:
-    box: List[Any] = []
-    d.addBoth(box.append)
-    assert box, "Deferred has not fired"
-    if isinstance(box[0], Failure):
-        box[0].raiseException()
-    return box[0]
-
-
-def failure(d: Deferred[Any]) -> Failure:
-    box: List[Any] = []
-    d.addBoth(box.append)
-    assert box and isinstance(box[0], Failure), box
-    return box[0]
 
 
 NOW = 1795488578.5

@@ -20,24 +20,9 @@ from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMe
 from starpy.testing.asyncagi import FakeAsyncAGI, encode
 
 from . import transcripts
+from tests.deferreds import result, failure
 
 # -- helpers -----------------------------------------------------------------------
-
-
-def result(d: Deferred[Any]) -> Any:
-    out: List[Any] = []
-    d.addBoth(out.append)
-    assert out, "Deferred has not fired"
-    if isinstance(out[0], Failure):
-        out[0].raiseException()
-    return out[0]
-
-
-def failure(d: Deferred[Any]) -> Failure:
-    out: List[Any] = []
-    d.addBoth(out.append)
-    assert out and isinstance(out[0], Failure), out
-    return out[0]
 
 
 class Raw:

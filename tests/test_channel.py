@@ -16,24 +16,9 @@ from starpy.dispatch import EventDispatcher
 from starpy.testing.ami import FakeAMIServerFactory, loginInMemory
 
 from . import transcripts
+from tests.deferreds import result, failure
 
 BRIDGE = "72ca00d7-e261-4211-a171-13167ffa83d4"
-
-
-def result(d: Deferred[Any]) -> Any:
-    out: List[Any] = []
-    d.addBoth(out.append)
-    assert out, "Deferred has not fired"
-    if isinstance(out[0], Failure):
-        out[0].raiseException()
-    return out[0]
-
-
-def failure(d: Deferred[Any]) -> Failure:
-    out: List[Any] = []
-    d.addBoth(out.append)
-    assert out and isinstance(out[0], Failure), out
-    return out[0]
 
 
 def callMessages() -> List[bytes]:

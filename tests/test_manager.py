@@ -14,6 +14,7 @@ from starpy import error, manager
 from starpy.codec.ami import AMIParser, Message
 from starpy.manager import AMIProtocol, EventList
 from tests import transcripts
+from tests.deferreds import result, failure, unfired
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
@@ -46,33 +47,6 @@ class Client:
         lines = [b"Response: Success", b"ActionID: " + actionID.encode()]
         lines.extend(("%s: %s" % h).encode() for h in headers)
         self.feed(b"\r\n".join(lines) + b"\r\n\r\n")
-
-
-def result(d: defer.Deferred[Any]) -> Any:
-    box: List[Any] = []
-    d.addBoth(box.append)
-    assert box, "Deferred has not fired"
-    if isinstance(box[0], Failure):
-        box[0].raiseException()
-    return box[0]
-
-
-def failure(d: defer.Deferred[Any]) -> Failure:
-    box: List[Any] = []
-    d.addBoth(box.append)
-    assert box and isinstance(box[0], Failure), "Deferred did not fail: %r" % box
-    return box[0]
-
-
-def unfired(d: defer.Deferred[Any]) -> None:
-    box: List[Any] = []
-
-    def look(value: Any) -> Any:
-        box.append(value)
-        return value
-
-    d.addBoth(look)
-    assert not box, "Deferred fired with %r" % box
 
 
 # -- login -----------------------------------------------------------------
