@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, List
+from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

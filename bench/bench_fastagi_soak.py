@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, List
+from typing import List
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))

@@ -19,7 +19,7 @@ working on a loaded machine.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 import attrs
 from twisted.internet import defer

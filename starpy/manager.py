@@ -43,7 +43,7 @@ from starpy.codec.ami import (
     Message,
     formatAction,
 )
-from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Registration
+from starpy.dispatch import EventDispatcher, EventHandler, EventNames
 from starpy.trace import WireTracer
 
 __all__ = [

@@ -7,7 +7,6 @@ from typing import Any, Callable, List, Optional, Tuple
 import pytest
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.agi import DEAD_SAFE_COMMANDS, AGISession, InSequence, SpeechRecognition, SpeechResult

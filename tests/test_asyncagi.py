@@ -10,7 +10,6 @@ import pytest
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import StringTransport
-from twisted.python.failure import Failure
 
 from starpy import agi as agimodule
 from starpy import asyncagi, error, manager

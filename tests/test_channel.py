@@ -5,9 +5,7 @@ from typing import Any, Callable, List, Optional
 
 import pytest
 from twisted.internet import defer, task
-from twisted.internet.defer import Deferred
 from twisted.internet.testing import StringTransport
-from twisted.python.failure import Failure
 
 from starpy import channel as chan
 from starpy import error, manager
