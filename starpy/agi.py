@@ -72,6 +72,8 @@ __all__ = [
     "SpeechResult",
     "SpeechRecognition",
     "callHandler",
+    "runHandler",
+    "Handler",
     "log",
 ]
 
@@ -123,6 +125,50 @@ def callHandler(function: Callable[..., Any], *args: Any, **named: Any) -> Defer
     if isinstance(result, Coroutine):
         return Deferred.fromCoroutine(result)
     return defer.succeed(result)
+
+
+#: A call handler: called with the session once the call's environment is
+#: known; returns a value, a Deferred, or is an ``async def``.
+Handler = Callable[[Any], Any]
+
+
+def runHandler(agi: "AGISession", mainFunction: Handler) -> Deferred[bool]:
+    """Run ``mainFunction(agi)`` the way every AGI transport does.
+
+    If the function raises or its Deferred (or coroutine) fails, the
+    session's :meth:`~AGISession.failureReport` is logged as one ERROR entry
+    on the transport's logger (:attr:`AGISession.handlerLog`) and the session
+    is finished.  If it returns a Deferred or is a coroutine, the session is
+    finished when that completes.  A plain return value leaves the session
+    open: such a handler finishes it itself (StarPy's callback style).
+
+    :return: a Deferred that fires once the handler is done, with ``True``
+        if it succeeded and ``False`` if it failed; it never fails.
+    """
+    try:
+        result = mainFunction(agi)
+    except Exception:
+        _handlerFailed(Failure(), agi)
+        return defer.succeed(False)
+    if isinstance(result, Coroutine):
+        result = Deferred.fromCoroutine(result)
+    elif not isinstance(result, Deferred):
+        return defer.succeed(True)
+
+    def done(ignored: object) -> bool:
+        agi.finish()
+        return True
+
+    def failed(reason: Failure) -> bool:
+        _handlerFailed(reason, agi)
+        return False
+
+    return cast("Deferred[bool]", result.addCallbacks(done, failed))
+
+
+def _handlerFailed(reason: Failure, agi: "AGISession") -> None:
+    agi.handlerLog.error("%s", agi.failureReport(reason))
+    agi.finish()
 
 
 def _milliseconds(seconds: float) -> int:
@@ -302,6 +348,13 @@ class AGISession(ABC):
     #: How many commands :attr:`history` keeps.
     HISTORY_LENGTH = 20
 
+    #: Where :func:`runHandler` reports a failed handler; each transport
+    #: names its own module's logger (``starpy.fastagi``, ``starpy.asyncagi``).
+    handlerLog = log
+
+    #: How failure reports name the transport: ``"AGI handler failed on ..."``.
+    transportName = "AGI"
+
     def __init__(self, clock: Optional[IReactorTime] = None) -> None:
         # Both made on first use: most sessions never trace, and every
         # idle session would pay for them.
@@ -446,7 +499,8 @@ class AGISession(ABC):
         It holds the traceback of *reason*, the call's AGI environment and
         the last commands of the session with their replies.
         """
-        lines = ["AGI handler failed on %s" % (self._name(),), reason.getTraceback().rstrip(),
+        lines = ["%s handler failed on %s" % (self.transportName, self._name()),
+                 reason.getTraceback().rstrip(),
                  "AGI environment:"]
         lines.extend("  %s: %s" % item for item in sorted(self.variables.items()))
         lines.append("Last %d command(s), oldest first:" % (len(self.history),))

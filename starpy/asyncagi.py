@@ -55,11 +55,9 @@ import itertools
 import logging
 import uuid
 from collections import deque
-from types import CoroutineType
 from typing import (
     Any,
     Callable,
-    Coroutine,
     Deque,
     Dict,
     FrozenSet,
@@ -80,7 +78,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.agi import DEAD_SAFE_COMMANDS, AGISession
+from starpy.agi import DEAD_SAFE_COMMANDS, AGISession, Handler, runHandler
 from starpy.codec.agi import AGIReply, parseEnvironment, parseReplyText
 from starpy.codec.ami import Message
 
@@ -95,9 +93,6 @@ __all__ = [
 
 log = logging.getLogger("starpy.asyncagi")
 
-#: What a handler is: called with the session; returns a value, a Deferred,
-#: or is an ``async def``.
-Handler = Callable[["AsyncAGISession"], Any]
 
 #: The AMI events a running dispatcher listens to.
 EVENTS = ("AsyncAGIStart", "AsyncAGIExec", "AsyncAGIEnd", "AsyncAGI", "HangupRequest",
@@ -139,10 +134,6 @@ def _deadSafe(line: str) -> bool:
     return any(upper == name or upper.startswith(name + " ") for name in DEAD_SAFE_COMMANDS)
 
 
-def _isCoroutine(value: object) -> bool:
-    return isinstance(value, (CoroutineType, Coroutine))
-
-
 class AsyncAGISession(AGISession):
     """One channel in ``AGI(agi:async)``: every AGI command, sent over AMI.
 
@@ -159,6 +150,9 @@ class AsyncAGISession(AGISession):
     :ivar startEvent: the ``AsyncAGIStart`` (or old ``AsyncAGI``) event.
     :ivar ami: the AMI protocol the session's commands go through.
     """
+
+    handlerLog = log
+    transportName = "AsyncAGI"
 
     def __init__(self, dispatcher: "AsyncAGIDispatcher", ami: Any, startEvent: Message,
                  variables: Dict[str, str], clock: Optional[IReactorTime]) -> None:
@@ -632,20 +626,7 @@ class AsyncAGIDispatcher(Service):
 
     def _run(self, session: AsyncAGISession) -> None:
         assert self.mainFunction is not None
-        try:
-            result = self.mainFunction(session)
-        except Exception:
-            self._handlerFailed(Failure(), session)
-            return
-        if _isCoroutine(result):
-            result = Deferred.fromCoroutine(result)
-        if isinstance(result, Deferred):
-            result.addCallbacks(lambda ignored: session.finish(),
-                                self._handlerFailed, errbackArgs=(session,))
-
-    def _handlerFailed(self, reason: Failure, session: AsyncAGISession) -> None:
-        log.error("AsyncAGI handler failed on %s:\n%s", session.channel, reason.getTraceback())
-        session.finish()
+        runHandler(session, self.mainFunction)
 
     def _watch(self, ami: Any) -> None:
         """End the sessions of *ami* when that connection closes."""

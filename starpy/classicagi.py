@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import logging
 import signal
-from typing import Any, Callable, Optional, cast
+from typing import Any, Optional, cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.internet import stdio
 
 from starpy.codec.agi import DEFAULT_MAX_ENVIRONMENT_LINES, DEFAULT_MAX_LINE_LENGTH
-from starpy.fastagi import FastAGIProtocol, runHandler
+from starpy.agi import Handler, runHandler
+from starpy.fastagi import FastAGIProtocol
 
 __all__ = ["ClassicAGIProtocol", "runClassicAGI", "log"]
 
 log = logging.getLogger("starpy.classicagi")
-
-Handler = Callable[[Any], Any]
 
 
 class ClassicAGIProtocol(FastAGIProtocol):
@@ -64,7 +63,7 @@ def runClassicAGI(
     """Run *mainFunction* as a classic AGI script over stdin/stdout; block until done.
 
     *mainFunction* is called like a FastAGI handler (see
-    :func:`starpy.fastagi.runHandler`).  Installs a SIGHUP handler that marks
+    :func:`starpy.agi.runHandler`).  Installs a SIGHUP handler that marks
     the session hung up, runs *reactor* until the session ends, and
     returns an exit status: 0, or 1 if the handler failed.
     """

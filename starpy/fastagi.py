@@ -33,7 +33,6 @@ from collections import deque
 from typing import (
     Any,
     Callable,
-    Coroutine,
     Deque,
     Dict,
     Iterable,
@@ -45,7 +44,6 @@ from typing import (
     Union,
     cast,
 )
-from types import CoroutineType
 from urllib.parse import parse_qs
 
 from twisted.internet import defer
@@ -61,7 +59,7 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.agi import AGISession, InSequence
+from starpy.agi import AGISession, Handler, InSequence, runHandler
 from starpy.codec.agi import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
     DEFAULT_MAX_LINE_LENGTH,
@@ -84,50 +82,7 @@ __all__ = [
 
 log = logging.getLogger("starpy.fastagi")
 
-#: What a handler is: called with the session once the environment is read;
-#: returns a value, a Deferred, or is an ``async def``.
-Handler = Callable[[Any], Any]
-
 _Pending = Tuple[str, "Deferred[AGIReply]"]
-
-
-def runHandler(agi: AGISession, mainFunction: Handler) -> Deferred[bool]:
-    """Run ``mainFunction(agi)`` the way the FastAGI and classic AGI servers do.
-
-    If the function raises or its Deferred (or coroutine) fails, the
-    failure is logged with its traceback and the session is finished.  If
-    it returns a Deferred or is a coroutine, the session is finished when
-    that completes.  A plain return value leaves the session open: such a
-    handler finishes it itself (StarPy's callback style).
-
-    :return: a Deferred that fires once the handler is done, with ``True``
-        if it succeeded and ``False`` if it failed; it never fails.
-    """
-    try:
-        result = mainFunction(agi)
-    except Exception:
-        _handlerFailed(Failure(), agi)
-        return defer.succeed(False)
-    if not isinstance(result, Deferred):
-        if isinstance(result, CoroutineType) or isinstance(result, Coroutine):
-            result = Deferred.fromCoroutine(result)
-        else:
-            return defer.succeed(True)
-
-    def done(ignored: object) -> bool:
-        agi.finish()
-        return True
-
-    def failed(reason: Failure) -> bool:
-        _handlerFailed(reason, agi)
-        return False
-
-    return cast("Deferred[bool]", result.addCallbacks(done, failed))
-
-
-def _handlerFailed(reason: Failure, agi: AGISession) -> None:
-    log.error("%s", agi.failureReport(reason))
-    agi.finish()
 
 
 class FastAGIProtocol(Protocol, AGISession):
@@ -148,6 +103,8 @@ class FastAGIProtocol(Protocol, AGISession):
         environment block before the connection is dropped (``None``: no
         limit).
     """
+
+    handlerLog = log
 
     def __init__(
         self,

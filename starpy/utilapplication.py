@@ -28,7 +28,7 @@ from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error, fastagi, manager
-from starpy.agi import AGISession
+from starpy.agi import AGISession, Handler
 from starpy.appconfig import (
     OPTIONS,
     SEARCH_PATH,
@@ -50,9 +50,6 @@ __all__ = [
 
 log = logging.getLogger("starpy.utilapplication")
 
-#: A call handler: ``handler(agi)`` returning a value, a Deferred, or an
-#: ``async def`` coroutine (see :func:`starpy.fastagi.runHandler`).
-Handler = Callable[[Any], Any]
 
 _Key = Tuple[Optional[str], Optional[str]]
 
