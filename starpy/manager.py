@@ -41,6 +41,7 @@ from starpy.codec.ami import (
     AMIParser,
     HeaderInput,
     Message,
+    bannerVersion,
     formatAction,
 )
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames
@@ -255,10 +256,10 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             self.messageReceived(message)
 
     def _bannerReceived(self, banner: str) -> None:
-        prefix, slash, version = banner.partition("/")
-        if not slash or "Call Manager" not in prefix:
+        version = bannerVersion(banner)
+        if version is None:
             log.warning("Unexpected AMI banner %r", banner)
-        self.amiVersion = version.strip() if slash else banner
+        self.amiVersion = banner if version is None else version
         waiters, self._bannerWaiters = self._bannerWaiters, []
         for waiter in waiters:
             waiter.callback(self.amiVersion)

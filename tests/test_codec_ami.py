@@ -197,3 +197,15 @@ def test_arbitrary_bytes_give_messages_or_codec_error(data: bytes, bound: int) -
                 assert all(isinstance(v, str) for v in message.values())
     except AMICodecError:
         pass
+
+
+@pytest.mark.parametrize("banner, version", [
+    ("Asterisk Call Manager/11.0.0", "11.0.0"),
+    ("Asterisk Call Manager/1.0", "1.0"),
+    ("Asterisk Call Manager Proxy/2.1 ", "2.1"),
+    ("SSH-2.0-OpenSSH_9.2", None),
+    ("Asterisk Call Manager", None),
+])
+def test_banner_version(banner: str, version: str | None) -> None:
+    from starpy.codec.ami import bannerVersion
+    assert bannerVersion(banner) == version

@@ -32,6 +32,7 @@ from typing import (
 __all__ = [
     "AMICodecError",
     "AMIParser",
+    "bannerVersion",
     "Message",
     "HeaderInput",
     "formatAction",
@@ -162,6 +163,15 @@ class Message(dict):  # type: ignore[type-arg]
 
 def _mask(name: str, value: str) -> str:
     return "********" if name.lower() in SECRET_HEADERS else value
+
+
+def bannerVersion(banner: str) -> Optional[str]:
+    """The version in an AMI banner (``'11.0.0'`` from
+    ``'Asterisk Call Manager/11.0.0'``), or ``None`` if *banner* is not one."""
+    prefix, slash, version = banner.partition("/")
+    if not slash or "Call Manager" not in prefix:
+        return None
+    return version.strip()
 
 
 class AMIParser:
