@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,13 +30,9 @@ from twisted.internet import task  # noqa: E402
 from twisted.internet.testing import StringTransport  # noqa: E402
 from twisted.python.failure import Failure  # noqa: E402
 
+from bench_ami_soak import rss  # noqa: E402
 from bench_fastagi import ENV, REPLIES, starpyHandler  # noqa: E402
 from starpy import fastagi  # noqa: E402
-
-
-def rss() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 class Session:
