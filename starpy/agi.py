@@ -3,15 +3,18 @@
 :class:`AGISession` holds all the AGI commands of current Asterisk as
 camelCase methods returning Deferreds (``answer``, ``streamFile``,
 ``getData``, ``sayDateTime``...), plus ``wait``, ``finish`` and
-``jumpOnError``.  A transport subclasses it and provides only:
+``jumpOnError``.  It also keeps the commands in order: one in flight, the
+rest queued behind it (:meth:`AGISession.sendCommandLine`).  A transport
+subclasses it
+and provides only:
 
-* :meth:`AGISession.sendCommandLine`: send one command line (no newline)
-  and return a Deferred that fires with the parsed
-  :class:`~starpy.codec.agi.AGIReply` (or fails if the session ends first);
+* :meth:`AGISession._transmit`: put one :class:`QueuedCommand` on the wire,
+  then call :meth:`AGISession._commandDone` with its reply (or a failure);
 * :meth:`AGISession.finish`: end the AGI session;
-* calls to :meth:`AGISession.hangupReceived` when the channel hangs up and
-  :meth:`AGISession.sessionClosed` when the session can carry no more
-  commands.
+* calls to :meth:`AGISession.hangupReceived` when the channel hangs up, and
+  when the session can carry no more commands, :meth:`AGISession._takePending`
+  then :meth:`AGISession.sessionClosed` then
+  :meth:`AGISession._failCommands`.
 
 FastAGI (:mod:`starpy.fastagi`), classic AGI (:mod:`starpy.classicagi`) and
 AsyncAGI over AMI all drive the same methods.
@@ -73,6 +76,8 @@ __all__ = [
     "SpeechRecognition",
     "callHandler",
     "runHandler",
+    "QueuedCommand",
+    "isDeadSafe",
     "Handler",
     "log",
 ]
@@ -125,6 +130,30 @@ def callHandler(function: Callable[..., Any], *args: Any, **named: Any) -> Defer
     if isinstance(result, Coroutine):
         return Deferred.fromCoroutine(result)
     return defer.succeed(result)
+
+
+def isDeadSafe(line: str) -> bool:
+    """Whether the command *line* still runs on a hung-up channel
+    (:data:`DEAD_SAFE_COMMANDS`)."""
+    upper = line.upper()
+    return any(upper == name or upper.startswith(name + " ") for name in DEAD_SAFE_COMMANDS)
+
+
+class QueuedCommand:
+    """A command line on its way: queued, in flight, then answered.
+
+    :ivar line: the command line, without newline.
+    :ivar deferred: fires with its :class:`~starpy.codec.agi.AGIReply`.
+    :ivar tag: what the transport needs to recognise the reply (AsyncAGI's
+        CommandID), or ``None``.
+    """
+
+    __slots__ = ("line", "deferred", "tag")
+
+    def __init__(self, line: str, deferred: Deferred[AGIReply]) -> None:
+        self.line = line
+        self.deferred = deferred
+        self.tag: Optional[str] = None
 
 
 #: A call handler: called with the session once the call's environment is
@@ -355,6 +384,13 @@ class AGISession(ABC):
     #: How failure reports name the transport: ``"AGI handler failed on ..."``.
     transportName = "AGI"
 
+    #: Whether a command queued before the channel hung up is still sent
+    #: (Asterisk then answers it, ``511`` if a dead channel refuses it), or
+    #: fails with :class:`~starpy.error.AGIHangup` unsent unless it is
+    #: dead-safe.  FastAGI sends it; AsyncAGI, whose channel is leaving
+    #: AGI, does not.
+    sendQueuedAfterHangup = True
+
     def __init__(self, clock: Optional[IReactorTime] = None) -> None:
         # Both made on first use: most sessions never trace, and every
         # idle session would pay for them.
@@ -367,19 +403,102 @@ class AGISession(ABC):
         self._hangupWaiters: List[Deferred[None]] = []
         self._closeWaiters: List[Deferred[None]] = []
         self._waits: Set[Deferred[None]] = set()
+        self._current: Optional[QueuedCommand] = None
+        self._queue: Deque[QueuedCommand] = deque()
 
-    # -- what a transport provides ------------------------------------------
+    # -- the command queue ------------------------------------------------
 
-    @abstractmethod
     def sendCommandLine(self, line: str) -> Deferred[AGIReply]:
         """Send one command line (without newline) and return its reply.
 
-        The Deferred fires with the final :class:`AGIReply` of that command
-        (any code: this class interprets it), and fails with
-        :class:`~starpy.error.AGIHangup` if the session ends first.  An
-        unsolicited ``HANGUP`` must not answer it: call
-        :meth:`hangupReceived` instead.
+        The line goes out now if no command is in flight, else after the
+        ones before it.  The Deferred fires with the final :class:`AGIReply`
+        of that command (any code: :meth:`sendCommand` interprets it), and
+        fails with :class:`~starpy.error.AGIHangup` if the session ends
+        first.  What happens to a command queued before a hangup is the
+        transport's :attr:`sendQueuedAfterHangup`.  Cancelling a queued command removes it; one in flight cannot
+        be unsent (its reply is then dropped).
         """
+        if self.closed:
+            return defer.fail(error.AGIHangup(line, None, "AGI session has ended"))
+        command = QueuedCommand(line, Deferred(self._cancelQueued))
+        if self._current is None:  # the common case, inlined: nothing in flight
+            self._current = command
+            self._transmit(command)
+        else:
+            self._queue.append(command)
+        return command.deferred
+
+    def _enqueue(self, command: QueuedCommand) -> None:
+        if self._current is None:
+            self._current = command
+            self._transmit(command)
+        else:
+            self._queue.append(command)
+
+    @property
+    def pendingCount(self) -> int:
+        """How many commands are in flight or queued."""
+        return len(self._queue) + (self._current is not None)
+
+    def _commandDone(self, command: QueuedCommand, result: Any) -> None:
+        """*command* got its reply (or failed): send the next one, then fire it."""
+        if self._current is command:
+            self._current = None
+            if self._queue:
+                self._transmitNext()
+        deferred = command.deferred
+        if deferred.called:
+            return  # cancelled by its caller
+        if isinstance(result, Failure):
+            deferred.errback(result)
+        else:
+            deferred.callback(result)
+
+    def _transmitNext(self) -> None:
+        while self._queue and not self.closed and self._current is None:
+            command = self._queue.popleft()
+            if self.hungUp and not self.sendQueuedAfterHangup and not isDeadSafe(command.line):
+                self._remember(command.line, "(not sent: the channel has hung up)")
+                command.deferred.errback(
+                    error.AGIHangup(command.line, None, "channel has hung up"))
+                continue
+            self._current = command
+            self._transmit(command)
+
+    def _cancelQueued(self, waiting: Deferred[AGIReply]) -> None:
+        for command in self._queue:
+            if command.deferred is waiting:
+                self._queue.remove(command)
+                return
+
+    def _takePending(self) -> List[QueuedCommand]:
+        """Take every command in flight or queued out of the queue."""
+        pending: List[QueuedCommand] = []
+        if self._current is not None:
+            pending.append(self._current)
+            self._current = None
+        pending.extend(self._queue)
+        self._queue.clear()
+        return pending
+
+    def _failCommands(self, commands: Sequence[QueuedCommand], reason: str) -> None:
+        """Fail *commands* (from :meth:`_takePending`) with AGIHangup(*reason*)."""
+        for command in commands:
+            if not command.deferred.called:
+                command.deferred.errback(error.AGIHangup(command.line, None, reason))
+
+    # -- what a transport provides ------------------------------------------
+
+    def _transmit(self, command: QueuedCommand) -> None:
+        """Put *command* on the wire; call :meth:`_commandDone` with its reply.
+
+        An unsolicited ``HANGUP`` must not answer it: call
+        :meth:`hangupReceived` instead.  (A transport that has no use for
+        the queue may override :meth:`sendCommandLine` instead.)
+        """
+        raise NotImplementedError("%s must override _transmit or sendCommandLine"
+                                  % (type(self).__name__,))
 
     @abstractmethod
     def finish(self) -> None:

@@ -54,11 +54,9 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections import deque
 from typing import (
     Any,
     Callable,
-    Deque,
     Dict,
     FrozenSet,
     Iterable,
@@ -78,7 +76,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.agi import DEAD_SAFE_COMMANDS, AGISession, Handler, runHandler
+from starpy.agi import AGISession, Handler, QueuedCommand, runHandler
 from starpy.codec.agi import AGIReply, parseEnvironment, parseReplyText
 from starpy.codec.ami import Message
 
@@ -117,23 +115,6 @@ class AsyncAGIRejected(error.AGIHangup):
         self.response = response
 
 
-class _Command:
-    """One command of a session, from queued to answered."""
-
-    __slots__ = ("line", "deferred", "commandID", "internal")
-
-    def __init__(self, line: str, deferred: Deferred[AGIReply], internal: bool = False) -> None:
-        self.line = line
-        self.deferred = deferred
-        self.commandID: Optional[str] = None
-        self.internal = internal
-
-
-def _deadSafe(line: str) -> bool:
-    upper = line.upper()
-    return any(upper == name or upper.startswith(name + " ") for name in DEAD_SAFE_COMMANDS)
-
-
 class AsyncAGISession(AGISession):
     """One channel in ``AGI(agi:async)``: every AGI command, sent over AMI.
 
@@ -153,6 +134,7 @@ class AsyncAGISession(AGISession):
 
     handlerLog = log
     transportName = "AsyncAGI"
+    sendQueuedAfterHangup = False
 
     def __init__(self, dispatcher: "AsyncAGIDispatcher", ami: Any, startEvent: Message,
                  variables: Dict[str, str], clock: Optional[IReactorTime]) -> None:
@@ -170,8 +152,6 @@ class AsyncAGISession(AGISession):
             arguments.append(variables["agi_arg_%d" % (len(arguments) + 1,)])
         self.arguments = arguments
         self._dispatcher = dispatcher
-        self._current: Optional[_Command] = None
-        self._queue: Deque[_Command] = deque()
         self._finishing = False
 
     def __repr__(self) -> str:
@@ -180,11 +160,6 @@ class AsyncAGISession(AGISession):
 
     def _name(self) -> str:
         return self.channel or "AsyncAGI"
-
-    @property
-    def pendingCount(self) -> int:
-        """How many commands are in flight or queued."""
-        return len(self._queue) + (self._current is not None)
 
     # -- AGISession -------------------------------------------------------------
 
@@ -203,9 +178,7 @@ class AsyncAGISession(AGISession):
         """
         if self.closed or self._finishing:
             return defer.fail(error.AGIHangup(line, None, "AsyncAGI session has ended"))
-        command = _Command(line, Deferred(self._cancelCommand))
-        self._enqueue(command)
-        return command.deferred
+        return AGISession.sendCommandLine(self, line)
 
     def finish(self) -> None:
         """Hand the channel back to the dialplan (``ASYNCAGI BREAK``).
@@ -221,13 +194,10 @@ class AsyncAGISession(AGISession):
         self._finishing = True
         queued = list(self._queue)
         self._queue.clear()
-        for command in queued:
-            if not command.deferred.called:
-                command.deferred.errback(
-                    error.AGIHangup(command.line, None, "AsyncAGI session finished"))
+        self._failCommands(queued, "AsyncAGI session finished")
         if self.hungUp:
             return  # Asterisk ends AsyncAGI on a hung-up channel by itself
-        breakCommand = _Command("ASYNCAGI BREAK", Deferred(), internal=True)
+        breakCommand = QueuedCommand("ASYNCAGI BREAK", Deferred())
 
         def breakFailed(reason: Failure) -> None:
             log.debug("%s: ASYNCAGI BREAK failed: %s", self._name(), reason.getErrorMessage())
@@ -238,15 +208,8 @@ class AsyncAGISession(AGISession):
 
     # -- internals ---------------------------------------------------------------
 
-    def _enqueue(self, command: _Command) -> None:
-        if self._current is None:
-            self._send(command)
-        else:
-            self._queue.append(command)
-
-    def _send(self, command: _Command) -> None:
-        self._current = command
-        commandID = command.commandID = self._dispatcher._newCommandID()
+    def _transmit(self, command: QueuedCommand) -> None:
+        commandID = command.tag = self._dispatcher._newCommandID()
         self._dispatcher._commands[commandID] = self
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: >> %s (CommandID %s)", self._name(), command.line, commandID)
@@ -259,11 +222,11 @@ class AsyncAGISession(AGISession):
         sent.addCallbacks(self._accepted, self._notAccepted,
                           callbackArgs=(command,), errbackArgs=(command,))
 
-    def _accepted(self, response: Message, command: _Command) -> None:
+    def _accepted(self, response: Message, command: QueuedCommand) -> None:
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: %s queued by Asterisk", self._name(), command.commandID)
+            log.debug("%s: %s queued by Asterisk", self._name(), command.tag)
 
-    def _notAccepted(self, reason: Failure, command: _Command) -> None:
+    def _notAccepted(self, reason: Failure, command: QueuedCommand) -> None:
         if self._current is not command:
             return  # answered or ended meanwhile
         if reason.check(error.AMIConnectionLost):
@@ -276,7 +239,7 @@ class AsyncAGISession(AGISession):
 
     def _execReceived(self, commandID: str, event: Message) -> None:
         command = self._current
-        if command is None or command.commandID != commandID:
+        if command is None or command.tag != commandID:
             log.debug("%s: AsyncAGIExec for %s dropped: not in flight", self._name(), commandID)
             return
         result: Any
@@ -291,58 +254,26 @@ class AsyncAGISession(AGISession):
             log.debug("%s: << %r", self._name(), unquote(encoded or ""))
         self._complete(command, result)
 
-    def _complete(self, command: _Command, result: Any) -> None:
-        """Take *command* out of flight, send the next one, then fire it."""
-        self._current = None
-        if command.commandID is not None:
-            self._dispatcher._commands.pop(command.commandID, None)
-        self._sendNext()
-        if command.deferred.called:
-            return  # cancelled by its caller
-        if isinstance(result, Failure):
-            command.deferred.errback(result)
-        else:
-            command.deferred.callback(result)
-
-    def _sendNext(self) -> None:
-        """Send the next queued command; once the channel has hung up, fail
-        those a dead channel refuses instead (as :meth:`sendCommand` would)."""
-        while self._queue and not self.closed and self._current is None:
-            command = self._queue.popleft()
-            if self.hungUp and not command.internal and not _deadSafe(command.line):
-                if not command.deferred.called:
-                    command.deferred.errback(
-                        error.AGIHangup(command.line, None, "channel has hung up"))
-                continue
-            self._send(command)
-
-    def _cancelCommand(self, waiting: Deferred[AGIReply]) -> None:
-        for command in self._queue:
-            if command.deferred is waiting:
-                self._queue.remove(command)
-                return
+    def _complete(self, command: QueuedCommand, result: Any) -> None:
+        """*command* is answered (or failed): forget its CommandID, then pass it on."""
+        if command.tag is not None:
+            self._dispatcher._commands.pop(command.tag, None)
+        self._commandDone(command, result)
 
     def _end(self, reason: str, hungUp: bool) -> None:
         """The session is over: fail what waits with AGIHangup(*reason*)."""
         if self.closed:
             return
-        pending: List[_Command] = []
-        if self._current is not None:
-            pending.append(self._current)
-            self._current = None
-        pending.extend(self._queue)
-        self._queue.clear()
+        pending = self._takePending()
         for command in pending:
-            if command.commandID is not None:
-                self._dispatcher._commands.pop(command.commandID, None)
+            if command.tag is not None:
+                self._dispatcher._commands.pop(command.tag, None)
         self._dispatcher._sessionEnded(self)
         log.debug("%s: AsyncAGI session ended: %s", self._name(), reason)
         if hungUp:
             self.hangupReceived()
         self.sessionClosed()
-        for command in pending:
-            if not command.deferred.called:
-                command.deferred.errback(error.AGIHangup(command.line, None, reason))
+        self._failCommands(pending, reason)
 
 
 class _Group:

@@ -59,7 +59,7 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.agi import AGISession, Handler, InSequence, runHandler
+from starpy.agi import AGISession, Handler, InSequence, QueuedCommand, runHandler
 from starpy.codec.agi import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
     DEFAULT_MAX_LINE_LENGTH,
@@ -81,9 +81,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("starpy.fastagi")
-
-_Pending = Tuple[str, "Deferred[AGIReply]"]
-
 
 class FastAGIProtocol(Protocol, AGISession):
     """One FastAGI connection from Asterisk: an :class:`~starpy.agi.AGISession`.
@@ -123,8 +120,6 @@ class FastAGIProtocol(Protocol, AGISession):
         self.scriptQuery: Dict[str, List[str]] = {}
         self._onReady = onReady
         self._decoder = AGIDecoder(maxLineLength, maxEnvironmentLines)
-        self._current: Optional[_Pending] = None
-        self._queue: Deque[_Pending] = deque()
 
     # -- Twisted ----------------------------------------------------------------
 
@@ -189,17 +184,6 @@ class FastAGIProtocol(Protocol, AGISession):
 
     # -- AGISession ------------------------------------------------------------------
 
-    def sendCommandLine(self, line: str) -> Deferred[AGIReply]:
-        """Send *line* now, or queue it behind the command in flight."""
-        waiting: Deferred[AGIReply] = Deferred(self._cancelCommand)
-        entry = (line, waiting)
-        if self._current is None:
-            self._current = entry
-            self._write(line)
-        else:
-            self._queue.append(entry)
-        return waiting
-
     def finish(self) -> None:
         """Close the connection: Asterisk's AGI() ends and the dialplan goes on.
 
@@ -212,32 +196,19 @@ class FastAGIProtocol(Protocol, AGISession):
 
     # -- internals -------------------------------------------------------------------
 
-    def _write(self, line: str) -> None:
+    def _transmit(self, command: QueuedCommand) -> None:
+        line = command.line
         if self._tracer is not None and self._tracer.enabled:
             self._tracer.sent([line])
         self.transport.write(  # type: ignore[union-attr]
             line.encode(ENCODING, "surrogateescape") + b"\n")
-
-    def _cancelCommand(self, waiting: Deferred[AGIReply]) -> None:
-        for entry in self._queue:
-            if entry[1] is waiting:
-                self._queue.remove(entry)
-                return
-        # In flight: it cannot be unsent; its reply will be dropped.
 
     def _replyReceived(self, reply: AGIReply) -> None:
         current = self._current
         if current is None:
             log.warning("%s: reply with no command waiting: %r", self._name(), reply.raw)
             return
-        if self._queue:
-            self._current = self._queue.popleft()
-            self._write(self._current[0])
-        else:
-            self._current = None
-        waiting = current[1]
-        if not waiting.called:
-            waiting.callback(reply)
+        self._commandDone(current, reply)
 
     def _abort(self, reason: Exception) -> None:
         transport = self.transport
@@ -247,16 +218,9 @@ class FastAGIProtocol(Protocol, AGISession):
 
     def _endSession(self, why: str) -> None:
         """End the session, then fail every command still waiting with AGIHangup."""
-        pending: List[_Pending] = []
-        if self._current is not None:
-            pending.append(self._current)
-            self._current = None
-        pending.extend(self._queue)
-        self._queue.clear()
+        pending = self._takePending()
         self.sessionClosed()
-        for line, waiting in pending:
-            if not waiting.called:
-                waiting.errback(error.AGIHangup(line, None, why))
+        self._failCommands(pending, why)
 
     def _environmentReceived(self, variables: Dict[str, str]) -> None:
         self.environmentSeen = True
