@@ -34,6 +34,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClien
 from twisted.python.failure import Failure
 
 from starpy import error
+from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.amiactions import AMIActions
 from starpy.codec.ami import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -61,8 +62,6 @@ log = logging.getLogger("starpy.manager")
 
 DEFAULT_TIMEOUT = 30.0
 """Default timeout of an action, in seconds."""
-
-from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT  # noqa: E402
 
 
 def _reactor() -> Any:
