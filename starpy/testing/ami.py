@@ -65,6 +65,7 @@ from zope.interface import implementer
 
 from starpy.codec.ami import DEFAULT_MAX_MESSAGE_SIZE, AMICodecError, AMIParser, Message, formatMessage
 from starpy.testing._amidata import ACTIONS, CLI_OUTPUT
+from starpy.testing.appargs import variableValues
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.manager import AMIFactory, AMIProtocol
@@ -1005,9 +1006,10 @@ class FakeAMIServerFactory(protocol.Factory):
             fields["priority"] = int(priority) if priority.isdigit() else 1
         channel = self.addChannel(name, action.get("channelid") or None, **fields)
         for assignment in action.getAll("variable"):
-            for part in assignment.split(","):
-                variable, _, value = part.partition("=")
-                channel.variables[variable] = value
+            # Split as Asterisk does: like application arguments.
+            for variable, value in variableValues(assignment.encode("utf-8", "surrogateescape")):
+                channel.variables[variable.decode("utf-8", "surrogateescape")] = value.decode(
+                    "utf-8", "surrogateescape")
         return channel
 
     # -- sessions and events ---------------------------------------------

@@ -56,6 +56,7 @@ from starpy.testing.ami import (
     FakeAMIServerProtocol,
     FakeChannel,
 )
+from starpy.testing.appargs import AGI_ARGUMENTS, separateAppArguments
 
 __all__ = ["FakeAsyncAGI", "FakeAsyncAGICall", "encode", "log"]
 
@@ -361,7 +362,9 @@ class FakeAsyncAGI:
             channel.uniqueId = fakeChannel.uniqueid
             channel.channelType = fakeChannel.name.split("/", 1)[0]
             channel.request = "async"
-            channel.arguments = [argument for argument in data.split(",")[1:]]
+            # AGI() splits its data as Asterisk splits application arguments.
+            pieces = separateAppArguments(data.encode("utf-8", "surrogateescape"), AGI_ARGUMENTS)
+            channel.arguments = [piece.decode("utf-8", "surrogateescape") for piece in pieces[1:]]
             self.startCall(channel, fakeChannel.linkedid, fakeChannel)
         return result
 
