@@ -12,9 +12,18 @@ The few actions whose results need shaping (``command``, ``dbGet``,
 written out by hand below the catalogue.
 
 Time values are float seconds, converted to what each action takes.
+
+Asterisk reads some header values with its dialplan application-argument
+parser (``Variable`` of ``Originate``, the ``Data`` of ``AGI``, the
+``File`` of ``MixMonitor``...): there a comma separates, double quotes
+group, a backslash escapes and brackets nest.  :func:`appArgument`,
+:func:`appArguments` and :func:`variableAssignment` escape values for that
+parser, so that what the application passes is exactly what Asterisk
+gets; the actions below use them wherever a value goes through it.
 """
 from __future__ import annotations
 
+import re
 from typing import (
     Any,
     Callable,
@@ -35,7 +44,16 @@ from twisted.python.failure import Failure
 from starpy import error
 from starpy.codec.ami import HeaderInput, Message
 
-__all__ = ["AMIActions", "ActionSpec", "Param", "CATALOGUE", "USE_DEFAULT"]
+__all__ = [
+    "AMIActions",
+    "ActionSpec",
+    "Param",
+    "CATALOGUE",
+    "USE_DEFAULT",
+    "appArgument",
+    "appArguments",
+    "variableAssignment",
+]
 
 USE_DEFAULT: Any = type("UseDefault", (), {"__repr__": lambda self: "USE_DEFAULT"})()
 """Sentinel: use the protocol's default timeout."""
@@ -65,6 +83,150 @@ def _milliseconds(value: Any) -> str:
 
 def _wholeSeconds(value: Any) -> str:
     return str(int(round(float(value))))
+
+
+# -- Asterisk's application-argument parser ---------------------------------
+#
+# Asterisk splits application arguments (and Variable headers) at commas,
+# except inside double quotes or inside () or [] (which nest, quoted or not);
+# it drops every double quote and every backslash, a backslash keeping the
+# character after it literally.  A backslash before each character that the
+# parser would act on keeps a value whole: with every '(' and '[' escaped the
+# nesting counters never leave zero, so ')' and ']' need nothing.
+_APP_SPECIAL = re.compile(r'[\\",(\[]')
+# Characters no escaping can carry: a NUL ends the C string, CR and LF end
+# the AMI line.
+_UNCARRIABLE = re.compile(r"[\x00\r\n]")
+_BLANK_LIMIT = 33  # ast_skip_blanks() drops leading characters below this
+
+
+def _refuseUncarriable(text: str, what: str) -> None:
+    found = _UNCARRIABLE.search(text)
+    if found is not None:
+        raise ValueError("%s holds %r, which no AMI header can carry" % (what, found.group()))
+
+
+def _escapeLeadingBlank(escaped: str) -> str:
+    # Asterisk skips blanks (any character below '!') at the start of a
+    # header value; a backslash before the first one keeps it.
+    if escaped and ord(escaped[0]) < _BLANK_LIMIT:
+        return "\\" + escaped
+    return escaped
+
+
+def appArgument(value: Any, what: str = "application argument") -> str:
+    """*value* (as text) escaped to reach an application as one argument, unchanged.
+
+    Every backslash, double quote, comma, ``(`` and ``[`` gets a backslash
+    before it, which Asterisk's argument parser removes again.
+
+    :param what: how the value is named in the error.
+    :raises ValueError: if *value* holds NUL, CR or LF (no AMI header can
+        carry them).
+    """
+    text = _text(value)
+    _refuseUncarriable(text, "%s %r" % (what, text))
+    return _APP_SPECIAL.sub(r"\\\g<0>", text)
+
+
+def appArguments(arguments: Iterable[Any], what: str = "application argument") -> str:
+    """*arguments* as one application argument string: escaped, comma-separated.
+
+    ``appArguments(['a,b', 'say "hi"'])`` is ``'a\\,b,say \\"hi\\"'``,
+    which an application that splits its arguments the standard way (AGI,
+    Playback, Dial...) reads as exactly ``a,b`` and ``say "hi"``.  Use it
+    for ``originate(application=..., data=...)``; applications that take
+    their data as one raw string (``Set``, ``NoOp``, ``System``) must get
+    the text itself instead.
+
+    :raises ValueError: as :func:`appArgument`.
+    """
+    return _escapeLeadingBlank(",".join(appArgument(argument, what) for argument in arguments))
+
+
+def _assignments(variable: Union[Mapping[str, Any], Iterable[str]]) -> List[str]:
+    """Escaped ``Variable`` header values for a mapping or ``'NAME=value'`` strings."""
+    if isinstance(variable, Mapping):
+        return [variableAssignment(name, value) for name, value in variable.items()]
+    assignments = []
+    for item in variable:
+        name, equals, value = _text(item).partition("=")
+        if not equals:
+            raise ValueError("originate variable %r is not NAME=value" % (item,))
+        assignments.append(variableAssignment(name, value))
+    return assignments
+
+
+def _unescapedAppArgument(value: Any, what: str) -> str:
+    # A value that Asterisk also reads raw elsewhere (MixMonitor's Options,
+    # whose i(VAR) the manager reads itself) cannot be escaped: refuse what
+    # the argument parser would change or split instead.
+    text = _text(value)
+    _refuseUncarriable(text, "%s %r" % (what, text))
+    depth = {"(": 0, "[": 0}
+    closing = {")": "(", "]": "["}
+    for character in text:
+        if character in '"\\':
+            raise ValueError("%s %r holds %r, which Asterisk's argument parser would remove"
+                             % (what, text, character))
+        if character in depth:
+            depth[character] += 1
+        elif character in closing and depth[closing[character]]:
+            depth[closing[character]] -= 1
+        elif character == "," and not any(depth.values()):
+            raise ValueError("%s %r holds a comma outside brackets, which would split it"
+                             % (what, text))
+    if any(depth.values()):
+        raise ValueError("%s %r leaves a bracket open, which would swallow the next argument"
+                         % (what, text))
+    return text
+
+
+def _mixMonitorFile(value: Any) -> str:
+    return appArgument(value, "MixMonitor file")
+
+
+def _mixMonitorOptions(value: Any) -> str:
+    return _unescapedAppArgument(value, "MixMonitor options")
+
+
+_STATUS_MAX_VARIABLES = 99  # Status splits Variables into at most 100 pieces, the last raw
+
+
+def _variableNames(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    names = [appArgument(name, "Status variable name") for name in value]
+    if len(names) > _STATUS_MAX_VARIABLES:
+        raise ValueError("Status takes at most %d variable names (%d given)"
+                         % (_STATUS_MAX_VARIABLES, len(names)))
+    return ",".join(names)
+
+
+def variableAssignment(name: Any, value: Any, what: str = "variable") -> str:
+    """``NAME=value`` escaped for a ``Variable`` header (Originate and others).
+
+    Asterisk splits a ``Variable`` header value like application arguments
+    (so ``V=a,X=1`` would set ``V`` to ``a`` *and* set ``X``), then cuts
+    each piece at its first ``=``.  Both *name* and *value* are escaped as
+    :func:`appArgument` does, so the header sets exactly one variable,
+    *name*, to exactly *value*.  A name may be a dialplan function
+    (``PJSIP_HEADER(add,X-Tag)``): it reaches Asterisk unchanged too.
+
+    :raises ValueError: naming the variable, if *name* is empty or holds
+        ``=`` (Asterisk would cut the name there), or if the name or the
+        value holds NUL, CR or LF.
+    """
+    name = _text(name)
+    value = _text(value)
+    if not name:
+        raise ValueError("%s name is empty (value %r)" % (what, value))
+    if "=" in name:
+        raise ValueError("%s name %r holds '=': Asterisk ends the name at the first '='"
+                         % (what, name))
+    _refuseUncarriable(name, "%s name %r" % (what, name))
+    _refuseUncarriable(value, "the value of %s %r" % (what, name))
+    return "%s=%s" % (_escapeLeadingBlank(appArgument(name)), appArgument(value))
 
 
 @attrs.frozen
@@ -207,8 +369,10 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                "Send *channel* (and optionally a second one) to a dialplan location."),
     ActionSpec("setVar", "Setvar", (_o("channel"), _p("variable"), _p("value")),
                "Set *variable* on *channel* (``None``: a global variable)."),
-    ActionSpec("status", "Status", (_o("channel"), _o("variables")),
-               "Channel status: an EventList of ``Status`` events.", _LIST),
+    ActionSpec("status", "Status", (_o("channel"), _o("variables", convert=_variableNames)),
+               "Channel status: an EventList of ``Status`` events.  *variables*:"
+               " a comma-separated string of variable names, or a list of names"
+               " (escaped for Asterisk's argument parser, at most 99).", _LIST),
     ActionSpec("waitEvent", "WaitEvent", (_p("timeout", convert=_wholeSeconds),),
                "Wait up to *timeout* seconds for an event."),
     ActionSpec("dahdiDNDoff", "DAHDIDNDoff", (_p("channel", "DAHDIChannel"),),
@@ -234,8 +398,13 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
     ActionSpec("coreSettings", "CoreSettings", (),
                "Versions and core settings (``AMIversion``, ``AsteriskVersion``...)."),
     ActionSpec("mixMonitor", "MixMonitor",
-               (_p("channel"), _o("file"), _o("options"), _o("command")),
-               "Record *channel* (both directions mixed) to *file*."),
+               (_p("channel"), _o("file", convert=_mixMonitorFile),
+                _o("options", convert=_mixMonitorOptions), _o("command")),
+               "Record *channel* (both directions mixed) to *file*.  Asterisk joins"
+               " File, Options and Command into MixMonitor's arguments: the file is"
+               " escaped, options that the argument parser would change (quotes,"
+               " backslashes, a comma outside brackets, an open bracket) raise"
+               " ValueError, and the command arrives as given."),
     ActionSpec("stopMixMonitor", "StopMixMonitor",
                (_p("channel"), _o("mixMonitorId", "MixMonitorID")),
                "Stop a MixMonitor recording on *channel*."),
@@ -465,7 +634,11 @@ class AMIActions:
 
         :param timeout: seconds to wait for *channel* to answer (sent in ms).
         :param variable: channel variables: a mapping or ``'NAME=value'``
-            strings; each becomes its own ``Variable`` header.
+            strings (the name ends at the first ``=``); each becomes its
+            own ``Variable`` header, escaped (:func:`variableAssignment`)
+            so that Asterisk sets exactly that variable to exactly that
+            value.  A bad name or value raises ``ValueError`` before
+            anything is sent.
         :param asynchronous: send ``Async: true`` and fire on the matching
             ``OriginateResponse`` event instead of the response.  (Upstream
             StarPy called this ``async``, a keyword since Python 3.7; it is
@@ -502,14 +675,7 @@ class AMIActions:
         if earlyMedia is not None:
             pairs.append(("EarlyMedia", _trueFalse(earlyMedia)))
         if variable:
-            if isinstance(variable, Mapping):
-                assignments = ["%s=%s" % (name, value) for name, value in variable.items()]
-            else:
-                assignments = [_text(item) for item in variable]
-            for assignment in assignments:
-                if "=" not in assignment:
-                    raise ValueError("originate variable %r is not NAME=value" % (assignment,))
-                pairs.append(("Variable", assignment))
+            pairs.extend(("Variable", assignment) for assignment in _assignments(variable))
         if asynchronous:
             pairs.append(("Async", "true"))
         if actionTimeout is USE_DEFAULT:

@@ -322,7 +322,7 @@ def test_originate_headers() -> None:
                          otherChannelId="chan-2", codecs=["ulaw", "alaw"])
     sent = client.sent()[0]
     assert sent["timeout"] == "15500"
-    assert sent.getAll("variable") == ["A=1", "B=x,y"]
+    assert sent.getAll("variable") == ["A=1", "B=x\\,y"]  # escaped for Asterisk
     assert sent["channelid"] == "chan-1" and sent["otherchannelid"] == "chan-2"
     assert sent["codecs"] == "ulaw,alaw"
     assert "async" not in sent
