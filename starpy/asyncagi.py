@@ -67,7 +67,7 @@ from typing import (
     Union,
     cast,
 )
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from twisted.application.service import Service
 from twisted.internet import defer
@@ -78,9 +78,12 @@ from twisted.python.failure import Failure
 from starpy import error
 from starpy.agi import AGISession, Handler, QueuedCommand, runHandler
 from starpy.codec.agi import AGIReply, parseEnvironment, parseReplyText
+from starpy.amiactions import appArguments
 from starpy.codec.ami import Message
 
 __all__ = [
+    "MAX_ORIGINATE_ARGUMENTS",
+    "ORIGINATE_ARGUMENTS_BUDGET",
     "AsyncAGISession",
     "AsyncAGIDispatcher",
     "AsyncAGIRejected",
@@ -95,6 +98,41 @@ log = logging.getLogger("starpy.asyncagi")
 #: The AMI events a running dispatcher listens to.
 EVENTS = ("AsyncAGIStart", "AsyncAGIExec", "AsyncAGIEnd", "AsyncAGI", "HangupRequest",
           "Hangup", "Rename")
+
+
+MAX_ORIGINATE_ARGUMENTS = 126
+"""Most *arguments* :meth:`AsyncAGIDispatcher.originate` passes: ``AGI()``
+splits its data into at most 128 pieces (``MAX_ARGS``), the script name
+first, and leaves the 128th unsplit and unescaped."""
+
+ORIGINATE_ARGUMENTS_BUDGET = 512
+"""Most bytes the ``agi_arg_N: value`` lines of the arguments may take.
+Asterisk reads the whole AsyncAGI environment with one 1024-byte read (and
+URL-encodes it into 2048 bytes): the fixed ``agi_*`` lines take about 450
+of them, and whatever does not fit is cut, the rest then read as the
+first command's result."""
+
+
+def _agiData(arguments: Sequence[Any]) -> str:
+    """``agi:async`` and *arguments*, escaped for Asterisk's argument parser.
+
+    :raises ValueError: too many arguments, arguments too long for the
+        AsyncAGI environment, or one holds NUL, CR or LF.
+    """
+    texts = [argument if isinstance(argument, str) else str(argument) for argument in arguments]
+    if len(texts) > MAX_ORIGINATE_ARGUMENTS:
+        raise ValueError("AsyncAGI originate takes at most %d arguments (%d given): AGI()"
+                         " leaves the rest unsplit" % (MAX_ORIGINATE_ARGUMENTS, len(texts)))
+    data = appArguments(["agi:async"] + texts, "AsyncAGI argument")
+    lines = "".join("agi_arg_%d: %s\n" % (number, text)
+                    for number, text in enumerate(texts, 1)).encode("utf-8", "surrogateescape")
+    encoded = len(quote(lines, safe=""))
+    if len(lines) > ORIGINATE_ARGUMENTS_BUDGET or encoded > 2 * ORIGINATE_ARGUMENTS_BUDGET:
+        raise ValueError("AsyncAGI originate arguments take %d bytes of the AGI environment"
+                         " (%d URL-encoded); at most %d (%d) fit: Asterisk would cut them"
+                         % (len(lines), encoded, ORIGINATE_ARGUMENTS_BUDGET,
+                            2 * ORIGINATE_ARGUMENTS_BUDGET))
+    return data
 
 
 class AsyncAGIRejected(error.AGIHangup):
@@ -413,6 +451,15 @@ class AsyncAGIDispatcher(Service):
         ``AsyncAGIStart`` of the channel with that ``Uniqueid``.  That
         session goes to the caller, not to *mainFunction*.
 
+        :param arguments: the session's :attr:`AsyncAGISession.arguments`,
+            each escaped for Asterisk's argument parser so that it arrives
+            exactly as given (a comma, quote or backslash included).  At
+            most :data:`MAX_ORIGINATE_ARGUMENTS`, taking at most
+            :data:`ORIGINATE_ARGUMENTS_BUDGET` bytes of the environment;
+            more, or a NUL, CR or LF, fails with ``ValueError`` and sends
+            nothing.
+        :param variable: channel variables, as for
+            :meth:`~starpy.manager.AMIProtocol.originate` (escaped too).
         :param timeout: seconds to wait for the session, in all.
         :param ringTimeout: seconds the channel may ring (``Timeout``).
         :return: a Deferred firing with the :class:`AsyncAGISession` of the
@@ -431,7 +478,10 @@ class AsyncAGIDispatcher(Service):
         tag = channelId or "starpy-%s" % (uuid.uuid4().hex,)
         if tag in self._waiters or tag in self.sessions:
             return defer.fail(ValueError("channelId %r is already in use" % (tag,)))
-        data = ",".join(["agi:async"] + [str(argument) for argument in arguments])
+        try:
+            data = _agiData(arguments)
+        except ValueError as e:
+            return defer.fail(e)
         action: List[Deferred[Any]] = []
 
         def cancel(waiting: Deferred[AsyncAGISession]) -> None:
