@@ -227,13 +227,15 @@ def _addOriginateCommand(commands: "_SubParsers") -> None:
     originate.add_argument("--priority", default="1", help="default: 1")
     originate.add_argument("--application", help="run this application instead of a dialplan "
                            "location")
-    originate.add_argument("--data", help="the application's arguments")
+    originate.add_argument("--data", help="the application's arguments, as the dialplan "
+                           "writes them (commas separate, sent unchanged)")
     originate.add_argument("--timeout", type=float, default=30.0,
                            help="seconds to wait for CHANNEL to answer (default 30)")
     originate.add_argument("--callerid", help='e.g. \'"Front desk" <100>\'')
     originate.add_argument("--account", help="account code")
     originate.add_argument("--variable", action="append", default=[], metavar="NAME=VALUE",
-                           help="channel variable (repeatable)")
+                           help="channel variable (repeatable); the value reaches the "
+                           "channel exactly, commas, quotes and backslashes included")
     originate.set_defaults(run=_asyncRunner("originate", "starpy.cliami", "runOriginate"))
 
 

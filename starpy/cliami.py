@@ -14,6 +14,7 @@ from typing import Any, List, Optional, Sequence, TextIO, Tuple
 from twisted.internet import error as netError
 
 from starpy import error, manager
+from starpy.amiactions import variableAssignment
 from starpy.appconfig import StarpyConfigError
 from starpy.codec.ami import Message
 from starpy.utilapplication import UtilApplication
@@ -197,6 +198,11 @@ async def runOriginate(reactor: Any, args: argparse.Namespace, out: TextIO,
     """``starpy originate``: originate a call and print its ``OriginateResponse``."""
     codes = _codes()
     variables = parseAssignments(args.variable, "variable")
+    for name, value in variables:
+        try:
+            variableAssignment(name, value)
+        except ValueError as e:
+            raise CommandError(codes.EXIT_USAGE, str(e)) from None
     application = loadApplication(args, reactor)
     ami = await loginFor(application)
     options: dict[str, Any] = dict(timeout=args.timeout, callerid=args.callerid,

@@ -256,6 +256,29 @@ async def test_originate_reports_the_response(
 
 
 @pytest_twisted.ensureDeferred
+async def test_originate_variables_reach_the_channel_exactly(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    conf = amiConf(tmp_path, port, extra="[FastAGI]\ncontext = ivr\n")
+    streams = Streams()
+    status = await run(["originate", "PJSIP/100", "-c", conf, "--variable", "V=a,X=1",
+                        "--variable", 'W=say "hi"', "--variable", "P=C:\\temp\\x"], streams)
+    assert status == cli.EXIT_OK, streams.err.getvalue()
+    (channel,) = server.channels.values()
+    assert (channel.variables["V"], channel.variables["W"], channel.variables["P"]) == (
+        "a,X=1", 'say "hi"', "C:\\temp\\x")
+    assert "X" not in channel.variables
+    streams = Streams()
+    received = len(server.received)
+    status = await run(["originate", "PJSIP/100", "-c", conf, "--variable", "V=a\nb"], streams)
+    assert status == cli.EXIT_USAGE
+    assert streams.err.getvalue() == (
+        "starpy originate: the value of variable 'V' holds '\\n', which no AMI header"
+        " can carry\n")
+    assert len(server.received) == received  # refused before connecting
+
+
+@pytest_twisted.ensureDeferred
 async def test_login_failures_have_distinct_statuses(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
