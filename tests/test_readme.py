@@ -75,3 +75,14 @@ def test_starpy_command_section_lists_every_exit_code() -> None:
     for sub in ("serve", "events", "action", "originate", "check-config"):
         assert "starpy %s" % sub in text
     assert "hagi://" in section("Scaling out") and "--workers" in section("Scaling out")
+
+
+def test_limits_section_variables_example_prints_what_it_says() -> None:
+    text = section("Limits Asterisk imposes")
+    part = text[text.index("### Variables and application arguments"):]
+    (code,) = [b for b in pythonBlocks(part) if "variableAssignment" in b]
+    printed = part.split("prints\n\n```\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == printed
