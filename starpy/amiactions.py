@@ -137,7 +137,9 @@ def appArguments(arguments: Iterable[Any], what: str = "application argument") -
     Playback, Dial...) reads as exactly ``a,b`` and ``say "hi"``.  Use it
     for ``originate(application=..., data=...)``; applications that take
     their data as one raw string (``Set``, ``NoOp``, ``System``) must get
-    the text itself instead.
+    the text itself instead.  A leading blank is escaped too (Asterisk
+    skips blanks at the start of a header value).  No arguments and one
+    empty argument are the same text: Asterisk reads it as no argument.
 
     :raises ValueError: as :func:`appArgument`.
     """
@@ -163,6 +165,7 @@ def _unescapedAppArgument(value: Any, what: str) -> str:
     # the argument parser would change or split instead.
     text = _text(value)
     _refuseUncarriable(text, "%s %r" % (what, text))
+    _refuseLeadingBlank(text, what)
     depth = {"(": 0, "[": 0}
     closing = {")": "(", "]": "["}
     for character in text:
@@ -182,8 +185,22 @@ def _unescapedAppArgument(value: Any, what: str) -> str:
     return text
 
 
+def _refuseLeadingBlank(text: str, what: str) -> None:
+    if text and ord(text[0]) < _BLANK_LIMIT:
+        raise ValueError("%s %r starts with a blank, which Asterisk drops" % (what, text))
+
+
+def _mixMonitorCommand(value: Any) -> str:
+    # The rest of MixMonitor's arguments after the second comma, taken
+    # unparsed: it arrives as given, but for leading blanks.
+    text = _text(value)
+    _refuseUncarriable(text, "MixMonitor command %r" % (text,))
+    _refuseLeadingBlank(text, "MixMonitor command")
+    return text
+
+
 def _mixMonitorFile(value: Any) -> str:
-    return appArgument(value, "MixMonitor file")
+    return _escapeLeadingBlank(appArgument(value, "MixMonitor file"))
 
 
 def _mixMonitorOptions(value: Any) -> str:
@@ -200,7 +217,7 @@ def _variableNames(value: Any) -> str:
     if len(names) > _STATUS_MAX_VARIABLES:
         raise ValueError("Status takes at most %d variable names (%d given)"
                          % (_STATUS_MAX_VARIABLES, len(names)))
-    return ",".join(names)
+    return _escapeLeadingBlank(",".join(names))
 
 
 def variableAssignment(name: Any, value: Any, what: str = "variable") -> str:
@@ -399,12 +416,14 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                "Versions and core settings (``AMIversion``, ``AsteriskVersion``...)."),
     ActionSpec("mixMonitor", "MixMonitor",
                (_p("channel"), _o("file", convert=_mixMonitorFile),
-                _o("options", convert=_mixMonitorOptions), _o("command")),
+                _o("options", convert=_mixMonitorOptions),
+                _o("command", convert=_mixMonitorCommand)),
                "Record *channel* (both directions mixed) to *file*.  Asterisk joins"
                " File, Options and Command into MixMonitor's arguments: the file is"
                " escaped, options that the argument parser would change (quotes,"
                " backslashes, a comma outside brackets, an open bracket) raise"
-               " ValueError, and the command arrives as given."),
+               " ValueError, and the command arrives as given (a leading blank,"
+               " which Asterisk would drop, raises ValueError)."),
     ActionSpec("stopMixMonitor", "StopMixMonitor",
                (_p("channel"), _o("mixMonitorId", "MixMonitorID")),
                "Stop a MixMonitor recording on *channel*."),

@@ -270,6 +270,36 @@ def test_mixmonitor_file_is_escaped_and_the_command_kept() -> None:
         b'/tmp/a,b"c".wav', b"bm(100@default,101@default)i(ID)", b"echo a,b >> /tmp/log"]
     # The manager reads the raw Options too (for i(ID)): they are sent as given.
     assert asteriskami.header(action, b"Options") == b"bm(100@default,101@default)i(ID)"
+    action = sentAction(lambda ami: ami.mixMonitor("PJSIP/1", file=" x\\y.wav"))
+    assert asteriskami.mixMonitorArguments(action) == [b" x\\y.wav", b"", b""]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXT, _TEXT, st.lists(_NAMES, max_size=5))
+def test_property_mixmonitor_file_and_status_names_arrive_exactly_or_are_refused(
+        file: str, command: str, names: List[str]) -> None:
+    carriable = not any(c in file + command for c in "\0\r\n") and not (
+        command and ord(command[0]) < 33)
+    ami, transport = protocol()
+    try:
+        ami.mixMonitor("PJSIP/1", file=file, options="b", command=command)
+    except ValueError:
+        assert not carriable and transport.value() == b""
+    else:
+        assert carriable
+        (action,) = asteriskami.readActions(transport.value())
+        transport.clear()
+        assert [piece.decode("utf-8") for piece in asteriskami.mixMonitorArguments(action)] == [
+            file, "b", command]
+    try:
+        ami.status(variables=names)
+    except ValueError:
+        assert any(c in name for name in names for c in "\0\r\n")
+        assert transport.value() == b""
+    else:
+        (action,) = asteriskami.readActions(transport.value())
+        read = [piece.decode("utf-8") for piece in asteriskami.statusVariables(action)]
+        assert read == (names if names != [""] else [])
 
 
 @pytest.mark.parametrize("options,message", [
@@ -277,6 +307,7 @@ def test_mixmonitor_file_is_escaped_and_the_command_kept() -> None:
     ("r(x", "leaves a bracket open"),
     ('v"', "would remove"),
     ("v\\", "would remove"),
+    (" b", "starts with a blank"),
 ])
 def test_mixmonitor_options_that_would_be_changed_are_refused(options: str,
                                                               message: str) -> None:
@@ -289,6 +320,8 @@ def test_mixmonitor_options_that_would_be_changed_are_refused(options: str,
 def test_status_variable_names() -> None:
     action = sentAction(lambda ami: ami.status("PJSIP/1", variables=["A", "F(x,y)", 'B"']))
     assert asteriskami.statusVariables(action) == [b"A", b"F(x,y)", b'B"']
+    action = sentAction(lambda ami: ami.status("PJSIP/1", variables=[" A", "B"]))
+    assert asteriskami.statusVariables(action) == [b" A", b"B"]
     action = sentAction(lambda ami: ami.status("PJSIP/1", variables="A,B"))
     assert asteriskami.statusVariables(action) == [b"A", b"B"]
     ami, transport = protocol()
