@@ -22,6 +22,13 @@ Which files are read (see :func:`configFiles`):
    key in the current directory's file overrides the same key in the home
    directory's.  With neither file every key has its default.
 
+Comments: a line whose first non-blank character is ``;`` or ``#``, and the
+rest of a line from a ``;`` that starts the value or follows whitespace
+(``username = starpy   ; the AMI user``), as in Asterisk's own ``.conf``
+files.  A ``;`` right after another character stays in the value
+(``secret = pa;ss``); write ``\\;`` for a literal ``;`` anywhere
+(``secret = a \\; b`` is ``a ; b``).  See :func:`stripInlineComment`.
+
 Every key, its default and its meaning is in :data:`OPTIONS` (and in
 ``starpy.conf.example``).  :func:`loadConfiguration` collects every problem
 (unknown section or key, bad value, unreadable file) with the file, section
@@ -47,6 +54,7 @@ __all__ = [
     "StarpyConfigError",
     "configFiles",
     "loadConfiguration",
+    "stripInlineComment",
 ]
 
 #: The environment variable naming the configuration file.
@@ -103,6 +111,41 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         return self.describe()
+
+
+def stripInlineComment(value: str) -> str:
+    r"""*value* without its inline comment, with ``\;`` read as ``;``.
+
+    A ``;`` at the start of the value or after a space or tab starts a
+    comment that runs to the end of the line; the blanks before it go too.
+    Any other ``;`` is part of the value, and ``\;`` is always a literal
+    ``;``.  Continuation lines of a multi-line value are read the same way,
+    each on its own.  No other backslash is touched (``C:\temp`` stays).
+
+    >>> stripInlineComment("starpy        ; required to use the AMI")
+    'starpy'
+    >>> stripInlineComment("pa;ss")
+    'pa;ss'
+    >>> stripInlineComment(r"a \; b")
+    'a ; b'
+    """
+    return "\n".join(_uncommentLine(line) for line in value.split("\n"))
+
+
+def _uncommentLine(line: str) -> str:
+    kept: List[str] = []
+    index = 0
+    while index < len(line):
+        character = line[index]
+        if character == "\\" and line.startswith(";", index + 1):
+            kept.append(";")
+            index += 2
+            continue
+        if character == ";" and (index == 0 or line[index - 1] in " \t"):
+            return "".join(kept).rstrip(" \t")
+        kept.append(character)
+        index += 1
+    return "".join(kept)
 
 
 def _text(value: str) -> object:
@@ -318,6 +361,8 @@ def loadConfiguration(
                 result.problems.append(ConfigProblem(filename, None, None, "no such file"))
             continue
         # No DEFAULT section: a [DEFAULT] in the file is an unknown section.
+        # Inline comments are read by stripInlineComment, not configparser,
+        # so that a literal ";" can be written as "\\;".
         parser = configparser.ConfigParser(interpolation=None, strict=True,
                                            default_section="\x00")
         try:
@@ -347,7 +392,7 @@ def loadConfiguration(
                         "unknown key (known in [%s]: %s)" % (canonical, ", ".join(names))))
                     continue
                 try:
-                    value = found.parse(raw)
+                    value = found.parse(stripInlineComment(raw))
                 except ValueError as e:
                     result.problems.append(ConfigProblem(filename, sectionName, key, str(e)))
                     continue

@@ -182,6 +182,48 @@ def test_example_file_documents_every_key_with_its_default() -> None:
     assert loadConfiguration(str(ROOT / "starpy.conf.example")).problems == []
 
 
+def test_readme_starpy_conf_block_yields_the_documented_values(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## UtilApplication and starpy.conf"):]
+    block = re.search(r"```ini\n(.*?)```", section, re.S)
+    assert block is not None
+    path = write(tmp_path / "starpy.conf", block.group(1))
+    config = loadConfiguration(path)
+    assert config.problems == []
+    assert config.section("AMI") == {
+        "username": "starpy", "secret": "starpy-secret", "server": "127.0.0.1",
+        "port": 5038, "timeout": 5.0, "actionTimeout": 30.0, "md5": False, "tls": False,
+        "tlsCA": "", "tlsCertificate": "", "tlsKey": "", "keepalive": None}
+    assert config.section("FastAGI") == {
+        "port": 4573, "interface": "127.0.0.1", "context": "default",
+        "allowedClients": (), "backlog": 50}
+
+
+@pytest.mark.parametrize("line, value", [
+    ("username = starpy        ; required to use the AMI", "starpy"),
+    ("username = starpy\t; a tab before the comment", "starpy"),
+    ("username =        ; nothing but a comment", ""),
+    ("username = ; nothing but a comment", ""),
+    ("username = pa;ss", "pa;ss"),
+    ("username = a \\; b", "a ; b"),
+    ("username = a\\;b ; comment", "a;b"),
+    ("username = C:\\temp\\x", "C:\\temp\\x"),
+    ("username = x # not a comment", "x # not a comment"),
+])
+def test_inline_comments(tmp_path: Path, line: str, value: str) -> None:
+    config = loadConfiguration(write(tmp_path / "s.conf", "[AMI]\n%s\n" % (line,)))
+    assert config.problems == []
+    assert config.get("AMI", "username") == value
+
+
+def test_inline_comment_never_becomes_a_bad_value(tmp_path: Path) -> None:
+    config = loadConfiguration(write(tmp_path / "s.conf",
+                                     "[AMI]\nport = 5038   ; the AMI port\n"
+                                     "md5 = yes ; challenge login\n"))
+    assert config.problems == []
+    assert (config.get("AMI", "port"), config.get("AMI", "md5")) == (5038, True)
+
+
 # -- AMISpecifier --------------------------------------------------------------------
 
 
