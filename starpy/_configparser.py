@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 from dataclasses import replace
-from typing import List, Optional, Union
+from typing import List, Optional, Set, Union
 
 from starpy.config import Config, ConfigWarning, Entry, ExecRunner, Include, Section
 from starpy.error import ConfigError
@@ -43,6 +43,13 @@ def decode(data: Union[str, bytes]) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+def _shortRepr(text: str, limit: int = 60) -> str:
+    """``repr(text)``, cut in the middle past *limit* characters."""
+    if len(text) <= limit:
+        return repr(text)
+    return "%r...%r (%d characters)" % (text[: limit // 2], text[-limit // 2 :], len(text))
+
+
 def _byteLength(text: str) -> int:
     try:
         return len(text.encode("utf-8", "surrogateescape"))
@@ -52,38 +59,101 @@ def _byteLength(text: str) -> int:
 
 #: A bound on ``{a,b}`` expansion, which grows exponentially.
 MAX_BRACE_EXPANSIONS = 1024
+#: A bound on how deeply ``{...}`` groups may nest in one pattern.
+MAX_BRACE_DEPTH = 32
+
+#: A parsed pattern: literal text and groups; a group is a list of
+#: alternatives, each itself a parsed pattern.
+_Pattern = List[Union[str, "_Group"]]
+_Group = List[_Pattern]
+
+
+def _matchedBraces(pattern: str) -> Set[int]:
+    """The positions of the ``{`` that have a matching ``}``."""
+    open_: List[int] = []
+    matched: Set[int] = set()
+    for index, char in enumerate(pattern):
+        if char == "{":
+            open_.append(index)
+        elif char == "}" and open_:
+            matched.add(open_.pop())
+    return matched
+
+
+def _parseBraces(pattern: str) -> _Pattern:
+    """Split *pattern* into literal text and ``{a,b}`` groups, in one pass.
+
+    A ``{`` without a matching ``}`` is literal, and so are the ``,`` and
+    ``}`` outside every group.  Every brace inside a matched group is itself
+    matched, so a ``}`` met inside a group always closes the innermost one.
+
+    :raises ValueError: for groups nested deeper than :data:`MAX_BRACE_DEPTH`.
+    """
+    matched = _matchedBraces(pattern)
+    top: _Pattern = []
+    groups: List[_Group] = []  # the open groups, innermost last
+    current = top  # the alternative being read
+    text: List[str] = []
+
+    def flush() -> None:
+        if text:
+            current.append("".join(text))
+            text.clear()
+
+    for index, char in enumerate(pattern):
+        if char == "{" and index in matched:
+            if len(groups) >= MAX_BRACE_DEPTH:
+                raise ValueError("braces nested deeper than %d levels" % MAX_BRACE_DEPTH)
+            flush()
+            group: _Group = [[]]
+            current.append(group)
+            groups.append(group)
+            current = group[0]
+        elif char == "," and groups:
+            flush()
+            groups[-1].append([])
+            current = groups[-1][-1]
+        elif char == "}" and groups:
+            flush()
+            groups.pop()
+            current = groups[-1][-1] if groups else top
+        else:
+            text.append(char)
+    flush()
+    return top
+
+
+def _expand(parsed: _Pattern) -> List[str]:
+    """Every string *parsed* stands for, first group varying slowest."""
+    results = [""]
+    for item in parsed:
+        if isinstance(item, str):
+            results = [result + item for result in results]
+            continue
+        options: List[str] = []
+        for alternative in item:  # recursion as deep as the groups nest: bounded
+            options.extend(_expand(alternative))
+            if len(options) > MAX_BRACE_EXPANSIONS:
+                raise ValueError("too many brace alternatives")
+        if len(results) * len(options) > MAX_BRACE_EXPANSIONS:
+            raise ValueError("too many brace alternatives")
+        results = [result + option for result in results for option in options]
+    return results
 
 
 def expandBraces(pattern: str) -> List[str]:
     """Expand ``{a,b}`` alternatives as glob(3) with GLOB_BRACE does.
 
-    :raises ValueError: past :data:`MAX_BRACE_EXPANSIONS` patterns.
+    Groups nest (``x{a{1,2},b}``); a ``{`` without a matching ``}`` is
+    literal.  The work is linear in the length of *pattern* and the size of
+    the result.
+
+    :raises ValueError: past :data:`MAX_BRACE_EXPANSIONS` patterns, or for
+        groups nested deeper than :data:`MAX_BRACE_DEPTH`.
     """
     if pattern.count(",") >= MAX_BRACE_EXPANSIONS:
         raise ValueError("too many brace alternatives")
-    start = pattern.find("{")
-    while start >= 0:
-        depth, alternatives, begin = 0, [], start + 1
-        for index in range(start, len(pattern)):
-            char = pattern[index]
-            if char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-                if depth == 0:
-                    alternatives.append(pattern[begin:index])
-                    head, tail = pattern[:start], pattern[index + 1 :]
-                    result: List[str] = []
-                    for alternative in alternatives:
-                        result.extend(expandBraces(head + alternative + tail))
-                        if len(result) > MAX_BRACE_EXPANSIONS:
-                            raise ValueError("too many brace alternatives")
-                    return result
-            elif char == "," and depth == 1:
-                alternatives.append(pattern[begin:index])
-                begin = index + 1
-        start = pattern.find("{", start + 1)
-    return [pattern]
+    return _expand(_parseBraces(pattern))
 
 
 def _defaultRunner(command: str) -> bytes:
@@ -246,7 +316,13 @@ class Parser:
     # -- sections ----------------------------------------------------------
 
     def _find(self, name: str, criteria: str) -> Optional[Section]:
-        for candidate in self.config._all():
+        """The first section called *name* (any name if empty) passing *criteria*.
+
+        Only the sections of that name are looked at (an index kept by
+        :class:`Config`), so a file of many sections parses in linear time.
+        """
+        candidates = self.config._named(name) if name else self.config._all()
+        for candidate in candidates:
             if _sectionMatches(candidate, name, criteria):
                 return candidate
         return None
@@ -370,7 +446,8 @@ class Parser:
         try:
             paths = self._resolve(argument, filename)
         except ValueError as e:
-            raise ConfigError("#%s %r: %s" % (kind, argument, e), filename, lineno) from e
+            raise ConfigError("#%s %s: %s" % (kind, _shortRepr(argument), e),
+                              filename, lineno) from None
         for path in paths:
             self._includeFile(path, record, filename, lineno, depth)
         if not record.files and kind == "include":

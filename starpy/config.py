@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from starpy.error import ConfigError
 
@@ -203,6 +203,8 @@ class Config:
 
     def __init__(self) -> None:
         self._sections: List[Section] = []
+        #: the sections by lower-cased name, each list in file order
+        self._byName: Dict[str, List[Section]] = {}
         self.files: List[str] = []
         self.includes: List[Include] = []
         self.warnings: List[ConfigWarning] = []
@@ -216,13 +218,8 @@ class Config:
         Names compare ignoring case, as in Asterisk.  Templates are left out
         unless ``includeTemplates`` is true.
         """
-        folded = None if name is None else name.lower()
-        return [
-            s
-            for s in self._sections
-            if (includeTemplates or not s.isTemplate)
-            and (folded is None or s.name.lower() == folded)
-        ]
+        candidates = self._sections if name is None else self._named(name)
+        return [s for s in candidates if includeTemplates or not s.isTemplate]
 
     def templates(self) -> List[Section]:
         """The template sections (``[name](!)``) in order."""
@@ -234,8 +231,10 @@ class Config:
 
     def get(self, name: str) -> Optional[Section]:
         """The first non-template section called ``name``, or ``None``."""
-        found = self.sections(name)
-        return found[0] if found else None
+        for section in self._named(name):
+            if not section.isTemplate:
+                return section
+        return None
 
     def __getitem__(self, name: str) -> Section:
         section = self.get(name)
@@ -254,6 +253,11 @@ class Config:
 
     def _append(self, section: Section) -> None:
         self._sections.append(section)
+        self._byName.setdefault(section.name.lower(), []).append(section)
+
+    def _named(self, name: str) -> Sequence[Section]:
+        """The sections called *name* (ignoring case), templates included, in order."""
+        return self._byName.get(name.lower(), ())
 
     def _all(self) -> Sequence[Section]:
         return self._sections

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import List
+from typing import Any, List
 
 import pytest
 from hypothesis import given, settings
@@ -475,3 +475,63 @@ def test_braceExpansionIsBounded(tmp_path: Path) -> None:
     assert (caught.value.file, caught.value.line) == (str(main), 1)
     write(tmp_path / "xab.conf", "[ab]\n")
     assert readConfig(write(main, "#include x{a{a,b},c}.conf\n")).names() == ["ab"]
+
+
+def test_deeplyNestedBracesInAnIncludeAreAConfigError(tmp_path: Path) -> None:
+    """Nesting used to recurse once per level and end in RecursionError."""
+    main = write(tmp_path / "m.conf", "[s]\n#include x%sa%s.conf\n" % ("{" * 3000, "}" * 3000))
+    with pytest.raises(ConfigError, match="nested deeper than 32 levels") as caught:
+        readConfig(main)
+    assert (caught.value.file, caught.value.line) == (str(main), 2)
+    assert len(caught.value.message) < 150  # the 6,000-character argument is shortened
+    write(tmp_path / "xa.conf", "[a]\n")
+    write(main, "#include x%sa%s.conf\n" % ("{" * 32, "}" * 32))
+    assert readConfig(main).names() == ["a"]
+    # one group after another used to recurse once per group as well
+    write(main, "#include x%s.conf\n" % ("{a}" * 2000))
+    with pytest.raises(ConfigError, match="no such file") as caught:
+        readConfig(main)
+    assert (caught.value.file, caught.value.line) == (str(main), 1)
+
+
+@pytest.mark.parametrize("pattern,expected", [
+    ("a", ["a"]),
+    ("x{a,b}y", ["xay", "xby"]),
+    ("x{a{1,2},c}", ["xa1", "xa2", "xc"]),
+    ("{a}{b,c}{d,e}", ["abd", "abe", "acd", "ace"]),
+    ("a{b,}c", ["abc", "ac"]),
+    ("{a,{b,c}", ["{a,b", "{a,c"]),  # an unmatched '{' is literal, its ',' too
+    ("{a{b}", ["{ab"]),
+    ("}{a,b}{", ["}a{", "}b{"]),
+    ("{}", [""]),
+])
+def test_braceExpansion(pattern: str, expected: List[str]) -> None:
+    from starpy._configparser import expandBraces
+
+    assert expandBraces(pattern) == expected
+
+
+def test_sectionLookupsAreIndexed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each inheritance or addition looks only at the sections of that name.
+
+    Counting the sections examined (not the time): a scan of the whole file
+    per lookup made N template/section pairs cost about N*N checks.
+    """
+    from starpy import _configparser
+
+    checked = [0]
+    original = _configparser._sectionMatches
+
+    def counting(section: Any, name: str, criteria: str) -> bool:
+        checked[0] += 1
+        return original(section, name, criteria)
+
+    monkeypatch.setattr(_configparser, "_sectionMatches", counting)
+    pairs = 3000
+    text = "".join("[t%d](!)\nk = v%d\n[S%d](T%d)\n[s%d](+)\nx = %d\n" % ((i,) * 6)
+                   for i in range(pairs))
+    config = parseConfig(text)
+    assert checked[0] == 2 * pairs  # one template lookup and one addition lookup per pair
+    assert len(config) == pairs
+    assert config["s2999"].items() == [("k", "v2999"), ("x", "2999")]
+    assert config.get("T5") is None and config.sections("t5", includeTemplates=True)[0].isTemplate
