@@ -163,12 +163,18 @@ def _defaultRunner(command: str) -> bytes:
     return done.stdout
 
 
+#: The criteria of an inheritance lookup: templates and sections alike.
+_ANY_SECTION = "TEMPLATES=include"
+
+
 def _sectionMatches(section: Section, name: str, criteria: str) -> bool:
     """Asterisk's does_category_match: a name and an optional filter."""
     if name and section.name.lower() != name.lower():
         return False
     if not criteria:
         return not section.isTemplate
+    if criteria == _ANY_SECTION:  # what every inheritance asks
+        return True
     expressions = found = 0
     templateOk = False
     for expression in re.split("[,&]", criteria):
@@ -361,7 +367,7 @@ class Parser:
                 existing.additions.append((filename, lineno))
                 target = existing
             else:
-                base = self._find(option, "TEMPLATES=include") if option else None
+                base = self._find(option, _ANY_SECTION) if option else None
                 if base is None:
                     raise ConfigError(
                         "[%s] inherits from unknown section or template %r" % (name, option),
@@ -369,7 +375,10 @@ class Parser:
                         lineno,
                     )
                 target.templates.append(base.name)
-                target.entries.extend(replace(e, inheritedFrom=base.name) for e in base.entries)
+                target.entries.extend(
+                    Entry(e.key, e.value, e.operator, e.file, e.line, base.name)
+                    for e in base.entries
+                )
         if created is not None:
             self.config._append(created)
             self.current = created
