@@ -7,8 +7,9 @@ only module that configures logging or touches the global reactor.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, NoReturn, Optional, Sequence, TextIO
 
 from twisted.internet import defer
 
@@ -58,8 +59,70 @@ AsyncCommand = Callable[[Any, argparse.Namespace, TextIO, TextIO], Awaitable[int
 Command = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad command line reported in one line (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, "%s: %s (see %s --help)\n" % (
+            self.prog, " ".join(message.split()), self.prog))
+
+
+def _wholeNumber(text: str, what: str, low: int, high: Optional[int] = None) -> int:
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError("expected %s, got %r" % (what, text))
+    return value
+
+
+def _portNumber(text: str) -> int:
+    """A TCP port for ``--port``: 0 (any free port) to 65535."""
+    return _wholeNumber(text, "a port number (0-65535)", 0, 65535)
+
+
+def _positive(text: str) -> int:
+    return _wholeNumber(text, "a whole number, 1 or more", 1)
+
+
+#: The most worker processes ``serve --workers`` starts.
+MAX_WORKERS = 256
+
+
+def _workerCount(text: str) -> int:
+    return _wholeNumber(text, "a number of workers from 1 to %d" % MAX_WORKERS, 1, MAX_WORKERS)
+
+
+def _fileDescriptor(text: str) -> int:
+    return _wholeNumber(text, "a file descriptor (0 or more)", 0)
+
+
+#: Asterisk reads the Originate ``Timeout`` (milliseconds) and ``Priority`` as C ints.
+_MAX_INT = 2**31 - 1
+#: The longest ``originate --timeout``, in seconds.
+MAX_ORIGINATE_TIMEOUT = _MAX_INT // 1000
+
+
+def _originateTimeout(text: str) -> float:
+    """Seconds, sent as whole milliseconds: at least 0.001, finite, within a C int."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0.0005 <= value <= MAX_ORIGINATE_TIMEOUT):  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            "expected seconds, more than 0 and at most %d, got %r" % (MAX_ORIGINATE_TIMEOUT, text))
+    return value
+
+
+def _priority(text: str) -> str:
+    """A dialplan priority number, as the text sent."""
+    return str(_wholeNumber(text, "a priority number (1 or more)", 1, _MAX_INT))
+
+
 def _buildParser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="starpy", description="Drive Asterisk from Twisted: AMI, FastAGI, AsyncAGI."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -134,11 +197,11 @@ def _addAGICommand(commands: "argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def _runAGI(args: argparse.Namespace) -> int:
-    import importlib
-
     from twisted.internet import reactor
 
     from starpy.classicagi import runClassicAGI
+    from starpy.cliami import CommandError
+    from starpy.cliserve import loadHandler
 
     _configureLogging(args.verbose)
     moduleName, _, functionName = args.handler.partition(":")
@@ -146,10 +209,10 @@ def _runAGI(args: argparse.Namespace) -> int:
         print("starpy agi: HANDLER must be module:function", file=sys.stderr)
         return EXIT_USAGE
     try:
-        handler = getattr(importlib.import_module(moduleName), functionName)
-    except (ImportError, AttributeError) as e:
-        print("starpy agi: cannot load %s: %s" % (args.handler, e), file=sys.stderr)
-        return EXIT_USAGE
+        handler = loadHandler(args.handler)
+    except CommandError as e:
+        print("starpy agi: %s" % (e.message,), file=sys.stderr)
+        return e.status
     return runClassicAGI(handler, reactor)
 
 
@@ -175,11 +238,14 @@ def _addServeCommand(commands: "_SubParsers") -> None:
     )
     serve.add_argument("routes", nargs="+", metavar="ROUTE", help="what to serve, see above")
     _configOption(serve)
-    serve.add_argument("--port", type=int, help="listen on this port instead of [FastAGI] port")
+    serve.add_argument("--port", type=_portNumber,
+                       help="listen on this port (0-65535, 0: any free one) instead of "
+                       "[FastAGI] port")
     serve.add_argument("--interface", help="listen on this address instead of [FastAGI] interface")
-    serve.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="run N processes sharing one listening socket (default 1)")
-    serve.add_argument("--adopt-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--workers", type=_workerCount, default=1, metavar="N",
+                       help="run N processes sharing one listening socket (default 1, "
+                       "at most %d)" % MAX_WORKERS)
+    serve.add_argument("--adopt-fd", type=_fileDescriptor, help=argparse.SUPPRESS)
     serve.add_argument("--family", choices=("inet", "inet6"), default="inet",
                        help=argparse.SUPPRESS)
     serve.set_defaults(run=_asyncRunner("serve", "starpy.cliserve", "runServe"))
@@ -195,7 +261,8 @@ def _addEventsCommand(commands: "_SubParsers") -> None:
     )
     events.add_argument("patterns", nargs="*", metavar="PATTERN")
     _configOption(events)
-    events.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    events.add_argument("--count", type=_positive, metavar="N",
+                        help="stop after N events (1 or more)")
     events.set_defaults(run=_asyncRunner("events", "starpy.cliami", "runEvents"))
 
 
@@ -224,12 +291,13 @@ def _addOriginateCommand(commands: "_SubParsers") -> None:
     _configOption(originate)
     originate.add_argument("--context", help="default: [FastAGI] context")
     originate.add_argument("--exten", default="s", help="default: s")
-    originate.add_argument("--priority", default="1", help="default: 1")
+    originate.add_argument("--priority", type=_priority, default="1",
+                           help="a priority number (default: 1)")
     originate.add_argument("--application", help="run this application instead of a dialplan "
                            "location")
     originate.add_argument("--data", help="the application's arguments, as the dialplan "
                            "writes them (commas separate, sent unchanged)")
-    originate.add_argument("--timeout", type=float, default=30.0,
+    originate.add_argument("--timeout", type=_originateTimeout, default=30.0,
                            help="seconds to wait for CHANNEL to answer (default 30)")
     originate.add_argument("--callerid", help='e.g. \'"Front desk" <100>\'')
     originate.add_argument("--account", help="account code")
@@ -300,25 +368,36 @@ def _runAsync(name: str, module: str, function: str, reactor: Any, args: argpars
               out: TextIO, err: TextIO) -> defer.Deferred[int]:
     import importlib
 
-    from starpy.cliami import CommandError
+    from starpy.cliami import CommandError, escapingStream
 
     command: AsyncCommand = getattr(importlib.import_module(module), function)
+    out, err = escapingStream(out), escapingStream(err)
 
     async def run() -> int:
         try:
             return await command(reactor, args, out, err)
         except CommandError as e:
-            print("starpy %s: %s" % (name, e.message), file=err, flush=True)
+            _report(err, "starpy %s: %s" % (name, e.message))
             return e.status
         except Exception as e:  # noqa: BLE001 - reported in one line, traceback with -v
             import logging
 
             logging.getLogger("starpy.cli").debug("starpy %s failed", name, exc_info=True)
-            print("starpy %s: unexpected error: %s: %s" % (name, type(e).__name__, e),
-                  file=err, flush=True)
+            _report(err, "starpy %s: unexpected error: %s: %s" % (name, type(e).__name__, e))
             return EXIT_FAILURE
 
     return defer.ensureDeferred(run())
+
+
+def _report(err: TextIO, message: str) -> None:
+    """Print *message* to *err* as one line that the stream can encode."""
+    from starpy.cliami import printable
+
+    try:
+        print(printable(" ".join(message.splitlines()), getattr(err, "encoding", None)),
+              file=err, flush=True)
+    except (OSError, ValueError):  # stderr itself is gone: nothing left to tell
+        pass
 
 
 def runCommand(argv: Sequence[str], reactor: Any, out: TextIO, err: TextIO) -> defer.Deferred[int]:

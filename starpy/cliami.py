@@ -8,15 +8,18 @@ CLI prints as one line.
 from __future__ import annotations
 
 import argparse
+import codecs
 import fnmatch
-from typing import Any, List, Optional, Sequence, TextIO, Tuple
+import re
+from typing import Any, List, Match, Optional, Sequence, TextIO, Tuple, cast
 
+from twisted.internet import defer
 from twisted.internet import error as netError
 
 from starpy import error, manager
-from starpy.amiactions import variableAssignment
+from starpy.amiactions import USE_DEFAULT, AMIActions, variableAssignment
 from starpy.appconfig import StarpyConfigError
-from starpy.codec.ami import Message
+from starpy.codec.ami import HeaderInput, Message, formatAction
 from starpy.utilapplication import UtilApplication
 
 __all__ = [
@@ -25,7 +28,10 @@ __all__ = [
     "loginFor",
     "EventFilter",
     "formatMessage",
+    "printable",
+    "escapingStream",
     "parseAssignments",
+    "checkSendable",
     "runEvents",
     "runAction",
     "runOriginate",
@@ -85,6 +91,67 @@ def _oneLine(e: BaseException) -> str:
     return text or type(e).__name__
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escapeSurrogate(match: Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # the byte surrogateescape decoding kept
+        return "\\x%02x" % (code - 0xDC00)
+    return "\\u%04x" % code
+
+
+def printable(text: str, encoding: Optional[str] = None) -> str:
+    """*text* as a stream of *encoding* (default UTF-8) can write it.
+
+    The AMI codec keeps a byte that is not UTF-8 (Latin-1 text, say) as a
+    lone surrogate; it is shown as ``\\xNN``, that byte's value.  A
+    character the encoding cannot write is shown as ``\\xNN``, ``\\uNNNN``
+    or ``\\UNNNNNNNN``.  Text that needs neither is returned as it is.
+    """
+    try:
+        encoding = codecs.lookup(encoding or "utf-8").name
+    except LookupError:
+        encoding = "utf-8"
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        pass
+    text = _SURROGATE.sub(_escapeSurrogate, text)
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+class _EscapingStream:
+    """Writes to *stream* what :func:`printable` makes of each text."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.encoding: Optional[str] = getattr(stream, "encoding", None)
+
+    def write(self, text: str) -> int:
+        return self.stream.write(printable(text, self.encoding))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def escapingStream(stream: TextIO) -> TextIO:
+    """*stream*, writing every text through :func:`printable`: a value from
+    Asterisk that is not valid in the stream's encoding is shown escaped
+    instead of raising :class:`UnicodeEncodeError`."""
+    if isinstance(stream, _EscapingStream):
+        return cast(TextIO, stream)
+    return cast(TextIO, _EscapingStream(stream))
+
+
 def formatMessage(message: Message) -> str:
     """*message* as AMI writes it (``Name: value`` lines), secrets masked."""
     return message.dump()
@@ -135,9 +202,50 @@ def parseAssignments(items: Sequence[str], what: str) -> List[Tuple[str, str]]:
     return pairs
 
 
+#: The shape of the ActionID an :class:`~starpy.manager.AMIProtocol` adds
+#: (process id, protocol id, counter), for encoding an action before login.
+_ACTION_ID_SHAPE = "4194304-ffffff-1000000"
+
+
+class _Rehearsal(AMIActions):
+    """Builds actions as :class:`~starpy.manager.AMIProtocol` does and encodes
+    them, sending nothing: whatever the library refuses (a CR or LF, a
+    header it sets itself, a line or header count Asterisk would not read)
+    is known before connecting."""
+
+    defaultTimeout: Optional[float] = None
+
+    def sendAction(self, action: str, headers: HeaderInput = None,
+                   timeout: Optional[float] = USE_DEFAULT,
+                   expectEvent: Optional[str] = None) -> "defer.Deferred[Any]":
+        formatAction(action, headers, _ACTION_ID_SHAPE)
+        return defer.succeed(None)
+
+
+def checkSendable(what: str, send: Any) -> None:
+    """Call ``send(rehearsal)`` with a :class:`_Rehearsal` standing in for the
+    protocol; a refusal becomes a usage error naming *what*.
+
+    :raises CommandError: with ``EXIT_USAGE`` when the library refuses it.
+    """
+    try:
+        send(_Rehearsal())
+    except (ValueError, TypeError) as e:
+        raise CommandError(_codes().EXIT_USAGE, "cannot send %s: %s" % (what, _oneLine(e))) \
+            from None
+
+
 async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``starpy events``: print live events until interrupted (or ``--count``)."""
     codes = _codes()
+    if args.count is not None and args.count < 1:
+        raise CommandError(codes.EXIT_USAGE, "--count must be 1 or more")
+    for pattern in args.patterns:
+        name, equals, _ = pattern.partition("=")
+        if equals and not name.strip():
+            raise CommandError(codes.EXIT_USAGE,
+                               "pattern %r: no header name before '='" % (pattern,))
+    out, err = escapingStream(out), escapingStream(err)
     application = loadApplication(args, reactor)
     matches = EventFilter(args.patterns)
     ami = await loginFor(application)
@@ -145,22 +253,34 @@ async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
     print("# logged in to %s as %s; Ctrl-C to stop" % (spec.describeTarget(), spec.username),
           file=err, flush=True)
     printed = [0]
+    failed: List[BaseException] = []
     closed = ami.whenClosed()
 
+    def stop() -> None:
+        ami.logoff().addErrback(lambda f: None)
+
     def onEvent(protocol: Any, event: Message) -> None:
-        if not matches(event) or (args.count is not None and printed[0] >= args.count):
+        if failed or not matches(event) or (args.count is not None and printed[0] >= args.count):
+            return
+        try:
+            out.write(formatMessage(event) + "\n\n")
+            out.flush()
+        except (OSError, ValueError) as e:  # stdout closed (a pipe whose reader left)
+            failed.append(e)
+            stop()
             return
         printed[0] += 1
-        out.write(formatMessage(event) + "\n\n")
-        out.flush()
         if args.count is not None and printed[0] >= args.count:
-            ami.logoff().addErrback(lambda f: None)
+            stop()
 
     handle = ami.registerEvent(None, onEvent)
     try:
         await closed
     finally:
         handle.cancel()
+    if failed:
+        raise CommandError(codes.EXIT_FAILURE, "cannot write the events: %s" % (
+            _oneLine(failed[0]),))
     if args.count is not None and printed[0] >= args.count:
         return int(codes.EXIT_OK)
     raise CommandError(codes.EXIT_UNREACHABLE, "the connection to Asterisk was lost")
@@ -169,7 +289,12 @@ async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
 async def runAction(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``starpy action Name Key=Value ...``: send one action, print what comes back."""
     codes = _codes()
+    if not args.name.strip():
+        raise CommandError(codes.EXIT_USAGE, "the action NAME is empty")
     headers = parseAssignments(args.headers, "header")
+    checkSendable("action %r" % (args.name,),
+                  lambda ami: ami.sendAction(args.name, headers))
+    out, err = escapingStream(out), escapingStream(err)
     application = loadApplication(args, reactor)
     ami = await loginFor(application)
     try:
@@ -197,14 +322,18 @@ async def runOriginate(reactor: Any, args: argparse.Namespace, out: TextIO,
                        err: TextIO) -> int:
     """``starpy originate``: originate a call and print its ``OriginateResponse``."""
     codes = _codes()
+    if not args.channel.strip():
+        raise CommandError(codes.EXIT_USAGE, "CHANNEL is empty")
+    if not (0 < args.timeout < float("inf")):
+        raise CommandError(codes.EXIT_USAGE, "--timeout must be more than 0 seconds")
     variables = parseAssignments(args.variable, "variable")
     for name, value in variables:
         try:
             variableAssignment(name, value)
         except ValueError as e:
             raise CommandError(codes.EXIT_USAGE, str(e)) from None
+    out, err = escapingStream(out), escapingStream(err)
     application = loadApplication(args, reactor)
-    ami = await loginFor(application)
     options: dict[str, Any] = dict(timeout=args.timeout, callerid=args.callerid,
                                    account=args.account, asynchronous=True,
                                    variable=["%s=%s" % pair for pair in variables] or None)
@@ -213,6 +342,8 @@ async def runOriginate(reactor: Any, args: argparse.Namespace, out: TextIO,
     else:
         options.update(context=args.context or application.agiSpecifier.context,
                        exten=args.exten, priority=args.priority)
+    checkSendable("the originate", lambda ami: ami.originate(args.channel, **options))
+    ami = await loginFor(application)
     try:
         event: Optional[Message] = await ami.originate(args.channel, **options)
     except error.AMIOriginateFailure as e:

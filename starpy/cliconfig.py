@@ -27,7 +27,9 @@ NEEDS = (
 def runCheckConfig(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Check the configuration; ``EXIT_OK`` if good, ``EXIT_BAD_CONFIG`` if not."""
     from starpy import cli
+    from starpy.cliami import escapingStream
 
+    out, err = escapingStream(out), escapingStream(err)  # file names and values may hold any byte
     config = loadConfiguration(args.config)
     problems: List[ConfigProblem] = list(config.problems)
     if config.files:

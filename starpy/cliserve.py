@@ -27,7 +27,7 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from twisted.internet import abstract, defer, fdesc, protocol
 from twisted.internet.defer import Deferred
@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 from starpy.cliami import CommandError, loadApplication
 from starpy.utilapplication import Handler, UtilApplication
 
-__all__ = ["Route", "parseRoute", "loadHandler", "prepareServe", "runServe", "log"]
+__all__ = ["Route", "parseRoute", "parseRoutes", "loadHandler", "prepareServe", "runServe", "log"]
 
 log = logging.getLogger("starpy.cliserve")
 
@@ -99,13 +99,37 @@ def parseRoute(text: str) -> Route:
         path = target.strip("/")
         if not path:
             raise CommandError(_codes().EXIT_USAGE, "route %r: empty script path" % (text,))
+        if "?" in path:
+            raise CommandError(_codes().EXIT_USAGE, "route %r: a script path has no '?' "
+                               "(the query of AGI(agi://host/PATH?...) is not part of it)"
+                               % (text,))
         return Route(text, reference, script=path)
     extension, at, context = target.partition("@")
-    if not extension and not (at and context):
+    if (not extension and not (at and context)) or (at and not context):
         raise CommandError(_codes().EXIT_USAGE,
                            "route %r: expected EXTEN, EXTEN@CONTEXT, @CONTEXT or /PATH "
                            "before '='" % (text,))
     return Route(text, reference, extension=extension or None, context=context or None)
+
+
+def parseRoutes(texts: Sequence[str]) -> List[Route]:
+    """Parse every route; two routes for the same calls are refused.
+
+    :raises CommandError: with ``EXIT_USAGE`` for a route that does not
+        parse or that repeats what an earlier one routes.
+    """
+    routes: List[Route] = []
+    seen: Dict[Tuple[Optional[str], ...], Route] = {}
+    for text in texts:
+        route = parseRoute(text)
+        key = (route.script,) if route.script is not None else (route.context, route.extension)
+        earlier = seen.get(key)
+        if earlier is not None:
+            raise CommandError(_codes().EXIT_USAGE, "route %r: %s is already routed by %r" % (
+                text, route.describe(), earlier.text))
+        seen[key] = route
+        routes.append(route)
+    return routes
 
 
 def loadHandler(reference: str) -> Handler:
@@ -123,7 +147,7 @@ def loadHandler(reference: str) -> Handler:
             target = getattr(target, attribute)
     except Exception as e:  # noqa: BLE001 - anything the import raises
         raise CommandError(_codes().EXIT_USAGE, "cannot load handler %s: %s: %s" % (
-            reference, type(e).__name__, e)) from None
+            reference, type(e).__name__, " ".join(str(e).split()))) from None
     if not callable(target):
         raise CommandError(_codes().EXIT_USAGE, "handler %s is not callable" % (reference,))
     handler: Handler = target
@@ -135,7 +159,7 @@ def prepareServe(args: argparse.Namespace, reactor: Any) -> UtilApplication:
 
     :raises CommandError: on a configuration problem or a bad route.
     """
-    routes = [parseRoute(text) for text in args.routes]
+    routes = parseRoutes(args.routes)
     application = loadApplication(args, reactor)
     spec = application.agiSpecifier
     if args.port is not None:

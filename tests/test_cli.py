@@ -17,8 +17,8 @@ from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
 
 from starpy import cli
-from starpy.cliami import EventFilter
-from starpy.cliserve import parseRoute
+from starpy.cliami import EventFilter, escapingStream, printable
+from starpy.cliserve import parseRoute, parseRoutes
 from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
 from starpy.testing.ami import FakeAMIServerFactory
@@ -344,8 +344,9 @@ async def test_serve_rejects_bad_routes_and_handlers(tmp_path: Path) -> None:
         streams = Streams()
         assert await run(["serve", "-c", conf, *routes], streams) == cli.EXIT_USAGE
         assert streams.err.getvalue() == message
-    streams = Streams()
-    assert await run(["serve", "-c", conf, "--workers", "0", "m:f"], streams) == cli.EXIT_USAGE
+    with pytest.raises(SystemExit) as exited:  # argparse refuses it: see below
+        run(["serve", "-c", conf, "--workers", "0", "m:f"], Streams())
+    assert exited.value.code == cli.EXIT_USAGE
 
 
 def test_prepared_serve_routes_calls() -> None:
@@ -472,3 +473,229 @@ async def test_console_command_against_the_fake_asterisk(
         path=str(ROOT))
     assert code == cli.EXIT_LOGIN_FAILED
     assert err.decode().strip().splitlines()[-1].startswith("starpy action: login as 'starpy'")
+
+
+# -- bad input: usage errors before connecting; values that stdout cannot encode -------------
+
+
+def strictStream() -> io.TextIOWrapper:
+    """A stream that refuses what UTF-8 cannot encode, as a piped stdout does."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+
+
+def written(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    return stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+
+
+def countConnections(server: FakeAMIServerFactory) -> List[object]:
+    """The connections *server* accepts from now on."""
+    connections: List[object] = []
+    original = server.buildProtocol
+
+    def buildProtocol(address: Any) -> Any:
+        connections.append(address)
+        return original(address)
+
+    server.buildProtocol = buildProtocol  # type: ignore[method-assign]
+    return connections
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["serve", "m:f", "--port", "99999"], "argument --port: expected a port number (0-65535)"),
+    (["serve", "m:f", "--port", "-1"], "argument --port: expected a port number"),
+    (["serve", "m:f", "--port", "http"], "argument --port: expected a port number"),
+    (["serve", "m:f", "--workers", "0"], "argument --workers: expected a number of workers"),
+    (["serve", "m:f", "--workers", "100000"], "from 1 to 256, got '100000'"),
+    (["events", "--count", "0"], "argument --count: expected a whole number, 1 or more"),
+    (["events", "--count", "-1"], "argument --count: expected a whole number, 1 or more"),
+    (["originate", "PJSIP/1", "--timeout", "-5"], "argument --timeout: expected seconds"),
+    (["originate", "PJSIP/1", "--timeout", "0"], "argument --timeout: expected seconds"),
+    (["originate", "PJSIP/1", "--timeout", "nan"], "argument --timeout: expected seconds"),
+    (["originate", "PJSIP/1", "--timeout", "inf"], "argument --timeout: expected seconds"),
+    (["originate", "PJSIP/1", "--timeout", "3e6"], "at most 2147483, got '3e6'"),
+    (["originate", "PJSIP/1", "--priority", "abc"], "argument --priority: expected a priority"),
+    (["originate", "PJSIP/1", "--priority", "0"], "argument --priority: expected a priority"),
+    (["demo", "--calls", "x"], "argument --calls: invalid int value: 'x'"),
+    (["action"], "the following arguments are required: NAME"),
+    (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
+])
+def test_bad_options_are_one_line_usage_errors(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int],
+        capsys: pytest.CaptureFixture[str], argv: List[str], words: str) -> None:
+    server, port = fakeAMI
+    connections = countConnections(server)
+    conf = amiConf(tmp_path, port, extra="[FastAGI]\nport = 0\n")
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv[:1] + (["-c", conf] if argv[0] != "demo" and len(argv) > 1 else [])
+                 + argv[1:])
+    assert exited.value.code == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.endswith("--help)\n"), captured.err
+    assert captured.err.startswith("starpy") and words in captured.err
+    assert connections == []
+
+
+def test_option_values_that_are_accepted() -> None:
+    parse = cli._buildParser().parse_args
+    assert parse(["serve", "m:f", "--port", "0"]).port == 0
+    assert parse(["serve", "m:f", "--port", "65535", "--workers", "256"]).workers == 256
+    args = parse(["originate", "X", "--timeout", "0.5", "--priority", " 7"])
+    assert (args.timeout, args.priority) == (0.5, "7")
+    assert parse(["originate", "X"]).priority == "1"
+    assert parse(["events", "--count", "1"]).count == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_unsendable_actions_are_usage_errors_before_connecting(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    connections = countConnections(server)
+    conf = amiConf(tmp_path, port, extra="[FastAGI]\ncontext = ivr\n")
+    cases = [
+        (["action", "Ping", "ActionID=7"], "header 'ActionID' is set by the protocol"),
+        (["action", "Ping", "action=Hangup"], "header 'action' is set by the protocol"),
+        (["action", "Ping\r\nAction: Hangup"], "CR or LF"),
+        (["action", "Ping", "X-Head=a\nAction: Hangup"], "CR or LF"),
+        (["action", "Ping", "Bad\r\nName=1"], "invalid AMI header name"),
+        (["action", "Ping", " Spaced=1"], "invalid AMI header name"),
+        (["action", " "], "the action NAME is empty"),
+        (["originate", "PJSIP/1\r\nAction: Hangup"], "CR or LF"),
+        (["originate", "PJSIP/1", "--exten", "100\n"], "CR or LF"),
+        (["originate", "PJSIP/1", "--application", "Playback", "--data", "a\rb"], "CR or LF"),
+        (["originate", "PJSIP/1", "--callerid", "x\ny"], "CR or LF"),
+        (["originate", ""], "CHANNEL is empty"),
+        (["events", "=x"], "no header name before '='"),
+    ]
+    for argv, words in cases:
+        streams = Streams()
+        status = await run(argv + ["-c", conf], streams)
+        err = streams.err.getvalue()
+        assert status == cli.EXIT_USAGE, (argv, err)
+        assert err.count("\n") == 1 and words in err, (argv, err)
+        assert err.startswith("starpy %s: " % argv[0]) and "unexpected" not in err
+    assert connections == [] and server.received == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_serve_refuses_ambiguous_routes_before_loading_handlers(tmp_path: Path) -> None:
+    conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
+    cases = [
+        (["100=no_such_module:a", "100=no_such_module:b"],
+         "route '100=no_such_module:b': extension 100 is already routed by "
+         "'100=no_such_module:a'"),
+        (["100@sales=m:f", "100@sales=m:g"], "extension 100@sales is already routed"),
+        (["@sales=m:f", "@sales=m:g"], "any call in context sales is already routed"),
+        (["/hello=m:f", "/hello/=m:g"], "script /hello is already routed by '/hello=m:f'"),
+        (["m:f", "m:g"], "route 'm:g': any other call is already routed by 'm:f'"),
+        (["100@=m:f"], "route '100@=m:f': expected EXTEN, EXTEN@CONTEXT"),
+        (["/hello?x=1=m:f"], "a script path has no '?'"),
+    ]
+    for routes, words in cases:
+        streams = Streams()
+        assert await run(["serve", "-c", conf, *routes], streams) == cli.EXIT_USAGE
+        err = streams.err.getvalue()
+        assert err.count("\n") == 1 and words in err, err
+    # the same extension in two contexts, or in a context and in any, is no repeat
+    assert [r.describe() for r in parseRoutes(["100=m:f", "100@a=m:f", "100@b=m:f", "m:f"])] == [
+        "extension 100", "extension 100@a", "extension 100@b", "any other call"]
+
+
+def test_agi_handler_errors_are_one_line(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "_configureLogging", lambda verbose: None)  # leave logging alone
+    for handler, words in [
+        ("tests.servehandlers:os.sep", "handler tests.servehandlers:os.sep is not callable"),
+        ("tests.servehandlers:nothing", "has no attribute 'nothing'"),
+        ("no_such_module_xyz:f", "No module named 'no_such_module_xyz'"),
+        ("nocolon", "HANDLER must be module:function"),
+    ]:
+        assert cli.main(["agi", handler]) == cli.EXIT_USAGE
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("starpy agi: ") and words in err, err
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_with_undecodable_bytes_on_a_strict_stdout(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    """A Latin-1 value (kept by the codec as a lone surrogate) is printed escaped."""
+    server, port = fakeAMI
+
+    def onErr(text: str) -> None:
+        if text.startswith("# logged in"):
+            server.emitEvent("Hangup", privilege="call,all", Channel="PJSIP/caf\udce9-01")
+            server.emitEvent("Hangup", privilege="call,all", Channel="PJSIP/later")
+
+    streams = Streams(onErr)
+    out = strictStream()
+    status = await cli.runCommand(["events", "-c", amiConf(tmp_path, port), "--count", "1",
+                                   "Hangup"], reactor, out, streams.err)
+    assert status == cli.EXIT_OK, streams.err.getvalue()
+    assert written(out) == "Event: Hangup\nPrivilege: call,all\nChannel: PJSIP/caf\\xe9-01\n\n"
+    assert "Traceback" not in streams.err.getvalue()
+
+
+@pytest_twisted.ensureDeferred
+async def test_action_with_undecodable_bytes_on_a_strict_stdout(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    server, port = fakeAMI
+    server.astdb[("fam", "key")] = "Jos\udce9 \u00e9"
+    out, err = strictStream(), strictStream()
+    status = await cli.runCommand(["action", "DBGet", "Family=fam", "Key=key", "-c",
+                                   amiConf(tmp_path, port)], reactor, out, err)
+    assert status == cli.EXIT_OK, written(err)
+    assert "Val: Jos\\xe9 \u00e9\n" in written(out)  # valid UTF-8 stays as it is
+    assert written(err) == "# 1 item\n"
+
+
+def test_printable_escapes_what_the_stream_cannot_encode() -> None:
+    assert printable("plain \u00e9") == "plain \u00e9"
+    assert printable("caf\udce9 \ud800") == "caf\\xe9 \\ud800"
+    assert printable("caf\udce9 \u00e9 \u20ac", "ascii") == "caf\\xe9 \\xe9 \\u20ac"
+    assert printable("\u00e9", "latin-1") == "\u00e9"
+    out = strictStream()
+    print("Channel: caf\udce9", file=escapingStream(out))
+    assert written(out) == "Channel: caf\\xe9\n"
+
+
+def test_errors_with_undecodable_bytes_on_a_strict_stderr() -> None:
+    """A one-line error holding such bytes reaches a strict stderr escaped, on one line."""
+    err = strictStream()
+    cli._report(escapingStream(err), "starpy action: Hangup failed: no channel caf\udce9\nmore")
+    assert written(err) == "starpy action: Hangup failed: no channel caf\\xe9 more\n"
+
+
+def test_check_config_with_undecodable_bytes_on_a_strict_stdout(tmp_path: Path) -> None:
+    from starpy.cliconfig import runCheckConfig
+
+    conf = write(tmp_path / "s.conf", "[AMI]\nusername = mon\n")
+    manager = tmp_path / "manager.conf"
+    manager.write_bytes(b"[mon]\nread = call\npermit = caf\xe9\n")
+    args = cli._buildParser().parse_args(["check-config", "-c", conf, "--manager-conf",
+                                          str(manager)])
+    out, err = strictStream(), strictStream()
+    assert runCheckConfig(args, out, err) == cli.EXIT_OK
+    assert "  permit: caf\\xe9; deny: -; acl: -\n" in written(out)
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_stop_when_stdout_is_gone(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    """``starpy events | head -1``: once the reader has gone, stop with one line."""
+    server, port = fakeAMI
+
+    class Gone(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def onErr(text: str) -> None:
+        if text.startswith("# logged in"):
+            server.emitEvent("Hangup", privilege="call,all", Channel="PJSIP/1")
+
+    streams = Streams(onErr)
+    status = await cli.runCommand(["events", "-c", amiConf(tmp_path, port), "Hangup"],
+                                  reactor, Gone(), streams.err)
+    assert status == cli.EXIT_FAILURE
+    assert streams.err.getvalue().splitlines()[1:] == [
+        "starpy events: cannot write the events: [Errno 32] Broken pipe"]
