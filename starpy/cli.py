@@ -105,14 +105,14 @@ MAX_ORIGINATE_TIMEOUT = _MAX_INT // 1000
 
 
 def _originateTimeout(text: str) -> float:
-    """Seconds, sent as whole milliseconds: at least 0.001, finite, within a C int."""
+    """Seconds, sent as whole milliseconds: at least one, within a C int."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (0.0005 <= value <= MAX_ORIGINATE_TIMEOUT):  # NaN fails too
+    if not (0.001 <= value <= MAX_ORIGINATE_TIMEOUT):  # NaN fails too
         raise argparse.ArgumentTypeError(
-            "expected seconds, more than 0 and at most %d, got %r" % (MAX_ORIGINATE_TIMEOUT, text))
+            "expected seconds, from 0.001 to %d, got %r" % (MAX_ORIGINATE_TIMEOUT, text))
     return value
 
 

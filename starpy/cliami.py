@@ -11,7 +11,7 @@ import argparse
 import codecs
 import fnmatch
 import re
-from typing import Any, List, Match, Optional, Sequence, TextIO, Tuple, cast
+from typing import Any, Callable, List, Match, Optional, Sequence, TextIO, Tuple, cast
 
 from twisted.internet import defer
 from twisted.internet import error as netError
@@ -222,7 +222,7 @@ class _Rehearsal(AMIActions):
         return defer.succeed(None)
 
 
-def checkSendable(what: str, send: Any) -> None:
+def checkSendable(what: str, send: Callable[[AMIActions], object]) -> None:
     """Call ``send(rehearsal)`` with a :class:`_Rehearsal` standing in for the
     protocol; a refusal becomes a usage error naming *what*.
 
@@ -292,8 +292,7 @@ async def runAction(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
     if not args.name.strip():
         raise CommandError(codes.EXIT_USAGE, "the action NAME is empty")
     headers = parseAssignments(args.headers, "header")
-    checkSendable("action %r" % (args.name,),
-                  lambda ami: ami.sendAction(args.name, headers))
+    checkSendable("the action", lambda ami: ami.sendAction(args.name, headers))
     out, err = escapingStream(out), escapingStream(err)
     application = loadApplication(args, reactor)
     ami = await loginFor(application)
