@@ -146,7 +146,7 @@ def loadHandler(reference: str) -> Handler:
         for attribute in attributes.split("."):
             target = getattr(target, attribute)
     except Exception as e:  # noqa: BLE001 - anything the import raises
-        raise CommandError(_codes().EXIT_USAGE, "cannot load handler %s: %s: %s" % (
+        raise CommandError(_codes().EXIT_USAGE, "cannot load %s: %s: %s" % (
             reference, type(e).__name__, " ".join(str(e).split()))) from None
     if not callable(target):
         raise CommandError(_codes().EXIT_USAGE, "handler %s is not callable" % (reference,))

@@ -332,9 +332,9 @@ async def test_serve_rejects_bad_routes_and_handlers(tmp_path: Path) -> None:
         (["=m:f"], "starpy serve: route '=m:f': expected EXTEN, EXTEN@CONTEXT, @CONTEXT or "
                    "/PATH before '='\n"),
         (["/=m:f"], "starpy serve: route '/=m:f': empty script path\n"),
-        (["no_such_module_xyz:f"], "starpy serve: cannot load handler no_such_module_xyz:f: "
+        (["no_such_module_xyz:f"], "starpy serve: cannot load no_such_module_xyz:f: "
                                    "ModuleNotFoundError: No module named 'no_such_module_xyz'\n"),
-        (["tests.servehandlers:missing"], "starpy serve: cannot load handler "
+        (["tests.servehandlers:missing"], "starpy serve: cannot load "
          "tests.servehandlers:missing: AttributeError: module 'tests.servehandlers' has no "
          "attribute 'missing'\n"),
         (["tests.servehandlers:os.sep"], "starpy serve: handler tests.servehandlers:os.sep is "
