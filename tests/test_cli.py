@@ -700,3 +700,26 @@ async def test_events_stop_when_stdout_is_gone(
     assert status == cli.EXIT_FAILURE
     assert streams.err.getvalue().splitlines()[1:] == [
         "starpy events: cannot write the events: [Errno 32] Broken pipe"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_console_command_with_latin1_bytes_and_a_bad_header(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    """The real command on a strict UTF-8 stdout: escaped value; an unsendable header is 2."""
+    server, port = fakeAMI
+    server.astdb[("fam", "key")] = "Jos\udce9"
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict")
+    conf = amiConf(tmp_path, port)
+    out, err, code = await getProcessOutputAndValue(
+        sys.executable, ["-m", "starpy", "action", "DBGet", "Family=fam", "Key=key", "-c", conf],
+        env=env, path=str(ROOT))
+    assert code == cli.EXIT_OK, err
+    assert b"Val: Jos\\xe9\n" in out and b"Traceback" not in err
+    logins = len([m for m in server.received if m["action"] == "Login"])
+    out, err, code = await getProcessOutputAndValue(
+        sys.executable, ["-m", "starpy", "action", "Ping", "ActionID=7", "-c", conf],
+        env=env, path=str(ROOT))
+    assert code == cli.EXIT_USAGE
+    assert err.decode() == ("starpy action: cannot send the action: header 'ActionID' is set "
+                            "by the protocol, not in the headers\n")
+    assert len([m for m in server.received if m["action"] == "Login"]) == logins
