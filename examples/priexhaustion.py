@@ -40,7 +40,7 @@ class ChannelTracker:
         """Subscribe to channel events, then load the channels already open."""
         ami.registerEvent("Newchannel", self.onChannelNew)
         ami.registerEvent("Hangup", self.onChannelHangup)
-        for event in await ami.coreShowChannels():
+        for event in (await ami.coreShowChannels()).events:
             self.onChannelNew(ami, event)
 
     def interestingEvent(self, event: Any) -> bool:

@@ -296,11 +296,16 @@ class ActionSpec:
                 headers.append((param.header, param.convert(value)))
         return headers
 
+    def hasParam(self, name: str) -> bool:
+        """Whether the action has a parameter called *name*."""
+        return any(param.name == name for param in self.params)
+
     def signature(self) -> str:
         """``method(a, b=None)`` as text, for docstrings."""
         parts = [p.name if p.default is _REQUIRED else "%s=%r" % (p.name, p.default)
                  for p in self.params]
-        return "%s(%s)" % (self.method, ", ".join(parts + ["timeout=USE_DEFAULT"]))
+        last = "actionTimeout=USE_DEFAULT" if self.hasParam("timeout") else "timeout=USE_DEFAULT"
+        return "%s(%s)" % (self.method, ", ".join(parts + [last]))
 
 
 def _p(name: str, header: Optional[str] = None, default: Any = _REQUIRED,
@@ -323,7 +328,7 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
     ActionSpec("agentLogoff", "AgentLogoff",
                (_p("agent"), _p("soft", default=False, convert=_trueFalse)),
                "Log *agent* off (softly: after its current call)."),
-    ActionSpec("agents", "Agents", (), "List agents: an EventList of ``Agents`` events.", _LIST),
+    ActionSpec("agents", "Agents", (), "List agents: ``Agents`` events.", _LIST),
     ActionSpec("dbDel", "DBDel", (_p("family"), _p("key")),
                "Delete *key* of *family* in the AstDB."),
     ActionSpec("dbDelTree", "DBDelTree", (_p("family"), _o("key")),
@@ -338,8 +343,6 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                "Read an Asterisk configuration file: ``Line-N-M`` headers."),
     ActionSpec("hangup", "Hangup", (_p("channel"), _o("cause")),
                "Hang *channel* up (a name or a ``/regex/``), with an optional cause code."),
-    ActionSpec("listCommands", "ListCommands", (),
-               "Every action this user may send, one header each."),
     ActionSpec("logoff", "Logoff", (), "Log off: Asterisk answers ``Goodbye`` and closes."),
     ActionSpec("mailboxCount", "MailboxCount", (_p("mailbox"),),
                "Message counts of *mailbox* (``mailbox@context``)."),
@@ -351,7 +354,7 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                 _o("announceChannel")),
                "Park *channel*; on timeout (seconds) it returns to *channel2*."),
     ActionSpec("parkedCalls", "ParkedCalls", (_o("parkinglot", "ParkingLot"),),
-               "Parked calls: an EventList of ``ParkedCall`` events.", _LIST),
+               "Parked calls: ``ParkedCall`` events.", _LIST),
     ActionSpec("ping", "Ping", (), "Keepalive: the response has ``Ping: Pong`` and a timestamp."),
     ActionSpec("playDTMF", "PlayDTMF",
                (_p("channel"), _p("digit"), _o("duration", convert=_milliseconds),
@@ -377,8 +380,8 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                "Remove *interface* from *queue*."),
     ActionSpec("queues", "Queues", (), "The ``queue show`` text of all queues."),
     ActionSpec("queueStatus", "QueueStatus", (_o("queue"), _o("member")),
-               "Queue parameters and members: an EventList"
-               " (``QueueParams``, ``QueueMember``, ``QueueEntry``).", _LIST),
+               "Queue parameters and members:"
+               " ``QueueParams``, ``QueueMember``, ``QueueEntry`` events.", _LIST),
     ActionSpec("redirect", "Redirect",
                (_p("channel"), _p("context"), _p("exten"), _p("priority"),
                 _o("extraChannel"), _o("extraContext"), _o("extraExten"),
@@ -387,11 +390,9 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
     ActionSpec("setVar", "Setvar", (_o("channel"), _p("variable"), _p("value")),
                "Set *variable* on *channel* (``None``: a global variable)."),
     ActionSpec("status", "Status", (_o("channel"), _o("variables", convert=_variableNames)),
-               "Channel status: an EventList of ``Status`` events.  *variables*:"
+               "Channel status: ``Status`` events.  *variables*:"
                " a comma-separated string of variable names, or a list of names"
                " (escaped for Asterisk's argument parser, at most 99).", _LIST),
-    ActionSpec("waitEvent", "WaitEvent", (_p("timeout", convert=_wholeSeconds),),
-               "Wait up to *timeout* seconds for an event."),
     ActionSpec("dahdiDNDoff", "DAHDIDNDoff", (_p("channel", "DAHDIChannel"),),
                "Turn DND off on a DAHDI channel."),
     ActionSpec("dahdiDNDon", "DAHDIDNDon", (_p("channel", "DAHDIChannel"),),
@@ -401,15 +402,16 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                "Dial *number* on an off-hook DAHDI channel."),
     ActionSpec("dahdiHangup", "DAHDIHangup", (_p("channel", "DAHDIChannel"),),
                "Hang up a DAHDI channel."),
-    ActionSpec("dahdiRestart", "DAHDIRestart", (),
-               "Restart the DAHDI channels, ending calls in progress."),
+    ActionSpec("dahdiRestart", "DAHDIRestart", (_o("channel", "DAHDIChannel"),),
+               "Restart the DAHDI channels, ending calls in progress (*channel*:"
+               " upstream's argument, sent but ignored by Asterisk)."),
     ActionSpec("dahdiShowChannels", "DAHDIShowChannels", (_o("channel", "DAHDIChannel"),),
-               "DAHDI channels: an EventList of ``DAHDIShowChannels`` events.", _LIST),
+               "DAHDI channels: ``DAHDIShowChannels`` events.", _LIST),
     ActionSpec("dahdiTransfer", "DAHDITransfer", (_p("channel", "DAHDIChannel"),),
                "Transfer a DAHDI channel."),
     # What users of current Asterisk reach for.
     ActionSpec("coreShowChannels", "CoreShowChannels", (),
-               "Active channels: an EventList of ``CoreShowChannel`` events.", _LIST),
+               "Active channels: ``CoreShowChannel`` events.", _LIST),
     ActionSpec("coreStatus", "CoreStatus", (),
                "Start-up and reload times and call counts."),
     ActionSpec("coreSettings", "CoreSettings", (),
@@ -439,9 +441,9 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
     ActionSpec("sendText", "SendText", (_p("channel"), _p("message")),
                "Send a text message to *channel*."),
     ActionSpec("deviceStateList", "DeviceStateList", (),
-               "Device states: an EventList of ``DeviceStateChange`` events.", _LIST),
+               "Device states: ``DeviceStateChange`` events.", _LIST),
     ActionSpec("extensionStateList", "ExtensionStateList", (),
-               "Extension hints: an EventList of ``ExtensionStatus`` events.", _LIST),
+               "Extension hints: ``ExtensionStatus`` events.", _LIST),
     ActionSpec("challenge", "Challenge", (_p("authType", "AuthType", default="MD5"),),
                "Ask for a login challenge (``Challenge`` header)."),
 )
@@ -452,8 +454,9 @@ class _NamedAction:
 
     def __init__(self, spec: ActionSpec) -> None:
         self.spec = spec
-        kind = ("an :class:`~starpy.manager.EventList` of the item events"
-                if spec.isList else "the response :class:`~starpy.codec.ami.Message`")
+        kind = ("an :class:`~starpy.manager.EventList`: the response, the item events,"
+                " then the closing event" if spec.isList
+                else "the response :class:`~starpy.codec.ami.Message`")
         self.__doc__ = (
             "%s\n\n``%s`` sends ``Action: %s``. The Deferred fires with %s and fails with"
             " :class:`~starpy.error.AMICommandFailure` on ``Response: Error``, or with"
@@ -465,8 +468,14 @@ class _NamedAction:
             return self  # type: ignore[return-value]
         spec = self.spec
 
-        def call(*args: Any, timeout: Optional[float] = USE_DEFAULT, **kwargs: Any) -> "defer.Deferred[Any]":
-            return instance.sendAction(spec.action, spec.headers(args, kwargs), timeout=timeout)  # type: ignore[no-any-return]
+        def call(*args: Any, **kwargs: Any) -> "defer.Deferred[Any]":
+            # An action with a parameter named timeout (absoluteTimeout, park)
+            # takes the action's own timeout as actionTimeout only.
+            actionTimeout = kwargs.pop("actionTimeout", USE_DEFAULT)
+            if "timeout" in kwargs and not spec.hasParam("timeout"):
+                actionTimeout = kwargs.pop("timeout")
+            return instance.sendAction(  # type: ignore[no-any-return]
+                spec.action, spec.headers(args, kwargs), timeout=actionTimeout)
 
         call.__name__ = spec.method
         call.__doc__ = self.__doc__
@@ -495,7 +504,6 @@ class AMIActions:
     extensionState: _NamedActionType
     getConfig: _NamedActionType
     hangup: _NamedActionType
-    listCommands: _NamedActionType
     logoff: _NamedActionType
     mailboxCount: _NamedActionType
     mailboxStatus: _NamedActionType
@@ -513,7 +521,6 @@ class AMIActions:
     redirect: _NamedActionType
     setVar: _NamedActionType
     status: _NamedActionType
-    waitEvent: _NamedActionType
     dahdiDNDoff: _NamedActionType
     dahdiDNDon: _NamedActionType
     dahdiDialOffhook: _NamedActionType
@@ -542,6 +549,14 @@ class AMIActions:
                    expectEvent: Optional[str] = None) -> "defer.Deferred[Any]":
         raise NotImplementedError  # provided by AMIProtocol
 
+    def sendMessage(self, message: Any, responseCallback: Optional[Callable[[Any], Any]] = None,
+                    timeout: Optional[float] = USE_DEFAULT) -> str:
+        raise NotImplementedError  # provided by AMIProtocol
+
+    def collectDeferred(self, message: Any, stopEvent: str,
+                        timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Any]":
+        raise NotImplementedError  # provided by AMIProtocol
+
     def command(self, command: str, timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[List[str]]":
         """Run an Asterisk CLI *command*; fires with its output lines.
 
@@ -567,12 +582,14 @@ class AMIActions:
         return self.sendAction("Command", {"Command": command}, timeout=timeout).addCallbacks(
             lines, onError)
 
-    def dbGet(self, family: str, key: str, timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[str]":
-        """The AstDB value of *key* in *family*.
+    def dbGet(self, family: str, key: str,
+              timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Optional[str]]":
+        """The AstDB value of *key* in *family*, or ``None`` if there is none.
 
-        Fails with :class:`~starpy.error.AMICommandFailure` when there is no
-        such entry (``Database entry not found``).  Concurrent calls never
-        cross: each reply is matched by its ActionID.
+        Fires with ``None`` when Asterisk answers ``Database entry not found``
+        (as upstream StarPy); fails with :class:`~starpy.error.AMICommandFailure`
+        on any other ``Response: Error`` (``Permission denied``...).
+        Concurrent calls never cross: each reply is matched by its ActionID.
         """
 
         def value(result: Any) -> str:
@@ -582,7 +599,15 @@ class AMIActions:
                     return str(item["val"])
             raise error.AMICommandFailure("DBGet", "no value in the reply", None)
 
-        return self.sendAction("DBGet", {"Family": family, "Key": key}, timeout=timeout).addCallback(value)
+        def missing(failure: Failure) -> Optional[Failure]:
+            failed = failure.value
+            if isinstance(failed, error.AMICommandFailure) \
+                    and failed.message.strip().lower() == "database entry not found":
+                return None
+            return failure
+
+        return self.sendAction("DBGet", {"Family": family, "Key": key}, timeout=timeout).addCallbacks(
+            value, missing)
 
     def getVar(self, channel: Optional[str], variable: str,
                timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Optional[str]]":
@@ -615,11 +640,43 @@ class AMIActions:
             mask = str(eventmask)
         return self.sendAction("Events", {"EventMask": mask}, timeout=timeout)
 
-    def userEvent(self, event: str, timeout: Optional[float] = USE_DEFAULT,
-                  **headers: Any) -> "defer.Deferred[Message]":
-        """Send a ``UserEvent`` named *event* with extra *headers*."""
-        pairs = [("UserEvent", event)] + [(name, _text(value)) for name, value in headers.items()]
-        return self.sendAction("UserEvent", pairs, timeout=timeout)
+    def userEvent(self, event: str, **headers: Any) -> str:
+        """Send a ``UserEvent`` named *event* with extra *headers*; return its ActionID.
+
+        As upstream StarPy, nothing waits for Asterisk's answer: the ActionID
+        string is returned at once.  To wait for the response, send
+        ``sendAction('UserEvent', [('UserEvent', event), ...])``.
+
+        :raises ValueError: CR or LF in a header; nothing is sent.
+        """
+        pairs = [("Action", "UserEvent"), ("UserEvent", event)]
+        pairs.extend((name, _text(value)) for name, value in headers.items())
+        return self.sendMessage(pairs)
+
+    def listCommands(self, timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Message]":
+        """Every action this user may send, one header each (``Ping: Keepalive
+        command...``); the ``ActionID`` is left out, as upstream StarPy did."""
+
+        def withoutActionID(response: Message) -> Message:
+            return Message([(name, value) for name, value in response.headers()
+                            if name.lower() != "actionid"], response.body)
+
+        return self.sendAction("ListCommands", timeout=timeout).addCallback(withoutActionID)
+
+    def waitEvent(self, timeout: float,
+                  actionTimeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Any]":
+        """Wait up to *timeout* seconds for an event (``WaitEvent``).
+
+        Fires, as upstream StarPy, with an :class:`~starpy.manager.EventList`
+        of the response and the closing ``WaitEventComplete`` (and any event
+        carrying the ActionID between them).  *actionTimeout* defaults to
+        *timeout* plus the protocol's default.
+        """
+        if actionTimeout is USE_DEFAULT:
+            base = self.defaultTimeout
+            actionTimeout = None if base is None else base + float(timeout)
+        return self.collectDeferred([("Action", "WaitEvent"), ("Timeout", _wholeSeconds(timeout))],
+                                    "WaitEventComplete", timeout=actionTimeout)
 
     def updateConfig(self, srcfile: str, dstfile: str, reload: Union[bool, str] = False,
                      headers: Optional[Mapping[str, Any]] = None,
@@ -641,15 +698,21 @@ class AMIActions:
         application: Optional[str] = None,
         data: Optional[str] = None,
         variable: Union[Mapping[str, Any], Iterable[str], None] = None,
-        asynchronous: bool = False,
-        channelId: Optional[str] = None,
-        otherChannelId: Optional[str] = None,
+        nowait: bool = False,
+        channelid: Optional[str] = None,
+        otherchannelid: Optional[str] = None,
         codecs: Union[str, Iterable[str], None] = None,
+        *,
+        asynchronous: bool = False,
         earlyMedia: Optional[bool] = None,
         actionTimeout: Optional[float] = USE_DEFAULT,
-        **extra: Any,
+        channelId: Optional[str] = None,
+        otherChannelId: Optional[str] = None,
+        async_: Optional[bool] = None,
     ) -> "defer.Deferred[Message]":
         """Originate a call from *channel* to a dialplan location or an application.
+
+        The arguments up to *codecs* are upstream StarPy 1.1.1's, in its order.
 
         :param timeout: seconds to wait for *channel* to answer (sent in ms).
         :param variable: channel variables: a mapping or ``'NAME=value'``
@@ -658,26 +721,42 @@ class AMIActions:
             so that Asterisk sets exactly that variable to exactly that
             value.  A bad name or value raises ``ValueError`` before
             anything is sent.
-        :param asynchronous: send ``Async: true`` and fire on the matching
-            ``OriginateResponse`` event instead of the response.  (Upstream
-            StarPy called this ``async``, a keyword since Python 3.7; it is
-            also accepted as ``async_``.)
-        :param channelId: ``Uniqueid`` for the originated channel (and
-            *otherChannelId* for the second half of a Local channel).
+        :param nowait: send ``Async: true`` and fire with Asterisk's
+            immediate response (``Originate successfully queued``), as
+            upstream; the outcome comes later as an ``OriginateResponse``
+            event to the event handlers.  ``async_`` is an alias (older
+            upstream releases called it ``async``).
+        :param channelid: ``Uniqueid`` for the originated channel (and
+            *otherchannelid* for the second half of a Local channel);
+            ``channelId``/``otherChannelId`` are aliases.
         :param codecs: codec names (``'ulaw,alaw'`` or a list).
+        :param asynchronous: send ``Async: true`` too, but fire only on the
+            matching ``OriginateResponse`` event: with it when it says
+            ``Success``; failing with :class:`~starpy.error.AMIOriginateFailure`
+            carrying ``reason`` when it says ``Failure``.  Not the same as
+            *nowait*: give one of them.
         :param actionTimeout: how long to wait for Asterisk's answer (by
             default the originate *timeout* plus the protocol's default).
 
-        Synchronous: fires with the response.  Asynchronous: fires with the
-        ``OriginateResponse`` event when it says ``Success``, fails with
-        :class:`~starpy.error.AMIOriginateFailure` carrying ``reason`` when it
-        says ``Failure``.  Both fail with :class:`~starpy.error.AMICommandFailure`
+        Otherwise (synchronous) it fires with the response once the call is
+        answered.  All forms fail with :class:`~starpy.error.AMICommandFailure`
         on ``Response: Error``.
+
+        :raises TypeError: an argument given twice under its two spellings.
+        :raises ValueError: both *nowait* and *asynchronous*, or a variable
+            Asterisk could not set as given; nothing is sent.
         """
-        if "async_" in extra:
-            asynchronous = bool(extra.pop("async_"))
-        if extra:
-            raise TypeError("originate() got unexpected keyword arguments %s" % sorted(extra))
+        if async_ is not None:
+            nowait = bool(async_)
+        for name, primary, alias in (("channelid", channelid, channelId),
+                                     ("otherchannelid", otherchannelid, otherChannelId)):
+            if alias is not None and primary is not None and alias != primary:
+                raise TypeError("originate() got %s and its alias with different values" % name)
+        channelid = channelid if channelid is not None else channelId
+        otherchannelid = otherchannelid if otherchannelid is not None else otherChannelId
+        if nowait and asynchronous:
+            raise ValueError("originate(): nowait fires with the response, asynchronous with"
+                             " the OriginateResponse event; give only one")
         pairs: List[Tuple[str, str]] = [("Channel", channel)]
         for header, value in (("Context", context), ("Exten", exten), ("Priority", priority)):
             if value is not None:
@@ -686,7 +765,7 @@ class AMIActions:
             pairs.append(("Timeout", _milliseconds(timeout)))
         for header, value in (("CallerID", callerid), ("Account", account),
                               ("Application", application), ("Data", data),
-                              ("ChannelId", channelId), ("OtherChannelId", otherChannelId)):
+                              ("ChannelId", channelid), ("OtherChannelId", otherchannelid)):
             if value is not None:
                 pairs.append((header, _text(value)))
         if codecs is not None:
@@ -695,11 +774,11 @@ class AMIActions:
             pairs.append(("EarlyMedia", _trueFalse(earlyMedia)))
         if variable:
             pairs.extend(("Variable", assignment) for assignment in _assignments(variable))
-        if asynchronous:
+        if asynchronous or nowait:
             pairs.append(("Async", "true"))
         if actionTimeout is USE_DEFAULT:
             base = self.defaultTimeout
-            actionTimeout = None if base is None else base + (timeout or 0.0)
+            actionTimeout = None if base is None else base + (0.0 if nowait else timeout or 0.0)
         return self.sendAction("Originate", pairs, timeout=actionTimeout,
                                expectEvent="OriginateResponse" if asynchronous else None)
 

@@ -477,9 +477,10 @@ class ChannelTracker:
         self._rebuilding += 1
         known = set(self.channels)
 
-        def listed(items: List[Message]) -> ChannelTracker:
+        def listed(reply: List[Message]) -> ChannelTracker:
             seen: Set[str] = set()
-            for item in items:
+            # The EventList holds the response and the closing event too.
+            for item in getattr(reply, "events", reply):
                 uniqueid = item.get("uniqueid")
                 if not uniqueid or uniqueid in self._goneDuringRebuild:
                     continue

@@ -307,11 +307,10 @@ async def runAction(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
     finally:
         await _logoff(ami)
     if isinstance(result, manager.EventList):
-        out.write(formatMessage(result.response) + "\n\n")
-        for item in result:
-            out.write(formatMessage(item) + "\n\n")
-        out.write(formatMessage(result.complete) + "\n\n")
-        print("# %d item%s" % (len(result), "" if len(result) == 1 else "s"), file=err)
+        for message in result:  # the response, the items, the closing event
+            out.write(formatMessage(message) + "\n\n")
+        count = len(result.events)
+        print("# %d item%s" % (count, "" if count == 1 else "s"), file=err)
     else:
         out.write(formatMessage(result) + "\n\n")
     return int(codes.EXIT_OK)

@@ -128,12 +128,12 @@ async def _amiPart(reactor: Any, say: Callable[[str], None]) -> None:
         say("CLI: %s" % line)
     await ami.dbPut("demo", "greeting", "hello from StarPy")
     say("DBGet demo/greeting -> %r" % (await ami.dbGet("demo", "greeting"),))
-    await ami.userEvent("StarpyDemo", Step="1")
+    ami.userEvent("StarpyDemo", Step="1")                  # returns its ActionID at once
     response = await ami.originate("Local/100@fastagi", "fastagi", "100", 1, timeout=15,
                                    callerid='"Demo" <5551234>', asynchronous=True)
     say("OriginateResponse: %s, channel %s, uniqueid %s"
         % (response["response"], response["channel"], response["uniqueid"]))
-    channels = await ami.coreShowChannels()
+    channels = (await ami.coreShowChannels()).events
     say("CoreShowChannels: %d channel(s) %s" % (len(channels), [c["channel"] for c in channels]))
     server.hangupChannel(response["channel"])
     try:

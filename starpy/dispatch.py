@@ -149,11 +149,13 @@ class EventDispatcher:
             self._patterns.remove(registration)
         self._cache.clear()
 
-    def deregister(self, names: EventNames, handler: EventHandler) -> int:
+    def deregister(self, names: EventNames, handler: Optional[EventHandler] = None) -> int:
         """Cancel every registration of *handler* (compared with ``==``) for *names*.
 
         *names* as for :meth:`register`; ``None`` means the catch-all
-        registrations.  Returns how many registrations were cancelled.
+        registrations.  *handler* ``None`` cancels every handler registered
+        for *names* (upstream StarPy's meaning).  Returns how many
+        registrations were cancelled.
         """
         wanted: List[Optional[str]]
         if names is None or isinstance(names, str):
@@ -169,7 +171,7 @@ class EventDispatcher:
                     else registration.pattern is not None
                     and registration.pattern.lower() == name.lower()
                 )
-                if same and registration.handler == handler:
+                if same and (handler is None or registration.handler == handler):
                     registration.cancel()
                     found += 1
         return found

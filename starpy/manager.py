@@ -27,7 +27,7 @@ import itertools
 import logging
 import os
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
@@ -82,27 +82,53 @@ def _abort(transport: Any) -> None:
 
 
 class EventList(List[Message]):
-    """The item events of a list action, in order.
+    """What a list action fires with: ``[response, item, ..., complete]``.
 
-    :ivar response: the response that opened the list (``EventList: start``).
-    :ivar complete: the event that closed it (``EventList: Complete``), whatever
-        its name (``StatusComplete``, ``CoreShowChannelsComplete``...).
+    The same list upstream StarPy gave: the response that opened the list
+    first, then the item events in order, then the event that closed it, so
+    a list without items still holds two messages.
+
+    :ivar response: the response that opened the list (``self[0]``).
+    :ivar complete: the event that closed it (``self[-1]``: ``StatusComplete``,
+        ``CoreShowChannelsComplete``...).
     """
 
     def __init__(self, items: List[Message], response: Message, complete: Message) -> None:
-        super().__init__(items)
+        super().__init__([response])
+        self.extend(items)
+        self.append(complete)
         self.response = response
         self.complete = complete
 
+    @property
+    def events(self) -> List[Message]:
+        """The item events alone, without the response and the closing event."""
+        return self[1:-1]
+
     def __repr__(self) -> str:
-        return "<EventList of %d events, closed by %s>" % (len(self), self.complete.get("event"))
+        return "<EventList of %d events, closed by %s>" % (len(self) - 2, self.complete.get("event"))
+
+
+class deferredErrorResp(defer.Deferred[Any]):
+    """The Deferred of :meth:`AMIProtocol.sendDeferred` (upstream's name).
+
+    :meth:`registerError` adds a function called with a ``Response: Error``
+    reply before the Deferred fires with it.
+    """
+
+    _errorRespCallback: Optional[Callable[[Message], Any]] = None
+
+    def registerError(self, function: Callable[[Message], Any]) -> None:
+        """Call ``function(response)`` if the reply says ``Response: Error``."""
+        self._errorRespCallback = function
 
 
 class _Pending:
     """What the protocol remembers of one action until it completes."""
 
     __slots__ = ("action", "actionID", "deferred", "state", "response", "items", "early",
-                 "expectEvent", "owner", "done", "deadline")
+                 "expectEvent", "owner", "done", "deadline", "stopEvent", "listener",
+                 "rawResponse")
 
     WAITING, COLLECTING, AWAITING_EVENT = range(3)
 
@@ -119,6 +145,13 @@ class _Pending:
         self.expectEvent = expectEvent.lower() if expectEvent else None
         self.done = False
         self.deadline = 0.0
+        # Upstream's forms: collect until the event named stopEvent
+        # (collectDeferred), tell listener of every message with our ActionID
+        # (sendMessage's responseCallback), fire with the response whatever it
+        # says (sendDeferred).
+        self.stopEvent: Optional[str] = None
+        self.listener: Optional[Callable[[Any], Any]] = None
+        self.rawResponse = False
 
     def _cancel(self, deferred: defer.Deferred[Any]) -> None:
         self.owner._forget(self)
@@ -142,6 +175,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
     amiVersion: Optional[str] = None
     loggedIn = False
+    loggingOff = False
+    """True once ``Logoff`` was sent: :meth:`AMIFactory.login` does not reconnect then."""
 
     def __init__(
         self,
@@ -169,6 +204,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         self._keepaliveCall: Optional[IDelayedCall] = None
         self._closedWaiters: List[defer.Deferred[None]] = []
         self._everConnected = False
+        self._lines: List[str] = []  # sendLine's message being written
+        self._maxLineBytes = maxMessageSize
         # Timeouts: one FIFO of (deadline, entry) per distinct timeout value
         # (so deadlines within a queue only grow) and one timer for the
         # earliest deadline, instead of a delayed call per action.
@@ -289,7 +326,17 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             log.warning("AMI: second response for %s dropped: %r", entry.action, response)
             return
         entry.response = response
+        if entry.listener is not None:
+            self._tell(entry, response)
         status = response["response"]
+        if entry.rawResponse:
+            # sendDeferred: the first reply is the result, whatever it says;
+            # what follows it (a list's events) goes to the event handlers.
+            self._finish(entry, response)
+            for event in entry.early or ():
+                self.dispatcher.dispatch(self, event)
+            entry.early = None
+            return
         if status == "Error" or status.lower() == "error":
             self._finish(entry, Failure(error.AMICommandFailure(
                 entry.action, response.get("message", ""), response)))
@@ -299,7 +346,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             entry.early = None
             return
         eventList = response.get("eventlist")
-        if eventList is not None and eventList.lower() == "start":
+        if entry.stopEvent is not None or (eventList is not None and eventList.lower() == "start"):
             entry.state = _Pending.COLLECTING
         elif entry.expectEvent is not None:
             entry.state = _Pending.AWAITING_EVENT
@@ -320,13 +367,21 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             entry.early.append(event)
             return True
         if entry.state == _Pending.COLLECTING:
-            if event.get("eventlist", "").lower() == "complete":
+            if entry.listener is not None:
+                self._tell(entry, event)
+            if entry.stopEvent is None:
+                last = event.get("eventlist", "").lower() == "complete"
+            else:
+                last = event["event"].lower() == entry.stopEvent
+            if last:
                 assert entry.response is not None
                 self._finish(entry, EventList(entry.items, entry.response, event))
             else:
                 entry.items.append(event)
             return True
         if entry.state == _Pending.AWAITING_EVENT and event["event"].lower() == entry.expectEvent:
+            if entry.listener is not None:
+                self._tell(entry, event)
             if event.get("response", "").lower() == "success":
                 self._finish(entry, event)
             else:
@@ -335,6 +390,14 @@ class AMIProtocol(AMIActions, protocol.Protocol):
                     entry.action, event.get("response", "Failure"), event,
                     int(reason) if reason.lstrip("-").isdigit() else None)))
         return False
+
+    def _tell(self, entry: _Pending, message: Any) -> None:
+        """Give *message* to the entry's ``responseCallback`` (sendMessage)."""
+        assert entry.listener is not None
+        try:
+            entry.listener(message)
+        except Exception:
+            log.exception("AMI responseCallback %r of %s failed", entry.listener, entry.action)
 
     def _forget(self, entry: _Pending) -> None:
         entry.done = True
@@ -385,11 +448,35 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         :raises ValueError: a header name or value holds CR or LF; nothing is
             sent.
         """
-        actionID = self._newActionID()
+        return self._send(action, headers, timeout, expectEvent).deferred
+
+    def _send(
+        self,
+        action: str,
+        headers: HeaderInput,
+        timeout: Optional[float],
+        expectEvent: Optional[str] = None,
+        actionID: Optional[str] = None,
+        stopEvent: Optional[str] = None,
+        listener: Optional[Callable[[Any], Any]] = None,
+        rawResponse: bool = False,
+    ) -> _Pending:
+        """Send *action*; the returned entry's ``deferred`` gives its outcome."""
+        if actionID is None:
+            actionID = self._newActionID()
+        elif actionID in self._pending:
+            raise ValueError("ActionID %r is already waiting for its reply" % (actionID,))
         data = formatAction(action, headers, actionID)
-        if not self._connected:
-            return defer.fail(error.AMIConnectionLost(action, self._lostReason))
+        if action.lower() == "logoff":
+            self.loggingOff = True
         entry = _Pending(action, actionID, expectEvent, self)
+        entry.stopEvent = stopEvent.lower() if stopEvent else None
+        entry.listener = listener
+        entry.rawResponse = rawResponse
+        if not self._connected:
+            entry.done = True
+            entry.deferred.errback(error.AMIConnectionLost(action, self._lostReason))
+            return entry
         self._pending[actionID] = entry
         assert self.transport is not None
         self.transport.write(data)
@@ -399,7 +486,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             timeout = self.defaultTimeout
         if timeout is not None:
             self._addDeadline(entry, timeout)
-        return entry.deferred
+        return entry
 
     # -- timeouts ------------------------------------------------------
 
@@ -457,51 +544,220 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             self._timer = self.clock.callLater(max(0.0, earliest - now), self._expire)
             self._timerTime = earliest
 
-    def sendMessage(self, message: Dict[str, Any], timeout: Optional[float] = _USE_DEFAULT) -> defer.Deferred[Any]:
-        """Upstream StarPy's form: send a dict holding an ``Action`` key.
+    # -- upstream StarPy's sending helpers ------------------------------
 
-        The same as ``sendAction(message['action'], rest)``.
-        """
-        headers = dict(message)
-        action = None
-        for name in list(headers):
+    def generateActionId(self) -> str:
+        """A new ActionID, unique on this connection (and across processes)."""
+        return self._newActionID()
+
+    def _splitMessage(self, message: Union[Mapping[str, Any], Iterable[Any]]
+                      ) -> Tuple[str, List[Tuple[str, Any]], Optional[str]]:
+        """``(action, headers, actionID or None)`` of an upstream-style message:
+        a dict, or a sequence of ``(name, value)`` pairs, holding ``Action``."""
+        pairs = list(message.items()) if isinstance(message, Mapping) else list(message)
+        action: Optional[str] = None
+        actionID: Optional[str] = None
+        headers: List[Tuple[str, Any]] = []
+        for pair in pairs:
+            name, value = pair
+            if not isinstance(name, str):
+                raise TypeError("AMI header name must be a string, not %r" % (name,))
             if name.lower() == "action":
-                action = str(headers.pop(name))
+                action = str(value)
             elif name.lower() == "actionid":
-                headers.pop(name)
+                actionID = str(value)
+            else:
+                headers.append((name, value))
         if action is None:
-            raise ValueError("message has no Action header: %r" % (sorted(message),))
-        return self.sendAction(action, headers, timeout=timeout)
+            raise ValueError("message has no Action header: %r" % (sorted(n for n, v in headers),))
+        return action, headers, actionID
 
-    sendDeferred = sendMessage
+    def sendMessage(
+        self,
+        message: Union[Mapping[str, Any], Iterable[Any]],
+        responseCallback: Optional[Callable[[Any], Any]] = None,
+        timeout: Optional[float] = _USE_DEFAULT,
+    ) -> str:
+        """Send *message* (upstream StarPy's form); return its ActionID at once.
+
+        :param message: a dict, or a sequence of ``(name, value)`` pairs,
+            holding an ``Action`` header (any case) and optionally an
+            ``ActionID``, kept if given.
+        :param responseCallback: called with each message carrying the
+            ActionID, in order: the response (also ``Response: Error``), then,
+            if it opens an event list, each event of the list up to and with
+            the closing one.  If the connection drops or no reply comes within
+            *timeout*, it is called once with the exception
+            (:class:`~starpy.error.AMIConnectionLost`,
+            :class:`~starpy.error.AMITimeout`), as upstream called it with
+            ``ConnectionDone``.  An exception it raises is logged.
+
+        :raises ValueError: no ``Action`` header, an ActionID still waiting
+            for its reply, or CR/LF in a header; nothing is sent.
+        """
+        action, headers, actionID = self._splitMessage(message)
+        entry = self._send(action, headers, timeout, actionID=actionID, listener=responseCallback)
+
+        def onFailure(failure: Failure) -> None:
+            if responseCallback is not None and not failure.check(error.AMICommandFailure):
+                try:
+                    responseCallback(failure.value)
+                except Exception:
+                    log.exception("AMI responseCallback %r failed", responseCallback)
+
+        entry.deferred.addErrback(onFailure)
+        return entry.actionID
+
+    def sendDeferred(self, message: Union[Mapping[str, Any], Iterable[Any]],
+                     timeout: Optional[float] = _USE_DEFAULT) -> deferredErrorResp:
+        """Send *message* (as :meth:`sendMessage`); fire with the response.
+
+        Upstream's low-level form: the Deferred fires with the first reply
+        carrying the ActionID, whatever it says (``Response: Error``
+        included: chain :meth:`errorUnlessResponse` to check it); a list
+        action's events then go to the event handlers.  It fails with
+        :class:`~starpy.error.AMITimeout` or
+        :class:`~starpy.error.AMIConnectionLost`.  See :meth:`sendAction` for
+        the checked, list-collecting form.
+        """
+        action, headers, actionID = self._splitMessage(message)
+        entry = self._send(action, headers, timeout, actionID=actionID, rawResponse=True)
+        result = deferredErrorResp(lambda d: entry.deferred.cancel())
+
+        def onResponse(response: Message) -> None:
+            result.callback(self.checkErrorResponse(response, entry.actionID, result))
+
+        entry.deferred.addCallbacks(onResponse, result.errback)
+        return result
+
+    def checkErrorResponse(self, result: Any, actionid: Optional[str] = None,
+                           df: Optional[defer.Deferred[Any]] = None) -> Any:
+        """Call the function registered with ``df.registerError`` if *result*
+        is a ``Response: Error`` reply; return *result* unchanged."""
+        function = getattr(df, "_errorRespCallback", None)
+        if function is not None and isinstance(result, Mapping) \
+                and str(result.get("response", "")).lower() == "error":
+            function(result)
+        return result
+
+    def errorUnlessResponse(self, message: Any, expected: str = "Success") -> Any:
+        """Return *message*, or raise unless its ``Response`` is *expected*.
+
+        :raises ~starpy.error.AMICommandFailure: *message* is a reply whose
+            ``Response`` is not *expected* (case aside); its ``message`` is
+            Asterisk's ``Message`` header.  Anything but a mapping (a list
+            from :meth:`collectDeferred`) is returned unchanged.
+        """
+        if isinstance(message, Mapping):
+            response = str(message.get("response", ""))
+            if response.lower() != expected.lower():
+                raise error.AMICommandFailure(
+                    str(message.get("action", "") or "action"),
+                    str(message.get("message", "") or "Response: %s" % (response,)), message)
+        return message
+
+    def collectDeferred(self, message: Union[Mapping[str, Any], Iterable[Any]], stopEvent: str,
+                        timeout: Optional[float] = _USE_DEFAULT) -> defer.Deferred[EventList]:
+        """Send *message* and collect every reply up to the event *stopEvent*.
+
+        Fires with an :class:`EventList`: the response, the events carrying
+        the ActionID, then the *stopEvent* event (its name matched in any
+        case).  Fails with :class:`~starpy.error.AMICommandFailure` on
+        ``Response: Error``, or as :meth:`sendAction` does.
+        """
+        action, headers, actionID = self._splitMessage(message)
+        return self._send(action, headers, timeout, actionID=actionID,
+                          stopEvent=stopEvent).deferred
+
+    def action(self, action: str, **headers: Any) -> defer.Deferred[Message]:
+        """Send any action with *headers* as keyword arguments (upstream's form).
+
+        Fires with the response once it says ``Success`` (for a list action,
+        the response alone: its events go to the event handlers); fails
+        with :class:`~starpy.error.AMICommandFailure` otherwise.
+        ``ami.action('QueueSummary', Queue='sales')``.
+        """
+        message: Dict[str, Any] = dict(headers)
+        message["Action"] = action
+        d: defer.Deferred[Message] = self.sendDeferred(message)
+        return d.addCallback(self._checkedFor, action)
+
+    def _checkedFor(self, response: Message, action: str) -> Message:
+        try:
+            result: Message = self.errorUnlessResponse(response)
+        except error.AMICommandFailure as failure:
+            failure.action = action
+            raise
+        return result
+
+    def sendLine(self, line: Union[bytes, str]) -> None:
+        """Send one line of an action written by hand (upstream's form).
+
+        ``ami.sendLine('Action: Ping')`` then ``ami.sendLine('')``: lines are
+        held until the blank line that ends the message, and the message
+        then goes out whole, so it never mixes with an action sent
+        meanwhile.  The reply is not tracked (use :meth:`sendMessage`).
+
+        :raises ValueError: the line holds CR or LF, is not ``Name: value``,
+            or would make the message longer than the protocol's message
+            size bound; the line is refused, lines already given are kept.
+        :raises ~starpy.error.AMIConnectionLost: the connection is closed.
+        """
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        if "\r" in text or "\n" in text:
+            raise ValueError("AMI line %r holds a CR or LF" % (text,))
+        if not self._connected:
+            raise error.AMIConnectionLost(None, self._lostReason)
+        if text:
+            name, colon, value = text.partition(":")
+            if not colon or not name or name != name.strip():
+                raise ValueError("AMI line %r is not 'Name: value'" % (text,))
+            size = sum(len(held) + 2 for held in self._lines) + len(text) + 2
+            if size > self._maxLineBytes:
+                raise ValueError("AMI message written with sendLine exceeds %d bytes"
+                                 % (self._maxLineBytes,))
+            self._lines.append(text)
+            return
+        lines, self._lines = self._lines, []
+        if not lines:
+            return
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+        assert self.transport is not None
+        self.transport.write(data)
+        if self.tracer.enabled:
+            self.tracer.sent(lines + [""])
 
     # -- events ----------------------------------------------------------
 
-    def registerEvent(self, event: EventNames, handler: EventHandler) -> Any:
-        """Call ``handler(protocol, event)`` for each event named *event*.
+    def registerEvent(self, event: EventNames, function: EventHandler) -> Any:
+        """Call ``function(protocol, event)`` for each event named *event*.
 
         *event* is a name (matched in any case), a glob (``'Queue*'``), a list
         of those, or ``None`` for every event.  Returns a handle whose
         ``cancel()`` undoes this registration.
         """
-        return self.dispatcher.register(event, handler)
+        return self.dispatcher.register(event, function)
 
-    def deregisterEvent(self, event: EventNames, handler: EventHandler) -> int:
-        """Remove *handler* for *event* (as registered); returns how many were removed."""
-        return self.dispatcher.deregister(event, handler)
+    def deregisterEvent(self, event: EventNames, function: Optional[EventHandler] = None) -> int:
+        """Remove *function* for *event* (as registered; ``None``: every
+        function registered for *event*); returns how many were removed."""
+        return self.dispatcher.deregister(event, function)
 
     # -- login and keepalive -------------------------------------------
 
     def login(
         self,
-        username: str,
-        secret: str,
+        username: Optional[str] = None,
+        secret: Optional[str] = None,
         md5: bool = False,
         events: Union[bool, str] = True,
         timeout: Optional[float] = _USE_DEFAULT,
     ) -> defer.Deferred["AMIProtocol"]:
         """Log in; the Deferred fires with this protocol once accepted.
 
+        :param username: the AMI user; *username* and *secret* default to
+            those of the :class:`AMIFactory` that built this protocol (so
+            upstream's ``ami.login()`` works).
         :param md5: use the ``Challenge``/MD5 ``Key`` exchange instead of
             sending the secret.
         :param events: ``True`` for all events, ``False`` for none
@@ -511,6 +767,13 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         refuses the credentials (the connection is then closed), or as
         :meth:`sendAction` fails.
         """
+
+        if username is None or secret is None:
+            factory = getattr(self, "factory", None)
+            if not isinstance(factory, AMIFactory):
+                raise TypeError("login() needs username and secret (no AMIFactory to take them from)")
+            username = factory.username if username is None else username
+            secret = factory.secret if secret is None else secret
 
         def sendLogin(version: str) -> defer.Deferred[Any]:
             headers: List[tuple[str, str]] = []
@@ -551,6 +814,10 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
         return self.whenBanner().addCallback(sendLogin).addCallbacks(onAccepted, onRefused)
 
+    def loginChallengeResponse(self) -> defer.Deferred["AMIProtocol"]:
+        """Log in with the MD5 challenge and the factory's credentials (upstream's name)."""
+        return self.login(md5=True)
+
     def _startKeepalive(self) -> None:
         if self.keepalive and self._connected:
             self._keepaliveCall = self.clock.callLater(self.keepalive, self._sendKeepalive)
@@ -585,30 +852,52 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
 
 class AMIFactory(protocol.Factory):
-    """Builds AMI connections and logs them in.
+    """Builds AMI connections, logs them in, and logs in again after a drop.
 
     :param username: the AMI user (``[username]`` in manager.conf).
     :param secret: its secret; never logged nor shown in ``repr``.
     :param id: kept for upstream compatibility, unused.
-    :param md5: log in with the MD5 challenge instead of the plain secret.
+    :param plaintext_login: upstream's spelling of the login form:
+        ``False`` is ``md5=True``; ``None`` (default): as *md5* says.
+    :param on_reconnect: ``on_reconnect(loginDeferred)``, called each time a
+        connection made by :meth:`login` is lost and the factory reconnects;
+        *loginDeferred* fires with the next logged-in :class:`AMIProtocol`
+        (or fails with that attempt's
+        :class:`~starpy.error.AMIAuthenticationError`).
+    :param md5: log in with the MD5 challenge instead of the plain secret
+        (the primary spelling; *plaintext_login* is its upstream alias).
     :param events: ``True`` (all), ``False`` (none) or an event class list.
     :param timeout: default timeout of each action, in seconds (``None``: none).
     :param keepalive: if set, send ``Ping`` after this many idle seconds and
         drop the connection when no ``Pong`` comes within *keepaliveTimeout*
-        (default: *keepalive*), so an :class:`AMIService` reconnects.
+        (default: *keepalive*), so that it is made again.
     :param maxMessageSize: bound on one received message, bytes (1 MiB).
     :param trace: log every line of each new connection (see
         :meth:`AMIProtocol.setTrace`).
     :param reactor: the reactor (default: the global one), also the clock.
+
+    The reconnection of :meth:`login` is upstream's ``ReconnectingClientFactory``
+    behaviour (:meth:`stopTrying`, :meth:`resetDelay`, :attr:`initialDelay`,
+    :attr:`factor`, :attr:`maxDelay`), run by an :class:`AMIService`, which
+    is the recommended form for new code.
     """
 
     protocol = AMIProtocol
+
+    initialDelay = 1.0
+    """Seconds before the first reconnection attempt."""
+    factor = 1.5
+    """Each further attempt waits this much longer."""
+    maxDelay = 30.0
+    """Longest wait between attempts, seconds."""
 
     def __init__(
         self,
         username: str,
         secret: str,
         id: Optional[str] = None,
+        plaintext_login: Optional[bool] = None,
+        on_reconnect: Optional[Callable[[defer.Deferred[AMIProtocol]], Any]] = None,
         *,
         md5: bool = False,
         events: Union[bool, str] = True,
@@ -619,22 +908,38 @@ class AMIFactory(protocol.Factory):
         trace: bool = False,
         reactor: Any = None,
     ) -> None:
+        if plaintext_login is not None:
+            if md5 and plaintext_login:
+                raise ValueError("AMIFactory: md5=True contradicts plaintext_login=True")
+            md5 = not plaintext_login
+        if on_reconnect is not None and not callable(on_reconnect):
+            raise TypeError("on_reconnect must be callable, not %r" % (on_reconnect,))
         self.username = username
         self.trace = trace
         self._secret = secret
         self.id = id
         self.md5 = md5
+        self.on_reconnect = on_reconnect
         self.events = events
         self.timeout = timeout
         self.keepalive = keepalive
         self.keepaliveTimeout = keepaliveTimeout
         self.maxMessageSize = maxMessageSize
         self.reactor = reactor
+        self.continueTrying = True
+        self.delay = self.initialDelay
+        self.loginDefer: Optional[defer.Deferred[AMIProtocol]] = None
+        self._services: List[AMIService] = []
 
     @property
     def secret(self) -> str:
         """The AMI secret (kept out of ``repr``)."""
         return self._secret
+
+    @property
+    def plaintext_login(self) -> bool:
+        """Upstream's name: ``not md5``."""
+        return not self.md5
 
     def __repr__(self) -> str:
         return "<AMIFactory user=%r md5=%r>" % (self.username, self.md5)
@@ -659,21 +964,32 @@ class AMIFactory(protocol.Factory):
         return ami.login(self.username, self._secret, md5=self.md5, events=self.events)
 
     def endpoint(self, host: str = "127.0.0.1", port: int = 5038,
-                 timeout: float = 5.0) -> IStreamClientEndpoint:
+                 timeout: float = 5.0,
+                 bindAddress: Union[Tuple[str, int], str, None] = None) -> IStreamClientEndpoint:
         """The client endpoint for *host* and *port*.
 
         *host* may instead be a Twisted endpoint description, such as
         ``'tls:host=pbx.example.com:port=5039'`` or ``'unix:/run/ami.sock'``;
-        *port* is then ignored.
+        *port* is then ignored.  *bindAddress* is the local ``(host, port)``
+        to connect from (a host alone means any port).
+
+        :raises ValueError: *bindAddress* with a description string (write
+            ``bindAddress=`` into the description instead).
         """
         from twisted.internet.endpoints import HostnameEndpoint, clientFromString
 
         reactor = self._getReactor()
         endpoint: IStreamClientEndpoint
         if ":" in host and host.split(":", 1)[0] in ("tcp", "tls", "ssl", "unix", "tcp6"):
+            if bindAddress is not None:
+                raise ValueError("bindAddress does not apply to the endpoint description %r;"
+                                 " put bindAddress= into it" % (host,))
             endpoint = clientFromString(reactor, host)
         else:
-            endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
+            if isinstance(bindAddress, str):
+                bindAddress = (bindAddress, 0)
+            endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout,
+                                        bindAddress=bindAddress)
         return endpoint
 
     def login(
@@ -681,6 +997,7 @@ class AMIFactory(protocol.Factory):
         ip: str = "127.0.0.1",
         port: int = 5038,
         timeout: float = 5.0,
+        bindAddress: Union[Tuple[str, int], str, None] = None,
         endpoint: Optional[IStreamClientEndpoint] = None,
     ) -> defer.Deferred[AMIProtocol]:
         """Connect and log in; fires with the logged-in :class:`AMIProtocol`.
@@ -688,28 +1005,101 @@ class AMIFactory(protocol.Factory):
         :param ip: host name or address, or an endpoint description string
             (``'tls:host=pbx:port=5039'``), see :meth:`endpoint`.
         :param timeout: seconds for connecting and logging in together.
+        :param bindAddress: local ``(host, port)`` to connect from.
         :param endpoint: an endpoint to use instead of *ip* and *port*.
 
         Fails with :class:`~starpy.error.AMIAuthenticationError` on wrong
         credentials, :class:`~starpy.error.AMITimeout` when the whole login
-        takes longer than *timeout*, or the connection error.
+        takes longer than *timeout*, or the connection error; nothing is
+        retried then.  Once logged in, a lost connection is made again with
+        backoff and logged in again, *on_reconnect* told (as upstream's
+        ``ReconnectingClientFactory``), until :meth:`stopTrying` or the
+        protocol's ``logoff()``.  Each new connection starts without event
+        registrations, as upstream; an :class:`AMIService` keeps them.
         """
         reactor = self._getReactor()
-        target = endpoint if endpoint is not None else self.endpoint(ip, port, timeout)
-        connected: List[AMIProtocol] = []
+        target = endpoint if endpoint is not None else self.endpoint(ip, port, timeout, bindAddress)
+        self.continueTrying = True
+        self.resetDelay()
+        service = AMIService(self, target, retryPolicy=self._nextDelay, clock=reactor,
+                             keepRegistrations=False)
+        self._services.append(service)
+        first: defer.Deferred[AMIProtocol] = defer.Deferred(lambda d: self._stop(service))
+        self.loginDefer = first
+        pending: List[defer.Deferred[AMIProtocol]] = [first]
 
-        def onConnect(ami: Any) -> defer.Deferred[AMIProtocol]:
-            connected.append(ami)
-            return self.loginProtocol(ami)
+        def fail(failure: Failure) -> None:
+            if pending:
+                waiter = pending.pop()
+                if waiter is first:
+                    self._stop(service)  # the first attempt failed: no retry
+                if not waiter.called:
+                    waiter.errback(failure)
+
+        def onLogin(ami: AMIProtocol) -> None:
+            self.resetDelay()
+            ami.whenClosed().addCallback(lambda ignored: lost(ami))
+            if pending and not pending[-1].called:
+                pending.pop().callback(ami)
+
+        def onLoginFailed(ami: AMIProtocol, failure: Failure) -> None:
+            if pending and pending[0] is not first:
+                ami.whenClosed().addCallback(lambda ignored: lost(ami))
+            fail(failure)
+
+        def lost(ami: AMIProtocol) -> None:
+            if service not in self._services:
+                return
+            if not self.continueTrying or ami.loggingOff:
+                self._stop(service)
+                return
+            log.info("AMI connection lost, reconnecting")
+            again: defer.Deferred[AMIProtocol] = defer.Deferred()
+            self.loginDefer = again
+            del pending[:]
+            pending.append(again)
+            if self.on_reconnect is None:
+                again.addErrback(lambda failure: None)  # AMIService logged it
+            else:
+                try:
+                    self.on_reconnect(again)
+                except Exception:
+                    log.exception("AMI on_reconnect %r failed", self.on_reconnect)
 
         def onTimeout(result: Any, t: float) -> Failure:
-            for ami in connected:
-                _abort(ami.transport)
             return Failure(error.AMITimeout("Login", timeout))
 
-        d: defer.Deferred[AMIProtocol] = target.connect(self).addCallback(onConnect)
-        d.addTimeout(timeout, reactor, onTimeoutCancel=onTimeout)
-        return d
+        service.onLogin(onLogin)
+        service.onLoginFailed(onLoginFailed)
+        service.startService()
+        service._service.whenConnected(failAfterFailures=1).addErrback(fail)
+        first.addTimeout(timeout, reactor, onTimeoutCancel=onTimeout)
+        return first
+
+    def _nextDelay(self, attempt: int) -> float:
+        delay = self.delay
+        self.delay = min(self.delay * self.factor, self.maxDelay)
+        return delay
+
+    def _stop(self, service: "AMIService") -> None:
+        if service in self._services:
+            self._services.remove(service)
+            # Not from within the service's own connection callbacks: its
+            # state machine refuses to be re-entered.
+            self._getReactor().callLater(0, service.stopService)
+
+    def resetDelay(self) -> None:
+        """Make the next reconnection wait :attr:`initialDelay` again
+        (done after each successful login)."""
+        self.delay = self.initialDelay
+
+    def stopTrying(self) -> None:
+        """Stop reconnecting: a connection being made is dropped, a
+        logged-in one is kept but not made again once lost."""
+        self.continueTrying = False
+        for service in list(self._services):
+            if service.protocol is None:
+                self._stop(service)
 
 
 class _SharedDispatcherFactory(protocol.Factory):
@@ -739,6 +1129,8 @@ class AMIService:
         exponential backoff capped at 30 s
         (``twisted.application.internet.backoffPolicy``).
     :param clock: the clock (default: the factory's reactor).
+    :param keepRegistrations: ``False``: each connection starts with no event
+        registrations (what :meth:`AMIFactory.login` does, as upstream).
 
     Use ``startService()``/``stopService()`` or add it to an application.
     """
@@ -750,12 +1142,14 @@ class AMIService:
         port: int = 5038,
         retryPolicy: Optional[Callable[[int], float]] = None,
         clock: Optional[IReactorTime] = None,
+        keepRegistrations: bool = True,
     ) -> None:
         from twisted.application.internet import ClientService, backoffPolicy
 
         self.factory = factory
         self.dispatcher = EventDispatcher()
         self._observers: List[Callable[[AMIProtocol], Any]] = []
+        self._failureObservers: List[Callable[[AMIProtocol, Failure], Any]] = []
         self._waiters: List[defer.Deferred[AMIProtocol]] = []
         self._current: Optional[AMIProtocol] = None
         self._loginFailures = 0
@@ -765,7 +1159,7 @@ class AMIService:
         # fresh attempt, so the backoff also counts consecutive login failures.
         self._service = ClientService(
             target,
-            _SharedDispatcherFactory(factory, self.dispatcher),
+            _SharedDispatcherFactory(factory, self.dispatcher) if keepRegistrations else factory,
             retryPolicy=lambda attempt: policy(attempt + self._loginFailures),
             clock=clock if clock is not None else factory._getReactor(),
             prepareConnection=self._prepare,
@@ -796,6 +1190,11 @@ class AMIService:
             self._loginFailures += 1
             log.error("AMI login failed, will retry: %s", failure.getErrorMessage())
             _abort(ami.transport)
+            for observer in list(self._failureObservers):
+                try:
+                    observer(ami, failure)
+                except Exception:
+                    log.exception("AMI login failure observer %r failed", observer)
             return None
 
         return self.factory.loginProtocol(ami).addCallbacks(onLogin, onFailure)
@@ -846,10 +1245,24 @@ class AMIService:
 
         return remove
 
-    def registerEvent(self, event: EventNames, handler: EventHandler) -> Any:
-        """As :meth:`AMIProtocol.registerEvent`, kept across reconnections."""
-        return self.dispatcher.register(event, handler)
+    def onLoginFailed(self, observer: Callable[[AMIProtocol, Failure], Any]) -> Callable[[], None]:
+        """Call ``observer(protocol, failure)`` after each failed login attempt
+        (refused, timed out...; the connection is then being dropped).
 
-    def deregisterEvent(self, event: EventNames, handler: EventHandler) -> int:
+        Returns a function that removes the observer.
+        """
+        self._failureObservers.append(observer)
+
+        def remove() -> None:
+            if observer in self._failureObservers:
+                self._failureObservers.remove(observer)
+
+        return remove
+
+    def registerEvent(self, event: EventNames, function: EventHandler) -> Any:
+        """As :meth:`AMIProtocol.registerEvent`, kept across reconnections."""
+        return self.dispatcher.register(event, function)
+
+    def deregisterEvent(self, event: EventNames, function: Optional[EventHandler] = None) -> int:
         """As :meth:`AMIProtocol.deregisterEvent`."""
-        return self.dispatcher.deregister(event, handler)
+        return self.dispatcher.deregister(event, function)

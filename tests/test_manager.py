@@ -174,9 +174,11 @@ def test_list_action_collects_until_complete_whatever_its_name() -> None:
     client.feed(b"Event: WhateverDone\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 2\r\n\r\n" % aid)
     items = result(d)
     assert isinstance(items, EventList)
-    assert [i["n"] for i in items] == ["1", "2"]
-    assert items.complete["event"] == "WhateverDone"
-    assert items.response["message"] == "will follow"
+    # Upstream's shape: the response, the items, the closing event.
+    assert [i.get("event") for i in items] == [None, "Item", "Item", "WhateverDone"]
+    assert [i["n"] for i in items.events] == ["1", "2"]
+    assert items[-1] is items.complete and items.complete["event"] == "WhateverDone"
+    assert items[0] is items.response and items.response["message"] == "will follow"
 
 
 def test_list_items_before_response_still_collected() -> None:
@@ -186,7 +188,7 @@ def test_list_items_before_response_still_collected() -> None:
     client.feed(b"Event: Status\r\nPrivilege: Call\r\nChannel: A\r\nActionID: %s\r\n\r\n" % aid)
     client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: start\r\n\r\n" % aid)
     client.feed(b"Event: StatusComplete\r\nActionID: %s\r\nEventList: Complete\r\n\r\n" % aid)
-    assert [i["channel"] for i in result(d)] == ["A"]
+    assert [i.get("channel") for i in result(d)] == [None, "A", None]
 
 
 def test_list_items_not_sent_to_event_handlers() -> None:
@@ -199,7 +201,7 @@ def test_list_items_not_sent_to_event_handlers() -> None:
                 b"Event: CoreShowChannel\r\nActionID: %s\r\n\r\n"
                 b"Event: CoreShowChannelsComplete\r\nActionID: %s\r\nEventList: Complete\r\n\r\n"
                 % (aid, aid, aid))
-    assert len(result(d)) == 1
+    assert len(result(d).events) == 1
     assert seen == []
 
 
@@ -218,12 +220,20 @@ def test_concurrent_dbget_never_cross() -> None:
     assert result(two) == "two"
 
 
-def test_dbget_miss_fails() -> None:
+@pytest.mark.parametrize("reply, expected", [
+    (b"Response: Error\r\nActionID: %s\r\nMessage: Database entry not found\r\n\r\n", None),
+    (b"Response: Error\r\nActionID: %s\r\nMessage: Permission denied\r\n\r\n",
+     "Permission denied"),
+])
+def test_dbget_miss_fires_with_none_other_errors_fail(reply: bytes, expected: Any) -> None:
+    """Upstream fires with None for a missing key; a refusal still fails here."""
     client = Client()
     d = client.ami.dbGet("fam", "none")
-    client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: Database entry not found\r\n\r\n"
-                % client.lastID().encode())
-    assert failure(d).value.message == "Database entry not found"
+    client.feed(reply % client.lastID().encode())
+    if expected is None:
+        assert result(d) is None
+    else:
+        assert failure(d).value.message == expected
 
 
 def test_command_modern_output() -> None:
@@ -607,7 +617,7 @@ def test_replay_ami_basic() -> None:
     assert outcomes["cs-1"]["asteriskversion"] == "22.10.1"
     assert outcomes["cmd-1"].getAll("output")[0].startswith("Asterisk 22.10.1")
     dbget = [v for v in outcomes.values() if isinstance(v, EventList)]
-    assert dbget and dbget[0][0]["event"] == "DBGetResponse"
+    assert dbget and dbget[0].events[0]["event"] == "DBGetResponse"
     assert client.ami.pendingCount == 0
 
 
@@ -773,7 +783,7 @@ def test_events_before_a_plain_response_reach_handlers_after_it() -> None:
     client = Client()
     seen: List[str] = []
     client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
-    d = client.ami.userEvent("StarpyTest", Header1="value 1")
+    d = client.ami.sendAction("UserEvent", {"UserEvent": "StarpyTest", "Header1": "value 1"})
     aid = client.lastID().encode()
     client.feed(b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: StarpyTest\r\nActionID: %s\r\n\r\n" % aid)
     client.feed(b"Response: Success\r\nActionID: %s\r\nMessage: Event Sent\r\n\r\n" % aid)
