@@ -352,13 +352,13 @@ def test_clientListActions() -> None:
     assert [i["channel"] for i in items] == ["PJSIP/100-00000001", "PJSIP/200-00000002"]
     assert items[0]["duration"] == "00:01:05" and items[0]["calleridnum"] == "100"
     assert channelList.complete["event"] == "CoreShowChannelsComplete"
-    statusItems = _result(status)
-    assert statusItems[0]["message"] == "Channel status will follow"
-    statusItems.pop(0)
+    statusList = _result(status)
+    assert statusList[0]["message"] == "Channel status will follow"
+    statusItems = statusList.events
     assert [i["uniqueid"] for i in statusItems][1] == "u-2"
     assert statusItems[1]["channelstatedesc"] == "Ringing"
     assert statusItems[0]["privilege"] == "Call"
-    assert statusItems.complete["items"] == "2" and statusItems.complete["listitems"] == "2"
+    assert statusList.complete["items"] == "2" and statusList.complete["listitems"] == "2"
     assert _result(put)["message"] == "Updated database successfully"
     assert _result(got) == "value 1"
     assert _result(missing) is None  # upstream's answer for a missing key
