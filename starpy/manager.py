@@ -1071,8 +1071,8 @@ class AMIFactory(protocol.Factory):
 
         service.onLogin(onLogin)
         service.onLoginFailed(onLoginFailed)
-        service.startService()
         service._service.whenConnected(failAfterFailures=1).addErrback(fail)
+        service.startService()
         first.addTimeout(timeout, reactor, onTimeoutCancel=onTimeout)
         return first
 
@@ -1183,7 +1183,12 @@ class AMIService:
 
         def onFailure(failure: Failure) -> Optional[Failure]:
             if failure.check(defer.CancelledError):
-                _abort(ami.transport)  # the service is stopping
+                # The service is stopping and gave this attempt up: it must
+                # not hear of this connection's end (its state machine,
+                # already stopped, would raise).
+                if hasattr(connection, "_lostNotification"):
+                    connection._lostNotification = lambda reason: None
+                _abort(ami.transport)
                 return failure
             # Not returned as a failure: ClientService would keep the socket
             # open.  Closing it makes the service wait and retry.
