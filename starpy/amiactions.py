@@ -8,8 +8,9 @@ sends ``Action: Hangup`` with ``Channel: PJSIP/100-0001``.  Any action not
 listed is still reachable with ``ami.sendAction(name, headers)``.
 
 The few actions whose results need shaping (``command``, ``dbGet``,
-``getVar``, ``originate``, ``events``, ``userEvent``, ``updateConfig``) are
-written out by hand below the catalogue.
+``getVar``, ``originate``, ``events``, ``userEvent``, ``updateConfig``,
+``listCommands``, ``waitEvent``) are written out by hand below the catalogue.
+Names, arguments and result shapes are upstream StarPy 1.1.1's.
 
 Time values are float seconds, converted to what each action takes.
 

@@ -9,12 +9,12 @@ Typical use::
 
     def onLogin(ami):
         ami.registerEvent('Hangup', onHangup)    # handler(ami, event)
-        return ami.coreShowChannels()             # list of events
+        return ami.coreShowChannels()             # [response, events..., complete]
 
 Every action returns a Deferred.  It fires with the response
 (:class:`~starpy.codec.ami.Message`, a dict with lower-case keys), or, for
-list actions (``EventList: start``), with an :class:`EventList` of the item
-events.  It fails with :class:`~starpy.error.AMICommandFailure` on
+list actions (``EventList: start``), with an :class:`EventList`: the
+response, the item events and the closing event, as upstream StarPy's lists.  It fails with :class:`~starpy.error.AMICommandFailure` on
 ``Response: Error``, :class:`~starpy.error.AMITimeout` after its timeout and
 :class:`~starpy.error.AMIConnectionLost` when the connection goes.
 
@@ -53,6 +53,7 @@ __all__ = [
     "AMIFactory",
     "AMIService",
     "EventList",
+    "deferredErrorResp",
     "Message",
     "DEFAULT_TIMEOUT",
     "log",
