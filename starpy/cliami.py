@@ -278,6 +278,7 @@ async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
         await closed
     finally:
         handle.cancel()
+        _stopReconnecting(ami)
     if failed:
         raise CommandError(codes.EXIT_FAILURE, "cannot write the events: %s" % (
             _oneLine(failed[0]),))
@@ -360,7 +361,15 @@ async def runOriginate(reactor: Any, args: argparse.Namespace, out: TextIO,
     return int(codes.EXIT_OK)
 
 
+def _stopReconnecting(ami: manager.AMIProtocol) -> None:
+    """A command ends with its connection: the factory must not make it again."""
+    factory = getattr(ami, "factory", None)
+    if isinstance(factory, manager.AMIFactory):
+        factory.stopTrying()
+
+
 async def _logoff(ami: manager.AMIProtocol) -> None:
+    _stopReconnecting(ami)
     try:
         await ami.logoff()
     except Exception:  # noqa: BLE001 - the connection may already be gone
