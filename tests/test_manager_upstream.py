@@ -784,3 +784,37 @@ def test_every_catalogue_action_is_on_the_protocol() -> None:
     for spec in CATALOGUE:
         assert callable(getattr(Client().ami, spec.method))
     assert issubclass(AMIProtocol, AMIActions)
+
+
+def test_cli_commands_end_the_reconnection_with_their_connection() -> None:
+    """``starpy events`` ends when the connection goes: its factory must not make it again."""
+    from starpy import cliami
+
+    clock, endpoint, factory, reconnects = newFactory()
+    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    answerLogin(*endpoint.connections[0])
+    cliami._stopReconnecting(result(d))
+    lose(endpoint.connections[0][0])
+    clock.advance(3600)
+    assert endpoint.attempts == 1 and reconnects == []
+
+
+def test_service_tells_of_each_refused_login() -> None:
+    clock = task.Clock()
+    endpoint = MemoryEndpoint()
+    factory = manager.AMIFactory("starpy", "wrong", reactor=clock)
+    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+                                 retryPolicy=lambda attempt: 1.0)
+    refused: List[Any] = []
+    remove = service.onLoginFailed(lambda ami, reason: refused.append((ami, reason)))
+    service.startService()
+    proto, transport = endpoint.connections[0]
+    answerLogin(proto, transport, accept=False)
+    assert len(refused) == 1 and refused[0][1].check(error.AMIAuthenticationError)
+    assert refused[0][0] is getattr(proto, "_protocol", proto)
+    remove()
+    lose(proto)
+    clock.advance(1.0)
+    answerLogin(*endpoint.connections[1], accept=False)
+    assert len(refused) == 1
+    service.stopService()
