@@ -266,6 +266,9 @@ class ActionSpec:
     params: Tuple[Param, ...] = ()
     doc: str = ""
     isList: bool = False
+    stopEvent: Optional[str] = None
+    """For upstream's list methods: the closing event upstream waited for;
+    the list is collected up to it even without ``EventList: start``."""
 
     def headers(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> List[Tuple[str, str]]:
         """The headers for a call with *args* and *kwargs*.
@@ -329,7 +332,8 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
     ActionSpec("agentLogoff", "AgentLogoff",
                (_p("agent"), _p("soft", default=False, convert=_trueFalse)),
                "Log *agent* off (softly: after its current call)."),
-    ActionSpec("agents", "Agents", (), "List agents: ``Agents`` events.", _LIST),
+    ActionSpec("agents", "Agents", (), "List agents: ``Agents`` events.", _LIST,
+               "AgentsComplete"),
     ActionSpec("dbDel", "DBDel", (_p("family"), _p("key")),
                "Delete *key* of *family* in the AstDB."),
     ActionSpec("dbDelTree", "DBDelTree", (_p("family"), _o("key")),
@@ -355,7 +359,8 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                 _o("announceChannel")),
                "Park *channel*; on timeout (seconds) it returns to *channel2*."),
     ActionSpec("parkedCalls", "ParkedCalls", (_o("parkinglot", "ParkingLot"),),
-               "Parked calls: ``ParkedCall`` events.", _LIST),
+               "Parked calls: ``ParkedCall`` events.", _LIST,
+               "ParkedCallsComplete"),
     ActionSpec("ping", "Ping", (), "Keepalive: the response has ``Ping: Pong`` and a timestamp."),
     ActionSpec("playDTMF", "PlayDTMF",
                (_p("channel"), _p("digit"), _o("duration", convert=_milliseconds),
@@ -382,7 +387,8 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
     ActionSpec("queues", "Queues", (), "The ``queue show`` text of all queues."),
     ActionSpec("queueStatus", "QueueStatus", (_o("queue"), _o("member")),
                "Queue parameters and members:"
-               " ``QueueParams``, ``QueueMember``, ``QueueEntry`` events.", _LIST),
+               " ``QueueParams``, ``QueueMember``, ``QueueEntry`` events.", _LIST,
+               "QueueStatusComplete"),
     ActionSpec("redirect", "Redirect",
                (_p("channel"), _p("context"), _p("exten"), _p("priority"),
                 _o("extraChannel"), _o("extraContext"), _o("extraExten"),
@@ -393,7 +399,8 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
     ActionSpec("status", "Status", (_o("channel"), _o("variables", convert=_variableNames)),
                "Channel status: ``Status`` events.  *variables*:"
                " a comma-separated string of variable names, or a list of names"
-               " (escaped for Asterisk's argument parser, at most 99).", _LIST),
+               " (escaped for Asterisk's argument parser, at most 99).", _LIST,
+               "StatusComplete"),
     ActionSpec("dahdiDNDoff", "DAHDIDNDoff", (_p("channel", "DAHDIChannel"),),
                "Turn DND off on a DAHDI channel."),
     ActionSpec("dahdiDNDon", "DAHDIDNDon", (_p("channel", "DAHDIChannel"),),
@@ -407,7 +414,8 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                "Restart the DAHDI channels, ending calls in progress (*channel*:"
                " upstream's argument, sent but ignored by Asterisk)."),
     ActionSpec("dahdiShowChannels", "DAHDIShowChannels", (_o("channel", "DAHDIChannel"),),
-               "DAHDI channels: ``DAHDIShowChannels`` events.", _LIST),
+               "DAHDI channels: ``DAHDIShowChannels`` events.", _LIST,
+               "DAHDIShowChannelsComplete"),
     ActionSpec("dahdiTransfer", "DAHDITransfer", (_p("channel", "DAHDIChannel"),),
                "Transfer a DAHDI channel."),
     # What users of current Asterisk reach for.
@@ -475,8 +483,12 @@ class _NamedAction:
             actionTimeout = kwargs.pop("actionTimeout", USE_DEFAULT)
             if "timeout" in kwargs and not spec.hasParam("timeout"):
                 actionTimeout = kwargs.pop("timeout")
+            headers = spec.headers(args, kwargs)
+            if spec.stopEvent is not None:
+                return instance.collectDeferred(  # type: ignore[no-any-return]
+                    [("Action", spec.action)] + headers, spec.stopEvent, timeout=actionTimeout)
             return instance.sendAction(  # type: ignore[no-any-return]
-                spec.action, spec.headers(args, kwargs), timeout=actionTimeout)
+                spec.action, headers, timeout=actionTimeout)
 
         call.__name__ = spec.method
         call.__doc__ = self.__doc__

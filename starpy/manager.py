@@ -370,10 +370,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         if entry.state == _Pending.COLLECTING:
             if entry.listener is not None:
                 self._tell(entry, event)
-            if entry.stopEvent is None:
-                last = event.get("eventlist", "").lower() == "complete"
-            else:
-                last = event["event"].lower() == entry.stopEvent
+            last = event.get("eventlist", "").lower() == "complete" or (
+                entry.stopEvent is not None and event["event"].lower() == entry.stopEvent)
             if last:
                 assert entry.response is not None
                 self._finish(entry, EventList(entry.items, entry.response, event))
@@ -663,7 +661,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
         Fires with an :class:`EventList`: the response, the events carrying
         the ActionID, then the *stopEvent* event (its name matched in any
-        case).  Fails with :class:`~starpy.error.AMICommandFailure` on
+        case) or the event that says ``EventList: Complete``, whichever
+        comes first (upstream waited for *stopEvent* alone).  Fails with :class:`~starpy.error.AMICommandFailure` on
         ``Response: Error``, or as :meth:`sendAction` does.
         """
         action, headers, actionID = self._splitMessage(message)
