@@ -662,8 +662,9 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         Fires with an :class:`EventList`: the response, the events carrying
         the ActionID, then the *stopEvent* event (its name matched in any
         case) or the event that says ``EventList: Complete``, whichever
-        comes first (upstream waited for *stopEvent* alone).  Fails with :class:`~starpy.error.AMICommandFailure` on
-        ``Response: Error``, or as :meth:`sendAction` does.
+        comes first (upstream waited for *stopEvent* alone).  Fails with
+        :class:`~starpy.error.AMICommandFailure` on ``Response: Error``, or as
+        :meth:`sendAction` does.
         """
         action, headers, actionID = self._splitMessage(message)
         return self._send(action, headers, timeout, actionID=actionID,
