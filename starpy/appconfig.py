@@ -36,6 +36,7 @@ and key it concerns, instead of stopping at the first.
 """
 from __future__ import annotations
 
+import ast
 import configparser
 import ipaddress
 import os
@@ -89,18 +90,20 @@ class ConfigProblem:
     :ivar section: the section name, or ``None``.
     :ivar key: the key, or ``None``.
     :ivar message: what is wrong.
+    :ivar line: the line in *file*, when one line is to blame.
     """
 
     file: Optional[str]
     section: Optional[str]
     key: Optional[str]
     message: str
+    line: Optional[int] = None
 
     def describe(self) -> str:
-        """``file: [section] key: message``, leaving out what is unknown."""
+        """``file:line: [section] key: message``, leaving out what is unknown."""
         where = []
         if self.file is not None:
-            where.append(self.file + ":")
+            where.append(self.file + (":%d:" % self.line if self.line is not None else ":"))
         if self.section is not None:
             where.append("[%s]" % (self.section,))
         if self.key is not None:
@@ -340,6 +343,32 @@ def configFiles(
     return [expand(name) for name in searchPath], False
 
 
+def _syntaxProblem(filename: str, error: configparser.Error) -> ConfigProblem:
+    """One line naming the file and line of what ``configparser`` refused."""
+    if isinstance(error, configparser.MissingSectionHeaderError):
+        return ConfigProblem(filename, None, None, "%r comes before any [section] (expected "
+                             "[AMI] or [FastAGI] first)" % (error.line.strip(),), error.lineno)
+    if isinstance(error, configparser.ParsingError):
+        lineno, shown = error.errors[0]
+        try:  # configparser keeps the repr() of the line
+            text = str(ast.literal_eval(shown)).strip()
+        except (ValueError, SyntaxError):
+            text = shown
+        more = len(error.errors) - 1
+        return ConfigProblem(filename, None, None, "cannot read %r: expected [section], "
+                             "key = value or a comment%s" % (
+                                 text, " (and %d more such line%s)" % (
+                                     more, "" if more == 1 else "s") if more else ""),
+                             lineno)
+    if isinstance(error, configparser.DuplicateSectionError):
+        return ConfigProblem(filename, error.section, None, "section given twice",
+                             error.lineno)
+    if isinstance(error, configparser.DuplicateOptionError):
+        return ConfigProblem(filename, error.section, error.option,
+                             "key given twice in the section", error.lineno)
+    return ConfigProblem(filename, None, None, " ".join(str(error).split()))
+
+
 def loadConfiguration(
     path: Optional[str] = None,
     environ: Optional[Mapping[str, str]] = None,
@@ -372,8 +401,7 @@ def loadConfiguration(
             result.problems.append(ConfigProblem(filename, None, None, "cannot read: %s" % (e,)))
             continue
         except configparser.Error as e:
-            message = " ".join(str(e).split())
-            result.problems.append(ConfigProblem(filename, None, None, message))
+            result.problems.append(_syntaxProblem(filename, e))
             continue
         result.files.append(filename)
         for sectionName in parser.sections():

@@ -28,6 +28,7 @@ them; with ``strict=False`` we do the same and record a
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -40,8 +41,10 @@ __all__ = [
     "ConfigWarning",
     "Entry",
     "Include",
+    "ManagerGeneral",
     "ManagerUser",
     "Section",
+    "managerGeneral",
     "managerUserPermissions",
     "parseConfig",
     "readConfig",
@@ -338,6 +341,34 @@ class ManagerUser:
     acl: Tuple[str, ...] = ()
     file: Optional[str] = None
     line: Optional[int] = None
+    #: ``("permit" | "deny", network)`` in file order, as Asterisk applies them.
+    rules: Tuple[Tuple[str, str], ...] = ()
+    #: The user's ``secret`` (``None``: none set); never shown by ``repr()``.
+    secret: Optional[str] = field(default=None, repr=False)
+
+    def allowsAddress(self, address: str) -> Optional[bool]:
+        """Whether ``permit``/``deny`` let a client at *address* log in.
+
+        Asterisk starts from "allowed" and applies every rule in file
+        order, the last rule whose network holds the address deciding.
+        ``None`` when that cannot be told here: the user names an ``acl``
+        (defined in ``acl.conf``), or a rule is not a plain network such
+        as ``10.0.0.0/8``, ``10.0.0.0/255.0.0.0`` or ``10.0.0.5``.
+        """
+        if self.acl:
+            return None
+        client = ipaddress.ip_address(address)
+        if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:
+            client = client.ipv4_mapped
+        allowed = True
+        for sense, network in self.rules:
+            try:
+                parsed = ipaddress.ip_network(network.strip(), strict=False)
+            except ValueError:
+                return None
+            if parsed.version == client.version and client in parsed:
+                allowed = sense == "permit"
+        return allowed
 
     def canRead(self, permission: str) -> bool:
         """Whether events of class ``permission`` reach this user."""
@@ -376,6 +407,80 @@ def managerUserPermissions(config: Config, username: str) -> ManagerUser:
         permit=tuple(section.getAll("permit")),
         deny=tuple(section.getAll("deny")),
         acl=tuple(section.getAll("acl")),
+        file=section.file,
+        line=section.line,
+        rules=tuple((entry.key.lower(), entry.value) for entry in section
+                    if entry.key.lower() in ("permit", "deny")),
+        secret=section.get("secret"),
+    )
+
+
+@dataclass(frozen=True)
+class ManagerGeneral:
+    """Where and whether Asterisk serves the AMI: ``manager.conf``'s ``[general]``.
+
+    Missing keys have Asterisk's defaults (``enabled = no``, ``port =
+    5038``, ``bindaddr = 0.0.0.0``, ``tlsenable = no``, ``tlsbindaddr =
+    0.0.0.0:5039``).
+
+    :ivar exists: whether the file has a ``[general]`` section.
+    :ivar enabled: whether the AMI is on at all.
+    :ivar port: the plain TCP port.
+    :ivar bindaddr: the address it listens on (``0.0.0.0``: every one).
+    :ivar tlsEnabled: whether the TLS listener is on.
+    :ivar tlsAddress: the TLS listener's address.
+    :ivar tlsPort: the TLS listener's port.
+    :ivar file: where the section starts, if it exists; :ivar line: its line.
+    """
+
+    exists: bool
+    enabled: bool = False
+    port: int = 5038
+    bindaddr: str = "0.0.0.0"
+    tlsEnabled: bool = False
+    tlsAddress: str = "0.0.0.0"
+    tlsPort: int = 5039
+    file: Optional[str] = None
+    line: Optional[int] = None
+
+    def listener(self, tls: bool) -> Tuple[str, int]:
+        """``(address, port)`` of the plain or the TLS listener."""
+        return (self.tlsAddress, self.tlsPort) if tls else (self.bindaddr, self.port)
+
+
+_TRUE = frozenset(("yes", "true", "y", "t", "1", "on"))
+
+
+def managerGeneral(config: Config) -> ManagerGeneral:
+    """The ``[general]`` settings of a parsed ``manager.conf``.
+
+    :raises ConfigError: when ``port`` or the port of ``tlsbindaddr`` is not
+        a number, naming the file and line.
+    """
+    section = config.get("general")
+    if section is None:
+        return ManagerGeneral(exists=False)
+
+    def number(key: str, text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            entry = section.getEntry(key) if section is not None else None
+            raise ConfigError("[general] %s: %r is not a port number" % (key, text),
+                              file=entry.file if entry else None,
+                              line=entry.line if entry else None) from None
+
+    tlsAddress, _, tlsPort = (section.get("tlsbindaddr") or "0.0.0.0:5039").rpartition(":")
+    if not tlsAddress:
+        tlsAddress, tlsPort = tlsPort, "5039"
+    return ManagerGeneral(
+        exists=True,
+        enabled=(section.get("enabled") or "no").strip().lower() in _TRUE,
+        port=number("port", section.get("port") or "5038"),
+        bindaddr=(section.get("bindaddr") or "0.0.0.0").strip(),
+        tlsEnabled=(section.get("tlsenable") or "no").strip().lower() in _TRUE,
+        tlsAddress=tlsAddress.strip("[] "),
+        tlsPort=number("tlsbindaddr", tlsPort),
         file=section.file,
         line=section.line,
     )

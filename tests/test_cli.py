@@ -18,6 +18,7 @@ from twisted.internet.utils import getProcessOutputAndValue
 
 from starpy import cli
 from starpy.cliami import EventFilter, escapingStream, printable
+from starpy.cliconfig import runCheckConfig
 from starpy.cliserve import parseRoute, parseRoutes
 from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
@@ -129,7 +130,7 @@ write = system,originate
 
 def test_check_config_shows_manager_permissions(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    conf = write(tmp_path / "s.conf", "[AMI]\nusername = monitor\n")
+    conf = write(tmp_path / "s.conf", "[AMI]\nusername = monitor\nsecret = s\n")
     manager = write(tmp_path / "manager.conf", MANAGER_CONF)
     assert cli.main(["check-config", "-c", conf, "--manager-conf", manager]) == cli.EXIT_OK
     out = capsys.readouterr().out
@@ -143,6 +144,112 @@ def test_check_config_shows_manager_permissions(tmp_path: Path,
                      "--user", "nobody"]) == cli.EXIT_BAD_CONFIG
     assert "problem: %s: [nobody]: no such AMI user in manager.conf" % manager in (
         capsys.readouterr().out)
+
+
+GOOD_MANAGER = """[general]
+enabled = yes
+port = 5038
+bindaddr = 127.0.0.1
+
+[starpy]
+secret = starpy-secret
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = all
+write = all
+"""
+
+
+def managerProblems(tmp_path: Path, managerText: str,
+                    starpyText: str = "[AMI]\nusername = starpy\nsecret = starpy-secret\n"
+                    ) -> Tuple[int, List[str], str]:
+    conf = write(tmp_path / "s.conf", starpyText)
+    manager = write(tmp_path / "manager.conf", managerText)
+    out = io.StringIO()
+    err = io.StringIO()
+    args = cli._buildParser().parse_args(["check-config", "-c", conf, "--manager-conf", manager])
+    status = runCheckConfig(args, out, err)
+    text = out.getvalue()
+    prefix = "problem: %s" % (manager,)
+    problems = [line[len(prefix):].lstrip(":0123456789 ") for line in text.splitlines()
+                if line.startswith(prefix)]
+    return status, problems, text
+
+
+def test_check_config_accepts_the_captured_manager_conf(tmp_path: Path) -> None:
+    managerConf = (ROOT / "tests" / "fixtures" / "manager.conf").read_text()
+    status, problems, text = managerProblems(tmp_path, managerConf)
+    assert (status, problems) == (cli.EXIT_OK, [])
+    assert "client address 127.0.0.1: allowed by permit/deny" in text
+
+
+@pytest.mark.parametrize("change, starpyExtra, expected", [
+    (("enabled = yes", "enabled = no"), "", "[general] enabled: not yes: the AMI is off"),
+    (("[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\n", ""), "",
+     "[general]: no [general] section: the AMI is off (Asterisk's default is enabled = no)"),
+    (("secret = starpy-secret", "secret = other"), "",
+     "[starpy] secret: differs from [AMI] secret: the login would be refused"),
+    (("secret = starpy-secret\n", ""), "",
+     "[starpy] secret: not set in manager.conf: Asterisk refuses every login"),
+    (("port = 5038", "port = 5040"), "",
+     "[general] port: Asterisk listens on port 5040, [AMI] port is 5038"),
+    (("bindaddr = 127.0.0.1", "bindaddr = 10.1.2.3"), "",
+     "[general] bindaddr: Asterisk listens on 10.1.2.3 only, [AMI] server 127.0.0.1 is not "
+     "that address"),
+    (("permit = 127.0.0.1/255.255.255.255", "permit = 10.0.0.0/8"), "",
+     "[starpy] permit: refuses 127.0.0.1, the address StarPy connects from"),
+    (("", ""), "tls = yes\nport = 5039\n",
+     "[general] tlsenable: not yes, but [AMI] tls = yes: Asterisk has no TLS listener"),
+])
+def test_check_config_catches_what_refuses_the_login(
+        tmp_path: Path, change: Tuple[str, str], starpyExtra: str, expected: str) -> None:
+    old, new = change
+    assert old in GOOD_MANAGER
+    status, problems, _ = managerProblems(
+        tmp_path, GOOD_MANAGER.replace(old, new, 1),
+        "[AMI]\nusername = starpy\nsecret = starpy-secret\n" + starpyExtra)
+    assert (status, problems) == (cli.EXIT_BAD_CONFIG, [expected])
+
+
+def test_check_config_tls_listener(tmp_path: Path) -> None:
+    managerConf = GOOD_MANAGER.replace("bindaddr = 127.0.0.1",
+                                       "bindaddr = 127.0.0.1\ntlsenable = yes\n"
+                                       "tlsbindaddr = 127.0.0.1:5039")
+    starpy = "[AMI]\nusername = starpy\nsecret = starpy-secret\ntls = yes\nport = %d\n"
+    assert managerProblems(tmp_path, managerConf, starpy % 5039)[:2] == (cli.EXIT_OK, [])
+    status, problems, _ = managerProblems(tmp_path, managerConf, starpy % 5038)
+    assert status == cli.EXIT_BAD_CONFIG
+    assert problems == ["[general] tlsbindaddr: Asterisk listens on port 5039, [AMI] port "
+                        "is 5038"]
+
+
+def test_check_config_later_rules_win(tmp_path: Path) -> None:
+    # Asterisk applies permit/deny in file order: the last match decides.
+    managerConf = GOOD_MANAGER.replace(
+        "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.1/255.255.255.255",
+        "permit = 127.0.0.1\ndeny = 127.0.0.0/8")
+    status, problems, _ = managerProblems(tmp_path, managerConf)
+    assert (status, problems) == (
+        cli.EXIT_BAD_CONFIG,
+        ["[starpy] permit: refuses 127.0.0.1, the address StarPy connects from"])
+    permitted = GOOD_MANAGER.replace("permit = 127.0.0.1/255.255.255.255",
+                                     "permit = 127.0.0.1/255.255.255.255\ndeny = 10.0.0.0/8")
+    assert managerProblems(tmp_path, permitted)[:2] == (cli.EXIT_OK, [])
+
+
+def test_check_config_on_a_file_that_does_not_parse(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "s.conf", "[AMI]\nusername = starpy\nthis is not ini\n")
+    assert cli.main(["check-config", "-c", path]) == cli.EXIT_BAD_CONFIG
+    out = capsys.readouterr().out
+    assert "no configuration file found" not in out
+    problems = [line for line in out.splitlines() if line.startswith("problem: ")]
+    assert problems == ["problem: %s:3: cannot read 'this is not ini': expected [section], "
+                        "key = value or a comment" % path]
+    path = write(tmp_path / "t.conf", "username = starpy\n")
+    assert cli.main(["check-config", "-c", path]) == cli.EXIT_BAD_CONFIG
+    assert ("problem: %s:1: 'username = starpy' comes before any [section] (expected [AMI] "
+            "or [FastAGI] first)" % path) in capsys.readouterr().out
 
 
 # -- events, action, originate (in process, fake AMI over loopback TCP) -----------------------
@@ -670,9 +777,10 @@ def test_errors_with_undecodable_bytes_on_a_strict_stderr() -> None:
 def test_check_config_with_undecodable_bytes_on_a_strict_stdout(tmp_path: Path) -> None:
     from starpy.cliconfig import runCheckConfig
 
-    conf = write(tmp_path / "s.conf", "[AMI]\nusername = mon\n")
+    conf = write(tmp_path / "s.conf", "[AMI]\nusername = mon\nsecret = s\n")
     manager = tmp_path / "manager.conf"
-    manager.write_bytes(b"[mon]\nread = call\npermit = caf\xe9\n")
+    manager.write_bytes(b"[general]\nenabled = yes\n[mon]\nsecret = s\nread = call\n"
+                        b"permit = caf\xe9\n")
     args = cli._buildParser().parse_args(["check-config", "-c", conf, "--manager-conf",
                                           str(manager)])
     out, err = strictStream(), strictStream()

@@ -147,10 +147,15 @@ a = b
 def test_syntax_errors_and_default_section(tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.conf", "username = x\n")
     (problem,) = loadConfiguration(broken).problems
-    assert problem.file == broken and "no section headers" in problem.message.lower()
+    assert problem.describe() == (
+        "%s:1: 'username = x' comes before any [section] (expected [AMI] or [FastAGI] first)"
+        % broken)
     duplicate = write(tmp_path / "dup.conf", "[AMI]\nport = 1\nport = 2\n")
     (problem,) = loadConfiguration(duplicate).problems
-    assert "already exists" in problem.message
+    assert problem.describe() == "%s:3: [AMI] port: key given twice in the section" % duplicate
+    twice = write(tmp_path / "twice.conf", "[AMI]\n[FastAGI]\n[AMI]\n")
+    (problem,) = loadConfiguration(twice).problems
+    assert problem.describe() == "%s:3: [AMI]: section given twice" % twice
     default = write(tmp_path / "default.conf", "[DEFAULT]\nport = 1\n")
     (problem,) = loadConfiguration(default).problems
     assert problem.describe().endswith("[DEFAULT]: unknown section (known: AMI, FastAGI)")
