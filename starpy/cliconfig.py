@@ -53,6 +53,8 @@ def runCheckConfig(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print("[FastAGI] listen on %s:%d, context %s, clients %s" % (
         agi["interface"] or "*", agi["port"], agi["context"],
         ", ".join(clients) if clients else "any"), file=out)
+    if not config.problems:
+        problems += _tlsProblems(ami, out)
     if args.manager_conf:
         problems += _checkManager(args, ami, out)
     for problem in problems:
@@ -63,6 +65,17 @@ def runCheckConfig(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return int(cli.EXIT_BAD_CONFIG)
     print("configuration OK", file=out)
     return int(cli.EXIT_OK)
+
+
+def _tlsProblems(ami: Any, out: TextIO) -> List[ConfigProblem]:
+    """TLS support and the TLS files, loaded as the connection would load them."""
+    from starpy.utilapplication import AMISpecifier
+
+    specifier = AMISpecifier(**ami)
+    found = specifier.tlsProblems()
+    if specifier.tls and not found:
+        print("[AMI] TLS support present; TLS files load", file=out)
+    return found
 
 
 def _checkManager(args: argparse.Namespace, ami: Any, out: TextIO) -> List[ConfigProblem]:

@@ -33,6 +33,7 @@ __all__ = [
     "MenuUnexpectedOption",
     "MenuDefinitionError",
     "ConfigError",
+    "TLSUnavailableError",
 ]
 
 
@@ -285,3 +286,12 @@ class ConfigError(StarpyError, ValueError):
         if self.line is None:
             return "%s: %s" % (self.file, self.message)
         return "%s:%d: %s" % (self.file, self.line, self.message)
+
+
+class TLSUnavailableError(StarpyError, RuntimeError):
+    """TLS was asked for, but Twisted cannot make TLS connections here.
+
+    Twisted needs pyOpenSSL and service_identity for TLS; StarPy's ``tls``
+    extra (``pip install 'starpy[tls]'``) installs them.  Raised before
+    anything connects.
+    """

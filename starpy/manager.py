@@ -34,6 +34,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClien
 from twisted.python.failure import Failure
 
 from starpy import error
+from starpy._tls import isTLSDescription, requireTLS
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.amiactions import AMIActions
 from starpy.codec.ami import (
@@ -976,6 +977,9 @@ class AMIFactory(protocol.Factory):
 
         :raises ValueError: *bindAddress* with a description string (write
             ``bindAddress=`` into the description instead).
+        :raises ~starpy.error.TLSUnavailableError: for a ``tls:`` description
+            when Twisted cannot do TLS here (StarPy's ``tls`` extra is
+            missing).
         """
         from twisted.internet.endpoints import HostnameEndpoint, clientFromString
 
@@ -985,6 +989,8 @@ class AMIFactory(protocol.Factory):
             if bindAddress is not None:
                 raise ValueError("bindAddress does not apply to the endpoint description %r;"
                                  " put bindAddress= into it" % (host,))
+            if isTLSDescription(host):
+                requireTLS()
             endpoint = clientFromString(reactor, host)
         else:
             if isinstance(bindAddress, str):
@@ -1012,14 +1018,20 @@ class AMIFactory(protocol.Factory):
         Fails with :class:`~starpy.error.AMIAuthenticationError` on wrong
         credentials, :class:`~starpy.error.AMITimeout` when the whole login
         takes longer than *timeout*, or the connection error; nothing is
-        retried then.  Once logged in, a lost connection is made again with
+        retried then.  It fails before connecting with
+        :class:`~starpy.error.TLSUnavailableError` for TLS without StarPy's
+        ``tls`` extra.  Once logged in, a lost connection is made again with
         backoff and logged in again, *on_reconnect* told (as upstream's
         ``ReconnectingClientFactory``), until :meth:`stopTrying` or the
         protocol's ``logoff()``.  Each new connection starts without event
         registrations, as upstream; an :class:`AMIService` keeps them.
         """
         reactor = self._getReactor()
-        target = endpoint if endpoint is not None else self.endpoint(ip, port, timeout, bindAddress)
+        try:
+            target = (endpoint if endpoint is not None
+                      else self.endpoint(ip, port, timeout, bindAddress))
+        except error.TLSUnavailableError:
+            return defer.fail()
         self.continueTrying = True
         self.resetDelay()
         service = AMIService(self, target, retryPolicy=self._nextDelay, clock=reactor,

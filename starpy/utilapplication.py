@@ -28,6 +28,7 @@ from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error, fastagi, manager
+from starpy._tls import tlsFileProblems, tlsUnavailable
 from starpy.agi import AGISession, Handler
 from starpy.appconfig import (
     OPTIONS,
@@ -140,6 +141,21 @@ class AMISpecifier:
             parts.append("privateKey=" + quote(self.tlsKey or self.tlsCertificate))
         return ":".join(parts)
 
+    def tlsProblems(self) -> List[ConfigProblem]:
+        """What would keep the TLS connection from being made, before making it.
+
+        Empty unless ``tls`` is on.  Otherwise: TLS support missing from this
+        environment (StarPy's ``tls`` extra), and each of ``tls_ca``,
+        ``tls_certificate`` and ``tls_key`` that does not load.
+        """
+        if not self.tls:
+            return []
+        why = tlsUnavailable()
+        if why is not None:
+            return [ConfigProblem(None, "AMI", "tls", why)]
+        return [ConfigProblem(None, "AMI", key, problem) for key, problem in
+                tlsFileProblems(self.tlsCA, self.tlsCertificate, self.tlsKey)]
+
     def factory(self, **options: Any) -> manager.AMIFactory:
         """A :class:`~starpy.manager.AMIFactory` with these settings.
 
@@ -160,7 +176,8 @@ class AMISpecifier:
 
         :return: a Deferred firing with the logged-in
             :class:`~starpy.manager.AMIProtocol`.  It fails with
-            :class:`StarpyConfigError` when no username is configured,
+            :class:`StarpyConfigError` when no username is configured or
+            TLS cannot be set up (:meth:`tlsProblems`), before connecting;
             :class:`~starpy.error.AMIAuthenticationError` on wrong
             credentials, :class:`~starpy.error.AMITimeout` when login takes
             longer than ``timeout``, or the connection error (such as
@@ -168,6 +185,9 @@ class AMISpecifier:
         """
         try:
             amiFactory = self.factory(**options)
+            problems = self.tlsProblems()
+            if problems:
+                raise StarpyConfigError(problems)
         except StarpyConfigError:
             return defer.fail(Failure())
         description = self.endpointDescription()

@@ -5,6 +5,7 @@ Both are built here, with the build backend installed in the environment
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tarfile
@@ -74,3 +75,36 @@ def test_wheel_holds_the_package_only(built: tuple[Path, Path]) -> None:
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "License-Expression: BSD-3-Clause" in text
     assert "Provides-Extra: tls" in text
+
+
+def test_installed_wheel_without_the_tls_extra(built: tuple[Path, Path], tmp_path: Path) -> None:
+    """A plain install (no ``tls`` extra) gives one line naming the extra."""
+    _, wheel = built
+    environment = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(environment)], check=True, timeout=120)
+    bin = environment / ("Scripts" if sys.platform == "win32" else "bin")
+    # Nothing of the checkout on the path: pip would take its starpy.egg-info
+    # for an installed starpy.
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([str(bin / "python"), "-m", "pip", "install", "--quiet",
+                           "--disable-pip-version-check", str(wheel)],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path, env=clean)
+    assert done.returncode == 0, done.stderr[-3000:]
+    conf = tmp_path / "starpy.conf"
+    conf.write_text("[AMI]\nusername = starpy\nsecret = s\ntls = yes\nport = 5039\n")
+    hint = "install StarPy with its tls extra: pip install 'starpy[tls]'"
+    for command in (["events", "--count", "1"], ["check-config"]):
+        ran = subprocess.run([str(bin / "starpy"), *command, "-c", str(conf)],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=120, env=clean)
+        assert ran.returncode == 3, (command, ran.stdout, ran.stderr)
+        assert "Traceback" not in ran.stderr + ran.stdout
+        lines = [line for line in (ran.stdout + ran.stderr).splitlines() if hint in line]
+        assert len(lines) == 1, (command, ran.stdout, ran.stderr)
+    script = ("from starpy import manager, error\n"
+              "d = manager.AMIFactory('u', 's').login('tls:host=pbx:port=5039')\n"
+              "d.addErrback(lambda f: print(f.check(error.TLSUnavailableError).__name__, "
+              "f.getErrorMessage()))\n")
+    ran = subprocess.run([str(bin / "python"), "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, env=clean)
+    assert ran.stdout.startswith("TLSUnavailableError TLS needs pyOpenSSL"), ran
+    assert hint in ran.stdout
