@@ -274,7 +274,8 @@ def _addActionCommand(commands: "_SubParsers") -> None:
         "for a list action, also each item and the closing event.",
     )
     action.add_argument("name", metavar="NAME", help="the action, e.g. CoreShowChannels")
-    action.add_argument("headers", nargs="*", metavar="KEY=VALUE", help="headers to send")
+    action.add_argument("headers", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="headers to send (optional)")
     _configOption(action)
     action.set_defaults(run=_asyncRunner("action", "starpy.cliami", "runAction"))
 

@@ -625,7 +625,7 @@ def countConnections(server: FakeAMIServerFactory) -> List[object]:
     (["originate", "PJSIP/1", "--priority", "abc"], "argument --priority: expected a priority"),
     (["originate", "PJSIP/1", "--priority", "0"], "argument --priority: expected a priority"),
     (["demo", "--calls", "x"], "argument --calls: invalid int value: 'x'"),
-    (["action"], "the following arguments are required: NAME"),
+    (["action"], "the following arguments are required: NAME (see"),
     (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
 ])
 def test_bad_options_are_one_line_usage_errors(
@@ -653,6 +653,7 @@ def test_option_values_that_are_accepted() -> None:
     assert (args.timeout, args.priority) == (0.001, "7")
     assert parse(["originate", "X"]).priority == "1"
     assert parse(["events", "--count", "1"]).count == 1
+    assert parse(["action", "CoreStatus"]).headers == []
 
 
 @pytest_twisted.ensureDeferred
