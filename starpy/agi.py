@@ -23,10 +23,12 @@ Conventions of every command:
 
 * times are float seconds, sent to Asterisk in milliseconds;
 * escape digits are a string (``"123#"``) or a list (``[1, 2, "#"]``);
-* a DTMF digit comes back as a one-character string, or ``None`` when no
-  digit was pressed;
+* results have upstream StarPy's shapes: a DTMF digit comes back as its
+  ASCII code (``49`` for ``"1"``, ``35`` for ``"#"``), ``0`` when no digit
+  was pressed; :func:`digitChar` turns such a code into its character;
 * the Deferred fails with :class:`~starpy.error.AGICommandFailure` when
-  Asterisk answers ``result=-1``, :class:`~starpy.error.AGIInvalidCommand`
+  Asterisk answers ``result=-1`` (except where a method says otherwise,
+  as upstream StarPy did), :class:`~starpy.error.AGIInvalidCommand`
   (510), :class:`~starpy.error.AGIDeadChannel` (511),
   :class:`~starpy.error.AGIUsageError` (520), and
   :class:`~starpy.error.AGIHangup` when the channel hung up before a command
@@ -60,6 +62,7 @@ from typing import (
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
@@ -70,7 +73,9 @@ from starpy.trace import WireTracer
 __all__ = [
     "AGISession",
     "InSequence",
+    "AGIResponse",
     "Digits",
+    "digitChar",
     "DEAD_SAFE_COMMANDS",
     "SpeechResult",
     "SpeechRecognition",
@@ -231,15 +236,109 @@ def _decimal(value: float) -> str:
     return repr(number)
 
 
+def digitChar(code: Union[int, str]) -> str:
+    """The character of a digit code as AGI commands return it.
+
+    The commands that read a key (``waitForDigit``, ``streamFile``,
+    ``sayNumber``, ``recordFile``...) fire, as upstream StarPy's did, with
+    the key's ASCII code, and ``0`` when no key was pressed.  ::
+
+        digitChar(49) == "1";  digitChar(35) == "#";  digitChar(0) == ""
+
+    :param code: the code, as an int or a string of digits
+        (``receiveChar`` gives ``"65"``).
+    :return: the one-character string, or ``""`` for ``0``.
+    :raises ValueError: *code* is negative or not a character code.
+    """
+    number = int(code)
+    if number < 0:
+        raise ValueError("not a digit code: %r" % (code,))
+    return chr(number) if number else ""
+
+
+class AGIResponse(str):
+    """What :meth:`AGISession.sendCommand` fires with: upstream's result text,
+    and the parsed reply.
+
+    As a string it is what upstream StarPy's ``sendCommand`` fired with: the
+    reply line after ``200 result=`` (``"1 (value)"``, ``"0 endpos=1234"``),
+    so upstream code that splits it, or passes it to
+    :meth:`AGISession.checkFailure`, :meth:`AGISession.resultAsInt` and the
+    other helpers, keeps working.  The parsed
+    :class:`~starpy.codec.agi.AGIReply` is :attr:`reply`, and its fields
+    are readable here too (``response.result``, ``response.extra``...).
+    """
+
+    reply: AGIReply
+
+    def __new__(cls, reply: AGIReply) -> "AGIResponse":
+        self = super().__new__(cls, _upstreamText(reply))
+        self.reply = reply
+        return self
+
+    @property
+    def code(self) -> int:
+        """The reply's status code (200...)."""
+        return self.reply.code
+
+    @property
+    def result(self) -> Optional[str]:
+        """The text after ``result=`` (see :class:`~starpy.codec.agi.AGIReply`)."""
+        return self.reply.result
+
+    @property
+    def data(self) -> Optional[str]:
+        """The text in parentheses after the result, or ``None``."""
+        return self.reply.data
+
+    @property
+    def extra(self) -> Dict[str, str]:
+        """The ``key=value`` pairs after the result (``endpos``...)."""
+        return self.reply.extra
+
+    @property
+    def text(self) -> str:
+        """Free text after the result (``"Gosub complete"``)."""
+        return self.reply.text
+
+    @property
+    def raw(self) -> str:
+        """The reply as received."""
+        return self.reply.raw
+
+    @property
+    def interim(self) -> Tuple[str, ...]:
+        """The interim ``100`` lines that preceded the reply."""
+        return self.reply.interim
+
+    def resultAsInt(self) -> int:
+        """The result as an int (see :meth:`~starpy.codec.agi.AGIReply.resultAsInt`)."""
+        return self.reply.resultAsInt()
+
+
+def _upstreamText(reply: Union[AGIReply, str]) -> str:
+    """A reply as upstream StarPy's helpers took it: the text after ``200 result=``."""
+    if isinstance(reply, str):
+        return reply
+    line = reply.raw.split("\n")[-1] if reply.raw else ""
+    if line[:4] == "200 ":
+        line = line[4:]
+        if line[:7].lower() == "result=":
+            line = line[7:]
+        return line
+    if reply.result is not None:  # built without raw text (tests, AsyncAGI)
+        parts = [reply.result]
+        if reply.data is not None:
+            parts.append("(%s)" % (reply.data,))
+        parts.extend("%s=%s" % item for item in reply.extra.items())
+        if reply.text:
+            parts.append(reply.text)
+        return " ".join(parts)
+    return line
+
+
 def _resultInt(reply: AGIReply) -> int:
     return reply.resultAsInt()
-
-
-def _digit(reply: AGIReply) -> Optional[str]:
-    code = reply.resultAsInt()
-    if code <= 0:
-        return None
-    return chr(code)
 
 
 def _endpos(reply: AGIReply) -> Optional[int]:
@@ -247,8 +346,8 @@ def _endpos(reply: AGIReply) -> Optional[int]:
     return None if value is None else int(value)
 
 
-def _digitAndEndpos(reply: AGIReply) -> Tuple[Optional[str], Optional[int]]:
-    return _digit(reply), _endpos(reply)
+def _codeAndEndpos(reply: AGIReply) -> Tuple[int, Optional[int]]:
+    return reply.resultAsInt(), _endpos(reply)
 
 
 def _failUnless(reply: AGIReply, command: str, accepted: int = 1) -> AGIReply:
@@ -262,6 +361,16 @@ def _value(reply: AGIReply) -> Optional[str]:
     if reply.result == "1":
         return reply.data if reply.data is not None else ""
     return None
+
+
+def _timeoutFlag(reply: AGIReply) -> Tuple[str, bool]:
+    """Upstream's ``resultPlusTimeoutFlag``: the result, and whether anything
+    (Asterisk's ``(timeout)``) follows it."""
+    text = _upstreamText(reply)
+    head, space, rest = text.partition(" ")
+    if space:
+        return head.strip(), True
+    return text.strip(), False
 
 
 @dataclass(frozen=True)
@@ -319,11 +428,22 @@ class InSequence:
         sequence.append(agi.streamFile, "hello-world")
         results = await sequence()
 
-    Each step may return a value, a Deferred or a coroutine.
+    Each step may return a value, a Deferred or a coroutine.  The hooks of
+    upstream StarPy are kept, with its meaning, for subclasses and callers:
+    :meth:`recordResult`, :meth:`onActionSuccess`, :meth:`onActionFailure`.
+    Unlike upstream's, a sequence may be called again: each call runs every
+    step appended so far, from the first.
+
+    :ivar actions: the steps, as ``(function, args, named)``.
+    :ivar results: the results of the current (or last) run so far.
+    :ivar finalDF: the Deferred of the current (or last) run, or ``None``.
     """
 
     def __init__(self) -> None:
         self.actions: List[Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any]]] = []
+        self.results: List[Any] = []
+        self.finalDF: Optional[Deferred[List[Any]]] = None
+        self._pending: Deque[Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any]]] = deque()
 
     def append(self, function: Callable[..., Any], *args: Any, **named: Any) -> None:
         """Add a step: ``function(*args, **named)``."""
@@ -337,24 +457,61 @@ class InSequence:
             Failure carries the results so far as its ``results`` attribute
             (and, when possible, so does its exception).
         """
-        actions = list(self.actions)
-        results: List[Any] = []
+        self.results = []
+        self._pending = deque(self.actions)
+        finalDF: Deferred[List[Any]] = Deferred()
+        self.finalDF = finalDF
+        self.onActionSuccess(None, finalDF)
+        return finalDF
 
-        async def run() -> List[Any]:
-            for function, args, named in actions:
-                results.append(await callHandler(function, *args, **named))
-            return results
+    def recordResult(self, result: _T) -> _T:
+        """Add one step's *result* to :attr:`results`; return it."""
+        self.results.append(result)
+        return result
 
-        def attachResults(reason: Failure) -> Failure:
-            done = list(results)
-            reason.results = done  # type: ignore[attr-defined]
-            try:
-                setattr(reason.value, "results", done)
-            except AttributeError:
-                pass
-            return reason
+    def onActionSuccess(self, result: object, finalDF: Deferred[List[Any]]) -> None:
+        """A step succeeded with *result* (``None`` at the start): run the
+        next steps, or fire *finalDF* with :attr:`results` when none is left.
 
-        return Deferred.fromCoroutine(run()).addErrback(attachResults)
+        Steps that complete at once run in a loop, so a long sequence does
+        not grow the stack.
+        """
+        while self._pending:
+            function, args, named = self._pending.popleft()
+            done: List[Any] = []
+            inLoop = [True]
+
+            def settled(value: object, finalDF: Deferred[List[Any]] = finalDF,
+                        done: List[Any] = done, inLoop: List[bool] = inLoop) -> None:
+                if inLoop[0]:
+                    done.append(value)
+                elif isinstance(value, Failure):
+                    self.onActionFailure(value, finalDF)
+                else:
+                    self.onActionSuccess(value, finalDF)
+
+            callHandler(function, *args, **named).addCallback(self.recordResult).addBoth(settled)
+            inLoop[0] = False
+            if not done:
+                return  # asynchronous: settled() carries on
+            if isinstance(done[0], Failure):
+                self.onActionFailure(done[0], finalDF)
+                return
+        if not finalDF.called:
+            finalDF.callback(self.results)
+
+    def onActionFailure(self, reason: Failure, finalDF: Deferred[List[Any]]) -> None:
+        """A step failed: fail *finalDF* with *reason*, which (and, when
+        possible, its exception) carries the results so far as ``results``."""
+        self._pending.clear()
+        done = list(self.results)
+        reason.results = done  # type: ignore[attr-defined]
+        try:
+            setattr(reason.value, "results", done)
+        except AttributeError:
+            pass
+        if not finalDF.called:
+            finalDF.errback(reason)
 
 
 # -- the session -----------------------------------------------------------------
@@ -402,8 +559,9 @@ class AGISession(ABC):
         self._clock = clock
         self._hangupWaiters: List[Deferred[None]] = []
         self._closeWaiters: List[Deferred[None]] = []
-        self._waits: Set[Deferred[None]] = set()
+        self._waits: Set[Deferred[int]] = set()
         self._current: Optional[QueuedCommand] = None
+        self._onClose: Optional[Deferred[None]] = None
         self._queue: Deque[QueuedCommand] = deque()
 
     # -- the command queue ------------------------------------------------
@@ -557,6 +715,20 @@ class AGISession(ABC):
         self._hangupWaiters.append(waiter)
         return waiter
 
+    def onClose(self) -> Deferred[None]:
+        """Upstream StarPy's close notification: a Deferred that *fails*
+        (with :class:`twisted.internet.error.ConnectionDone`) once the
+        session has ended; the same Deferred on every call.
+
+        :meth:`whenClosed`, which fires with ``None``, is the primary form.
+        """
+        if self._onClose is None:
+            def ended(ignored: None) -> None:
+                raise ConnectionDone("AGI session ended")
+
+            self._onClose = self.whenClosed().addCallback(ended)
+        return self._onClose
+
     def whenClosed(self) -> Deferred[None]:
         """Return a new Deferred that fires (with ``None``) once the session
         has ended (FastAGI: the connection closed); at once if it has."""
@@ -630,23 +802,36 @@ class AGISession(ABC):
             lines.append("  (none)")
         return "\n".join(lines)
 
-    def sendCommand(self, command: str, *arguments: Argument) -> Deferred[AGIReply]:
-        """Send *command* with quoted *arguments*; return its checked reply.
+    def sendCommand(self, commandString: str, *arguments: Argument) -> Deferred[AGIResponse]:
+        """Send a command and return its checked reply.
 
-        This is what every command method uses; use it for commands this
-        class does not know.  The Deferred fires with the
-        :class:`~starpy.codec.agi.AGIReply` of a ``200`` reply whose result
-        is not ``-1``, and fails as described in the module docstring.
+        This is upstream StarPy's ``sendCommand(commandString)``: a whole
+        command line (``'GET VARIABLE "X"'``) is sent as it is.  Given
+        *arguments*, *commandString* is the command's words
+        (``"SPEECH SET"``) and each argument is quoted as Asterisk needs.
+
+        :return: a Deferred firing with an :class:`AGIResponse`: upstream's
+            string (the reply after ``200 result=``), which also holds the
+            parsed reply.  It fails with
+            :class:`~starpy.error.AGICommandFailure` on ``result=-1``
+            (upstream fired with ``"-1"``; its helper :meth:`checkFailure`
+            then raised the same error), and as described in the module
+            docstring for the other replies.
         """
-        return self._command(None, command, *arguments)
+        return self._command(AGIResponse, commandString, *arguments)
 
     def _command(
         self,
         convert: Optional[Callable[[AGIReply], Any]],
         command: str,
         *arguments: Argument,
+        failOnMinusOne: bool = True,
     ) -> Deferred[Any]:
-        """Send a command; check its reply, then pass it through *convert*."""
+        """Send a command; check its reply, then pass it through *convert*.
+
+        With *failOnMinusOne* false, a ``200 result=-1`` reply goes to
+        *convert* (the commands upstream StarPy did not check).
+        """
         try:
             line = formatCommand(command, *arguments)
         except (ValueError, TypeError):
@@ -658,19 +843,21 @@ class AGISession(ABC):
             self._remember(line, "(not sent: the channel has hung up)")
             return defer.fail(error.AGIHangup(line, None, "channel has hung up"))
         return self.sendCommandLine(line).addCallbacks(
-            self._checkReply, self._noReply, callbackArgs=(line, convert), errbackArgs=(line,))
+            self._checkReply, self._noReply, callbackArgs=(line, convert, failOnMinusOne),
+            errbackArgs=(line,))
 
     def _noReply(self, reason: Failure, line: str) -> Failure:
         self._remember(line, "(no reply: %s)" % (reason.getErrorMessage(),))
         return reason
 
     def _checkReply(
-        self, reply: AGIReply, line: str, convert: Optional[Callable[[AGIReply], Any]]
+        self, reply: AGIReply, line: str, convert: Optional[Callable[[AGIReply], Any]],
+        failOnMinusOne: bool = True,
     ) -> Any:
         self._remember(line, reply.raw)
         code = reply.code
         if code == 200:
-            if reply.result == "-1":
+            if reply.result == "-1" and failOnMinusOne:
                 raise error.AGICommandFailure(line, 200, reply.raw)
             return reply if convert is None else convert(reply)
         if code == 510:
@@ -684,17 +871,18 @@ class AGISession(ABC):
 
     # -- not talking to Asterisk ---------------------------------------------------
 
-    def wait(self, seconds: float) -> Deferred[None]:
-        """Wait *seconds* without talking to Asterisk.
+    def wait(self, duration: float) -> Deferred[int]:
+        """Wait *duration* seconds without talking to Asterisk.
 
-        :return: a Deferred that fires with ``None`` after *seconds*; it
+        :return: a Deferred that fires with ``0`` (as upstream StarPy's did)
+            after *duration* seconds; it
             fails with :class:`~starpy.error.AGIHangup` if the session ends
             first.  Cancelling it cancels the timer.
         """
         if self.closed:
             return defer.fail(error.AGIHangup(None, None, "AGI session has ended"))
-        waiting: Deferred[None] = Deferred(lambda d: call.cancel())
-        call: IDelayedCall = self.clock.callLater(seconds, self._waitDone, waiting)
+        waiting: Deferred[int] = Deferred(lambda d: call.cancel())
+        call: IDelayedCall = self.clock.callLater(duration, self._waitDone, waiting)
         self._waits.add(waiting)
 
         def onCancel(reason: Failure) -> Failure:
@@ -705,9 +893,9 @@ class AGISession(ABC):
 
         return waiting.addErrback(onCancel)
 
-    def _waitDone(self, waiting: Deferred[None]) -> None:
+    def _waitDone(self, waiting: Deferred[int]) -> None:
         self._waits.discard(waiting)
-        waiting.callback(None)
+        waiting.callback(0)
 
     def jumpOnError(
         self,
@@ -726,7 +914,8 @@ class AGISession(ABC):
         :param forErrors: an exception class or a sequence of them; other
             failures are passed on untouched (no jump).
         :return: a Deferred firing with the results of the three SET
-            commands, or failing with the first one's failure.
+            commands and of the finish (``None``), as upstream StarPy's did,
+            or failing with the first one's failure.
         """
         if forErrors:
             if isinstance(forErrors, type):
@@ -742,9 +931,132 @@ class AGISession(ABC):
 
         def finishAnyway(result: _T) -> _T:
             self.finish()
+            if isinstance(result, list):
+                result.append(None)
             return result
 
         return sequence().addBoth(finishAnyway)
+
+    # -- upstream StarPy's result helpers -------------------------------------------
+    #
+    # Upstream's command methods were built from these; upstream code that
+    # sends its own commands (sendCommand) chains them the same way.  Each
+    # takes upstream's string (the reply after "200 result=") or a reply of
+    # this library (AGIResponse, AGIReply).
+
+    def checkFailure(self, result: Union[str, AGIReply], failure: str = "-1") -> Any:
+        """Return *result* unchanged unless its result code is *failure*.
+
+        :raises AGICommandFailure: the code (the first word) is *failure*.
+        """
+        text = _upstreamText(result)
+        if text.split(" ", 1)[0].strip() == failure:
+            raise error.AGICommandFailure(None, 200, "result=%s" % (text,))
+        return result
+
+    def resultAsInt(self, result: Union[str, AGIReply]) -> int:
+        """The result code as an int (``"0"`` gives ``0``).
+
+        :raises AGICommandFailure: the result is not a bare number.
+        """
+        text = _upstreamText(result)
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise error.AGICommandFailure(None, 200, "result=%s is not a number" % (text,)) \
+                from None
+
+    def secondResultItem(self, result: Union[str, AGIReply]) -> str:
+        """What follows the result code: ``"1 (value)"`` gives ``"(value)"``.
+
+        :raises IndexError: nothing follows it.
+        """
+        return _upstreamText(result).split(" ", 1)[1]
+
+    def resultPlusTimeoutFlag(self, resultLine: Union[str, AGIReply]) -> Tuple[str, bool]:
+        """``(result, timedOut)``: ``"123 (timeout)"`` gives ``("123", True)``,
+        ``"123"`` gives ``("123", False)``."""
+        if isinstance(resultLine, str):
+            head, space, rest = resultLine.partition(" ")
+            if space:
+                return head.strip(), True
+            return resultLine.strip(), False
+        return _timeoutFlag(resultLine)
+
+    def dateAsSeconds(self, date: Any) -> int:
+        """A datetime, date, struct_time or number as epoch seconds, as the
+        SAY DATE/TIME/DATETIME commands take them.
+
+        A timezone-aware datetime gives its own instant (upstream read its
+        fields as local time); a naive one is local time.
+        """
+        if not hasattr(date, "timestamp") and hasattr(date, "timetuple"):
+            return int(_time.mktime(date.timetuple()))  # a date
+        return _epochSeconds(date)
+
+    def onRecordingComplete(self, resultLine: Union[str, AGIReply]) -> Tuple[int, str, int]:
+        """Read a RECORD FILE result: ``"35 (dtmf) endpos=8000"`` gives
+        ``(35, "dtmf", 8000)``.
+
+        :raises ValueError: the result does not have that form.
+        """
+        text = _upstreamText(resultLine)
+        parts = text.split(" ", 2)
+        if len(parts) == 3 and parts[2].strip().startswith("endpos="):
+            try:
+                return int(parts[0]), parts[1].strip("()"), int(parts[2].strip()[7:])
+            except ValueError:
+                pass
+        raise ValueError("unexpected RECORD FILE result: %r" % (text,))
+
+    def onStreamingComplete(self, resultLine: Union[str, AGIReply],
+                            skipMS: int = 0) -> Tuple[int, int]:
+        """Read a STREAM FILE result: ``"35 endpos=100"`` gives ``(35, 100)``.
+
+        As upstream's, it takes an end position equal to the start
+        (*skipMS*) as a file that did not play.
+
+        :raises AGICommandFailure: the end position is *skipMS*.
+        :raises ValueError: the result does not have that form.
+        """
+        text = _upstreamText(resultLine)
+        parts = text.split(" ", 1)
+        if len(parts) == 2 and parts[1].strip().startswith("endpos="):
+            try:
+                digit, endpos = int(parts[0]), int(parts[1].strip()[7:])
+            except ValueError:
+                pass
+            else:
+                if endpos == skipMS:
+                    raise error.AGICommandFailure(
+                        None, 200, "end position %d is the start position, result %d"
+                        % (endpos, digit))
+                return digit, endpos
+        raise ValueError("unexpected STREAM FILE result: %r" % (text,))
+
+    def onControlStreamFileComplete(
+        self, resultLine: Union[str, AGIReply]
+    ) -> Tuple[int, Optional[int]]:
+        """Read a CONTROL STREAM FILE result: ``"35 endpos=100"`` gives
+        ``(35, 100)``, ``"0"`` gives ``(0, None)``."""
+        text = _upstreamText(resultLine)
+        parts = text.split(" ", 1)
+        endpos = None
+        if len(parts) == 2:
+            rest = parts[1].strip()
+            if rest.startswith("endpos="):
+                endpos = int(rest[7:])
+            else:
+                log.error("unexpected CONTROL STREAM FILE result: %r", text)
+        return int(parts[0]), endpos
+
+    def sayXXX(self, baseCommand: str, value: Argument,
+               escapeDigits: Digits = "") -> Deferred[int]:
+        """Send one of the SAY commands: ``baseCommand value escapeDigits``.
+
+        :return: as :meth:`sayAlpha`.
+        """
+        return self._command(_resultInt, baseCommand, value, _escapeDigits(escapeDigits))
 
     # -- the AGI commands ------------------------------------------------------------
 
@@ -779,25 +1091,34 @@ class AGISession(ABC):
         self,
         filename: str,
         escapeDigits: Digits = "",
-        skip: float = 3.0,
+        skipMS: Optional[int] = None,
         ffChar: str = "*",
         rewChar: str = "#",
         pauseChar: Optional[str] = None,
         offset: Optional[float] = None,
-    ) -> Deferred[Tuple[Optional[str], Optional[int]]]:
+        *,
+        skip: Optional[float] = None,
+    ) -> Deferred[Tuple[int, Optional[int]]]:
         """CONTROL STREAM FILE: play *filename* with fast-forward, rewind and pause keys.
 
-        :param skip: seconds skipped by the fast-forward and rewind keys.
+        :param skipMS: milliseconds skipped by the fast-forward and rewind
+            keys (upstream's name and unit); 3000, Asterisk's default, when
+            neither it nor *skip* is given.
+        :param skip: the same in seconds (an alias of *skipMS*; give one).
         :param offset: seconds into the file to start at (Asterisk's offsetms).
-        :return: Deferred firing with ``(digit, endpos)``: the escape digit
-            pressed or ``None``, and the end position in samples (``None``
-            if Asterisk did not say).  Fails with AGICommandFailure on error
-            or hangup (-1).
+        :return: Deferred firing with ``(digit, endpos)``: the ASCII code of
+            the escape digit pressed or ``0`` (see :func:`digitChar`), and
+            the end position in samples (``None`` if Asterisk did not say).
+            Fails with AGICommandFailure on error or hangup (-1).
         """
+        if skipMS is not None and skip is not None:
+            return defer.fail(TypeError("give skipMS or skip, not both"))
+        if skip is not None:
+            skipMS = _milliseconds(skip)
         arguments: List[Argument] = [
             filename,
             _escapeDigits(escapeDigits),
-            _milliseconds(skip),
+            3000 if skipMS is None else int(skipMS),
             ffChar,
             rewChar,
         ]
@@ -805,7 +1126,7 @@ class AGISession(ABC):
             arguments.append(pauseChar or "")
         if offset is not None:
             arguments.append(_milliseconds(offset))
-        return self._command(_digitAndEndpos, "CONTROL STREAM FILE", *arguments)
+        return self._command(_codeAndEndpos, "CONTROL STREAM FILE", *arguments)
 
     def databaseDel(self, family: str, key: str) -> Deferred[int]:
         """DATABASE DEL: delete *key* of *family* from AstDB (dead-safe).
@@ -814,7 +1135,7 @@ class AGISession(ABC):
             Asterisk could not delete it (result 0).
         """
         line = "DATABASE DEL"
-        return self.sendCommand(line, family, key).addCallback(
+        return self._command(None, line, family, key).addCallback(
             _failUnless, line).addCallback(_resultInt)
 
     def databaseDeltree(self, family: str, keyTree: Optional[str] = None) -> Deferred[int]:
@@ -825,9 +1146,9 @@ class AGISession(ABC):
         """
         line = "DATABASE DELTREE"
         if keyTree is None:
-            d = self.sendCommand(line, family)
+            d = self._command(None, line, family)
         else:
-            d = self.sendCommand(line, family, keyTree)
+            d = self._command(None, line, family, keyTree)
         return d.addCallback(_failUnless, line).addCallback(_resultInt)
 
     def databaseGet(self, family: str, key: str) -> Deferred[str]:
@@ -851,48 +1172,59 @@ class AGISession(ABC):
             Asterisk could not store it (result 0).
         """
         line = "DATABASE PUT"
-        return self.sendCommand(line, family, key, value).addCallback(
+        return self._command(None, line, family, key, value).addCallback(
             _failUnless, line).addCallback(_resultInt)
 
     #: Asterisk's name for :meth:`databaseSet`, kept from StarPy.
     databasePut = databaseSet
 
-    def execute(self, application: str, *options: Argument) -> Deferred[int]:
+    def execute(self, application: str, *options: Argument, **kwargs: Any) -> Deferred[str]:
         """EXEC: run a dialplan application (dead-safe).
 
         Asterisk calls this ``EXEC``.  The options are joined with commas
-        into the application's argument string.
+        into the application's argument string (upstream's keyword
+        ``comma_delimiter`` is accepted; commas are what Asterisk 1.6 and
+        later take, so they are always used).
 
-        :return: Deferred firing with the application's return value;
-            fails with AGICommandFailure if there is no such application
-            (-2) or it failed (-1).
+        :return: Deferred firing, as upstream StarPy's did, with the
+            application's return value as a string (``"0"``; ``"-1"`` when
+            the application failed or the caller hung up: see
+            :meth:`playback` for a checked form).  Fails with
+            AGICommandFailure if there is no such application (-2).
         """
+        unknown = set(kwargs) - {"comma_delimiter"}
+        if unknown:
+            return defer.fail(TypeError("execute() got unexpected keyword arguments: %s"
+                                        % (", ".join(sorted(unknown)),)))
         line = "EXEC"
 
-        def check(reply: AGIReply) -> int:
+        def check(reply: AGIReply) -> str:
             if reply.result == "-2":
                 raise error.AGICommandFailure(
                     line + " " + application, 200, "no such application: " + reply.raw)
-            return reply.resultAsInt()
+            return _upstreamText(reply)
 
         if not options:
-            return self._command(check, line, application)
+            return self._command(check, line, application, failOnMinusOne=False)
         joined = ",".join(str(option) for option in options)
-        return self._command(check, line, application, joined)
+        return self._command(check, line, application, joined, failOnMinusOne=False)
 
     def playback(self, filename: str, doAnswer: int = 1) -> Deferred[int]:
         """Run the Playback application on *filename* (StarPy's helper over EXEC).
 
         :param doAnswer: 1 answer first if needed, 0 play without answering,
             -1 skip the playback if the channel is not answered.
-        :return: as :meth:`execute`.
+        :return: Deferred firing with Playback's return value as an int (0);
+            fails with AGICommandFailure if it failed or the caller hung up
+            (-1).
         """
         options = {-1: "skip", 0: "noanswer", 1: ""}
         if doAnswer not in options:
             return defer.fail(ValueError("doAnswer must be -1, 0 or 1, not %r" % (doAnswer,)))
         if options[doAnswer]:
-            return self.execute("Playback", filename, options[doAnswer])
-        return self.execute("Playback", filename)
+            return self._command(_resultInt, "EXEC", "Playback",
+                                 "%s,%s" % (filename, options[doAnswer]))
+        return self._command(_resultInt, "EXEC", "Playback", filename)
 
     def getData(
         self, filename: str, timeout: float = 2.0, maxDigits: Optional[int] = None
@@ -903,17 +1235,15 @@ class AGISession(ABC):
         :param maxDigits: the most digits to collect (Asterisk's default if
             ``None``).
         :return: Deferred firing with ``(digits, timedOut)``: the digits
-            entered (possibly ``""``) and whether input ended by timeout.
+            entered (possibly ``""``) and whether Asterisk added anything
+            after them (its ``(timeout)``), as upstream StarPy read it.
             Fails with AGICommandFailure on error or hangup (-1).
         """
         arguments: List[Argument] = [filename, _milliseconds(timeout)]
         if maxDigits is not None:
             arguments.append(int(maxDigits))
 
-        def digits(reply: AGIReply) -> Tuple[str, bool]:
-            return reply.result or "", reply.data == "timeout"
-
-        return self._command(digits, "GET DATA", *arguments)
+        return self._command(_timeoutFlag, "GET DATA", *arguments)
 
     def getFullVariable(self, name: str, channel: Optional[str] = None) -> Deferred[Optional[str]]:
         """GET FULL VARIABLE: evaluate an expression such as ``"${CALLERID(num)}"`` (dead-safe).
@@ -927,25 +1257,39 @@ class AGISession(ABC):
 
     def getOption(
         self, filename: str, escapeDigits: Digits = "", timeout: Optional[float] = None
-    ) -> Deferred[Tuple[Optional[str], Optional[int]]]:
+    ) -> Deferred[Tuple[str, Optional[int]]]:
         """GET OPTION: play *filename*, then wait up to *timeout* seconds for one digit.
 
-        :return: Deferred firing with ``(digit, endpos)``: the digit or
-            ``None``, and the end position in samples.  Fails with
-            AGICommandFailure on error or hangup (-1).
+        :return: Deferred firing with ``(digit, endpos)``: the digit as a
+            one-character string, ``""`` if none was pressed (upstream
+            StarPy's shape, unlike the digit codes of :meth:`streamFile`),
+            and the end position in samples.  Fails with AGICommandFailure
+            on error or hangup (-1).
         """
         arguments: List[Argument] = [filename, _escapeDigits(escapeDigits)]
         if timeout is not None:
             arguments.append(_milliseconds(timeout))
-        return self._command(_digitAndEndpos, "GET OPTION", *arguments)
 
-    def getVariable(self, name: str) -> Deferred[Optional[str]]:
+        def option(reply: AGIReply) -> Tuple[str, Optional[int]]:
+            return digitChar(reply.resultAsInt()), _endpos(reply)
+
+        return self._command(option, "GET OPTION", *arguments)
+
+    def getVariable(self, variable: str) -> Deferred[str]:
         """GET VARIABLE: read a channel variable (dead-safe).
 
-        :return: Deferred firing with the value, or ``None`` if the variable
-            is not set.
+        :return: Deferred firing with the value (``""`` when set to
+            nothing); fails with AGICommandFailure if the variable is not set
+            (result 0), as upstream StarPy's did.  See
+            :meth:`getFullVariable` for a form firing with ``None``.
         """
-        return self._command(_value, "GET VARIABLE", name)
+        line = "GET VARIABLE"
+
+        def value(reply: AGIReply) -> str:
+            _failUnless(reply, line)
+            return reply.data if reply.data is not None else ""
+
+        return self._command(value, line, variable)
 
     def gosub(
         self, context: str, extension: str, priority: Union[int, str], *arguments: Argument
@@ -986,27 +1330,26 @@ class AGISession(ABC):
             return self._command(_resultInt, "NOOP")
         return self._command(_resultInt, "NOOP", message)
 
-    def receiveChar(self, timeout: Optional[float] = None) -> Deferred[Tuple[Optional[str], bool]]:
+    def receiveChar(self, timeout: Optional[float] = None) -> Deferred[Tuple[str, bool]]:
         """RECEIVE CHAR: receive one character of text (few channels support it).
 
         :param timeout: seconds to wait, ``None`` to wait forever.
-        :return: Deferred firing with ``(char, timedOut)``; char is ``None``
-            when nothing was received.  Fails with AGICommandFailure on
-            error or hangup (-1).
+        :return: Deferred firing, as upstream StarPy's did, with
+            ``(code, timedOut)``: the character's code as a string (``"65"``
+            for ``"A"``, ``"0"`` when nothing came; :func:`digitChar` turns
+            it into the character) and whether Asterisk added ``(timeout)``.
+            Fails with AGICommandFailure on error or hangup (-1).
         """
         milliseconds = 0 if timeout is None else _milliseconds(timeout)
-
-        def char(reply: AGIReply) -> Tuple[Optional[str], bool]:
-            return _digit(reply), reply.data == "timeout"
-
-        return self._command(char, "RECEIVE CHAR", milliseconds)
+        return self._command(_timeoutFlag, "RECEIVE CHAR", milliseconds)
 
     def receiveText(self, timeout: Optional[float] = None) -> Deferred[str]:
         """RECEIVE TEXT: receive a text message (few channels support it).
 
         :param timeout: seconds to wait, ``None`` to wait forever.
-        :return: Deferred firing with the text; fails with AGICommandFailure
-            on error, hangup or timeout (-1).
+        :return: Deferred firing with the text (``"hello"`` for
+            ``200 result=1 (hello)``; upstream fired with ``"1 (hello)"``);
+            fails with AGICommandFailure on error, hangup or timeout (-1).
         """
         milliseconds = 0 if timeout is None else _milliseconds(timeout)
 
@@ -1024,7 +1367,7 @@ class AGISession(ABC):
         offsetSamples: Optional[int] = None,
         beep: bool = True,
         silence: Optional[float] = None,
-    ) -> Deferred[Tuple[Optional[str], str, Optional[int]]]:
+    ) -> Deferred[Tuple[int, str, int]]:
         """RECORD FILE: record the caller into *filename* (*format*: wav, gsm...).
 
         :param escapeDigits: digits that end the recording.
@@ -1032,11 +1375,13 @@ class AGISession(ABC):
         :param offsetSamples: samples into an existing file to start at.
         :param beep: play a beep first.
         :param silence: end after this many seconds of silence.
-        :return: Deferred firing with ``(digit, exitType, endpos)``: the
-            digit that ended it or ``None``, Asterisk's reason
-            (``"dtmf"``, ``"timeout"``...), and the end position in
-            samples.  Fails with AGICommandFailure on hangup or a write
-            error (-1).
+        :return: Deferred firing with ``(code, exitType, endpos)`` as
+            upstream StarPy's did: Asterisk's result (the ASCII code of the
+            digit that ended it for ``"dtmf"``, ``0`` for ``"timeout"``,
+            ``-1`` for ``"hangup"``: a hangup while recording is a result,
+            not a failure), its reason, and the end position in samples.
+            Fails with AGICommandFailure when Asterisk gives no end position
+            (it could not write the file, ``-1 (writefile)``).
         """
         arguments: List[Argument] = [
             filename,
@@ -1051,26 +1396,28 @@ class AGISession(ABC):
         if silence is not None:
             arguments.append("s=%d" % (int(round(silence)),))
 
-        def outcome(reply: AGIReply) -> Tuple[Optional[str], str, Optional[int]]:
-            exitType = reply.data or ""
-            digit = _digit(reply) if exitType == "dtmf" else None
-            return digit, exitType, _endpos(reply)
+        def outcome(reply: AGIReply) -> Tuple[int, str, int]:
+            endpos = _endpos(reply)
+            if endpos is None:
+                raise error.AGICommandFailure("RECORD FILE " + filename, reply.code, reply.raw)
+            return reply.resultAsInt(), reply.data or "", endpos
 
-        return self._command(outcome, "RECORD FILE", *arguments)
+        return self._command(outcome, "RECORD FILE", *arguments, failOnMinusOne=False)
 
     def _say(self, command: str, value: Argument, escapeDigits: Digits,
-             *more: Argument) -> Deferred[Optional[str]]:
-        return self._command(_digit, command, value, _escapeDigits(escapeDigits), *more)
+             *more: Argument) -> Deferred[int]:
+        return self._command(_resultInt, command, value, _escapeDigits(escapeDigits), *more)
 
-    def sayAlpha(self, string: str, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+    def sayAlpha(self, string: str, escapeDigits: Digits = "") -> Deferred[int]:
         """SAY ALPHA: spell *string* letter by letter.
 
-        :return: Deferred firing with the escape digit pressed, or ``None``;
-            fails with AGICommandFailure on error or hangup (-1).
+        :return: Deferred firing with the ASCII code of the escape digit
+            pressed, or ``0`` (see :func:`digitChar`); fails with
+            AGICommandFailure on error or hangup (-1).
         """
         return self._say("SAY ALPHA", string, escapeDigits)
 
-    def sayDate(self, date: Any, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+    def sayDate(self, date: Any, escapeDigits: Digits = "") -> Deferred[int]:
         """SAY DATE: say the date of *date* (epoch seconds, datetime or struct_time).
 
         :return: as :meth:`sayAlpha`.
@@ -1083,7 +1430,7 @@ class AGISession(ABC):
         escapeDigits: Digits = "",
         format: Optional[str] = None,
         timezone: Optional[str] = None,
-    ) -> Deferred[Optional[str]]:
+    ) -> Deferred[int]:
         """SAY DATETIME: say *time* (epoch seconds, datetime or struct_time).
 
         :param format: Asterisk's say format (``"ABdY 'digits/at' IMp"``
@@ -1100,7 +1447,7 @@ class AGISession(ABC):
 
     def sayDigits(
         self, number: Union[int, str], escapeDigits: Digits = ""
-    ) -> Deferred[Optional[str]]:
+    ) -> Deferred[int]:
         """SAY DIGITS: say *number* digit by digit.
 
         :return: as :meth:`sayAlpha`.
@@ -1109,7 +1456,7 @@ class AGISession(ABC):
 
     def sayNumber(
         self, number: Union[int, str], escapeDigits: Digits = "", gender: Optional[str] = None
-    ) -> Deferred[Optional[str]]:
+    ) -> Deferred[int]:
         """SAY NUMBER: say *number* as a number ("forty-two").
 
         :param gender: Asterisk's gender for languages that need it
@@ -1120,14 +1467,14 @@ class AGISession(ABC):
             return self._say("SAY NUMBER", str(number), escapeDigits)
         return self._say("SAY NUMBER", str(number), escapeDigits, gender)
 
-    def sayPhonetic(self, string: str, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+    def sayPhonetic(self, string: str, escapeDigits: Digits = "") -> Deferred[int]:
         """SAY PHONETIC: spell *string* with the phonetic alphabet.
 
         :return: as :meth:`sayAlpha`.
         """
         return self._say("SAY PHONETIC", string, escapeDigits)
 
-    def sayTime(self, time: Any, escapeDigits: Digits = "") -> Deferred[Optional[str]]:
+    def sayTime(self, time: Any, escapeDigits: Digits = "") -> Deferred[int]:
         """SAY TIME: say the time of day of *time* (epoch seconds, datetime or struct_time).
 
         :return: as :meth:`sayAlpha`.
@@ -1162,21 +1509,21 @@ class AGISession(ABC):
 
         :return: Deferred firing with the result code (1).
         """
-        return self._command(_resultInt, "SET CALLERID", number)
+        return self._command(_resultInt, "SET CALLERID", number, failOnMinusOne=False)
 
     def setContext(self, context: str) -> Deferred[int]:
         """SET CONTEXT: the context the dialplan continues in after AGI.
 
         :return: Deferred firing with the result code (0).
         """
-        return self._command(_resultInt, "SET CONTEXT", context)
+        return self._command(_resultInt, "SET CONTEXT", context, failOnMinusOne=False)
 
     def setExtension(self, extension: str) -> Deferred[int]:
         """SET EXTENSION: the extension the dialplan continues at after AGI.
 
         :return: Deferred firing with the result code (0).
         """
-        return self._command(_resultInt, "SET EXTENSION", extension)
+        return self._command(_resultInt, "SET EXTENSION", extension, failOnMinusOne=False)
 
     def setMusic(self, on: bool = True, musicClass: Optional[str] = None) -> Deferred[int]:
         """SET MUSIC: start (*on*) or stop music on hold, of *musicClass*.
@@ -1184,26 +1531,28 @@ class AGISession(ABC):
         :return: Deferred firing with the result code (0).
         """
         if musicClass is None:
-            return self._command(_resultInt, "SET MUSIC", "on" if on else "off")
-        return self.sendCommand(
-            "SET MUSIC", "on" if on else "off", musicClass).addCallback(_resultInt)
+            return self._command(_resultInt, "SET MUSIC", "on" if on else "off",
+                                 failOnMinusOne=False)
+        return self._command(_resultInt, "SET MUSIC", "on" if on else "off", musicClass,
+                             failOnMinusOne=False)
 
     def setPriority(self, priority: Union[int, str]) -> Deferred[int]:
         """SET PRIORITY: the priority (number or label) the dialplan continues at.
 
         :return: Deferred firing with the result code (0).
         """
-        return self._command(_resultInt, "SET PRIORITY", str(priority))
+        return self._command(_resultInt, "SET PRIORITY", str(priority), failOnMinusOne=False)
 
     def setVariable(self, variable: str, value: Argument) -> Deferred[int]:
         """SET VARIABLE: set a channel variable; the value arrives intact (dead-safe).
 
         :return: Deferred firing with the result code (1).
         """
-        return self._command(_resultInt, "SET VARIABLE", variable, value)
+        return self._command(_resultInt, "SET VARIABLE", variable, value,
+                             failOnMinusOne=False)
 
     def _speech(self, command: str, *arguments: Argument) -> Deferred[int]:
-        return self.sendCommand(command, *arguments).addCallback(
+        return self._command(None, command, *arguments).addCallback(
             _failUnless, command).addCallback(_resultInt)
 
     def speechCreate(self, engine: str) -> Deferred[int]:
@@ -1269,26 +1618,26 @@ class AGISession(ABC):
         if offset is not None:
             arguments.append(int(offset))
         line = "SPEECH RECOGNIZE"
-        return self.sendCommand(line, *arguments).addCallback(
+        return self._command(None, line, *arguments).addCallback(
             _failUnless, line).addCallback(_speechRecognition)
 
     def streamFile(
         self, filename: str, escapeDigits: Digits = "", offset: Optional[int] = None
-    ) -> Deferred[Tuple[Optional[str], Optional[int]]]:
+    ) -> Deferred[Tuple[int, Optional[int]]]:
         """STREAM FILE: play *filename* (no extension), stoppable by *escapeDigits*.
 
         :param offset: samples into the file to start at.
-        :return: Deferred firing with ``(digit, endpos)``: the escape digit
-            pressed or ``None``, and the position playback stopped at, in
-            samples.  Fails with AGICommandFailure if the file cannot be
-            played or the channel hung up (-1).
+        :return: Deferred firing with ``(digit, endpos)``: the ASCII code of
+            the escape digit pressed or ``0`` (see :func:`digitChar`), and
+            the position playback stopped at, in samples.  Fails with
+            AGICommandFailure if the file cannot be played or the channel
+            hung up (-1).
         """
         if offset is None:
-            d = self.sendCommand("STREAM FILE", filename, _escapeDigits(escapeDigits))
-        else:
-            d = self.sendCommand(
-                "STREAM FILE", filename, _escapeDigits(escapeDigits), int(offset))
-        return d.addCallback(_digitAndEndpos)
+            return self._command(_codeAndEndpos, "STREAM FILE", filename,
+                                 _escapeDigits(escapeDigits))
+        return self._command(_codeAndEndpos, "STREAM FILE", filename,
+                             _escapeDigits(escapeDigits), int(offset))
 
     def tddMode(self, on: Union[bool, str, None] = True) -> Deferred[int]:
         """TDD MODE: turn TDD on (True), off (False) or to "mate" (None).
@@ -1305,7 +1654,7 @@ class AGISession(ABC):
         else:
             mode = str(on)
         line = "TDD MODE"
-        return self.sendCommand(line, mode).addCallback(_failUnless, line).addCallback(
+        return self._command(None, line, mode).addCallback(_failUnless, line).addCallback(
             _resultInt)
 
     def verbose(self, message: str, level: Optional[int] = None) -> Deferred[int]:
@@ -1314,14 +1663,15 @@ class AGISession(ABC):
         :return: Deferred firing with the result code (1).
         """
         if level is None:
-            return self._command(_resultInt, "VERBOSE", message)
-        return self._command(_resultInt, "VERBOSE", message, int(level))
+            return self._command(_resultInt, "VERBOSE", message, failOnMinusOne=False)
+        return self._command(_resultInt, "VERBOSE", message, int(level), failOnMinusOne=False)
 
-    def waitForDigit(self, timeout: float) -> Deferred[Optional[str]]:
+    def waitForDigit(self, timeout: float) -> Deferred[int]:
         """WAIT FOR DIGIT: wait up to *timeout* seconds (negative: forever) for a digit.
 
-        :return: Deferred firing with the digit (``"1"``, ``"#"``...) or
-            ``None`` on timeout; fails with AGICommandFailure on error or
-            hangup (-1).
+        :return: Deferred firing with the digit's ASCII code (``49`` for
+            ``"1"``, ``35`` for ``"#"``; :func:`digitChar` gives the
+            character) or ``0`` on timeout; fails with AGICommandFailure on
+            error or hangup (-1).
         """
-        return self._command(_digit, "WAIT FOR DIGIT", _milliseconds(timeout))
+        return self._command(_resultInt, "WAIT FOR DIGIT", _milliseconds(timeout))

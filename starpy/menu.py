@@ -80,7 +80,7 @@ from starpy._menubase import (
     _prompt,
     _result,
 )
-from starpy.agi import AGISession, callHandler
+from starpy.agi import AGISession, callHandler, digitChar
 from starpy.menucollect import AudioFiles, CollectAudio, CollectDigits, CollectPassword, LocalFiles
 from starpy.menuprompt import (
     AlphaPrompt,
@@ -302,12 +302,14 @@ class Menu(_Interaction):
         keys = [option.option for option in self.options]
         entry = await _play(agi, self.prompt, self.escapeDigits)
         if entry is None:
-            entry = await _agi(agi, agi.waitForDigit(self.timeout))
-            if entry is None:
+            code: int = await _agi(agi, agi.waitForDigit(self.timeout))
+            entry = digitChar(code)
+            if not entry:
                 return ""
         while any(key != entry and key.startswith(entry) for key in keys):
-            more = await _agi(agi, agi.waitForDigit(self.interDigitTimeout))
-            if more is None:
+            code = await _agi(agi, agi.waitForDigit(self.interDigitTimeout))
+            more = digitChar(code)
+            if not more:
                 break
             entry += more
         return entry

@@ -31,7 +31,7 @@ from starpy._menubase import (
     _soundFile,
 )
 from starpy.agi import AGISession, callHandler
-from starpy.menuprompt import DTMF_KEYS, DigitsPrompt, Prompt, _checkSeconds, _checkText
+from starpy.menuprompt import DTMF_KEYS, DigitsPrompt, Prompt, _checkSeconds, _checkText, _key
 
 __all__ = [
     "CollectDigits",
@@ -59,7 +59,7 @@ async def _collect(agi: AGISession, prompt: Sequence[Prompt], timeout: float,
     entered = ""
     while True:
         if digit is None:
-            digit = await _agi(agi, agi.waitForDigit(timeout))
+            digit = _key(await _agi(agi, agi.waitForDigit(timeout)))
             if digit is None:
                 return entered, not entered
         if digit == "#":
@@ -130,7 +130,7 @@ class CollectDigits(_Interaction):
         said: Tuple[Prompt, ...] = (DigitsPrompt(entry),) if entry else ()
         key = await _play(agi, self.reviewPrompt + said + self.confirmPrompt, DTMF_KEYS)
         if key is None:
-            key = await _agi(agi, agi.waitForDigit(self.timeout))
+            key = _key(await _agi(agi, agi.waitForDigit(self.timeout)))
         return key
 
     async def _run(self, agi: AGISession) -> _Outcome:
@@ -350,9 +350,12 @@ class CollectAudio(_Interaction):
     async def _record(self, agi: AGISession, temporary: str) -> float:
         """Record into *temporary*; return the seconds recorded."""
         try:
-            digit, how, endpos = await _agi(agi, agi.recordFile(
+            code, how, endpos = await _agi(agi, agi.recordFile(
                 temporary, self.format, self.endKeys, self.maxDuration, beep=self.beep,
                 silence=self.silence))
+            if code < 0:  # "-1 (hangup)": a result of RECORD FILE, not a failure
+                raise error.AGIHangup("RECORD FILE " + temporary, 200,
+                                      "the channel hung up while recording (%s)" % (how,))
         except BaseException:
             await self._discard(agi, temporary)
             raise

@@ -26,7 +26,7 @@ import attrs
 from twisted.internet.defer import Deferred
 
 from starpy import error
-from starpy.agi import AGISession
+from starpy.agi import AGISession, digitChar
 
 __all__ = [
     "DTMF_KEYS",
@@ -45,6 +45,12 @@ log = logging.getLogger("starpy.menu")
 
 #: Every key a telephone keypad can send (A-D exist on some keypads).
 DTMF_KEYS = "0123456789*#ABCD"
+
+def _key(code: int) -> Optional[str]:
+    """A digit code from an AGI command (see :func:`~starpy.agi.digitChar`)
+    as the key pressed, or ``None`` for ``0``."""
+    return digitChar(code) or None
+
 
 def _checkText(value: object, field: str, allowEmpty: bool = False) -> None:
     if not isinstance(value, str):
@@ -84,7 +90,8 @@ class AudioPrompt:
             :meth:`~starpy.agi.AGISession.streamFile` does (a missing file
             or a hangup: :class:`~starpy.error.AGICommandFailure`).
         """
-        return agi.streamFile(self.filename, escapeDigits).addCallback(lambda result: result[0])
+        return agi.streamFile(self.filename, escapeDigits).addCallback(
+            lambda result: _key(result[0]))
 
 
 @attrs.frozen
@@ -107,7 +114,7 @@ class NumberPrompt:
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Say it; fires with the escape digit pressed or ``None`` (see
         :meth:`~starpy.agi.AGISession.sayNumber` for failures)."""
-        return agi.sayNumber(self.value, escapeDigits, self.gender)
+        return agi.sayNumber(self.value, escapeDigits, self.gender).addCallback(_key)
 
 
 @attrs.frozen
@@ -127,7 +134,7 @@ class DigitsPrompt:
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Say them; fires with the escape digit pressed or ``None``."""
-        return agi.sayDigits(self.value, escapeDigits)
+        return agi.sayDigits(self.value, escapeDigits).addCallback(_key)
 
 
 @attrs.frozen
@@ -141,7 +148,7 @@ class AlphaPrompt:
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Spell it; fires with the escape digit pressed or ``None``."""
-        return agi.sayAlpha(self.value, escapeDigits)
+        return agi.sayAlpha(self.value, escapeDigits).addCallback(_key)
 
 
 @attrs.frozen
@@ -173,7 +180,7 @@ class DateTimePrompt:
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Say it; fires with the escape digit pressed or ``None``."""
         when = agi.clock.seconds() if self.value is None else self.value
-        return agi.sayDateTime(when, escapeDigits, self.format, self.timezone)
+        return agi.sayDateTime(when, escapeDigits, self.format, self.timezone).addCallback(_key)
 
 
 @attrs.frozen
@@ -207,7 +214,7 @@ class SilencePrompt:
             remaining = deadline - agi.clock.seconds()
             if remaining < 0.001:
                 return None
-            digit = await agi.waitForDigit(remaining)
+            digit = _key(await agi.waitForDigit(remaining))
             if digit is None or digit in escapeDigits:
                 return digit
             log.debug("key %r ignored during silence (not an escape digit)", digit)

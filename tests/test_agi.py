@@ -48,17 +48,20 @@ COMMANDS: List[Tuple[Callable[[AGISession], Deferred[Any]], str, str, Any]] = [
     (lambda a: a.channelStatus(), "CHANNEL STATUS", "200 result=6", 6),
     (lambda a: a.channelStatus("SIP/x-1"), "CHANNEL STATUS SIP/x-1", "200 result=4", 4),
     (lambda a: a.controlStreamFile("demo", "12"), "CONTROL STREAM FILE demo 12 3000 * #",
-     "200 result=49 endpos=800", ("1", 800)),
+     "200 result=49 endpos=800", (49, 800)),
     (lambda a: a.controlStreamFile("demo", [1, "#"], skip=1.5, pauseChar="5", offset=2.0),
-     'CONTROL STREAM FILE demo 1# 1500 * # 5 2000', "200 result=0 endpos=16000", (None, 16000)),
+     'CONTROL STREAM FILE demo 1# 1500 * # 5 2000', "200 result=0 endpos=16000", (0, 16000)),
+    (lambda a: a.controlStreamFile("demo", "#", 500), "CONTROL STREAM FILE demo # 500 * #",
+     "200 result=35", (35, None)),
     (lambda a: a.databaseDel("fam", "key"), "DATABASE DEL fam key", "200 result=1", 1),
     (lambda a: a.databaseDeltree("fam"), "DATABASE DELTREE fam", "200 result=1", 1),
     (lambda a: a.databaseDeltree("fam", "sub"), "DATABASE DELTREE fam sub", "200 result=1", 1),
     (lambda a: a.databaseGet("fam", "key"), "DATABASE GET fam key", "200 result=1 (v a l)", "v a l"),
     (lambda a: a.databaseSet("fam", "key", "a b"), 'DATABASE PUT fam key "a b"', "200 result=1", 1),
     (lambda a: a.databasePut("fam", "key", "v"), "DATABASE PUT fam key v", "200 result=1", 1),
-    (lambda a: a.execute("Dial", "SIP/x", 20, "tT"), "EXEC Dial SIP/x,20,tT", "200 result=0", 0),
-    (lambda a: a.execute("NoOp"), "EXEC NoOp", "200 result=0", 0),
+    (lambda a: a.execute("Dial", "SIP/x", 20, "tT"), "EXEC Dial SIP/x,20,tT", "200 result=0", "0"),
+    (lambda a: a.execute("NoOp"), "EXEC NoOp", "200 result=0", "0"),
+    (lambda a: a.execute("Dial", "SIP/x", comma_delimiter=True), "EXEC Dial SIP/x", "200 result=-1", "-1"),
     (lambda a: a.playback("hello-world"), "EXEC Playback hello-world", "200 result=0", 0),
     (lambda a: a.getData("enter-number", 3.5, 4), "GET DATA enter-number 3500 4",
      "200 result=1234", ("1234", False)),
@@ -70,10 +73,11 @@ COMMANDS: List[Tuple[Callable[[AGISession], Deferred[Any]], str, str, Any]] = [
      "200 result=0", None),
     (lambda a: a.getOption("menu", "123", 5), "GET OPTION menu 123 5000",
      "200 result=50 endpos=2000", ("2", 2000)),
+    (lambda a: a.getOption("menu", "123"), "GET OPTION menu 123", "200 result=0 endpos=8000",
+     ("", 8000)),
     (lambda a: a.getVariable("CHANNEL"), "GET VARIABLE CHANNEL",
      "200 result=1 (Local/100@fastagi-00000002;2)", "Local/100@fastagi-00000002;2"),
     (lambda a: a.getVariable("EMPTY"), "GET VARIABLE EMPTY", "200 result=1 ()", ""),
-    (lambda a: a.getVariable("NOSUCHVAR"), "GET VARIABLE NOSUCHVAR", "200 result=0", None),
     (lambda a: a.gosub("sub-test", "s", 1, "a", "b c"), 'GOSUB sub-test s 1 "a,b c"',
      "100 result=0 Trying...\n200 result=0 Gosub complete", 0),
     (lambda a: a.gosub("sub-test", "s", "start"), "GOSUB sub-test s start", "200 result=0", 0),
@@ -81,25 +85,27 @@ COMMANDS: List[Tuple[Callable[[AGISession], Deferred[Any]], str, str, Any]] = [
     (lambda a: a.hangup("SIP/x-1"), "HANGUP SIP/x-1", "200 result=1", 1),
     (lambda a: a.noop(), "NOOP", "200 result=0", 0),
     (lambda a: a.noop("marker"), "NOOP marker", "200 result=0", 0),
-    (lambda a: a.receiveChar(2), "RECEIVE CHAR 2000", "200 result=65", ("A", False)),
-    (lambda a: a.receiveChar(), "RECEIVE CHAR 0", "200 result=0 (timeout)", (None, True)),
+    (lambda a: a.receiveChar(2), "RECEIVE CHAR 2000", "200 result=65", ("65", False)),
+    (lambda a: a.receiveChar(), "RECEIVE CHAR 0", "200 result=0 (timeout)", ("0", True)),
     (lambda a: a.receiveText(1), "RECEIVE TEXT 1000", "200 result=1 (hi there)", "hi there"),
     (lambda a: a.recordFile("msg", "wav", "#", 30, silence=3), "RECORD FILE msg wav # 30000 BEEP s=3",
-     "200 result=35 (dtmf) endpos=24000", ("#", "dtmf", 24000)),
+     "200 result=35 (dtmf) endpos=24000", (35, "dtmf", 24000)),
     (lambda a: a.recordFile("msg", "gsm", "", -1, 80, beep=False), 'RECORD FILE msg gsm "" -1 80',
-     "200 result=0 (timeout) endpos=8000", (None, "timeout", 8000)),
-    (lambda a: a.sayAlpha("ab c"), 'SAY ALPHA "ab c" ""', "200 result=0", None),
-    (lambda a: a.sayDate(NOW, "#"), "SAY DATE 1795488578 #", "200 result=35", "#"),
-    (lambda a: a.sayDateTime(NOW), 'SAY DATETIME 1795488578 ""', "200 result=0", None),
-    (lambda a: a.sayDateTime(NOW, "", "IMp"), 'SAY DATETIME 1795488578 "" IMp', "200 result=0", None),
+     "200 result=0 (timeout) endpos=8000", (0, "timeout", 8000)),
+    (lambda a: a.recordFile("msg", "wav", "#"), "RECORD FILE msg wav # -1 BEEP",
+     "200 result=-1 (hangup) endpos=4000", (-1, "hangup", 4000)),
+    (lambda a: a.sayAlpha("ab c"), 'SAY ALPHA "ab c" ""', "200 result=0", 0),
+    (lambda a: a.sayDate(NOW, "#"), "SAY DATE 1795488578 #", "200 result=35", 35),
+    (lambda a: a.sayDateTime(NOW), 'SAY DATETIME 1795488578 ""', "200 result=0", 0),
+    (lambda a: a.sayDateTime(NOW, "", "IMp"), 'SAY DATETIME 1795488578 "" IMp', "200 result=0", 0),
     (lambda a: a.sayDateTime(datetime.datetime.fromtimestamp(NOW, datetime.timezone.utc),
                              timezone="Europe/Paris"),
-     "SAY DATETIME 1795488578 \"\" \"ABdY 'digits/at' IMp\" Europe/Paris", "200 result=0", None),
-    (lambda a: a.sayDigits(123), 'SAY DIGITS 123 ""', "200 result=0", None),
-    (lambda a: a.sayNumber(42), 'SAY NUMBER 42 ""', "200 result=0", None),
-    (lambda a: a.sayNumber(-7, "*", gender="f"), "SAY NUMBER -7 * f", "200 result=42", "*"),
-    (lambda a: a.sayPhonetic("xyz"), 'SAY PHONETIC xyz ""', "200 result=0", None),
-    (lambda a: a.sayTime(NOW, [1, 2]), "SAY TIME 1795488578 12", "200 result=0", None),
+     "SAY DATETIME 1795488578 \"\" \"ABdY 'digits/at' IMp\" Europe/Paris", "200 result=0", 0),
+    (lambda a: a.sayDigits(123), 'SAY DIGITS 123 ""', "200 result=0", 0),
+    (lambda a: a.sayNumber(42), 'SAY NUMBER 42 ""', "200 result=0", 0),
+    (lambda a: a.sayNumber(-7, "*", gender="f"), "SAY NUMBER -7 * f", "200 result=42", 42),
+    (lambda a: a.sayPhonetic("xyz"), 'SAY PHONETIC xyz ""', "200 result=0", 0),
+    (lambda a: a.sayTime(NOW, [1, 2]), "SAY TIME 1795488578 12", "200 result=0", 0),
     (lambda a: a.sendImage("logo"), "SEND IMAGE logo", "200 result=0", 0),
     (lambda a: a.sendText('say "hi"'), 'SEND TEXT "say \\"hi\\""', "200 result=0", 0),
     (lambda a: a.setAutoHangup(1.5), "SET AUTOHANGUP 1.5", "200 result=0", 0),
@@ -127,14 +133,14 @@ COMMANDS: List[Tuple[Callable[[AGISession], Deferred[Any]], str, str, Any]] = [
     (lambda a: a.speechRecognize("beep", 5, 80), "SPEECH RECOGNIZE beep 5000 80",
      "200 result=1 (digit) digit=5 endpos=400", SpeechRecognition("digit", 400, "5", [])),
     (lambda a: a.streamFile("hello-world"), 'STREAM FILE hello-world ""',
-     "200 result=0 endpos=11234", (None, 11234)),
+     "200 result=0 endpos=11234", (0, 11234)),
     (lambda a: a.streamFile("demo-congrats", "0123456789*#", 100),
-     'STREAM FILE demo-congrats 0123456789*# 100', "200 result=50 endpos=9760", ("2", 9760)),
+     'STREAM FILE demo-congrats 0123456789*# 100', "200 result=50 endpos=9760", (50, 9760)),
     (lambda a: a.tddMode(), "TDD MODE on", "200 result=1", 1),
     (lambda a: a.tddMode(None), "TDD MODE mate", "200 result=1", 1),
     (lambda a: a.verbose("hello from fastagi", 1), 'VERBOSE "hello from fastagi" 1', "200 result=1", 1),
-    (lambda a: a.waitForDigit(3), "WAIT FOR DIGIT 3000", "200 result=0", None),
-    (lambda a: a.waitForDigit(-1), "WAIT FOR DIGIT -1", "200 result=35", "#"),
+    (lambda a: a.waitForDigit(3), "WAIT FOR DIGIT 3000", "200 result=0", 0),
+    (lambda a: a.waitForDigit(-1), "WAIT FOR DIGIT -1", "200 result=35", 35),
 ]
 
 
@@ -183,6 +189,8 @@ def test_all47CommandsCovered() -> None:
      "200 result=-1 endpos=0", error.AGICommandFailure),
     (lambda a: a.waitForDigit(30), "WAIT FOR DIGIT 30000", "200 result=-1", error.AGICommandFailure),
     (lambda a: a.databaseGet("fam", "nokey"), "DATABASE GET fam nokey", "200 result=0",
+     error.AGICommandFailure),
+    (lambda a: a.getVariable("NOSUCHVAR"), "GET VARIABLE NOSUCHVAR", "200 result=0",
      error.AGICommandFailure),
     (lambda a: a.databaseDel("fam", "nokey"), "DATABASE DEL fam nokey", "200 result=0",
      error.AGICommandFailure),
@@ -280,7 +288,7 @@ def test_wait() -> None:
     clock.advance(2.4)
     assert not d.called
     clock.advance(0.1)
-    assert result(d) is None
+    assert result(d) == 0  # upstream fired with 0
     assert clock.getDelayedCalls() == []
 
 
@@ -329,7 +337,7 @@ def test_inSequenceSuccess() -> None:
     assert order == ["second", "third"]
     assert [line for line, _ in agi.sent] == ['STREAM FILE hello-world ""']
     agi.reply("200 result=0 endpos=100")
-    assert result(d) == [0, "n", 42, (None, 100)]
+    assert result(d) == [0, "n", 42, (0, 100)]
 
 
 def test_inSequenceFailureCarriesResults() -> None:
@@ -387,7 +395,7 @@ def test_jumpOnError() -> None:
     assert agi.finished == 0
     agi.reply("200 result=0")
     assert agi.finished == 1
-    assert result(d) == [0, 0, 0]
+    assert result(d) == [0, 0, 0, None]  # and finish(), as upstream
 
 
 def test_jumpOnErrorForErrors() -> None:
@@ -403,7 +411,7 @@ def test_jumpOnErrorForErrors() -> None:
     agi.reply("200 result=0")
     assert agi.sent[0][0] == "SET PRIORITY 52"
     agi.reply("200 result=0")
-    assert result(mine) == [0, 0, 0]
+    assert result(mine) == [0, 0, 0, None]
     assert agi.finished == 1
 
 
