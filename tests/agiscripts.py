@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from starpy import error
+from starpy.agi import digitChar
 
 
 async def hello(agi: Any) -> None:
@@ -11,7 +12,7 @@ async def hello(agi: Any) -> None:
     await agi.answer()
     channel = await agi.getVariable("CHANNEL")
     digit, endpos = await agi.streamFile("hello-world", "#")
-    await agi.verbose("got %s %s %s %s" % (channel, digit, endpos, agi.arguments))
+    await agi.verbose("got %s %s %s %s" % (channel, digitChar(digit), endpos, agi.arguments))
 
 
 async def hangupAware(agi: Any) -> None:

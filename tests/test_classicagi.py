@@ -108,7 +108,7 @@ def test_hangupLineThroughPipes() -> None:
         assert script.readLine() == b"ANSWER"
         script.send(b"200 result=0\nHANGUP\n")
         assert script.readLine() == b"GET VARIABLE X"
-        script.send(b"200 result=0\n")
+        script.send(b"200 result=1 (x)\n")
         assert script.readLine() == b"VERBOSE hungUp=True"
         script.send(b"200 result=1\n")
         assert script.readLine() == b"VERBOSE refused"
@@ -127,7 +127,7 @@ def test_sighupThroughPipes() -> None:
         script.process.send_signal(signal.SIGHUP)
         script.send(b"200 result=0\n")
         assert script.readLine() == b"GET VARIABLE X"
-        script.send(b"200 result=0\n")
+        script.send(b"200 result=1 (x)\n")
         assert script.readLine() == b"VERBOSE hungUp=True"
         script.send(b"200 result=1\n")
         assert script.readLine() == b"VERBOSE refused"

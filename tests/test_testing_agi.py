@@ -874,13 +874,14 @@ def test_overTCPRefused() -> Iterable[defer.Deferred[object]]:
 def test_readmeExampleAgainstStarPysServer() -> None:
     """The README's example: StarPy's FastAGI server driven by the fake."""
     from starpy import fastagi
+    from starpy.agi import digitChar
 
     async def menu(agi: fastagi.FastAGIProtocol) -> None:
         await agi.answer()
         digit, endpos = await agi.streamFile("welcome", escapeDigits="12")
-        if digit is None:
+        if not digit:
             digit = await agi.waitForDigit(5.0)
-        await agi.setVariable("CHOICE", digit or "none")
+        await agi.setVariable("CHOICE", digitChar(digit) or "none")
         agi.finish()
 
     ch = SimulatedChannel(
