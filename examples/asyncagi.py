@@ -30,16 +30,17 @@ from typing import Any, Optional
 from twisted.internet import defer, task
 
 from starpy import asyncagi, error, manager
-from starpy.agi import AGISession
+from starpy.agi import AGISession, digitChar
 
 
 async def menu(agi: AGISession) -> Optional[str]:
     """Play the prompt; return the digit pressed (1 or 2), or None."""
     await agi.answer()
     for attempt in range(3):
-        digit, endpos = await agi.streamFile("hello-world", "12")
-        if digit is None:
-            digit = await agi.waitForDigit(5.0)
+        code, endpos = await agi.streamFile("hello-world", "12")  # 49 for "1", 0: none
+        if not code:
+            code = await agi.waitForDigit(5.0)
+        digit = digitChar(code)
         if digit in ("1", "2"):
             await agi.sayDigits(digit)
             return digit

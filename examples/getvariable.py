@@ -25,7 +25,7 @@ from typing import Any
 
 from twisted.internet import defer, task
 
-from starpy import utilapplication
+from starpy import error, utilapplication
 
 log = logging.getLogger("getvariable")
 
@@ -41,8 +41,12 @@ async def printVariables(agi: Any) -> None:
         print("  %s: %s" % (key, value))
     print("Channel variables")
     for name in VARIABLES:
-        value = await agi.getVariable(name)
-        print("  %r -- %s" % (name, "UNDEFINED" if value is None else repr(value)))
+        try:
+            value = await agi.getVariable(name)
+        except error.AGICommandFailure:  # not set
+            print("  %r -- UNDEFINED" % (name,))
+        else:
+            print("  %r -- %r" % (name, value))
 
 
 async def fake(reactor: Any) -> None:

@@ -39,6 +39,7 @@ from twisted.internet.defer import Deferred  # noqa: E402
 from twisted.python.failure import Failure  # noqa: E402
 
 from starpy import error, fastagi  # noqa: E402
+from starpy.agi import digitChar  # noqa: E402
 
 log = logging.getLogger("hellofastagi")
 
@@ -49,9 +50,9 @@ async def hello(agi: fastagi.FastAGIProtocol) -> None:
              agi.variables["agi_callerid"], agi.arguments)
     await agi.answer()
     await agi.sayDateTime(time.time(), format="IMp")
-    digit = await agi.waitForDigit(5.0)              # "2", or None after 5 s
-    if digit is not None:
-        await agi.sayDigits(digit)
+    code = await agi.waitForDigit(5.0)               # 50 for "2", or 0 after 5 s
+    if code:
+        await agi.sayDigits(digitChar(code))
     await agi.streamFile("vm-goodbye")
     await agi.hangup()
 

@@ -30,6 +30,7 @@ from typing import Any, List, Optional
 from twisted.internet import defer, task
 
 from starpy import error, fastagi
+from starpy.agi import digitChar
 
 log = logging.getLogger("readingdigits")
 
@@ -52,13 +53,15 @@ class DialPlan:
             return None
         self.count += 1
         await agi.wait(0.5)
-        first = await agi.waitForDigit(self.digitTimeout)            # one key
-        choice, _ = await agi.streamFile("press-1", escapeDigits="123")
-        if choice is None:
-            choice = await agi.waitForDigit(self.digitTimeout)       # a menu choice
+        # Keys come back as their ASCII codes (49 for "1"), 0 for none.
+        first = digitChar(await agi.waitForDigit(self.digitTimeout))  # one key
+        code, _ = await agi.streamFile("press-1", escapeDigits="123")
+        if not code:
+            code = await agi.waitForDigit(self.digitTimeout)         # a menu choice
+        choice = digitChar(code)
         entered, timedOut = await agi.getData("enter-some-digits", timeout=self.digitTimeout,
                                               maxDigits=4)
-        digits = [first or "", choice or "", entered]
+        digits = [first, choice, entered]
         print("call %d: waitForDigit %r, choice %r, getData %r%s" % (
             self.count, first, choice, entered, " (timed out)" if timedOut else ""), flush=True)
         await agi.sayNumber(self.count, "*")
