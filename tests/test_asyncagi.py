@@ -352,7 +352,7 @@ def test_menu_like_session_over_the_fake_asterisk() -> None:
                                                  (4.0, "6")])
     call = f.fake.startCall(channel)
     f.run(30)
-    assert log == [0, 50, ("456", False)]  # no key in the first prompt, then "2"
+    assert log == [ord("2"), ("456", False)]
     assert channel.variables["CHOICE"] == "2"
     commands = [command for command, _, _ in call.executed]
     assert commands == ["ANSWER", 'STREAM FILE hello-world 123', "WAIT FOR DIGIT 3000",
