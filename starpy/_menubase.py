@@ -95,6 +95,12 @@ def _checkBool(value: object, field: str) -> None:
         raise error.MenuDefinitionError("must be true or false, not %r" % (value,), field)
 
 
+def _checkTextPrompt(value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise error.MenuDefinitionError("must be a string or None, not %r" % (value,),
+                                        "textPrompt")
+
+
 def _checkCallable(value: object, field: str) -> None:
     if value is not None and not callable(value):
         raise error.MenuDefinitionError("must be callable or None, not %r" % (value,), field)

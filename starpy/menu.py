@@ -70,6 +70,7 @@ from starpy._menubase import (
     _Attempts,
     _checkBool,
     _checkCallable,
+    _checkTextPrompt,
     _checkCount,
     _checkKeys,
     _Final,
@@ -261,6 +262,8 @@ class Menu(_Interaction):
         (any :class:`~starpy.error.MenuFinished` but
         :class:`~starpy.error.MenuExit`); what it returns is the result,
         and it may raise.  Hangups never reach it.
+    :ivar textPrompt: what the prompt says, as text (upstream StarPy's
+        field): documentation for readers of the menu, never played.
 
     Calling it returns a Deferred: see ``__call__``.
     """
@@ -272,6 +275,7 @@ class Menu(_Interaction):
     timeout: float = 5.0
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
+    textPrompt: Optional[str] = None
     interDigitTimeout: float = 2.0
     invalidPrompt: Tuple[Prompt, ...] = attrs.field(default=INVALID_PROMPT,
                                                     converter=_invalidPrompt)
@@ -283,6 +287,7 @@ class Menu(_Interaction):
         _checkSeconds(self.interDigitTimeout, "interDigitTimeout", allowZero=True)
         _checkCallable(self.onSuccess, "onSuccess")
         _checkCallable(self.onFailure, "onFailure")
+        _checkTextPrompt(self.textPrompt)
         _checkOptions(self.options, self.interDigitTimeout)
 
     @property

@@ -19,6 +19,7 @@ from starpy._menubase import (
     _Attempts,
     _checkBool,
     _checkCallable,
+    _checkTextPrompt,
     _checkCount,
     _checkKeys,
     _confirmPrompt,
@@ -79,6 +80,7 @@ def _checkDigitEntry(model: Union["CollectDigits", "CollectPassword"]) -> None:
     _checkCount(model.maxRepetitions, "maxRepetitions", 0)
     _checkCallable(model.onSuccess, "onSuccess")
     _checkCallable(model.onFailure, "onFailure")
+    _checkTextPrompt(model.textPrompt)
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +101,8 @@ class CollectDigits(_Interaction):
 
     The result is ``[(collectDigits, digits)]``, preceded by
     ``(subMenu, key)`` when it is wrapped in a :class:`SubMenu`.
+    *textPrompt* (upstream's field) describes the prompt as text; it is
+    never played.
     """
 
     soundFile: Tuple[Prompt, ...] = attrs.field(converter=_soundFile)
@@ -117,6 +121,7 @@ class CollectDigits(_Interaction):
     confirmKey: str = "1"
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
+    textPrompt: Optional[str] = None
 
     def __attrs_post_init__(self) -> None:
         _checkDigitEntry(self)
@@ -180,6 +185,7 @@ class CollectPassword(_Interaction):
     maxRepetitions: int = 2
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
+    textPrompt: Optional[str] = None
 
     def __attrs_post_init__(self) -> None:
         if not callable(self.expected):
@@ -312,6 +318,7 @@ class CollectAudio(_Interaction):
     files: AudioFiles = attrs.field(factory=LocalFiles)
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
+    textPrompt: Optional[str] = None
 
     def __attrs_post_init__(self) -> None:
         _checkText(self.filename, "filename")
@@ -340,6 +347,7 @@ class CollectAudio(_Interaction):
                 % (self.files,), "files")
         _checkCallable(self.onSuccess, "onSuccess")
         _checkCallable(self.onFailure, "onFailure")
+        _checkTextPrompt(self.textPrompt)
 
     async def _discard(self, agi: AGISession, temporary: str) -> None:
         try:
