@@ -112,6 +112,15 @@ class AMISpecifier:
                 raise TypeError("AMISpecifier has no setting %r" % (name,))
             setattr(self, name, value)
 
+    @property
+    def password(self) -> str:
+        """Upstream StarPy's other name of :attr:`secret`."""
+        return self.secret
+
+    @password.setter
+    def password(self, value: str) -> None:
+        self.secret = value
+
     def __repr__(self) -> str:
         return "<AMISpecifier %s@%s%s>" % (self.username or "?", self.describeTarget(),
                                            " md5" if self.md5 else "")
