@@ -1217,10 +1217,12 @@ class AGISession(ABC):
         :return: Deferred firing with Playback's return value as an int (0);
             fails with AGICommandFailure if it failed or the caller hung up
             (-1).
+        :raises TypeError: *doAnswer* is not -1, 0 or 1 (at once, as
+            upstream StarPy did).
         """
         options = {-1: "skip", 0: "noanswer", 1: ""}
         if doAnswer not in options:
-            return defer.fail(ValueError("doAnswer must be -1, 0 or 1, not %r" % (doAnswer,)))
+            raise TypeError("doAnswer accepts -1, 0 or 1, not %r" % (doAnswer,))
         if options[doAnswer]:
             return self._command(_resultInt, "EXEC", "Playback",
                                  "%s,%s" % (filename, options[doAnswer]))

@@ -535,6 +535,19 @@ def test_keywordNamesOfIssue12() -> None:
     assert result(w) == 0
 
 
+def test_playbackOptions() -> None:
+    c = Connection()
+    c.agi.playback("hello-world", 0)
+    assert c.take() == b"EXEC Playback hello-world,noanswer\n"
+    c.reply(b"200 result=0\n")
+    c.agi.playback("hello-world", doAnswer=-1)
+    assert c.take() == b"EXEC Playback hello-world,skip\n"
+    c.reply(b"200 result=0\n")
+    with pytest.raises(TypeError):      # at once, as upstream
+        c.agi.playback("hello-world", 2)
+    assert c.take() == b""
+
+
 def test_aliasConflictsFailBeforeSending() -> None:
     c = Connection()
     assert failure(c.agi.controlStreamFile("demo", "#", skipMS=1000, skip=1.0)).check(TypeError)
