@@ -92,6 +92,7 @@ from starpy.menuprompt import (
     Prompt,
     PromptElement,
     SilencePrompt,
+    TextPrompt,
     _checkSeconds,
 )
 
@@ -111,6 +112,7 @@ __all__ = [
     "AlphaPrompt",
     "DateTimePrompt",
     "SilencePrompt",
+    "TextPrompt",
     "Prompt",
     "PromptElement",
     "PromptInput",
@@ -350,7 +352,7 @@ Interaction = Union[Menu, CollectDigits, CollectPassword, CollectAudio]
 _INTERACTIONS: Tuple[type, ...] = (Menu, CollectDigits, CollectPassword, CollectAudio)
 _OPTIONS: Tuple[type, ...] = (Option, SubMenu, ExitOn)
 _PROMPTS: Tuple[type, ...] = (AudioPrompt, NumberPrompt, DigitsPrompt, AlphaPrompt,
-                              DateTimePrompt, SilencePrompt)
+                              DateTimePrompt, SilencePrompt, TextPrompt)
 _PROMPT_FIELDS = frozenset(["prompt", "soundFile", "invalidPrompt", "reviewPrompt",
                             "confirmPrompt"])
 _HANDLER_FIELDS = frozenset(["onSuccess", "onFailure", "files"])
@@ -429,7 +431,7 @@ def fromDict(data: Mapping[str, Any],
     ``"ExitOn"``, ``"CollectDigits"``, ``"CollectPassword"``,
     ``"CollectAudio"``, and in prompts ``"AudioPrompt"``,
     ``"NumberPrompt"``, ``"DigitsPrompt"``, ``"AlphaPrompt"``,
-    ``"DateTimePrompt"``, ``"SilencePrompt"`` (a plain string in a prompt is
+    ``"DateTimePrompt"``, ``"SilencePrompt"``, ``"TextPrompt"`` (a plain string in a prompt is
     a sound file, an integer a number).  ``onSuccess``, ``onFailure`` and
     ``files`` name an entry of *handlers*.  ::
 

@@ -9,7 +9,9 @@ whole prompt and is returned.  The elements:
 * :class:`DigitsPrompt`: ``SAY DIGITS`` ("four two");
 * :class:`AlphaPrompt`: ``SAY ALPHA`` (letter by letter);
 * :class:`DateTimePrompt`: ``SAY DATETIME`` with Asterisk's format;
-* :class:`SilencePrompt`: a pause, during which an escape digit still counts.
+* :class:`SilencePrompt`: a pause, during which an escape digit still counts;
+* :class:`TextPrompt`: text spoken by Asterisk's ``Festival`` application
+  (upstream StarPy's text prompt; Festival must be installed).
 
 Each element's ``play(agi, escapeDigits)`` returns a Deferred firing with the
 escape digit that stopped it, or ``None``.  :mod:`starpy.menu` re-exports
@@ -38,6 +40,7 @@ __all__ = [
     "AlphaPrompt",
     "DateTimePrompt",
     "SilencePrompt",
+    "TextPrompt",
     "toPrompt",
 ]
 
@@ -220,16 +223,45 @@ class SilencePrompt:
             log.debug("key %r ignored during silence (not an escape digit)", digit)
 
 
+@attrs.frozen
+class TextPrompt:
+    """Speak *value* with Asterisk's ``Festival`` application (``EXEC Festival``),
+    as upstream StarPy's ``TextPrompt`` did."""
+
+    value: str
+
+    def __attrs_post_init__(self) -> None:
+        _checkText(self.value, "value")
+
+    def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
+        """Speak it; fires with the escape digit pressed or ``None``.
+
+        It fails as :meth:`~starpy.agi.AGISession.execute` does (no
+        Festival: :class:`~starpy.error.AGICommandFailure`), and with
+        :class:`~starpy.error.AGICommandFailure` when Festival fails (-1).
+        """
+
+        def key(text: str) -> Optional[str]:
+            code = int(text.split(" ", 1)[0])
+            if code < 0:
+                raise error.AGICommandFailure("EXEC Festival", 200, "result=" + text)
+            return _key(code)
+
+        if escapeDigits:
+            return agi.execute("Festival", self.value, escapeDigits).addCallback(key)
+        return agi.execute("Festival", self.value).addCallback(key)
+
+
 #: One element of a prompt.
 Prompt = Union[AudioPrompt, NumberPrompt, DigitsPrompt, AlphaPrompt, DateTimePrompt,
-               SilencePrompt]
+               SilencePrompt, TextPrompt]
 
 #: What may be given where a prompt is expected: an element, a sound file
 #: name, an int (said as a number), or a sequence of these.
 PromptElement = Union[Prompt, str, int]
 
 _PROMPT_TYPES = (AudioPrompt, NumberPrompt, DigitsPrompt, AlphaPrompt, DateTimePrompt,
-                 SilencePrompt)
+                 SilencePrompt, TextPrompt)
 
 
 def _element(value: object, field: str) -> Prompt:
@@ -243,7 +275,8 @@ def _element(value: object, field: str) -> Prompt:
         return NumberPrompt(value)
     raise error.MenuDefinitionError(
         "must be a sound file name, an int or a prompt (AudioPrompt, NumberPrompt, "
-        "DigitsPrompt, AlphaPrompt, DateTimePrompt, SilencePrompt), not %r" % (value,), field)
+        "DigitsPrompt, AlphaPrompt, DateTimePrompt, SilencePrompt, TextPrompt), not %r"
+        % (value,), field)
 
 
 def toPrompt(value: Union[PromptElement, Sequence[PromptElement], None],

@@ -634,3 +634,81 @@ def test_inSequenceLongSynchronousRunKeepsTheStackFlat() -> None:
         sequence.append(lambda index=index: index)
     assert result(sequence()) == list(range(count))
     assert result(sequence()) == list(range(count))   # callable again
+
+
+# -- the menu layer on upstream's shapes ----------------------------------------------------
+
+def test_textPromptSpeaksWithFestival() -> None:
+    from starpy import menu
+
+    c = Connection()
+    d = menu.TextPrompt("hello there").play(c.agi, "12")
+    assert c.take() == b'EXEC Festival "hello there,12"\n'
+    c.reply(b"200 result=50\n")
+    assert result(d) == "2"
+    d = menu.TextPrompt("hello").play(c.agi)
+    assert c.take() == b"EXEC Festival hello\n"
+    c.reply(b"200 result=0\n")
+    assert result(d) is None
+    d = menu.TextPrompt("hello").play(c.agi)
+    c.take()
+    c.reply(b"200 result=-1\n")
+    assert failure(d).check(error.AGICommandFailure)
+    assert menu.fromDict({"prompt": [{"type": "TextPrompt", "value": "hi"}],
+                          "options": [{"option": "1"}]}).prompt == (menu.TextPrompt("hi"),)
+
+
+def test_textPromptFieldIsDocumentationOnly() -> None:
+    from starpy import menu
+
+    top = menu.Menu(prompt="p", textPrompt="Press 1", options=[menu.Option(option="1")])
+    assert top.textPrompt == "Press 1"
+    digits = menu.CollectDigits(soundFile="f", textPrompt="Enter digits")
+    assert digits.textPrompt == "Enter digits"
+    with pytest.raises(error.MenuDefinitionError):
+        menu.Menu(prompt="p", textPrompt=5, options=[menu.Option(option="1")])
+
+
+def test_promptsReadTheDigitCodes() -> None:
+    """Each prompt element turns the command's key code into the key."""
+    from starpy import menu
+
+    for element, line in [
+        (menu.AudioPrompt("f"), b"STREAM FILE f 12\n"),
+        (menu.NumberPrompt(4), b"SAY NUMBER 4 12\n"),
+        (menu.DigitsPrompt(4), b"SAY DIGITS 4 12\n"),
+        (menu.AlphaPrompt("a"), b"SAY ALPHA a 12\n"),
+        (menu.DateTimePrompt(0), b"SAY DATETIME 0 12\n"),
+    ]:
+        c = Connection()
+        d = element.play(c.agi, "12")
+        assert c.take() == line
+        c.reply(b"200 result=50 endpos=10\n" if line.startswith(b"STREAM") else b"200 result=50\n")
+        assert result(d) == "2"
+        d = element.play(c.agi, "12")
+        c.take()
+        c.reply(b"200 result=0 endpos=10\n" if line.startswith(b"STREAM") else b"200 result=0\n")
+        assert result(d) is None
+
+
+def test_collectAudioTakesARecordingHangupAsAHangup() -> None:
+    """recordFile fires with (-1, 'hangup', endpos), as upstream; CollectAudio
+    fails with AGIHangup and deletes the temporary recording."""
+    from starpy import menu
+
+    discarded: List[str] = []
+
+    class Files:
+        def moveIntoPlace(self, agi: Any, temporary: str, final: str, format: str) -> None:
+            raise AssertionError("kept a recording cut by a hangup")
+
+        def discard(self, agi: Any, temporary: str, format: str) -> None:
+            discarded.append(temporary)
+
+    c = Connection()
+    d = menu.CollectAudio(prompt=[], filename="msg", files=Files())(c.agi)
+    line = c.take()
+    assert line.startswith(b"RECORD FILE msg.tmp-")
+    c.reply(b"200 result=-1 (hangup) endpos=4000\n")
+    assert failure(d).check(error.AGIHangup)
+    assert discarded == [line.split()[2].decode()]
