@@ -302,6 +302,11 @@ class AGIResponse(str):
         return self.reply.text
 
     @property
+    def usage(self) -> str:
+        """The usage text of a ``520`` reply (else ``""``)."""
+        return self.reply.usage
+
+    @property
     def raw(self) -> str:
         """The reply as received."""
         return self.reply.raw
@@ -320,7 +325,7 @@ def _upstreamText(reply: Union[AGIReply, str]) -> str:
     """A reply as upstream StarPy's helpers took it: the text after ``200 result=``."""
     if isinstance(reply, str):
         return reply
-    line = reply.raw.split("\n")[-1] if reply.raw else ""
+    line = reply.raw.rstrip("\r\n").split("\n")[-1]
     if line[:4] == "200 ":
         line = line[4:]
         if line[:7].lower() == "result=":
