@@ -12,6 +12,8 @@ from typing import Any, Callable, Optional, Protocol, Sequence, Tuple, Union, ru
 
 import attrs
 
+from twisted.internet.defer import Deferred
+
 from starpy import error
 from starpy._menubase import (
     INVALID_PROMPT,
@@ -171,10 +173,13 @@ class CollectPassword(_Interaction):
     :class:`~starpy.error.MenuUnexpectedOption`.  The password never
     appears in logs or in the model's repr.
 
+    As in upstream StarPy, *expected* may instead be given when it runs:
+    ``collectPassword(agi, "4321")``.
+
     The result is ``[(collectPassword, entry)]``.
     """
 
-    expected: Union[str, Callable[..., Any]] = attrs.field(repr=False)
+    expected: Union[str, Callable[..., Any], None] = attrs.field(default=None, repr=False)
     soundFile: Tuple[Prompt, ...] = attrs.field(default="agent-pass", converter=_soundFile)
     maxDigits: Optional[int] = None
     minDigits: int = 1
@@ -188,20 +193,38 @@ class CollectPassword(_Interaction):
     textPrompt: Optional[str] = None
 
     def __attrs_post_init__(self) -> None:
-        if not callable(self.expected):
+        if self.expected is not None and not callable(self.expected):
             _checkKeys(self.expected, "expected")
             if "#" in self.expected:
                 raise error.MenuDefinitionError("'#' ends the entry: it cannot be part of a "
                                                 "password", "expected")
         _checkDigitEntry(self)
 
+    def __call__(self, agi: AGISession,
+                 expected: Union[str, Callable[..., Any], None] = None) -> Deferred[Any]:
+        """Run it on *agi* (see :meth:`Menu.__call__ <starpy.menu.Menu.__call__>`).
+
+        :param expected: the password for this run (upstream StarPy's way),
+            in place of the model's *expected*.
+        :raise starpy.error.MenuDefinitionError: *expected* is not a
+            password (checked before anything is sent).
+        """
+        if expected is None:
+            return _Interaction.__call__(self, agi)
+        return _Interaction.__call__(attrs.evolve(self, expected=expected), agi)
+
     async def _matches(self, agi: AGISession, entry: str) -> bool:
         expected = self.expected
+        assert expected is not None  # checked by _run
         if callable(expected):
             return bool(await callHandler(expected, agi, entry))
         return hmac.compare_digest(entry.encode(), expected.encode())
 
     async def _run(self, agi: AGISession) -> _Outcome:
+        if self.expected is None:
+            raise error.MenuDefinitionError(
+                "no password to check: give expected= to CollectPassword, or call it as "
+                "collectPassword(agi, expected)", "expected")
         attempts = _Attempts(self, self.maxRepetitions)
         while True:
             entry, timedOut = await _collect(agi, self.soundFile, self.timeout, self.maxDigits)

@@ -712,3 +712,27 @@ def test_collectAudioTakesARecordingHangupAsAHangup() -> None:
     c.reply(b"200 result=-1 (hangup) endpos=4000\n")
     assert failure(d).check(error.AGIHangup)
     assert discarded == [line.split()[2].decode()]
+
+
+def test_collectPasswordTakesTheExpectedPasswordWhenItRuns() -> None:
+    """Upstream's form: CollectPassword(...)(agi, expected)."""
+    from starpy import menu
+
+    model = menu.CollectPassword(soundFile="vm-password")
+    c = Connection()
+    d = model(c.agi, "42")
+    assert c.take() == b"STREAM FILE vm-password 0123456789*#ABCD\n"
+    c.reply(b"200 result=52 endpos=10\n")          # "4" stops the prompt
+    assert c.take() == b"WAIT FOR DIGIT 5000\n"
+    c.reply(b"200 result=50\n")
+    assert c.take() == b"WAIT FOR DIGIT 5000\n"
+    c.reply(b"200 result=35\n")
+    ((who, entry),) = result(d)
+    assert entry == "42" and isinstance(who, menu.CollectPassword)
+    assert "42" not in repr(who)
+    # Without a password anywhere it fails before playing anything.
+    c = Connection()
+    assert failure(model(c.agi)).check(error.MenuDefinitionError)
+    assert c.take() == b""
+    with pytest.raises(error.MenuDefinitionError):
+        model(c.agi, "12#")
