@@ -38,6 +38,7 @@ Conventions of every command:
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time as _time
 from abc import ABC, abstractmethod
@@ -90,6 +91,27 @@ __all__ = [
 log = logging.getLogger("starpy.agi")
 
 _T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _keywordAliases(**aliases: str) -> Callable[[_F], _F]:
+    """Accept older keyword names: ``@_keywordAliases(seconds="duration")``
+    lets callers write ``seconds=`` for the parameter named ``duration``."""
+
+    def decorate(function: _F) -> _F:
+        @functools.wraps(function)
+        def call(*args: Any, **named: Any) -> Any:
+            for old, new in aliases.items():
+                if old in named:
+                    if new in named:
+                        raise TypeError("%s() got both %r and its alias %r"
+                                        % (function.__name__, new, old))
+                    named[new] = named.pop(old)
+            return function(*args, **named)
+
+        return cast(_F, call)
+
+    return decorate
 
 #: Escape digits: a string such as ``"0123456789*#"`` or a sequence of
 #: digits (``[1, 2, "#"]``).
@@ -807,6 +829,7 @@ class AGISession(ABC):
             lines.append("  (none)")
         return "\n".join(lines)
 
+    @_keywordAliases(command="commandString")
     def sendCommand(self, commandString: str, *arguments: Argument) -> Deferred[AGIResponse]:
         """Send a command and return its checked reply.
 
@@ -814,6 +837,7 @@ class AGISession(ABC):
         command line (``'GET VARIABLE "X"'``) is sent as it is.  Given
         *arguments*, *commandString* is the command's words
         (``"SPEECH SET"``) and each argument is quoted as Asterisk needs.
+        ``command=`` is accepted as an alias of ``commandString=``.
 
         :return: a Deferred firing with an :class:`AGIResponse`: upstream's
             string (the reply after ``200 result=``), which also holds the
@@ -876,8 +900,11 @@ class AGISession(ABC):
 
     # -- not talking to Asterisk ---------------------------------------------------
 
+    @_keywordAliases(seconds="duration")
     def wait(self, duration: float) -> Deferred[int]:
         """Wait *duration* seconds without talking to Asterisk.
+
+        ``seconds=`` is accepted as an alias of ``duration=``.
 
         :return: a Deferred that fires with ``0`` (as upstream StarPy's did)
             after *duration* seconds; it
@@ -1282,8 +1309,11 @@ class AGISession(ABC):
 
         return self._command(option, "GET OPTION", *arguments)
 
+    @_keywordAliases(name="variable")
     def getVariable(self, variable: str) -> Deferred[str]:
         """GET VARIABLE: read a channel variable (dead-safe).
+
+        ``name=`` is accepted as an alias of ``variable=``.
 
         :return: Deferred firing with the value (``""`` when set to
             nothing); fails with AGICommandFailure if the variable is not set

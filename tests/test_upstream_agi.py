@@ -548,6 +548,27 @@ def test_playbackOptions() -> None:
     assert c.take() == b""
 
 
+def test_earlierKeywordNamesStillWork() -> None:
+    c = Connection()
+    d = c.agi.getVariable(name="X")
+    assert c.take() == b"GET VARIABLE X\n"
+    c.reply(b"200 result=1 (y)\n")
+    assert result(d) == "y"
+    d = c.agi.sendCommand(command="NOOP")
+    assert c.take() == b"NOOP\n"
+    c.reply(b"200 result=0\n")
+    assert result(d) == "0"
+    w = c.agi.wait(seconds=2)
+    c.clock.advance(2)
+    assert result(w) == 0
+    with pytest.raises(TypeError):
+        c.agi.wait(duration=1, seconds=1)
+    with pytest.raises(TypeError):
+        c.agi.getVariable(variable="X", name="Y")
+    assert c.take() == b""
+    assert list(inspect.signature(c.agi.wait).parameters) == ["duration"]
+
+
 def test_aliasConflictsFailBeforeSending() -> None:
     c = Connection()
     assert failure(c.agi.controlStreamFile("demo", "#", skipMS=1000, skip=1.0)).check(TypeError)
