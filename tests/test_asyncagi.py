@@ -12,7 +12,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.testing import StringTransport
 
 from starpy import agi as agimodule
-from starpy import asyncagi, error, manager
+from starpy import asyncagi, error, manager, menu
 from starpy.codec.ami import AMIParser, Message
 from starpy.testing.agi import SimulatedChannel
 from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMemory
@@ -372,9 +372,7 @@ def test_menu_like_session_over_the_fake_asterisk() -> None:
 
 
 def test_real_menu_over_asyncagi() -> None:
-    """starpy.menu's Menu runs unchanged over AsyncAGI (skipped until the
-    menu module has landed)."""
-    menu = pytest.importorskip("starpy.menu")
+    """starpy.menu's Menu runs unchanged over AsyncAGI."""
     chains: List[Any] = []
 
     async def main(agi: agimodule.AGISession) -> None:
