@@ -19,6 +19,7 @@ from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMe
 from starpy.testing.asyncagi import FakeAsyncAGI, encode
 
 from . import transcripts
+from tests.conftest import LoggedErrors
 from tests.deferreds import result, failure
 
 # -- helpers -----------------------------------------------------------------------
@@ -478,7 +479,7 @@ def test_filter_by_context_and_extension() -> None:
     f.assertQuiet()
 
 
-def test_failing_handler_is_logged_and_session_finished(caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_handler_is_logged_and_session_finished(loggedErrors: LoggedErrors) -> None:
     async def main(agi: asyncagi.AsyncAGISession) -> None:
         await agi.answer()
         raise RuntimeError("handler bug")
@@ -486,25 +487,26 @@ def test_failing_handler_is_logged_and_session_finished(caplog: pytest.LogCaptur
     f = Fake(main)
     call = f.fake.startCall(SimulatedChannel(name="PJSIP/e-1", uniqueId="19.1",
                                              request="async"))
-    with caplog.at_level(logging.ERROR, logger="starpy.asyncagi"):
-        f.run(0)
-    assert "handler bug" in caplog.text and "Traceback" in caplog.text
+    f.run(0)
+    [logged] = loggedErrors.flush(match="RuntimeError: handler bug")
+    assert logged.message.startswith("AsyncAGI handler failed on PJSIP/e-1")
+    assert "Traceback" in logged.text
     assert [c for c, _, _ in call.executed] == ["ANSWER", "ASYNCAGI BREAK"]
     assert call.ended
     f.assertQuiet()
 
 
 def test_raising_synchronous_handler_is_logged_and_finished(
-        caplog: pytest.LogCaptureFixture) -> None:
+        loggedErrors: LoggedErrors) -> None:
     def main(agi: asyncagi.AsyncAGISession) -> None:
         raise ValueError("at once")
 
     f = Fake(main)
     call = f.fake.startCall(SimulatedChannel(name="PJSIP/e-2", uniqueId="19.2",
                                              request="async"))
-    with caplog.at_level(logging.ERROR, logger="starpy.asyncagi"):
-        f.run(0)
-    assert "at once" in caplog.text
+    f.run(0)
+    [logged] = loggedErrors.flush(match="ValueError: at once")
+    assert logged.message.startswith("AsyncAGI handler failed on PJSIP/e-2")
     assert [c for c, _, _ in call.executed] == ["ASYNCAGI BREAK"]
     f.assertQuiet()
 

@@ -16,6 +16,8 @@ from twisted.python.failure import Failure
 from starpy import error, fastagi
 from starpy.agi import AGISession
 
+from tests.conftest import LoggedErrors
+
 from .agihelpers import FIXTURES, asteriskParseArgs, transcriptExchanges
 
 HELLO_ENV, HELLO = transcriptExchanges("fastagi-hello")
@@ -379,23 +381,24 @@ def test_connectionLostFailsPendingWithHangup() -> None:
     server.assertNothingPending()
 
 
-def test_lineTooLongDropsConnection(caplog: pytest.LogCaptureFixture) -> None:
+def test_lineTooLongDropsConnection(loggedErrors: LoggedErrors) -> None:
     server = Server(lambda agi: None, maxLineLength=64)
     server.feed(env())
     d = server.agi.noop()
-    with caplog.at_level(logging.ERROR, logger="starpy.fastagi"):
-        server.feed(b"200 result=1 (" + b"x" * 100)
+    server.feed(b"200 result=1 (" + b"x" * 100)
     assert collect(d) == [error.AGIHangup]
     assert server.transport.disconnecting
-    assert "protocol error" in caplog.text
+    assert loggedErrors.flush(match="protocol error, dropping the connection: line longer than 64")
 
 
-def test_environmentBounded() -> None:
+def test_environmentBounded(loggedErrors: LoggedErrors) -> None:
     called: List[Any] = []
     server = Server(called.append, maxEnvironmentLines=5)
     server.feed(b"".join(b"agi_x%d: y\n" % i for i in range(6)))
     assert server.transport.disconnecting
     assert called == []
+    assert loggedErrors.flush(match="protocol error, dropping the connection: environment block"
+                              " longer than 5 lines")
 
 
 def test_finishIsIdempotentAndDataAfterCloseIgnored() -> None:
@@ -469,19 +472,19 @@ def driveScript(steps: int, how: str) -> Tuple[Server, List[str]]:
 @pytest.mark.parametrize("how", ["close", "hangup-line"])
 @pytest.mark.parametrize("steps", range(len(SCRIPT_REPLIES) + 1))
 def test_hangupAtEveryStepLeavesNothingPending(steps: int, how: str,
-                                               caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="starpy.fastagi"):
-        server, errors = driveScript(steps, how)
+                                               loggedErrors: LoggedErrors) -> None:
+    server, errors = driveScript(steps, how)
     server.assertNothingPending()
     assert server.agi.closed
+    logged = loggedErrors.flush(match="AGI handler failed")
     if steps == len(SCRIPT_REPLIES) or (steps == len(SCRIPT_REPLIES) - 1 and how == "hangup-line"):
         # All done, or only the dead-safe SET VARIABLE left, which still runs.
         assert errors == []
-        assert "AGI handler failed" not in caplog.text
+        assert logged == []
     else:
         assert errors and errors[0] in ("AGIHangup", "AGICommandFailure")
-        assert "AGI handler failed" in caplog.text
-        assert "Traceback" in caplog.text
+        [report] = logged
+        assert "Traceback" in report.text and errors[0] in report.text
 
 
 # -- handlers ----------------------------------------------------------------------------
@@ -503,7 +506,7 @@ def test_deferredHandlerFinishesWhenDone() -> None:
 
 
 @pytest.mark.parametrize("kind", ["sync", "deferred", "async"])
-def test_handlerFailureLoggedAndFinished(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_handlerFailureLoggedAndFinished(kind: str, loggedErrors: LoggedErrors) -> None:
     def syncMain(agi: Any) -> None:
         raise RuntimeError("sync boom")
 
@@ -515,14 +518,13 @@ def test_handlerFailureLoggedAndFinished(kind: str, caplog: pytest.LogCaptureFix
         raise RuntimeError("async boom")
 
     main = {"sync": syncMain, "deferred": deferredMain, "async": asyncMain}[kind]
-    with caplog.at_level(logging.ERROR, logger="starpy.fastagi"):
-        server = started(main)
-        if kind == "async":
-            server.feed(b"200 result=0\n")
+    server = started(main)
+    if kind == "async":
+        server.feed(b"200 result=0\n")
     assert server.transport.disconnecting
-    assert "%s boom" % (kind,) in caplog.text
-    assert "Traceback" in caplog.text
-    assert "Local/100@fastagi-00000002;2" in caplog.text
+    [logged] = loggedErrors.flush(match="RuntimeError: %s boom" % (kind,))
+    assert "Traceback" in logged.text
+    assert logged.message.startswith("AGI handler failed on Local/100@fastagi-00000002;2")
     server.close()
     server.assertNothingPending()
 

@@ -22,6 +22,8 @@ from starpy.testing.agi import SimulatedChannel
 from starpy.testing.ami import FakeAMIServerFactory, FakeAMIServerProtocol, loginInMemory
 from starpy.testing.asyncagi import FakeAsyncAGI
 
+from tests.conftest import LoggedErrors
+
 from .test_asyncagi import advance
 
 # -- the scripted session ------------------------------------------------------------
@@ -198,13 +200,12 @@ def describe(outcome: Any) -> Optional[str]:
 @pytest.mark.parametrize("how", HOWS)
 @pytest.mark.parametrize("step", STEPS)
 def test_hangupAtEveryStepLeavesNothingPending(step: int, how: str,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+                                               loggedErrors: LoggedErrors) -> None:
     rig = Rig(*(("agionly", "agionly-secret") if how == "end-only" else ()))
     met = hangUpAt(rig, step, how)
     call = rig.fake.startCall(SimulatedChannel(name="PJSIP/fault-00000001",
                                                uniqueId="1700000100.1", request="async"))
-    with caplog.at_level(logging.ERROR, logger="starpy.asyncagi"):
-        rig.run(60)
+    rig.run(60)
     # The fault met the command it was meant to meet.
     assert met == (SCRIPT + ["ASYNCAGI BREAK"])[step:step + 1]
     ran = [command for command, _, _ in call.executed]
@@ -225,9 +226,11 @@ def test_hangupAtEveryStepLeavesNothingPending(step: int, how: str,
     assert agi.closed
     assert agi.hungUp == (how in ("hangup-events", "hangup-first"))
     # A failed handler is logged with its traceback; a completed one is not.
-    assert ("AsyncAGI handler failed" in caplog.text) == (step < len(SCRIPT))
-    if step < len(SCRIPT):
-        assert "Traceback" in caplog.text
+    logged = loggedErrors.flush(match="AsyncAGI handler failed on PJSIP/fault-00000001")
+    assert len(logged) == (1 if step < len(SCRIPT) else 0)
+    if logged:
+        assert "Traceback" in logged[0].text
+        assert str(expectedOutcome(step, how)).split(":")[0] in logged[0].text
     # Later commands fail at once and send nothing.
     sent = rig.agiActions
     assert isinstance(failureOf(agi.answer()).value, error.AGIHangup)
@@ -265,7 +268,7 @@ async def patient(agi: asyncagi.AsyncAGISession) -> None:
             pass
 
 
-def test_stopWithCallsInProgressFinishesThemCleanly(caplog: pytest.LogCaptureFixture) -> None:
+def test_stopWithCallsInProgressFinishesThemCleanly(loggedErrors: LoggedErrors) -> None:
     """Stopping the dispatcher finishes each call in progress cleanly:
 
     * every session is closed and the dispatcher holds none;
@@ -283,10 +286,13 @@ def test_stopWithCallsInProgressFinishesThemCleanly(caplog: pytest.LogCaptureFix
         sounds={"long": 60.0})) for n in range(3)]
     rig.run(1)
     assert len(rig.dispatcher.sessions) == 3 and rig.outcomes == []
-    with caplog.at_level(logging.ERROR, logger="starpy.asyncagi"):
-        rig.dispatcher.stopService()
-        rig.run(0)
+    rig.dispatcher.stopService()
+    rig.run(0)
     assert [describe(o) for o in rig.outcomes] == ["AGIHangup: AsyncAGI dispatcher stopped"] * 3
+    # patient() lets the hangup escape: each handler is logged as failed.
+    logged = loggedErrors.flush(match="AGIHangup: .*AsyncAGI dispatcher stopped")
+    assert [e.message.splitlines()[0] for e in logged] == [
+        "AsyncAGI handler failed on PJSIP/stop-%08d" % n for n in range(3)]
     assert all(agi.closed and not agi.hungUp for agi in rig.sessions)
     assert rig.dispatcher.sessions == {} and rig.dispatcher._commands == {}
     assert rig.ami.pendingCount == 0
@@ -309,7 +315,7 @@ def test_stopWithCallsInProgressFinishesThemCleanly(caplog: pytest.LogCaptureFix
     rig.assertNothingLeft()
 
 
-def test_restartedDispatcherWatchesTheConnectionAgain() -> None:
+def test_restartedDispatcherWatchesTheConnectionAgain(loggedErrors: LoggedErrors) -> None:
     """stop then start: the sessions of the restarted dispatcher still end
     when the AMI connection drops."""
     rig = Rig(handler=patient)
@@ -323,6 +329,8 @@ def test_restartedDispatcherWatchesTheConnectionAgain() -> None:
     rig.server.dropAll()
     rig.run(0)
     assert [describe(o) for o in rig.outcomes] == ["AGIHangup: AMI connection lost"]
+    [logged] = loggedErrors.flush(match="AGIHangup: .*AMI connection lost")
+    assert logged.message.startswith("AsyncAGI handler failed on PJSIP/again-1")
     for call in list(rig.fake.calls.values()):
         call.hangup()
     rig.run(60)

@@ -10,6 +10,7 @@ from twisted.python.failure import Failure
 
 from starpy import error, fastagi
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, placeCallTCP
+from tests.conftest import LoggedErrors
 
 ENV_START = b"agi_network: yes\nagi_network_script: hello\nagi_channel: PJSIP/slow-1\n"
 
@@ -45,7 +46,7 @@ def test_environment_in_time_cancels_the_timer() -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_finish_all_ends_calls_in_progress_cleanly() -> None:
+def test_finish_all_ends_calls_in_progress_cleanly(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     outcomes: List[Any] = []
 
@@ -68,6 +69,10 @@ def test_finish_all_ends_calls_in_progress_cleanly() -> None:
         call.flush()
     assert done == [None]
     assert len(outcomes) == 3 and factory.sessions == set()
+    # patient() re-raises the hangup: each handler is logged as failed.
+    logged = loggedErrors.flush(match="AGIHangup: WAIT FOR DIGIT 30000: FastAGI connection closed")
+    assert [e.message.splitlines()[0] for e in logged] == [
+        "AGI handler failed on PJSIP/c-%d" % i for i in range(3)]
     for call in calls:
         transcript = call.runUntilFinished()
         assert transcript.commands() == [b"WAIT FOR DIGIT 30000"]
@@ -75,7 +80,7 @@ def test_finish_all_ends_calls_in_progress_cleanly() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_stopping_the_server_finishes_calls_in_progress() -> None:
+async def test_stopping_the_server_finishes_calls_in_progress(loggedErrors: LoggedErrors) -> None:
     handlers: List[Any] = []
     bothWaiting: defer.Deferred[None] = defer.Deferred()
 
@@ -98,6 +103,10 @@ async def test_stopping_the_server_finishes_calls_in_progress() -> None:
     assert [t.commands() for t in transcripts] == [[b"ANSWER", b"WAIT FOR DIGIT 60000"]] * 2
     assert all(agi.closed for agi in handlers)
     assert factory.sessions == set()
+    # patient() lets the hangup escape: each handler is logged as failed.
+    logged = loggedErrors.flush(match="AGIHangup: WAIT FOR DIGIT 60000")
+    assert sorted(e.message.splitlines()[0] for e in logged) == [
+        "AGI handler failed on PJSIP/tcp-%d" % i for i in range(2)]
 
 
 def test_one_slow_peer_among_many_is_dropped_alone() -> None:

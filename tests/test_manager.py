@@ -14,6 +14,7 @@ from starpy import error, manager
 from starpy.codec.ami import AMIParser, Message
 from starpy.manager import AMIProtocol, EventList
 from tests import transcripts
+from tests.conftest import LoggedErrors
 from tests.deferreds import result, failure, unfired
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
@@ -417,7 +418,7 @@ def test_deregister_by_name_and_handler() -> None:
     assert seen == []
 
 
-def test_raising_handler_logged_and_others_run(caplog: pytest.LogCaptureFixture) -> None:
+def test_raising_handler_logged_and_others_run(loggedErrors: LoggedErrors) -> None:
     client = Client()
     seen: List[str] = []
 
@@ -426,18 +427,18 @@ def test_raising_handler_logged_and_others_run(caplog: pytest.LogCaptureFixture)
 
     client.ami.registerEvent("X", broken)
     client.ami.registerEvent("X", lambda ami, e: seen.append("second"))
-    with caplog.at_level(logging.ERROR, "starpy.manager"):
-        client.feed(b"Event: X\r\n\r\n")
+    client.feed(b"Event: X\r\n\r\n")
     assert seen == ["second"]
-    assert "handler bug" in caplog.text and "Traceback" in caplog.text
+    [logged] = loggedErrors.flush(RuntimeError)
+    assert "handler bug" in logged.text and "Traceback" in logged.text
 
 
-def test_handler_failing_deferred_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_handler_failing_deferred_logged(loggedErrors: LoggedErrors) -> None:
     client = Client()
     client.ami.registerEvent("X", lambda ami, e: defer.fail(ValueError("late bug")))
-    with caplog.at_level(logging.ERROR, "starpy.manager"):
-        client.feed(b"Event: X\r\n\r\n")
-    assert "late bug" in caplog.text
+    client.feed(b"Event: X\r\n\r\n")
+    [logged] = loggedErrors.flush(match="ValueError: late bug")
+    assert "failed on event X" in logged.message
 
 
 def test_handlers_deregister_during_dispatch() -> None:
@@ -515,13 +516,13 @@ def test_connection_lost_fails_every_pending_naming_its_action() -> None:
     assert result(client.ami.whenClosed()) is None
 
 
-def test_oversized_message_closes_connection(caplog: pytest.LogCaptureFixture) -> None:
+def test_oversized_message_closes_connection(loggedErrors: LoggedErrors) -> None:
     client = Client(maxMessageSize=1024)
     d = client.ami.ping()
-    with caplog.at_level(logging.ERROR, "starpy.manager"):
-        client.feed(b"Event: X\r\nA: " + b"x" * 2000)
+    client.feed(b"Event: X\r\nA: " + b"x" * 2000)
     assert client.transport.disconnecting
-    assert "exceeds" in caplog.text
+    [logged] = loggedErrors.flush(match="exceeds the bound of 1024 bytes")
+    assert logged.origin == "starpy.manager"
     client.ami.connectionLost(Failure(ConnectionError("closed")))
     assert failure(d).check(error.AMIConnectionLost)
 
@@ -706,7 +707,7 @@ def test_service_reconnects_logs_in_again_and_keeps_registrations() -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_service_retries_after_refused_login() -> None:
+def test_service_retries_after_refused_login(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "wrong", reactor=clock)
@@ -719,6 +720,7 @@ def test_service_retries_after_refused_login() -> None:
     proto.dataReceived(b"Response: Error\r\nActionID: %s\r\nMessage: Authentication failed\r\n\r\n"
                        % login["actionid"].encode())
     assert transport.disconnecting
+    [logged] = loggedErrors.flush(match="AMI login failed, will retry: .*Authentication failed")
     proto.connectionLost(Failure(ConnectionError("closed")))
     waiting = service.whenLoggedIn()
     clock.advance(4.9)

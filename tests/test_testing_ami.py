@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 from starpy import error, manager
 from starpy.codec.ami import Message, formatMessage
 from starpy.testing import ami
+from tests.conftest import LoggedErrors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 START = 1795488566.0  # the captured Asterisk's clock, near its start
@@ -228,12 +229,14 @@ def test_eventClassesOfUsers() -> None:
     assert transport.value().startswith(b"Event: Newstate\r\n")
 
 
-def test_oversizeActionClosesConnection() -> None:
+def test_oversizeActionClosesConnection(loggedErrors: LoggedErrors) -> None:
     server = ami.FakeAMIServerFactory(clock=task.Clock(), maxMessageSize=64)
     session, transport = _session(server)
     session.dataReceived(b"Action: Ping\r\nX: " + b"y" * 100)
     assert transport.disconnecting
     assert session.received == []
+    [logged] = loggedErrors.flush(match="exceeds the bound of 64 bytes; closing it")
+    assert logged.origin == "starpy.testing.ami"
 
 
 def test_commandTableAndUnknownCLI() -> None:
@@ -413,7 +416,7 @@ def test_clientScriptedReplies() -> None:
     assert server.errors == []
 
 
-def test_scriptErrorsAreRecorded() -> None:
+def test_scriptErrorsAreLoggedAndRecorded(loggedErrors: LoggedErrors) -> None:
     clock, server, client = _setup()
 
     def broken(session: ami.FakeAMIServerProtocol, action: Message) -> None:
@@ -424,6 +427,10 @@ def test_scriptErrorsAreRecorded() -> None:
     protocol.sendAction("Broken", timeout=None)
     connection.flush()
     assert len(server.errors) == 1 and server.errors[0].check(KeyError)
+    [logged] = loggedErrors.flush(KeyError)
+    assert logged.origin == "starpy.testing.ami"
+    assert "script for 'Broken' failed" in logged.message
+    assert "Traceback" in logged.text and "oops" in logged.text
 
 
 @pytest.mark.parametrize("eventsFirst", [False, True])

@@ -94,6 +94,7 @@ from twisted.internet.task import Clock  # noqa: E402
 
 from starpy import fastagi  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory  # noqa: E402
+from tests.conftest import LoggedErrors  # noqa: E402
 
 
 def test_agi_trace_logs_both_directions(caplog: pytest.LogCaptureFixture) -> None:
@@ -114,19 +115,18 @@ def test_agi_trace_logs_both_directions(caplog: pytest.LogCaptureFixture) -> Non
 
 
 def test_agi_failure_report_has_traceback_environment_and_last_commands(
-        caplog: pytest.LogCaptureFixture) -> None:
+        loggedErrors: LoggedErrors) -> None:
     async def handler(agi: fastagi.FastAGIProtocol) -> None:
         await agi.answer()
         await agi.setVariable("STEP", "two")
         await agi.sendCommand("FOO", "BAR")  # 510: fails the handler
 
-    with caplog.at_level(logging.ERROR, "starpy.fastagi"):
-        call = placeCallInMemory(fastagi.FastAGIFactory(handler), SimulatedChannel(
-            name="PJSIP/broken-7", callerId="5551234", extension="42"), Clock())
-        call.runUntilFinished()
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    call = placeCallInMemory(fastagi.FastAGIFactory(handler), SimulatedChannel(
+        name="PJSIP/broken-7", callerId="5551234", extension="42"), Clock())
+    call.runUntilFinished()
+    errors = loggedErrors.flush()
     assert len(errors) == 1  # one log entry tells the whole story
-    report = errors[0].getMessage()
+    report = errors[0].message
     assert report.startswith("AGI handler failed on PJSIP/broken-7")
     assert "Traceback" in report and "AGIInvalidCommand" in report
     assert "  agi_callerid: 5551234" in report and "  agi_extension: 42" in report

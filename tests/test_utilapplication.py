@@ -17,6 +17,7 @@ from starpy.appconfig import OPTIONS, StarpyConfigError, configFiles, loadConfig
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, placeCallTCP
 from starpy.testing.ami import FakeAMIServerFactory
 from starpy.utilapplication import CallWaitTimeout, UtilApplication
+from tests.conftest import LoggedErrors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -448,7 +449,7 @@ def test_cancelled_waiter_is_forgotten(tmp_path: Path) -> None:
 
 
 def test_failing_handler_is_logged_and_the_call_finished(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, loggedErrors: LoggedErrors) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)
 
@@ -457,4 +458,5 @@ def test_failing_handler_is_logged_and_the_call_finished(
 
     application.handleCallsFor(None, broken)
     assert call(application, clock, extension="1").finished
-    assert "handler broke" in caplog.text
+    [logged] = loggedErrors.flush(match="RuntimeError: handler broke")
+    assert logged.message.startswith("AGI handler failed on ")

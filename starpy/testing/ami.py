@@ -1046,8 +1046,8 @@ class FakeAMIServerFactory(protocol.Factory):
         self.disconnect(abort=True)
 
     def _handlerFailed(self, failure: Failure, action: Message) -> None:
-        log.error("fake AMI: script for %r failed: %s", action.get("action"),
-                  failure.getTraceback())
+        log.error("fake AMI: script for %r failed", action.get("action"),
+                  exc_info=(failure.type, failure.value, failure.getTracebackObject()))
         self.errors.append(failure)
 
     # -- TCP ---------------------------------------------------------------
