@@ -496,6 +496,25 @@ def test_failing_handler_is_logged_and_session_finished(loggedErrors: LoggedErro
     f.assertQuiet()
 
 
+def test_failing_fake_application_reaches_the_test(loggedErrors: LoggedErrors) -> None:
+    """An EXEC application of the fake channel that raises is a script
+    failure of the fake server: logged at ERROR, so the test sees it."""
+    def broken(channel: SimulatedChannel, options: str) -> int:
+        raise LookupError("fake application bug")
+
+    async def main(agi: asyncagi.AsyncAGISession) -> None:
+        await agi.execute("Broken")
+
+    f = Fake(main)
+    f.fake.startCall(SimulatedChannel(name="PJSIP/e-3", uniqueId="19.3", request="async",
+                                      applications={"Broken": broken}))
+    f.run(0)
+    [logged] = loggedErrors.flush(LookupError)
+    assert logged.origin == "starpy.testing.ami"
+    assert "script for 'AGI' failed" in logged.message
+    assert [e.check(LookupError) for e in f.server.errors] == [LookupError]
+
+
 def test_raising_synchronous_handler_is_logged_and_finished(
         loggedErrors: LoggedErrors) -> None:
     def main(agi: asyncagi.AsyncAGISession) -> None:

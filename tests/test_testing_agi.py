@@ -810,6 +810,18 @@ def test_inMemoryCall() -> None:
     assert clock.seconds() == pytest.approx(3.0)
 
 
+def test_failingApplicationRaisesIntoTheTest() -> None:
+    """In memory, an EXEC application that raises comes out of the call that
+    moved the bytes (over TCP, the reactor logs it and drops the connection)."""
+    def broken(channel: SimulatedChannel, options: str) -> int:
+        raise LookupError("fake application bug")
+
+    ch = channel(applications={"Broken": broken})
+    with pytest.raises(LookupError, match="fake application bug"):
+        # The server sends EXEC as soon as it has the environment.
+        placeCallInMemory(serverFactory([b"EXEC Broken"]), ch, Clock()).runUntilFinished()
+
+
 def test_inMemoryAdvanceAndStuckCall() -> None:
     call = placeCallInMemory(serverFactory([b"WAIT FOR DIGIT -1"]), channel(), Clock())
     call.advance(10.0)

@@ -35,6 +35,16 @@ connection (Asterisk never closes a FastAGI socket itself).
 
 Times are float seconds everywhere (StarPy's rule); times in a channel's
 schedule (``dtmf``, ``hangupAt``) count from the moment the call connects.
+
+The channel's scripts (``EXEC`` applications, ``GOSUB`` subroutines) are test
+code, and when one raises, the exception is not turned into a reply: in
+memory it comes out of the call that moved the bytes (``placeCallInMemory``,
+``flush``, ``advance``, ``runUntilFinished``), so the test fails; over TCP
+the reactor logs it as an unhandled error and drops the connection (a test
+harness that fails on Twisted's logged failures, as StarPy's
+``tests/conftest.py`` does, sees it); under AsyncAGI
+(:mod:`starpy.testing.asyncagi`) it is a failed script of the fake AMI
+server, logged at ``ERROR`` on ``starpy.testing.ami``.
 """
 
 from __future__ import annotations

@@ -32,6 +32,15 @@ Ping, CoreSettings, CoreStatus, Command, Getvar/Setvar, the AstDB actions,
 Hangup, UserEvent, Originate, CoreShowChannels, Status, ListCommands, Events,
 Logoff), including the security events ``SuccessfulAuth`` and
 ``RequestBadFormat``.
+
+A script that raises (or whose Deferred fails) is a bug in the test, not
+something Asterisk does: the session sends nothing for that action, and the
+failure is logged at ``ERROR`` on the ``starpy.testing.ami`` logger with its
+traceback (and kept in :attr:`FakeAMIServerFactory.errors`).  StarPy's own
+test suite fails any test that logs such an error unless the test takes it
+(``tests/conftest.py``); elsewhere, make your harness fail on ``ERROR``
+records of ``starpy`` loggers, or assert that ``errors`` is empty.  An
+action that cannot be parsed closes the session, logged at ``ERROR`` too.
 """
 from __future__ import annotations
 
@@ -848,8 +857,9 @@ class FakeAMIServerFactory(protocol.Factory):
         before its response (as Asterisk sometimes does).
     :ivar originateDelay: otherwise, seconds between response and event.
     :ivar received: every action received by any session, in order.
-    :ivar errors: failures raised by scripts (also logged); tests should
-        assert it is empty.
+    :ivar errors: failures raised by scripts, oldest first; each is also
+        logged at ``ERROR`` on ``starpy.testing.ami``, which is how a test
+        harness watching the ``starpy`` loggers sees it.
     """
 
     protocol = FakeAMIServerProtocol  # type: ignore[assignment]

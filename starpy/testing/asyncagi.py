@@ -35,6 +35,14 @@ replies.  Time goes through the server's clock (a ``task.Clock`` in tests).
 
 Old Asterisk (11 and before) sent ``Event: AsyncAGI`` with ``SubEvent:
 Start|Exec|End``: pass ``oldForm=True`` to emit that instead.
+
+The fake runs as scripts of the fake AMI server, so an exception in it or in
+the simulated channel's scripts (an ``EXEC`` application, a ``GOSUB``
+subroutine, :attr:`FakeAsyncAGI.channelFactory`) while an action is answered
+is a failed script: logged at ``ERROR`` on ``starpy.testing.ami`` and kept in
+the server's ``errors``, which fails the test under StarPy's
+``tests/conftest.py``.  One raised while the clock runs comes out of the
+clock's ``advance``.
 """
 from __future__ import annotations
 
