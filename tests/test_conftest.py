@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Tuple
 
 import pytest
 
@@ -136,9 +136,9 @@ def test_quietTestNeedsNothing():
 
 
 def runInner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-             source: str) -> Dict[str, str]:
+             source: str) -> Tuple[Dict[str, str], str]:
     """Run *source* as a test module under the harness; returns each test's
-    outcome, and keeps the output on ``runInner.output``."""
+    outcome and the whole output."""
     pytester.makeconftest((HERE / "conftest.py").read_text())
     pytester.makepyfile(test_inner=source)
     root = str(HERE.parent)
@@ -153,14 +153,12 @@ def runInner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
             name = words[1].split("::")[-1]
             # A failed test whose teardown also failed is listed twice.
             outcomes[name] = outcomes.get(name, "") + words[0]
-    runInner.output = "\n".join(result.outlines)  # type: ignore[attr-defined]
-    return outcomes
+    return outcomes, "\n".join(result.outlines)
 
 
 def test_unexpectedErrorsFailTheTest(pytester: pytest.Pytester,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    outcomes = runInner(pytester, monkeypatch, BROKEN)
-    output: str = runInner.output  # type: ignore[attr-defined]
+    outcomes, output = runInner(pytester, monkeypatch, BROKEN)
     assert outcomes == {
         "test_assertInEventHandler": "FAILED",
         "test_unhandledFailedDeferred": "FAILED",
@@ -192,12 +190,12 @@ def test_unexpectedErrorsFailTheTest(pytester: pytest.Pytester,
 
 def test_expectedErrorsTakenByTheTestPass(pytester: pytest.Pytester,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    outcomes = runInner(pytester, monkeypatch, EXPECTING)
+    outcomes, output = runInner(pytester, monkeypatch, EXPECTING)
     assert outcomes == {
         "test_takesTheHandlerFailure": "PASSED",
         "test_takesTheUnhandledDeferred": "PASSED",
         "test_quietTestNeedsNothing": "PASSED",
-    }, runInner.output  # type: ignore[attr-defined]
+    }, output
 
 
 def _match(line: str, pattern: str) -> bool:

@@ -1056,8 +1056,10 @@ class FakeAMIServerFactory(protocol.Factory):
         self.disconnect(abort=True)
 
     def _handlerFailed(self, failure: Failure, action: Message) -> None:
+        value = failure.value
+        assert isinstance(value, BaseException)
         log.error("fake AMI: script for %r failed", action.get("action"),
-                  exc_info=(failure.type, failure.value, failure.getTracebackObject()))
+                  exc_info=(type(value), value, failure.getTracebackObject()))
         self.errors.append(failure)
 
     # -- TCP ---------------------------------------------------------------
