@@ -1097,6 +1097,7 @@ class AMIFactory(protocol.Factory):
     def _stop(self, service: "AMIService") -> None:
         if service in self._services:
             self._services.remove(service)
+            service._stopping = True
             # Not from within the service's own connection callbacks: its
             # state machine refuses to be re-entered.
             self._getReactor().callLater(0, service.stopService)
@@ -1166,6 +1167,9 @@ class AMIService:
         self._waiters: List[defer.Deferred[AMIProtocol]] = []
         self._current: Optional[AMIProtocol] = None
         self._loginFailures = 0
+        # Set once the service is stopping (or told it will be): a refused
+        # login is then not retried, so not logged as an error to retry.
+        self._stopping = False
         policy = retryPolicy or backoffPolicy(maxDelay=30.0)
         target = factory.endpoint(endpoint, port) if isinstance(endpoint, str) else endpoint
         # A refused login closes the connection; ClientService then counts a
@@ -1206,19 +1210,25 @@ class AMIService:
             # Not returned as a failure: ClientService would keep the socket
             # open.  Closing it makes the service wait and retry.
             self._loginFailures += 1
-            log.error("AMI login failed, will retry: %s", failure.getErrorMessage())
             _abort(ami.transport)
             for observer in list(self._failureObservers):
                 try:
                     observer(ami, failure)
                 except Exception:
                     log.exception("AMI login failure observer %r failed", observer)
+            # After the observers: one of them may have stopped the service
+            # (AMIFactory.login hands a first failure to its caller and stops).
+            if self._stopping:
+                log.info("AMI login failed, not retrying: %s", failure.getErrorMessage())
+            else:
+                log.error("AMI login failed, will retry: %s", failure.getErrorMessage())
             return None
 
         return self.factory.loginProtocol(ami).addCallbacks(onLogin, onFailure)
 
     def startService(self) -> None:
         """Start connecting (and reconnecting)."""
+        self._stopping = False
         self._service.startService()
 
     def stopService(self) -> defer.Deferred[None]:
@@ -1227,6 +1237,7 @@ class AMIService:
         Deferreds from :meth:`whenLoggedIn` still waiting fail with
         :class:`~starpy.error.AMIConnectionLost`.
         """
+        self._stopping = True
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             waiter.errback(error.AMIConnectionLost(None, "service stopped"))
