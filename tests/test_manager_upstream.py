@@ -20,6 +20,7 @@ from starpy.codec.ami import AMIParser, Message
 from starpy.manager import AMIProtocol, EventList
 from starpy.testing import ami as fake
 from tests import transcripts
+from tests.conftest import LoggedErrors
 from tests.deferreds import failure, result, unfired
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
@@ -206,13 +207,14 @@ def test_catalogue_action_named_timeout_takes_it_by_keyword() -> None:
     """absoluteTimeout(channel, timeout=10) as upstream code writes it."""
     client = Client()
     client.ami.absoluteTimeout(channel="PJSIP/1", timeout=10)
-    client.ami.park("PJSIP/1", "PJSIP/2", timeout=45, actionTimeout=5)
+    parked = client.ami.park("PJSIP/1", "PJSIP/2", timeout=45, actionTimeout=5)
     absolute, park = client.sent()
     assert absolute.headers()[2:] == [("Channel", "PJSIP/1"), ("Timeout", "10")]
     assert ("Timeout", "45000") in park.headers()
     assert client.ami.pendingCount == 2
     client.clock.advance(5)
     assert client.ami.pendingCount == 1  # park's own action timeout
+    assert failure(parked).check(error.AMITimeout)
 
 
 # -- list results ------------------------------------------------------------------
@@ -699,7 +701,8 @@ def test_factory_reconnects_logs_in_again_and_calls_on_reconnect() -> None:
     assert len(reconnects) == 2
 
 
-def test_factory_refused_relogin_fails_that_deferred_then_tries_again() -> None:
+def test_factory_refused_relogin_fails_that_deferred_then_tries_again(
+        loggedErrors: LoggedErrors) -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
     answerLogin(*endpoint.connections[0])
@@ -709,6 +712,8 @@ def test_factory_refused_relogin_fails_that_deferred_then_tries_again() -> None:
     second, transport = endpoint.connections[1]
     answerLogin(second, transport, accept=False)
     assert failure(reconnects[0]).check(error.AMIAuthenticationError)
+    # The factory goes on trying: the refusal is logged as an error to retry.
+    assert loggedErrors.flush(match="AMI login failed, will retry: .*Authentication failed")
     lose(second)
     assert len(reconnects) == 2
     clock.advance(factory.maxDelay)
@@ -745,8 +750,10 @@ def test_logoff_ends_the_reconnection() -> None:
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
     answerLogin(*endpoint.connections[0])
     ami = result(d)
-    ami.logoff()
+    off = ami.logoff()
     lose(endpoint.connections[0][0])
+    # Closed before Asterisk's Goodbye was read: the action fails, as upstream's.
+    assert failure(off).check(error.AMIConnectionLost)
     clock.advance(3600)
     assert endpoint.attempts == 1 and reconnects == []
 
@@ -807,7 +814,7 @@ def test_cli_commands_end_the_reconnection_with_their_connection() -> None:
     assert endpoint.attempts == 1 and reconnects == []
 
 
-def test_service_tells_of_each_refused_login() -> None:
+def test_service_tells_of_each_refused_login(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "wrong", reactor=clock)
@@ -825,4 +832,6 @@ def test_service_tells_of_each_refused_login() -> None:
     clock.advance(1.0)
     answerLogin(*endpoint.connections[1], accept=False)
     assert len(refused) == 1
+    # Observed or not, each refusal of the running service is logged.
+    assert len(loggedErrors.flush(match="AMI login failed, will retry")) == 2
     service.stopService()
