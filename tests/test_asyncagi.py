@@ -2,11 +2,9 @@
 (starpy.testing.asyncagi)."""
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable, Iterator, List, Optional, Tuple
 from urllib.parse import unquote
 
-import pytest
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import StringTransport

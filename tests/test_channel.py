@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional
 
-import pytest
 from twisted.internet import defer, task
 from twisted.internet.testing import StringTransport
 

@@ -8,7 +8,6 @@ there would only be logged).
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable, List, Optional
 
 import pytest
