@@ -20,26 +20,16 @@ Asterisk instead (no Asterisk needed).  No dialplan is needed.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
+from typing import Any
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 
+from _run import runExample, secretFromEnvironment
 from starpy import error, manager
 
 
-async def main(reactor: object, args: argparse.Namespace) -> None:
-    port = None
-    if args.fake:
-        from starpy.testing.ami import FakeAMIServerFactory
-
-        server = FakeAMIServerFactory(clock=reactor)
-        port = server.listen(0, reactor=reactor)
-        args.host, args.port = "127.0.0.1", port.getHost().port
-        secret = "starpy-secret"
-    else:
-        secret = os.environ.get(args.secret_env, "")
+async def command(reactor: Any, args: argparse.Namespace, secret: str) -> None:
     factory = manager.AMIFactory(args.user, secret, reactor=reactor)
     ami = await factory.login(args.host, args.port)
     try:
@@ -50,19 +40,31 @@ async def main(reactor: object, args: argparse.Namespace) -> None:
         raise SystemExit(1)
     finally:
         await ami.logoff()
-        if port is not None:
-            await defer.maybeDeferred(port.stopListening)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Run an Asterisk CLI command over AMI.")
+async def real(reactor: Any, args: argparse.Namespace) -> None:
+    await command(reactor, args, secretFromEnvironment(args.secret_env, args.user))
+
+
+async def fake(reactor: Any, args: argparse.Namespace) -> None:
+    from _fake import SECRET, startFakeAMI
+
+    server, args.port = startFakeAMI(reactor)
+    args.host = "127.0.0.1"
+    try:
+        await command(reactor, args, SECRET)
+    finally:
+        await defer.maybeDeferred(server.stopListening)
+
+
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("command", help="the CLI command, e.g. 'core show channels'")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5038)
     parser.add_argument("--user", default="starpy")
     parser.add_argument("--secret-env", default="AMI_SECRET",
                         help="environment variable holding the AMI secret")
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    arguments = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor, arguments)))
+
+
+if __name__ == "__main__":
+    runExample("Run an Asterisk CLI command over AMI.", fake, real, options)

@@ -22,13 +22,10 @@ presses 2), no Asterisk needed.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 from typing import Any, Optional
 
-from twisted.internet import defer, task
-
+from _run import runExample, secretFromEnvironment
 from starpy import asyncagi, error, manager
 from starpy.agi import AGISession, digitChar
 
@@ -48,22 +45,7 @@ async def menu(agi: AGISession) -> Optional[str]:
     return None
 
 
-async def main(reactor: Any, args: argparse.Namespace) -> None:
-    server: Any = None
-    port: Any = None
-    if args.fake:
-        from starpy.testing.agi import SimulatedChannel
-        from starpy.testing.ami import FakeAMIServerFactory
-        from starpy.testing.asyncagi import FakeAsyncAGI
-
-        server = FakeAMIServerFactory(clock=reactor)
-        fake = FakeAsyncAGI(server)
-        fake.channelFactory = lambda action: SimulatedChannel(dtmf=[(0.3, "2")])
-        port = server.listen(0, reactor=reactor)
-        args.host, args.port = "127.0.0.1", port.getHost().port
-        secret = "starpy-secret"
-    else:
-        secret = os.environ.get(args.secret_env, "")
+async def run(reactor: Any, args: argparse.Namespace, secret: str) -> None:
     ami = await manager.AMIFactory(args.user, secret, reactor=reactor).login(args.host, args.port)
     dispatcher = asyncagi.AsyncAGIDispatcher(ami)
     dispatcher.startService()
@@ -84,20 +66,35 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
     finally:
         await dispatcher.stopService()
         await ami.logoff()
-        if server is not None:
-            await server.stopListening()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Originate into AsyncAGI and play a menu.")
+async def real(reactor: Any, args: argparse.Namespace) -> None:
+    await run(reactor, args, secretFromEnvironment(args.secret_env, args.user))
+
+
+async def fake(reactor: Any, args: argparse.Namespace) -> None:
+    from _fake import SECRET, startFakeAMI
+    from starpy.testing.agi import SimulatedChannel
+    from starpy.testing.asyncagi import FakeAsyncAGI
+
+    server, args.port = startFakeAMI(reactor)
+    args.host = "127.0.0.1"
+    FakeAsyncAGI(server).channelFactory = lambda action: SimulatedChannel(dtmf=[(0.3, "2")])
+    try:
+        await run(reactor, args, SECRET)
+    finally:
+        await server.stopListening()
+
+
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5038)
     parser.add_argument("--user", default="starpy")
-    parser.add_argument("--secret-env", default="AMI_SECRET")
+    parser.add_argument("--secret-env", default="AMI_SECRET",
+                        help="environment variable holding the AMI secret")
     parser.add_argument("--channel", default="Local/300@asyncagi")
     parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--fake", action="store_true", help="run against the fake Asterisk")
-    parser.add_argument("--verbose", action="store_true")
-    arguments = parser.parse_args()
-    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.WARNING)
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor, arguments)))
+
+
+if __name__ == "__main__":
+    runExample("Originate into AsyncAGI and play a menu.", fake, real, options)

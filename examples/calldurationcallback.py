@@ -34,9 +34,10 @@ import itertools
 import logging
 from typing import Any, Optional
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.internet.defer import Deferred
 
+from _run import forever, runExample
 from starpy import error, manager, utilapplication
 
 log = logging.getLogger("callduration")
@@ -151,7 +152,15 @@ class Application(utilapplication.UtilApplication):
             started).addErrback(agi.jumpOnError, difference=100)
 
 
-async def fake(reactor: Any) -> None:
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    application = Application(reactor=reactor)          # reads starpy.conf
+    application.trackers = []
+    application.handleCallsFor("s", application.onS)
+    await application.agiSpecifier.run(application.dispatchIncomingCall)
+    await forever()
+
+
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     import os
 
     from _fake import SECRET, USERNAME, fakeChannel, placeFakeCall, startFakeAMI
@@ -194,18 +203,5 @@ async def fake(reactor: Any) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    options = parser.parse_args()
-    logging.basicConfig()
     log.setLevel(logging.INFO)
-    if options.fake:
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
-    else:
-        from twisted.internet import reactor
-
-        APPLICATION = Application()
-        APPLICATION.trackers = []
-        APPLICATION.handleCallsFor("s", APPLICATION.onS)
-        APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
-        reactor.run()  # type: ignore[attr-defined]
+    runExample(__doc__.splitlines()[0], fake, real)

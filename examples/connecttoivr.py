@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from typing import Any
 
-from twisted.internet import defer, task
-
+from _run import runExample
 from starpy import error, manager, utilapplication
 
 log = logging.getLogger("connecttoivr")
@@ -51,35 +49,40 @@ async def connect(ami: manager.AMIProtocol, channel: str, context: str, exten: s
     return True
 
 
-async def main(reactor: Any, options: argparse.Namespace) -> None:
-    if options.fake:
-        from _fake import fakeApplication, startFakeAMI
-
-        server, amiPort = startFakeAMI(reactor)
-        server.failingChannels.append("PJSIP/busy*")
-        application = fakeApplication(reactor, amiPort)
-    else:
-        application = utilapplication.UtilApplication()
+async def run(application: utilapplication.UtilApplication,
+              options: argparse.Namespace) -> None:
     ami = await application.amiSpecifier.login()
     try:
         answered = await connect(ami, options.channel, options.context, options.exten,
                                  options.priority, options.timeout)
     finally:
         await ami.logoff()
-        if options.fake:
-            await server.stopListening()
     if not answered:
-        sys.exit(1)
+        raise SystemExit(1)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    await run(utilapplication.UtilApplication(reactor=reactor), options)   # reads starpy.conf
+
+
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
+    from _fake import fakeApplication, startFakeAMI
+
+    server, amiPort = startFakeAMI(reactor)
+    server.failingChannels.append("PJSIP/busy*")
+    try:
+        await run(fakeApplication(reactor, amiPort), options)
+    finally:
+        await server.stopListening()
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("channel", help="the channel to call, e.g. PJSIP/100")
     parser.add_argument("--context", default="outgoing")
     parser.add_argument("--exten", default="s")
     parser.add_argument("--priority", default="1")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to ring")
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    arguments = parser.parse_args()
-    logging.basicConfig()
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor, arguments)))
+
+
+if __name__ == "__main__":
+    runExample(__doc__.splitlines()[0], fake, real, arguments)

@@ -22,8 +22,8 @@ import argparse
 import logging
 from typing import Any
 
-from twisted.internet import defer, task
 
+from _run import forever, runExample
 from starpy import utilapplication
 
 log = logging.getLogger("fastagisetvariable")
@@ -39,7 +39,14 @@ async def setAndGet(agi: Any) -> None:
     print("Retrieved value %r" % (value,))
 
 
-async def fake(reactor: Any) -> None:
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    APPLICATION = utilapplication.UtilApplication(reactor=reactor)   # reads starpy.conf
+    APPLICATION.handleCallsFor("s", setAndGet)
+    await APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
+    await forever()
+
+
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     from _fake import fakeApplication, fakeChannel, placeFakeCall
 
     application = fakeApplication(reactor)
@@ -54,16 +61,4 @@ async def fake(reactor: Any) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    options = parser.parse_args()
-    logging.basicConfig()
-    if options.fake:
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
-    else:
-        from twisted.internet import reactor
-
-        APPLICATION = utilapplication.UtilApplication()
-        APPLICATION.handleCallsFor("s", setAndGet)
-        APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
-        reactor.run()  # type: ignore[attr-defined]
+    runExample(__doc__.splitlines()[0], fake, real)

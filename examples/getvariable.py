@@ -23,8 +23,8 @@ import argparse
 import logging
 from typing import Any
 
-from twisted.internet import defer, task
 
+from _run import forever, runExample
 from starpy import error, utilapplication
 
 log = logging.getLogger("getvariable")
@@ -49,7 +49,14 @@ async def printVariables(agi: Any) -> None:
             print("  %r -- %r" % (name, value))
 
 
-async def fake(reactor: Any) -> None:
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    APPLICATION = utilapplication.UtilApplication(reactor=reactor)   # reads starpy.conf
+    APPLICATION.handleCallsFor("s", printVariables)
+    await APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
+    await forever()
+
+
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     from _fake import fakeApplication, fakeChannel, placeFakeCall
 
     application = fakeApplication(reactor)
@@ -63,16 +70,4 @@ async def fake(reactor: Any) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    options = parser.parse_args()
-    logging.basicConfig()
-    if options.fake:
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
-    else:
-        from twisted.internet import reactor
-
-        APPLICATION = utilapplication.UtilApplication()
-        APPLICATION.handleCallsFor("s", printVariables)
-        APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
-        reactor.run()  # type: ignore[attr-defined]
+    runExample(__doc__.splitlines()[0], fake, real)

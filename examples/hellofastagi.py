@@ -20,8 +20,9 @@ Run it::
     python examples/hellofastagi.py --port 4574 -v  # another port, debug logs
     python examples/hellofastagi.py --selftest      # no Asterisk: a scripted caller
 
-With ``--selftest`` the server listens on a free port and a tiny scripted
-"Asterisk" calls it once (pressing 2), printing each line on the wire.
+With ``--selftest`` (or ``--fake``) the server listens on a free port and
+StarPy's fake Asterisk (``starpy.testing``) calls it once, pressing 2; each
+command and its reply is printed.
 """
 from __future__ import annotations
 
@@ -30,14 +31,14 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twisted.internet import defer, protocol, task  # noqa: E402
 from twisted.internet.defer import Deferred  # noqa: E402
 from twisted.python.failure import Failure  # noqa: E402
 
+from _run import forever, runExample  # noqa: E402
 from starpy import error, fastagi  # noqa: E402
 from starpy.agi import digitChar  # noqa: E402
 
@@ -69,99 +70,51 @@ def main(agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
     return Deferred.fromCoroutine(hello(agi)).addErrback(onError)
 
 
-# -- --selftest: a scripted Asterisk side -------------------------------------------
+# -- --fake: StarPy's fake Asterisk calls once, pressing 2 ----------------------------
 
-SELFTEST_REPLIES = {
-    "ANSWER": "200 result=0\n",
-    "SAY DATETIME": "200 result=0\n",
-    "WAIT FOR DIGIT": "200 result=50\n",           # the caller presses 2
-    "SAY DIGITS": "200 result=0\n",
-    "STREAM FILE": "200 result=0 endpos=7200\n",
-    "HANGUP": "200 result=1\nHANGUP\n",
-}
+EXPECTED = ["ANSWER", "SAY DATETIME", "WAIT FOR DIGIT 5000", 'SAY DIGITS 2 ""',
+            'STREAM FILE vm-goodbye ""', "HANGUP"]
 
 
-class ScriptedAsterisk(protocol.Protocol):
-    """Plays Asterisk for one call: environment block, then canned replies."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.buffer = b""
-        self.lines: List[str] = []
-        self.done: Deferred[List[str]] = Deferred()
-
-    def connectionMade(self) -> None:
-        env: Dict[str, str] = {
-            "agi_network": "yes", "agi_network_script": "hello",
-            "agi_request": "agi://127.0.0.1:%d/hello" % (self.port,),
-            "agi_channel": "Local/100@fastagi-00000001;2", "agi_language": "en",
-            "agi_callerid": "1000", "agi_calleridname": "Self Test", "agi_context": "fastagi",
-            "agi_extension": "100", "agi_priority": "2", "agi_arg_1": "arg1",
-        }
-        block = "".join("%s: %s\n" % item for item in env.items()) + "\n"
-        self.transport.write(block.encode())  # type: ignore[union-attr]
-
-    def dataReceived(self, data: bytes) -> None:
-        *lines, self.buffer = (self.buffer + data).split(b"\n")
-        for raw in lines:
-            line = raw.decode()
-            reply = next((text for prefix, text in SELFTEST_REPLIES.items()
-                          if line.startswith(prefix)), "510 Invalid or unknown command\n")
-            print(">> %s" % (line,))
-            for answer in reply.splitlines():
-                print("<< %s" % (answer,))
-            self.lines.append(line)
-            self.transport.write(reply.encode())  # type: ignore[union-attr]
-
-    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
-        print("## the server closed the connection")
-        self.done.callback(self.lines)
-
-
-async def selftest(reactor: Any) -> None:
-    from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
+    from _fake import fakeChannel, placeFakeCall
+    from starpy.testing.agi import spacedDigits
 
     factory = fastagi.FastAGIFactory(fastagi.FastAGIRouter({"hello": main}), clock=reactor)
     port = await fastagi.listenFastAGI(factory, 0, reactor=reactor)
     number = port.getHost().port
+    channel = fakeChannel(request="agi://127.0.0.1:%d/hello" % (number,), arguments=["arg1"],
+                          context="fastagi", extension="100", priority=2,
+                          dtmf=spacedDigits("2", start=0.1))
     try:
-        caller = ScriptedAsterisk(number)
-        await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", number), caller)
-        lines = await caller.done
+        transcript = await placeFakeCall(reactor, number, channel)
     finally:
         await port.stopListening()
-    expected = ["ANSWER", "SAY DATETIME", "WAIT FOR DIGIT 5000", "SAY DIGITS 2 \"\"",
-                "STREAM FILE vm-goodbye \"\"", "HANGUP"]
-    if [line.split(" ")[0] for line in lines] != [e.split(" ")[0] for e in expected] or \
-            lines[2:] != expected[2:]:
-        raise SystemExit("selftest failed: %r" % (lines,))
+    sent = [command.decode().strip() for command in transcript.commands()]
+    if [line.split(" ")[0] for line in sent] != [e.split(" ")[0] for e in EXPECTED] or \
+            sent[2:] != EXPECTED[2:]:
+        raise SystemExit("selftest failed: %r" % (sent,))
     print("selftest passed")
 
 
-async def serve(reactor: Any, port: int, interface: str) -> None:
+async def real(reactor: Any, options: argparse.Namespace) -> None:
     router = fastagi.FastAGIRouter({"hello": main})
-    listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(router), port, interface,
-                                            reactor=reactor)
-    log.warning("FastAGI listening on %s:%d (Ctrl-C to stop)", interface,
-                listening.getHost().port)
-    await Deferred()  # run until interrupted
+    listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(router), options.port,
+                                            options.interface, reactor=reactor)
+    print("FastAGI listening on %s:%d (Ctrl-C to stop)" % (options.interface,
+                                                          listening.getHost().port), flush=True)
+    await forever()
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=4573)
+    parser.add_argument("--interface", default="127.0.0.1")
+    parser.add_argument("--selftest", action="store_true", dest="fake",
+                        help="the same as --fake")
 
 
 def run(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description="Hello, FastAGI.")
-    parser.add_argument("--port", type=int, default=4573)
-    parser.add_argument("--interface", default="127.0.0.1")
-    parser.add_argument("--selftest", "--fake", action="store_true", dest="selftest",
-                        help="call it once, no Asterisk")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    options = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if options.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if options.selftest:
-        task.react(lambda reactor: defer.ensureDeferred(selftest(reactor)))
-    else:
-        task.react(lambda reactor: defer.ensureDeferred(
-            serve(reactor, options.port, options.interface)))
+    runExample("Hello, FastAGI.", fake, real, arguments, argv, level=logging.INFO)
 
 
 if __name__ == "__main__":

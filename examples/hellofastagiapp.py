@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """FastAGI server using StarPy's utility application framework.
 
-The same as hellofastagi, save that starpy.conf ([FastAGI] port, interface)
-sets up the server, and calls are routed with ``APPLICATION.handleCallsFor``:
-here only extension ``s`` has a handler (calls for other extensions are logged
-and finished).
+Says the date and time to the caller with ``InSequence``, as upstream's
+hellofastagiapp did; starpy.conf ([FastAGI] port, interface) sets up the
+server, and calls are routed with ``APPLICATION.handleCallsFor``: here only
+extension ``s`` has a handler (calls for other extensions are logged and
+finished).  hellofastagi.py shows a longer call flow with awaited commands.
 
 The dialplan lines it expects (``extensions.conf``)::
 
@@ -25,9 +26,10 @@ import logging
 import time
 from typing import Any
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from _run import forever, runExample
 from starpy import fastagi, utilapplication
 
 log = logging.getLogger("hellofastagi")
@@ -47,7 +49,14 @@ def testFunction(agi: Any) -> defer.Deferred[Any]:
     return sequence().addErrback(onFailure)
 
 
-async def fake(reactor: Any) -> None:
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    APPLICATION = utilapplication.UtilApplication(reactor=reactor)   # reads starpy.conf
+    APPLICATION.handleCallsFor("s", testFunction)
+    await APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
+    await forever()
+
+
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     from _fake import fakeApplication, fakeChannel, placeFakeCall
 
     APPLICATION = fakeApplication(reactor)
@@ -60,17 +69,5 @@ async def fake(reactor: Any) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    options = parser.parse_args()
-    logging.basicConfig()
     fastagi.log.setLevel(logging.INFO)
-    if options.fake:
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
-    else:
-        from twisted.internet import reactor
-
-        APPLICATION = utilapplication.UtilApplication()
-        APPLICATION.handleCallsFor("s", testFunction)
-        APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
-        reactor.run()  # type: ignore[attr-defined]
+    runExample(__doc__.splitlines()[0], fake, real)

@@ -35,9 +35,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twisted.internet import defer, task  # noqa: E402
-from twisted.internet.defer import Deferred  # noqa: E402
-
+from _run import forever, runExample  # noqa: E402
 from starpy import error, fastagi, menu  # noqa: E402
 from starpy.agi import AGISession  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallTCP  # noqa: E402
@@ -109,7 +107,7 @@ CALLS: List[Tuple[str, Sequence[Tuple[float, str]], Optional[float]]] = [
 ]
 
 
-async def fake(reactor: Any) -> None:
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     port: Any = await fastagi.listenFastAGI(factory(reactor), 0, reactor=reactor)
     number = port.getHost().port
     try:
@@ -125,27 +123,21 @@ async def fake(reactor: Any) -> None:
         await port.stopListening()
 
 
-async def serve(reactor: Any, port: int, interface: str) -> None:
-    listening: Any = await fastagi.listenFastAGI(factory(), port, interface, reactor=reactor)
-    log.warning("FastAGI menu on %s:%d (Ctrl-C to stop)", interface, listening.getHost().port)
-    await Deferred()  # run until interrupted
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    listening: Any = await fastagi.listenFastAGI(factory(), options.port, options.interface,
+                                                 reactor=reactor)
+    print("FastAGI menu on %s:%d (Ctrl-C to stop)" % (options.interface,
+                                                     listening.getHost().port), flush=True)
+    await forever()
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=4573)
+    parser.add_argument("--interface", default="127.0.0.1")
 
 
 def run(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description="StarPy's documented IVR menus over FastAGI.")
-    parser.add_argument("--port", type=int, default=4573)
-    parser.add_argument("--interface", default="127.0.0.1")
-    parser.add_argument("--fake", action="store_true",
-                        help="place scripted calls with the fake Asterisk, no Asterisk needed")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    options = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if options.fake:
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
-    else:
-        task.react(lambda reactor: defer.ensureDeferred(
-            serve(reactor, options.port, options.interface)))
+    runExample("StarPy's documented IVR menus over FastAGI.", fake, real, arguments, argv)
 
 
 if __name__ == "__main__":

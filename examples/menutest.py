@@ -55,9 +55,9 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twisted.internet import defer, task  # noqa: E402
-from twisted.internet.defer import Deferred  # noqa: E402
+from twisted.internet import task  # noqa: E402
 
+from _run import forever, runExample  # noqa: E402
 from starpy import error, fastagi, menu  # noqa: E402
 from starpy.agi import AGISession  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory  # noqa: E402
@@ -164,7 +164,7 @@ def played(commands: Sequence[bytes]) -> List[str]:
     return files
 
 
-async def fake(reactor: Any) -> None:
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     clock = task.Clock()
     app = application(os.devnull, reactor=clock)  # no starpy.conf: every default
     factory = app.agiSpecifier.factory(app.dispatchIncomingCall)
@@ -188,29 +188,15 @@ async def fake(reactor: Any) -> None:
         raise RuntimeError("timers left after the calls: %r" % (clock.getDelayedCalls(),))
 
 
-async def serve(reactor: Any) -> None:
+async def real(reactor: Any, options: argparse.Namespace) -> None:
     app = application(reactor=reactor)  # starpy.conf, ~/.starpy.conf or $STARPY_CONF
     port = await app.agiSpecifier.run(app.dispatchIncomingCall)
-    log.warning("menu test on %s (Ctrl-C to stop)", port.getHost())
-    await Deferred()  # run until interrupted
+    print("menu test on port %d (Ctrl-C to stop)" % (port.getHost().port,), flush=True)
+    await forever()
 
 
 def run(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description="A test of StarPy's IVR menus over FastAGI.")
-    parser.add_argument("--fake", action="store_true",
-                        help="place scripted calls with the fake Asterisk, no Asterisk needed")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    options = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if options.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if options.verbose:
-        log.setLevel(logging.DEBUG)
-        fastagi.log.setLevel(logging.DEBUG)
-        menu.log.setLevel(logging.DEBUG)
-    if options.fake:
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
-    else:
-        task.react(lambda reactor: defer.ensureDeferred(serve(reactor)))
+    runExample("A test of StarPy's IVR menus over FastAGI.", fake, real, argv=argv)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ import argparse
 import logging
 from typing import Any, Dict
 
-from twisted.internet import defer, task
-
+from _run import runExample
 from starpy import manager, utilapplication
 
 log = logging.getLogger("priexhaustion")
@@ -85,33 +84,31 @@ async def fakeTraffic(server: Any, ami: manager.AMIProtocol) -> None:
     await ami.ping()            # answered after the events: they have all been handled
 
 
-async def main(reactor: Any, options: argparse.Namespace) -> None:
-    if options.fake:
-        from _fake import fakeApplication, startFakeAMI
-
-        server, amiPort = startFakeAMI(reactor)
-        server.addChannel("PJSIP/100-00000001", context="default", exten="100")
-        application = fakeApplication(reactor, amiPort)
-    else:
-        application = utilapplication.UtilApplication()
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    application = utilapplication.UtilApplication(reactor=reactor)   # reads starpy.conf
     ami = await application.amiSpecifier.login()
-    tracker = ChannelTracker(options.threshold)
+    tracker = ChannelTracker(options.threshold or 20)
     await tracker.start(ami)
-    if not options.fake:
-        await ami.whenClosed()
-        return
+    await ami.whenClosed()
+
+
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
+    from _fake import fakeApplication, startFakeAMI
+
+    server, amiPort = startFakeAMI(reactor)
+    server.addChannel("PJSIP/100-00000001", context="default", exten="100")
+    ami = await fakeApplication(reactor, amiPort).amiSpecifier.login()
+    tracker = ChannelTracker(options.threshold or 2)
+    await tracker.start(ami)
     await fakeTraffic(server, ami)
     await ami.logoff()
     await server.stopListening()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=int, default=None,
                         help="warn above this many channels (default 20; 2 with --fake)")
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    arguments = parser.parse_args()
-    if arguments.threshold is None:
-        arguments.threshold = 2 if arguments.fake else 20
-    logging.basicConfig()
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor, arguments)))
+
+
+if __name__ == "__main__":
+    runExample(__doc__.splitlines()[0], fake, real, arguments)

@@ -27,8 +27,9 @@ import argparse
 import logging
 from typing import Any, List, Optional
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 
+from _run import forever, runExample
 from starpy import error, fastagi
 from starpy.agi import digitChar
 
@@ -70,7 +71,7 @@ class DialPlan:
         return digits
 
 
-async def fake(reactor: Any) -> None:
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     from _fake import fakeChannel, placeFakeCall
 
     from starpy.testing.agi import spacedDigits
@@ -92,20 +93,17 @@ async def fake(reactor: Any) -> None:
         await port.stopListening()
 
 
-async def serve(reactor: Any, port: int) -> None:
-    listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(DialPlan()), port,
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(DialPlan()), options.port,
                                             reactor=reactor)
-    log.warning("listening on %s", listening.getHost())
-    await defer.Deferred()
+    print("FastAGI listening on port %d (Ctrl-C to stop)" % (listening.getHost().port,),
+          flush=True)
+    await forever()
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=4573)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=4573)
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    options = parser.parse_args()
-    logging.basicConfig()
-    if options.fake:
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
-    else:
-        task.react(lambda reactor: defer.ensureDeferred(serve(reactor, options.port)))
+    runExample(__doc__.splitlines()[0], fake, real, arguments)

@@ -24,8 +24,7 @@ import logging
 import time
 from typing import Any
 
-from twisted.internet import defer, task
-
+from _run import forever, runExample
 from starpy import error, fastagi
 
 log = logging.getLogger("dateandtime")
@@ -59,9 +58,10 @@ def makeHandler(ahead: float) -> Any:
     return handler
 
 
-async def fake(reactor: Any, ahead: float) -> None:
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     from _fake import fakeChannel, placeFakeCall
 
+    ahead = 1.0 if options.ahead is None else options.ahead
     factory = fastagi.FastAGIFactory(makeHandler(ahead), clock=reactor)
     port = await fastagi.listenFastAGI(factory, 0, reactor=reactor)
     try:
@@ -70,25 +70,21 @@ async def fake(reactor: Any, ahead: float) -> None:
         await port.stopListening()
 
 
-async def serve(reactor: Any, port: int, ahead: float) -> None:
-    listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(makeHandler(ahead)), port,
-                                            reactor=reactor)
-    log.warning("listening on %s", listening.getHost())
-    await defer.Deferred()
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    ahead = 20.0 if options.ahead is None else options.ahead
+    listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(makeHandler(ahead)),
+                                            options.port, reactor=reactor)
+    print("FastAGI listening on port %d (Ctrl-C to stop)" % (listening.getHost().port,),
+          flush=True)
+    await forever()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=4574)
     parser.add_argument("--ahead", type=float, default=None,
                         help="seconds ahead to announce (default 20; 1 with --fake)")
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    options = parser.parse_args()
-    logging.basicConfig()
+
+
+if __name__ == "__main__":
     fastagi.log.setLevel(logging.INFO)
-    if options.fake:
-        ahead = 1.0 if options.ahead is None else options.ahead
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor, ahead)))
-    else:
-        ahead = 20.0 if options.ahead is None else options.ahead
-        task.react(lambda reactor: defer.ensureDeferred(serve(reactor, options.port, ahead)))
+    runExample(__doc__.splitlines()[0], fake, real, arguments)

@@ -24,8 +24,8 @@ import logging
 import time
 from typing import Any
 
-from twisted.internet import defer, task
 
+from _run import forever, runExample
 from starpy import error, fastagi, utilapplication
 from timestamp import announceTime
 
@@ -45,7 +45,13 @@ async def announce(agi: Any, ahead: float = AHEAD) -> None:
         print("announced %s" % time.strftime("%H:%M:%S", time.localtime(target)), flush=True)
 
 
-async def fake(reactor: Any) -> None:
+async def real(reactor: Any, options: argparse.Namespace) -> None:
+    APPLICATION = utilapplication.UtilApplication(reactor=reactor)   # reads starpy.conf
+    await APPLICATION.agiSpecifier.run(announce)                     # every call
+    await forever()
+
+
+async def fake(reactor: Any, options: argparse.Namespace) -> None:
     from _fake import fakeApplication, fakeChannel, placeFakeCall
 
     APPLICATION = fakeApplication(reactor)
@@ -57,16 +63,5 @@ async def fake(reactor: Any) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fake", action="store_true", help="use the built-in fake Asterisk")
-    options = parser.parse_args()
-    logging.basicConfig()
     fastagi.log.setLevel(logging.INFO)
-    if options.fake:
-        task.react(lambda reactor: defer.ensureDeferred(fake(reactor)))
-    else:
-        from twisted.internet import reactor
-
-        APPLICATION = utilapplication.UtilApplication()
-        reactor.callWhenRunning(APPLICATION.agiSpecifier.run, announce)  # type: ignore[attr-defined]
-        reactor.run()  # type: ignore[attr-defined]
+    runExample(__doc__.splitlines()[0], fake, real)

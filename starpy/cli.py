@@ -169,7 +169,8 @@ def _runDemo(args: argparse.Namespace) -> int:
               "--show 0 or more", file=sys.stderr)
         return EXIT_USAGE
     status: list[int] = []
-    progress = sys.stderr if args.calls > 10 else None
+    # A progress line rewritten with "\r" only on a terminal, not into a log file.
+    progress = sys.stderr if args.calls > 10 and sys.stderr.isatty() else None
 
     async def run(reactor: object) -> None:
         status.append(await runDemo(reactor, sys.stdout, calls=args.calls,

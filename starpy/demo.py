@@ -69,13 +69,13 @@ async def demoIVR(agi: AGISession) -> None:
     try:
         await agi.answer()
         chain = await DEMO_MENU(agi)
-        choice = " > ".join(digits for option, digits in chain)
+        choice = " ".join(digits for option, digits in chain)   # as examples/menu.py
     except error.MenuExit:
-        choice = "left the menu"
+        choice = "exit"
     except error.MenuFinished:
-        choice = "no valid choice"
+        choice = "none"
     except error.AGIHangup:
-        choice = "hung up"
+        choice = "hangup"
     await agi.setVariable("MENU_CHOICE", choice)  # dead-safe: works after a hang-up too
 
 

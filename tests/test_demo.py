@@ -29,7 +29,7 @@ async def test_demo_runs_against_the_fake_asterisk() -> None:
     assert "CoreShowChannels: 1 channel(s)" in text
     assert "No such channel" in text
     # Every caller script ends the way its description says.
-    assert summary(text) == {"0": 2, "#": 1, "2 > 555": 1, "hung up": 1}
+    assert summary(text) == {"0": 2, "#": 1, "2 555": 1, "hangup": 1}
     assert text.index("call 1 from 5550000: the caller presses 0") < text.index("call 2 from")
     assert "    WAIT FOR DIGIT 5000                        -> 200 result=57" in text  # the 9
     assert "    STREAM FILE pm-invalid-option" in text
@@ -41,7 +41,7 @@ async def test_demo_runs_against_the_fake_asterisk() -> None:
 async def test_many_calls_show_a_progress_line_and_only_the_summary() -> None:
     out, progress = io.StringIO(), io.StringIO()
     await runDemo(reactor, out, calls=20, concurrency=10, progress=progress)
-    assert summary(out.getvalue()) == {"0": 8, "#": 4, "2 > 555": 4, "hung up": 4}
+    assert summary(out.getvalue()) == {"0": 8, "#": 4, "2 555": 4, "hangup": 4}
     assert "call 1 from" not in out.getvalue()
     assert progress.getvalue().endswith("\r  20/20 calls done\n")
 
@@ -52,6 +52,15 @@ def test_cli_demo_entry_point() -> None:
     assert done.returncode == 0, done.stderr
     assert "demo finished" in done.stdout
     assert "call 2 from 5550001: the caller chooses 2 and enters extension 555#" in done.stdout
+
+
+def test_cli_demo_writes_no_progress_line_into_a_file() -> None:
+    """stderr is a pipe here, as when it goes to a log file: no "\\r" lines."""
+    done = subprocess.run([sys.executable, "-m", "starpy", "demo", "--calls", "12",
+                           "--concurrency", "6"], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert b"\r" not in done.stderr + done.stdout    # bytes: text mode would hide it
+    assert b"summary: 12 call(s)" in done.stdout
 
 
 def test_cli_demo_refuses_bad_options() -> None:

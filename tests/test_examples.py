@@ -1,16 +1,22 @@
 """Smoke tests: every example runs against the built-in fake Asterisk."""
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, Optional
+
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(script: str, *args: str, env: Optional[Dict[str, str]] = None,
+        cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(EXAMPLES / script), *args],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
 
 
 def test_amicommand_prints_cli_output() -> None:
@@ -152,3 +158,53 @@ def test_menutest_runs_the_menu_test_on_scripted_calls() -> None:
     source = (EXAMPLES / "menutest.py").read_text()
     assert "exten => s,1,Answer()" in source
     assert "same => n,AGI(agi://127.0.0.1:4573)" in source
+
+
+# -- ordinary errors against a real Asterisk: one line, no traceback -------------------------
+
+
+def closedPort() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def withoutConfig(tmp_path: Path, **extra: str) -> Dict[str, str]:
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("STARPY_CONF", "AMI_SECRET")}
+    environment["HOME"] = str(tmp_path)        # no ~/.starpy.conf, and cwd has none
+    environment.update(extra)
+    return environment
+
+
+@pytest.mark.parametrize("script, args, extra, status, words", [
+    ("amicommand.py", ["core show version"], {}, 2,
+     "amicommand.py: set AMI_SECRET to the secret of AMI user 'starpy'"),
+    ("amicommand.py", ["--port", "PORT", "core show version"], {"AMI_SECRET": "s"}, 1,
+     "amicommand.py: Connection was refused"),
+    ("asyncagi.py", ["--port", "PORT"], {"AMI_SECRET": "s"}, 1,
+     "asyncagi.py: Connection was refused"),
+    ("connecttoivr.py", ["PJSIP/100"], {}, 1,
+     "connecttoivr.py: [AMI] username: not set: add it to starpy.conf to use the AMI"),
+    ("priexhaustion.py", [], {}, 1,
+     "priexhaustion.py: [AMI] username: not set: add it to starpy.conf to use the AMI"),
+])
+def test_ordinary_errors_are_one_line(tmp_path: Path, script: str, args: list[str],
+                                      extra: Dict[str, str], status: int, words: str) -> None:
+    port = str(closedPort())
+    done = run(script, *[port if a == "PORT" else a for a in args],
+               env=withoutConfig(tmp_path, **extra), cwd=tmp_path)
+    assert done.returncode == status, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(words), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        done = run("readingdigits.py", "--port", port, env=withoutConfig(tmp_path), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("readingdigits.py: Couldn't listen on 127.0.0.1:%s" % port)
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
