@@ -33,16 +33,23 @@ Conventions of every command:
   :class:`~starpy.error.AGIUsageError` (520), and
   :class:`~starpy.error.AGIHangup` when the channel hung up before a command
   that a dead channel refuses, or the session ended;
-* arguments holding CR, LF or NUL make the Deferred fail with
-  :class:`ValueError`.
+* arguments holding CR, LF or NUL, numbers that are not finite, and a
+  command line longer than the connected Asterisk reads as one command
+  (see :meth:`AGISession.sendCommandLine`) make the Deferred fail with
+  :class:`ValueError` before anything is sent;
+* a reply that does not fit its command (``200 result=abc``, a ``200``
+  without ``result=``, ``endpos=abc``) fails with
+  :class:`~starpy.error.AGIReplyError`.
 """
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import time as _time
 from abc import ABC, abstractmethod
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import (
     Any,
@@ -50,6 +57,7 @@ from typing import (
     Coroutine,
     Deque,
     Dict,
+    Iterator,
     List,
     Optional,
     Sequence,
@@ -68,7 +76,13 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.codec.agi import AGIReply, Argument, formatCommand
+from starpy.codec.agi import (
+    AGIReply,
+    Argument,
+    encodeCommandLine,
+    formatCommand,
+    maxCommandBytes,
+)
 from starpy.trace import WireTracer
 
 __all__ = [
@@ -117,9 +131,12 @@ def _keywordAliases(**aliases: str) -> Callable[[_F], _F]:
 #: digits (``[1, 2, "#"]``).
 Digits = Union[str, Sequence[Union[str, int]], None]
 
-#: The commands Asterisk still runs on a hung-up channel.
+#: The commands Asterisk still runs on a hung-up channel: exactly those
+#: res_agi marks so.
 DEAD_SAFE_COMMANDS = frozenset(
     [
+        "SPEECH DESTROY",
+        "SPEECH UNLOAD GRAMMAR",
         "GET VARIABLE",
         "GET FULL VARIABLE",
         "DATABASE GET",
@@ -173,14 +190,18 @@ class QueuedCommand:
     :ivar deferred: fires with its :class:`~starpy.codec.agi.AGIReply`.
     :ivar tag: what the transport needs to recognise the reply (AsyncAGI's
         CommandID), or ``None``.
+    :ivar data: the line's bytes as checked by
+        :meth:`AGISession._encodeLine` (newline included), or ``None``.
     """
 
-    __slots__ = ("line", "deferred", "tag")
+    __slots__ = ("line", "deferred", "tag", "data")
 
-    def __init__(self, line: str, deferred: Deferred[AGIReply]) -> None:
+    def __init__(self, line: str, deferred: Deferred[AGIReply],
+                 data: Optional[bytes] = None) -> None:
         self.line = line
         self.deferred = deferred
         self.tag: Optional[str] = None
+        self.data = data
 
 
 #: A call handler: called with the session once the call's environment is
@@ -228,10 +249,23 @@ def _handlerFailed(reason: Failure, agi: "AGISession") -> None:
 
 
 def _milliseconds(seconds: float) -> int:
-    """Float seconds to Asterisk's integer milliseconds; negative is -1."""
+    """Float seconds to Asterisk's integer milliseconds; negative is -1.
+
+    :raises ValueError: *seconds* is NaN or infinite (nothing is sent).
+    """
     if seconds < 0:
         return -1
-    return int(round(seconds * 1000))
+    milliseconds = seconds * 1000
+    if not math.isfinite(milliseconds):
+        raise ValueError("a time must be a finite number of seconds, not %r" % (seconds,))
+    return int(round(milliseconds))
+
+
+def _maskReply(reply: str) -> str:
+    """A reply with everything after its status code hidden (notes kept)."""
+    if reply[:3].isdigit():
+        return reply[:3] + " (reply hidden)"
+    return reply
 
 
 def _escapeDigits(digits: Digits) -> str:
@@ -253,6 +287,8 @@ def _epochSeconds(value: Any) -> int:
 
 def _decimal(value: float) -> str:
     number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("a number must be finite, not %r" % (value,))
     if number.is_integer():
         return str(int(number))
     return repr(number)
@@ -555,7 +591,8 @@ class AGISession(ABC):
     :ivar tracer: the session's :class:`~starpy.trace.WireTracer` (see
         :meth:`setTrace`).
 
-    :param clock: the clock :meth:`wait` uses; the global reactor if ``None``.
+    :param clock: the clock :meth:`wait` and :attr:`commandTimeout` use; the
+        global reactor if ``None``.
     """
 
     #: How many commands :attr:`history` keeps.
@@ -590,6 +627,14 @@ class AGISession(ABC):
         self._current: Optional[QueuedCommand] = None
         self._onClose: Optional[Deferred[None]] = None
         self._queue: Deque[QueuedCommand] = deque()
+        # Set by finish(): from then on nothing more is sent.
+        self._finishing = False
+        # The command timeout: one deadline, for the one command in flight,
+        # checked by one timer that is re-armed only when it fires early.
+        self._commandTimeout: Optional[float] = None
+        self._deadline = 0.0
+        self._deadlineTimer: Optional[IDelayedCall] = None
+        self._masking = 0
 
     # -- the command queue ------------------------------------------------
 
@@ -599,27 +644,128 @@ class AGISession(ABC):
         The line goes out now if no command is in flight, else after the
         ones before it.  The Deferred fires with the final :class:`AGIReply`
         of that command (any code: :meth:`sendCommand` interprets it), and
-        fails with :class:`~starpy.error.AGIHangup` if the session ends
-        first.  What happens to a command queued before a hangup is the
-        transport's :attr:`sendQueuedAfterHangup`.  Cancelling a queued command removes it; one in flight cannot
-        be unsent (its reply is then dropped).
+        fails with :class:`~starpy.error.AGIHangup` if the session has ended
+        or been finished (nothing is sent then) or ends first.  What happens
+        to a command queued before a hangup is the transport's
+        :attr:`sendQueuedAfterHangup`.  Cancelling a queued command removes
+        it; one in flight cannot be unsent (its reply is then dropped).
+
+        A line the connected Asterisk would not read back as one command
+        fails the Deferred with :class:`ValueError` and is not sent: one
+        holding CR, LF or NUL, or one longer than Asterisk's command buffer
+        (:func:`~starpy.codec.agi.maxCommandBytes` of ``agi_version``: 8191
+        bytes with the newline since Asterisk 20.16, 21.11, 22.6 and 23,
+        2047 before and when the version is unknown), whose tail Asterisk
+        would run as another command.
         """
-        if self.closed:
+        if self.closed or self._finishing:
             return defer.fail(error.AGIHangup(line, None, "AGI session has ended"))
-        command = QueuedCommand(line, Deferred(self._cancelQueued))
+        try:
+            data = self._encodeLine(line)
+        except ValueError:
+            return defer.fail(Failure())
+        command = QueuedCommand(line, Deferred(self._cancelQueued), data)
         if self._current is None:  # the common case, inlined: nothing in flight
             self._current = command
+            if self._commandTimeout is not None:
+                self._armDeadline()
             self._transmit(command)
         else:
             self._queue.append(command)
         return command.deferred
 
+    def _encodeLine(self, line: str) -> Optional[bytes]:
+        """Check *line* for this transport; return its bytes (newline included).
+
+        The default is FastAGI's and classic AGI's rule: the line must fit
+        the command buffer of the Asterisk named by ``agi_version``
+        (:func:`~starpy.codec.agi.maxCommandBytes`).
+
+        :raises ValueError: Asterisk would not read *line* as one command.
+        """
+        return encodeCommandLine(line, maxCommandBytes(self.variables.get("agi_version")))
+
     def _enqueue(self, command: QueuedCommand) -> None:
         if self._current is None:
             self._current = command
+            if self._commandTimeout is not None:
+                self._armDeadline()
             self._transmit(command)
         else:
             self._queue.append(command)
+
+    # -- the command timeout ------------------------------------------------
+
+    @property
+    def commandTimeout(self) -> Optional[float]:
+        """Seconds a command may wait for its reply, or ``None`` (the default): no limit.
+
+        When a command gets no reply in time its Deferred fails with
+        :class:`~starpy.error.AGICommandTimeout` and the session ends (the
+        connection is dropped: a late reply would answer the wrong command),
+        so every other waiting command fails with
+        :class:`~starpy.error.AGIHangup`.  Set it longer than the longest
+        command the application runs: ``STREAM FILE`` of a long prompt,
+        ``WAIT FOR DIGIT -1``, ``RECORD FILE``, ``EXEC Dial`` last as long
+        as the caller lets them.  A new value applies to the command in
+        flight from now on, and to the next ones.
+
+        :raises ValueError: (on setting) not ``None`` nor a number above 0.
+        """
+        return self._commandTimeout
+
+    @commandTimeout.setter
+    def commandTimeout(self, seconds: Optional[float]) -> None:
+        if seconds is not None:
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                raise TypeError("commandTimeout must be a number or None, not %r" % (seconds,))
+            if not seconds > 0:  # also refuses NaN
+                raise ValueError("commandTimeout must be above 0 seconds, not %r" % (seconds,))
+        self._commandTimeout = seconds
+        timer, self._deadlineTimer = self._deadlineTimer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+        if seconds is not None and self._current is not None and not self.closed:
+            self._armDeadline()
+
+    def _armDeadline(self) -> None:
+        """Give the command just put in flight its deadline (timeout set)."""
+        timeout = cast(float, self._commandTimeout)
+        clock = self.clock
+        self._deadline = clock.seconds() + timeout
+        if self._deadlineTimer is None:
+            self._deadlineTimer = clock.callLater(timeout, self._checkDeadline)
+
+    def _checkDeadline(self) -> None:
+        self._deadlineTimer = None
+        command = self._current
+        if command is None or self.closed or self._commandTimeout is None:
+            return
+        clock = self.clock
+        left = self._deadline - clock.seconds()
+        if left > 0:  # a later command is in flight: wait for its deadline
+            self._deadlineTimer = clock.callLater(left, self._checkDeadline)
+            return
+        timeout = self._commandTimeout
+        log.warning("%s: no reply to %r within %g s; ending the AGI session",
+                    self._name(), command.line, timeout)
+        self._current = None
+        self._abortSession("no reply to %s within %g seconds" % (command.line, timeout))
+        if not command.deferred.called:
+            command.deferred.errback(error.AGICommandTimeout(
+                command.line, None, "no reply within %g seconds" % (timeout,)))
+
+    def _abortSession(self, why: str) -> None:
+        """A command timed out (it is no longer in flight): end the session.
+
+        FastAGI drops the connection; the default finishes the session.
+        """
+        self.finish()
+
+    def _stopDeadline(self) -> None:
+        timer, self._deadlineTimer = self._deadlineTimer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
     @property
     def pendingCount(self) -> int:
@@ -649,6 +795,8 @@ class AGISession(ABC):
                     error.AGIHangup(command.line, None, "channel has hung up"))
                 continue
             self._current = command
+            if self._commandTimeout is not None:
+                self._armDeadline()
             self._transmit(command)
 
     def _cancelQueued(self, waiting: Deferred[AGIReply]) -> None:
@@ -718,6 +866,8 @@ class AGISession(ABC):
         if self.closed:
             return
         self.closed = True
+        if self._deadlineTimer is not None:
+            self._stopDeadline()
         if self._waits:
             waits, self._waits = self._waits, set()
             for waiting in waits:
@@ -790,7 +940,33 @@ class AGISession(ABC):
         history = self._history
         if history is None:
             history = self._history = deque(maxlen=self.HISTORY_LENGTH)
+        if self._masking:
+            reply = _maskReply(reply)
         history.append((line, reply))
+
+    @contextmanager
+    def maskingReplies(self) -> Iterator[None]:
+        """Hide the replies of the commands answered inside the ``with`` block.
+
+        Asterisk's replies are kept in :attr:`history` (and so in
+        :meth:`failureReport`) and in the wire trace with only their status
+        code: a DTMF reply such as ``200 result=52`` spells the key pressed,
+        so :class:`~starpy.menu.CollectPassword` collects inside this.
+        Commands sent stay visible.  Blocks may nest::
+
+            with agi.maskingReplies():
+                digit = await agi.waitForDigit(5)
+        """
+        self._masking += 1
+        try:
+            yield
+        finally:
+            self._masking -= 1
+
+    @property
+    def maskingActive(self) -> bool:
+        """Whether replies are being hidden (see :meth:`maskingReplies`)."""
+        return self._masking > 0
 
     @property
     def tracer(self) -> WireTracer:
@@ -865,7 +1041,7 @@ class AGISession(ABC):
             line = formatCommand(command, *arguments)
         except (ValueError, TypeError):
             return defer.fail(Failure())
-        if self.closed:
+        if self.closed or self._finishing:
             self._remember(line, "(not sent: the AGI session has ended)")
             return defer.fail(error.AGIHangup(line, None, "AGI session has ended"))
         if self.hungUp and command.upper() not in DEAD_SAFE_COMMANDS:
@@ -886,9 +1062,22 @@ class AGISession(ABC):
         self._remember(line, reply.raw)
         code = reply.code
         if code == 200:
-            if reply.result == "-1" and failOnMinusOne:
+            result = reply.result
+            if result == "-1" and failOnMinusOne:
                 raise error.AGICommandFailure(line, 200, reply.raw)
-            return reply if convert is None else convert(reply)
+            if result is None:
+                raise error.AGIReplyError("200 reply without result=", line, reply.raw)
+            if convert is None:
+                return reply
+            try:
+                return convert(reply)
+            except (ValueError, OverflowError) as e:
+                # A value that should be a number and is not: the reply is
+                # malformed, whichever conversion noticed it.
+                message = e.message if isinstance(e, error.AGIReplyError) else str(e)
+                raise error.AGIReplyError(
+                    "malformed reply (%s): %r" % (message, reply.raw), line, reply.raw
+                ) from e
         if code == 510:
             raise error.AGIInvalidCommand(line, 510, reply.text)
         if code == 511:
@@ -909,10 +1098,13 @@ class AGISession(ABC):
         :return: a Deferred that fires with ``0`` (as upstream StarPy's did)
             after *duration* seconds; it
             fails with :class:`~starpy.error.AGIHangup` if the session ends
-            first.  Cancelling it cancels the timer.
+            first, and at once with :class:`ValueError` if *duration* is
+            negative or NaN.  Cancelling it cancels the timer.
         """
         if self.closed:
             return defer.fail(error.AGIHangup(None, None, "AGI session has ended"))
+        if not duration >= 0:  # negative, or NaN
+            return defer.fail(ValueError("wait needs seconds >= 0, not %r" % (duration,)))
         waiting: Deferred[int] = Deferred(lambda d: call.cancel())
         call: IDelayedCall = self.clock.callLater(duration, self._waitDone, waiting)
         self._waits.add(waiting)

@@ -27,6 +27,7 @@ __all__ = [
     "AGIHangup",
     "AGICommandTimeout",
     "AGIProtocolError",
+    "AGIReplyError",
     "MenuFinished",
     "MenuExit",
     "MenuTimeout",
@@ -209,6 +210,31 @@ class AGICommandTimeout(AGICommandFailure, TimeoutError):
 
 class AGIProtocolError(AGIError):
     """The peer sent something that is not AGI (or that breaks a bound)."""
+
+
+class AGIReplyError(AGIProtocolError, ValueError):
+    """A reply is malformed for its command: a ``200`` with no ``result=``,
+    or a result or value that should be a number and is not
+    (``200 result=abc``, ``endpos=abc``).
+
+    It is also a :class:`ValueError`, which is what such replies raised
+    before.
+
+    :ivar command: the command line the reply answers, or ``None``.
+    :ivar reply: the reply as received, or ``None``.
+    """
+
+    def __init__(self, message: str, command: Optional[str] = None,
+                 reply: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.command = command
+        self.reply = reply
+
+    def __str__(self) -> str:
+        if self.command is None:
+            return self.message
+        return "%s: %s" % (self.command, self.message)
 
 
 # -- Menus -----------------------------------------------------------------

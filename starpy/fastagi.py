@@ -24,6 +24,10 @@ arguments and script path.  Commands are sent one at a time; the others
 wait in a queue.  :class:`FastAGIRouter` sends each script path to its own
 handler.  FastAGI has no authentication: listen on loopback, or give
 ``allowedClients``.
+
+Accepted connections get TCP keepalive, so the operating system notices
+an Asterisk host that vanished; a per-command timeout
+(``commandTimeout``, off by default) bounds the wait for each reply.
 """
 from __future__ import annotations
 
@@ -59,7 +63,14 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.agi import AGISession, Handler, InSequence, QueuedCommand, runHandler
+from starpy.agi import (
+    AGISession,
+    Handler,
+    InSequence,
+    QueuedCommand,
+    _maskReply,
+    runHandler,
+)
 from starpy.codec.agi import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
     DEFAULT_MAX_LINE_LENGTH,
@@ -99,9 +110,17 @@ class FastAGIProtocol(Protocol, AGISession):
     :param environmentTimeout: seconds the peer has to send the whole
         environment block before the connection is dropped (``None``: no
         limit).
+    :param commandTimeout: seconds each command may wait for its reply
+        (:attr:`~starpy.agi.AGISession.commandTimeout`); ``None``: no limit.
+
+    :ivar tcpKeepAlive: whether :meth:`connectionMade` turns TCP keepalive
+        on (where the transport supports it); ``True`` by default.
     """
 
     handlerLog = log
+
+    #: Turn TCP keepalive on for the connection (see :meth:`connectionMade`).
+    tcpKeepAlive = True
 
     def __init__(
         self,
@@ -110,8 +129,11 @@ class FastAGIProtocol(Protocol, AGISession):
         maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
         maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
         environmentTimeout: Optional[float] = None,
+        commandTimeout: Optional[float] = None,
     ) -> None:
         AGISession.__init__(self, clock)
+        if commandTimeout is not None:
+            self.commandTimeout = commandTimeout
         self.environmentTimeout = environmentTimeout
         self.environmentSeen = False
         self._environmentTimer: Optional[IDelayedCall] = None
@@ -124,7 +146,15 @@ class FastAGIProtocol(Protocol, AGISession):
     # -- Twisted ----------------------------------------------------------------
 
     def connectionMade(self) -> None:
-        """Start the clock on the environment block, if it has a time limit."""
+        """Turn TCP keepalive on, start the clock on the environment block
+        if it has a time limit."""
+        if self.tcpKeepAlive:
+            setKeepAlive = getattr(self.transport, "setTcpKeepAlive", None)
+            if setKeepAlive is not None:
+                try:
+                    setKeepAlive(True)
+                except OSError as e:  # not a TCP socket after all
+                    log.debug("%s: no TCP keepalive: %s", self._name(), e)
         if self.environmentTimeout is not None:
             self._environmentTimer = self.clock.callLater(
                 self.environmentTimeout, self._environmentTimedOut)
@@ -145,8 +175,14 @@ class FastAGIProtocol(Protocol, AGISession):
             timer.cancel()
 
     def dataReceived(self, data: bytes) -> None:
-        """Decode Asterisk's bytes and dispatch the events."""
-        if self.closed:
+        """Decode Asterisk's bytes and dispatch the events.
+
+        Nothing more is dispatched once the session is finished or the
+        transport is disconnecting, even from the rest of the same chunk (as
+        Twisted's ``LineOnlyReceiver``).
+        """
+        transport = self.transport
+        if self.closed or self._finishing or getattr(transport, "disconnecting", False):
             return
         try:
             events = self._decoder.feed(data)
@@ -155,10 +191,18 @@ class FastAGIProtocol(Protocol, AGISession):
             self._abort(e)
             return
         tracing = self.tracing
+        first = True
         for event in events:
+            if first:
+                first = False
+            elif self._finishing or self.closed or getattr(transport, "disconnecting", False):
+                return
             if isinstance(event, AGIReply):
                 if tracing:
-                    self.tracer.received(list(event.interim) + event.raw.split("\n"))
+                    lines = list(event.interim) + event.raw.split("\n")
+                    if self._masking:
+                        lines = [_maskReply(line) for line in lines]
+                    self.tracer.received(lines)
                 self._replyReceived(event)
             elif isinstance(event, AGIHangupSignal):
                 if tracing:
@@ -187,11 +231,21 @@ class FastAGIProtocol(Protocol, AGISession):
     def finish(self) -> None:
         """Close the connection: Asterisk's AGI() ends and the dialplan goes on.
 
-        Commands still waiting fail with :class:`~starpy.error.AGIHangup`.
-        :meth:`whenClosed` fires once the connection is closed.
+        From now on nothing more is sent: a command issued after this fails
+        at once with :class:`~starpy.error.AGIHangup`, and so do the queued
+        ones; the command in flight fails the same way when the connection
+        closes (its reply is no longer read).  :meth:`whenClosed` fires once
+        the connection is closed.
         """
+        if self.closed or self._finishing:
+            return
+        self._finishing = True
+        if self._queue:
+            queued = list(self._queue)
+            self._queue.clear()
+            self._failCommands(queued, "AGI session finished")
         transport = self.transport
-        if transport is not None and not self.closed:
+        if transport is not None:
             transport.loseConnection()
 
     # -- internals -------------------------------------------------------------------
@@ -200,8 +254,19 @@ class FastAGIProtocol(Protocol, AGISession):
         line = command.line
         if self._tracer is not None and self._tracer.enabled:
             self._tracer.sent([line])
-        self.transport.write(  # type: ignore[union-attr]
-            line.encode(ENCODING, "surrogateescape") + b"\n")
+        data = command.data
+        if data is None:
+            data = line.encode(ENCODING, "surrogateescape") + b"\n"
+        self.transport.write(data)  # type: ignore[union-attr]
+
+    def _abortSession(self, why: str) -> None:
+        """A command timed out: drop the connection, fail what waits."""
+        self._finishing = True
+        transport = self.transport
+        if transport is not None:
+            abort = getattr(transport, "abortConnection", None)
+            (abort or transport.loseConnection)()
+        self._endSession(why)
 
     def _replyReceived(self, reply: AGIReply) -> None:
         current = self._current
@@ -307,6 +372,16 @@ class FastAGIFactory(ServerFactory):
     :param environmentTimeout: seconds a peer has to send its whole
         environment block before it is dropped (default 10; ``None``: no
         limit).  Asterisk sends it at once on connecting.
+    :param commandTimeout: seconds each command of a session may wait for
+        its reply before it fails with
+        :class:`~starpy.error.AGICommandTimeout` and the connection is
+        dropped (``None``, the default: no limit).  Make it longer than the
+        longest command the handlers run (``EXEC Dial``, ``RECORD FILE``,
+        ``WAIT FOR DIGIT -1`` last as long as the caller lets them); a
+        handler may change it per session (``agi.commandTimeout = 30``).
+    :param tcpKeepAlive: turn TCP keepalive on for each accepted
+        connection (the default), so that a vanished Asterisk host ends the
+        session once the operating system gives up on it.
 
     The factory knows its open sessions (:attr:`sessions`).  When the last
     port listening with it stops, Twisted calls :meth:`stopFactory`, which
@@ -324,7 +399,16 @@ class FastAGIFactory(ServerFactory):
         maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
         maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
         environmentTimeout: Optional[float] = 10.0,
+        commandTimeout: Optional[float] = None,
+        tcpKeepAlive: bool = True,
     ) -> None:
+        if commandTimeout is not None and not (
+            isinstance(commandTimeout, (int, float)) and commandTimeout > 0
+        ):
+            raise ValueError("commandTimeout must be above 0 seconds or None, not %r"
+                             % (commandTimeout,))
+        self.commandTimeout = commandTimeout
+        self.tcpKeepAlive = tcpKeepAlive
         self.mainFunction = mainFunction
         self.allowedClients = None if allowedClients is None else _parseAllowed(allowedClients)
         self.clock = clock
@@ -404,17 +488,30 @@ class FastAGIFactory(ServerFactory):
             self.finishAll()
 
     def isAllowed(self, addr: Optional[IAddress]) -> bool:
-        """Whether a client at *addr* may connect (UNIX sockets always may)."""
+        """Whether a client at *addr* may connect (UNIX sockets always may).
+
+        An IPv4 client of a socket listening on ``::`` shows as the
+        IPv4-mapped ``::ffff:a.b.c.d``: it matches the IPv4 entries as
+        ``a.b.c.d`` would, and an IPv4 client matches entries written in
+        the mapped form (``::ffff:10.0.0.0/104``).
+        """
         if self.allowedClients is None:
             return True
         host = getattr(addr, "host", None)
         if host is None:
             return True
         try:
-            address = ipaddress.ip_address(host)
+            address = ipaddress.ip_address(host.partition("%")[0])
         except ValueError:
             return False
-        return any(address in network for network in self.allowedClients)
+        candidates: List[Union[ipaddress.IPv4Address, ipaddress.IPv6Address]] = [address]
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                candidates.append(address.ipv4_mapped)
+        else:
+            candidates.append(ipaddress.IPv6Address("::ffff:" + str(address)))
+        return any(candidate in network
+                   for network in self.allowedClients for candidate in candidates)
 
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[FastAGIProtocol]:
         """Build the session, or refuse (``None``) a client not allowed."""
@@ -423,6 +520,10 @@ class FastAGIFactory(ServerFactory):
             return None
         agi = self.protocol(
             self._sessionReady, self.clock, self.maxLineLength, self.maxEnvironmentLines)
+        if self.commandTimeout is not None:
+            agi.commandTimeout = self.commandTimeout
+        if not self.tcpKeepAlive:
+            agi.tcpKeepAlive = False
         agi.factory = self
         self._sessions.add(agi)
         self._awaitEnvironment(agi)

@@ -255,8 +255,9 @@ def test_afterHangupOnlyDeadSafeCommandsAreSent() -> None:
     safe = [agi.getVariable("A"), agi.getFullVariable("${A}"), agi.databaseGet("f", "k"),
             agi.databaseSet("f", "k", "v"), agi.databaseDel("f", "k"),
             agi.databaseDeltree("f"), agi.verbose("v"), agi.noop(), agi.setVariable("A", "1"),
-            agi.execute("NoOp"), agi.asyncagiBreak()]
-    assert len(agi.sent) == len(safe) == 11
+            agi.execute("NoOp"), agi.asyncagiBreak(), agi.speechDestroy(),
+            agi.speechUnloadGrammar("digits")]
+    assert len(agi.sent) == len(safe) == 13
     assert {commandOf(line) for line, _ in agi.sent} == DEAD_SAFE_COMMANDS
     for d in safe:
         assert not d.called
@@ -422,3 +423,11 @@ def test_jumpOnErrorAfterHangupStillFinishes() -> None:
     d.addErrback(agi.jumpOnError)
     assert failure(d).check(error.AGIHangup)
     assert agi.finished == 1
+
+
+def test_deadSafeListIsExactlyAsterisks() -> None:
+    """WIRE.md: the commands res_agi marks as allowed on a dead channel."""
+    assert DEAD_SAFE_COMMANDS == {
+        "ASYNCAGI BREAK", "DATABASE DEL", "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT",
+        "EXEC", "GET FULL VARIABLE", "GET VARIABLE", "NOOP", "SET VARIABLE",
+        "SPEECH DESTROY", "SPEECH UNLOAD GRAMMAR", "VERBOSE"}
