@@ -404,9 +404,18 @@ def _resultInt(reply: AGIReply) -> int:
     return reply.resultAsInt()
 
 
+def _replyInt(reply: AGIReply, text: str) -> int:
+    """*text*, a number in *reply*, as an int; AGIReplyError if it is not one."""
+    try:
+        return int(text)
+    except ValueError:
+        raise error.AGIReplyError("not a number: %r in %r" % (text, reply.raw),
+                                  reply=reply.raw) from None
+
+
 def _endpos(reply: AGIReply) -> Optional[int]:
     value = reply.extra.get("endpos")
-    return None if value is None else int(value)
+    return None if value is None else _replyInt(reply, value)
 
 
 def _codeAndEndpos(reply: AGIReply) -> Tuple[int, Optional[int]]:
@@ -463,10 +472,11 @@ class SpeechRecognition:
 
 def _speechRecognition(reply: AGIReply) -> SpeechRecognition:
     extra = reply.extra
-    count = int(extra.get("results", "0") or 0)
+    # No more results than the reply has keys: a hostile count costs nothing.
+    count = min(_replyInt(reply, extra.get("results", "0") or "0"), len(extra))
     results = [
         SpeechResult(
-            score=int(extra.get("score%d" % index, "0") or 0),
+            score=_replyInt(reply, extra.get("score%d" % index, "0") or "0"),
             text=extra.get("text%d" % index, ""),
             grammar=extra.get("grammar%d" % index, ""),
         )

@@ -77,7 +77,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.agi import AGISession, Handler, QueuedCommand, runHandler
-from starpy.codec.agi import AGIReply, parseEnvironment, parseReplyText
+from starpy.codec.agi import AGIReply, encodeCommandLine, parseEnvironment, parseReplyText
 from starpy.amiactions import appArguments
 from starpy.codec.ami import Message
 
@@ -94,6 +94,11 @@ __all__ = [
 
 log = logging.getLogger("starpy.asyncagi")
 
+
+#: Asterisk reads one AMI line into 1024 bytes, CRLF included (``inbuf[1025]``
+#: in manager.c); a longer line is discarded and the action refused.
+AMI_MAX_LINE_BYTES = 1024
+_COMMAND_HEADER = "Command: "
 
 #: The AMI events a running dispatcher listens to.
 EVENTS = ("AsyncAGIStart", "AsyncAGIExec", "AsyncAGIEnd", "AsyncAGI", "HangupRequest",
@@ -205,7 +210,9 @@ class AsyncAGISession(AGISession):
         """Send *line* with ``Action: AGI`` now, or after the commands before it.
 
         :return: a Deferred firing with the :class:`~starpy.codec.agi.AGIReply`
-            parsed from the matching ``AsyncAGIExec``; failing with
+            parsed from the matching ``AsyncAGIExec``; failing at once with
+            :class:`ValueError`, nothing sent, for a line the ``Command``
+            header cannot carry (see :meth:`_encodeLine`); failing with
             :class:`AsyncAGIRejected` on ``Response: Error``,
             :class:`~starpy.error.AGIHangup` when the session ends first,
             :class:`~starpy.error.AGIProtocolError` on an unreadable
@@ -217,6 +224,24 @@ class AsyncAGISession(AGISession):
         if self.closed or self._finishing:
             return defer.fail(error.AGIHangup(line, None, "AsyncAGI session has ended"))
         return AGISession.sendCommandLine(self, line)
+
+    def _encodeLine(self, line: str) -> Optional[bytes]:
+        """Refuse a line ``Action: AGI`` cannot carry whole.
+
+        The command travels as the action's ``Command`` header, which
+        Asterisk copies whole (no AGI buffer is involved), but the AMI line
+        ``Command: <line>\r\n`` must fit in :data:`AMI_MAX_LINE_BYTES`
+        bytes: 1013 bytes of command at most.
+
+        :raises ValueError: the line holds CR, LF or NUL, or is too long.
+        """
+        size = len(encodeCommandLine(line)) - 1 + len(_COMMAND_HEADER) + 2
+        if size > AMI_MAX_LINE_BYTES:
+            raise ValueError(
+                "AsyncAGI command too long: its AMI line 'Command: ...' would be %d bytes "
+                "with CRLF, and Asterisk reads AMI lines of at most %d bytes: %r..."
+                % (size, AMI_MAX_LINE_BYTES, line[:60]))
+        return None
 
     def finish(self) -> None:
         """Hand the channel back to the dialplan (``ASYNCAGI BREAK``).
@@ -289,7 +314,8 @@ class AsyncAGISession(AGISession):
         except error.AGIProtocolError:
             result = Failure()
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: << %r", self._name(), unquote(encoded or ""))
+            log.debug("%s: << %r", self._name(),
+                      "(reply hidden)" if self._masking else unquote(encoded or ""))
         self._complete(command, result)
 
     def _complete(self, command: QueuedCommand, result: Any) -> None:

@@ -9,23 +9,30 @@ there (log to stderr).  A FastAGI handler runs unchanged::
 where ``starpy-hello.sh`` runs ``python -m starpy agi mymodule:hello``
 (or a script calling :func:`runClassicAGI`).  The ``HANGUP`` line and the
 SIGHUP Asterisk sends when the caller hangs up both mark the session hung
-up; the process ends once the handler is done.
+up; the process ends once the handler is done.  Run without Asterisk (stdin
+empty, or not an AGI environment), the script says so in one line on stderr
+and exits with status 2, the handler never called.
 """
 from __future__ import annotations
 
 import logging
 import signal
-from typing import Any, Optional, cast
+import sys
+from typing import Any, Optional, TextIO, cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.internet import stdio
 
+from starpy import error
 from starpy.codec.agi import DEFAULT_MAX_ENVIRONMENT_LINES, DEFAULT_MAX_LINE_LENGTH
 from starpy.agi import Handler, runHandler
 from starpy.fastagi import FastAGIProtocol
 
-__all__ = ["ClassicAGIProtocol", "runClassicAGI", "log"]
+__all__ = ["ClassicAGIProtocol", "runClassicAGI", "EXIT_NO_ENVIRONMENT", "log"]
+
+#: The exit status of a script that got no AGI environment on stdin.
+EXIT_NO_ENVIRONMENT = 2
 
 log = logging.getLogger("starpy.classicagi")
 
@@ -36,9 +43,44 @@ class ClassicAGIProtocol(FastAGIProtocol):
     Same API as :class:`~starpy.fastagi.FastAGIProtocol`; ``scriptPath`` is
     ``agi_request`` (the script Asterisk ran).  :meth:`finish` closes stdout,
     which ends the AGI for Asterisk.
+
+    :ivar bytesReceived: how many bytes came on stdin.
+    :ivar refusal: why the input was not an AGI environment, or ``None``.
     """
 
+    bytesReceived = 0
+    refusal: Optional[str] = None
+
+    def dataReceived(self, data: bytes) -> None:
+        """Count the bytes, then read them as FastAGI does."""
+        self.bytesReceived += len(data)
+        FastAGIProtocol.dataReceived(self, data)
+
+    def _protocolError(self, reason: error.AGIProtocolError) -> None:
+        if self.environmentSeen:
+            FastAGIProtocol._protocolError(self, reason)
+            return
+        # Not AGI at all: runClassicAGI says so in its one line on stderr.
+        log.debug("not an AGI environment: %s", reason)
+        self._abort(reason)
+
+    def _abort(self, reason: Exception) -> None:
+        if not self.environmentSeen and self.refusal is None:
+            self.refusal = str(reason)
+        FastAGIProtocol._abort(self, reason)
+
+    def noEnvironmentReason(self) -> str:
+        """Why no AGI environment arrived, in one line (for stderr)."""
+        if self.refusal is not None:
+            return "stdin is not an AGI environment (%s)" % (self.refusal,)
+        if not self.bytesReceived:
+            return "stdin is empty: no AGI environment"
+        return "stdin ended before the AGI environment was complete"
+
     def _environmentReceived(self, variables: dict[str, str]) -> None:
+        if not any(key.startswith("agi_") for key in variables):
+            self._abort(error.AGIProtocolError("no agi_* variable in the environment block"))
+            return
         if "agi_network_script" not in variables:
             variables = dict(variables)
             variables.setdefault("agi_network_script", "")
@@ -59,13 +101,17 @@ def runClassicAGI(
     stdout: int = 1,
     maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
     maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
+    stderr: Optional[TextIO] = None,
 ) -> int:
     """Run *mainFunction* as a classic AGI script over stdin/stdout; block until done.
 
     *mainFunction* is called like a FastAGI handler (see
     :func:`starpy.agi.runHandler`).  Installs a SIGHUP handler that marks
     the session hung up, runs *reactor* until the session ends, and
-    returns an exit status: 0, or 1 if the handler failed.
+    returns an exit status: 0, or 1 if the handler failed, or
+    :data:`EXIT_NO_ENVIRONMENT` (2) if stdin held no AGI environment (empty,
+    or something else): then the handler never ran, and one line saying
+    why is written to *stderr* (``sys.stderr`` if ``None``).
     """
     if reactor is None:
         from twisted.internet import reactor as globalReactor
@@ -93,4 +139,9 @@ def runClassicAGI(
         reactor.run()
     finally:
         signal.signal(signal.SIGHUP, previous)
+    if not agi.environmentSeen:
+        print("starpy agi: %s; the handler did not run (is this script run by "
+              "Asterisk's AGI()?)" % (agi.noEnvironmentReason(),),
+              file=sys.stderr if stderr is None else stderr)
+        return EXIT_NO_ENVIRONMENT
     return 0 if outcome in ([], [True]) else 1

@@ -187,8 +187,7 @@ class FastAGIProtocol(Protocol, AGISession):
         try:
             events = self._decoder.feed(data)
         except error.AGIProtocolError as e:
-            log.error("%s: protocol error, dropping the connection: %s", self._name(), e)
-            self._abort(e)
+            self._protocolError(e)
             return
         tracing = self.tracing
         first = True
@@ -274,6 +273,10 @@ class FastAGIProtocol(Protocol, AGISession):
             log.warning("%s: reply with no command waiting: %r", self._name(), reply.raw)
             return
         self._commandDone(current, reply)
+
+    def _protocolError(self, reason: error.AGIProtocolError) -> None:
+        log.error("%s: protocol error, dropping the connection: %s", self._name(), reason)
+        self._abort(reason)
 
     def _abort(self, reason: Exception) -> None:
         transport = self.transport

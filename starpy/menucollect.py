@@ -141,6 +141,15 @@ class CollectDigits(_Interaction):
         return key
 
     async def _run(self, agi: AGISession) -> _Outcome:
+        # The replies while collecting spell the password (``200 result=52``
+        # is key 4): keep them out of the history and the wire trace.
+        masking = getattr(agi, "maskingReplies", None)
+        if masking is None:
+            return await self._ask(agi)
+        with masking():
+            return await self._ask(agi)
+
+    async def _ask(self, agi: AGISession) -> _Outcome:
         attempts = _Attempts(self, self.maxRepetitions)
         while True:
             entry, timedOut = await _collect(agi, self.soundFile, self.timeout, self.maxDigits)
@@ -171,7 +180,10 @@ class CollectPassword(_Interaction):
     password plays *invalidPrompt* (with *tellInvalid*) and asks again;
     when repetitions run out the Deferred fails with
     :class:`~starpy.error.MenuUnexpectedOption`.  The password never
-    appears in logs or in the model's repr.
+    appears in logs or in the model's repr: while it is collected, the
+    session's replies are hidden from its command history (so from a
+    failure report) and from the wire trace
+    (:meth:`~starpy.agi.AGISession.maskingReplies`).
 
     As in upstream StarPy, *expected* may instead be given when it runs:
     ``collectPassword(agi, "4321")``.
@@ -225,6 +237,15 @@ class CollectPassword(_Interaction):
             raise error.MenuDefinitionError(
                 "no password to check: give expected= to CollectPassword, or call it as "
                 "collectPassword(agi, expected)", "expected")
+        # The replies while collecting spell the password (``200 result=52``
+        # is key 4): keep them out of the history and the wire trace.
+        masking = getattr(agi, "maskingReplies", None)
+        if masking is None:
+            return await self._ask(agi)
+        with masking():
+            return await self._ask(agi)
+
+    async def _ask(self, agi: AGISession) -> _Outcome:
         attempts = _Attempts(self, self.maxRepetitions)
         while True:
             entry, timedOut = await _collect(agi, self.soundFile, self.timeout, self.maxDigits)

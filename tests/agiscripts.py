@@ -29,3 +29,8 @@ async def hangupAware(agi: Any) -> None:
 def broken(agi: Any) -> None:
     """Fail at once."""
     raise RuntimeError("broken handler")
+
+
+def finishAtOnce(agi: Any) -> None:
+    """Do nothing and finish: the script ends with status 0."""
+    agi.finish()

@@ -31,6 +31,7 @@ from starpy.testing.agi import (
     FakeAGICallerFactory,
     SimulatedChannel,
     Transcript,
+    agiBufferForVersion,
     parseAGIArguments,
     placeCallInMemory,
     placeCallTCP,
@@ -604,12 +605,27 @@ def test_commandWordsAreCaseInsensitive() -> None:
     assert call.send(b"Get Variable EXTEN") == b"200 result=1 (s)\n"
 
 
-def test_longLineIsCutAt2047Bytes() -> None:
-    call = Call()
-    value = b"x" * 3000
+@pytest.mark.parametrize("version, buffer", [
+    ("22.10.1", 8192), ("22.6.0", 8192), ("22.5.2", 2048), ("21.11.0", 8192),
+    ("21.10.2", 2048), ("20.16.0", 8192), ("20.15.2", 2048), ("certified-20.7-cert11", 2048),
+    ("certified-22.8-cert1", 8192), ("23.0.0-rc1", 8192), ("18.26.4", 2048),
+    ("1.8.32.3", 2048), ("GIT-master-1234abc", 2048),
+])
+def test_longLineIsCutAtTheVersionsBuffer(version: str, buffer: int) -> None:
+    assert agiBufferForVersion(version) == buffer
+    call = Call(channel(version=version))
+    value = b"x" * (buffer + 1000)
     reply = call.send(b"VERBOSE " + value)
     assert reply == b"200 result=1\n510 Invalid or unknown command\n"
-    assert call.caller.channel.verboseMessages == [(0, "x" * 2039)]
+    assert call.caller.channel.verboseMessages == [(0, "x" * (buffer - 1 - len(b"VERBOSE ")))]
+
+
+def test_lineFillingTheBufferLeavesItsNewlineAsAnEmptyCommand() -> None:
+    call = Call(channel(version="20.7.0"))
+    fits = b"VERBOSE " + b"y" * (2046 - len(b"VERBOSE "))
+    assert call.send(fits) == b"200 result=1\n"
+    tooLong = fits + b"y"  # 2047 bytes + newline: the newline is the next command
+    assert call.send(tooLong) == b"200 result=1\n510 Invalid or unknown command\n"
 
 
 def test_failureLineEndsTheAGI() -> None:

@@ -89,6 +89,7 @@ __all__ = [
     "FakeAGICallerFactory",
     "InMemoryCall",
     "parseAGIArguments",
+    "agiBufferForVersion",
     "spacedDigits",
     "placeCall",
     "placeCallTCP",
@@ -101,9 +102,27 @@ log = logging.getLogger(__name__)
 #: line is dropped.
 MAX_ARGUMENTS = 127
 
-#: res_agi reads a command with ``fgets`` into a 2048-byte buffer: a longer
-#: line is cut after 2047 bytes and the rest is read as the next command.
-_MAX_LINE = 2047
+#: res_agi reads a command with ``fgets`` into its ``AGI_BUF_LEN``-byte
+#: buffer, so at most ``AGI_BUF_LEN - 1`` bytes (newline included) make one
+#: command: a longer line is cut there and the rest is read as the next
+#: command.  The buffer grew from 2048 to 8192 bytes in 20.16.0, 21.11.0,
+#: 22.6.0 (so certified 22.8) and 23.0.0.
+_SMALL_AGI_BUFFER = 2048
+_LARGE_AGI_BUFFER = 8192
+_LARGE_BUFFER_FROM = {20: 16, 21: 11, 22: 6}
+_RELEASE = re.compile(r"(?:certified[-/])?([0-9]+)\.([0-9]+)")
+
+
+def agiBufferForVersion(version: str) -> int:
+    """The size of res_agi's command buffer in the Asterisk release *version*
+    (as ``agi_version`` spells it); 2048 for anything unrecognised."""
+    match = _RELEASE.match(version.strip())
+    if match is None:
+        return _SMALL_AGI_BUFFER
+    major, minor = int(match.group(1)), int(match.group(2))
+    if major >= 23 or minor >= _LARGE_BUFFER_FROM.get(major, 1000):
+        return _LARGE_AGI_BUFFER
+    return _SMALL_AGI_BUFFER
 
 _SAMPLE_RATE = 8000
 _FRAME_MS = 20
@@ -361,6 +380,11 @@ class SimulatedChannel:
         ``SPEECH CREATE`` fails.
     @ivar digitTimeout: the dialplan's digit timeout (``GET OPTION`` without
         a timeout waits this long).
+    @ivar agiBuffer: the size of res_agi's command buffer; None (the
+        default) for the one of C{version} (L{agiBufferForVersion}: 8192 for
+        22.10.1).  A command line longer than C{agiBuffer - 1} bytes, its
+        newline included, is cut there and its tail runs as the next
+        command, as in Asterisk.
 
     State, changed by the call and readable afterwards: C{state} (6 is up),
     C{variables}, C{database}, C{hungUp}, C{verboseMessages},
@@ -399,6 +423,7 @@ class SimulatedChannel:
     otherChannels: dict[str, int] = attrs.Factory(dict)
     speechEngines: frozenset[str] = frozenset()
     digitTimeout: float = 5.0
+    agiBuffer: int | None = None
     variables: dict[str, str] = attrs.Factory(dict)
     database: AstDB = attrs.Factory(AstDB)
     state: int = 0
@@ -771,6 +796,7 @@ class FakeAGICaller(Protocol):
         self.transcript = Transcript()
         self._start = 0.0
         self._buffer = b""
+        self._maxLine = self._lineLimit()
         self._lines: collections.deque[bytes] = collections.deque()
         self._running: _CommandRun | None = None
         self._command: _Command | None = None
@@ -812,10 +838,18 @@ class FakeAGICaller(Protocol):
         """Seconds since the call connected."""
         return self.clock.seconds() - self._start
 
+    def _lineLimit(self) -> int:
+        channel = self.channel
+        size = channel.agiBuffer
+        if size is None:
+            size = agiBufferForVersion(channel.version)
+        return size - 1
+
     # -- Protocol
 
     def connectionMade(self) -> None:
         self._start = self.clock.seconds()
+        self._maxLine = self._lineLimit()
         channel = self.channel
         self._sigHup = not _isFalse(channel.variables.get("AGISIGHUP"))
         self._exitOnHangup = _isTrue(channel.variables.get("AGIEXITONHANGUP"))
@@ -838,12 +872,16 @@ class FakeAGICaller(Protocol):
         if self.finished:
             return
         self._buffer += data
+        maxLine = self._maxLine
         while True:
-            newline = self._buffer.find(b"\n", 0, _MAX_LINE)
+            # fgets(buf, AGI_BUF_LEN): a newline within the first
+            # AGI_BUF_LEN - 1 bytes ends the command; else the full buffer
+            # is one command and the rest starts the next one.
+            newline = self._buffer.find(b"\n", 0, maxLine)
             if newline >= 0:
                 line, self._buffer = self._buffer[:newline], self._buffer[newline + 1 :]
-            elif len(self._buffer) >= _MAX_LINE:
-                line, self._buffer = self._buffer[:_MAX_LINE], self._buffer[_MAX_LINE:]
+            elif len(self._buffer) >= maxLine:
+                line, self._buffer = self._buffer[:maxLine], self._buffer[maxLine:]
             else:
                 break
             self._lines.append(line)
