@@ -645,6 +645,9 @@ class AGISession(ABC):
         self._deadline = 0.0
         self._deadlineTimer: Optional[IDelayedCall] = None
         self._masking = 0
+        # The command-line limit of the Asterisk in agi_version, cached.
+        self._limit = 0
+        self._limitVersion: Optional[str] = None
 
     # -- the command queue ------------------------------------------------
 
@@ -693,7 +696,19 @@ class AGISession(ABC):
 
         :raises ValueError: Asterisk would not read *line* as one command.
         """
-        return encodeCommandLine(line, maxCommandBytes(self.variables.get("agi_version")))
+        version = self.variables.get("agi_version")
+        if version is not self._limitVersion or not self._limit:
+            self._limit = maxCommandBytes(version)
+            self._limitVersion = version
+        limit = self._limit
+        try:
+            data = line.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = b"\n"  # the slow path below says what is wrong
+        # (int membership: much cheaper than a bytes one; 10 LF, 13 CR, 0 NUL)
+        if len(data) >= limit or 10 in data or 13 in data or 0 in data:
+            return encodeCommandLine(line, limit)  # raises, or the line is fine
+        return data + b"\n"
 
     def _enqueue(self, command: QueuedCommand) -> None:
         if self._current is None:

@@ -190,12 +190,9 @@ class FastAGIProtocol(Protocol, AGISession):
             self._protocolError(e)
             return
         tracing = self.tracing
-        first = True
+        remaining = len(events)
         for event in events:
-            if first:
-                first = False
-            elif self._finishing or self.closed or getattr(transport, "disconnecting", False):
-                return
+            remaining -= 1
             if isinstance(event, AGIReply):
                 if tracing:
                     lines = list(event.interim) + event.raw.split("\n")
@@ -214,6 +211,9 @@ class FastAGIProtocol(Protocol, AGISession):
                 self._environmentReceived(event.variables)
             else:
                 log.debug("%s: interim reply %r", self._name(), event.raw)
+            if remaining and (self._finishing or self.closed
+                              or getattr(transport, "disconnecting", False)):
+                return  # closing: the rest of the chunk is not delivered
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Fail the pending commands with AGIHangup and end the session."""
