@@ -276,12 +276,17 @@ def _escapeDigits(digits: Digits) -> str:
     return "".join(str(digit) for digit in digits)
 
 
-def _epochSeconds(value: Any) -> int:
-    """A time (float seconds, datetime or struct_time) as integer epoch seconds."""
+def _epochSeconds(value: Any) -> Union[int, float]:
+    """A time (float seconds, datetime or struct_time) as integer epoch seconds.
+
+    NaN and infinity are returned as they are: the codec refuses them.
+    """
     if hasattr(value, "timestamp"):
         return int(value.timestamp())
     if isinstance(value, _time.struct_time):
         return int(_time.mktime(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return value
     return int(value)
 
 

@@ -448,6 +448,8 @@ def test_waitRefusesNegativeAndNaN() -> None:
     lambda agi: agi.setAutoHangup(math.inf),
     lambda agi: agi.controlStreamFile("x", "", skip=math.nan),
     lambda agi: agi.sendCommand("NOOP", math.nan),
+    lambda agi: agi.sayDateTime(math.nan),
+    lambda agi: agi.sayTime(math.inf),
 ])
 def test_nonFiniteNumbersRefusedBeforeSending(call: Callable[[AGISession], Any]) -> None:
     session = Session()
