@@ -36,7 +36,8 @@ Conventions of every command:
 * arguments holding CR, LF or NUL, numbers that are not finite, and a
   command line longer than the connected Asterisk reads as one command
   (see :meth:`AGISession.sendCommandLine`) make the Deferred fail with
-  :class:`ValueError` before anything is sent;
+  :class:`ValueError` before anything is sent (a NaN or infinite time
+  raises that :class:`ValueError` at once);
 * a reply that does not fit its command (``200 result=abc``, a ``200``
   without ``result=``, ``endpos=abc``) fails with
   :class:`~starpy.error.AGIReplyError`.
@@ -276,17 +277,17 @@ def _escapeDigits(digits: Digits) -> str:
     return "".join(str(digit) for digit in digits)
 
 
-def _epochSeconds(value: Any) -> Union[int, float]:
+def _epochSeconds(value: Any) -> int:
     """A time (float seconds, datetime or struct_time) as integer epoch seconds.
 
-    NaN and infinity are returned as they are: the codec refuses them.
+    :raises ValueError: *value* is a NaN or infinite number of seconds.
     """
     if hasattr(value, "timestamp"):
         return int(value.timestamp())
     if isinstance(value, _time.struct_time):
         return int(_time.mktime(value))
     if isinstance(value, float) and not math.isfinite(value):
-        return value
+        raise ValueError("a time must be a finite number of seconds, not %r" % (value,))
     return int(value)
 
 
