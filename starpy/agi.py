@@ -184,6 +184,19 @@ def isDeadSafe(line: str) -> bool:
     return any(upper == name or upper.startswith(name + " ") for name in DEAD_SAFE_COMMANDS)
 
 
+class _Deadline:
+    """The command timeout of a session: one deadline, for the one command
+    in flight, checked by one timer that is re-armed only when it fires
+    before the deadline of the command then in flight."""
+
+    __slots__ = ("timeout", "deadline", "timer")
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.deadline = 0.0
+        self.timer: Optional[IDelayedCall] = None
+
+
 class QueuedCommand:
     """A command line on its way: queued, in flight, then answered.
 
@@ -643,17 +656,16 @@ class AGISession(ABC):
         self._current: Optional[QueuedCommand] = None
         self._onClose: Optional[Deferred[None]] = None
         self._queue: Deque[QueuedCommand] = deque()
+        # (Few attributes: past 30, CPython stops sharing the instance dict's
+        # keys and every attribute access of the session gets slower.)
         # Set by finish(): from then on nothing more is sent.
         self._finishing = False
-        # The command timeout: one deadline, for the one command in flight,
-        # checked by one timer that is re-armed only when it fires early.
-        self._commandTimeout: Optional[float] = None
-        self._deadline = 0.0
-        self._deadlineTimer: Optional[IDelayedCall] = None
+        # The command timeout, when set (see _Deadline).
+        self._timeout: Optional[_Deadline] = None
         self._masking = 0
-        # The command-line limit of the Asterisk in agi_version, cached.
-        self._limit = 0
-        self._limitVersion: Optional[str] = None
+        # The command-line limit of the Asterisk in agi_version, cached:
+        # (agi_version, limit).
+        self._limit: Tuple[Optional[str], int] = (None, 0)
 
     # -- the command queue ------------------------------------------------
 
@@ -686,8 +698,8 @@ class AGISession(ABC):
         command = QueuedCommand(line, Deferred(self._cancelQueued), data)
         if self._current is None:  # the common case, inlined: nothing in flight
             self._current = command
-            if self._commandTimeout is not None:
-                self._armDeadline()
+            if self._timeout is not None:
+                self._armDeadline(self._timeout)
             self._transmit(command)
         else:
             self._queue.append(command)
@@ -703,10 +715,10 @@ class AGISession(ABC):
         :raises ValueError: Asterisk would not read *line* as one command.
         """
         version = self.variables.get("agi_version")
-        if version is not self._limitVersion or not self._limit:
-            self._limit = maxCommandBytes(version)
-            self._limitVersion = version
-        limit = self._limit
+        cached, limit = self._limit
+        if version is not cached or not limit:
+            limit = maxCommandBytes(version)
+            self._limit = (version, limit)
         try:
             data = line.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:
@@ -719,8 +731,8 @@ class AGISession(ABC):
     def _enqueue(self, command: QueuedCommand) -> None:
         if self._current is None:
             self._current = command
-            if self._commandTimeout is not None:
-                self._armDeadline()
+            if self._timeout is not None:
+                self._armDeadline(self._timeout)
             self._transmit(command)
         else:
             self._queue.append(command)
@@ -743,7 +755,8 @@ class AGISession(ABC):
 
         :raises ValueError: (on setting) not ``None`` nor a number above 0.
         """
-        return self._commandTimeout
+        state = self._timeout
+        return None if state is None else state.timeout
 
     @commandTimeout.setter
     def commandTimeout(self, seconds: Optional[float]) -> None:
@@ -752,32 +765,32 @@ class AGISession(ABC):
                 raise TypeError("commandTimeout must be a number or None, not %r" % (seconds,))
             if not seconds > 0:  # also refuses NaN
                 raise ValueError("commandTimeout must be above 0 seconds, not %r" % (seconds,))
-        self._commandTimeout = seconds
-        timer, self._deadlineTimer = self._deadlineTimer, None
-        if timer is not None and timer.active():
-            timer.cancel()
-        if seconds is not None and self._current is not None and not self.closed:
-            self._armDeadline()
+        self._stopDeadline()
+        if seconds is None:
+            self._timeout = None
+            return
+        state = self._timeout = _Deadline(seconds)
+        if self._current is not None and not self.closed:
+            self._armDeadline(state)
 
-    def _armDeadline(self) -> None:
-        """Give the command just put in flight its deadline (timeout set)."""
-        timeout = cast(float, self._commandTimeout)
+    def _armDeadline(self, state: "_Deadline") -> None:
+        """Give the command just put in flight its deadline."""
         clock = self.clock
-        self._deadline = clock.seconds() + timeout
-        if self._deadlineTimer is None:
-            self._deadlineTimer = clock.callLater(timeout, self._checkDeadline)
+        state.deadline = clock.seconds() + state.timeout
+        if state.timer is None:
+            state.timer = clock.callLater(state.timeout, self._checkDeadline, state)
 
-    def _checkDeadline(self) -> None:
-        self._deadlineTimer = None
+    def _checkDeadline(self, state: "_Deadline") -> None:
+        state.timer = None
         command = self._current
-        if command is None or self.closed or self._commandTimeout is None:
+        if command is None or self.closed or self._timeout is not state:
             return
         clock = self.clock
-        left = self._deadline - clock.seconds()
+        left = state.deadline - clock.seconds()
         if left > 0:  # a later command is in flight: wait for its deadline
-            self._deadlineTimer = clock.callLater(left, self._checkDeadline)
+            state.timer = clock.callLater(left, self._checkDeadline, state)
             return
-        timeout = self._commandTimeout
+        timeout = state.timeout
         log.warning("%s: no reply to %r within %g s; ending the AGI session",
                     self._name(), command.line, timeout)
         self._current = None
@@ -794,9 +807,11 @@ class AGISession(ABC):
         self.finish()
 
     def _stopDeadline(self) -> None:
-        timer, self._deadlineTimer = self._deadlineTimer, None
-        if timer is not None and timer.active():
-            timer.cancel()
+        state = self._timeout
+        if state is not None and state.timer is not None:
+            timer, state.timer = state.timer, None
+            if timer.active():
+                timer.cancel()
 
     @property
     def pendingCount(self) -> int:
@@ -826,8 +841,8 @@ class AGISession(ABC):
                     error.AGIHangup(command.line, None, "channel has hung up"))
                 continue
             self._current = command
-            if self._commandTimeout is not None:
-                self._armDeadline()
+            if self._timeout is not None:
+                self._armDeadline(self._timeout)
             self._transmit(command)
 
     def _cancelQueued(self, waiting: Deferred[AGIReply]) -> None:
@@ -897,7 +912,7 @@ class AGISession(ABC):
         if self.closed:
             return
         self.closed = True
-        if self._deadlineTimer is not None:
+        if self._timeout is not None:
             self._stopDeadline()
         if self._waits:
             waits, self._waits = self._waits, set()
