@@ -26,6 +26,8 @@ from starpy.codec import agi as codec
 from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
 
+from tests.conftest import LoggedErrors
+
 from .asteriskagi import commandLines, parseArguments, readCommands
 from tests.deferreds import failure, result, unfired
 
@@ -543,7 +545,8 @@ def test_ipv4MappedAddressesMatch(host: str, allowed: List[str], expected: bool)
 # -- 19: the password's replies are masked -----------------------------------------------
 
 
-def test_passwordDigitsNeverReachTheFailureReport(caplog: pytest.LogCaptureFixture) -> None:
+def test_passwordDigitsNeverReachTheFailureReport(caplog: pytest.LogCaptureFixture,
+                                                   loggedErrors: LoggedErrors) -> None:
     caplog.set_level(logging.DEBUG)
     clock = task.Clock()
     model = menu.CollectPassword(expected="4321")
@@ -560,10 +563,12 @@ def test_passwordDigitsNeverReachTheFailureReport(caplog: pytest.LogCaptureFixtu
                                sounds={"agent-pass": 2.0})
     call = placeCallInMemory(fastagi.FastAGIFactory(handler, clock=clock), channel, clock)
     call.runUntilFinished()
+    [logged] = loggedErrors.flush(match="handler fails after the password")
     reports = [r.getMessage() for r in caplog.records
                if r.levelno == logging.ERROR and "handler failed" in r.getMessage()]
     assert len(reports) == 1
     report = reports[0]
+    assert report in logged.text
     history = report.split("Last ", 1)[1]
     for code in (ord(d) for d in "4321#"):
         assert "result=%d" % (code,) not in caplog.text
