@@ -17,7 +17,7 @@ from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMe
 from starpy.testing.asyncagi import FakeAsyncAGI, encode
 
 from . import transcripts
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import result, failure
 
 # -- helpers -----------------------------------------------------------------------

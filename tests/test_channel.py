@@ -13,7 +13,7 @@ from starpy.dispatch import EventDispatcher
 from starpy.testing.ami import FakeAMIServerFactory, loginInMemory
 
 from . import transcripts
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import result, failure
 
 BRIDGE = "72ca00d7-e261-4211-a171-13167ffa83d4"

@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from starpy import error, fastagi
 from starpy.agi import AGISession
 
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 
 from .agihelpers import FIXTURES, asteriskParseArgs, transcriptExchanges
 

@@ -21,7 +21,7 @@ from starpy.testing.agi import SimulatedChannel
 from starpy.testing.ami import FakeAMIServerFactory, FakeAMIServerProtocol, loginInMemory
 from starpy.testing.asyncagi import FakeAsyncAGI
 
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 
 from .test_asyncagi import advance
 

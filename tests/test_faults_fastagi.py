@@ -10,7 +10,7 @@ from twisted.python.failure import Failure
 
 from starpy import error, fastagi
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, placeCallTCP
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 
 ENV_START = b"agi_network: yes\nagi_network_script: hello\nagi_channel: PJSIP/slow-1\n"
 

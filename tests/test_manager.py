@@ -14,7 +14,7 @@ from starpy import error, manager
 from starpy.codec.ami import AMIParser, Message
 from starpy.manager import AMIProtocol, EventList
 from tests import transcripts
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import result, failure, unfired
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"

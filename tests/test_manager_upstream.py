@@ -20,7 +20,7 @@ from starpy.codec.ami import AMIParser, Message
 from starpy.manager import AMIProtocol, EventList
 from starpy.testing import ami as fake
 from tests import transcripts
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result, unfired
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"

@@ -66,6 +66,7 @@ def test_wheel_holds_the_package_only(built: tuple[Path, Path]) -> None:
         names = archive.namelist()
         metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
         text = archive.read(metadata).decode()
+        entryPoints = archive.read(metadata.replace("METADATA", "entry_points.txt")).decode()
     tops = {name.split("/", 1)[0] for name in names}
     assert tops == {"starpy", metadata.split("/", 1)[0]}
     packaged = {name for name in names if name.startswith("starpy/")}
@@ -75,6 +76,9 @@ def test_wheel_holds_the_package_only(built: tuple[Path, Path]) -> None:
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "License-Expression: BSD-3-Clause" in text
     assert "Provides-Extra: tls" in text
+    # pytest finds only the opt-in shim; the plugin itself loads when asked.
+    assert "[pytest11]\nstarpy = starpy.testing._pytest_entry" in entryPoints
+    assert "[console_scripts]\nstarpy = starpy.cli:main" in entryPoints
 
 
 def test_installed_wheel_without_the_tls_extra(built: tuple[Path, Path], tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 from starpy import error, manager
 from starpy.codec.ami import Message, formatMessage
 from starpy.testing import ami
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 START = 1795488566.0  # the captured Asterisk's clock, near its start

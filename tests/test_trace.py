@@ -94,7 +94,7 @@ from twisted.internet.task import Clock  # noqa: E402
 
 from starpy import fastagi  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory  # noqa: E402
-from tests.conftest import LoggedErrors  # noqa: E402
+from starpy.testing.pytest_plugin import LoggedErrors  # noqa: E402
 
 
 def test_agi_trace_logs_both_directions(caplog: pytest.LogCaptureFixture) -> None:

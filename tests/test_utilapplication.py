@@ -17,7 +17,7 @@ from starpy.appconfig import OPTIONS, StarpyConfigError, configFiles, loadConfig
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, placeCallTCP
 from starpy.testing.ami import FakeAMIServerFactory
 from starpy.utilapplication import CallWaitTimeout, UtilApplication
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 
 ROOT = Path(__file__).resolve().parent.parent
 
