@@ -30,8 +30,10 @@ def outcomes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
     """Run the project in a subprocess; each test's outcome by name."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    # Whether or not this environment has StarPy's entry point installed, the
-    # inner run loads it explicitly (-p), as an installed StarPy would.
+    # Whether or not this environment has StarPy's entry point installed (a
+    # build leaves starpy.egg-info in the checkout), the inner run loads only
+    # the entry point's module, explicitly, as an installed StarPy would.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     result = pytester.runpytest_subprocess("-rA", "-p", "no:cacheprovider",
                                            "-p", "starpy.testing._pytest_entry", *args)
     found: Dict[str, str] = {}
