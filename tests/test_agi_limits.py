@@ -26,7 +26,7 @@ from starpy.codec import agi as codec
 from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
 
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 
 from .asteriskagi import commandLines, parseArguments, readCommands
 from tests.deferreds import failure, result, unfired
