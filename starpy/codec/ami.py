@@ -9,6 +9,12 @@ send actions in the same form.
 :func:`formatAction` turns an action into bytes.  Nothing here knows about
 Twisted, sockets or logging.
 
+Bounds: :class:`AMIParser` costs time linear in the bytes received, however
+they are split, and holds at most one message (``maxMessageSize``) of
+unparsed bytes.  :func:`formatAction` refuses, with :class:`ValueError` and
+before anything is encoded, an action that Asterisk 22 would not read back
+exactly (see :data:`MAX_LINE_BYTES` and :data:`MAX_ACTION_HEADERS`).
+
 Decoding policy: bytes are decoded as UTF-8 with the ``surrogateescape``
 error handler, so invalid bytes never raise and a value read can be sent back
 byte for byte (:func:`formatAction` encodes with the same handler).  Such a
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import re
 from typing import (
+    Any,
     Iterable,
     Iterator,
     List,
@@ -28,6 +35,8 @@ from typing import (
     Tuple,
     Union,
 )
+
+from starpy.error import AMIProtocolError
 
 __all__ = [
     "AMICodecError",
@@ -39,10 +48,27 @@ __all__ = [
     "formatMessage",
     "SECRET_HEADERS",
     "DEFAULT_MAX_MESSAGE_SIZE",
+    "MAX_LINE_BYTES",
+    "MAX_ACTION_HEADERS",
 ]
 
 DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
 """Default bound on one message (and so on one line), in bytes: 1 MiB."""
+
+MAX_LINE_BYTES = 1022
+"""The longest action line Asterisk 22 reads whole, in bytes, CRLF excluded.
+
+``manager.c`` reads a line into ``inbuf[1025]`` of which 1024 bytes are
+usable, and only takes a line once its CRLF is in that buffer: the line and
+its CRLF must fit in 1024 bytes, so the line itself holds at most 1022.  A
+longer line is discarded and the whole action answered with ``Failed to
+parse message: line too long``.  Counted in bytes after UTF-8 encoding,
+``Name: value`` together."""
+
+MAX_ACTION_HEADERS = 128
+"""The most header lines Asterisk 22 takes in one action (``AST_MAX_MANHEADERS``),
+``Action`` and ``ActionID`` included; past that it answers ``Too many lines in
+message``."""
 
 SECRET_HEADERS = frozenset(("secret", "key"))
 """Lower-case names of headers whose values never appear in reprs or logs."""
@@ -50,10 +76,16 @@ SECRET_HEADERS = frozenset(("secret", "key"))
 _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"
 _END_COMMAND = "--END COMMAND--"
+_MARKER = b"--END COMMAND--"
+# Framing states of AMIParser: a plain message ends at the first blank line;
+# an old-style "Response: Follows" one at the first blank line after the
+# marker (_SEEK_MARKER: marker not found yet; _AFTER_MARKER: found).
+_PLAIN, _SEEK_MARKER, _AFTER_MARKER = range(3)
+_SKIPPED = re.compile(rb": [\x00- ]")
 _FOLLOWS_HEADERS = frozenset(("response", "privilege", "actionid", "message"))
 # "Name: value" with at most one space removed after the colon; names hold no
 # spaces.  Used for the fast path of _parseBlock.
-_UNSAFE = re.compile(r"[\r\n]")
+
 _HEADER_LINE = re.compile(r"^([^:\r\n ]+): ?([^\r\n]*)", re.MULTILINE)
 
 Header = Tuple[str, str]
@@ -63,8 +95,11 @@ HeaderInput = Union[Mapping[str, HeaderValue], Iterable[Tuple[str, Union[str, in
 or an iterable of ``(name, value)`` pairs (repeat a name to repeat it)."""
 
 
-class AMICodecError(ValueError):
+class AMICodecError(AMIProtocolError, ValueError):
     """The byte stream cannot be AMI (for instance a message over the size bound).
+
+    A :class:`~starpy.error.AMIProtocolError` (and, as before, a
+    :class:`ValueError`).
 
     The parser that raised it is unusable afterwards: the connection should be
     closed.
@@ -190,6 +225,13 @@ class AMIParser:
     malformed lines, which the protocol logs.
     """
 
+    # The unparsed bytes are kept in one bytearray grown in place, and each
+    # search resumes where the previous one stopped (_scan), so a message
+    # arriving in many small pieces costs time linear in its size instead of
+    # a copy and a rescan of everything buffered per piece.  While no partial
+    # message is buffered, a received chunk is searched as it is, uncopied.
+    _bufferType = bytearray
+
     def __init__(
         self, maxMessageSize: int = DEFAULT_MAX_MESSAGE_SIZE, expectBanner: bool = True
     ) -> None:
@@ -198,7 +240,11 @@ class AMIParser:
         self.maxMessageSize = maxMessageSize
         self.banner: Optional[str] = None
         self._needBanner = expectBanner
-        self._buffer = b""
+        self._buffer: bytearray = self._bufferType()
+        # Where the next search in _buffer starts: no terminator (nor marker,
+        # in state _SEEK_MARKER) begins before it.
+        self._scan = 0
+        self._state = _PLAIN
         self._failed = False
 
     def feed(self, data: bytes) -> List[Message]:
@@ -209,54 +255,76 @@ class AMIParser:
         """
         if self._failed:
             raise AMICodecError("parser already failed")
-        buffer = self._buffer + data if self._buffer else data
-        if self._needBanner:
-            end = buffer.find(b"\n")
-            if end < 0:
-                self._buffer = buffer
-                self._checkSize()
-                return []
-            self.banner = buffer[:end].rstrip(b"\r").decode(_ENCODING, _ERRORS)
-            self._needBanner = False
-            buffer = buffer[end + 1:]
-        messages: List[Message] = []
+        buffer: Any
+        if self._buffer:
+            buffer = self._buffer
+            buffer += data
+            scan = self._scan
+        else:
+            buffer = data
+            scan = 0
         start = 0
-        parse = self._parseBlock
-        while True:
-            end = buffer.find(b"\r\n\r\n", start)
+        if self._needBanner:
+            end = buffer.find(b"\n", scan)
             if end < 0:
+                self._keep(buffer, 0, len(buffer), _PLAIN)
+                return []
+            self.banner = bytes(buffer[:end]).rstrip(b"\r").decode(_ENCODING, _ERRORS)
+            self._needBanner = False
+            start = scan = end + 1
+        messages: List[Message] = []
+        state = self._state
+        parse = self._parseBlock
+        limit = self.maxMessageSize
+        while True:
+            if state == _SEEK_MARKER:
+                found = buffer.find(_MARKER, scan)
+                if found < 0:
+                    scan = max(scan, len(buffer) - len(_MARKER) + 1)
+                    break
+                scan = found + len(_MARKER)
+                state = _AFTER_MARKER
+            end = buffer.find(b"\r\n\r\n", scan)
+            if end < 0:
+                scan = max(scan, len(buffer) - 3)
                 break
-            if buffer.startswith(b"Response: Follows", start) and (
-                buffer.find(b"--END COMMAND--", start, end) < 0
-            ):
-                # Old (Asterisk < 14) command output may hold blank lines:
-                # it runs to the --END COMMAND-- marker, not the first blank.
-                marker = buffer.find(b"--END COMMAND--", end)
-                if marker < 0:
-                    break
-                end = buffer.find(b"\r\n\r\n", marker)
-                if end < 0:
-                    break
-            if end - start > self.maxMessageSize:
+            if end == start:  # a stray blank line between messages
+                start = scan = end + 4
+                continue
+            if state == _PLAIN:
+                if buffer[start] == 13 and buffer[start + 1] == 10:
+                    start += 2  # one stray CRLF before the message
+                if buffer.startswith(b"Response: Follows", start) and (
+                    buffer.find(_MARKER, start, end) < 0
+                ):
+                    # Old (Asterisk < 14) command output may hold blank lines:
+                    # it runs to the --END COMMAND-- marker, not the first blank.
+                    state = _SEEK_MARKER
+                    scan = end
+                    continue
+            if end - start > limit:
                 self._fail()
-            if end > start:
-                messages.append(parse(buffer[start:end]))
-            start = end + 4
-        rest = buffer[start:]
-        # Tolerate a stray blank line between messages.
-        while rest.startswith(b"\r\n"):
-            rest = rest[2:]
-        self._buffer = rest
-        self._checkSize()
+            messages.append(parse(buffer[start:end]))
+            start = scan = end + 4
+            state = _PLAIN
+        self._keep(buffer, start, scan, state)
         return messages
 
-    def _checkSize(self) -> None:
-        if len(self._buffer) > self.maxMessageSize:
+    def _keep(self, buffer: Any, start: int, scan: int, state: int) -> None:
+        """Keep ``buffer[start:]`` (a partial message) for the next :meth:`feed`."""
+        if len(buffer) - start > self.maxMessageSize:
             self._fail()
+        if buffer is self._buffer:
+            if start:
+                del buffer[:start]
+        elif start < len(buffer):
+            self._buffer = self._bufferType(memoryview(buffer)[start:])
+        self._scan = scan - start
+        self._state = state
 
     def _fail(self) -> None:
         self._failed = True
-        self._buffer = b""
+        self._buffer = self._bufferType()
         raise AMICodecError(
             "AMI message exceeds the bound of %d bytes" % (self.maxMessageSize,)
         )
@@ -376,13 +444,25 @@ def formatAction(action: str, headers: HeaderInput = None, actionID: Optional[st
     order; a mapping value that is a list or tuple repeats the header (e.g.
     several ``Variable`` headers).
 
-    :raises ValueError: as :func:`formatMessage`, or if *headers* also holds
-        an ``Action`` or ``ActionID`` header.
+    Besides what :func:`formatMessage` refuses, an action is refused when
+    Asterisk 22's reader (``manager.c``) would not read back exactly the
+    headers given: a line over :data:`MAX_LINE_BYTES` bytes once encoded
+    (Asterisk discards it), more than :data:`MAX_ACTION_HEADERS` lines
+    (Asterisk drops the action), a NUL character (Asterisk's C strings end
+    there) or a value starting with a space, a tab or another control
+    character (Asterisk skips those), or an empty action name.
+
+    :raises ValueError: as :func:`formatMessage`, for the reasons above
+        (naming the limit), or if *headers* also holds an ``Action`` or
+        ``ActionID`` header.  Nothing is encoded then.
     """
-    if not headers and actionID is not None and not _UNSAFE.search(action + actionID):
+    if (not headers and actionID is not None and action[:1] > " " and actionID[:1] > " "
+            and (action + actionID).isprintable()):
         # The common case of an action without headers (Ping, CoreStatus...).
-        return ("Action: %s\r\nActionID: %s\r\n\r\n" % (action, actionID)).encode(
+        data = ("Action: %s\r\nActionID: %s\r\n\r\n" % (action, actionID)).encode(
             _ENCODING, _ERRORS)
+        if len(data) <= MAX_LINE_BYTES + 4:  # then no line can be longer
+            return data
     pairs: List[Tuple[str, Union[str, int, float]]] = [("Action", action)]
     if actionID is not None:
         pairs.append(("ActionID", actionID))
@@ -391,4 +471,36 @@ def formatAction(action: str, headers: HeaderInput = None, actionID: Optional[st
             if name.lower() in ("action", "actionid"):
                 raise ValueError("header %r is set by the protocol, not in the headers" % (name,))
             pairs.append((name, value))
-    return _encode(pairs)
+    data = _encode(pairs)
+    _checkReadable(action, pairs, data)
+    return data
+
+
+def _checkReadable(action: str, pairs: List[Tuple[str, Union[str, int, float]]],
+                   data: bytes) -> None:
+    """Refuse what Asterisk 22's ``manager.c`` would not read back as sent."""
+    if not action:
+        raise ValueError("empty AMI action name")
+    if len(pairs) > MAX_ACTION_HEADERS:
+        raise ValueError(
+            "AMI action %r has %d header lines; Asterisk reads at most %d per action "
+            "(Action and ActionID included)" % (action, len(pairs), MAX_ACTION_HEADERS))
+    # One scan of the bytes; the headers are looked at one by one only when
+    # it finds a NUL or a blank after ": " (maybe inside a value, harmlessly).
+    if b"\x00" in data or _SKIPPED.search(data):
+        for name, value in pairs:
+            text = str(value)
+            if "\x00" in name or "\x00" in text:
+                raise ValueError("AMI header %r has a NUL character in its %s" % (
+                    name.replace("\x00", "\\x00"), "name" if "\x00" in name else "value"))
+            if text[:1] <= " " and text:
+                raise ValueError(
+                    "AMI header %r: its value starts with a space or control character, "
+                    "which Asterisk drops when it reads the header" % (name,))
+    if len(data) > MAX_LINE_BYTES + 4:
+        for (name, _), line in zip(pairs, data.split(b"\r\n")):
+            if len(line) > MAX_LINE_BYTES:
+                raise ValueError(
+                    "AMI header %r: the line is %d bytes (UTF-8); Asterisk reads at most "
+                    "%d bytes per line, %d with its CRLF" % (
+                        name, len(line), MAX_LINE_BYTES, MAX_LINE_BYTES + 2))
