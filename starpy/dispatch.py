@@ -5,7 +5,11 @@ case), a glob pattern (``Queue*``, ``Dial?egin``, ``[DH]*``) or ``None`` for
 every event.  Dispatch costs a dictionary lookup per event: the handlers for
 an event name are resolved once, cached, and the cache is dropped whenever a
 registration is added or cancelled, so the cost does not grow with the number
-of registrations that do not match.
+of registrations that do not match.  The cache holds at most
+:attr:`EventDispatcher.maxCachedNames` names (1024; Asterisk 22 has about
+250 event names): when a new name would pass that, it is emptied and
+refilled, so a peer sending ever new event names costs a resolution per
+event, never unbounded memory.
 
 A handler that raises is logged with its traceback and the other handlers
 still run.  Handlers may cancel their own registration or any other during
@@ -98,7 +102,13 @@ class _Group:
 
 
 class EventDispatcher:
-    """Registrations of event handlers and the dispatch of events to them."""
+    """Registrations of event handlers and the dispatch of events to them.
+
+    :cvar maxCachedNames: the most event names whose handlers are kept
+        resolved (see the module documentation).
+    """
+
+    maxCachedNames = 1024
 
     def __init__(self) -> None:
         self._exact: Dict[str, List[Registration]] = {}
@@ -195,6 +205,8 @@ class EventDispatcher:
             found.extend(r for r in self._patterns if r.matches(lowerName))
             if len(found) > 1:
                 found.sort(key=lambda r: r._order)
+            if len(self._cache) >= self.maxCachedNames:
+                self._cache.clear()
             cached = self._cache[lowerName] = tuple(found)
         return cached
 
