@@ -23,11 +23,12 @@ Replies are matched to actions by ActionID, never by arrival order.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 import logging
+import math
 import os
-from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
@@ -64,6 +65,33 @@ log = logging.getLogger("starpy.manager")
 
 DEFAULT_TIMEOUT = 30.0
 """Default timeout of an action, in seconds."""
+
+DEFAULT_LOGIN_TIMEOUT = 10.0
+"""Default deadline of :class:`AMIService` for the banner and the login of
+each connection, in seconds."""
+
+
+def _checkTimeout(value: Any, what: str) -> None:
+    """Refuse a timeout that is not ``None`` nor a finite number >= 0."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number of seconds or None, not %r" % (what, value))
+    if not math.isfinite(value) or value < 0:
+        raise ValueError("%s must be a finite number of seconds >= 0 (or None for no "
+                         "timeout), not %r" % (what, value))
+
+
+def _reasonOf(failure: Failure) -> BaseException:
+    return failure.value if failure.value is not None else Exception(failure.getErrorMessage())
+
+
+def _escaped(text: str, limit: int = 100) -> str:
+    """*text* (as received, maybe with surrogate-escaped bytes) shown safely:
+    non-printable bytes escaped, at most *limit* bytes, quoted."""
+    raw = text.encode("utf-8", "surrogateescape")
+    shown = repr(raw[:limit])[1:]
+    return shown + ("..." if len(raw) > limit else "")
 
 
 def _reactor() -> Any:
@@ -129,7 +157,7 @@ class _Pending:
     """What the protocol remembers of one action until it completes."""
 
     __slots__ = ("action", "actionID", "deferred", "state", "response", "items", "early",
-                 "expectEvent", "owner", "done", "deadline", "stopEvent", "listener",
+                 "expectEvent", "owner", "done", "timeout", "stopEvent", "listener",
                  "rawResponse")
 
     WAITING, COLLECTING, AWAITING_EVENT = range(3)
@@ -146,7 +174,7 @@ class _Pending:
         self.early: Optional[List[Message]] = None
         self.expectEvent = expectEvent.lower() if expectEvent else None
         self.done = False
-        self.deadline = 0.0
+        self.timeout = 0.0
         # Upstream's forms: collect until the event named stopEvent
         # (collectDeferred), tell listener of every message with our ActionID
         # (sendMessage's responseCallback), fire with the response whatever it
@@ -190,10 +218,13 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         keepaliveTimeout: Optional[float] = None,
         trace: bool = False,
     ) -> None:
+        _checkTimeout(defaultTimeout, "defaultTimeout")
+        _checkTimeout(keepalive, "keepalive")
+        _checkTimeout(keepaliveTimeout, "keepaliveTimeout")
         self.dispatcher = dispatcher if dispatcher is not None else EventDispatcher()
         self.tracer = WireTracer("AMI", trace)
         self.clock: IReactorTime = clock if clock is not None else _reactor()
-        self.defaultTimeout = defaultTimeout
+        self._defaultTimeout = defaultTimeout
         self.keepalive = keepalive
         self.keepaliveTimeout = keepaliveTimeout
         self._parser = AMIParser(maxMessageSize)
@@ -202,16 +233,24 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         self._counter = itertools.count(1)
         self._connected = False
         self._lostReason = "not connected"
+        # Set when this side decides to close: what went wrong, kept so that
+        # connectionLost reports it rather than "closed cleanly".
+        self._closing = False
+        self._closeReason: Optional[BaseException] = None
+        self._bannerError: Optional[error.AMIProtocolError] = None
         self._bannerWaiters: List[defer.Deferred[str]] = []
         self._keepaliveCall: Optional[IDelayedCall] = None
         self._closedWaiters: List[defer.Deferred[None]] = []
         self._everConnected = False
         self._lines: List[str] = []  # sendLine's message being written
         self._maxLineBytes = maxMessageSize
-        # Timeouts: one FIFO of (deadline, entry) per distinct timeout value
-        # (so deadlines within a queue only grow) and one timer for the
-        # earliest deadline, instead of a delayed call per action.
-        self._deadlines: Dict[float, Deque[_Pending]] = {}
+        # Timeouts: one heap of (deadline, sequence, entry) and one timer for
+        # the earliest deadline, instead of a delayed call per action.
+        # Answered entries stay in the heap until they reach its top or the
+        # heap is compacted (when they outnumber the pending actions), so its
+        # size stays proportional to what is pending, whatever the timeouts.
+        self._deadlines: List[Tuple[float, int, _Pending]] = []
+        self._sequence = itertools.count()
         self._timer: Optional[IDelayedCall] = None
         self._timerTime = 0.0
 
@@ -234,20 +273,46 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self._connected = False
         self.loggedIn = False
-        self._lostReason = "connection lost (%s)" % (reason.getErrorMessage(),)
+        cause = self._closeReason
+        if cause is not None:
+            self._lostReason = "connection closed by StarPy (%s)" % (cause,)
+        else:
+            self._lostReason = "connection lost (%s)" % (reason.getErrorMessage(),)
         self.tracer.note(self._lostReason)
         self._stopKeepalive()
         self._stopTimer()
         pending, self._pending = self._pending, {}
         for entry in pending.values():
-            entry.deferred.errback(error.AMIConnectionLost(entry.action, self._lostReason))
+            entry.deferred.errback(self._lost(entry.action))
         waiters, self._bannerWaiters = self._bannerWaiters, []
         for waiter in waiters:
-            waiter.errback(error.AMIConnectionLost(None, self._lostReason))
+            if isinstance(cause, error.AMIProtocolError):
+                waiter.errback(cause)  # no banner, or not an AMI one
+            else:
+                waiter.errback(self._lost(None))
         closedWaiters, self._closedWaiters = self._closedWaiters, []
         for closedWaiter in closedWaiters:
             closedWaiter.callback(None)
         log.info("AMI %s", self._lostReason)
+
+    def _lost(self, action: Optional[str]) -> error.AMIConnectionLost:
+        """The error of *action* (or of a waiter) when the connection is gone:
+        caused by the reason this side closed it, if it did."""
+        lost = error.AMIConnectionLost(action, self._lostReason)
+        lost.__cause__ = self._closeReason
+        return lost
+
+    def _close(self, reason: BaseException, abort: bool = False) -> None:
+        """Close the connection because of *reason*, which the errors of the
+        waiting actions then report; stop delivering what is received."""
+        if self._closeReason is None:
+            self._closeReason = reason
+            self._lostReason = "connection closed by StarPy (%s)" % (reason,)
+        self._closing = True
+        if abort:
+            _abort(self.transport)
+        elif self.transport is not None:
+            self.transport.loseConnection()
 
     def whenClosed(self) -> defer.Deferred[None]:
         """A Deferred that fires with ``None`` once the connection is closed."""
@@ -261,8 +326,10 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         """A Deferred firing with the AMI version once the banner has arrived."""
         if self.amiVersion is not None:
             return defer.succeed(self.amiVersion)
+        if self._bannerError is not None:
+            return defer.fail(self._bannerError)
         if not self._connected and self._everConnected:
-            return defer.fail(error.AMIConnectionLost(None, self._lostReason))
+            return defer.fail(self._lost(None))
         waiter: defer.Deferred[str] = defer.Deferred(self._bannerWaiters.remove)
         self._bannerWaiters.append(waiter)
         return waiter
@@ -275,19 +342,24 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     # -- receiving -----------------------------------------------------
 
     def dataReceived(self, data: bytes) -> None:
+        # Once this side has decided to close (or the transport is closing),
+        # nothing more is delivered, as with Twisted's LineOnlyReceiver.
+        transport: Any = self.transport
+        if self._closing or transport.disconnecting:
+            return
         try:
             messages = self._parser.feed(data)
         except AMICodecError as e:
             log.error("AMI protocol error, closing the connection: %s", e)
-            self._lostReason = str(e)
-            if self.transport is not None:
-                self.transport.loseConnection()
+            self._close(e)
             return
         if self.amiVersion is None and self._parser.banner is not None:
             self.tracer.received([self._parser.banner])
             self._bannerReceived(self._parser.banner)
         tracing = self.tracer.enabled
         for message in messages:
+            if self._closing or transport.disconnecting:
+                return
             if tracing:
                 self.tracer.received(["%s: %s" % header for header in message.headers()]
                                      + message.body + [""])
@@ -296,11 +368,20 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     def _bannerReceived(self, banner: str) -> None:
         version = bannerVersion(banner)
         if version is None:
-            log.warning("Unexpected AMI banner %r", banner)
-        self.amiVersion = banner if version is None else version
+            # Whatever answered (an SSH or HTTP server...), it is not AMI:
+            # nothing, credentials least of all, is sent to it.
+            self._bannerError = error.AMIProtocolError(
+                "not an AMI server: it answered %s" % (_escaped(banner),))
+            log.warning("AMI %s; closing the connection", self._bannerError)
+            self._close(self._bannerError)
+            waiters, self._bannerWaiters = self._bannerWaiters, []
+            for waiter in waiters:
+                waiter.errback(self._bannerError)
+            return
+        self.amiVersion = version
         waiters, self._bannerWaiters = self._bannerWaiters, []
         for waiter in waiters:
-            waiter.callback(self.amiVersion)
+            waiter.callback(version)
 
     def messageReceived(self, message: Message) -> None:
         """Route one message: to its pending action, to event handlers, or both."""
@@ -445,8 +526,10 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         :class:`~starpy.error.AMIConnectionLost`.  Cancelling it forgets the
         action.
 
-        :raises ValueError: a header name or value holds CR or LF; nothing is
-            sent.
+        :raises ValueError: nothing is sent when a header name or value holds
+            CR, LF or NUL, or the action breaks a limit of Asterisk's reader
+            (see :func:`~starpy.codec.ami.formatAction`), or *timeout* is
+            negative, NaN or infinite.
         """
         return self._send(action, headers, timeout, expectEvent).deferred
 
@@ -462,6 +545,10 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         rawResponse: bool = False,
     ) -> _Pending:
         """Send *action*; the returned entry's ``deferred`` gives its outcome."""
+        if timeout is _USE_DEFAULT:
+            timeout = self._defaultTimeout
+        elif timeout is not None:
+            _checkTimeout(timeout, "timeout")
         if actionID is None:
             actionID = self._newActionID()
         elif actionID in self._pending:
@@ -473,37 +560,47 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         entry.stopEvent = stopEvent.lower() if stopEvent else None
         entry.listener = listener
         entry.rawResponse = rawResponse
-        if not self._connected:
+        if not self._connected or self._closing:
             entry.done = True
-            entry.deferred.errback(error.AMIConnectionLost(action, self._lostReason))
+            entry.deferred.errback(self._lost(action))
             return entry
         self._pending[actionID] = entry
         assert self.transport is not None
         self.transport.write(data)
         if self.tracer.enabled:
             self.tracer.sent(data.decode("utf-8", "surrogateescape").split("\r\n")[:-1])
-        if timeout is _USE_DEFAULT:
-            timeout = self.defaultTimeout
         if timeout is not None:
             self._addDeadline(entry, timeout)
         return entry
 
+    @property
+    def defaultTimeout(self) -> Optional[float]:
+        """Timeout of actions sent without one, in seconds (``None``: none).
+
+        :raises ValueError: when set to a negative, NaN or infinite value.
+        """
+        return self._defaultTimeout
+
+    @defaultTimeout.setter
+    def defaultTimeout(self, value: Optional[float]) -> None:
+        _checkTimeout(value, "defaultTimeout")
+        self._defaultTimeout = value
+
     # -- timeouts ------------------------------------------------------
 
     def _addDeadline(self, entry: _Pending, timeout: float) -> None:
-        deadline = entry.deadline = self.clock.seconds() + timeout
-        queue = self._deadlines.get(timeout)
-        if queue is None:
-            queue = self._deadlines[timeout] = deque()
-        while queue and queue[0].done:
-            queue.popleft()  # answered already
-        queue.append(entry)
-        if len(queue) > 64 and len(queue) > 2 * len(self._pending):
-            # An old action still waits at the head: drop the answered ones
-            # behind it so the queue stays proportional to what is pending.
-            live = [item for item in queue if not item.done]
-            queue.clear()
-            queue.extend(live)
+        entry.timeout = timeout
+        deadline = self.clock.seconds() + timeout
+        heap = self._deadlines
+        while heap and heap[0][2].done:
+            heapq.heappop(heap)  # answered already
+        heapq.heappush(heap, (deadline, next(self._sequence), entry))
+        if len(heap) > 64 and len(heap) > 2 * len(self._pending):
+            # Answered entries outnumber the pending ones: drop them all, so
+            # the heap stays proportional to what is pending (amortized O(1)
+            # per action, as each compaction at least halves the heap).
+            heap[:] = [item for item in heap if not item[2].done]
+            heapq.heapify(heap)
         if self._timer is None:
             self._timer = self.clock.callLater(timeout, self._expire)
             self._timerTime = deadline
@@ -520,29 +617,27 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     def _expire(self) -> None:
         self._timer = None
         now = self.clock.seconds()
-        expired: List[Tuple[float, _Pending]] = []
-        earliest: Optional[float] = None
-        for timeout, queue in list(self._deadlines.items()):
-            while queue:
-                entry = queue[0]
-                if entry.done:
-                    queue.popleft()
-                elif entry.deadline <= now:
-                    queue.popleft()
-                    expired.append((timeout, entry))
-                else:
-                    break
-            if queue:
-                head = queue[0].deadline
-                earliest = head if earliest is None else min(earliest, head)
+        heap = self._deadlines
+        expired: List[_Pending] = []
+        while heap:
+            deadline, _, entry = heap[0]
+            if entry.done:
+                heapq.heappop(heap)
+            elif deadline <= now:
+                heapq.heappop(heap)
+                expired.append(entry)
             else:
-                del self._deadlines[timeout]
-        for timeout, entry in expired:
+                break
+        for entry in expired:
             if not entry.done:
-                self._finish(entry, Failure(error.AMITimeout(entry.action, timeout)))
-        if earliest is not None and self._timer is None and self._pending:
+                self._finish(entry, Failure(error.AMITimeout(entry.action, entry.timeout)))
+        # The callbacks above may have sent actions (and so set a timer).
+        if heap and self._timer is None and self._pending:
+            earliest = heap[0][0]
             self._timer = self.clock.callLater(max(0.0, earliest - now), self._expire)
             self._timerTime = earliest
+        elif not self._pending:
+            heap.clear()
 
     # -- upstream StarPy's sending helpers ------------------------------
 
@@ -766,9 +861,16 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             (``Events: off``), or an event class list such as ``'call,agent'``.
 
         Fails with :class:`~starpy.error.AMIAuthenticationError` when Asterisk
-        refuses the credentials (the connection is then closed), or as
-        :meth:`sendAction` fails.
+        refuses the credentials (the connection is then closed), with
+        :class:`~starpy.error.AMIProtocolError` when the peer's banner is not
+        AMI's (nothing is sent to it, and the connection is closed), or as
+        :meth:`sendAction` fails.  The wait for the banner has no deadline of
+        its own: :meth:`AMIFactory.login` and :class:`AMIService` set one.
+
+        :raises ValueError: *timeout* is negative, NaN or infinite.
         """
+        if timeout is not _USE_DEFAULT:
+            _checkTimeout(timeout, "timeout")
 
         if username is None or secret is None:
             factory = getattr(self, "factory", None)
@@ -808,10 +910,10 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             if failure.check(error.AMICommandFailure) and not failure.check(error.AMIAuthenticationError):
                 failed: error.AMICommandFailure = failure.value  # type: ignore[assignment]
                 log.warning("AMI login as %s refused: %s", username, failed.message)
-                if self.transport is not None:
-                    self.transport.loseConnection()
-                return Failure(error.AMIAuthenticationError(
-                    failed.action, failed.message, failed.response))
+                refused = error.AMIAuthenticationError(
+                    failed.action, failed.message, failed.response)
+                self._close(refused)
+                return Failure(refused)
             return failure
 
         return self.whenBanner().addCallback(sendLogin).addCallbacks(onAccepted, onRefused)
@@ -841,7 +943,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
                 return
             log.warning("AMI keepalive failed (%s): dropping the connection",
                         failure.getErrorMessage())
-            _abort(self.transport)
+            self._close(_reasonOf(failure), abort=True)
 
         self.sendAction("Ping", timeout=wait).addCallbacks(onPong, onNoPong)
 
@@ -916,6 +1018,9 @@ class AMIFactory(protocol.Factory):
             md5 = not plaintext_login
         if on_reconnect is not None and not callable(on_reconnect):
             raise TypeError("on_reconnect must be callable, not %r" % (on_reconnect,))
+        for value, what in ((timeout, "timeout"), (keepalive, "keepalive"),
+                            (keepaliveTimeout, "keepaliveTimeout")):
+            _checkTimeout(value, what)
         self.username = username
         self.trace = trace
         self._secret = secret
@@ -1145,6 +1250,17 @@ class AMIService:
     :param clock: the clock (default: the factory's reactor).
     :param keepRegistrations: ``False``: each connection starts with no event
         registrations (what :meth:`AMIFactory.login` does, as upstream).
+    :param loginTimeout: deadline, in seconds, for each connection to send
+        its banner and accept the login (default
+        :data:`DEFAULT_LOGIN_TIMEOUT`, 10 s; ``None``: none).  Past it the
+        connection is closed and the service retries with backoff, as after
+        a refused login: a server that accepts TCP and never answers, or
+        answers slowly, is not waited for forever.
+
+    A peer whose banner is not AMI's (an SSH or HTTP server on the port) is
+    sent nothing: the attempt fails at once with
+    :class:`~starpy.error.AMIProtocolError` (logged, with what answered) and
+    the service retries with backoff.
 
     Use ``startService()``/``stopService()`` or add it to an application.
     """
@@ -1157,9 +1273,12 @@ class AMIService:
         retryPolicy: Optional[Callable[[int], float]] = None,
         clock: Optional[IReactorTime] = None,
         keepRegistrations: bool = True,
+        loginTimeout: Optional[float] = DEFAULT_LOGIN_TIMEOUT,
     ) -> None:
         from twisted.application.internet import ClientService, backoffPolicy
 
+        _checkTimeout(loginTimeout, "loginTimeout")
+        self.loginTimeout = loginTimeout
         self.factory = factory
         self.dispatcher = EventDispatcher()
         self._observers: List[Callable[[AMIProtocol], Any]] = []
@@ -1174,11 +1293,12 @@ class AMIService:
         target = factory.endpoint(endpoint, port) if isinstance(endpoint, str) else endpoint
         # A refused login closes the connection; ClientService then counts a
         # fresh attempt, so the backoff also counts consecutive login failures.
+        self._clock: IReactorTime = clock if clock is not None else factory._getReactor()
         self._service = ClientService(
             target,
             _SharedDispatcherFactory(factory, self.dispatcher) if keepRegistrations else factory,
             retryPolicy=lambda attempt: policy(attempt + self._loginFailures),
-            clock=clock if clock is not None else factory._getReactor(),
+            clock=self._clock,
             prepareConnection=self._prepare,
         )
 
@@ -1210,7 +1330,7 @@ class AMIService:
             # Not returned as a failure: ClientService would keep the socket
             # open.  Closing it makes the service wait and retry.
             self._loginFailures += 1
-            _abort(ami.transport)
+            ami._close(_reasonOf(failure), abort=True)
             for observer in list(self._failureObservers):
                 try:
                     observer(ami, failure)
@@ -1224,7 +1344,14 @@ class AMIService:
                 log.error("AMI login failed, will retry: %s", failure.getErrorMessage())
             return None
 
-        return self.factory.loginProtocol(ami).addCallbacks(onLogin, onFailure)
+        def onDeadline(result: Any, timeout: float) -> Failure:
+            what = "banner and login" if ami.amiVersion is None else "login"
+            return Failure(error.AMITimeout("AMI %s" % (what,), timeout))
+
+        attempt = self.factory.loginProtocol(ami)
+        if self.loginTimeout is not None:
+            attempt.addTimeout(self.loginTimeout, self._clock, onTimeoutCancel=onDeadline)
+        return attempt.addCallbacks(onLogin, onFailure)
 
     def startService(self) -> None:
         """Start connecting (and reconnecting)."""

@@ -211,20 +211,21 @@ class CountingBuffer(bytearray):
 
     work = 0
 
-    def find(self, sub: Any, start: Any = None, end: Any = None) -> int:  # type: ignore[override]
+    def find(self, sub: Any, start: Any = None, end: Any = None) -> int:
         first = 0 if start is None else start
         last = len(self) if end is None else min(end, len(self))
         found = super().find(sub, first, last)
         CountingBuffer.work += (last - first) if found < 0 else (found - first + len(sub))
         return found
 
-    def startswith(self, prefix: Any, start: Any = None, end: Any = None) -> bool:  # type: ignore[override]
+    def startswith(self, prefix: Any, start: Any = None, end: Any = None) -> bool:
         CountingBuffer.work += len(prefix)
         return super().startswith(prefix, start, end)
 
-    def __iadd__(self, other: Any) -> "CountingBuffer":  # type: ignore[override, misc]
+    def __iadd__(self, other: Any) -> "CountingBuffer":
         CountingBuffer.work += len(other)
-        return super().__iadd__(other)  # type: ignore[return-value]
+        super().__iadd__(other)
+        return self
 
 
 class CountingParser(AMIParser):

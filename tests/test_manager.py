@@ -761,8 +761,7 @@ def test_deadline_queue_stays_bounded_behind_a_stuck_action() -> None:
         d = client.ami.ping()
         client.reply(client.lastID(), ("Ping", "Pong"))
         result(d)
-    (queue,) = client.ami._deadlines.values()
-    assert len(queue) < 200
+    assert len(client.ami._deadlines) < 200
     client.clock.advance(30.0)
     assert failure(stuck).check(error.AMITimeout)
     assert client.clock.getDelayedCalls() == []

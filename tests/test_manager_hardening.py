@@ -1,0 +1,399 @@
+"""The AMI client against hostile or broken peers and careless callers (issue 11)."""
+from __future__ import annotations
+
+import logging
+import math
+import random
+from typing import Any, List
+
+import pytest
+from twisted.internet import defer, task
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from starpy import error, manager
+from starpy.codec.ami import AMICodecError, AMIParser
+from starpy.dispatch import EventDispatcher
+from tests.deferreds import failure, result, unfired
+from tests.test_manager import BANNER, Client, MemoryEndpoint, acceptLogin, unwrapped
+
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.6\r\n"
+
+
+# -- a peer that is not AMI (item 6) -------------------------------------------------
+
+
+def test_login_to_a_non_ami_peer_sends_nothing_and_fails_at_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    client = Client(banner=False)
+    d = client.ami.login("starpy", "starpy-secret")
+    with caplog.at_level(logging.WARNING, "starpy.manager"):
+        client.feed(SSH_BANNER)
+    reason = failure(d)
+    assert reason.check(error.AMIProtocolError)
+    assert "SSH-2.0-OpenSSH_9.6" in str(reason.value) and "not an AMI server" in str(reason.value)
+    assert client.transport.value() == b""  # no Username, no Secret
+    assert client.transport.disconnecting
+    assert "SSH-2.0-OpenSSH_9.6" in caplog.text
+    later = client.ami.login("starpy", "starpy-secret")
+    assert failure(later).check(error.AMIProtocolError)
+    assert client.transport.value() == b""
+    client.ami.connectionLost(Failure(ConnectionError("closed")))
+    assert failure(client.ami.whenBanner()).check(error.AMIProtocolError)
+    assert client.clock.getDelayedCalls() == []
+
+
+def test_what_answered_is_shown_escaped_and_cut(caplog: pytest.LogCaptureFixture) -> None:
+    client = Client(banner=False)
+    banner = client.ami.whenBanner()
+    with caplog.at_level(logging.WARNING, "starpy.manager"):
+        client.feed(b"\x1b[2J\xff HTTP/1.1 400" + b"x" * 500 + b"\r\n")
+    text = str(failure(banner).value)
+    assert "\\x1b[2J\\xff HTTP/1.1 400" in text
+    assert "\x1b" not in text and "\udcff" not in text
+    assert len(text) < 200 and text.endswith("...")
+
+
+def test_factory_login_to_a_non_ami_peer_fails_at_once() -> None:
+    clock = task.Clock()
+    endpoint = MemoryEndpoint()
+    factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
+    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    proto, transport = endpoint.connections[0]
+    unfired(d)  # waiting for the banner
+    proto.dataReceived(SSH_BANNER)
+    assert failure(d).check(error.AMIProtocolError)
+    assert b"Secret" not in transport.value()
+    assert clock.getDelayedCalls() == []  # the login deadline is cancelled too
+
+
+def test_service_sends_no_credentials_to_a_non_ami_peer_and_retries(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = task.Clock()
+    endpoint = MemoryEndpoint()
+    factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
+    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+                                 retryPolicy=lambda attempt: 2.0)
+    service.startService()
+    proto, transport = endpoint.connections[0]
+    with caplog.at_level(logging.ERROR, "starpy.manager"):
+        proto.dataReceived(SSH_BANNER)
+    assert "SSH-2.0-OpenSSH_9.6" in caplog.text
+    assert transport.value() == b"" and transport.disconnecting
+    proto.connectionLost(Failure(ConnectionError("closed")))
+    clock.advance(2.0)
+    second, secondTransport = endpoint.connections[1]
+    acceptLogin(second, secondTransport)
+    assert service.protocol is unwrapped(second)
+    stopped = service.stopService()
+    second.connectionLost(Failure(ConnectionError("stopped")))
+    result(stopped)
+    assert clock.getDelayedCalls() == []
+
+
+# -- a server that accepts TCP and says nothing (item 5) ----------------------------
+
+
+def serviceOn(clock: task.Clock, endpoint: MemoryEndpoint, **kw: Any) -> manager.AMIService:
+    factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
+    return manager.AMIService(factory, endpoint, clock=clock, **kw)  # type: ignore[arg-type]
+
+
+def test_service_gives_up_on_a_silent_server_after_the_login_deadline_and_retries(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = task.Clock()
+    endpoint = MemoryEndpoint()
+    delays: List[int] = []
+
+    def policy(attempt: int) -> float:
+        delays.append(attempt)
+        return 5.0
+
+    service = serviceOn(clock, endpoint, retryPolicy=policy, loginTimeout=20.0)
+    ready = service.whenLoggedIn()
+    service.startService()
+    proto, transport = endpoint.connections[0]
+    clock.advance(19.9)
+    assert not transport.disconnecting
+    with caplog.at_level(logging.ERROR, "starpy.manager"):
+        clock.advance(0.1)
+    assert transport.disconnecting
+    assert "banner and login" in caplog.text and "20" in caplog.text
+    proto.connectionLost(Failure(ConnectionError("aborted")))
+    clock.advance(5.0)
+    assert len(endpoint.connections) == 2
+    # The second server answers: the service logs in.
+    second, secondTransport = endpoint.connections[1]
+    acceptLogin(second, secondTransport)
+    assert result(ready) is unwrapped(second)
+    assert delays and delays[0] >= 1
+    stopped = service.stopService()
+    second.connectionLost(Failure(ConnectionError("stopped")))
+    result(stopped)
+    assert clock.getDelayedCalls() == []
+
+
+def test_login_deadline_covers_a_login_that_is_never_answered_and_backs_off(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = task.Clock()
+    endpoint = MemoryEndpoint()
+    attempts: List[int] = []
+
+    def policy(attempt: int) -> float:
+        attempts.append(attempt)
+        return 2.0 ** attempt
+
+    service = serviceOn(clock, endpoint, retryPolicy=policy)
+    assert service.loginTimeout == manager.DEFAULT_LOGIN_TIMEOUT == 10.0
+    service.startService()
+    with caplog.at_level(logging.ERROR, "starpy.manager"):
+        for number in range(3):
+            if number:
+                clock.advance(2.0 ** attempts[-1])
+            proto, transport = endpoint.connections[number]
+            proto.dataReceived(BANNER)
+            assert b"Action: Login" in transport.value()
+            clock.advance(manager.DEFAULT_LOGIN_TIMEOUT)
+            assert transport.disconnecting
+            proto.connectionLost(Failure(ConnectionError("aborted")))
+    assert len(attempts) == 3 and attempts[0] < attempts[1] < attempts[2]  # backoff grows
+    assert "AMI login: no reply within 10 seconds" in caplog.text
+    result(service.stopService())  # while waiting to retry
+    assert clock.getDelayedCalls() == []
+
+
+def test_login_deadline_can_be_turned_off_and_is_validated() -> None:
+    clock = task.Clock()
+    endpoint = MemoryEndpoint()
+    service = serviceOn(clock, endpoint, loginTimeout=None)
+    service.startService()
+    proto, transport = endpoint.connections[0]
+    clock.advance(3600)
+    assert not transport.disconnecting
+    service.stopService()
+    for bad in (-1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match="loginTimeout"):
+            serviceOn(clock, endpoint, loginTimeout=bad)
+
+
+# -- nothing delivered once the protocol decided to close (item 12) ----------------
+
+
+def test_events_after_a_refused_login_in_the_same_chunk_are_not_dispatched() -> None:
+    client = Client(ids=iter(["bad-login"]))
+    seen: List[str] = []
+    client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
+    d = client.ami.login("starpy", "wrong")
+    client.feed(b"Response: Error\r\nActionID: bad-login\r\nMessage: Authentication failed\r\n\r\n"
+                b"Event: Hangup\r\nUniqueid: 1.1\r\n\r\n")
+    assert failure(d).check(error.AMIAuthenticationError)
+    assert client.transport.disconnecting
+    assert seen == []
+    client.feed(b"Event: Hangup\r\nUniqueid: 1.2\r\n\r\n")  # arriving before the close
+    assert seen == []
+
+
+def test_a_handler_closing_the_connection_stops_the_rest_of_the_chunk() -> None:
+    client = Client()
+    seen: List[str] = []
+
+    def handler(ami: Any, event: Any) -> None:
+        seen.append(event["uniqueid"])
+        ami.transport.loseConnection()
+
+    client.ami.registerEvent("Hangup", handler)
+    client.feed(b"Event: Hangup\r\nUniqueid: 1\r\n\r\nEvent: Hangup\r\nUniqueid: 2\r\n\r\n")
+    assert seen == ["1"]
+
+
+def test_actions_on_a_closing_connection_fail_at_once_and_send_nothing() -> None:
+    client = Client(ids=iter(["bad-login", "next"]))
+    client.ami.login("starpy", "wrong")
+    client.feed(b"Response: Error\r\nActionID: bad-login\r\nMessage: Authentication failed\r\n\r\n")
+    client.transport.clear()
+    reason = failure(client.ami.ping())
+    assert reason.check(error.AMIConnectionLost)
+    assert "Authentication failed" in str(reason.value)
+    assert client.transport.value() == b""
+    assert client.ami.pendingCount == 0
+
+
+# -- the reason of a close is kept (items 15 and 16) ---------------------------------
+
+
+def test_oversized_message_fails_waiting_actions_with_the_real_reason(
+        caplog: pytest.LogCaptureFixture) -> None:
+    client = Client(maxMessageSize=1024)
+    ping = client.ami.ping()
+    status = client.ami.status()
+    with caplog.at_level(logging.ERROR, "starpy.manager"):
+        client.feed(b"Event: X\r\nA: " + b"x" * 2000)
+    assert client.transport.disconnecting
+    client.ami.connectionLost(Failure(ConnectionError("Connection was closed cleanly.")))
+    for d in (ping, status):
+        reason = failure(d)
+        assert reason.check(error.AMIConnectionLost)
+        assert "exceeds the bound of 1024 bytes" in str(reason.value)
+        assert "closed cleanly" not in str(reason.value)
+        assert isinstance(reason.value.__cause__, error.AMIProtocolError)
+    assert "exceeds" in str(failure(client.ami.ping()).value)
+
+
+def test_a_banner_over_the_bound_fails_the_login_with_a_protocol_error(
+        caplog: pytest.LogCaptureFixture) -> None:
+    client = Client(banner=False, maxMessageSize=64)
+    d = client.ami.login("u", "s")
+    with caplog.at_level(logging.ERROR, "starpy.manager"):
+        client.feed(b"\x00" * 100)
+    client.ami.connectionLost(Failure(ConnectionError("closed")))
+    reason = failure(d)
+    assert reason.check(error.AMIProtocolError) and reason.check(AMICodecError)
+    assert client.transport.value() == b""
+
+
+def test_codec_errors_are_protocol_errors() -> None:
+    assert issubclass(AMICodecError, error.AMIProtocolError)
+    assert issubclass(AMICodecError, ValueError)  # as before
+
+
+def test_keepalive_failure_is_the_reason_reported() -> None:
+    client = Client(ids=iter(["login", "ping", "status"]), keepalive=10.0, keepaliveTimeout=3.0)
+    client.ami.login("u", "s")
+    client.reply("login", ("Message", "Authentication accepted"))
+    client.clock.advance(10)
+    status = client.ami.status(timeout=None)
+    client.clock.advance(3)
+    assert client.transport.disconnecting
+    client.ami.connectionLost(Failure(ConnectionError("aborted")))
+    text = str(failure(status).value)
+    assert "Ping" in text and "3 seconds" in text
+
+
+# -- bad timeouts are refused before sending (item 13) -----------------------------
+
+
+@pytest.mark.parametrize("bad", [-1.0, -0.001, math.nan, math.inf, -math.inf])
+def test_bad_action_timeout_refused_before_sending(bad: float) -> None:
+    client = Client()
+    with pytest.raises(ValueError, match="timeout"):
+        client.ami.sendAction("Ping", timeout=bad)
+    with pytest.raises(ValueError, match="timeout"):
+        client.ami.ping(timeout=bad)
+    with pytest.raises(ValueError, match="timeout"):
+        client.ami.login("u", "s", timeout=bad)
+    assert client.transport.value() == b""
+    assert client.ami.pendingCount == 0
+    assert client.clock.getDelayedCalls() == []
+
+
+def test_timeout_of_the_wrong_type_refused() -> None:
+    client = Client()
+    with pytest.raises(TypeError):
+        client.ami.sendAction("Ping", timeout="5")  # type: ignore[arg-type]
+    assert client.transport.value() == b""
+
+
+@pytest.mark.parametrize("bad", [-5.0, math.nan, math.inf])
+def test_bad_default_timeouts_refused_where_they_are_set(bad: float) -> None:
+    with pytest.raises(ValueError):
+        manager.AMIProtocol(clock=task.Clock(), defaultTimeout=bad)
+    with pytest.raises(ValueError):
+        manager.AMIProtocol(clock=task.Clock(), keepalive=bad)
+    with pytest.raises(ValueError):
+        manager.AMIFactory("u", "s", timeout=bad)
+    ami = manager.AMIProtocol(clock=task.Clock())
+    with pytest.raises(ValueError):
+        ami.defaultTimeout = bad
+    assert ami.defaultTimeout == manager.DEFAULT_TIMEOUT
+
+
+def test_zero_timeout_and_no_timeout_still_allowed() -> None:
+    client = Client()
+    quick = client.ami.sendAction("Ping", timeout=0)
+    forever = client.ami.sendAction("Ping", timeout=None)
+    client.clock.advance(0)
+    assert failure(quick).check(error.AMITimeout)
+    unfired(forever)
+
+
+# -- timeout bookkeeping proportional to what is pending (item 7) -------------------
+
+
+def test_answered_actions_of_distinct_timeouts_leave_nothing_behind() -> None:
+    client = Client(defaultTimeout=None)
+    stuck = client.ami.sendAction("Ping", timeout=100_000.0)
+    for number in range(20_000):
+        d = client.ami.sendAction("Ping", timeout=1.0 + number / 1000.0)
+        client.reply(client.lastID(), ("Ping", "Pong"))
+        result(d)
+    assert client.ami.pendingCount == 1
+    assert len(client.ami._deadlines) <= 2 * client.ami.pendingCount + 65
+    assert len(client.clock.getDelayedCalls()) == 1  # one timer per connection
+    client.clock.advance(100_000.0)
+    assert failure(stuck).value.timeout == 100_000.0
+    assert client.ami._deadlines == [] and client.clock.getDelayedCalls() == []
+
+
+def test_many_pending_actions_keep_what_they_need() -> None:
+    client = Client(defaultTimeout=None)
+    waiting = [client.ami.sendAction("Ping", timeout=50.0 + n) for n in range(500)]
+    for number in range(5000):
+        d = client.ami.sendAction("Ping", timeout=float(number % 97))
+        client.reply(client.lastID(), ("Ping", "Pong"))
+        result(d)
+    assert len(client.ami._deadlines) <= 2 * 500 + 65
+    client.clock.advance(600)
+    assert all(failure(d).check(error.AMITimeout) for d in waiting)
+
+
+def test_every_action_times_out_exactly_at_its_own_deadline() -> None:
+    rng = random.Random(11)
+    client = Client(defaultTimeout=None)
+    deadlines: List[float] = []
+    ids: List[str] = []
+    fired: dict[int, float] = {}
+    for index in range(300):
+        timeout = rng.choice([0.5, 1.0, 2.5, 7.0, 30.0]) + rng.randrange(0, 20)
+        d = client.ami.sendAction("Ping", timeout=timeout)
+        d.addErrback(lambda f, index=index: fired.__setitem__(index, client.clock.seconds()))
+        deadlines.append(client.clock.seconds() + timeout)
+        ids.append(client.lastID())
+        client.clock.advance(rng.choice([0.0, 0.0, 0.25]))
+    answered = set(rng.sample([i for i in range(300) if i not in fired], 120))
+    for index in sorted(answered):
+        client.reply(ids[index], ("Ping", "Pong"))
+    for _ in range(240):
+        client.clock.advance(0.25)
+    assert set(fired) == set(range(300)) - answered
+    for index, when in fired.items():
+        assert deadlines[index] <= when < deadlines[index] + 0.25, index
+    assert client.clock.getDelayedCalls() == []
+
+
+# -- the dispatcher's cache is bounded (item 10) ----------------------------------
+
+
+def test_dispatcher_cache_is_bounded_and_still_right() -> None:
+    dispatcher = EventDispatcher()
+    seen: List[str] = []
+    dispatcher.register("Var*", lambda proto, event: seen.append(event["event"]))
+    dispatcher.register("Hangup", lambda proto, event: seen.append("H"))
+    for number in range(20_000):
+        dispatcher.dispatch(None, {"event": "Custom%d" % number})
+        assert len(dispatcher._cache) <= dispatcher.maxCachedNames
+    dispatcher.dispatch(None, {"event": "VarSet"})
+    dispatcher.dispatch(None, {"event": "Hangup"})
+    for number in range(3000):
+        dispatcher.dispatch(None, {"event": "Varx%d" % number})
+    assert len(dispatcher._cache) <= dispatcher.maxCachedNames == 1024
+    assert seen == ["VarSet", "H"] + ["Varx%d" % n for n in range(3000)]
+
+
+def test_protocol_dispatch_of_ever_new_event_names_stays_bounded() -> None:
+    client = Client()
+    count = [0]
+    client.ami.registerEvent(None, lambda ami, e: count.__setitem__(0, count[0] + 1))
+    chunk = b"".join(b"Event: Name%d\r\n\r\n" % n for n in range(5000))
+    client.feed(chunk)
+    assert count[0] == 5000
+    assert len(client.ami.dispatcher._cache) <= EventDispatcher.maxCachedNames
