@@ -300,6 +300,17 @@ def test_many_small_messages_in_one_chunk_cost_linear_work() -> None:
     assert CountingBuffer.work <= 4 * len(data)
 
 
+def test_old_command_output_ending_a_chunk_then_plain_messages() -> None:
+    parser = AMIParser(expectBanner=False)
+    assert parser.feed(b"Response: Follows\r\nActionID: 1\r\n\r\nout\n\nmore\n") == []
+    (output,) = parser.feed(b"--END COMMAND--\r\n\r\n")
+    assert output.body == ["", "out", "", "more"]
+    first, second = parser.feed(b"Event: A\r\n\r\nEvent: B\r\nX: 1\r\n\r\n")
+    assert first.name == "A" and second["x"] == "1"
+    (after,) = parser.feed(b"\r\nResponse: Follows\r\nActionID: 2\r\n\r\nz\n--END COMMAND--\r\n\r\n")
+    assert after.actionID == "2" and after.body == ["", "z"]
+
+
 _tokens = st.sampled_from([
     b"Response: Follows\r\n", b"Response: Success\r\n", b"Event: X\r\n", b"A: b\r\n",
     b"--END COMMAND--", b"\r\n", b"\r", b"\n", b"text", b"ActionID: 1\r\n", b"\r\n\r\n",

@@ -277,38 +277,57 @@ class AMIParser:
         parse = self._parseBlock
         limit = self.maxMessageSize
         while True:
-            if state == _SEEK_MARKER:
-                found = buffer.find(_MARKER, scan)
-                if found < 0:
-                    scan = max(scan, len(buffer) - len(_MARKER) + 1)
+            if state:  # not _PLAIN: inside an old-style command output
+                end, scan, state = self._followsEnd(buffer, scan, state)
+                if end < 0:
                     break
-                scan = found + len(_MARKER)
-                state = _AFTER_MARKER
-            end = buffer.find(b"\r\n\r\n", scan)
-            if end < 0:
-                scan = max(scan, len(buffer) - 3)
-                break
-            if end == start:  # a stray blank line between messages
-                start = scan = end + 4
-                continue
-            if state == _PLAIN:
-                if buffer[start] == 13 and buffer[start + 1] == 10:
-                    start += 2  # one stray CRLF before the message
-                if buffer.startswith(b"Response: Follows", start) and (
-                    buffer.find(_MARKER, start, end) < 0
-                ):
-                    # Old (Asterisk < 14) command output may hold blank lines:
-                    # it runs to the --END COMMAND-- marker, not the first blank.
-                    state = _SEEK_MARKER
-                    scan = end
-                    continue
+            else:
+                end = buffer.find(b"\r\n\r\n", scan)
+                if end < 0:
+                    scan = len(buffer) - 3
+                    if scan < start:
+                        scan = start
+                    break
+                first = buffer[start]
+                if first == 82 or first == 13:  # "R" or a stray CRLF first
+                    follows = start if first == 82 else start + 2
+                    if (buffer.startswith(b"Response: Follows", follows)
+                            and (first == 82 or buffer[start + 1] == 10)
+                            and buffer.find(_MARKER, follows, end) < 0):
+                        # Old (Asterisk < 14) command output may hold blank
+                        # lines: it runs to the --END COMMAND-- marker, not
+                        # the first blank line.
+                        start = follows
+                        state = _SEEK_MARKER
+                        scan = end
+                        continue
             if end - start > limit:
                 self._fail()
-            messages.append(parse(buffer[start:end]))
+            if end > start:  # else a stray blank line between messages
+                messages.append(parse(buffer[start:end]))
             start = scan = end + 4
-            state = _PLAIN
-        self._keep(buffer, start, scan, state)
+        if start == len(buffer):  # all consumed: the common case
+            if buffer is self._buffer:
+                del buffer[:]
+            self._scan = 0
+            self._state = state
+        else:
+            self._keep(buffer, start, scan, state)
         return messages
+
+    @staticmethod
+    def _followsEnd(buffer: Any, scan: int, state: int) -> Tuple[int, int, int]:
+        """Where an old-style command output ends: ``(end, scan, state)``,
+        *end* ``-1`` while incomplete (*scan*, *state*: where to resume)."""
+        if state == _SEEK_MARKER:
+            found = buffer.find(_MARKER, scan)
+            if found < 0:
+                return -1, max(scan, len(buffer) - len(_MARKER) + 1), state
+            scan = found + len(_MARKER)
+        end = buffer.find(b"\r\n\r\n", scan)
+        if end < 0:
+            return -1, max(scan, len(buffer) - 3), _AFTER_MARKER
+        return end, scan, _PLAIN
 
     def _keep(self, buffer: Any, start: int, scan: int, state: int) -> None:
         """Keep ``buffer[start:]`` (a partial message) for the next :meth:`feed`."""
