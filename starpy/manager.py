@@ -323,7 +323,13 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         return waiter
 
     def whenBanner(self) -> defer.Deferred[str]:
-        """A Deferred firing with the AMI version once the banner has arrived."""
+        """A Deferred firing with the AMI version once the banner has arrived.
+
+        It fails with :class:`~starpy.error.AMIProtocolError` when the banner
+        is not AMI's (or breaks the size bound), and with
+        :class:`~starpy.error.AMIConnectionLost` when the connection closes
+        first.
+        """
         if self.amiVersion is not None:
             return defer.succeed(self.amiVersion)
         if self._bannerError is not None:

@@ -397,3 +397,26 @@ def test_protocol_dispatch_of_ever_new_event_names_stays_bounded() -> None:
     client.feed(chunk)
     assert count[0] == 5000
     assert len(client.ami.dispatcher._cache) <= EventDispatcher.maxCachedNames
+
+
+# -- Asterisk's reader limits hold for every way of sending (item 3) ----------------
+
+
+def test_every_way_of_sending_refuses_what_asterisk_would_not_read() -> None:
+    client = Client()
+    with pytest.raises(ValueError, match="1022"):
+        client.ami.setVar("PJSIP/100-1", "V", "x" * 1100)
+    with pytest.raises(ValueError, match="1022"):
+        client.ami.userEvent("Big", Data="\u20ac" * 400)
+    with pytest.raises(ValueError, match="128"):
+        client.ami.sendAction("Originate", {"Channel": "Local/1@echo",
+                                            "Variable": ["V%d=1" % n for n in range(130)]})
+    with pytest.raises(ValueError, match="NUL"):
+        client.ami.sendMessage({"Action": "Setvar", "Variable": "V", "Value": "a\x00b"})
+    refused = failure(client.ami.login("starpy", "secret\x00"))  # sent once the banner is in
+    assert refused.check(ValueError) and "secret" not in str(refused.value).replace("Secret", "")
+    assert client.transport.value() == b""
+    assert client.ami.pendingCount == 0 and client.clock.getDelayedCalls() == []
+    client.ami.setVar("PJSIP/100-1", "V", "x" * 900)  # what fits is sent
+    (sent,) = client.sent()
+    assert sent["value"] == "x" * 900
