@@ -40,6 +40,8 @@ from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.amiactions import AMIActions
 from starpy.codec.ami import (
     DEFAULT_MAX_MESSAGE_SIZE,
+    MAX_ACTION_HEADERS,
+    MAX_LINE_BYTES,
     AMICodecError,
     AMIParser,
     HeaderInput,
@@ -801,20 +803,33 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         then goes out whole, so it never mixes with an action sent
         meanwhile.  The reply is not tracked (use :meth:`sendMessage`).
 
-        :raises ValueError: the line holds CR or LF, is not ``Name: value``,
-            or would make the message longer than the protocol's message
-            size bound; the line is refused, lines already given are kept.
-        :raises ~starpy.error.AMIConnectionLost: the connection is closed.
+        :raises ValueError: the line holds CR, LF or NUL, is not ``Name:
+            value``, is longer than Asterisk reads (:data:`MAX_LINE_BYTES
+            <starpy.codec.ami.MAX_LINE_BYTES>` bytes) or would make more
+            header lines than Asterisk takes (128) or a message longer than
+            the protocol's message size bound; the line is refused, lines
+            already given are kept.
+        :raises ~starpy.error.AMIConnectionLost: the connection is closed
+            (or closing).
         """
         text = line.decode("utf-8") if isinstance(line, bytes) else line
         if "\r" in text or "\n" in text:
             raise ValueError("AMI line %r holds a CR or LF" % (text,))
-        if not self._connected:
+        if not self._connected or self._closing:
             raise error.AMIConnectionLost(None, self._lostReason)
         if text:
             name, colon, value = text.partition(":")
             if not colon or not name or name != name.strip():
                 raise ValueError("AMI line %r is not 'Name: value'" % (text,))
+            # Asterisk's reader limits, as formatAction applies them.
+            if "\x00" in text:
+                raise ValueError("AMI line for header %r holds a NUL character" % (name,))
+            if len(text.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
+                raise ValueError("AMI line for header %r is longer than the %d bytes "
+                                 "Asterisk reads" % (name, MAX_LINE_BYTES))
+            if len(self._lines) >= MAX_ACTION_HEADERS:
+                raise ValueError("AMI message written with sendLine would have more than "
+                                 "the %d header lines Asterisk reads" % (MAX_ACTION_HEADERS,))
             size = sum(len(held) + 2 for held in self._lines) + len(text) + 2
             if size > self._maxLineBytes:
                 raise ValueError("AMI message written with sendLine exceeds %d bytes"

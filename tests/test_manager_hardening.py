@@ -14,6 +14,8 @@ from twisted.python.failure import Failure
 from starpy import error, manager
 from starpy.codec.ami import AMICodecError, AMIParser
 from starpy.dispatch import EventDispatcher
+from tests.amireader import ManagerReader, ReadAction
+from tests.conftest import LoggedErrors
 from tests.deferreds import failure, result, unfired
 from tests.test_manager import BANNER, Client, MemoryEndpoint, acceptLogin, unwrapped
 
@@ -63,12 +65,13 @@ def test_factory_login_to_a_non_ami_peer_fails_at_once() -> None:
     unfired(d)  # waiting for the banner
     proto.dataReceived(SSH_BANNER)
     assert failure(d).check(error.AMIProtocolError)
-    assert b"Secret" not in transport.value()
+    assert b"Secret" not in transport.value() and transport.disconnecting
+    clock.advance(0)  # the factory stops its retrying service
     assert clock.getDelayedCalls() == []  # the login deadline is cancelled too
 
 
 def test_service_sends_no_credentials_to_a_non_ami_peer_and_retries(
-        caplog: pytest.LogCaptureFixture) -> None:
+        loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
@@ -76,9 +79,8 @@ def test_service_sends_no_credentials_to_a_non_ami_peer_and_retries(
                                  retryPolicy=lambda attempt: 2.0)
     service.startService()
     proto, transport = endpoint.connections[0]
-    with caplog.at_level(logging.ERROR, "starpy.manager"):
-        proto.dataReceived(SSH_BANNER)
-    assert "SSH-2.0-OpenSSH_9.6" in caplog.text
+    proto.dataReceived(SSH_BANNER)
+    [logged] = loggedErrors.flush(match="not an AMI server: it answered 'SSH-2.0-OpenSSH_9.6'")
     assert transport.value() == b"" and transport.disconnecting
     proto.connectionLost(Failure(ConnectionError("closed")))
     clock.advance(2.0)
@@ -100,7 +102,7 @@ def serviceOn(clock: task.Clock, endpoint: MemoryEndpoint, **kw: Any) -> manager
 
 
 def test_service_gives_up_on_a_silent_server_after_the_login_deadline_and_retries(
-        caplog: pytest.LogCaptureFixture) -> None:
+        loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     delays: List[int] = []
@@ -115,10 +117,9 @@ def test_service_gives_up_on_a_silent_server_after_the_login_deadline_and_retrie
     proto, transport = endpoint.connections[0]
     clock.advance(19.9)
     assert not transport.disconnecting
-    with caplog.at_level(logging.ERROR, "starpy.manager"):
-        clock.advance(0.1)
+    clock.advance(0.1)
     assert transport.disconnecting
-    assert "banner and login" in caplog.text and "20" in caplog.text
+    [logged] = loggedErrors.flush(match="AMI banner and login: no reply within 20 seconds")
     proto.connectionLost(Failure(ConnectionError("aborted")))
     clock.advance(5.0)
     assert len(endpoint.connections) == 2
@@ -134,7 +135,7 @@ def test_service_gives_up_on_a_silent_server_after_the_login_deadline_and_retrie
 
 
 def test_login_deadline_covers_a_login_that_is_never_answered_and_backs_off(
-        caplog: pytest.LogCaptureFixture) -> None:
+        loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     attempts: List[int] = []
@@ -146,18 +147,17 @@ def test_login_deadline_covers_a_login_that_is_never_answered_and_backs_off(
     service = serviceOn(clock, endpoint, retryPolicy=policy)
     assert service.loginTimeout == manager.DEFAULT_LOGIN_TIMEOUT == 10.0
     service.startService()
-    with caplog.at_level(logging.ERROR, "starpy.manager"):
-        for number in range(3):
-            if number:
-                clock.advance(2.0 ** attempts[-1])
-            proto, transport = endpoint.connections[number]
-            proto.dataReceived(BANNER)
-            assert b"Action: Login" in transport.value()
-            clock.advance(manager.DEFAULT_LOGIN_TIMEOUT)
-            assert transport.disconnecting
-            proto.connectionLost(Failure(ConnectionError("aborted")))
+    for number in range(3):
+        if number:
+            clock.advance(2.0 ** attempts[-1])
+        proto, transport = endpoint.connections[number]
+        proto.dataReceived(BANNER)
+        assert b"Action: Login" in transport.value()
+        clock.advance(manager.DEFAULT_LOGIN_TIMEOUT)
+        assert transport.disconnecting
+        proto.connectionLost(Failure(ConnectionError("aborted")))
     assert len(attempts) == 3 and attempts[0] < attempts[1] < attempts[2]  # backoff grows
-    assert "AMI login: no reply within 10 seconds" in caplog.text
+    assert len(loggedErrors.flush(match="AMI login: no reply within 10 seconds")) == 3
     result(service.stopService())  # while waiting to retry
     assert clock.getDelayedCalls() == []
 
@@ -208,8 +208,9 @@ def test_a_handler_closing_the_connection_stops_the_rest_of_the_chunk() -> None:
 
 def test_actions_on_a_closing_connection_fail_at_once_and_send_nothing() -> None:
     client = Client(ids=iter(["bad-login", "next"]))
-    client.ami.login("starpy", "wrong")
+    login = client.ami.login("starpy", "wrong")
     client.feed(b"Response: Error\r\nActionID: bad-login\r\nMessage: Authentication failed\r\n\r\n")
+    assert failure(login).check(error.AMIAuthenticationError)
     client.transport.clear()
     reason = failure(client.ami.ping())
     assert reason.check(error.AMIConnectionLost)
@@ -222,12 +223,12 @@ def test_actions_on_a_closing_connection_fail_at_once_and_send_nothing() -> None
 
 
 def test_oversized_message_fails_waiting_actions_with_the_real_reason(
-        caplog: pytest.LogCaptureFixture) -> None:
+        loggedErrors: LoggedErrors) -> None:
     client = Client(maxMessageSize=1024)
     ping = client.ami.ping()
     status = client.ami.status()
-    with caplog.at_level(logging.ERROR, "starpy.manager"):
-        client.feed(b"Event: X\r\nA: " + b"x" * 2000)
+    client.feed(b"Event: X\r\nA: " + b"x" * 2000)
+    [logged] = loggedErrors.flush(match="exceeds the bound of 1024 bytes")
     assert client.transport.disconnecting
     client.ami.connectionLost(Failure(ConnectionError("Connection was closed cleanly.")))
     for d in (ping, status):
@@ -240,11 +241,11 @@ def test_oversized_message_fails_waiting_actions_with_the_real_reason(
 
 
 def test_a_banner_over_the_bound_fails_the_login_with_a_protocol_error(
-        caplog: pytest.LogCaptureFixture) -> None:
+        loggedErrors: LoggedErrors) -> None:
     client = Client(banner=False, maxMessageSize=64)
     d = client.ami.login("u", "s")
-    with caplog.at_level(logging.ERROR, "starpy.manager"):
-        client.feed(b"\x00" * 100)
+    client.feed(b"\x00" * 100)
+    [logged] = loggedErrors.flush(match="exceeds the bound of 64 bytes")
     client.ami.connectionLost(Failure(ConnectionError("closed")))
     reason = failure(d)
     assert reason.check(error.AMIProtocolError) and reason.check(AMICodecError)
@@ -420,3 +421,20 @@ def test_every_way_of_sending_refuses_what_asterisk_would_not_read() -> None:
     client.ami.setVar("PJSIP/100-1", "V", "x" * 900)  # what fits is sent
     (sent,) = client.sent()
     assert sent["value"] == "x" * 900
+
+
+def test_send_line_meets_the_same_limits() -> None:
+    client = Client()
+    with pytest.raises(ValueError, match="NUL"):
+        client.ami.sendLine("Value: a\x00b")
+    with pytest.raises(ValueError, match="1022"):
+        client.ami.sendLine("Value: " + "x" * 1016)
+    client.ami.sendLine("Value: " + "x" * 1015)  # exactly 1022 bytes
+    for number in range(127):
+        client.ami.sendLine("H%d: v" % number)
+    with pytest.raises(ValueError, match="128"):
+        client.ami.sendLine("One: more")
+    assert client.transport.value() == b""
+    client.ami.sendLine("")
+    (action,) = ManagerReader().feed(client.transport.value())
+    assert isinstance(action, ReadAction) and len(action.lines) == 128
