@@ -135,7 +135,14 @@ class AMIConnectionLost(AMIError, ConnectionError):
 
 
 class AMIProtocolError(AMIError):
-    """The peer sent something that is not AMI (or that breaks a bound)."""
+    """The peer sent something that is not AMI (or that breaks a bound).
+
+    ``whenBanner()`` and ``login()`` fail with it when the peer's banner is
+    not AMI's (an SSH or HTTP server answered); the codec's
+    :class:`~starpy.codec.ami.AMICodecError` (a message over the size bound)
+    is one.  Actions waiting when such an error closes the connection fail
+    with :class:`AMIConnectionLost`, its ``__cause__`` being this error.
+    """
 
 
 # -- AGI -------------------------------------------------------------------
