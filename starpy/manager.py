@@ -555,7 +555,9 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         """Send *action*; the returned entry's ``deferred`` gives its outcome."""
         if timeout is _USE_DEFAULT:
             timeout = self._defaultTimeout
-        elif timeout is not None:
+        elif timeout is not None and not (
+                (timeout.__class__ is float or timeout.__class__ is int)
+                and 0.0 <= timeout < math.inf):  # a NaN fails the comparison
             _checkTimeout(timeout, "timeout")
         if actionID is None:
             actionID = self._newActionID()
