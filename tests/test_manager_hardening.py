@@ -15,7 +15,7 @@ from starpy import error, manager
 from starpy.codec.ami import AMICodecError, AMIParser
 from starpy.dispatch import EventDispatcher
 from tests.amireader import ManagerReader, ReadAction
-from tests.conftest import LoggedErrors
+from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result, unfired
 from tests.test_manager import BANNER, Client, MemoryEndpoint, acceptLogin, unwrapped
 
