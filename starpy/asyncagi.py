@@ -54,12 +54,14 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from contextlib import contextmanager
 from typing import (
     Any,
     Callable,
     Dict,
     FrozenSet,
     Iterable,
+    Iterator,
     List,
     Mapping,
     Optional,
@@ -80,6 +82,7 @@ from starpy.agi import AGISession, Handler, QueuedCommand, runHandler
 from starpy.codec.agi import AGIReply, encodeCommandLine, parseEnvironment, parseReplyText
 from starpy.amiactions import appArguments
 from starpy.codec.ami import Message
+from starpy.trace import WireTracer
 
 __all__ = [
     "MAX_ORIGINATE_ARGUMENTS",
@@ -299,6 +302,20 @@ class AsyncAGISession(AGISession):
             failed = cast(error.AMICommandFailure, reason.value)
             reason = Failure(AsyncAGIRejected(command.line, failed.message, failed.response))
         self._complete(command, reason)
+
+    @contextmanager
+    def maskingReplies(self) -> Iterator[None]:
+        """As :meth:`AGISession.maskingReplies`; the AMI connection's wire
+        trace also hides the ``Result`` of replies and the ``Digit`` of DTMF
+        events meanwhile (they spell the keys pressed)."""
+        tracer = getattr(self.ami, "tracer", None)
+        reveal = tracer.hide("Result", "Digit") if isinstance(tracer, WireTracer) else None
+        try:
+            with AGISession.maskingReplies(self):
+                yield
+        finally:
+            if reveal is not None:
+                reveal()
 
     def _execReceived(self, commandID: str, event: Message) -> None:
         command = self._current

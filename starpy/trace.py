@@ -10,13 +10,16 @@ and a handler are needed to see them), one record per line::
     AMI#3 >> Secret: ********
     AGI#7 << 200 result=1 (Local/100@fastagi-00000005;2)
 
-The values of ``Secret`` and ``Key`` headers never reach the log.
+The values of ``Secret`` and ``Key`` headers never reach the log; nor do
+those of the headers hidden for a while with :meth:`WireTracer.hide` (an
+AsyncAGI session collecting a password hides the ``Result`` of its replies
+and the ``Digit`` of DTMF events on the AMI connection that carries it).
 """
 from __future__ import annotations
 
 import itertools
 import logging
-from typing import Iterable
+from typing import Callable, Dict, Iterable, List
 
 from starpy.codec.ami import SECRET_HEADERS
 
@@ -46,6 +49,30 @@ class WireTracer:
     def __init__(self, label: str, enabled: bool = False) -> None:
         self.name = "%s#%d" % (label, next(_ids))
         self.enabled = enabled
+        self._hidden: Dict[str, int] = {}
+
+    def hide(self, *headers: str) -> Callable[[], None]:
+        """Mask the values of *headers* in the lines logged from now on.
+
+        :returns: a function that ends this hiding (headers hidden twice stay
+            hidden until both have ended).
+        """
+        names = [header.lower() for header in headers]
+        for name in names:
+            self._hidden[name] = self._hidden.get(name, 0) + 1
+        done: List[bool] = []
+
+        def reveal() -> None:
+            if done:
+                return
+            done.append(True)
+            for name in names:
+                if self._hidden[name] == 1:
+                    del self._hidden[name]
+                else:
+                    self._hidden[name] -= 1
+
+        return reveal
 
     def sent(self, lines: Iterable[str]) -> None:
         """Log *lines* as sent (``>>``)."""
@@ -63,5 +90,10 @@ class WireTracer:
     def _log(self, direction: str, lines: Iterable[str]) -> None:
         if not self.enabled:
             return
+        hidden = self._hidden
         for line in lines:
+            if hidden:
+                name, sep, _ = line.partition(":")
+                if sep and name.strip().lower() in hidden:
+                    line = "%s: (hidden)" % (name,)
             log.debug("%s %s %s", self.name, direction, redactLine(line))

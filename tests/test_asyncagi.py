@@ -2,9 +2,11 @@
 (starpy.testing.asyncagi)."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Iterator, List, Optional, Tuple
 from urllib.parse import unquote
 
+import pytest
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import StringTransport
@@ -15,10 +17,10 @@ from starpy.codec.ami import AMIParser, Message
 from starpy.testing.agi import SimulatedChannel
 from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMemory
 from starpy.testing.asyncagi import FakeAsyncAGI, encode
+from starpy.testing.pytest_plugin import LoggedErrors
+from tests.deferreds import failure, result
 
 from . import transcripts
-from starpy.testing.pytest_plugin import LoggedErrors
-from tests.deferreds import result, failure
 
 # -- helpers -----------------------------------------------------------------------
 
@@ -692,3 +694,33 @@ def test_readme_asyncagi_section_runs() -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["pressed 2", "closed: True"]
+
+
+def test_password_over_asyncagi_stays_out_of_the_ami_wire_trace(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """While CollectPassword runs, the AMI trace hides the AsyncAGIExec
+    Result (``200 result=52`` spells a key) and DTMF Digit headers."""
+    caplog.set_level(logging.DEBUG, logger="starpy.wire")
+    entered: List[Any] = []
+
+    async def main(agi: agimodule.AGISession) -> None:
+        entered.append(await menu.CollectPassword(expected="4321", soundFile="agent-pass")(agi))
+        await agi.getVariable("AFTER")
+
+    f = Fake(main)
+    f.ami.setTrace(True)
+    f.fake.startCall(SimulatedChannel(
+        name="PJSIP/200-00000001", uniqueId="1700000000.9", request="async",
+        variables={"AFTER": "kept"}, sounds={"agent-pass": 1.0},
+        dtmf=[(1.5, "4"), (2.0, "3"), (2.5, "2"), (3.0, "1"), (3.5, "#")]))
+    f.server.emitEvent("DTMFEnd", privilege="dtmf,all", Channel="PJSIP/200-00000001",
+                       Digit="4", Direction="Received")
+    f.run(60)
+    assert entered and entered[0][0][1] == "4321"
+    trace = "\n".join(r.getMessage() for r in caplog.records if r.name == "starpy.wire")
+    for code in (ord(d) for d in "4321#"):
+        assert "result%%3D%d" % (code,) not in trace
+    assert "Result: (hidden)" in trace
+    assert "Digit: 4" not in trace and "Digit: (hidden)" in trace
+    assert "kept" in trace                     # after the password, replies show again
+    f.assertQuiet()
