@@ -141,15 +141,6 @@ class CollectDigits(_Interaction):
         return key
 
     async def _run(self, agi: AGISession) -> _Outcome:
-        # The replies while collecting spell the password (``200 result=52``
-        # is key 4): keep them out of the history and the wire trace.
-        masking = getattr(agi, "maskingReplies", None)
-        if masking is None:
-            return await self._ask(agi)
-        with masking():
-            return await self._ask(agi)
-
-    async def _ask(self, agi: AGISession) -> _Outcome:
         attempts = _Attempts(self, self.maxRepetitions)
         while True:
             entry, timedOut = await _collect(agi, self.soundFile, self.timeout, self.maxDigits)
@@ -239,10 +230,7 @@ class CollectPassword(_Interaction):
                 "collectPassword(agi, expected)", "expected")
         # The replies while collecting spell the password (``200 result=52``
         # is key 4): keep them out of the history and the wire trace.
-        masking = getattr(agi, "maskingReplies", None)
-        if masking is None:
-            return await self._ask(agi)
-        with masking():
+        with agi.maskingReplies():
             return await self._ask(agi)
 
     async def _ask(self, agi: AGISession) -> _Outcome:

@@ -445,6 +445,20 @@ def test_passwordRight() -> None:
     assert call.commands[0] == "STREAM FILE agent-pass " + ALL_KEYS
 
 
+def test_onlyThePasswordIsHiddenFromTheHistory() -> None:
+    """CollectPassword hides its replies; CollectDigits (an extension, an
+    account number) keeps them, as every other command does."""
+    digits = menu.CollectDigits(soundFile="extension", maxDigits=3)
+    call = run(digits, dtmf=[(0.5, "5"), (1.0, "5"), (1.5, "5")])
+    assert call.value == [(digits, "555")]
+    assert ("WAIT FOR DIGIT 5000", "200 result=53") in list(call.agi.history)
+    password = menu.CollectPassword(expected="4321")
+    call = run(password, dtmf=[(0.5, "4"), (1.0, "3"), (1.5, "2"), (2.0, "1"), (2.5, "#")])
+    assert call.value == [(password, "4321")]
+    replies = [reply for line, reply in call.agi.history]
+    assert replies and not any("result=5" in r or "result=4" in r for r in replies)
+
+
 def test_passwordWrongThenRight(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     model = menu.CollectPassword(expected="4321")
