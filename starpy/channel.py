@@ -39,9 +39,11 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Set
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.python import runtime
 from twisted.python.failure import Failure
 
 from starpy import error
+from starpy.calls import Call, CallHandler, CallModel, CallSubscription
 from starpy.codec.ami import Message
 
 __all__ = [
@@ -285,21 +287,6 @@ def _logFailure(reason: Failure, handler: ChannelHandler) -> None:
     log.error("channel event handler %r failed:\n%s", handler, reason.getTraceback())
 
 
-class Call:
-    """The channels sharing one ``Linkedid``: one call as users see it.
-
-    :ivar linkedid: the ``Linkedid`` (the ``Uniqueid`` of the first channel).
-    :ivar channels: its live channels by ``Uniqueid``.
-    """
-
-    def __init__(self, linkedid: str) -> None:
-        self.linkedid = linkedid
-        self.channels: Dict[str, Channel] = {}
-
-    def __repr__(self) -> str:
-        return "<Call %s: %s>" % (self.linkedid, sorted(c.name for c in self.channels.values()))
-
-
 class Bridge:
     """One bridge and the channels in it.
 
@@ -328,6 +315,13 @@ class Bridge:
                 setattr(self, attribute, value)
 
 
+class _SystemClock:
+    """``seconds()`` from the system time, when no clock is given."""
+
+    def seconds(self) -> float:
+        return runtime.seconds()
+
+
 class _ChannelWaiter:
     def __init__(self, match: Callable[[Channel], bool], deferred: Deferred[Channel]) -> None:
         self.match = match
@@ -341,15 +335,29 @@ class ChannelTracker:
         :class:`~starpy.manager.AMIService` to register on (``None``: feed
         events yourself with :meth:`eventReceived`).
 
+    :param clock: what times calls (``seconds()``): default the AMI
+        protocol's ``clock``, else the system time.
+    :param maxHistory: the most records one call keeps.
+    :param keepEnded: how many ended calls :meth:`findCall` still finds.
+
     :ivar channels: live channels by ``Uniqueid``.
-    :ivar calls: calls (channels grouped by ``Linkedid``) by ``Linkedid``.
+    :ivar calls: live calls (:class:`~starpy.calls.Call`) by ``Linkedid``;
+        see :mod:`starpy.calls` for what a call is.
     :ivar bridges: bridges by ``BridgeUniqueid``.
+    :ivar callModel: the :class:`~starpy.calls.CallModel` keeping the calls.
     """
 
-    def __init__(self, ami: Any = None) -> None:
+    def __init__(self, ami: Any = None, clock: Any = None, maxHistory: int = 1000,
+                 keepEnded: int = 100) -> None:
         self.ami = ami
+        if clock is None:
+            clock = getattr(ami, "clock", None)
+            if clock is None or not hasattr(clock, "seconds"):
+                clock = _SystemClock()
+        self.clock = clock
         self.channels: Dict[str, Channel] = {}
-        self.calls: Dict[str, Call] = {}
+        self.callModel = CallModel(self, clock, maxHistory, keepEnded)
+        self.calls: Dict[str, Call] = self.callModel.calls
         self.bridges: Dict[str, Bridge] = {}
         self._byName: Dict[str, str] = {}
         self._waiters: List[_ChannelWaiter] = []
@@ -369,6 +377,7 @@ class ChannelTracker:
             "bridgeenter": self._onBridgeEnter,
             "bridgeleave": self._onBridgeLeave,
             "bridgedestroy": self._onBridgeDestroy,
+            "bridgemerge": self._onBridgeMerge,
         }
 
     def __repr__(self) -> str:
@@ -399,7 +408,7 @@ class ChannelTracker:
             remove()
         channels = list(self.channels.values())
         self.channels.clear()
-        self.calls.clear()
+        self.callModel.stopped(Failure(TrackerStopped("channel tracker stopped")))
         self.bridges.clear()
         self._byName.clear()
         waiters, self._waiters = self._waiters, []
@@ -456,6 +465,56 @@ class ChannelTracker:
         self._waiters.append(waiter)
         return waiter.deferred
 
+    # -- calls ---------------------------------------------------------------------
+
+    def findCall(self, key: str) -> Optional[Call]:
+        """The call known by *key*: a ``Linkedid`` (also one joined into
+        another call) or a ``Uniqueid`` of one of its channels; live calls
+        first, then the last *keepEnded* ended ones.  ``None`` if unknown."""
+        return self.callModel.find(key)
+
+    def callOf(self, channel: Union[Channel, str]) -> Optional[Call]:
+        """The live call of a channel (a :class:`Channel` or ``Uniqueid``)."""
+        if isinstance(channel, str):
+            found = self.channels.get(channel)
+            if found is None:
+                return None
+            channel = found
+        return self.callModel.callOf(channel)
+
+    def talkingTo(self, channel: Union[Channel, str]) -> List[Channel]:
+        """Who *channel* (a :class:`Channel` or ``Uniqueid``) talks to now:
+        the channels bridged with it, looking through Local channels that
+        join two bridges; empty when it is in no bridge or parked.  See
+        :meth:`starpy.calls.CallModel.talkingTo`."""
+        if isinstance(channel, str):
+            found = self.channels.get(channel)
+            if found is None:
+                return []
+            channel = found
+        return self.callModel.talkingTo(channel)
+
+    def subscribeCalls(self, kinds: Union[str, Iterable[str], None],
+                       handler: CallHandler) -> CallSubscription:
+        """Call ``handler(call, record)`` for each new call record of
+        these *kinds* (see :data:`starpy.calls.RECORD_KINDS`; ``None``: all).
+        A handler that raises is logged (with its traceback, at ERROR on
+        ``starpy.calls``); the others still run.
+
+        :raises ValueError: an unknown kind.
+        :return: a handle whose ``cancel()`` ends the subscription.
+        """
+        return self.callModel.subscribe(kinds, handler)
+
+    def originate(self, channel: str, ami: Any = None, **kwargs: Any) -> Deferred[Call]:
+        """Originate asynchronously and fire with the :class:`~starpy.calls.Call`
+        it makes, or fail with :class:`~starpy.originate.OriginateFailed`
+        naming the outcome (``'busy'``, ``'no answer'``...) and the time it
+        took.  See :func:`starpy.originate.originateCall`."""
+        from starpy.originate import originateCall
+
+        return originateCall(self, channel, ami, **kwargs)
+
     # -- rebuild -------------------------------------------------------------------
 
     def rebuild(self, ami: Any = None) -> Deferred["ChannelTracker"]:
@@ -487,7 +546,7 @@ class ChannelTracker:
                 seen.add(uniqueid)
                 channel = self.channels.get(uniqueid)
                 if channel is None:
-                    channel = self._add(uniqueid, item.get("channel", ""))
+                    channel = self._add(uniqueid, item.get("channel", ""), item)
                 self._updateChannel(channel, item)
                 application = item.get("application")
                 if application is not None:
@@ -522,7 +581,11 @@ class ChannelTracker:
         handler = self._handlers.get(name)
         if handler is not None:
             handler(event)
-            return
+        else:
+            self._otherEvent(event)
+        self.callModel.eventReceived(name, event)
+
+    def _otherEvent(self, event: Message) -> None:
         touched: List[Channel] = []
         for prefix in _PREFIXES:
             uniqueid = event.get(prefix + "uniqueid")
@@ -557,7 +620,7 @@ class ChannelTracker:
             return
         channel = self.channels.get(uniqueid)
         if channel is None:
-            channel = self._add(uniqueid, event.get("channel", ""))
+            channel = self._add(uniqueid, event.get("channel", ""), event)
         self._updateChannel(channel, event)
         self._after(channel, event)
 
@@ -582,7 +645,7 @@ class ChannelTracker:
             channel.hangupCause = int(cause)
         channel.hangupCauseText = event.get("cause-txt", channel.hangupCauseText)
         channel._notify(event)
-        self._remove(channel)
+        self._remove(channel, event)
 
     def _onVarSet(self, event: Message) -> None:
         channel = self._event(event)
@@ -625,9 +688,29 @@ class ChannelTracker:
 
     def _onBridgeLeave(self, event: Message) -> None:
         channel = self._event(event)
-        if channel is not None:
+        bridgeId = event.get("bridgeuniqueid")
+        if channel is not None and channel.bridge is not None and (
+                not bridgeId or channel.bridge.uniqueid == bridgeId):
+            # Only the bridge it leaves: a BridgeMerge (or a BridgeEnter
+            # elsewhere) may already have moved it.
             self._leaveBridge(channel)
+        if bridgeId and bridgeId in self.bridges:
+            self.bridges[bridgeId]._update(event)
         self._after(channel, event)
+
+    def _onBridgeMerge(self, event: Message) -> None:
+        """Every channel of the "from" bridge is now in the "to" bridge."""
+        source = self.bridges.get(event.get("frombridgeuniqueid", ""))
+        toId = event.get("tobridgeuniqueid")
+        if source is None or not toId:
+            return
+        target = self._bridge(toId)
+        for key, attribute in (("tobridgetype", "type"), ("tobridgetechnology", "technology")):
+            value = event.get(key)
+            if value is not None:
+                setattr(target, attribute, value)
+        for member in list(source.channels.values()):
+            self._enterBridge(member, target.uniqueid)
 
     def _onBridgeDestroy(self, event: Message) -> None:
         bridge = self.bridges.pop(event.get("bridgeuniqueid", ""), None)
@@ -639,16 +722,22 @@ class ChannelTracker:
 
     # -- bookkeeping -------------------------------------------------------------------
 
-    def _add(self, uniqueid: str, name: str) -> Channel:
+    def _add(self, uniqueid: str, name: str, event: Optional[Message] = None) -> Channel:
         channel = Channel(uniqueid, name)
         self.channels[uniqueid] = channel
         if name:
             self._byName[name] = uniqueid
-        self._joinCall(channel, uniqueid)
+        linkedid = event.get("linkedid") if event is not None else None
+        if linkedid:
+            channel.linkedid = linkedid
+        if event is not None:
+            channel._update(event)
+        self.callModel.channelAdded(channel)
         return channel
 
     def _updateChannel(self, channel: Channel, event: Message, prefix: str = "") -> None:
         oldName = channel.name
+        wasUp = channel.state == 6
         channel._update(event, prefix)
         if channel.name != oldName:
             if self._byName.get(oldName) == channel.uniqueid:
@@ -656,8 +745,11 @@ class ChannelTracker:
             self._byName[channel.name] = channel.uniqueid
         linkedid = event.get(prefix + "linkedid")
         if linkedid and linkedid != channel.linkedid:
-            self._leaveCall(channel)
-            self._joinCall(channel, linkedid)
+            old, channel.linkedid = channel.linkedid, linkedid
+            if channel.uniqueid in self.channels:
+                self.callModel.linkedidChanged(channel, old)
+        if channel.state == 6 and not wasUp and channel.uniqueid in self.channels:
+            self.callModel.answered(channel)
         channel._checkState()
 
     def _rename(self, channel: Channel, newName: str) -> None:
@@ -665,20 +757,6 @@ class ChannelTracker:
             del self._byName[channel.name]
         channel.name = newName
         self._byName[newName] = channel.uniqueid
-
-    def _joinCall(self, channel: Channel, linkedid: str) -> None:
-        channel.linkedid = linkedid
-        call = self.calls.get(linkedid)
-        if call is None:
-            call = self.calls[linkedid] = Call(linkedid)
-        call.channels[channel.uniqueid] = channel
-
-    def _leaveCall(self, channel: Channel) -> None:
-        call = self.calls.get(channel.linkedid)
-        if call is not None:
-            call.channels.pop(channel.uniqueid, None)
-            if not call.channels:
-                del self.calls[channel.linkedid]
 
     def _bridge(self, bridgeId: str) -> Bridge:
         bridge = self.bridges.get(bridgeId)
@@ -698,13 +776,13 @@ class ChannelTracker:
         if bridge is not None:
             bridge.channels.pop(channel.uniqueid, None)
 
-    def _remove(self, channel: Channel) -> None:
+    def _remove(self, channel: Channel, event: Optional[Message] = None) -> None:
         """The channel hung up: release it from every index, then tell its waiters."""
         self.channels.pop(channel.uniqueid, None)
         if self._byName.get(channel.name) == channel.uniqueid:
             del self._byName[channel.name]
-        self._leaveCall(channel)
         self._leaveBridge(channel)
+        self.callModel.channelGone(channel, event)
         channel._hangup()
 
     def _checkWaiters(self, channel: Channel) -> None:

@@ -1,0 +1,777 @@
+"""Calls you can follow: the call model behind :class:`~starpy.channel.ChannelTracker`.
+
+A :class:`Call` is what a user of a phone system calls "a call": every
+channel created for it, through dialling, transfers, queues and parking,
+with its bridges, when it started, was answered and ended, and a history of
+:class:`CallRecord` objects (``kind``, time on the tracker's clock,
+details).
+
+**What a call is.** Asterisk gives every channel a ``Linkedid``: the
+``Uniqueid`` of the channel that started the call.  Channels that a call
+creates (both halves of Local channels, dialled parties, transfer targets,
+queue members, parking call-backs) inherit it, so one ``Linkedid`` is one
+call in every captured flow (blind and attended transfers, three-way, Local
+channel optimization, queues, parking).  A channel started on its own keeps
+its own ``Linkedid`` until it is bridged into another call, when Asterisk
+gives it that call's (the parking retriever does this).  The tracker
+follows that: when a channel moves from ``Linkedid`` A to B, the call of A
+is **joined** into the call of B (a ``joined`` record), channels still
+carrying A (such as the other half of the retriever's Local channel) count
+as B's, and a ``Linkedid`` lookup for A finds B's call while it lives.
+Calls never split.  Channels that merely share a holding bridge (parked
+calls) are not joined: Asterisk does not join them either.
+
+A call ends when its last channel has hung up: :attr:`Call.ended` is set,
+:meth:`Call.whenEnded` Deferreds fire, and it leaves ``tracker.calls``
+(the last *keepEnded* ended calls stay findable with
+:meth:`CallModel.find`).
+
+The model only trusts the ``Uniqueid`` of each event's channels, never the
+arrival order, since Asterisk's events are not causally ordered
+(``OriginateResponse`` before the channel's first event, ``ParkedCall``
+before the parkee leaves its bridge, ``BridgeMerge`` before or after the
+channels' own ``BridgeLeave``/``BridgeEnter``...).
+"""
+from __future__ import annotations
+
+import collections
+import logging
+from typing import (TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple,
+                    Optional, Set, Tuple, Union)
+
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from starpy.codec.ami import Message
+from starpy.originate import outcomeName
+
+if TYPE_CHECKING:  # pragma: no cover
+    from starpy.channel import Bridge, Channel, ChannelTracker
+
+__all__ = [
+    "Party",
+    "CallRecord",
+    "Call",
+    "CallModel",
+    "RECORD_KINDS",
+    "log",
+]
+
+log = logging.getLogger("starpy.calls")
+
+#: Every ``kind`` a :class:`CallRecord` can have.
+RECORD_KINDS: FrozenSet[str] = frozenset((
+    "start", "joined", "dial", "dial_end", "answer", "bridge_enter", "bridge_leave",
+    "hold", "unhold", "music_start", "music_stop", "dtmf",
+    "blind_transfer", "attended_transfer", "bridge_merge", "local_optimization",
+    "queue_join", "queue_leave", "queue_abandon", "agent_called", "agent_ring_no_answer",
+    "agent_connect", "agent_complete",
+    "parked", "unparked", "park_timeout", "park_give_up",
+    "originate", "hangup", "end",
+))
+
+CallHandler = Callable[["Call", "CallRecord"], Any]
+"""``handler(call, record)`` of :meth:`CallModel.subscribe`."""
+
+
+class Party(NamedTuple):
+    """A channel as a record names it: its name and ``Uniqueid`` at the time."""
+
+    name: str
+    uniqueid: str
+
+
+class CallRecord:
+    """One thing that happened in a call.
+
+    :ivar kind: one of :data:`RECORD_KINDS` (``'blind_transfer'``...).
+    :ivar time: when it was seen, in seconds on the tracker's clock.
+    :ivar details: what happened, by name (channels as :class:`Party`,
+        bridges as their ``BridgeUniqueid``, times in seconds).
+    :ivar seq: the tracker-wide sequence number (orders records of joined
+        calls).
+    """
+
+    __slots__ = ("kind", "time", "details", "seq")
+
+    def __init__(self, kind: str, time: float, details: Dict[str, Any], seq: int) -> None:
+        self.kind = kind
+        self.time = time
+        self.details = details
+        self.seq = seq
+
+    def __getitem__(self, key: str) -> Any:
+        return self.details[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``details.get(key, default)``."""
+        return self.details.get(key, default)
+
+    def __repr__(self) -> str:
+        return "<CallRecord %s at %.3f %r>" % (self.kind, self.time, self.details)
+
+
+class CallSubscription:
+    """One :meth:`CallModel.subscribe` registration; :meth:`cancel` removes it."""
+
+    def __init__(self, model: "CallModel", kinds: Optional[FrozenSet[str]],
+                 handler: CallHandler) -> None:
+        self.model: Optional[CallModel] = model
+        self.kinds = kinds
+        self.handler = handler
+
+    def cancel(self) -> None:
+        """Stop calling the handler (idempotent)."""
+        model, self.model = self.model, None
+        if model is not None and self in model._subscriptions:
+            model._subscriptions.remove(self)
+
+
+class Call:
+    """One call: the channels that share (or joined) one ``Linkedid``.
+
+    :ivar linkedid: the call's ``Linkedid`` (that of the channel that
+        started it; after a join, the surviving call's).
+    :ivar linkedids: every ``Linkedid`` joined into this call.
+    :ivar channels: its live channels by ``Uniqueid``.
+    :ivar started: / :ivar answered: / :ivar ended: clock times (seconds),
+        ``None`` until known.  *answered* is when a first channel of the
+        call was up (``Newstate Up``, or a channel first seen up).
+    :ivar history: the :class:`CallRecord` list, oldest first (at most the
+        tracker's *maxHistory* records; :attr:`dropped` counts those let go).
+    :ivar joinedInto: the call this one was joined into, or ``None``.
+    """
+
+    def __init__(self, linkedid: str, started: float = 0.0) -> None:
+        self.linkedid = linkedid
+        self.linkedids: Set[str] = {linkedid}
+        self.channels: Dict[str, Channel] = {}
+        self.uniqueids: Set[str] = set()
+        self.started = started
+        self.answered: Optional[float] = None
+        self.ended: Optional[float] = None
+        self.history: List[CallRecord] = []
+        self.dropped = 0
+        self.joinedInto: Optional[Call] = None
+        self._endWaiters: List[Deferred[Call]] = []
+
+    def __repr__(self) -> str:
+        return "<Call %s: %s%s>" % (self.linkedid, sorted(c.name for c in self.channels.values()),
+                                    " ended" if self.ended is not None else "")
+
+    @property
+    def bridges(self) -> Dict[str, "Bridge"]:
+        """The bridges its live channels are in, by ``BridgeUniqueid``."""
+        found: Dict[str, Bridge] = {}
+        for channel in self.channels.values():
+            if channel.bridge is not None:
+                found[channel.bridge.uniqueid] = channel.bridge
+        return found
+
+    def records(self, *kinds: str) -> List[CallRecord]:
+        """The history records of these kinds (all without arguments)."""
+        if not kinds:
+            return list(self.history)
+        return [r for r in self.history if r.kind in kinds]
+
+    def whenEnded(self) -> Deferred["Call"]:
+        """A new Deferred firing with this call once every channel of it has
+        hung up (at once if it has ended).  If the call is joined into
+        another, it fires when that one ends, with that one.  Fails with
+        :class:`~starpy.channel.TrackerStopped` if the tracker stops first."""
+        call = self
+        while call.joinedInto is not None:
+            call = call.joinedInto
+        if call.ended is not None:
+            return defer.succeed(call)
+
+        def cancel(waiter: Deferred[Call]) -> None:
+            if waiter in call._endWaiters:
+                call._endWaiters.remove(waiter)
+
+        waiter: Deferred[Call] = Deferred(cancel)
+        call._endWaiters.append(waiter)
+        return waiter
+
+
+def _party(channel: "Channel") -> Party:
+    return Party(channel.name, channel.uniqueid)
+
+
+def _eventParty(event: Message, prefix: str) -> Optional[Party]:
+    uniqueid = event.get(prefix + "uniqueid")
+    if uniqueid is None:
+        return None
+    return Party(event.get(prefix + "channel", ""), uniqueid)
+
+
+def _int(value: Optional[str]) -> Optional[int]:
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.lstrip("-").isdigit() else None
+
+
+# Channel-block prefixes of the events that make records.
+_RECORD_PREFIXES: Dict[str, Tuple[str, ...]] = {
+    "dialbegin": ("", "dest"),
+    "dialend": ("", "dest"),
+    "blindtransfer": ("transferer", "transferee"),
+    "attendedtransfer": ("origtransferer", "secondtransferer", "transferee",
+                         "transfertarget"),
+    "localoptimizationbegin": ("localone", "localtwo", "source"),
+    "localoptimizationend": ("localone", "localtwo"),
+    "agentcalled": ("", "dest"),
+    "agentringnoanswer": ("", "dest"),
+    "agentconnect": ("", "dest"),
+    "agentcomplete": ("", "dest"),
+    "parkedcall": ("parkee",),
+    "unparkedcall": ("parkee", "retriever"),
+    "parkedcalltimeout": ("parkee",),
+    "parkedcallgiveup": ("parkee",),
+}
+
+
+class CallModel:
+    """The calls of a :class:`~starpy.channel.ChannelTracker`.
+
+    The tracker feeds it; users read :attr:`calls` (the tracker's
+    ``calls``) and use :meth:`subscribe`, :meth:`find` and
+    :meth:`talkingTo` (also offered by the tracker).
+
+    :param clock: what gives the time (``seconds()``).
+    :param maxHistory: the most records a call keeps (oldest dropped).
+    :param keepEnded: how many ended calls :meth:`find` still knows.
+    """
+
+    def __init__(self, tracker: "ChannelTracker", clock: Any, maxHistory: int = 1000,
+                 keepEnded: int = 100) -> None:
+        if maxHistory < 1:
+            raise ValueError("maxHistory must be at least 1, not %r" % (maxHistory,))
+        if keepEnded < 0:
+            raise ValueError("keepEnded must not be negative, not %r" % (keepEnded,))
+        self.tracker = tracker
+        self.clock = clock
+        self.maxHistory = maxHistory
+        self.keepEnded = keepEnded
+        self.calls: Dict[str, Call] = {}
+        self.ended: "collections.OrderedDict[str, Call]" = collections.OrderedDict()
+        self._aliases: Dict[str, Call] = {}
+        self._byUniqueid: Dict[str, Call] = {}
+        self._subscriptions: List[CallSubscription] = []
+        self._seq = 0
+        # Local channel pairs announced by LocalBridge: each half -> the other.
+        self._localPeer: Dict[str, str] = {}
+        # Events about channels not seen yet (OriginateResponse racing ahead).
+        self._early: "collections.OrderedDict[str, List[Tuple[str, Dict[str, Any], float]]]" = (
+            collections.OrderedDict())
+        self._optimizations: Dict[str, Dict[str, Any]] = {}
+        self._handlers: Dict[str, Callable[[Message], None]] = {
+            "dialbegin": self._onDialBegin,
+            "dialend": self._onDialEnd,
+            "bridgeenter": self._onBridgeEnter,
+            "bridgeleave": self._onBridgeLeave,
+            "bridgemerge": self._onBridgeMerge,
+            "hold": self._onHold,
+            "unhold": self._onHold,
+            "musiconholdstart": self._onMusic,
+            "musiconholdstop": self._onMusic,
+            "dtmfend": self._onDTMF,
+            "blindtransfer": self._onBlindTransfer,
+            "attendedtransfer": self._onAttendedTransfer,
+            "localbridge": self._onLocalBridge,
+            "localoptimizationbegin": self._onOptimizationBegin,
+            "localoptimizationend": self._onOptimizationEnd,
+            "queuecallerjoin": self._onQueueCaller,
+            "queuecallerleave": self._onQueueCaller,
+            "queuecallerabandon": self._onQueueCaller,
+            "agentcalled": self._onAgent,
+            "agentringnoanswer": self._onAgent,
+            "agentconnect": self._onAgent,
+            "agentcomplete": self._onAgent,
+            "parkedcall": self._onPark,
+            "unparkedcall": self._onPark,
+            "parkedcalltimeout": self._onPark,
+            "parkedcallgiveup": self._onPark,
+            "originateresponse": self._onOriginateResponse,
+        }
+
+    # -- queries ---------------------------------------------------------------------
+
+    def find(self, key: str) -> Optional[Call]:
+        """The call known by *key*: a ``Linkedid`` (also one joined into
+        another call) or the ``Uniqueid`` of one of its channels (also one
+        that hung up); live calls first, then the last ended ones.
+        ``None`` if unknown."""
+        call = self.calls.get(key) or self._aliases.get(key) or self._byUniqueid.get(key)
+        if call is not None:
+            return call
+        for ended in reversed(self.ended.values()):
+            if key in ended.linkedids or key in ended.uniqueids:
+                return ended
+        return None
+
+    def callOf(self, channel: "Channel") -> Optional[Call]:
+        """The live call *channel* belongs to."""
+        return self._byUniqueid.get(channel.uniqueid)
+
+    def localPeer(self, channel: "Channel") -> Optional["Channel"]:
+        """The other half of a Local channel (``None`` if not one or gone)."""
+        other = self._localPeer.get(channel.uniqueid)
+        return self.tracker.channels.get(other) if other is not None else None
+
+    def talkingTo(self, channel: "Channel") -> List["Channel"]:
+        """The channels *channel* talks to now.
+
+        Those in its bridge, looking through Local channels that connect
+        two bridges (a Local channel not yet optimized away): for such a
+        peer, the channels in its other half's bridge count instead.  A
+        Local half that is not bridged itself (the ";2" half running the
+        dialplan, a phone in the captured flows) talks through its bridged
+        other half.  Empty if it is in no bridge.
+        """
+        if _inHoldingBridge(channel):
+            return []
+        start = channel
+        if start.bridge is None:
+            other = self.localPeer(start)
+            if other is None or other.bridge is None:
+                return []
+            start = other
+        found: List[Channel] = []
+        seen: Set[str] = {start.uniqueid}
+        todo: List[Channel] = [start]
+        visitedBridges: Set[str] = set()
+        while todo:
+            current = todo.pop(0)
+            bridge = current.bridge
+            if bridge is None or bridge.uniqueid in visitedBridges:
+                continue
+            visitedBridges.add(bridge.uniqueid)
+            for peer in bridge.channels.values():
+                if peer.uniqueid in seen:
+                    continue
+                seen.add(peer.uniqueid)
+                other = self.localPeer(peer)
+                if other is not None and other.bridge is not None and other.uniqueid not in seen:
+                    seen.add(other.uniqueid)
+                    todo.append(other)
+                else:
+                    found.append(peer)
+        return found
+
+    # -- subscriptions -----------------------------------------------------------------
+
+    def subscribe(self, kinds: Union[str, Iterable[str], None],
+                  handler: CallHandler) -> CallSubscription:
+        """Call ``handler(call, record)`` for every new record of these
+        *kinds* (one kind, several, or ``None`` for all), in any call.
+
+        A handler that raises (or returns a Deferred that fails) is logged
+        with its traceback on the ``starpy.calls`` logger at ERROR; the
+        other handlers still run.
+
+        :raises ValueError: an unknown kind (see :data:`RECORD_KINDS`).
+        :return: a handle whose ``cancel()`` ends the subscription.
+        """
+        wanted: Optional[FrozenSet[str]]
+        if kinds is None:
+            wanted = None
+        else:
+            wanted = frozenset((kinds,) if isinstance(kinds, str) else kinds)
+            unknown = wanted - RECORD_KINDS
+            if unknown:
+                raise ValueError("unknown call record kinds %s (known: %s)"
+                                 % (sorted(unknown), ", ".join(sorted(RECORD_KINDS))))
+        subscription = CallSubscription(self, wanted, handler)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    # -- what the tracker tells ----------------------------------------------------------
+
+    def channelAdded(self, channel: "Channel") -> None:
+        """A new live channel (``Newchannel`` or a rebuild)."""
+        call = self._callFor(channel.linkedid)
+        self._attach(call, channel)
+        early = self._early.pop(channel.uniqueid, None)
+        for kind, details, when in early or ():
+            self._record([call], kind, details, when)
+
+    def linkedidChanged(self, channel: "Channel", old: str) -> None:
+        """*channel* now carries :attr:`~starpy.channel.Channel.linkedid`
+        instead of *old*: join its call into the new ``Linkedid``'s."""
+        current = self._byUniqueid.get(channel.uniqueid)
+        target = self._aliases.get(channel.linkedid) or self.calls.get(channel.linkedid)
+        if current is None:
+            self._attach(self._callFor(channel.linkedid), channel)
+            return
+        if target is None:
+            # The new Linkedid has no call yet: the channel's call takes it as an alias.
+            current.linkedids.add(channel.linkedid)
+            self._aliases[channel.linkedid] = current
+            return
+        if target is not current:
+            self._join(current, target)
+
+    def answered(self, channel: "Channel") -> None:
+        """*channel* is up (it was not)."""
+        call = self._byUniqueid.get(channel.uniqueid)
+        if call is None:
+            return
+        now = self.clock.seconds()
+        if call.answered is None:
+            call.answered = now
+        self._record([call], "answer", {"channel": _party(channel)}, now)
+
+    def channelGone(self, channel: "Channel", event: Optional[Message]) -> None:
+        """*channel* hung up (*event*: its ``Hangup``; ``None`` when a
+        rebuild found it gone)."""
+        call = self._byUniqueid.pop(channel.uniqueid, None)
+        other = self._localPeer.pop(channel.uniqueid, None)
+        if other is not None and self._localPeer.get(other) == channel.uniqueid:
+            del self._localPeer[other]
+        self._optimizations.pop(channel.uniqueid, None)
+        if call is None:
+            return
+        call.channels.pop(channel.uniqueid, None)
+        self._record([call], "hangup", {
+            "channel": _party(channel), "cause": channel.hangupCause,
+            "causeText": channel.hangupCauseText, "seen": event is not None})
+        if not call.channels:
+            self._end(call)
+
+    def stopped(self, reason: Failure) -> None:
+        """The tracker stopped: fail every waiter, forget everything."""
+        calls = list(self.calls.values())
+        self.calls.clear()
+        self._aliases.clear()
+        self._byUniqueid.clear()
+        self._localPeer.clear()
+        self._early.clear()
+        self._optimizations.clear()
+        self._subscriptions = []
+        for call in calls:
+            waiters, call._endWaiters = call._endWaiters, []
+            for waiter in waiters:
+                waiter.errback(reason)
+
+    def eventReceived(self, name: str, event: Message) -> None:
+        """Make the records of one event (after the tracker updated its
+        channels and bridges from it)."""
+        handler = self._handlers.get(name)
+        if handler is not None:
+            handler(event)
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def _callFor(self, linkedid: str) -> Call:
+        call = self.calls.get(linkedid) or self._aliases.get(linkedid)
+        if call is None:
+            now = self.clock.seconds()
+            call = self.calls[linkedid] = Call(linkedid, now)
+            self._record([call], "start", {"linkedid": linkedid}, now)
+        return call
+
+    def _attach(self, call: Call, channel: "Channel") -> None:
+        previous = self._byUniqueid.get(channel.uniqueid)
+        if previous is call:
+            return
+        if previous is not None:
+            previous.channels.pop(channel.uniqueid, None)
+        call.channels[channel.uniqueid] = channel
+        call.uniqueids.add(channel.uniqueid)
+        self._byUniqueid[channel.uniqueid] = call
+        if channel.state == 6 and call.answered is None:
+            call.answered = self.clock.seconds()
+
+    def _join(self, absorbed: Call, survivor: Call) -> None:
+        """Join call *absorbed* into *survivor*."""
+        for uniqueid, channel in absorbed.channels.items():
+            survivor.channels[uniqueid] = channel
+            self._byUniqueid[uniqueid] = survivor
+        survivor.uniqueids |= absorbed.uniqueids
+        absorbed.channels = {}
+        survivor.linkedids |= absorbed.linkedids
+        for linkedid in absorbed.linkedids:
+            self.calls.pop(linkedid, None)
+            self._aliases[linkedid] = survivor
+        survivor.started = min(survivor.started, absorbed.started)
+        if absorbed.answered is not None:
+            survivor.answered = (absorbed.answered if survivor.answered is None
+                                 else min(survivor.answered, absorbed.answered))
+        merged = survivor.history + absorbed.history
+        merged.sort(key=lambda r: r.seq)
+        survivor.history = merged
+        survivor.dropped += absorbed.dropped
+        self._trim(survivor)
+        absorbed.joinedInto = survivor
+        survivor._endWaiters.extend(absorbed._endWaiters)
+        absorbed._endWaiters = []
+        self._record([survivor], "joined", {"linkedid": absorbed.linkedid,
+                                            "into": survivor.linkedid})
+
+    def _end(self, call: Call) -> None:
+        now = self.clock.seconds()
+        call.ended = now
+        for linkedid in call.linkedids:
+            if self.calls.get(linkedid) is call:
+                del self.calls[linkedid]
+            if self._aliases.get(linkedid) is call:
+                del self._aliases[linkedid]
+        if self.keepEnded:
+            self.ended[call.linkedid] = call
+            self.ended.move_to_end(call.linkedid)
+            while len(self.ended) > self.keepEnded:
+                self.ended.popitem(last=False)
+        self._record([call], "end", {"duration": now - call.started}, now)
+        waiters, call._endWaiters = call._endWaiters, []
+        for waiter in waiters:
+            waiter.callback(call)
+
+    def _trim(self, call: Call) -> None:
+        excess = len(call.history) - self.maxHistory
+        if excess > 0:
+            del call.history[:excess]
+            call.dropped += excess
+
+    def _record(self, calls: Iterable[Call], kind: str, details: Dict[str, Any],
+                when: Optional[float] = None) -> None:
+        if when is None:
+            when = self.clock.seconds()
+        for call in calls:
+            self._seq += 1
+            record = CallRecord(kind, when, details, self._seq)
+            call.history.append(record)
+            self._trim(call)
+            self._notify(call, record)
+
+    def _notify(self, call: Call, record: CallRecord) -> None:
+        for subscription in list(self._subscriptions):
+            if subscription.model is None:
+                continue
+            if subscription.kinds is not None and record.kind not in subscription.kinds:
+                continue
+            try:
+                result = subscription.handler(call, record)
+            except Exception:
+                log.error("call record handler %r failed on %s:\n%s", subscription.handler,
+                          record.kind, Failure().getTraceback())
+                continue
+            if isinstance(result, Deferred):
+                result.addErrback(_logFailure, subscription.handler, record.kind)
+
+    def _callsOf(self, event: Message, prefixes: Iterable[str]) -> List[Call]:
+        """The distinct live calls of the channels the event names."""
+        found: List[Call] = []
+        for prefix in prefixes:
+            uniqueid = event.get(prefix + "uniqueid")
+            call = self._byUniqueid.get(uniqueid) if uniqueid else None
+            if call is None:
+                linkedid = event.get(prefix + "linkedid")
+                if linkedid:
+                    call = self.calls.get(linkedid) or self._aliases.get(linkedid)
+            if call is not None and call not in found:
+                found.append(call)
+        return found
+
+    def _channelCall(self, event: Message) -> List[Call]:
+        return self._callsOf(event, ("",))
+
+    # -- event handlers ----------------------------------------------------------------------
+
+    def _onDialBegin(self, event: Message) -> None:
+        self._record(self._callsOf(event, ("", "dest")), "dial", {
+            "caller": _eventParty(event, ""), "dest": _eventParty(event, "dest"),
+            "dialString": event.get("dialstring", "")})
+
+    def _onDialEnd(self, event: Message) -> None:
+        self._record(self._callsOf(event, ("", "dest")), "dial_end", {
+            "caller": _eventParty(event, ""), "dest": _eventParty(event, "dest"),
+            "status": event.get("dialstatus", "")})
+
+    def _onBridgeEnter(self, event: Message) -> None:
+        self._record(self._channelCall(event), "bridge_enter", {
+            "channel": _eventParty(event, ""), "bridge": event.get("bridgeuniqueid", ""),
+            "bridgeType": event.get("bridgetype", "")})
+
+    def _onBridgeLeave(self, event: Message) -> None:
+        self._record(self._channelCall(event), "bridge_leave", {
+            "channel": _eventParty(event, ""), "bridge": event.get("bridgeuniqueid", ""),
+            "bridgeType": event.get("bridgetype", "")})
+
+    def _onBridgeMerge(self, event: Message) -> None:
+        to = event.get("tobridgeuniqueid", "")
+        source = event.get("frombridgeuniqueid", "")
+        bridge = self.tracker.bridges.get(to)
+        members = list(bridge.channels.values()) if bridge is not None else []
+        calls: List[Call] = []
+        for channel in members:
+            call = self._byUniqueid.get(channel.uniqueid)
+            if call is not None and call not in calls:
+                calls.append(call)
+        self._record(calls, "bridge_merge", {
+            "toBridge": to, "fromBridge": source,
+            "channels": [_party(c) for c in members]})
+
+    def _onHold(self, event: Message) -> None:
+        kind = "hold" if event.get("event", "").lower() == "hold" else "unhold"
+        details: Dict[str, Any] = {"channel": _eventParty(event, "")}
+        if "musicclass" in event:
+            details["musicClass"] = event["musicclass"]
+        self._record(self._channelCall(event), kind, details)
+
+    def _onMusic(self, event: Message) -> None:
+        start = event.get("event", "").lower() == "musiconholdstart"
+        details: Dict[str, Any] = {"channel": _eventParty(event, "")}
+        if start:
+            details["musicClass"] = event.get("class", "")
+        self._record(self._channelCall(event), "music_start" if start else "music_stop", details)
+
+    def _onDTMF(self, event: Message) -> None:
+        duration = _int(event.get("durationms"))
+        self._record(self._channelCall(event), "dtmf", {
+            "channel": _eventParty(event, ""), "digit": event.get("digit", ""),
+            "direction": event.get("direction", ""),
+            "duration": None if duration is None else duration / 1000.0})
+
+    def _onBlindTransfer(self, event: Message) -> None:
+        self._record(self._callsOf(event, _RECORD_PREFIXES["blindtransfer"]), "blind_transfer", {
+            "result": event.get("result", ""),
+            "transferer": _eventParty(event, "transferer"),
+            "transferee": _eventParty(event, "transferee"),
+            "context": event.get("context", ""), "extension": event.get("extension", ""),
+            "bridge": event.get("bridgeuniqueid", ""),
+            "isExternal": event.get("isexternal", "").lower() == "yes"})
+
+    def _onAttendedTransfer(self, event: Message) -> None:
+        details: Dict[str, Any] = {
+            "result": event.get("result", ""),
+            "destType": event.get("desttype", ""),
+            "transferer": _eventParty(event, "origtransferer"),
+            "secondTransferer": _eventParty(event, "secondtransferer"),
+            "transferee": _eventParty(event, "transferee"),
+            "target": _eventParty(event, "transfertarget"),
+            "origBridge": event.get("origbridgeuniqueid"),
+            "secondBridge": event.get("secondbridgeuniqueid"),
+            "destBridge": event.get("destbridgeuniqueid"),
+            "isExternal": event.get("isexternal", "").lower() == "yes",
+        }
+        for key, header in (("destApp", "destapp"), ("destTransferer", "desttransfererchannel"),
+                            ("localOne", "localonechannel"), ("localTwo", "localtwochannel")):
+            if header in event:
+                details[key] = event[header]
+        self._record(self._callsOf(event, _RECORD_PREFIXES["attendedtransfer"]),
+                     "attended_transfer", details)
+
+    def _onLocalBridge(self, event: Message) -> None:
+        one, two = event.get("localoneuniqueid"), event.get("localtwouniqueid")
+        if one and two and one in self.tracker.channels and two in self.tracker.channels:
+            self._localPeer[one] = two
+            self._localPeer[two] = one
+
+    def _onOptimizationBegin(self, event: Message) -> None:
+        one = event.get("localoneuniqueid")
+        if one and one in self.tracker.channels:
+            self._optimizations[one] = {
+                "source": _eventParty(event, "source"),
+                "destUniqueid": event.get("destuniqueid"),
+                "began": self.clock.seconds()}
+
+    def _onOptimizationEnd(self, event: Message) -> None:
+        one = event.get("localoneuniqueid", "")
+        begun = self._optimizations.pop(one, None)
+        reported = event.get("success", "")
+        source = begun.get("source") if begun is not None else _eventParty(event, "source")
+        # Asterisk 22 reports the swap kind (a Source channel moves) inverted:
+        # "Success: No" when the swap was done (CALLS.md, flow 3).
+        swap = source is not None
+        success = reported.lower() == ("no" if swap else "yes")
+        self._record(self._callsOf(event, ("localone", "localtwo")), "local_optimization", {
+            "localOne": _eventParty(event, "localone"), "localTwo": _eventParty(event, "localtwo"),
+            "source": source, "success": success, "reportedSuccess": reported,
+            "id": event.get("id")})
+
+    def _onQueueCaller(self, event: Message) -> None:
+        name = event.get("event", "").lower()
+        kind = {"queuecallerjoin": "queue_join", "queuecallerleave": "queue_leave",
+                "queuecallerabandon": "queue_abandon"}[name]
+        details: Dict[str, Any] = {"queue": event.get("queue", ""),
+                                   "caller": _eventParty(event, ""),
+                                   "position": _int(event.get("position"))}
+        if "count" in event:
+            details["count"] = _int(event.get("count"))
+        if kind == "queue_abandon":
+            details["originalPosition"] = _int(event.get("originalposition"))
+            holdTime = _int(event.get("holdtime"))
+            details["holdTime"] = None if holdTime is None else float(holdTime)
+        self._record(self._channelCall(event), kind, details)
+
+    def _onAgent(self, event: Message) -> None:
+        name = event.get("event", "").lower()
+        kind = {"agentcalled": "agent_called", "agentringnoanswer": "agent_ring_no_answer",
+                "agentconnect": "agent_connect", "agentcomplete": "agent_complete"}[name]
+        details: Dict[str, Any] = {
+            "queue": event.get("queue", ""), "caller": _eventParty(event, ""),
+            "agent": _eventParty(event, "dest"), "interface": event.get("interface", ""),
+            "memberName": event.get("membername", "")}
+        ringTime = _int(event.get("ringtime"))
+        if kind == "agent_ring_no_answer" and ringTime is not None:
+            # Milliseconds here; seconds in AgentConnect (CALLS.md, flow 4).
+            details["ringTime"] = ringTime / 1000.0
+        elif ringTime is not None:
+            details["ringTime"] = float(ringTime)
+        for key, header in (("holdTime", "holdtime"), ("talkTime", "talktime")):
+            value = _int(event.get(header))
+            if value is not None:
+                details[key] = float(value)
+        if "reason" in event:
+            details["reason"] = event["reason"]
+        self._record(self._callsOf(event, ("", "dest")), kind, details)
+
+    def _onPark(self, event: Message) -> None:
+        name = event.get("event", "").lower()
+        kind = {"parkedcall": "parked", "unparkedcall": "unparked",
+                "parkedcalltimeout": "park_timeout", "parkedcallgiveup": "park_give_up"}[name]
+        details: Dict[str, Any] = {
+            "parkee": _eventParty(event, "parkee"), "lot": event.get("parkinglot", ""),
+            "space": event.get("parkingspace", ""),
+            "timeout": _int(event.get("parkingtimeout")),
+            "duration": _int(event.get("parkingduration")),
+            "parkerDialString": event.get("parkerdialstring", "")}
+        if kind == "unparked":
+            details["retriever"] = _eventParty(event, "retriever")
+        self._record(self._callsOf(event, _RECORD_PREFIXES[name]), kind, details)
+
+    def _onOriginateResponse(self, event: Message) -> None:
+        uniqueid = event.get("uniqueid", "")
+        reason = _int(event.get("reason"))
+        details: Dict[str, Any] = {
+            "response": event.get("response", ""), "reason": reason,
+            "outcome": outcomeName(reason, event.get("response", "")),
+            "channel": event.get("channel", ""), "uniqueid": uniqueid,
+            "actionID": event.get("actionid")}
+        call = self._byUniqueid.get(uniqueid)
+        if call is not None:
+            self._record([call], "originate", details)
+            return
+        ended = self.find(uniqueid) if uniqueid and uniqueid != "<unknown>" else None
+        if ended is not None:
+            # The call ended before its OriginateResponse arrived.
+            self._record([ended], "originate", details)
+            return
+        if uniqueid and uniqueid != "<unknown>":
+            self._early.setdefault(uniqueid, []).append(
+                ("originate", details, self.clock.seconds()))
+            while len(self._early) > 1000:
+                self._early.popitem(last=False)
+
+
+def _inHoldingBridge(channel: "Channel") -> bool:
+    """Whether *channel* waits in a holding bridge (parking): it talks to nobody."""
+    bridge = channel.bridge
+    return bridge is not None and bridge.technology == "holding_bridge"
+
+
+def _logFailure(reason: Failure, handler: CallHandler, kind: str) -> None:
+    log.error("call record handler %r failed on %s:\n%s", handler, kind, reason.getTraceback())

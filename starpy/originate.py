@@ -1,0 +1,170 @@
+"""How an asynchronous Originate ended, by name, and the call it started.
+
+An ``Async: true`` Originate is answered at once (``Originate successfully
+queued``); its outcome comes later in an ``OriginateResponse`` event whose
+``Reason`` is one of Asterisk's ``AST_CONTROL_*`` numbers.  A real
+Asterisk 22 sent these (``calls-originate-outcomes`` in the captures):
+
+====  ==============================  =================
+code  what happened                   :func:`outcomeName`
+====  ==============================  =================
+4     answered (``Response: Success``) ``'answered'``
+5     ``Busy()``                      ``'busy'``
+3     rang until the ``Timeout``      ``'no answer'``
+8     ``Congestion()``                ``'congestion'``
+0     no such extension / failure     ``'failed'``
+1     hung up before answering        ``'hung up'`` (Asterisk's code, not captured)
+====  ==============================  =================
+
+:func:`originateCall` sends the Originate with a ``ChannelId`` (one is made
+up if none is given), times it on the tracker's clock, and fires with the
+:class:`~starpy.calls.Call` that the originated channel belongs to, or fails
+with :class:`OriginateFailed` naming the outcome.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
+
+from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from starpy import error
+from starpy.codec.ami import Message
+
+if TYPE_CHECKING:  # pragma: no cover
+    from starpy.calls import Call
+    from starpy.channel import ChannelTracker
+
+__all__ = ["OUTCOMES", "outcomeName", "OriginateFailed", "originateCall"]
+
+#: ``Reason`` codes of ``OriginateResponse`` and their outcome names.
+OUTCOMES: Dict[int, str] = {
+    0: "failed",
+    1: "hung up",
+    3: "no answer",
+    4: "answered",
+    5: "busy",
+    8: "congestion",
+}
+
+
+def outcomeName(reason: Optional[int], response: str = "") -> str:
+    """The outcome name of an ``OriginateResponse`` ``Reason`` code.
+
+    Unknown codes give ``'failed'`` for ``Response: Failure`` (``'answered'``
+    for a ``Success``, which only code 4 has been seen with).
+    """
+    if reason is not None and reason in OUTCOMES:
+        return OUTCOMES[reason]
+    return "answered" if response.lower() == "success" else "failed"
+
+
+class OriginateFailed(error.AMIOriginateFailure):
+    """An asynchronous Originate did not answer.
+
+    :ivar outcome: ``'busy'``, ``'no answer'``, ``'congestion'``,
+        ``'failed'`` or ``'hung up'`` (see :data:`OUTCOMES`).
+    :ivar reason: the ``Reason`` code (or ``None``).
+    :ivar seconds: how long it took, on the tracker's clock.
+    :ivar uniqueid: the ``ChannelId`` the originated channel had.
+    :ivar call: the :class:`~starpy.calls.Call` its channels made (they
+        exist for most failures: busy, no answer, congestion), or ``None``.
+    """
+
+    def __init__(self, action: str, message: str, response: Optional[Mapping[str, Any]],
+                 reason: Optional[int], seconds: float, uniqueid: str,
+                 call: Optional["Call"] = None) -> None:
+        super().__init__(action, message, response, reason)
+        self.outcome = outcomeName(reason, "failure")
+        self.seconds = seconds
+        self.uniqueid = uniqueid
+        self.call = call
+
+    def __str__(self) -> str:
+        return "%s %s: %s after %.3f s (reason %s)" % (
+            self.action, self.uniqueid, self.outcome, self.seconds, self.reason)
+
+
+_counter = itertools.count(1)
+_prefix = "starpy-%s" % (os.urandom(4).hex(),)
+
+
+def _newChannelId() -> str:
+    return "%s-%d" % (_prefix, next(_counter))
+
+
+def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
+                  **kwargs: Any) -> Deferred["Call"]:
+    """Originate asynchronously and follow the call it makes.
+
+    :param tracker: a started :class:`~starpy.channel.ChannelTracker`
+        receiving the events of *ami*.
+    :param channel: what to call (``'PJSIP/100'``).
+    :param ami: the :class:`~starpy.manager.AMIProtocol` to send with
+        (default: the tracker's, or its service's current protocol).
+    :param kwargs: the other arguments of
+        :meth:`~starpy.manager.AMIProtocol.originate` (``context``,
+        ``exten``, ``priority``, ``application``, ``data``, ``timeout``,
+        ``callerid``, ``variable``, ``channelId``...).  ``channelId`` is
+        made up when not given, so the call can be found.
+
+    :return: a Deferred firing with the :class:`~starpy.calls.Call` of the
+        originated channel once it answered (its history has an
+        ``originate`` record with ``outcome: 'answered'`` and ``seconds``).
+        It fails with :class:`OriginateFailed` (an
+        :class:`~starpy.error.AMIOriginateFailure`) saying the outcome and
+        the time it took, or as :meth:`~starpy.manager.AMIProtocol.originate`
+        fails otherwise (``AMICommandFailure``, ``AMITimeout``...).
+    :raises ValueError: / TypeError: as ``originate()`` does, before
+        anything is sent.
+    """
+    if ami is None:
+        ami = tracker.ami if hasattr(tracker.ami, "sendAction") else getattr(
+            tracker.ami, "protocol", None)
+    if ami is None:
+        return defer.fail(error.AMIConnectionLost("Originate", "not logged in"))
+    for flag in ("asynchronous", "async_"):
+        kwargs.pop(flag, None)
+    uniqueid = kwargs.get("channelId") or _newChannelId()
+    kwargs["channelId"] = uniqueid
+    clock = tracker.clock
+    began = clock.seconds()
+    sent: Deferred[Message] = ami.originate(channel, asynchronous=True, **kwargs)
+
+    def answered(response: Message) -> Deferred["Call"]:
+        seconds = clock.seconds() - began
+        call = tracker.callModel.find(uniqueid)
+        if call is not None:
+            _noteTime(call, uniqueid, seconds)
+            return defer.succeed(call)
+        # OriginateResponse can come before the channel's first event.
+        waiting = tracker.whenChannel(uniqueid=uniqueid)
+
+        def found(ignored: Any) -> "Call":
+            call = tracker.callModel.find(uniqueid)
+            assert call is not None
+            _noteTime(call, uniqueid, seconds)
+            return call
+
+        return waiting.addCallback(found)
+
+    def failed(reason: Failure) -> Failure:
+        failure = reason.value
+        if isinstance(failure, error.AMIOriginateFailure) and not isinstance(
+                failure, OriginateFailed):
+            seconds = clock.seconds() - began
+            raise OriginateFailed(failure.action, failure.message, failure.response,
+                                  failure.reason, seconds, uniqueid,
+                                  tracker.callModel.find(uniqueid))
+        return reason
+
+    return sent.addCallbacks(answered, failed)
+
+
+def _noteTime(call: "Call", uniqueid: str, seconds: float) -> None:
+    for record in call.history:
+        if record.kind == "originate" and record.get("uniqueid") == uniqueid:
+            record.details["seconds"] = seconds

@@ -1,0 +1,197 @@
+"""Replay captured AMI sessions: your call-tracking code without an Asterisk.
+
+A capture is what an Asterisk sent on one AMI connection.  Two formats are
+read (those of StarPy's own ``tests/fixtures``, which come from a real
+Asterisk 22):
+
+* ``*.txt``: one wire line per row, ``<time> << b'...'`` (received) or
+  ``<time> >> b'...'`` (sent), the line as a Python bytes literal after a
+  time in seconds; other rows are ignored;
+* ``*.raw`` (or bytes): the exact bytes received, without times.
+
+:func:`readCapture` turns either into :class:`CapturedMessage` objects;
+:func:`replay` feeds them to a client (an
+:class:`~starpy.manager.AMIProtocol`'s ``dataReceived``), advancing a
+``task.Clock`` to each message's time; :func:`playEvents` makes a
+:class:`~starpy.testing.ami.FakeAMIServerFactory` send a capture's events
+to its logged-in sessions at their captured pace::
+
+    from starpy.testing import replay
+
+    flow = replay.readCapture("calls-blind-transfer.txt")
+    done = replay.playEvents(server, flow)     # a FakeAMIServerFactory
+
+The capture's responses and its banner are not played by
+:func:`playEvents`: the fake answers the client's own actions itself.
+"""
+from __future__ import annotations
+
+import ast
+import os
+from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Union
+
+from twisted.internet.defer import Deferred
+
+from starpy.codec.ami import AMIParser, Message
+
+__all__ = ["CapturedMessage", "readCapture", "parseCapture", "replay", "playEvents"]
+
+_BANNER = b"Asterisk Call Manager/"
+
+
+class CapturedMessage(NamedTuple):
+    """One message Asterisk sent.
+
+    :ivar time: seconds since the capture began (``0.0`` in a ``.raw``).
+    :ivar data: its exact bytes, the closing blank line included.
+    :ivar message: the parsed :class:`~starpy.codec.ami.Message`.
+    """
+
+    time: float
+    data: bytes
+    message: Message
+
+    @property
+    def isEvent(self) -> bool:
+        """Whether it is an event (not a response)."""
+        return "event" in self.message
+
+
+def readCapture(path: Union[str, "os.PathLike[str]"]) -> List[CapturedMessage]:
+    """The messages received in the capture file *path* (``.txt`` or raw
+    bytes, told apart by the name: a name ending in ``.txt`` is read as
+    the text form).
+
+    :raises ValueError: the file is not a capture (a row of a ``.txt`` that
+        has a direction but no bytes literal, or bytes that do not parse).
+    """
+    name = os.fspath(path)
+    with open(name, "rb") as f:
+        content = f.read()
+    if name.endswith(".txt"):
+        return parseCapture(content.decode("utf-8"))
+    return parseCapture(content)
+
+
+def parseCapture(capture: Union[str, bytes]) -> List[CapturedMessage]:
+    """The messages of a capture given as text (``.txt`` form) or raw bytes."""
+    if isinstance(capture, str):
+        timed = _textLines(capture)
+    else:
+        timed = [(0.0, line) for line in capture.splitlines(keepends=True)]
+    messages: List[CapturedMessage] = []
+    parser = AMIParser(expectBanner=bool(timed) and timed[0][1].startswith(_BANNER))
+    current = b""
+    started = 0.0
+    for time, line in timed:
+        if not current:
+            started = time
+        current += line
+        try:
+            parsed = parser.feed(line)
+        except ValueError as e:
+            raise ValueError("capture does not parse as AMI: %s" % (e,)) from e
+        if parser.banner is not None and current.startswith(_BANNER) and not parsed:
+            current = b""
+            continue
+        if not parsed:
+            continue
+        if len(parsed) != 1:
+            raise ValueError("capture line closes %d messages: %r" % (len(parsed), line))
+        messages.append(CapturedMessage(started, current, parsed[0]))
+        current = b""
+    if current.strip():
+        raise ValueError("capture ends inside a message: %r" % (current[:80],))
+    return messages
+
+
+def _textLines(text: str) -> List[tuple[float, bytes]]:
+    rows: List[tuple[float, bytes]] = []
+    for number, row in enumerate(text.splitlines(), 1):
+        parts = row.split(None, 2)
+        if len(parts) != 3 or parts[1] != "<<":
+            continue
+        try:
+            time = float(parts[0])
+            data = ast.literal_eval(parts[2])
+        except (ValueError, SyntaxError) as e:
+            raise ValueError("capture row %d is not '<time> << b\"...\"': %r" % (number, row)) from e
+        if not isinstance(data, bytes):
+            raise ValueError("capture row %d holds no bytes literal: %r" % (number, row))
+        rows.append((time, data))
+    return rows
+
+
+def replay(messages: Iterable[CapturedMessage], receive: Callable[[bytes], Any],
+           clock: Any = None, before: Optional[Callable[[CapturedMessage], Any]] = None) -> int:
+    """Feed *messages* to *receive* (e.g. ``protocol.dataReceived``) in order.
+
+    :param clock: a ``task.Clock``: advanced to each message's time
+        (relative to the clock's time at the first message) before it is
+        fed, so that timers and times taken while following the flow are
+        those of the capture; never moved backwards (a shuffled flow keeps
+        its clock monotonic).
+    :param before: called with each message just before it is fed.
+    :return: how many messages were fed.
+    """
+    count = 0
+    offset: Optional[float] = None
+    for item in messages:
+        if clock is not None:
+            if offset is None:
+                offset = clock.seconds() - item.time
+            delay = item.time + offset - clock.seconds()
+            if delay > 0:
+                clock.advance(delay)
+        if before is not None:
+            before(item)
+        receive(item.data)
+        count += 1
+    return count
+
+
+def playEvents(server: Any, messages: Sequence[CapturedMessage], speed: float = 1.0,
+               session: Any = None) -> Deferred[int]:
+    """Make a fake Asterisk send the events of a capture, paced as captured.
+
+    :param server: a :class:`~starpy.testing.ami.FakeAMIServerFactory`;
+        its ``clock`` paces the events.
+    :param messages: from :func:`readCapture` (responses are skipped).
+    :param speed: how much faster than captured (``2.0``: twice as fast).
+    :param session: one session to send to (default: every logged-in one
+        that takes the event's class).
+    :return: a Deferred firing with the number of events sent once the
+        last one is; cancel it to stop playing.
+    :raises ValueError: *speed* is not positive.
+    """
+    if not speed > 0:
+        raise ValueError("speed must be positive, not %r" % (speed,))
+    events = [m for m in messages if m.isEvent]
+    done: Deferred[int] = Deferred(lambda d: _stop(state))
+    state: dict[str, Any] = {"call": None, "sent": 0}
+    if not events:
+        done.callback(0)
+        return done
+    clock = server.clock
+    first = events[0].time
+    began = clock.seconds()
+
+    def send(index: int) -> None:
+        state["call"] = None
+        item = events[index]
+        state["sent"] += server.emitEvent(item.message.headers(), session=session) and 1
+        if index + 1 == len(events):
+            done.callback(state["sent"])
+            return
+        due = began + (events[index + 1].time - first) / speed
+        state["call"] = clock.callLater(max(0.0, due - clock.seconds()), send, index + 1)
+
+    state["call"] = clock.callLater(0, send, 0)
+    return done
+
+
+def _stop(state: dict[str, Any]) -> None:
+    call = state.get("call")
+    if call is not None and call.active():
+        call.cancel()
+    state["call"] = None
