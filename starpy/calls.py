@@ -610,9 +610,10 @@ class CallModel:
             call = self._byUniqueid.get(channel.uniqueid)
             if call is not None and call not in calls:
                 calls.append(call)
-        self._record(calls, "bridge_merge", {
-            "toBridge": to, "fromBridge": source,
-            "channels": [_party(c) for c in members]})
+        # Which channels moved depends on when their own BridgeLeave and
+        # BridgeEnter arrive (before or after this event): the record only
+        # names the bridges.
+        self._record(calls, "bridge_merge", {"toBridge": to, "fromBridge": source})
 
     def _onHold(self, event: Message) -> None:
         kind = "hold" if event.get("event", "").lower() == "hold" else "unhold"

@@ -365,6 +365,11 @@ class ChannelTracker:
         self._removeObserver: Optional[Callable[[], None]] = None
         self._rebuilding = 0
         self._goneDuringRebuild: Set[str] = set()
+        # Channels a BridgeMerge moved, and the bridge they were moved from.
+        self._mergedFrom: Dict[str, str] = {}
+        # Channels merged into a bridge, that then left the bridge they came
+        # from without entering the merged one (yet).
+        self._kickable: Dict[str, str] = {}
         self._handlers: Dict[str, Callable[[Message], None]] = {
             "newchannel": self._onNewchannel,
             "hangup": self._onHangup,
@@ -378,6 +383,7 @@ class ChannelTracker:
             "bridgeleave": self._onBridgeLeave,
             "bridgedestroy": self._onBridgeDestroy,
             "bridgemerge": self._onBridgeMerge,
+            "attendedtransfer": self._onAttendedTransfer,
         }
 
     def __repr__(self) -> str:
@@ -683,20 +689,42 @@ class ChannelTracker:
             bridge = self._bridge(bridgeId)
             bridge._update(event)
             if channel is not None:
+                self._mergedFrom.pop(channel.uniqueid, None)
+                self._kickable.pop(channel.uniqueid, None)
                 self._enterBridge(channel, bridgeId)
         self._after(channel, event)
 
     def _onBridgeLeave(self, event: Message) -> None:
         channel = self._event(event)
         bridgeId = event.get("bridgeuniqueid")
-        if channel is not None and channel.bridge is not None and (
-                not bridgeId or channel.bridge.uniqueid == bridgeId):
-            # Only the bridge it leaves: a BridgeMerge (or a BridgeEnter
-            # elsewhere) may already have moved it.
-            self._leaveBridge(channel)
+        if channel is not None and channel.bridge is not None:
+            merged = self._mergedFrom.pop(channel.uniqueid, None)
+            if not bridgeId or channel.bridge.uniqueid == bridgeId:
+                self._leaveBridge(channel)
+            elif merged == bridgeId:
+                # A BridgeMerge moved it from the bridge it now leaves: either
+                # Asterisk moved it too (its BridgeEnter into the merged bridge
+                # follows) or kicked it out (the transferer of an attended
+                # transfer; the AttendedTransfer event tells).  Until then it
+                # stays where the merge put it.
+                self._kickable[channel.uniqueid] = channel.bridge.uniqueid
+            # Otherwise a BridgeEnter elsewhere came first: it is already out.
         if bridgeId and bridgeId in self.bridges:
             self.bridges[bridgeId]._update(event)
         self._after(channel, event)
+
+    def _onAttendedTransfer(self, event: Message) -> None:
+        self._otherEvent(event)
+        # The transferers that a merge moved but that left their bridge
+        # without entering the merged one were kicked out by the transfer.
+        for prefix in ("origtransferer", "secondtransferer"):
+            uniqueid = event.get(prefix + "uniqueid", "")
+            kicked = self._kickable.pop(uniqueid, None)
+            channel = self.channels.get(uniqueid)
+            if kicked is not None and channel is not None and channel.bridge is not None \
+                    and channel.bridge.uniqueid == kicked:
+                self._mergedFrom.pop(uniqueid, None)
+                self._leaveBridge(channel)
 
     def _onBridgeMerge(self, event: Message) -> None:
         """Every channel of the "from" bridge is now in the "to" bridge."""
@@ -711,6 +739,7 @@ class ChannelTracker:
                 setattr(target, attribute, value)
         for member in list(source.channels.values()):
             self._enterBridge(member, target.uniqueid)
+            self._mergedFrom[member.uniqueid] = source.uniqueid
 
     def _onBridgeDestroy(self, event: Message) -> None:
         bridge = self.bridges.pop(event.get("bridgeuniqueid", ""), None)
@@ -782,6 +811,8 @@ class ChannelTracker:
         if self._byName.get(channel.name) == channel.uniqueid:
             del self._byName[channel.name]
         self._leaveBridge(channel)
+        self._mergedFrom.pop(channel.uniqueid, None)
+        self._kickable.pop(channel.uniqueid, None)
         self.callModel.channelGone(channel, event)
         channel._hangup()
 
