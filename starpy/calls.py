@@ -267,6 +267,8 @@ class CallModel:
         self._early: "collections.OrderedDict[str, List[Tuple[str, Dict[str, Any], float]]]" = (
             collections.OrderedDict())
         self._optimizations: Dict[str, Dict[str, Any]] = {}
+        # How long originates took, for OriginateResponse events not seen yet.
+        self._originateSeconds: "collections.OrderedDict[str, float]" = collections.OrderedDict()
         self._handlers: Dict[str, Callable[[Message], None]] = {
             "dialbegin": self._onDialBegin,
             "dialend": self._onDialEnd,
@@ -441,6 +443,18 @@ class CallModel:
         if not call.channels:
             self._end(call)
 
+    def noteOriginate(self, uniqueid: str, seconds: float) -> None:
+        """An originate of channel *uniqueid* took *seconds*: its
+        ``originate`` record says so (now, or when its event comes)."""
+        call = self.find(uniqueid)
+        for record in call.history if call is not None else ():
+            if record.kind == "originate" and record.get("uniqueid") == uniqueid:
+                record.details["seconds"] = seconds
+                return
+        self._originateSeconds[uniqueid] = seconds
+        while len(self._originateSeconds) > 1000:
+            self._originateSeconds.popitem(last=False)
+
     def stopped(self, reason: Failure) -> None:
         """The tracker stopped: fail every waiter, forget everything."""
         calls = list(self.calls.values())
@@ -450,6 +464,7 @@ class CallModel:
         self._localPeer.clear()
         self._early.clear()
         self._optimizations.clear()
+        self._originateSeconds.clear()
         self._subscriptions = []
         for call in calls:
             waiters, call._endWaiters = call._endWaiters, []
@@ -752,6 +767,9 @@ class CallModel:
             "outcome": outcomeName(reason, event.get("response", "")),
             "channel": event.get("channel", ""), "uniqueid": uniqueid,
             "actionID": event.get("actionid")}
+        seconds = self._originateSeconds.pop(uniqueid, None)
+        if seconds is not None:
+            details["seconds"] = seconds
         call = self._byUniqueid.get(uniqueid)
         if call is not None:
             self._record([call], "originate", details)

@@ -135,10 +135,9 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
     sent: Deferred[Message] = ami.originate(channel, asynchronous=True, **kwargs)
 
     def answered(response: Message) -> Deferred["Call"]:
-        seconds = clock.seconds() - began
+        tracker.callModel.noteOriginate(uniqueid, clock.seconds() - began)
         call = tracker.callModel.find(uniqueid)
         if call is not None:
-            _noteTime(call, uniqueid, seconds)
             return defer.succeed(call)
         # OriginateResponse can come before the channel's first event.
         waiting = tracker.whenChannel(uniqueid=uniqueid)
@@ -146,7 +145,6 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
         def found(ignored: Any) -> "Call":
             call = tracker.callModel.find(uniqueid)
             assert call is not None
-            _noteTime(call, uniqueid, seconds)
             return call
 
         return waiting.addCallback(found)
@@ -156,6 +154,7 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
         if isinstance(failure, error.AMIOriginateFailure) and not isinstance(
                 failure, OriginateFailed):
             seconds = clock.seconds() - began
+            tracker.callModel.noteOriginate(uniqueid, seconds)
             raise OriginateFailed(failure.action, failure.message, failure.response,
                                   failure.reason, seconds, uniqueid,
                                   tracker.callModel.find(uniqueid))
@@ -163,8 +162,3 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
 
     return sent.addCallbacks(answered, failed)
 
-
-def _noteTime(call: "Call", uniqueid: str, seconds: float) -> None:
-    for record in call.history:
-        if record.kind == "originate" and record.get("uniqueid") == uniqueid:
-            record.details["seconds"] = seconds

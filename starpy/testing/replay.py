@@ -195,3 +195,67 @@ def _stop(state: dict[str, Any]) -> None:
     if call is not None and call.active():
         call.cancel()
     state["call"] = None
+
+
+def originateSegment(messages: Sequence[CapturedMessage], actionID: str) -> List[CapturedMessage]:
+    """The events that followed the Originate with *actionID* in a capture:
+    from its response up to the next response to another action (its own
+    ``OriginateResponse`` included wherever it came)."""
+    start: Optional[int] = None
+    segment: List[CapturedMessage] = []
+    for index, item in enumerate(messages):
+        message = item.message
+        if start is None:
+            if not item.isEvent and message.get("actionid") == actionID:
+                start = index
+            continue
+        if not item.isEvent and message.get("actionid") != actionID:
+            break
+        if item.isEvent:
+            segment.append(item)
+    if start is None:
+        raise ValueError("no response to ActionID %r in the capture" % (actionID,))
+    return segment
+
+
+def scriptOriginate(server: Any, segment: Sequence[CapturedMessage], speed: float = 1.0) -> None:
+    """Make the fake Asterisk answer every ``Originate`` as the captured one did.
+
+    The reply is ``Originate successfully queued``; then the events of
+    *segment* (from :func:`originateSegment`) are played at their captured
+    pace, with the captured originated channel's ``Uniqueid`` (and that of a
+    Local channel's other half) replaced by the action's ``ChannelId`` and
+    ``OtherChannelId`` (fresh ones when not given) and the
+    ``OriginateResponse`` carrying the action's ``ActionID``.
+
+    :raises ValueError: *segment* has no ``OriginateResponse``.
+    """
+    responses = [m for m in segment if m.message.get("event", "").lower() == "originateresponse"]
+    if not responses:
+        raise ValueError("the segment has no OriginateResponse")
+    first = responses[0].message.get("uniqueid", "")
+    other = next((m.message.get("uniqueid", "") for m in segment
+                  if m.message.get("event", "").lower() == "newchannel"
+                  and m.message.get("linkedid") == first
+                  and m.message.get("uniqueid") != first
+                  and m.message.get("channel", "").endswith(";2")), None)
+
+    def originate(session: Any, action: Message) -> None:
+        session.respond(action, [("Message", "Originate successfully queued")])
+        ids = {first: action.get("channelid") or server.newUniqueid()}
+        if other:
+            ids[other] = action.get("otherchannelid") or server.newUniqueid()
+        actionID = action.get("actionid")
+        rewritten: List[CapturedMessage] = []
+        for item in segment:
+            pairs = []
+            for name, value in item.message.headers():
+                if name.lower() == "actionid":
+                    if actionID is None:
+                        continue
+                    value = actionID
+                pairs.append((name, ids.get(value, value)))
+            rewritten.append(CapturedMessage(item.time, b"", Message(pairs)))
+        playEvents(server, rewritten, speed, session)
+
+    server.script("Originate", originate)

@@ -1,0 +1,243 @@
+"""Following calls against the fake Asterisk replaying captured flows; originate outcomes."""
+from __future__ import annotations
+
+import logging
+from typing import Any, List, Tuple
+
+import pytest
+from twisted.internet import task
+from twisted.internet.defer import CancelledError
+
+from starpy import channel as chan
+from starpy import error, manager, originate
+from starpy.calls import CallRecord, RECORD_KINDS
+from starpy.testing import replay
+from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMemory
+
+from .callflows import messages, short
+from .deferreds import failure, result
+from .transcripts import FIXTURES
+
+
+def connected() -> Tuple[task.Clock, FakeAMIServerFactory, manager.AMIProtocol, MemoryConnection,
+                         chan.ChannelTracker]:
+    clock = task.Clock()
+    server = FakeAMIServerFactory(clock=clock)
+    ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
+                                                               reactor=clock))
+    tracker = chan.ChannelTracker(ami)
+    tracker.start()
+    return clock, server, ami, connection, tracker
+
+
+def run(clock: task.Clock, connection: MemoryConnection, seconds: float, step: float = 0.05) -> None:
+    """Let *seconds* pass on the clock, delivering what is written on the way."""
+    connection.flush()
+    steps = int(round(seconds / step))
+    for _ in range(steps):
+        clock.advance(step)
+        connection.flush()
+
+
+# -- captures ----------------------------------------------------------------------------
+
+
+def test_raw_and_text_captures_read_the_same_messages() -> None:
+    for name in ("calls-park", "calls-queue"):
+        text = replay.readCapture(FIXTURES / (name + ".txt"))
+        raw = replay.readCapture(FIXTURES / (name + ".raw"))
+        assert [m.data for m in text] == [m.data for m in raw]
+        assert b"".join(m.data for m in raw) == (FIXTURES / (name + ".raw")).read_bytes()[
+            len(b"Asterisk Call Manager/11.0.0\r\n"):]
+        assert all(m.time == 0.0 for m in raw) and text[-1].time > 15
+    # The bare LF inside the Park reply stays part of its message.
+    (park,) = [m for m in replay.readCapture(FIXTURES / "calls-park.raw")
+               if m.message.get("actionid") == "park1-park"]
+    assert park.data.endswith(b"Message: Park successful\n\r\n\r\n")
+
+
+def test_a_capture_that_is_not_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="row 1"):
+        replay.parseCapture("  0.1 << 'not bytes'\n")
+    with pytest.raises(ValueError, match="ends inside a message"):
+        replay.parseCapture(b"Asterisk Call Manager/11.0.0\r\nEvent: X\r\n")
+
+
+# -- the fake plays a flow ---------------------------------------------------------------------
+
+
+def test_fake_plays_a_captured_flow_to_a_tracker() -> None:
+    clock, server, ami, connection, tracker = connected()
+    transfers: List[Tuple[str, str]] = []
+    tracker.subscribeCalls(["blind_transfer", "attended_transfer"], lambda call, record: transfers.append(
+        (call.linkedid, record.kind)))
+    done = replay.playEvents(server, messages("calls-attended-transfer"), speed=2.0)
+    run(clock, connection, 2.0)
+    # Mid-flow (about 4 s of the capture): Alice consults Carol while Bob holds.
+    call = tracker.calls["atx-alice-1"]
+    assert [r.kind for r in call.records("hold")] == ["hold"]
+    assert sorted(short(c.name) for c in tracker.talkingTo("atx-alice-1")) == ["300;1"]
+    ended = call.whenEnded()
+    assert not ended.called
+    run(clock, connection, 3.0)
+    assert result(done) == 148  # every event of the capture
+    assert result(ended) is call and call.ended is not None
+    assert transfers == [("atx-alice-1", "attended_transfer")]
+    # Paced as captured, twice as fast: the transfer came at about 5.25 s / 2.
+    (record,) = call.records("attended_transfer")
+    assert record.time == pytest.approx(5.252 / 2, abs=0.06)
+    assert tracker.calls == {} and tracker.channels == {}
+    assert result(call.whenEnded()) is call  # at once, now
+    tracker.stop()
+
+
+def test_playing_can_be_stopped() -> None:
+    clock, server, ami, connection, tracker = connected()
+    done = replay.playEvents(server, messages("calls-queue"))
+    run(clock, connection, 1.0)
+    assert "q-alice-1" in tracker.calls
+    pending = len(clock.getDelayedCalls())
+    done.cancel()
+    assert isinstance(failure(done).value, CancelledError)
+    assert len(clock.getDelayedCalls()) == pending - 1  # the next event is not sent
+    before = len(tracker.callModel.calls["q-alice-1"].history)
+    run(clock, connection, 2.0)
+    assert len(tracker.callModel.calls["q-alice-1"].history) == before
+    with pytest.raises(ValueError):
+        replay.playEvents(server, [], speed=0)
+    tracker.stop()
+
+
+# -- originate outcomes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actionID, outcome, reason, seconds", [
+    ("orig-b", "busy", 5, 0.0),
+    ("orig-c", "no answer", 3, 5.0),
+    ("orig-d", "congestion", 8, 0.0),
+    ("orig-e", "failed", 0, 0.0),
+])
+def test_originate_failure_says_its_outcome(actionID: str, outcome: str, reason: int,
+                                            seconds: float) -> None:
+    clock, server, ami, connection, tracker = connected()
+    replay.scriptOriginate(server, replay.originateSegment(messages("calls-originate-outcomes"),
+                                                           actionID))
+    d = tracker.originate("Local/200@calls-orig", application="Wait", data="1",
+                          channelId="mine-1", otherChannelId="mine-2")
+    run(clock, connection, 6.0)
+    failed = failure(d).value
+    assert isinstance(failed, originate.OriginateFailed)
+    assert isinstance(failed, error.AMIOriginateFailure)  # as before, for old callers
+    assert (failed.outcome, failed.reason, failed.uniqueid) == (outcome, reason, "mine-1")
+    assert failed.seconds == pytest.approx(seconds, abs=0.06)
+    assert outcome in str(failed)
+    # The failed attempt's channels were a call too (no Local pair for (e)).
+    assert failed.call is not None and failed.call.ended is not None
+    assert "mine-1" in failed.call.uniqueids
+    (record,) = failed.call.records("originate")
+    assert record["outcome"] == outcome
+    assert record["seconds"] == failed.seconds
+    tracker.stop()
+
+
+def test_originate_success_gives_the_call() -> None:
+    clock, server, ami, connection, tracker = connected()
+    replay.scriptOriginate(server, replay.originateSegment(messages("calls-originate-outcomes"),
+                                                           "orig-a"))
+    d = tracker.originate("Local/100@calls-orig", context="calls-orig-dest", exten="s",
+                          priority=1)
+    run(clock, connection, 0.5)
+    call = result(d)
+    # A ChannelId was made up and sent; the call is found by it.
+    (sent,) = [a for a in server.received if a.get("action") == "Originate"]
+    uniqueid = sent["channelid"]
+    assert uniqueid.startswith("starpy-")
+    assert call.linkedid == uniqueid and uniqueid in call.channels
+    (record,) = call.records("originate")
+    assert record["outcome"] == "answered" and record["seconds"] == pytest.approx(0.0, abs=0.06)
+    ended = call.whenEnded()
+    run(clock, connection, 2.0)
+    assert result(ended) is call
+    tracker.stop()
+
+
+def test_originate_response_before_the_channel_still_gives_the_call() -> None:
+    # In -blond, the first queue call and Originate (d) the OriginateResponse
+    # came before the channel's first events: move it first of all.
+    clock, server, ami, connection, tracker = connected()
+    segment = replay.originateSegment(messages("calls-originate-outcomes"), "orig-a")
+    response = [m for m in segment if m.message.get("event") == "OriginateResponse"]
+    rest = [m for m in segment if m.message.get("event") != "OriginateResponse"]
+    replay.scriptOriginate(server, [response[0]._replace(time=rest[0].time)] + rest)
+    d = tracker.originate("Local/100@calls-orig", context="calls-orig-dest", exten="s",
+                          channelId="early-1")
+    connection.flush()
+    assert not d.called or result(d).linkedid == "early-1"
+    run(clock, connection, 0.5)
+    call = result(d)
+    assert call.linkedid == "early-1"
+    (record,) = call.records("originate")
+    assert record["outcome"] == "answered" and "seconds" in record.details
+    tracker.stop()
+
+
+def test_outcome_names() -> None:
+    assert [originate.outcomeName(r, "Failure") for r in (0, 1, 3, 4, 5, 8)] == [
+        "failed", "hung up", "no answer", "answered", "busy", "congestion"]
+    assert originate.outcomeName(None, "Success") == "answered"
+    assert originate.outcomeName(42, "Failure") == "failed"
+
+
+def test_originate_refuses_bad_arguments_before_sending() -> None:
+    clock, server, ami, connection, tracker = connected()
+    with pytest.raises(TypeError):
+        tracker.originate("Local/100@x", nonsense=1)
+    connection.flush()
+    assert not [a for a in server.received if a.get("action") == "Originate"]
+    tracker.stop()
+    lone = chan.ChannelTracker()
+    assert isinstance(failure(lone.originate("Local/1@x")).value, error.AMIConnectionLost)
+
+
+# -- subscriptions ------------------------------------------------------------------------------
+
+
+def test_failing_call_handler_is_logged_and_others_run(caplog: pytest.LogCaptureFixture) -> None:
+    clock, server, ami, connection, tracker = connected()
+    seen: List[str] = []
+
+    def broken(call: Any, record: CallRecord) -> None:
+        raise RuntimeError("dashboard bug")
+
+    tracker.subscribeCalls(None, broken)
+    handle = tracker.subscribeCalls("dial", lambda call, record: seen.append(record.kind))
+    with pytest.raises(ValueError, match="unknown call record kinds"):
+        tracker.subscribeCalls(["dial", "ringing"], broken)
+    with caplog.at_level(logging.ERROR, logger="starpy.calls"):
+        replay.playEvents(server, messages("calls-blind-transfer"), speed=100.0)
+        run(clock, connection, 0.02, step=0.002)
+    assert seen.count("dial") >= 2
+    errors = [r for r in caplog.records if r.name == "starpy.calls" and r.levelno == logging.ERROR]
+    assert errors and "dashboard bug" in errors[0].getMessage()
+    assert "Traceback" in errors[0].getMessage()
+    count = len(seen)
+    handle.cancel()
+    handle.cancel()
+    replay.playEvents(server, messages("calls-blind-transfer"), speed=100.0)
+    run(clock, connection, 0.1, step=0.002)
+    assert len(seen) == count
+    assert "dial" in RECORD_KINDS
+    tracker.stop()
+
+
+def test_stop_fails_when_ended_waiters() -> None:
+    clock, server, ami, connection, tracker = connected()
+    replay.playEvents(server, messages("calls-hold-mute-dtmf"))
+    run(clock, connection, 1.0)
+    call = tracker.calls["hold-alice-1"]
+    ended = call.whenEnded()
+    cancelled = call.whenEnded()
+    cancelled.cancel()
+    tracker.stop()
+    assert isinstance(failure(ended).value, chan.TrackerStopped)
+    assert call._endWaiters == []
