@@ -43,6 +43,7 @@ from twisted.python import runtime
 from twisted.python.failure import Failure
 
 from starpy import error
+from starpy.callqueues import ParkedCall, Queue, QueuesAndParking
 from starpy.calls import Call, CallHandler, CallModel, CallSubscription
 from starpy.codec.ami import Message
 
@@ -345,6 +346,10 @@ class ChannelTracker:
         see :mod:`starpy.calls` for what a call is.
     :ivar bridges: bridges by ``BridgeUniqueid``.
     :ivar callModel: the :class:`~starpy.calls.CallModel` keeping the calls.
+    :ivar queues: :class:`~starpy.callqueues.Queue` objects by name: waiting
+        callers, members, answered / abandoned counts.
+    :ivar parked: :class:`~starpy.callqueues.ParkedCall` objects by
+        ``(lot, space)``.
     """
 
     def __init__(self, ami: Any = None, clock: Any = None, maxHistory: int = 1000,
@@ -358,6 +363,9 @@ class ChannelTracker:
         self.channels: Dict[str, Channel] = {}
         self.callModel = CallModel(self, clock, maxHistory, keepEnded)
         self.calls: Dict[str, Call] = self.callModel.calls
+        self.queuesAndParking = QueuesAndParking(clock)
+        self.queues: Dict[str, Queue] = self.queuesAndParking.queues
+        self.parked: Dict[Tuple[str, str], ParkedCall] = self.queuesAndParking.parked
         self.bridges: Dict[str, Bridge] = {}
         self._byName: Dict[str, str] = {}
         self._waiters: List[_ChannelWaiter] = []
@@ -415,6 +423,7 @@ class ChannelTracker:
         channels = list(self.channels.values())
         self.channels.clear()
         self.callModel.stopped(Failure(TrackerStopped("channel tracker stopped")))
+        self.queuesAndParking.clear()
         self.bridges.clear()
         self._byName.clear()
         waiters, self._waiters = self._waiters, []
@@ -590,6 +599,7 @@ class ChannelTracker:
         else:
             self._otherEvent(event)
         self.callModel.eventReceived(name, event)
+        self.queuesAndParking.eventReceived(name, event)
 
     def _otherEvent(self, event: Message) -> None:
         touched: List[Channel] = []
@@ -814,6 +824,7 @@ class ChannelTracker:
         self._mergedFrom.pop(channel.uniqueid, None)
         self._kickable.pop(channel.uniqueid, None)
         self.callModel.channelGone(channel, event)
+        self.queuesAndParking.channelGone(channel.uniqueid)
         channel._hangup()
 
     def _checkWaiters(self, channel: Channel) -> None:

@@ -36,7 +36,9 @@ class Followed:
     """A flow replayed through a tracker, and what was seen on the way."""
 
     def __init__(self, flow: Messages, watch: Sequence[str] = (),
-                 checkpoint: Optional[int] = None) -> None:
+                 checkpoint: Optional[int] = None,
+                 probe: Optional[Callable[[replay.CapturedMessage, chan.ChannelTracker], None]]
+                 = None) -> None:
         self.clock = task.Clock()
         self.ami = manager.AMIProtocol(clock=self.clock)
         self.ami.makeConnection(StringTransport())
@@ -63,6 +65,8 @@ class Followed:
                 peers = tuple(sorted(short(c.name) for c in self.tracker.talkingTo(uniqueid)))
                 if not timeline or timeline[-1] != peers:
                     timeline.append(peers)
+            if probe is not None:
+                probe(item, self.tracker)
             if checkpoint is not None and count == checkpoint:
                 self.snapshot = state(self.tracker)
 
@@ -83,6 +87,10 @@ def state(tracker: chan.ChannelTracker) -> Dict[str, Any]:
                     for k, v in tracker.bridges.items()},
         "talking": {short(c.name): sorted(short(p.name) for p in tracker.talkingTo(c))
                     for c in tracker.channels.values()},
+        "queues": {k: ([c.uniqueid for c in q.waiting()], q.answered, q.abandoned, q.completed,
+                       sorted((m.interface, m.status) for m in q.members.values()))
+                   for k, q in tracker.queues.items()},
+        "parked": {k: p.uniqueid for k, p in tracker.parked.items()},
     }
 
 

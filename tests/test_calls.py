@@ -388,6 +388,7 @@ def test_same_state_whatever_the_order(name: str, index: int, low: int, high: in
         f = Followed(shuffled, checkpoint=checkpoint)
         assert f.snapshot == reference.snapshot, (name, index, to)
         assert summary(f.ended) == expected, (name, index, to)
+        assert state(f.tracker) == state(reference.tracker), (name, index, to)
         assert not f.tracker.channels and not f.tracker.calls
 
 
@@ -406,3 +407,68 @@ def test_state_helper_sees_bridges() -> None:
     assert f.snapshot["talking"]["100;2"] == ["200;1"]  # the phone, through its ;1 half
     assert f.snapshot["calls"] == {"bt-alice-1": ["100;1", "100;2", "200;1", "200;2"]}
     assert state(f.tracker)["calls"] == {}
+
+
+# -- queues and parking state --------------------------------------------------------------
+
+
+def test_queue_state() -> None:
+    seen: List[Any] = []
+
+    def probe(item: Any, tracker: Any) -> None:
+        name = item.message.get("event")
+        queue = tracker.queues.get("calls-queue")
+        if name in ("AgentRingNoAnswer", "AgentConnect", "AgentComplete", "QueueCallerAbandon"):
+            members = {m.name: (m.status, m.statusName) for m in queue.members.values()}
+            waiting = [(c.uniqueid, c.position, round(c.since, 3)) for c in queue.waiting()]
+            seen.append((name, waiting, members, queue.answered, queue.abandoned))
+
+    flow = messages("calls-queue")
+    joined = flow[find(flow, event("QueueCallerJoin"))].time  # "since" is the join's time
+    f = Followed(flow, probe=probe)
+    assert seen[0] == ("AgentRingNoAnswer", [("q-alice-1", 1, round(joined, 3))],
+                       {"Agent 401": (2, "in use")}, 0, 0)
+    # The caller leaves the queue (QueueCallerLeave) before AgentConnect.
+    assert seen[1][0] == "AgentConnect" and seen[1][1] == [] and seen[1][3] == 1
+    assert seen[1][2]["Agent 402"] == (2, "in use")
+    assert seen[2][0] == "AgentComplete"
+    assert seen[3][0] == "QueueCallerAbandon" and seen[3][4] == 1 and seen[3][1] == []
+    queue = f.tracker.queues["calls-queue"]
+    assert (queue.answered, queue.abandoned, queue.completed) == (1, 1, 1)
+    assert queue.callers == {}
+    assert {m.name: (m.statusName, m.callsTaken) for m in queue.members.values()} == {
+        "Agent 401": ("not in use", 0), "Agent 402": ("not in use", 1)}
+
+
+def test_parking_state() -> None:
+    seen: List[Any] = []
+
+    def probe(item: Any, tracker: Any) -> None:
+        name = item.message.get("event")
+        if name and name.startswith(("ParkedCall", "UnParkedCall")):
+            seen.append((name, {k: (p.name and short(p.name), p.uniqueid, p.timeout,
+                                    p.timeoutAt and round(p.timeoutAt, 3))
+                                for k, p in tracker.parked.items()}))
+
+    flow = messages("calls-park")
+    # The timeout runs from when each ParkedCall was seen.
+    t1, t2, t3 = (item.time for item in flow if item.message.get("event") == "ParkedCall")
+    f = Followed(flow, probe=probe)
+    space = ("default", "701")
+    assert seen == [
+        ("ParkedCall", {space: ("200;1", "1796067767.64", 45, round(t1 + 45, 3))}),
+        ("UnParkedCall", {}),
+        ("ParkedCall", {space: ("200;1", "1796067773.70", 3, round(t2 + 3, 3))}),
+        ("ParkedCallTimeOut", {}),
+        ("ParkedCall", {space: ("201;1", "1796067780.76", 45, round(t3 + 45, 3))}),
+        ("ParkedCallGiveUp", {}),
+    ]
+    assert f.tracker.parked == {}
+
+
+def test_parked_caller_hanging_up_leaves_the_space_even_without_give_up() -> None:
+    flow = messages("calls-park")
+    giveUp = find(flow, event("ParkedCallGiveUp"))
+    f = Followed(flow[:giveUp] + flow[giveUp + 1:])
+    assert f.tracker.parked == {}
+    assert [r.kind for r in f.call("park3-alice-1").records("park_give_up")] == []

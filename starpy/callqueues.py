@@ -1,0 +1,249 @@
+"""Queues and parked calls as the AMI events describe them.
+
+Kept by a :class:`~starpy.channel.ChannelTracker` as ``tracker.queues``
+(:class:`Queue` by name) and ``tracker.parked`` (:class:`ParkedCall` by
+``(lot, space)``), from the events of ``app_queue`` and ``res_parking``:
+
+* ``QueueCallerJoin`` / ``QueueCallerLeave`` / ``QueueCallerAbandon``: the
+  waiting callers, their position and since when they wait; the abandoned
+  count.  A caller whose channel hangs up is no longer waiting even if the
+  ``QueueCallerLeave`` is missed.
+* ``AgentConnect``: the answered count; ``AgentComplete``: the completed
+  count.
+* ``QueueMemberStatus`` / ``QueueMemberAdded`` / ``QueueMemberRemoved`` /
+  ``QueueMemberPause``: the members and their device status (Asterisk's
+  device state number: 1 not in use, 2 in use... a ringing Local member
+  reads 2, not 6).
+* ``ParkedCall`` parks; ``UnParkedCall``, ``ParkedCallTimeOut``,
+  ``ParkedCallGiveUp`` (or the parkee hanging up) end the parking.
+
+``ParkingTimeout`` is whole seconds (a ``Park`` action's ``Timeout`` is
+sent in milliseconds but Asterisk keeps seconds); :attr:`ParkedCall.timeoutAt`
+is the clock time it runs out.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from starpy.codec.ami import Message
+
+__all__ = ["DEVICE_STATES", "QueueCaller", "QueueMember", "Queue", "ParkedCall",
+           "QueuesAndParking"]
+
+#: Asterisk's device state numbers (``QueueMemberStatus`` ``Status``).
+DEVICE_STATES: Dict[int, str] = {
+    0: "unknown", 1: "not in use", 2: "in use", 3: "busy", 4: "invalid",
+    5: "unavailable", 6: "ringing", 7: "ring in use", 8: "on hold",
+}
+
+
+def _int(value: Optional[str], default: int = 0) -> int:
+    if value is None:
+        return default
+    value = value.strip()
+    return int(value) if value.lstrip("-").isdigit() else default
+
+
+class QueueCaller:
+    """A caller waiting in a queue.
+
+    :ivar uniqueid: / :ivar name: its channel.
+    :ivar position: its position (1 is next).
+    :ivar since: the clock time it joined.
+    """
+
+    def __init__(self, uniqueid: str, name: str, position: int, since: float) -> None:
+        self.uniqueid = uniqueid
+        self.name = name
+        self.position = position
+        self.since = since
+
+    def __repr__(self) -> str:
+        return "<QueueCaller %d %s since %.3f>" % (self.position, self.name, self.since)
+
+
+class QueueMember:
+    """A queue member (agent) as ``QueueMember*`` events describe it.
+
+    :ivar interface: / :ivar name: as configured.
+    :ivar status: the device state number; :attr:`statusName` its name.
+    :ivar paused: / :ivar callsTaken: / :ivar inCall: / :ivar lastCall:
+        (epoch seconds) as Asterisk reports them.
+    """
+
+    def __init__(self, interface: str) -> None:
+        self.interface = interface
+        self.name = ""
+        self.status = 0
+        self.paused = False
+        self.callsTaken = 0
+        self.inCall = False
+        self.lastCall = 0
+
+    @property
+    def statusName(self) -> str:
+        """``'not in use'``, ``'in use'``... (see :data:`DEVICE_STATES`)."""
+        return DEVICE_STATES.get(self.status, str(self.status))
+
+    def __repr__(self) -> str:
+        return "<QueueMember %s %s>" % (self.interface, self.statusName)
+
+    def _update(self, event: Message) -> None:
+        self.name = event.get("membername", self.name)
+        if "status" in event:
+            self.status = _int(event.get("status"))
+        if "paused" in event:
+            self.paused = event["paused"] == "1"
+        if "callstaken" in event:
+            self.callsTaken = _int(event.get("callstaken"))
+        if "incall" in event:
+            self.inCall = event["incall"] == "1"
+        if "lastcall" in event:
+            self.lastCall = _int(event.get("lastcall"))
+
+
+class Queue:
+    """One queue.
+
+    :ivar name: its name.
+    :ivar callers: waiting :class:`QueueCaller` objects by ``Uniqueid``
+        (:meth:`waiting` lists them by position).
+    :ivar members: :class:`QueueMember` objects by interface.
+    :ivar answered: / :ivar abandoned: / :ivar completed: calls counted
+        since the tracker started (``AgentConnect``, ``QueueCallerAbandon``,
+        ``AgentComplete``).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.callers: Dict[str, QueueCaller] = {}
+        self.members: Dict[str, QueueMember] = {}
+        self.answered = 0
+        self.abandoned = 0
+        self.completed = 0
+
+    def waiting(self) -> List[QueueCaller]:
+        """The waiting callers, next first."""
+        return sorted(self.callers.values(), key=lambda c: (c.position, c.since))
+
+    def __repr__(self) -> str:
+        return "<Queue %s: %d waiting, %d members>" % (self.name, len(self.callers),
+                                                      len(self.members))
+
+    def _remove(self, uniqueid: str) -> None:
+        caller = self.callers.pop(uniqueid, None)
+        if caller is None:
+            return
+        for other in self.callers.values():
+            if other.position > caller.position:
+                other.position -= 1
+
+
+class ParkedCall:
+    """A call waiting in a parking space.
+
+    :ivar uniqueid: / :ivar name: the parked channel.
+    :ivar lot: / :ivar space: where (``'default'``, ``'701'``).
+    :ivar since: the clock time it was parked (less the ``ParkingDuration``
+        Asterisk reported).
+    :ivar timeout: the ``ParkingTimeout`` reported (seconds).
+    :ivar timeoutAt: the clock time it runs out (``None`` with no timeout).
+    :ivar parkerDialString: who parked it (to call back on timeout).
+    """
+
+    def __init__(self, event: Message, now: float) -> None:
+        self.uniqueid = event.get("parkeeuniqueid", "")
+        self.name = event.get("parkeechannel", "")
+        self.lot = event.get("parkinglot", "")
+        self.space = event.get("parkingspace", "")
+        self.timeout = _int(event.get("parkingtimeout"))
+        self.since = now - _int(event.get("parkingduration"))
+        self.timeoutAt: Optional[float] = now + self.timeout if self.timeout > 0 else None
+        self.parkerDialString = event.get("parkerdialstring", "")
+
+    def __repr__(self) -> str:
+        return "<ParkedCall %s@%s %s>" % (self.space, self.lot, self.name)
+
+
+class QueuesAndParking:
+    """Feeds :attr:`queues` and :attr:`parked` from events.
+
+    :param clock: gives the time (``seconds()``).
+    :param maxQueues: the most queues followed (a misbehaving peer cannot
+        make it grow without bound; further queue names are ignored).
+    """
+
+    def __init__(self, clock: Any, maxQueues: int = 10000) -> None:
+        self.clock = clock
+        self.maxQueues = maxQueues
+        self.queues: Dict[str, Queue] = {}
+        self.parked: Dict[Tuple[str, str], ParkedCall] = {}
+
+    def _queue(self, event: Message) -> Optional[Queue]:
+        name = event.get("queue")
+        if not name:
+            return None
+        queue = self.queues.get(name)
+        if queue is None and len(self.queues) < self.maxQueues:
+            queue = self.queues[name] = Queue(name)
+        return queue
+
+    def eventReceived(self, name: str, event: Message) -> None:
+        """Update from one event (any; those that say nothing are ignored)."""
+        if name.startswith("queue") or name.startswith("agent"):
+            self._queueEvent(name, event)
+        elif name.startswith("parkedcall") or name == "unparkedcall":
+            self._parkEvent(name, event)
+
+    def channelGone(self, uniqueid: str) -> None:
+        """The channel hung up: it waits in no queue, is parked nowhere."""
+        for queue in self.queues.values():
+            queue._remove(uniqueid)
+        for key, parked in list(self.parked.items()):
+            if parked.uniqueid == uniqueid:
+                del self.parked[key]
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self.queues.clear()
+        self.parked.clear()
+
+    def _queueEvent(self, name: str, event: Message) -> None:
+        queue = self._queue(event)
+        if queue is None:
+            return
+        uniqueid = event.get("uniqueid", "")
+        if name == "queuecallerjoin" and uniqueid:
+            queue.callers[uniqueid] = QueueCaller(uniqueid, event.get("channel", ""),
+                                                  _int(event.get("position"), 1),
+                                                  self.clock.seconds())
+        elif name == "queuecallerleave":
+            queue._remove(uniqueid)
+        elif name == "queuecallerabandon":
+            queue.abandoned += 1
+            queue._remove(uniqueid)
+        elif name == "agentconnect":
+            queue.answered += 1
+            queue._remove(uniqueid)
+        elif name == "agentcomplete":
+            queue.completed += 1
+        elif name in ("queuememberstatus", "queuememberadded", "queuememberpause",
+                      "queuememberpaused", "queuememberringinuse", "queuememberpenalty"):
+            interface = event.get("interface")
+            if interface:
+                member = queue.members.get(interface)
+                if member is None:
+                    member = queue.members[interface] = QueueMember(interface)
+                member._update(event)
+        elif name == "queuememberremoved":
+            queue.members.pop(event.get("interface", ""), None)
+
+    def _parkEvent(self, name: str, event: Message) -> None:
+        key = (event.get("parkinglot", ""), event.get("parkingspace", ""))
+        uniqueid = event.get("parkeeuniqueid", "")
+        if name == "parkedcall":
+            self.parked[key] = ParkedCall(event, self.clock.seconds())
+        elif name in ("unparkedcall", "parkedcalltimeout", "parkedcallgiveup"):
+            current = self.parked.get(key)
+            if current is not None and current.uniqueid == uniqueid:
+                del self.parked[key]
