@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import (TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List, NamedTuple,
+from typing import (TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List,
                     Optional, Set, Tuple, Union)
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from starpy.callrecords import Party, eventParty, fromEvent, number
 from starpy.codec.ami import Message
 from starpy.originate import outcomeName
 
@@ -73,13 +74,6 @@ RECORD_KINDS: FrozenSet[str] = frozenset((
 
 CallHandler = Callable[["Call", "CallRecord"], Any]
 """``handler(call, record)`` of :meth:`CallModel.subscribe`."""
-
-
-class Party(NamedTuple):
-    """A channel as a record names it: its name and ``Uniqueid`` at the time."""
-
-    name: str
-    uniqueid: str
 
 
 class CallRecord:
@@ -199,40 +193,6 @@ def _party(channel: "Channel") -> Party:
     return Party(channel.name, channel.uniqueid)
 
 
-def _eventParty(event: Message, prefix: str) -> Optional[Party]:
-    uniqueid = event.get(prefix + "uniqueid")
-    if uniqueid is None:
-        return None
-    return Party(event.get(prefix + "channel", ""), uniqueid)
-
-
-def _int(value: Optional[str]) -> Optional[int]:
-    if value is None:
-        return None
-    value = value.strip()
-    return int(value) if value.lstrip("-").isdigit() else None
-
-
-# Channel-block prefixes of the events that make records.
-_RECORD_PREFIXES: Dict[str, Tuple[str, ...]] = {
-    "dialbegin": ("", "dest"),
-    "dialend": ("", "dest"),
-    "blindtransfer": ("transferer", "transferee"),
-    "attendedtransfer": ("origtransferer", "secondtransferer", "transferee",
-                         "transfertarget"),
-    "localoptimizationbegin": ("localone", "localtwo", "source"),
-    "localoptimizationend": ("localone", "localtwo"),
-    "agentcalled": ("", "dest"),
-    "agentringnoanswer": ("", "dest"),
-    "agentconnect": ("", "dest"),
-    "agentcomplete": ("", "dest"),
-    "parkedcall": ("parkee",),
-    "unparkedcall": ("parkee", "retriever"),
-    "parkedcalltimeout": ("parkee",),
-    "parkedcallgiveup": ("parkee",),
-}
-
-
 class CallModel:
     """The calls of a :class:`~starpy.channel.ChannelTracker`.
 
@@ -270,32 +230,10 @@ class CallModel:
         # How long originates took, for OriginateResponse events not seen yet.
         self._originateSeconds: "collections.OrderedDict[str, float]" = collections.OrderedDict()
         self._handlers: Dict[str, Callable[[Message], None]] = {
-            "dialbegin": self._onDialBegin,
-            "dialend": self._onDialEnd,
-            "bridgeenter": self._onBridgeEnter,
-            "bridgeleave": self._onBridgeLeave,
             "bridgemerge": self._onBridgeMerge,
-            "hold": self._onHold,
-            "unhold": self._onHold,
-            "musiconholdstart": self._onMusic,
-            "musiconholdstop": self._onMusic,
-            "dtmfend": self._onDTMF,
-            "blindtransfer": self._onBlindTransfer,
-            "attendedtransfer": self._onAttendedTransfer,
             "localbridge": self._onLocalBridge,
             "localoptimizationbegin": self._onOptimizationBegin,
             "localoptimizationend": self._onOptimizationEnd,
-            "queuecallerjoin": self._onQueueCaller,
-            "queuecallerleave": self._onQueueCaller,
-            "queuecallerabandon": self._onQueueCaller,
-            "agentcalled": self._onAgent,
-            "agentringnoanswer": self._onAgent,
-            "agentconnect": self._onAgent,
-            "agentcomplete": self._onAgent,
-            "parkedcall": self._onPark,
-            "unparkedcall": self._onPark,
-            "parkedcalltimeout": self._onPark,
-            "parkedcallgiveup": self._onPark,
             "originateresponse": self._onOriginateResponse,
         }
 
@@ -474,6 +412,11 @@ class CallModel:
     def eventReceived(self, name: str, event: Message) -> None:
         """Make the records of one event (after the tracker updated its
         channels and bridges from it)."""
+        translated = fromEvent(name, event)
+        if translated is not None:
+            kind, prefixes, details = translated
+            self._record(self._callsOf(event, prefixes), kind, details)
+            return
         handler = self._handlers.get(name)
         if handler is not None:
             handler(event)
@@ -590,30 +533,7 @@ class CallModel:
                 found.append(call)
         return found
 
-    def _channelCall(self, event: Message) -> List[Call]:
-        return self._callsOf(event, ("",))
-
     # -- event handlers ----------------------------------------------------------------------
-
-    def _onDialBegin(self, event: Message) -> None:
-        self._record(self._callsOf(event, ("", "dest")), "dial", {
-            "caller": _eventParty(event, ""), "dest": _eventParty(event, "dest"),
-            "dialString": event.get("dialstring", "")})
-
-    def _onDialEnd(self, event: Message) -> None:
-        self._record(self._callsOf(event, ("", "dest")), "dial_end", {
-            "caller": _eventParty(event, ""), "dest": _eventParty(event, "dest"),
-            "status": event.get("dialstatus", "")})
-
-    def _onBridgeEnter(self, event: Message) -> None:
-        self._record(self._channelCall(event), "bridge_enter", {
-            "channel": _eventParty(event, ""), "bridge": event.get("bridgeuniqueid", ""),
-            "bridgeType": event.get("bridgetype", "")})
-
-    def _onBridgeLeave(self, event: Message) -> None:
-        self._record(self._channelCall(event), "bridge_leave", {
-            "channel": _eventParty(event, ""), "bridge": event.get("bridgeuniqueid", ""),
-            "bridgeType": event.get("bridgetype", "")})
 
     def _onBridgeMerge(self, event: Message) -> None:
         to = event.get("tobridgeuniqueid", "")
@@ -630,56 +550,6 @@ class CallModel:
         # names the bridges.
         self._record(calls, "bridge_merge", {"toBridge": to, "fromBridge": source})
 
-    def _onHold(self, event: Message) -> None:
-        kind = "hold" if event.get("event", "").lower() == "hold" else "unhold"
-        details: Dict[str, Any] = {"channel": _eventParty(event, "")}
-        if "musicclass" in event:
-            details["musicClass"] = event["musicclass"]
-        self._record(self._channelCall(event), kind, details)
-
-    def _onMusic(self, event: Message) -> None:
-        start = event.get("event", "").lower() == "musiconholdstart"
-        details: Dict[str, Any] = {"channel": _eventParty(event, "")}
-        if start:
-            details["musicClass"] = event.get("class", "")
-        self._record(self._channelCall(event), "music_start" if start else "music_stop", details)
-
-    def _onDTMF(self, event: Message) -> None:
-        duration = _int(event.get("durationms"))
-        self._record(self._channelCall(event), "dtmf", {
-            "channel": _eventParty(event, ""), "digit": event.get("digit", ""),
-            "direction": event.get("direction", ""),
-            "duration": None if duration is None else duration / 1000.0})
-
-    def _onBlindTransfer(self, event: Message) -> None:
-        self._record(self._callsOf(event, _RECORD_PREFIXES["blindtransfer"]), "blind_transfer", {
-            "result": event.get("result", ""),
-            "transferer": _eventParty(event, "transferer"),
-            "transferee": _eventParty(event, "transferee"),
-            "context": event.get("context", ""), "extension": event.get("extension", ""),
-            "bridge": event.get("bridgeuniqueid", ""),
-            "isExternal": event.get("isexternal", "").lower() == "yes"})
-
-    def _onAttendedTransfer(self, event: Message) -> None:
-        details: Dict[str, Any] = {
-            "result": event.get("result", ""),
-            "destType": event.get("desttype", ""),
-            "transferer": _eventParty(event, "origtransferer"),
-            "secondTransferer": _eventParty(event, "secondtransferer"),
-            "transferee": _eventParty(event, "transferee"),
-            "target": _eventParty(event, "transfertarget"),
-            "origBridge": event.get("origbridgeuniqueid"),
-            "secondBridge": event.get("secondbridgeuniqueid"),
-            "destBridge": event.get("destbridgeuniqueid"),
-            "isExternal": event.get("isexternal", "").lower() == "yes",
-        }
-        for key, header in (("destApp", "destapp"), ("destTransferer", "desttransfererchannel"),
-                            ("localOne", "localonechannel"), ("localTwo", "localtwochannel")):
-            if header in event:
-                details[key] = event[header]
-        self._record(self._callsOf(event, _RECORD_PREFIXES["attendedtransfer"]),
-                     "attended_transfer", details)
-
     def _onLocalBridge(self, event: Message) -> None:
         one, two = event.get("localoneuniqueid"), event.get("localtwouniqueid")
         if one and two and one in self.tracker.channels and two in self.tracker.channels:
@@ -690,7 +560,7 @@ class CallModel:
         one = event.get("localoneuniqueid")
         if one and one in self.tracker.channels:
             self._optimizations[one] = {
-                "source": _eventParty(event, "source"),
+                "source": eventParty(event, "source"),
                 "destUniqueid": event.get("destuniqueid"),
                 "began": self.clock.seconds()}
 
@@ -698,70 +568,19 @@ class CallModel:
         one = event.get("localoneuniqueid", "")
         begun = self._optimizations.pop(one, None)
         reported = event.get("success", "")
-        source = begun.get("source") if begun is not None else _eventParty(event, "source")
+        source = begun.get("source") if begun is not None else eventParty(event, "source")
         # Asterisk 22 reports the swap kind (a Source channel moves) inverted:
         # "Success: No" when the swap was done (CALLS.md, flow 3).
         swap = source is not None
         success = reported.lower() == ("no" if swap else "yes")
         self._record(self._callsOf(event, ("localone", "localtwo")), "local_optimization", {
-            "localOne": _eventParty(event, "localone"), "localTwo": _eventParty(event, "localtwo"),
+            "localOne": eventParty(event, "localone"), "localTwo": eventParty(event, "localtwo"),
             "source": source, "success": success, "reportedSuccess": reported,
             "id": event.get("id")})
 
-    def _onQueueCaller(self, event: Message) -> None:
-        name = event.get("event", "").lower()
-        kind = {"queuecallerjoin": "queue_join", "queuecallerleave": "queue_leave",
-                "queuecallerabandon": "queue_abandon"}[name]
-        details: Dict[str, Any] = {"queue": event.get("queue", ""),
-                                   "caller": _eventParty(event, ""),
-                                   "position": _int(event.get("position"))}
-        if "count" in event:
-            details["count"] = _int(event.get("count"))
-        if kind == "queue_abandon":
-            details["originalPosition"] = _int(event.get("originalposition"))
-            holdTime = _int(event.get("holdtime"))
-            details["holdTime"] = None if holdTime is None else float(holdTime)
-        self._record(self._channelCall(event), kind, details)
-
-    def _onAgent(self, event: Message) -> None:
-        name = event.get("event", "").lower()
-        kind = {"agentcalled": "agent_called", "agentringnoanswer": "agent_ring_no_answer",
-                "agentconnect": "agent_connect", "agentcomplete": "agent_complete"}[name]
-        details: Dict[str, Any] = {
-            "queue": event.get("queue", ""), "caller": _eventParty(event, ""),
-            "agent": _eventParty(event, "dest"), "interface": event.get("interface", ""),
-            "memberName": event.get("membername", "")}
-        ringTime = _int(event.get("ringtime"))
-        if kind == "agent_ring_no_answer" and ringTime is not None:
-            # Milliseconds here; seconds in AgentConnect (CALLS.md, flow 4).
-            details["ringTime"] = ringTime / 1000.0
-        elif ringTime is not None:
-            details["ringTime"] = float(ringTime)
-        for key, header in (("holdTime", "holdtime"), ("talkTime", "talktime")):
-            value = _int(event.get(header))
-            if value is not None:
-                details[key] = float(value)
-        if "reason" in event:
-            details["reason"] = event["reason"]
-        self._record(self._callsOf(event, ("", "dest")), kind, details)
-
-    def _onPark(self, event: Message) -> None:
-        name = event.get("event", "").lower()
-        kind = {"parkedcall": "parked", "unparkedcall": "unparked",
-                "parkedcalltimeout": "park_timeout", "parkedcallgiveup": "park_give_up"}[name]
-        details: Dict[str, Any] = {
-            "parkee": _eventParty(event, "parkee"), "lot": event.get("parkinglot", ""),
-            "space": event.get("parkingspace", ""),
-            "timeout": _int(event.get("parkingtimeout")),
-            "duration": _int(event.get("parkingduration")),
-            "parkerDialString": event.get("parkerdialstring", "")}
-        if kind == "unparked":
-            details["retriever"] = _eventParty(event, "retriever")
-        self._record(self._callsOf(event, _RECORD_PREFIXES[name]), kind, details)
-
     def _onOriginateResponse(self, event: Message) -> None:
         uniqueid = event.get("uniqueid", "")
-        reason = _int(event.get("reason"))
+        reason = number(event.get("reason"))
         details: Dict[str, Any] = {
             "response": event.get("response", ""), "reason": reason,
             "outcome": outcomeName(reason, event.get("response", "")),
