@@ -257,9 +257,16 @@ class CallModel:
         return self._byUniqueid.get(channel.uniqueid)
 
     def localPeer(self, channel: "Channel") -> Optional["Channel"]:
-        """The other half of a Local channel (``None`` if not one or gone)."""
+        """The other half of a Local channel (``None`` if not one or gone):
+        as ``LocalBridge`` paired them, else by name (``...;1``/``...;2``)."""
         other = self._localPeer.get(channel.uniqueid)
-        return self.tracker.channels.get(other) if other is not None else None
+        if other is not None:
+            return self.tracker.channels.get(other)
+        # No LocalBridge seen (a rebuild): the halves are named ...;1 and ...;2.
+        name = channel.name
+        if name.startswith("Local/") and name[-2:] in (";1", ";2"):
+            return self.tracker.byName(name[:-1] + ("2" if name[-1] == "1" else "1"))
+        return None
 
     def talkingTo(self, channel: "Channel") -> List["Channel"]:
         """The channels *channel* talks to now.

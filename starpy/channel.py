@@ -120,6 +120,10 @@ class ChannelTracker:
         self._removeObserver: Optional[Callable[[], None]] = None
         self._rebuilding = 0
         self._goneDuringRebuild: Set[str] = set()
+        # Bridges created or destroyed, channels that entered or left a
+        # bridge, while a rebuild runs: its listings do not undo them.
+        self._bridgesTouched: Set[str] = set()
+        self._movedDuringRebuild: Set[str] = set()
         # Channels a BridgeMerge moved, and the bridge they were moved from.
         self._mergedFrom: Dict[str, str] = {}
         # Channels merged into a bridge, that then left the bridge they came
@@ -280,60 +284,22 @@ class ChannelTracker:
     # -- rebuild -------------------------------------------------------------------
 
     def rebuild(self, ami: Any = None) -> Deferred["ChannelTracker"]:
-        """Re-read the live channels with ``CoreShowChannels``.
+        """Re-read the live channels (``CoreShowChannels``) and bridges
+        (``BridgeList``, ``BridgeInfo``); see :mod:`starpy.rebuild`.
 
-        Channels listed are created or updated (with their bridges); channels
-        known but not listed have gone while we were not looking: they are
-        hung up (their :meth:`Channel.whenHungUp` fires, cause unknown).
+        Channels listed are created or updated (with their bridges and
+        calls); channels known but not listed have gone while we were not
+        looking: they are hung up (their :meth:`Channel.whenHungUp` fires,
+        cause unknown); bridges not listed are dropped.
 
         :param ami: the protocol to ask (default: the tracker's, or its
             service's current one).
         :return: a Deferred firing with this tracker; failing as
             ``coreShowChannels`` does.
         """
-        if ami is None:
-            ami = self.ami if hasattr(self.ami, "sendAction") else getattr(self.ami, "protocol", None)
-        if ami is None:
-            return defer.fail(error.AMIConnectionLost("CoreShowChannels", "not logged in"))
-        self._rebuilding += 1
-        known = set(self.channels)
+        from starpy.rebuild import rebuild
 
-        def listed(reply: List[Message]) -> ChannelTracker:
-            seen: Set[str] = set()
-            # The EventList holds the response and the closing event too.
-            for item in getattr(reply, "events", reply):
-                uniqueid = item.get("uniqueid")
-                if not uniqueid or uniqueid in self._goneDuringRebuild:
-                    continue
-                seen.add(uniqueid)
-                channel = self.channels.get(uniqueid)
-                if channel is None:
-                    channel = self._add(uniqueid, item.get("channel", ""), item)
-                self._updateChannel(channel, item)
-                application = item.get("application")
-                if application is not None:
-                    channel.application = application
-                    channel.applicationData = item.get("applicationdata", "")
-                bridgeId = item.get("bridgeid")
-                if bridgeId:
-                    self._enterBridge(channel, bridgeId)
-                elif channel.bridge is not None:
-                    self._leaveBridge(channel)
-                self._checkWaiters(channel)
-            for uniqueid in known - seen:
-                gone = self.channels.get(uniqueid)
-                if gone is not None:
-                    self._remove(gone)
-            return self
-
-        def done(result: Any) -> Any:
-            self._rebuilding -= 1
-            if not self._rebuilding:
-                self._goneDuringRebuild.clear()
-            return result
-
-        d: Deferred[Any] = ami.coreShowChannels()
-        return d.addCallback(listed).addBoth(done)
+        return rebuild(self, ami)
 
     # -- events ----------------------------------------------------------------------
 
@@ -437,6 +403,7 @@ class ChannelTracker:
     def _onBridgeCreate(self, event: Message) -> None:
         bridgeId = event.get("bridgeuniqueid")
         if bridgeId:
+            self._touched(bridgeId)
             self._bridge(bridgeId)._update(event)
 
     def _onBridgeEnter(self, event: Message) -> None:
@@ -446,6 +413,8 @@ class ChannelTracker:
             bridge = self._bridge(bridgeId)
             bridge._update(event)
             if channel is not None:
+                if self._rebuilding:
+                    self._movedDuringRebuild.add(channel.uniqueid)
                 self._mergedFrom.pop(channel.uniqueid, None)
                 self._kickable.pop(channel.uniqueid, None)
                 self._enterBridge(channel, bridgeId)
@@ -454,6 +423,8 @@ class ChannelTracker:
     def _onBridgeLeave(self, event: Message) -> None:
         channel = self._event(event)
         bridgeId = event.get("bridgeuniqueid")
+        if channel is not None and self._rebuilding:
+            self._movedDuringRebuild.add(channel.uniqueid)
         if channel is not None and channel.bridge is not None:
             merged = self._mergedFrom.pop(channel.uniqueid, None)
             if not bridgeId or channel.bridge.uniqueid == bridgeId:
@@ -499,7 +470,16 @@ class ChannelTracker:
             self._mergedFrom[member.uniqueid] = source.uniqueid
 
     def _onBridgeDestroy(self, event: Message) -> None:
-        bridge = self.bridges.pop(event.get("bridgeuniqueid", ""), None)
+        bridgeId = event.get("bridgeuniqueid", "")
+        self._touched(bridgeId)
+        self._dropBridge(bridgeId)
+
+    def _touched(self, bridgeId: str) -> None:
+        if self._rebuilding and bridgeId:
+            self._bridgesTouched.add(bridgeId)
+
+    def _dropBridge(self, bridgeId: str) -> None:
+        bridge = self.bridges.pop(bridgeId, None)
         if bridge is not None:
             for member in list(bridge.channels.values()):
                 if member.bridge is bridge:

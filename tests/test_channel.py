@@ -10,7 +10,7 @@ from starpy import channel as chan
 from starpy import error, manager
 from starpy.codec.ami import AMIParser, Message
 from starpy.dispatch import EventDispatcher
-from starpy.testing.ami import FakeAMIServerFactory, loginInMemory
+from starpy.testing.ami import ActionError, FakeAMIServerFactory, ListReply, loginInMemory
 
 from . import transcripts
 from starpy.testing.pytest_plugin import LoggedErrors
@@ -278,6 +278,14 @@ def test_hangup_during_rebuild_is_not_undone() -> None:
     ami.dataReceived(event("Hangup", **block("PJSIP/1-1", "1.1"), Cause="16"))
     ami.dataReceived(event("CoreShowChannelsComplete", ActionID=actionID, EventList="Complete",
                            ListItems="1"))
+    # Then the bridges: none.
+    actions = AMIParser(expectBanner=False).feed(transport.value())
+    assert actions[-1]["action"] == "BridgeList"
+    bridgeListID = actions[-1]["actionid"]
+    ami.dataReceived(("Response: Success\r\nActionID: %s\r\nEventList: start\r\n"
+                      "Message: Bridge listing will follow\r\n\r\n" % bridgeListID).encode())
+    ami.dataReceived(event("BridgeListComplete", ActionID=bridgeListID, EventList="Complete",
+                           ListItems="0"))
     assert result(d) is tracker
     assert tracker.channels == {}
     assert tracker._goneDuringRebuild == set()
@@ -347,3 +355,114 @@ def test_readme_channel_tracking_section_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["PJSIP/100-00000001 Up Dial",
                                         "hung up: 16 Normal Clearing", "0 channels left"]
+
+
+def _bridgeItem(bridgeId: str, kind: str, technology: str, count: int) -> List[Any]:
+    return [("Event", "BridgeListItem"), ("BridgeUniqueid", bridgeId), ("BridgeType", kind),
+            ("BridgeTechnology", technology), ("BridgeCreator", "<unknown>"),
+            ("BridgeName", "<unknown>"), ("BridgeNumChannels", str(count)),
+            ("BridgeVideoSourceMode", "none")]
+
+
+def test_rebuild_reads_bridges_and_calls() -> None:
+    clock = task.Clock()
+    server = FakeAMIServerFactory(clock=clock)
+    ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
+                                                               reactor=clock))
+    tracker = chan.ChannelTracker(ami)
+    tracker.start()
+    tracker._bridge("gone-bridge")  # destroyed while we were away
+    server.addChannel("Local/100@phones-00000001;1", "a-1", bridgeId="b-1", linkedid="a-1")
+    server.addChannel("Local/100@phones-00000001;2", "a-2", linkedid="a-1")
+    server.addChannel("Local/200@phones-00000002;1", "b-1", bridgeId="b-1", linkedid="a-1")
+    server.addChannel("Local/200@phones-00000002;2", "b-2", linkedid="a-1")
+    # Listed without a BridgeId (it entered after the listing): BridgeInfo knows.
+    server.addChannel("Local/300@phones-00000003;1", "c-1", linkedid="c-1")
+    server.addChannel("Local/300@phones-00000003;2", "c-2", linkedid="c-1")
+    server.script("BridgeList", ListReply(
+        [_bridgeItem("b-1", "basic", "simple_bridge", 2),
+         _bridgeItem("park", "parking", "holding_bridge", 0),
+         _bridgeItem("b-2", "basic", "simple_bridge", 1)],
+        "BridgeListComplete", "Bridge listing will follow"))
+    asked: List[str] = []
+
+    def bridgeInfo(session: Any, action: Message) -> ListReply:
+        asked.append(action["bridgeuniqueid"])
+        channel = server.channels["Local/300@phones-00000003;1"]
+        return ListReply([[("Event", "BridgeInfoChannel")] + channel.headers()],
+                         "BridgeInfoComplete", "Bridge channel listing will follow",
+                         [("BridgeUniqueid", "b-2"), ("BridgeType", "basic"),
+                          ("BridgeTechnology", "simple_bridge")])
+
+    server.script("BridgeInfo", bridgeInfo)
+    d = tracker.rebuild()
+    connection.flush()
+    assert result(d) is tracker
+    assert asked == ["b-2"]  # only the bridge the channel listing could not fill
+    assert sorted(tracker.bridges) == ["b-1", "b-2", "park"]
+    assert tracker.bridges["park"].type == "parking" and tracker.bridges["park"].channels == {}
+    assert tracker.bridges["b-1"].technology == "simple_bridge"
+    assert sorted(tracker.bridges["b-2"].channels) == ["c-1"]
+    # Calls in progress are followed again, Local halves paired by name.
+    assert sorted(tracker.calls) == ["a-1", "c-1"]
+    assert sorted(tracker.calls["a-1"].channels) == ["a-1", "a-2", "b-1", "b-2"]
+    assert [c.uniqueid for c in tracker.talkingTo("a-2")] == ["b-1"]
+    ended = tracker.calls["a-1"].whenEnded()
+    for name in ("Local/100@phones-00000001;1", "Local/100@phones-00000001;2",
+                 "Local/200@phones-00000002;1", "Local/200@phones-00000002;2"):
+        server.hangupChannel(name)
+    connection.flush()
+    assert result(ended).ended is not None
+    tracker.stop()
+
+
+def test_rebuild_without_bridge_list_keeps_the_channel_listing(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = task.Clock()
+    server = FakeAMIServerFactory(clock=clock)
+    ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
+                                                               reactor=clock))
+    tracker = chan.ChannelTracker(ami)
+    server.addChannel("PJSIP/1-1", "1.1", bridgeId="b-1")
+    server.script("BridgeList", ActionError("Permission denied"))
+    d = tracker.rebuild()
+    connection.flush()
+    assert result(d) is tracker
+    assert sorted(tracker.bridges["b-1"].channels) == ["1.1"]
+    assert "BridgeList failed" in caplog.text
+
+
+def test_bridge_events_during_a_rebuild_win_over_its_listing() -> None:
+    ami = rawClient()
+    transport = ami.transport
+    assert isinstance(transport, StringTransport)
+    tracker = chan.ChannelTracker(ami)
+    tracker.start()
+    ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
+    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1")))
+    d = tracker.rebuild()
+    (action,) = AMIParser(expectBanner=False).feed(transport.value())
+    actionID = action["actionid"]
+    ami.dataReceived(("Response: Success\r\nActionID: %s\r\nEventList: start\r\n"
+                      "Message: Channels will follow\r\n\r\n" % actionID).encode())
+    ami.dataReceived(event("CoreShowChannel", **dict(block("PJSIP/1-1", "1.1"),
+                                                     ActionID=actionID, BridgeId="old")))
+    # Meanwhile the channel left "old" for "new", and "old" was destroyed.
+    ami.dataReceived(event("BridgeCreate", BridgeUniqueid="new", BridgeType="basic"))
+    ami.dataReceived(event("BridgeEnter", **block("PJSIP/1-1", "1.1"), BridgeUniqueid="new"))
+    ami.dataReceived(event("BridgeDestroy", BridgeUniqueid="old"))
+    ami.dataReceived(event("CoreShowChannelsComplete", ActionID=actionID, EventList="Complete",
+                           ListItems="1"))
+    actions = AMIParser(expectBanner=False).feed(transport.value())
+    listID = actions[-1]["actionid"]
+    ami.dataReceived(("Response: Success\r\nActionID: %s\r\nEventList: start\r\n"
+                      "Message: Bridge listing will follow\r\n\r\n" % listID).encode())
+    ami.dataReceived(event("BridgeListItem", ActionID=listID, BridgeUniqueid="old",
+                           BridgeType="basic", BridgeNumChannels="1"))
+    ami.dataReceived(event("BridgeListComplete", ActionID=listID, EventList="Complete",
+                           ListItems="1"))
+    assert result(d) is tracker
+    assert sorted(tracker.bridges) == ["new"]
+    assert sorted(tracker.bridges["new"].channels) == ["1.1"]
+    assert tracker._bridgesTouched == set() and tracker._movedDuringRebuild == set()
+    tracker.stop()
