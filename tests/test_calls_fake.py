@@ -241,3 +241,28 @@ def test_stop_fails_when_ended_waiters() -> None:
     tracker.stop()
     assert isinstance(failure(ended).value, chan.TrackerStopped)
     assert call._endWaiters == []
+
+
+def test_readme_following_calls_section_runs() -> None:
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    start = readme.index("\n## Following calls\n")
+    end = readme.find("\n## ", start + 1)
+    (code,) = re.findall(r"```python\n(.*?)```", readme[start:end if end > 0 else None], re.S)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr
+    # What CALLS.md says of calls-attended-transfer: Alice dials Bob, holds
+    # him to consult Carol, hangs up: Bob talks to Carol.
+    assert done.stdout.splitlines() == [
+        "atx-alice-1 dial Local/100;1 -> Local/200;1",
+        "atx-alice-1 hold by Local/100;1",
+        "atx-alice-1 attended_transfer Success by Local/100;1",
+        "    Local/200;1 talks to ['Local/300;1']",
+        "atx-alice-1 ended, 6 channels",
+    ]
