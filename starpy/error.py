@@ -83,7 +83,7 @@ class AMIOriginateFailure(AMICommandFailure):
     :ivar reason: the ``Reason`` header of the ``OriginateResponse`` event as
         an int (Asterisk's ``AST_CONTROL_*`` code: 0 no such channel or
         failure, 1 hung up, 3 ring timeout, 5 busy, 8 congestion...), or
-        ``None`` when absent.
+        ``None`` when absent; :attr:`outcome` names it.
     """
 
     def __init__(
@@ -95,6 +95,15 @@ class AMIOriginateFailure(AMICommandFailure):
     ) -> None:
         super().__init__(action, message, response)
         self.reason = reason
+
+    @property
+    def outcome(self) -> str:
+        """What happened, by name, from :attr:`reason`: ``'busy'``,
+        ``'no answer'``, ``'congestion'``, ``'failed'`` (no such extension
+        or channel), ``'hung up'`` (see :data:`starpy.originate.OUTCOMES`)."""
+        from starpy.originate import outcomeName
+
+        return outcomeName(self.reason, "failure")
 
     def __str__(self) -> str:
         return "%s failed: %s (reason %s)" % (self.action, self.message, self.reason)

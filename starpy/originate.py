@@ -66,7 +66,8 @@ class OriginateFailed(error.AMIOriginateFailure):
     """An asynchronous Originate did not answer.
 
     :ivar outcome: ``'busy'``, ``'no answer'``, ``'congestion'``,
-        ``'failed'`` or ``'hung up'`` (see :data:`OUTCOMES`).
+        ``'failed'`` or ``'hung up'`` (see :data:`OUTCOMES`; every
+        :class:`~starpy.error.AMIOriginateFailure` has it).
     :ivar reason: the ``Reason`` code (or ``None``).
     :ivar seconds: how long it took, on the tracker's clock.
     :ivar uniqueid: the ``ChannelId`` the originated channel had.
@@ -78,7 +79,6 @@ class OriginateFailed(error.AMIOriginateFailure):
                  reason: Optional[int], seconds: float, uniqueid: str,
                  call: Optional["Call"] = None) -> None:
         super().__init__(action, message, response, reason)
-        self.outcome = outcomeName(reason, "failure")
         self.seconds = seconds
         self.uniqueid = uniqueid
         self.call = call

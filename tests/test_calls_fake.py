@@ -266,3 +266,23 @@ def test_readme_following_calls_section_runs() -> None:
         "    Local/200;1 talks to ['Local/300;1']",
         "atx-alice-1 ended, 6 channels",
     ]
+
+
+def test_async_agi_originate_failure_names_its_outcome() -> None:
+    from starpy import asyncagi
+
+    clock, server, ami, connection, tracker = connected()
+    replay.scriptOriginate(server, replay.originateSegment(messages("calls-originate-outcomes"),
+                                                           "orig-b"))
+    dispatcher = asyncagi.AsyncAGIDispatcher(ami, None)
+    dispatcher.startService()
+    d = dispatcher.originate("Local/200@calls-orig", channelId="agi-1")
+    run(clock, connection, 0.5)
+    failed = failure(d).value
+    assert isinstance(failed, error.AMIOriginateFailure)
+    assert (failed.reason, failed.outcome) == (5, "busy")
+    # The tracker saw the same attempt as a call.
+    busy = tracker.findCall("agi-1")
+    assert busy is not None and busy.records("originate")[0]["outcome"] == "busy"
+    dispatcher.stopService()
+    tracker.stop()
