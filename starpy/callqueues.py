@@ -169,13 +169,14 @@ class QueuesAndParking:
     """Feeds :attr:`queues` and :attr:`parked` from events.
 
     :param clock: gives the time (``seconds()``).
-    :param maxQueues: the most queues followed (a misbehaving peer cannot
-        make it grow without bound; further queue names are ignored).
+    :param maxEntries: the most queues, members of one queue, and parked
+        calls followed (a misbehaving peer cannot make them grow without
+        bound; more are ignored).
     """
 
-    def __init__(self, clock: Any, maxQueues: int = 10000) -> None:
+    def __init__(self, clock: Any, maxEntries: int = 10000) -> None:
         self.clock = clock
-        self.maxQueues = maxQueues
+        self.maxEntries = maxEntries
         self.queues: Dict[str, Queue] = {}
         self.parked: Dict[Tuple[str, str], ParkedCall] = {}
 
@@ -184,7 +185,7 @@ class QueuesAndParking:
         if not name:
             return None
         queue = self.queues.get(name)
-        if queue is None and len(self.queues) < self.maxQueues:
+        if queue is None and len(self.queues) < self.maxEntries:
             queue = self.queues[name] = Queue(name)
         return queue
 
@@ -232,9 +233,10 @@ class QueuesAndParking:
             interface = event.get("interface")
             if interface:
                 member = queue.members.get(interface)
-                if member is None:
+                if member is None and len(queue.members) < self.maxEntries:
                     member = queue.members[interface] = QueueMember(interface)
-                member._update(event)
+                if member is not None:
+                    member._update(event)
         elif name == "queuememberremoved":
             queue.members.pop(event.get("interface", ""), None)
 
@@ -242,7 +244,8 @@ class QueuesAndParking:
         key = (event.get("parkinglot", ""), event.get("parkingspace", ""))
         uniqueid = event.get("parkeeuniqueid", "")
         if name == "parkedcall":
-            self.parked[key] = ParkedCall(event, self.clock.seconds())
+            if key in self.parked or len(self.parked) < self.maxEntries:
+                self.parked[key] = ParkedCall(event, self.clock.seconds())
         elif name in ("unparkedcall", "parkedcalltimeout", "parkedcallgiveup"):
             current = self.parked.get(key)
             if current is not None and current.uniqueid == uniqueid:
