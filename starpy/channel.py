@@ -2,8 +2,10 @@
 
 The AMI protocol keeps no state (:mod:`starpy.manager`); a
 :class:`ChannelTracker` stands beside it, subscribes to its events and keeps
-a :class:`Channel` per ``Uniqueid``, a :class:`Call` per ``Linkedid`` and a
-:class:`Bridge` per ``BridgeUniqueid``::
+a :class:`Channel` per ``Uniqueid``, a :class:`~starpy.calls.Call` per call
+(see :mod:`starpy.calls`: ``Linkedid`` groups that join) and a
+:class:`Bridge` per ``BridgeUniqueid``, plus queues and parked calls
+(:mod:`starpy.callqueues`)::
 
     from starpy import channel
 
@@ -23,13 +25,19 @@ What is followed: name (``Rename``), state, caller ID and connected line,
 context/extension/priority and application (``Newexten``), variables
 (``VarSet``), the hangup cause (``HangupRequest``/``Hangup``), the call a
 channel belongs to (``Linkedid``) and the bridges (``BridgeCreate``,
-``BridgeEnter``, ``BridgeLeave``, ``BridgeDestroy``).  Channels are created
+``BridgeEnter``, ``BridgeLeave``, ``BridgeMerge``, ``BridgeDestroy``).  A
+``BridgeLeave`` only takes a channel out of the bridge it names, so events
+arriving out of order (a ``BridgeEnter`` elsewhere, or a ``BridgeMerge``,
+first) leave it where it is.  Channels are created
 by ``Newchannel`` (and by :meth:`ChannelTracker.rebuild`); a hung-up channel
 is dropped from the tracker (its object stays valid for whoever holds it).
 
 With an :class:`~starpy.manager.AMIService`, :meth:`ChannelTracker.start`
 also rebuilds after each (re)login, so the tracker is right again after a
-reconnection.
+reconnection (:mod:`starpy.rebuild`).
+
+The channel and bridge classes live in :mod:`starpy.channelobjects` and
+are imported from here as they always were.
 """
 from __future__ import annotations
 
