@@ -286,3 +286,46 @@ def test_async_agi_originate_failure_names_its_outcome() -> None:
     assert busy is not None and busy.records("originate")[0]["outcome"] == "busy"
     dispatcher.stopService()
     tracker.stop()
+
+
+def test_rebuild_after_a_reconnection_follows_the_call_in_progress() -> None:
+    from starpy.testing.ami import ListReply
+
+    from .callflows import Followed, event, find
+
+    flow = messages("calls-attended-transfer")
+    lost = find(flow, event("Hold"))                 # connection lost here...
+    back = find(flow, event("AttendedTransfer")) + 1  # ...and back after the transfer
+    # What Asterisk has at that moment: what a tracker that saw everything knows.
+    truth = Followed(flow[:back]).tracker
+    clock, server, ami, connection, tracker = connected()
+    for item in flow[:lost]:
+        server.emitEvent(item.message.headers())
+    connection.flush()
+    call = tracker.calls["atx-alice-1"]
+    ended = call.whenEnded()
+    assert sorted(c.uniqueid for c in tracker.talkingTo("atx-alice-1")) == ["1796067685.14"]
+    for channel in truth.channels.values():
+        server.addChannel(channel.name, channel.uniqueid, linkedid=channel.linkedid,
+                          bridgeId=channel.bridge.uniqueid if channel.bridge else "",
+                          state=channel.state)
+    server.script("BridgeList", ListReply(
+        [[("Event", "BridgeListItem"), ("BridgeUniqueid", b.uniqueid), ("BridgeType", b.type),
+          ("BridgeTechnology", b.technology), ("BridgeNumChannels", str(len(b.channels)))]
+         for b in truth.bridges.values()], "BridgeListComplete"))
+    d = tracker.rebuild()
+    connection.flush()
+    assert result(d) is tracker
+    # Alice's phone hung up meanwhile; Bob now talks to Carol.
+    assert "atx-alice-2" not in tracker.channels
+    assert sorted(short(c.name) for c in tracker.talkingTo("1796067685.14")) == ["300;1"]
+    assert tracker.calls["atx-alice-1"] is call and not ended.called
+    for item in flow[back:]:
+        server.emitEvent(item.message.headers())
+    connection.flush()
+    assert result(ended) is call
+    assert tracker.channels == {} and tracker.calls == {} and tracker.bridges == {}
+    # The hangups seen by the rebuild have no cause; the others do.
+    unseen = [r["channel"].uniqueid for r in call.records("hangup") if not r["seen"]]
+    assert unseen == ["atx-alice-2"]
+    tracker.stop()
