@@ -23,7 +23,7 @@ is the clock time it runs out.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from starpy.codec.ami import Message
 
@@ -179,6 +179,9 @@ class QueuesAndParking:
         self.maxEntries = maxEntries
         self.queues: Dict[str, Queue] = {}
         self.parked: Dict[Tuple[str, str], ParkedCall] = {}
+        # Where each channel waits, so that its hangup costs no scan.
+        self._queuesOf: Dict[str, Set[str]] = {}
+        self._parkedAt: Dict[str, Tuple[str, str]] = {}
 
     def _queue(self, event: Message) -> Optional[Queue]:
         name = event.get("queue")
@@ -198,16 +201,29 @@ class QueuesAndParking:
 
     def channelGone(self, uniqueid: str) -> None:
         """The channel hung up: it waits in no queue, is parked nowhere."""
-        for queue in self.queues.values():
-            queue._remove(uniqueid)
-        for key, parked in list(self.parked.items()):
-            if parked.uniqueid == uniqueid:
-                del self.parked[key]
+        for name in self._queuesOf.pop(uniqueid, ()):
+            queue = self.queues.get(name)
+            if queue is not None:
+                queue._remove(uniqueid)
+        key = self._parkedAt.pop(uniqueid, None)
+        parked = self.parked.get(key) if key is not None else None
+        if key is not None and parked is not None and parked.uniqueid == uniqueid:
+            del self.parked[key]
+
+    def _leaveQueue(self, queue: Queue, uniqueid: str) -> None:
+        queue._remove(uniqueid)
+        names = self._queuesOf.get(uniqueid)
+        if names is not None:
+            names.discard(queue.name)
+            if not names:
+                del self._queuesOf[uniqueid]
 
     def clear(self) -> None:
         """Forget everything."""
         self.queues.clear()
         self.parked.clear()
+        self._queuesOf.clear()
+        self._parkedAt.clear()
 
     def _queueEvent(self, name: str, event: Message) -> None:
         queue = self._queue(event)
@@ -218,14 +234,15 @@ class QueuesAndParking:
             queue.callers[uniqueid] = QueueCaller(uniqueid, event.get("channel", ""),
                                                   _int(event.get("position"), 1),
                                                   self.clock.seconds())
+            self._queuesOf.setdefault(uniqueid, set()).add(queue.name)
         elif name == "queuecallerleave":
-            queue._remove(uniqueid)
+            self._leaveQueue(queue, uniqueid)
         elif name == "queuecallerabandon":
             queue.abandoned += 1
-            queue._remove(uniqueid)
+            self._leaveQueue(queue, uniqueid)
         elif name == "agentconnect":
             queue.answered += 1
-            queue._remove(uniqueid)
+            self._leaveQueue(queue, uniqueid)
         elif name == "agentcomplete":
             queue.completed += 1
         elif name in ("queuememberstatus", "queuememberadded", "queuememberpause",
@@ -245,8 +262,14 @@ class QueuesAndParking:
         uniqueid = event.get("parkeeuniqueid", "")
         if name == "parkedcall":
             if key in self.parked or len(self.parked) < self.maxEntries:
+                previous = self.parked.get(key)
+                if previous is not None:
+                    self._parkedAt.pop(previous.uniqueid, None)
                 self.parked[key] = ParkedCall(event, self.clock.seconds())
+                if uniqueid:
+                    self._parkedAt[uniqueid] = key
         elif name in ("unparkedcall", "parkedcalltimeout", "parkedcallgiveup"):
             current = self.parked.get(key)
             if current is not None and current.uniqueid == uniqueid:
                 del self.parked[key]
+                self._parkedAt.pop(uniqueid, None)

@@ -435,7 +435,7 @@ def test_queue_state() -> None:
     assert seen[3][0] == "QueueCallerAbandon" and seen[3][4] == 1 and seen[3][1] == []
     queue = f.tracker.queues["calls-queue"]
     assert (queue.answered, queue.abandoned, queue.completed) == (1, 1, 1)
-    assert queue.callers == {}
+    assert queue.callers == {} and f.tracker.queuesAndParking._queuesOf == {}
     assert {m.name: (m.statusName, m.callsTaken) for m in queue.members.values()} == {
         "Agent 401": ("not in use", 0), "Agent 402": ("not in use", 1)}
 
@@ -454,6 +454,7 @@ def test_parking_state() -> None:
     # The timeout runs from when each ParkedCall was seen.
     t1, t2, t3 = (item.time for item in flow if item.message.get("event") == "ParkedCall")
     f = Followed(flow, probe=probe)
+    assert f.tracker.queuesAndParking._parkedAt == {}
     space = ("default", "701")
     assert seen == [
         ("ParkedCall", {space: ("200;1", "1796067767.64", 45, round(t1 + 45, 3))}),
@@ -470,5 +471,5 @@ def test_parked_caller_hanging_up_leaves_the_space_even_without_give_up() -> Non
     flow = messages("calls-park")
     giveUp = find(flow, event("ParkedCallGiveUp"))
     f = Followed(flow[:giveUp] + flow[giveUp + 1:])
-    assert f.tracker.parked == {}
+    assert f.tracker.parked == {} and f.tracker.queuesAndParking._parkedAt == {}
     assert [r.kind for r in f.call("park3-alice-1").records("park_give_up")] == []
