@@ -227,6 +227,8 @@ class CallModel:
         self._early: "collections.OrderedDict[str, List[Tuple[str, Dict[str, Any], float]]]" = (
             collections.OrderedDict())
         self._optimizations: Dict[str, Dict[str, Any]] = {}
+        # The channel an optimization moves -> the bridge it moves to.
+        self._inTransit: Dict[str, str] = {}
         # How long originates took, for OriginateResponse events not seen yet.
         self._originateSeconds: "collections.OrderedDict[str, float]" = collections.OrderedDict()
         self._handlers: Dict[str, Callable[[Message], None]] = {
@@ -276,37 +278,56 @@ class CallModel:
         peer, the channels in its other half's bridge count instead.  A
         Local half that is not bridged itself (the ";2" half running the
         dialplan, a phone in the captured flows) talks through its bridged
-        other half.  Empty if it is in no bridge.
+        other half.  While a Local channel is being optimized away, the
+        channel that moves counts as in the bridge it moves to from its
+        ``LocalOptimizationBegin`` on.  Empty if it is in no bridge or in a
+        holding (parking) bridge.
         """
         if _inHoldingBridge(channel):
             return []
         start = channel
-        if start.bridge is None:
+        startBridge = self._bridgeOf(start)
+        if startBridge is None:
             other = self.localPeer(start)
-            if other is None or other.bridge is None:
+            startBridge = self._bridgeOf(other) if other is not None else None
+            if other is None or startBridge is None:
                 return []
             start = other
         found: List[Channel] = []
-        seen: Set[str] = {start.uniqueid}
-        todo: List[Channel] = [start]
-        visitedBridges: Set[str] = set()
+        seen: Set[str] = {channel.uniqueid, start.uniqueid}
+        todo: List[str] = [startBridge]
+        visited: Set[str] = set()
         while todo:
-            current = todo.pop(0)
-            bridge = current.bridge
-            if bridge is None or bridge.uniqueid in visitedBridges:
+            bridgeId = todo.pop(0)
+            if bridgeId in visited:
                 continue
-            visitedBridges.add(bridge.uniqueid)
-            for peer in bridge.channels.values():
+            visited.add(bridgeId)
+            for peer in self._members(bridgeId):
                 if peer.uniqueid in seen:
                     continue
                 seen.add(peer.uniqueid)
                 other = self.localPeer(peer)
-                if other is not None and other.bridge is not None and other.uniqueid not in seen:
+                otherBridge = self._bridgeOf(other) if other is not None else None
+                if other is not None and otherBridge is not None and other.uniqueid not in seen:
                     seen.add(other.uniqueid)
-                    todo.append(other)
+                    todo.append(otherBridge)
                 else:
                     found.append(peer)
         return found
+
+    def _bridgeOf(self, channel: "Channel") -> Optional[str]:
+        if channel.bridge is not None:
+            return channel.bridge.uniqueid
+        return self._inTransit.get(channel.uniqueid)
+
+    def _members(self, bridgeId: str) -> List["Channel"]:
+        bridge = self.tracker.bridges.get(bridgeId)
+        members = list(bridge.channels.values()) if bridge is not None else []
+        for uniqueid, target in self._inTransit.items():
+            moving = self.tracker.channels.get(uniqueid)
+            if target == bridgeId and moving is not None and moving.bridge is None:
+                members.append(moving)
+        return members
 
     # -- subscriptions -----------------------------------------------------------------
 
@@ -378,7 +399,10 @@ class CallModel:
         other = self._localPeer.pop(channel.uniqueid, None)
         if other is not None and self._localPeer.get(other) == channel.uniqueid:
             del self._localPeer[other]
-        self._optimizations.pop(channel.uniqueid, None)
+        begun = self._optimizations.pop(channel.uniqueid, None)
+        if begun is not None and "moving" in begun:
+            self._inTransit.pop(begun["moving"], None)
+        self._inTransit.pop(channel.uniqueid, None)
         if call is None:
             return
         call.channels.pop(channel.uniqueid, None)
@@ -409,6 +433,7 @@ class CallModel:
         self._localPeer.clear()
         self._early.clear()
         self._optimizations.clear()
+        self._inTransit.clear()
         self._originateSeconds.clear()
         self._subscriptions = []
         for call in calls:
@@ -565,15 +590,30 @@ class CallModel:
 
     def _onOptimizationBegin(self, event: Message) -> None:
         one = event.get("localoneuniqueid")
-        if one and one in self.tracker.channels:
-            self._optimizations[one] = {
-                "source": eventParty(event, "source"),
-                "destUniqueid": event.get("destuniqueid"),
-                "began": self.clock.seconds()}
+        if not one or one not in self.tracker.channels:
+            return
+        source = eventParty(event, "source")
+        self._optimizations[one] = {"source": source, "began": self.clock.seconds()}
+        moving = self.tracker.channels.get(source.uniqueid) if source is not None else None
+        halves = [self.tracker.channels.get(one),
+                  self.tracker.channels.get(event.get("localtwouniqueid", ""))]
+        if moving is None:
+            return
+        # The source leaves the bridge it shares with one half for the bridge
+        # of the other half.
+        for half, otherHalf in ((halves[0], halves[1]), (halves[1], halves[0])):
+            if half is None or otherHalf is None or otherHalf.bridge is None:
+                continue
+            if moving.bridge is None or moving.bridge is half.bridge:
+                self._inTransit[moving.uniqueid] = otherHalf.bridge.uniqueid
+                self._optimizations[one]["moving"] = moving.uniqueid
+                return
 
     def _onOptimizationEnd(self, event: Message) -> None:
         one = event.get("localoneuniqueid", "")
         begun = self._optimizations.pop(one, None)
+        if begun is not None and "moving" in begun:
+            self._inTransit.pop(begun["moving"], None)
         reported = event.get("success", "")
         source = begun.get("source") if begun is not None else eventParty(event, "source")
         # Asterisk 22 reports the swap kind (a Source channel moves) inverted:

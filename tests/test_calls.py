@@ -168,18 +168,20 @@ def test_local_optimization() -> None:
     flow = messages("calls-local-optimization")
     bob = "1796067726.40"
     end = find(flow, event("LocalOptimizationEnd"))
-    f = Followed(flow, watch=["lopt-alice-1", bob], checkpoint=end + 1)
+    f = Followed(flow, watch=["lopt-alice-1", "lopt-alice-2", bob], checkpoint=end + 1)
     call = f.call("lopt-alice-1")
     (optimized,) = call.records("local_optimization")
     # "Success: No" although it succeeded: the swap kind is reported inverted.
     assert optimized["success"] is True and optimized["reportedSuccess"] == "No"
     assert short(optimized["source"].name) == "200;1" and optimized["source"].uniqueid == bob
     assert optimized["localOne"].uniqueid == "1796067726.38"
-    # Alice talks to Bob through the middle Local channel M, then directly
-    # once M is optimized away (nobody for the instant between Bob's
-    # BridgeLeave of X and his BridgeEnter into Y).
-    assert f.timelines["lopt-alice-1"] == [(), ("200;1",), (), ("200;1",), ()]
-    assert f.timelines[bob] == [(), ("100;1",), (), ("100;1",), ()]
+    # Alice talks to Bob throughout: through the middle Local channel M,
+    # then, while M is optimized away, Bob counts as moving into her bridge,
+    # then directly.  Her phone (;2) talks to Bob through her ;1.
+    assert f.timelines["lopt-alice-1"] == [(), ("200;1",), ()]
+    assert f.timelines["lopt-alice-2"] == [(), ("200;1",), ()]
+    assert f.timelines[bob] == [(), ("100;1",), ()]
+    assert f.tracker.callModel._inTransit == {} and f.tracker.callModel._optimizations == {}
     # Right after the optimization, Alice ;1 and Bob ;1 share bridge Y.
     assert f.snapshot is not None
     assert f.snapshot["bridges"]["be27b02b-50e2-4ff0-b798-3683a815ae39"] == ["100;1", "200;1"]
