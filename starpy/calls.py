@@ -46,6 +46,7 @@ from twisted.python.failure import Failure
 from starpy.callrecords import Party, eventParty, fromEvent, number
 from starpy.codec.ami import Message
 from starpy.originate import outcomeName
+from starpy.talking import Connections
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.channel import Bridge, Channel, ChannelTracker
@@ -221,20 +222,16 @@ class CallModel:
         self._byUniqueid: Dict[str, Call] = {}
         self._subscriptions: List[CallSubscription] = []
         self._seq = 0
-        # Local channel pairs announced by LocalBridge: each half -> the other.
-        self._localPeer: Dict[str, str] = {}
+        self.connections = Connections(tracker)
         # Events about channels not seen yet (OriginateResponse racing ahead).
         self._early: "collections.OrderedDict[str, List[Tuple[str, Dict[str, Any], float]]]" = (
             collections.OrderedDict())
-        self._optimizations: Dict[str, Dict[str, Any]] = {}
-        # The channel an optimization moves -> the bridge it moves to.
-        self._inTransit: Dict[str, str] = {}
         # How long originates took, for OriginateResponse events not seen yet.
         self._originateSeconds: "collections.OrderedDict[str, float]" = collections.OrderedDict()
         self._handlers: Dict[str, Callable[[Message], None]] = {
             "bridgemerge": self._onBridgeMerge,
-            "localbridge": self._onLocalBridge,
-            "localoptimizationbegin": self._onOptimizationBegin,
+            "localbridge": self.connections.localBridge,
+            "localoptimizationbegin": self.connections.optimizationBegin,
             "localoptimizationend": self._onOptimizationEnd,
             "originateresponse": self._onOriginateResponse,
         }
@@ -258,76 +255,9 @@ class CallModel:
         """The live call *channel* belongs to."""
         return self._byUniqueid.get(channel.uniqueid)
 
-    def localPeer(self, channel: "Channel") -> Optional["Channel"]:
-        """The other half of a Local channel (``None`` if not one or gone):
-        as ``LocalBridge`` paired them, else by name (``...;1``/``...;2``)."""
-        other = self._localPeer.get(channel.uniqueid)
-        if other is not None:
-            return self.tracker.channels.get(other)
-        # No LocalBridge seen (a rebuild): the halves are named ...;1 and ...;2.
-        name = channel.name
-        if name.startswith("Local/") and name[-2:] in (";1", ";2"):
-            return self.tracker.byName(name[:-1] + ("2" if name[-1] == "1" else "1"))
-        return None
-
     def talkingTo(self, channel: "Channel") -> List["Channel"]:
-        """The channels *channel* talks to now.
-
-        Those in its bridge, looking through Local channels that connect
-        two bridges (a Local channel not yet optimized away): for such a
-        peer, the channels in its other half's bridge count instead.  A
-        Local half that is not bridged itself (the ";2" half running the
-        dialplan, a phone in the captured flows) talks through its bridged
-        other half.  While a Local channel is being optimized away, the
-        channel that moves counts as in the bridge it moves to from its
-        ``LocalOptimizationBegin`` on.  Empty if it is in no bridge or in a
-        holding (parking) bridge.
-        """
-        if _inHoldingBridge(channel):
-            return []
-        start = channel
-        startBridge = self._bridgeOf(start)
-        if startBridge is None:
-            other = self.localPeer(start)
-            startBridge = self._bridgeOf(other) if other is not None else None
-            if other is None or startBridge is None:
-                return []
-            start = other
-        found: List[Channel] = []
-        seen: Set[str] = {channel.uniqueid, start.uniqueid}
-        todo: List[str] = [startBridge]
-        visited: Set[str] = set()
-        while todo:
-            bridgeId = todo.pop(0)
-            if bridgeId in visited:
-                continue
-            visited.add(bridgeId)
-            for peer in self._members(bridgeId):
-                if peer.uniqueid in seen:
-                    continue
-                seen.add(peer.uniqueid)
-                other = self.localPeer(peer)
-                otherBridge = self._bridgeOf(other) if other is not None else None
-                if other is not None and otherBridge is not None and other.uniqueid not in seen:
-                    seen.add(other.uniqueid)
-                    todo.append(otherBridge)
-                else:
-                    found.append(peer)
-        return found
-
-    def _bridgeOf(self, channel: "Channel") -> Optional[str]:
-        if channel.bridge is not None:
-            return channel.bridge.uniqueid
-        return self._inTransit.get(channel.uniqueid)
-
-    def _members(self, bridgeId: str) -> List["Channel"]:
-        bridge = self.tracker.bridges.get(bridgeId)
-        members = list(bridge.channels.values()) if bridge is not None else []
-        for uniqueid, target in self._inTransit.items():
-            moving = self.tracker.channels.get(uniqueid)
-            if target == bridgeId and moving is not None and moving.bridge is None:
-                members.append(moving)
-        return members
+        """Who *channel* talks to now: see :meth:`starpy.talking.Connections.talkingTo`."""
+        return self.connections.talkingTo(channel)
 
     # -- subscriptions -----------------------------------------------------------------
 
@@ -396,13 +326,7 @@ class CallModel:
         """*channel* hung up (*event*: its ``Hangup``; ``None`` when a
         rebuild found it gone)."""
         call = self._byUniqueid.pop(channel.uniqueid, None)
-        other = self._localPeer.pop(channel.uniqueid, None)
-        if other is not None and self._localPeer.get(other) == channel.uniqueid:
-            del self._localPeer[other]
-        begun = self._optimizations.pop(channel.uniqueid, None)
-        if begun is not None and "moving" in begun:
-            self._inTransit.pop(begun["moving"], None)
-        self._inTransit.pop(channel.uniqueid, None)
+        self.connections.channelGone(channel.uniqueid)
         if call is None:
             return
         call.channels.pop(channel.uniqueid, None)
@@ -430,10 +354,8 @@ class CallModel:
         self.calls.clear()
         self._aliases.clear()
         self._byUniqueid.clear()
-        self._localPeer.clear()
+        self.connections.clear()
         self._early.clear()
-        self._optimizations.clear()
-        self._inTransit.clear()
         self._originateSeconds.clear()
         self._subscriptions = []
         for call in calls:
@@ -582,38 +504,8 @@ class CallModel:
         # names the bridges.
         self._record(calls, "bridge_merge", {"toBridge": to, "fromBridge": source})
 
-    def _onLocalBridge(self, event: Message) -> None:
-        one, two = event.get("localoneuniqueid"), event.get("localtwouniqueid")
-        if one and two and one in self.tracker.channels and two in self.tracker.channels:
-            self._localPeer[one] = two
-            self._localPeer[two] = one
-
-    def _onOptimizationBegin(self, event: Message) -> None:
-        one = event.get("localoneuniqueid")
-        if not one or one not in self.tracker.channels:
-            return
-        source = eventParty(event, "source")
-        self._optimizations[one] = {"source": source, "began": self.clock.seconds()}
-        moving = self.tracker.channels.get(source.uniqueid) if source is not None else None
-        halves = [self.tracker.channels.get(one),
-                  self.tracker.channels.get(event.get("localtwouniqueid", ""))]
-        if moving is None:
-            return
-        # The source leaves the bridge it shares with one half for the bridge
-        # of the other half.
-        for half, otherHalf in ((halves[0], halves[1]), (halves[1], halves[0])):
-            if half is None or otherHalf is None or otherHalf.bridge is None:
-                continue
-            if moving.bridge is None or moving.bridge is half.bridge:
-                self._inTransit[moving.uniqueid] = otherHalf.bridge.uniqueid
-                self._optimizations[one]["moving"] = moving.uniqueid
-                return
-
     def _onOptimizationEnd(self, event: Message) -> None:
-        one = event.get("localoneuniqueid", "")
-        begun = self._optimizations.pop(one, None)
-        if begun is not None and "moving" in begun:
-            self._inTransit.pop(begun["moving"], None)
+        begun = self.connections.optimizationEnd(event.get("localoneuniqueid", ""))
         reported = event.get("success", "")
         source = begun.get("source") if begun is not None else eventParty(event, "source")
         # Asterisk 22 reports the swap kind (a Source channel moves) inverted:
@@ -650,12 +542,6 @@ class CallModel:
                 ("originate", details, self.clock.seconds()))
             while len(self._early) > 1000:
                 self._early.popitem(last=False)
-
-
-def _inHoldingBridge(channel: "Channel") -> bool:
-    """Whether *channel* waits in a holding bridge (parking): it talks to nobody."""
-    bridge = channel.bridge
-    return bridge is not None and bridge.technology == "holding_bridge"
 
 
 def _logFailure(reason: Failure, handler: CallHandler, kind: str) -> None:

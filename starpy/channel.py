@@ -50,7 +50,6 @@ from twisted.internet.defer import Deferred
 from twisted.python import runtime
 from twisted.python.failure import Failure
 
-from starpy import error
 from starpy.callqueues import ParkedCall, Queue, QueuesAndParking
 from starpy.calls import Call, CallHandler, CallModel, CallSubscription
 from starpy.channelobjects import (_PREFIXES, STATE_NAMES, Bridge, Channel, ChannelHandler,
