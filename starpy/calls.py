@@ -467,8 +467,8 @@ class CallModel:
             try:
                 result = subscription.handler(call, record)
             except Exception:
-                log.error("call record handler %r failed on %s:\n%s", subscription.handler,
-                          record.kind, Failure().getTraceback())
+                log.exception("call record handler %r failed on %s", subscription.handler,
+                              record.kind)
                 continue
             if isinstance(result, Deferred):
                 result.addErrback(_logFailure, subscription.handler, record.kind)
@@ -545,4 +545,4 @@ class CallModel:
 
 
 def _logFailure(reason: Failure, handler: CallHandler, kind: str) -> None:
-    log.error("call record handler %r failed on %s:\n%s", handler, kind, reason.getTraceback())
+    log.error("call record handler %r failed on %s", handler, kind, exc_info=reason.value)

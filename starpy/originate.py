@@ -108,8 +108,9 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
     :param kwargs: the other arguments of
         :meth:`~starpy.manager.AMIProtocol.originate` (``context``,
         ``exten``, ``priority``, ``application``, ``data``, ``timeout``,
-        ``callerid``, ``variable``, ``channelId``...).  ``channelId`` is
-        made up when not given, so the call can be found.
+        ``callerid``, ``variable``, ``channelid``/``channelId``,
+        ``otherchannelid``...).  The ``channelid`` is made up when not
+        given, so the call can be found.
 
     :return: a Deferred firing with the :class:`~starpy.calls.Call` of the
         originated channel once it answered (its history has an
@@ -126,10 +127,13 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
             tracker.ami, "protocol", None)
     if ami is None:
         return defer.fail(error.AMIConnectionLost("Originate", "not logged in"))
-    for flag in ("asynchronous", "async_"):
+    for flag in ("asynchronous", "async_", "nowait"):
         kwargs.pop(flag, None)
-    uniqueid = kwargs.get("channelId") or _newChannelId()
-    kwargs["channelId"] = uniqueid
+    given, alias = kwargs.pop("channelid", None), kwargs.pop("channelId", None)
+    if given is not None and alias is not None and given != alias:
+        raise TypeError("originate() got channelid and channelId with different values")
+    uniqueid = given or alias or _newChannelId()
+    kwargs["channelid"] = uniqueid
     clock = tracker.clock
     began = clock.seconds()
     sent: Deferred[Message] = ami.originate(channel, asynchronous=True, **kwargs)

@@ -1,7 +1,6 @@
 """Following calls against the fake Asterisk replaying captured flows; originate outcomes."""
 from __future__ import annotations
 
-import logging
 from typing import Any, List, Tuple
 
 import pytest
@@ -15,6 +14,7 @@ from starpy.testing import replay
 from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMemory
 
 from .callflows import messages, short
+from .conftest import LoggedErrors
 from .deferreds import failure, result
 from .transcripts import FIXTURES
 
@@ -170,7 +170,7 @@ def test_originate_response_before_the_channel_still_gives_the_call() -> None:
     rest = [m for m in segment if m.message.get("event") != "OriginateResponse"]
     replay.scriptOriginate(server, [response[0]._replace(time=rest[0].time)] + rest)
     d = tracker.originate("Local/100@calls-orig", context="calls-orig-dest", exten="s",
-                          channelId="early-1")
+                          channelid="early-1")  # upstream's spelling
     connection.flush()
     assert not d.called or result(d).linkedid == "early-1"
     run(clock, connection, 0.5)
@@ -192,6 +192,8 @@ def test_originate_refuses_bad_arguments_before_sending() -> None:
     clock, server, ami, connection, tracker = connected()
     with pytest.raises(TypeError):
         tracker.originate("Local/100@x", nonsense=1)
+    with pytest.raises(TypeError, match="different values"):
+        tracker.originate("Local/100@x", channelid="a", channelId="b")
     connection.flush()
     assert not [a for a in server.received if a.get("action") == "Originate"]
     tracker.stop()
@@ -202,7 +204,7 @@ def test_originate_refuses_bad_arguments_before_sending() -> None:
 # -- subscriptions ------------------------------------------------------------------------------
 
 
-def test_failing_call_handler_is_logged_and_others_run(caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_call_handler_is_logged_and_others_run(loggedErrors: LoggedErrors) -> None:
     clock, server, ami, connection, tracker = connected()
     seen: List[str] = []
 
@@ -213,19 +215,21 @@ def test_failing_call_handler_is_logged_and_others_run(caplog: pytest.LogCapture
     handle = tracker.subscribeCalls("dial", lambda call, record: seen.append(record.kind))
     with pytest.raises(ValueError, match="unknown call record kinds"):
         tracker.subscribeCalls(["dial", "ringing"], broken)
-    with caplog.at_level(logging.ERROR, logger="starpy.calls"):
-        replay.playEvents(server, messages("calls-blind-transfer"), speed=100.0)
-        run(clock, connection, 0.02, step=0.002)
-    assert seen.count("dial") >= 2
-    errors = [r for r in caplog.records if r.name == "starpy.calls" and r.levelno == logging.ERROR]
-    assert errors and "dashboard bug" in errors[0].getMessage()
-    assert "Traceback" in errors[0].getMessage()
+    replay.playEvents(server, messages("calls-blind-transfer"), speed=100.0)
+    run(clock, connection, 0.1, step=0.002)
+    assert seen.count("dial") == 3
+    errors = loggedErrors.flush(RuntimeError)
+    # Once per record of the flow, each with its traceback, on starpy.calls.
+    assert len(errors) == len(tracker.findCall("bt-alice-1").history)  # type: ignore[union-attr]
+    assert all(e.origin == "starpy.calls" and "dashboard bug" in e.text
+               and "Traceback" in e.text for e in errors)
     count = len(seen)
     handle.cancel()
     handle.cancel()
     replay.playEvents(server, messages("calls-blind-transfer"), speed=100.0)
     run(clock, connection, 0.1, step=0.002)
     assert len(seen) == count
+    assert loggedErrors.flush(RuntimeError, match="dashboard bug")  # still subscribed
     assert "dial" in RECORD_KINDS
     tracker.stop()
 
@@ -238,6 +242,8 @@ def test_stop_fails_when_ended_waiters() -> None:
     ended = call.whenEnded()
     cancelled = call.whenEnded()
     cancelled.cancel()
+    assert failure(cancelled).check(CancelledError)
+    assert len(call._endWaiters) == 1  # the cancelled one is forgotten
     tracker.stop()
     assert isinstance(failure(ended).value, chan.TrackerStopped)
     assert call._endWaiters == []

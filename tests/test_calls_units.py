@@ -1,7 +1,6 @@
 """The call model event by event, with events built here (shapes as in the captures)."""
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -12,6 +11,7 @@ from starpy import channel as chan
 from starpy.calls import Call, CallRecord
 from starpy.codec.ami import Message
 
+from .conftest import LoggedErrors
 from .deferreds import result
 
 
@@ -192,12 +192,14 @@ def test_queue_and_parking_state_are_bounded() -> None:
     assert len(feed.tracker.parked) == 3
 
 
-def test_a_handler_whose_deferred_fails_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_handler_whose_deferred_fails_is_logged(loggedErrors: LoggedErrors) -> None:
     feed = Feed()
-    feed.tracker.subscribeCalls("start", lambda call, record: defer.fail(RuntimeError("later")))
-    with caplog.at_level(logging.ERROR, logger="starpy.calls"):
-        feed.channel("PJSIP/1", "1")
-    assert "later" in caplog.text and "Traceback" in caplog.text
+    feed.tracker.subscribeCalls("start", lambda call, record: defer.maybeDeferred(
+        lambda: 1 / 0))
+    feed.channel("PJSIP/1", "1")
+    (logged,) = loggedErrors.flush(ZeroDivisionError)
+    assert logged.origin == "starpy.calls" and logged.message.endswith("failed on start")
+    assert "Traceback" in logged.text and "1 / 0" in logged.text
     assert feed.kinds() == ["start"]
 
 
