@@ -17,7 +17,7 @@ what is there now and makes the tracker say the same:
 Events that arrive meanwhile win over the listings: a channel that hangs up,
 or a bridge created or destroyed during the rebuild, is not undone by a
 listing taken before.  ``BridgeList`` and ``BridgeInfo`` were not captured
-from a real Asterisk (their replies follow Asterisk 22's documentation);
+from a real Asterisk (their replies follow Asterisk 22's source);
 if they fail (an AMI user without the ``reporting`` class...), the tracker
 keeps what ``CoreShowChannels`` said and logs a warning.
 """

@@ -466,3 +466,38 @@ def test_bridge_events_during_a_rebuild_win_over_its_listing() -> None:
     assert sorted(tracker.bridges["new"].channels) == ["1.1"]
     assert tracker._bridgesTouched == set() and tracker._movedDuringRebuild == set()
     tracker.stop()
+
+
+def test_the_fake_lists_bridges_as_asterisk_does() -> None:
+    clock = task.Clock()
+    server = FakeAMIServerFactory(clock=clock)
+    ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
+                                                               reactor=clock))
+    server.addChannel("PJSIP/1-1", "1.1", bridgeId="b-1")
+    server.addChannel("PJSIP/2-1", "1.2", bridgeId="b-1")
+    server.addChannel("PJSIP/3-1", "1.3")
+    listing = ami.sendAction("BridgeList")
+    info = ami.sendAction("BridgeInfo", {"BridgeUniqueid": "b-1"})
+    missing = ami.sendAction("BridgeInfo", {"BridgeUniqueid": "nope"})
+    unnamed = ami.sendAction("BridgeInfo")
+    connection.flush()
+    bridges = result(listing)
+    assert bridges.response["message"] == "Bridge listing will follow"
+    (item,) = bridges.events
+    assert (item["event"], item["bridgeuniqueid"], item["bridgenumchannels"]) == (
+        "BridgeListItem", "b-1", "2")
+    assert [h for h, _ in item.headers()][:3] == ["Event", "ActionID", "BridgeUniqueid"]
+    members = result(info)
+    assert members.response["message"] == "Bridge channel listing will follow"
+    assert [e["uniqueid"] for e in members.events] == ["1.1", "1.2"]
+    assert members.complete["event"] == "BridgeInfoComplete"
+    assert members.complete["bridgetechnology"] == "simple_bridge"
+    assert failure(missing).value.message == "Specified BridgeUniqueid not found"
+    assert failure(unnamed).value.message == "BridgeUniqueid must be provided"
+    # And the tracker's rebuild reads them without any scripting.
+    tracker = chan.ChannelTracker(ami)
+    d = tracker.rebuild()
+    connection.flush()
+    assert result(d) is tracker
+    assert sorted(tracker.bridges["b-1"].channels) == ["1.1", "1.2"]
+    assert tracker.bridges["b-1"].type == "basic"

@@ -31,7 +31,9 @@ What the server answers without scripting follows the captures in
 Ping, CoreSettings, CoreStatus, Command, Getvar/Setvar, the AstDB actions,
 Hangup, UserEvent, Originate, CoreShowChannels, Status, ListCommands, Events,
 Logoff), including the security events ``SuccessfulAuth`` and
-``RequestBadFormat``.
+``RequestBadFormat``.  ``BridgeList`` and ``BridgeInfo`` (not captured: as
+Asterisk 22's source writes them) list the bridges of the channels'
+``bridgeId``.
 
 A script that raises (or whose Deferred fails) is a bug in the test, not
 something Asterisk does: the session sends nothing for that action, and the
@@ -759,6 +761,38 @@ class FakeAMIServerProtocol(protocol.Protocol):
                 ("Duration", "%02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)),
                 ("BridgeId", channel.bridgeId)])
         self.sendList(action, items, "CoreShowChannelsComplete", "Channels will follow")
+
+    def _bridgeMembers(self) -> Dict[str, List[FakeChannel]]:
+        bridges: Dict[str, List[FakeChannel]] = {}
+        for channel in self.factory.channels.values():
+            if channel.bridgeId:
+                bridges.setdefault(channel.bridgeId, []).append(channel)
+        return bridges
+
+    @staticmethod
+    def _bridgeState(bridgeId: str, members: List[FakeChannel]) -> Pairs:
+        return [("BridgeUniqueid", bridgeId), ("BridgeType", "basic"),
+                ("BridgeTechnology", "simple_bridge" if len(members) <= 2 else "softmix"),
+                ("BridgeCreator", "<unknown>"), ("BridgeName", "<unknown>"),
+                ("BridgeNumChannels", str(len(members))), ("BridgeVideoSourceMode", "none")]
+
+    def _action_bridgelist(self, action: Message) -> None:
+        items = [[("Event", "BridgeListItem")] + self._bridgeState(bridgeId, members)
+                 for bridgeId, members in self._bridgeMembers().items()]
+        self.sendList(action, items, "BridgeListComplete", "Bridge listing will follow")
+
+    def _action_bridgeinfo(self, action: Message) -> None:
+        bridgeId = action.get("bridgeuniqueid", "")
+        if not bridgeId:
+            self.respondError(action, "BridgeUniqueid must be provided")
+            return
+        members = self._bridgeMembers().get(bridgeId)
+        if members is None:
+            self.respondError(action, "Specified BridgeUniqueid not found")
+            return
+        self.sendList(action, [[("Event", "BridgeInfoChannel")] + c.headers() for c in members],
+                      "BridgeInfoComplete", "Bridge channel listing will follow",
+                      self._bridgeState(bridgeId, members))
 
     def _action_status(self, action: Message) -> None:
         if action.get("channel"):
