@@ -335,3 +335,62 @@ def test_rebuild_after_a_reconnection_follows_the_call_in_progress() -> None:
     unseen = [r["channel"].uniqueid for r in call.records("hangup") if not r["seen"]]
     assert unseen == ["atx-alice-2"]
     tracker.stop()
+
+
+def test_a_wire_trace_of_your_own_is_a_capture(tmp_path: Any) -> None:
+    import io
+    import logging
+
+    clock = task.Clock()
+    server = FakeAMIServerFactory(clock=clock)
+    ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
+                                                               reactor=clock))
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logging.Formatter("%(created)f %(name)s %(levelname)s %(message)s"))
+    wire = logging.getLogger("starpy.wire")
+    level = wire.level
+    wire.addHandler(handler)
+    wire.setLevel(logging.DEBUG)
+    try:
+        ami.setTrace(True)
+        flow = messages("calls-hold-mute-dtmf")
+        replay.playEvents(server, flow, speed=1000.0)
+        run(clock, connection, 0.02, step=0.001)
+    finally:
+        wire.removeHandler(handler)
+        wire.setLevel(level)
+    log = tmp_path / "starpy-wire.log"
+    log.write_text(written.getvalue())
+    traced = replay.readCapture(log)
+    assert [m.message.headers() for m in traced] == [
+        m.message.headers() for m in flow if m.isEvent]
+    assert all(t.time >= 0 for t in traced)
+    # Followed as the capture itself is.
+    clock2, server2, ami2, connection2, tracker = connected()
+    replay.playEvents(server2, traced)
+    run(clock2, connection2, 0.1)
+    (ended,) = [tracker.findCall("hold-alice-1")]
+    assert ended is not None and ended.ended is not None
+    assert [r.kind for r in ended.records("hold", "unhold")] == ["hold", "unhold"]
+    tracker.stop()
+
+
+def test_trace_times_and_connections() -> None:
+    trace = "\n".join([
+        "2026-11-30 20:00:01,500 starpy.wire DEBUG AMI#1 << Event: Other",
+        "2026-11-30 20:00:01,500 starpy.wire DEBUG AMI#1 << ",
+        "2026-11-30 20:00:01,000 starpy.wire DEBUG AMI#2 >> Action: Ping",
+        "2026-11-30 20:00:01,600 starpy.wire DEBUG AMI#2 << Event: First",
+        "2026-11-30 20:00:01,600 starpy.wire DEBUG AMI#2 << A: 1",
+        "2026-11-30 20:00:01,600 starpy.wire DEBUG AMI#2 << ",
+        "some other log line",
+        "2026-11-30 20:00:02,850 starpy.wire DEBUG AMI#2 << Event: Second",
+        "2026-11-30 20:00:02,850 starpy.wire DEBUG AMI#2 << ",
+    ])
+    two = replay.parseTrace(trace, "AMI#2")
+    assert [(m.time, m.message["event"]) for m in two] == [(0.0, "First"), (1.25, "Second")]
+    assert two[0].message["a"] == "1"
+    assert [m.message["event"] for m in replay.parseTrace(trace)] == ["Other"]
+    with pytest.raises(ValueError, match="AMI#9"):
+        replay.parseTrace(trace, "AMI#9")

@@ -1,12 +1,16 @@
 """Replay captured AMI sessions: your call-tracking code without an Asterisk.
 
-A capture is what an Asterisk sent on one AMI connection.  Two formats are
-read (those of StarPy's own ``tests/fixtures``, which come from a real
-Asterisk 22):
+A capture is what an Asterisk sent on one AMI connection.  Three formats
+are read:
 
-* ``*.txt``: one wire line per row, ``<time> << b'...'`` (received) or
-  ``<time> >> b'...'`` (sent), the line as a Python bytes literal after a
-  time in seconds; other rows are ignored;
+* ``*.txt`` (StarPy's own ``tests/fixtures``, from a real Asterisk 22): one
+  wire line per row, ``<time> << b'...'`` (received) or ``<time> >> b'...'``
+  (sent), the line as a Python bytes literal after a time in seconds; other
+  rows are ignored;
+* a StarPy wire trace (``AMIFactory(..., trace=True)`` with the
+  ``starpy.wire`` logger at DEBUG written to a file): the ``AMI#<n> <<``
+  lines of one connection; with ``%(created)f`` or ``%(asctime)s`` first in
+  the log format, the times too;
 * ``*.raw`` (or bytes): the exact bytes received, without times.
 
 :func:`readCapture` turns either into :class:`CapturedMessage` objects;
@@ -27,14 +31,17 @@ The capture's responses and its banner are not played by
 from __future__ import annotations
 
 import ast
+import datetime
 import os
+import re
 from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Union
 
 from twisted.internet.defer import Deferred
 
 from starpy.codec.ami import AMIParser, Message
 
-__all__ = ["CapturedMessage", "readCapture", "parseCapture", "replay", "playEvents"]
+__all__ = ["CapturedMessage", "readCapture", "parseCapture", "parseTrace", "replay",
+           "playEvents", "originateSegment", "scriptOriginate"]
 
 _BANNER = b"Asterisk Call Manager/"
 
@@ -57,20 +64,73 @@ class CapturedMessage(NamedTuple):
         return "event" in self.message
 
 
-def readCapture(path: Union[str, "os.PathLike[str]"]) -> List[CapturedMessage]:
-    """The messages received in the capture file *path* (``.txt`` or raw
-    bytes, told apart by the name: a name ending in ``.txt`` is read as
-    the text form).
+def readCapture(path: Union[str, "os.PathLike[str]"],
+                connection: Optional[str] = None) -> List[CapturedMessage]:
+    """The messages received in the capture file *path*: the ``.txt`` form,
+    a wire trace (the connection named *connection*, such as ``'AMI#3'``,
+    default the first one seen), or raw bytes, told apart by the content.
 
     :raises ValueError: the file is not a capture (a row of a ``.txt`` that
         has a direction but no bytes literal, or bytes that do not parse).
     """
-    name = os.fspath(path)
-    with open(name, "rb") as f:
+    with open(os.fspath(path), "rb") as f:
         content = f.read()
-    if name.endswith(".txt"):
+    if _TEXT_ROW.search(content):
         return parseCapture(content.decode("utf-8"))
+    if _TRACE_ROW.search(content):
+        return parseTrace(content.decode("utf-8", "surrogateescape"), connection)
     return parseCapture(content)
+
+
+_TEXT_ROW = re.compile(rb"(?m)^\s*\d+(\.\d+)?\s+(<<|>>)\s+b['\"]")
+_TRACE_ROW = re.compile(rb"AMI#\d+ << ")
+_TRACE_LINE = re.compile(r"^(?P<head>.*?)(?P<connection>AMI#\d+) << (?P<line>.*)$")
+_CREATED = re.compile(r"^\s*(\d{9,}\.\d+)\b")
+_ASCTIME = re.compile(r"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)(?:[,.](\d+))?")
+
+
+def parseTrace(trace: str, connection: Optional[str] = None) -> List[CapturedMessage]:
+    """The messages one AMI connection received, from a StarPy wire trace.
+
+    Each ``... AMI#<n> << <line>`` row is one line received (an empty
+    ``<line>`` ends a message).  A row that starts with the record's
+    ``%(created)f`` or ``%(asctime)s`` gives the time, counted from the
+    first row of the connection.
+
+    :param connection: which connection (``'AMI#3'``); default the first.
+    :raises ValueError: no such connection in the trace.
+    """
+    timed: List[tuple[float, bytes]] = []
+    first: Optional[float] = None
+    for row in trace.splitlines():
+        found = _TRACE_LINE.match(row)
+        if found is None:
+            continue
+        if connection is None:
+            connection = found.group("connection")
+        if found.group("connection") != connection:
+            continue
+        when = _traceTime(found.group("head"))
+        if when is not None and first is None:
+            first = when
+        time = when - first if when is not None and first is not None else 0.0
+        line = found.group("line").encode("utf-8", "surrogateescape") + b"\r\n"
+        timed.append((time, line))
+    if not timed:
+        raise ValueError("no lines received by %s in the trace" % (connection or "AMI#<n>",))
+    return _messages(timed)
+
+
+def _traceTime(head: str) -> Optional[float]:
+    created = _CREATED.match(head)
+    if created is not None:
+        return float(created.group(1))
+    stamp = _ASCTIME.match(head)
+    if stamp is None:
+        return None
+    parsed = datetime.datetime.strptime(stamp.group(1).replace("T", " "), "%Y-%m-%d %H:%M:%S")
+    fraction = float("0." + stamp.group(2)) if stamp.group(2) else 0.0
+    return parsed.replace(tzinfo=datetime.timezone.utc).timestamp() + fraction
 
 
 def parseCapture(capture: Union[str, bytes]) -> List[CapturedMessage]:
@@ -79,6 +139,10 @@ def parseCapture(capture: Union[str, bytes]) -> List[CapturedMessage]:
         timed = _textLines(capture)
     else:
         timed = [(0.0, line) for line in capture.splitlines(keepends=True)]
+    return _messages(timed)
+
+
+def _messages(timed: List[tuple[float, bytes]]) -> List[CapturedMessage]:
     messages: List[CapturedMessage] = []
     parser = AMIParser(expectBanner=bool(timed) and timed[0][1].startswith(_BANNER))
     current = b""
