@@ -397,7 +397,7 @@ def test_same_state_whatever_the_order(name: str, index: int, low: int, high: in
 def test_races_cover_every_flow() -> None:
     flows = {case[0] for case in _races() + _named()}
     assert len(flows) == 11
-    assert len(_races()) >= 17  # every OriginateResponse of every flow
+    assert len(_races()) == 19  # every OriginateResponse of every flow (5 in the outcomes, 4 in park)
 
 
 def test_state_helper_sees_bridges() -> None:
