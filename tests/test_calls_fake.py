@@ -12,9 +12,9 @@ from starpy import error, manager, originate
 from starpy.calls import CallRecord, RECORD_KINDS
 from starpy.testing import replay
 from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMemory
+from starpy.testing.pytest_plugin import LoggedErrors
 
 from .callflows import messages, short
-from .conftest import LoggedErrors
 from .deferreds import failure, result
 from .transcripts import FIXTURES
 

@@ -10,8 +10,8 @@ from starpy import callrecords
 from starpy import channel as chan
 from starpy.calls import Call, CallRecord
 from starpy.codec.ami import Message
+from starpy.testing.pytest_plugin import LoggedErrors
 
-from .conftest import LoggedErrors
 from .deferreds import result
 
 
