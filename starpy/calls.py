@@ -136,6 +136,9 @@ class Call:
     :ivar history: the :class:`CallRecord` list, oldest first (at most the
         tracker's *maxHistory* records; :attr:`dropped` counts those let go).
     :ivar joinedInto: the call this one was joined into, or ``None``.
+    :ivar onHold: the channels hearing music on hold now (held by another
+        party, waiting in a queue, parked), by ``Uniqueid``, with the clock
+        time the music started.
     """
 
     def __init__(self, linkedid: str, started: float = 0.0) -> None:
@@ -149,6 +152,7 @@ class Call:
         self.history: List[CallRecord] = []
         self.dropped = 0
         self.joinedInto: Optional[Call] = None
+        self.onHold: Dict[str, float] = {}
         self._endWaiters: List[Deferred[Call]] = []
 
     def __repr__(self) -> str:
@@ -330,6 +334,7 @@ class CallModel:
         if call is None:
             return
         call.channels.pop(channel.uniqueid, None)
+        call.onHold.pop(channel.uniqueid, None)
         self._record([call], "hangup", {
             "channel": _party(channel), "cause": channel.hangupCause,
             "causeText": channel.hangupCauseText, "seen": event is not None})
@@ -369,7 +374,10 @@ class CallModel:
         translated = fromEvent(name, event)
         if translated is not None:
             kind, prefixes, details = translated
-            self._record(self._callsOf(event, prefixes), kind, details)
+            calls = self._callsOf(event, prefixes)
+            if kind in ("music_start", "music_stop"):
+                self._music(calls, kind, event.get("uniqueid", ""))
+            self._record(calls, kind, details)
             return
         handler = self._handlers.get(name)
         if handler is not None:
@@ -399,6 +407,8 @@ class CallModel:
 
     def _join(self, absorbed: Call, survivor: Call) -> None:
         """Join call *absorbed* into *survivor*."""
+        survivor.onHold.update(absorbed.onHold)
+        absorbed.onHold = {}
         for uniqueid, channel in absorbed.channels.items():
             survivor.channels[uniqueid] = channel
             self._byUniqueid[uniqueid] = survivor
@@ -422,6 +432,15 @@ class CallModel:
         absorbed._endWaiters = []
         self._record([survivor], "joined", {"linkedid": absorbed.linkedid,
                                             "into": survivor.linkedid})
+
+    def _music(self, calls: List[Call], kind: str, uniqueid: str) -> None:
+        for call in calls:
+            if uniqueid not in call.channels:
+                continue
+            if kind == "music_start":
+                call.onHold.setdefault(uniqueid, self.clock.seconds())
+            else:
+                call.onHold.pop(uniqueid, None)
 
     def _end(self, call: Call) -> None:
         now = self.clock.seconds()

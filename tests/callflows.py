@@ -91,6 +91,7 @@ def state(tracker: chan.ChannelTracker) -> Dict[str, Any]:
                        sorted((m.interface, m.status) for m in q.members.values()))
                    for k, q in tracker.queues.items()},
         "parked": {k: p.uniqueid for k, p in tracker.parked.items()},
+        "onHold": {k: sorted(v.onHold) for k, v in tracker.calls.items()},
     }
 
 

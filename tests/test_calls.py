@@ -91,7 +91,17 @@ def test_blind_transfer_by_the_caller() -> None:
 def test_attended_transfer_dest_bridge() -> None:
     flow = messages("calls-attended-transfer")
     bob, carol = "1796067685.14", "1796067687.16"
-    f = Followed(flow, watch=["atx-alice-1", bob, carol])
+    held: List[Any] = []
+
+    def probe(item: Any, tracker: Any) -> None:
+        name = item.message.get("event")
+        if name in ("Hold", "MusicOnHoldStart", "BridgeEnter", "AttendedTransfer"):
+            held.append((name, sorted(tracker.calls["atx-alice-1"].onHold)))
+
+    f = Followed(flow, watch=["atx-alice-1", bob, carol], probe=probe)
+    # Bob hears the music from the hold until the transfer puts him with Carol.
+    assert ("MusicOnHoldStart", [bob]) in held and held[-1] == ("AttendedTransfer", [])
+    assert [h for h in held if h[0] == "Hold"] == [("Hold", [])]  # Hold names the holder
     call = f.call("atx-alice-1")
     assert story(f, "atx-alice-1") == [
         ("hold", ("100;1",)),  # the transferer holds; no Unhold comes
@@ -424,6 +434,8 @@ def test_queue_state() -> None:
             members = {m.name: (m.status, m.statusName) for m in queue.members.values()}
             waiting = [(c.uniqueid, c.position, round(c.since, 3)) for c in queue.waiting()]
             seen.append((name, waiting, members, queue.answered, queue.abandoned))
+            if name == "AgentRingNoAnswer":  # the caller waits with the queue's music
+                assert list(tracker.calls["q-alice-1"].onHold) == ["q-alice-1"]
 
     flow = messages("calls-queue")
     joined = flow[find(flow, event("QueueCallerJoin"))].time  # "since" is the join's time
@@ -447,6 +459,10 @@ def test_parking_state() -> None:
 
     def probe(item: Any, tracker: Any) -> None:
         name = item.message.get("event")
+        if name == "MusicOnHoldStart" and tracker.parked:
+            parkee = next(iter(tracker.parked.values())).uniqueid
+            assert parkee in tracker.callOf(parkee).onHold  # parked: hears the music
+            seen.append("music")
         if name and name.startswith(("ParkedCall", "UnParkedCall")):
             seen.append((name, {k: (p.name and short(p.name), p.uniqueid, p.timeout,
                                     p.timeoutAt and round(p.timeoutAt, 3))
@@ -458,6 +474,8 @@ def test_parking_state() -> None:
     f = Followed(flow, probe=probe)
     assert f.tracker.queuesAndParking._parkedAt == {}
     space = ("default", "701")
+    assert seen.count("music") == 3
+    seen = [s for s in seen if s != "music"]
     assert seen == [
         ("ParkedCall", {space: ("200;1", "1796067767.64", 45, round(t1 + 45, 3))}),
         ("UnParkedCall", {}),
