@@ -357,6 +357,7 @@ class CallModel:
         """The tracker stopped: fail every waiter, forget everything."""
         calls = list(self.calls.values())
         self.calls.clear()
+        self.ended.clear()
         self._aliases.clear()
         self._byUniqueid.clear()
         self.connections.clear()

@@ -493,3 +493,26 @@ def test_parked_caller_hanging_up_leaves_the_space_even_without_give_up() -> Non
     f = Followed(flow[:giveUp] + flow[giveUp + 1:])
     assert f.tracker.parked == {} and f.tracker.queuesAndParking._parkedAt == {}
     assert [r.kind for r in f.call("park3-alice-1").records("park_give_up")] == []
+
+
+def test_nothing_is_kept_once_every_flow_has_ended() -> None:
+    """All eleven flows through one tracker: what stays is the bounded list
+    of ended calls and the parking bridge Asterisk never destroys."""
+    names = ("calls-blind-transfer", "calls-blind-transfer-caller", "calls-attended-transfer",
+             "calls-attended-transfer-threeway", "calls-attended-transfer-abort",
+             "calls-attended-transfer-blond", "calls-local-optimization", "calls-queue",
+             "calls-originate-outcomes", "calls-park", "calls-hold-mute-dtmf")
+    flow = [item for name in names for item in messages(name)]
+    f = Followed(flow)
+    tracker, model = f.tracker, f.tracker.callModel
+    assert len(f.ended) == 1 + 1 + 4 + 1 + 2 + 5 + 3 + 1  # every call ended once
+    assert tracker.channels == {} and tracker.calls == {} and tracker._byName == {}
+    assert [b.type for b in tracker.bridges.values()] == ["parking"]
+    assert tracker._mergedFrom == {} and tracker._kickable == {}
+    assert model._aliases == {} and model._byUniqueid == {} and model._early == {}
+    assert model._originateSeconds == {}
+    assert model.connections._localPeer == {} and model.connections._inTransit == {}
+    assert tracker.parked == {} and all(not q.callers for q in tracker.queues.values())
+    assert len(model.ended) == len(f.ended)  # within keepEnded (100)
+    tracker.stop()
+    assert model.ended == {} and tracker.queues == {}
