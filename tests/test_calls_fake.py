@@ -368,8 +368,11 @@ def test_a_wire_trace_of_your_own_is_a_capture(tmp_path: Any) -> None:
     assert all(t.time >= 0 for t in traced)
     # Followed as the capture itself is.
     clock2, server2, ami2, connection2, tracker = connected()
-    replay.playEvents(server2, traced)
-    run(clock2, connection2, 0.1)
+    # (The trace's times are the wall clock's when it was written: play it
+    # for as long as it says, however long that was.)
+    done = replay.playEvents(server2, traced, speed=10.0)
+    run(clock2, connection2, traced[-1].time / 10.0 + 0.01, step=0.001)
+    assert result(done) == len(traced)
     (ended,) = [tracker.findCall("hold-alice-1")]
     assert ended is not None and ended.ended is not None
     assert [r.kind for r in ended.records("hold", "unhold")] == ["hold", "unhold"]
