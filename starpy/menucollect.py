@@ -101,6 +101,10 @@ class CollectDigits(_Interaction):
     again, no key within *timeout* counts as an empty attempt and reads it
     back again.
 
+    With *readBack* (upstream's field; upstream declared it but never read
+    it back) a valid entry is said back to the caller, digit by digit, before
+    the result is returned; with *confirm* the entry is read back anyway.
+
     The result is ``[(collectDigits, digits)]``, preceded by
     ``(subMenu, key)`` when it is wrapped in a :class:`SubMenu`.
     *textPrompt* (upstream's field) describes the prompt as text; it is
@@ -124,10 +128,12 @@ class CollectDigits(_Interaction):
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
     textPrompt: Optional[str] = None
+    readBack: bool = False
 
     def __attrs_post_init__(self) -> None:
         _checkDigitEntry(self)
         _checkBool(self.confirm, "confirm")
+        _checkBool(self.readBack, "readBack")
         _checkKeys(self.confirmKey, "confirmKey")
         if len(self.confirmKey) != 1:
             raise error.MenuDefinitionError("must be one key, not %r" % (self.confirmKey,),
@@ -150,6 +156,8 @@ class CollectDigits(_Interaction):
                 attempts.fail("timeout" if timedOut else "invalid", entry)
                 continue
             if not self.confirm:
+                if self.readBack and entry:
+                    await _play(agi, (DigitsPrompt(entry),), "")
                 return [(self, entry)]
             key = None
             while key is None:
@@ -177,7 +185,9 @@ class CollectPassword(_Interaction):
     (:meth:`~starpy.agi.AGISession.maskingReplies`).
 
     As in upstream StarPy, *expected* may instead be given when it runs:
-    ``collectPassword(agi, "4321")``.
+    ``collectPassword(agi, "4321")``, and an entry holding one of
+    *escapeDigits* (``"*"``, say) cancels the entry: the Deferred fails with
+    :class:`~starpy.error.MenuExit`.
 
     The result is ``[(collectPassword, entry)]``.
     """
@@ -194,8 +204,14 @@ class CollectPassword(_Interaction):
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
     textPrompt: Optional[str] = None
+    escapeDigits: str = ""
 
     def __attrs_post_init__(self) -> None:
+        if self.escapeDigits:
+            _checkKeys(self.escapeDigits, "escapeDigits")
+            if "#" in self.escapeDigits:
+                raise error.MenuDefinitionError("'#' ends the entry: it cannot cancel it",
+                                                "escapeDigits")
         if self.expected is not None and not callable(self.expected):
             _checkKeys(self.expected, "expected")
             if "#" in self.expected:
@@ -240,6 +256,8 @@ class CollectPassword(_Interaction):
             if timedOut:
                 attempts.fail("timeout")
                 continue
+            if any(key in entry for key in self.escapeDigits):
+                raise error.MenuExit("the caller cancelled the password entry")
             if len(entry) >= self.minDigits and await self._matches(agi, entry):
                 return [(self, entry)]
             log.info("%s: wrong password entered", agi.variables.get("agi_channel", "AGI"))
@@ -331,6 +349,12 @@ class CollectAudio(_Interaction):
         end position into seconds.
     :ivar files: an :class:`AudioFiles`; :class:`LocalFiles` by default.
 
+    Upstream StarPy's names are accepted too: *escapeDigits* for *endKeys*
+    and *timeout* for *maxDuration* (give one of each pair); *temporaryFile*
+    names the temporary recording (default: a fresh name beside
+    *filename*); with *deleteOnFail* off, a failed or too short recording
+    is kept under its temporary name instead of deleted.
+
     The result is ``[(collectAudio, filename)]``.
     """
 
@@ -351,25 +375,52 @@ class CollectAudio(_Interaction):
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
     textPrompt: Optional[str] = None
+    escapeDigits: Optional[str] = None
+    timeout: Optional[float] = None
+    temporaryFile: Optional[str] = None
+    deleteOnFail: bool = True
+
+    @property
+    def stopKeys(self) -> str:
+        """The keys that end the recording: *escapeDigits* if given, else *endKeys*."""
+        return self.endKeys if self.escapeDigits is None else self.escapeDigits
+
+    @property
+    def longest(self) -> float:
+        """The longest recording: *timeout* if given, else *maxDuration*."""
+        return self.maxDuration if self.timeout is None else self.timeout
 
     def __attrs_post_init__(self) -> None:
+        if self.escapeDigits is not None and self.endKeys not in ("#", self.escapeDigits):
+            raise error.MenuDefinitionError("give endKeys or its upstream name escapeDigits, "
+                                            "not both", "escapeDigits")
+        if self.timeout is not None and self.maxDuration not in (60.0, self.timeout):
+            raise error.MenuDefinitionError("give maxDuration or its upstream name timeout, "
+                                            "not both", "timeout")
+        if self.temporaryFile is not None:
+            _checkText(self.temporaryFile, "temporaryFile")
+            if self.temporaryFile == self.filename:
+                raise error.MenuDefinitionError("must differ from filename", "temporaryFile")
+        _checkBool(self.deleteOnFail, "deleteOnFail")
         _checkText(self.filename, "filename")
         _checkText(self.format, "format")
         if any(char in self.format for char in "/. \t"):
             raise error.MenuDefinitionError("must be an Asterisk format name such as 'wav', "
                                             "not %r" % (self.format,), "format")
-        _checkSeconds(self.maxDuration, "maxDuration")
+        _checkSeconds(self.longest, "timeout" if self.timeout is not None else "maxDuration")
         if self.silence is not None:
             _checkSeconds(self.silence, "silence")
         _checkSeconds(self.minDuration, "minDuration", allowZero=True)
-        if self.minDuration >= self.maxDuration:
+        if self.minDuration >= self.longest:
             raise error.MenuDefinitionError("must be less than maxDuration (%r), not %r"
-                                            % (self.maxDuration, self.minDuration), "minDuration")
+                                            % (self.longest, self.minDuration), "minDuration")
         _checkBool(self.beep, "beep")
-        if self.endKeys:
-            _checkKeys(self.endKeys, "endKeys")
+        keys, name = ((self.endKeys, "endKeys") if self.escapeDigits is None
+                      else (self.escapeDigits, "escapeDigits"))
+        if keys:
+            _checkKeys(keys, name)
         else:
-            _checkText(self.endKeys, "endKeys", allowEmpty=True)
+            _checkText(keys, name, allowEmpty=True)
         _checkBool(self.tellInvalid, "tellInvalid")
         _checkCount(self.maxRepetitions, "maxRepetitions", 0)
         _checkCount(self.sampleRate, "sampleRate", 1)
@@ -382,6 +433,9 @@ class CollectAudio(_Interaction):
         _checkTextPrompt(self.textPrompt)
 
     async def _discard(self, agi: AGISession, temporary: str) -> None:
+        if not self.deleteOnFail:
+            log.info("keeping the failed recording %r (deleteOnFail is off)", temporary)
+            return
         try:
             await callHandler(self.files.discard, agi, temporary, self.format)
         except Exception:
@@ -391,7 +445,7 @@ class CollectAudio(_Interaction):
         """Record into *temporary*; return the seconds recorded."""
         try:
             code, how, endpos = await _agi(agi, agi.recordFile(
-                temporary, self.format, self.endKeys, self.maxDuration, beep=self.beep,
+                temporary, self.format, self.stopKeys, self.longest, beep=self.beep,
                 silence=self.silence))
             if code < 0:  # "-1 (hangup)": a result of RECORD FILE, not a failure
                 raise error.AGIHangup("RECORD FILE " + temporary, 200,
@@ -405,8 +459,8 @@ class CollectAudio(_Interaction):
     async def _run(self, agi: AGISession) -> _Outcome:
         attempts = _Attempts(self, self.maxRepetitions)
         while True:
-            await _play(agi, self.prompt, self.endKeys)
-            temporary = _temporaryName(self.filename)
+            await _play(agi, self.prompt, self.stopKeys)
+            temporary = self.temporaryFile or _temporaryName(self.filename)
             seconds = await self._record(agi, temporary)
             if seconds < self.minDuration:
                 await self._discard(agi, temporary)

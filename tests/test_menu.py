@@ -568,6 +568,52 @@ def test_audioDeletedWhenTheMoveFails() -> None:
                            ("discard", recording.filename, "wav")]
 
 
+def test_audioWithUpstreamNames() -> None:
+    """Upstream's escapeDigits, timeout, temporaryFile and deleteOnFail."""
+    files = FakeFiles()
+    model = menu.CollectAudio("vm-intro", GREETING, files=files, escapeDigits="*",
+                              timeout=20.0, temporaryFile="greeting-new", deleteOnFail=False,
+                              minDuration=1.0)
+    # first recording ends at 2.5 s (too short: kept, not deleted), second at 9 s.
+    call = run(model, dtmf=[(2.5, "*"), (9.0, "*")])
+    assert call.value == [(model, GREETING)]
+    assert call.commands[:2] == ["STREAM FILE vm-intro *",
+                                 "RECORD FILE greeting-new wav * 20000 BEEP"]
+    assert files.calls == [("move", "greeting-new", GREETING, "wav")]   # no discard
+    assert (model.stopKeys, model.longest) == ("*", 20.0)
+
+
+@pytest.mark.parametrize("fields, name", [
+    ({"escapeDigits": "*", "endKeys": "1"}, "escapeDigits"),
+    ({"timeout": 10.0, "maxDuration": 30.0}, "timeout"),
+    ({"temporaryFile": GREETING}, "temporaryFile"),
+    ({"deleteOnFail": "no"}, "deleteOnFail"),
+    ({"escapeDigits": "x"}, "escapeDigits"),
+])
+def test_audioUpstreamNamesChecked(fields: Dict[str, Any], name: str) -> None:
+    with pytest.raises(error.MenuDefinitionError) as raised:
+        menu.CollectAudio("vm-intro", GREETING, **fields)
+    assert raised.value.field == name
+
+
+def test_digitsReadBack() -> None:
+    model = menu.CollectDigits(soundFile="extension", maxDigits=3, readBack=True)
+    call = run(model, dtmf=[(0.5, "5"), (1.0, "5"), (1.5, "7")])
+    assert call.value == [(model, "557")]
+    assert call.commands[-1].startswith("SAY DIGITS 557 ")
+    quiet = run(menu.CollectDigits(soundFile="extension", maxDigits=3),
+                dtmf=[(0.5, "5"), (1.0, "5"), (1.5, "7")])
+    assert not any(c.startswith("SAY DIGITS") for c in quiet.commands)
+
+
+def test_passwordEscapeDigitsCancel() -> None:
+    model = menu.CollectPassword(expected="4321", escapeDigits="*")
+    call = run(model, dtmf=[(0.5, "4"), (1.0, "*"), (1.5, "#")])
+    assert isinstance(call.failure, error.MenuExit)
+    with pytest.raises(error.MenuDefinitionError):
+        menu.CollectPassword(expected="4321", escapeDigits="#")
+
+
 def test_localFilesMovesAndDeletes(tmp_path: Path) -> None:
     files = menu.LocalFiles(soundsDirectory=str(tmp_path))
     agi: Any = None
