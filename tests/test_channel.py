@@ -501,3 +501,26 @@ def test_the_fake_lists_bridges_as_asterisk_does() -> None:
     assert result(d) is tracker
     assert sorted(tracker.bridges["b-1"].channels) == ["1.1", "1.2"]
     assert tracker.bridges["b-1"].type == "basic"
+
+
+def test_a_call_the_fake_originates_is_followed() -> None:
+    """The fake's Originate sends Newchannel and Newstate before its reply,
+    as Asterisk does, so a tracker sees the call, and its Hangup ends it."""
+    clock = task.Clock()
+    server = FakeAMIServerFactory(clock=clock)
+    ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
+                                                               reactor=clock))
+    tracker = chan.ChannelTracker(ami)
+    tracker.start()
+    appeared = tracker.whenChannel(uniqueid="crm-42")
+    d = ami.originate("PJSIP/100", "default", "s", "1", channelid="crm-42", nowait=True)
+    connection.flush()
+    assert result(d)["response"] == "Success"
+    channel = result(appeared)
+    assert channel.name == "PJSIP/100-00000001" and channel.stateDesc == "Up"
+    assert list(tracker.calls) == ["crm-42"]
+    gone = channel.whenHungUp()
+    server.hangupChannel(channel.name, cause=16)
+    connection.flush()
+    assert result(gone) is channel and tracker.channels == {}
+    tracker.stop()

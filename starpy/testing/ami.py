@@ -33,7 +33,11 @@ Hangup, UserEvent, Originate, CoreShowChannels, Status, ListCommands, Events,
 Logoff), including the security events ``SuccessfulAuth`` and
 ``RequestBadFormat``.  ``BridgeList`` and ``BridgeInfo`` (not captured: as
 Asterisk 22's source writes them) list the bridges of the channels'
-``bridgeId``.
+``bridgeId``.  An Originate that succeeds adds its channel and, before its
+reply, sends the ``Newchannel`` (down) and ``Newstate`` (up) events of a
+real call, so a :class:`~starpy.channel.ChannelTracker` follows it;
+``hangupChannel()`` sends its ``Hangup``.  For a captured call's whole
+event sequence see :mod:`starpy.testing.replay`.
 
 A script that raises (or whose Deferred fails) is a bug in the test, not
 something Asterisk does: the session sends nothing for that action, and the
@@ -1048,12 +1052,17 @@ class FakeAMIServerFactory(protocol.Factory):
             fields.update(context=action.get("context", "default"), exten=action.get("exten", "s"))
             priority = action.get("priority", "1")
             fields["priority"] = int(priority) if priority.isdigit() else 1
-        channel = self.addChannel(name, action.get("channelid") or None, **fields)
+        channel = self.addChannel(name, action.get("channelid") or None, state=0, **fields)
         for assignment in action.getAll("variable"):
             # Split as Asterisk does: like application arguments.
             for variable, value in variableValues(assignment.encode("utf-8", "surrogateescape")):
                 channel.variables[variable.decode("utf-8", "surrogateescape")] = value.decode(
                     "utf-8", "surrogateescape")
+        # As Asterisk does, before the reply: the channel is created down,
+        # then answered (a ChannelTracker sees the call from these).
+        self.emitEvent([("Event", "Newchannel"), ("Privilege", "call,all")] + channel.headers())
+        channel.state = 6
+        self.emitEvent([("Event", "Newstate"), ("Privilege", "call,all")] + channel.headers())
         return channel
 
     # -- sessions and events ---------------------------------------------
