@@ -209,6 +209,9 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     loggedIn = False
     loggingOff = False
     """True once ``Logoff`` was sent: :meth:`AMIFactory.login` does not reconnect then."""
+    serverName: Optional[str] = None
+    """The server's name when the connection belongs to an
+    :class:`~starpy.pool.AMIPool` (``None`` otherwise)."""
 
     def __init__(
         self,

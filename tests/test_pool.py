@@ -1,0 +1,396 @@
+"""starpy.pool: several fake Asterisk servers in memory on one Clock, with
+faults (a restart, a refused login, a server that never answers) while the
+others keep delivering."""
+from __future__ import annotations
+
+from typing import Any, List, Tuple
+
+import pytest
+from twisted.application.service import IService, MultiService
+from twisted.internet import defer, task
+from twisted.internet.testing import StringTransport
+
+from starpy import error, manager, pool
+from starpy.codec.ami import Message
+from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, connectInMemory
+from starpy.testing.pytest_plugin import LoggedErrors
+from tests.deferreds import failure, result, unfired
+
+
+class MemoryEndpoint:
+    """Connects to a fake server in memory; ``refuse`` makes it fail."""
+
+    def __init__(self, server: FakeAMIServerFactory) -> None:
+        self.server = server
+        self.connections: List[MemoryConnection] = []
+        self.refuse = False
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        if self.refuse:
+            return defer.fail(ConnectionRefusedError("fake server down"))
+        connection = connectInMemory(self.server, factory)
+        self.connections.append(connection)
+        return defer.succeed(connection.client)
+
+    def pump(self) -> None:
+        for connection in self.connections:
+            connection.flush()
+
+
+class SilentEndpoint:
+    """Connects, but the server never sends a byte."""
+
+    def __init__(self) -> None:
+        self.transports: List[StringTransport] = []
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        proto = factory.buildProtocol(None)
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        self.transports.append(transport)
+        return defer.succeed(proto)
+
+    def pump(self) -> None:
+        pass
+
+
+class Fleet:
+    """A pool and its fake servers."""
+
+    def __init__(self, **poolArgs: Any) -> None:
+        self.clock = task.Clock()
+        self.pool = pool.AMIPool(clock=self.clock, **poolArgs)
+        self.servers: dict[str, FakeAMIServerFactory] = {}
+        self.endpoints: dict[str, Any] = {}
+        self.changes: List[Tuple[str, str, str]] = []
+        self.pool.onStateChange(lambda status, previous: self.changes.append(
+            (status.name, previous, status.state)))
+
+    def add(self, name: str, username: str = "starpy", secret: str = "starpy-secret",
+            silent: bool = False, **serverArgs: Any) -> pool.PoolServer:
+        endpoint: Any
+        if silent:
+            endpoint = SilentEndpoint()
+        else:
+            server = FakeAMIServerFactory(clock=self.clock, **serverArgs)
+            self.servers[name] = server
+            endpoint = MemoryEndpoint(server)
+        self.endpoints[name] = endpoint
+        factory = manager.AMIFactory(username, secret, reactor=self.clock, timeout=10.0)
+        return self.pool.addServer(name, factory, endpoint, retryPolicy=lambda attempt: 1.0)
+
+    def pump(self) -> None:
+        for endpoint in self.endpoints.values():
+            endpoint.pump()
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.pump()
+
+    def stop(self) -> None:
+        stopped = self.pool.stopService()
+        self.pump()
+        result(stopped)
+        assert self.clock.getDelayedCalls() == []
+
+
+def hangup(server: FakeAMIServerFactory, uniqueid: str) -> None:
+    server.emitEvent("Hangup", privilege="call,all", Uniqueid=uniqueid)
+
+
+def test_pool_is_a_multiservice_starting_and_stopping_every_server() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.add("pbx2")
+    assert isinstance(fleet.pool, MultiService) and IService.providedBy(fleet.pool)
+    assert [s.state for s in fleet.pool.statuses().values()] == [pool.STOPPED] * 2
+    fleet.pool.startService()
+    fleet.pump()
+    assert fleet.pool.readyServers() == ["pbx1", "pbx2"]
+    for name in ("pbx1", "pbx2"):
+        status = fleet.pool.status(name)
+        assert status.state == pool.LOGGED_IN and status.booted and status.lastError is None
+        ami = fleet.pool.protocol(name)
+        assert ami is not None and ami.serverName == name
+    # connecting, logged in, booted: in that order for each
+    assert fleet.changes == [
+        ("pbx1", pool.STOPPED, pool.CONNECTING), ("pbx2", pool.STOPPED, pool.CONNECTING),
+        ("pbx1", pool.CONNECTING, pool.BOOTING), ("pbx1", pool.BOOTING, pool.LOGGED_IN),
+        ("pbx2", pool.CONNECTING, pool.BOOTING), ("pbx2", pool.BOOTING, pool.LOGGED_IN),
+    ]
+    fleet.stop()
+    assert [s.state for s in fleet.pool.statuses().values()] == [pool.STOPPED] * 2
+    assert all(not server.sessions for server in fleet.servers.values())
+
+
+def test_events_of_every_server_reach_a_one_server_handler_with_its_server_name() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.add("pbx2")
+    seen: List[Tuple[str, str]] = []
+
+    def onHangup(ami: manager.AMIProtocol, event: Message) -> None:  # as for one AMIProtocol
+        assert isinstance(ami, manager.AMIProtocol)
+        seen.append((ami.serverName or "?", event["uniqueid"]))
+
+    handle = fleet.pool.registerEvent("Hangup", onHangup)
+    fleet.pool.startService()
+    fleet.pump()
+    hangup(fleet.servers["pbx1"], "1.1")
+    hangup(fleet.servers["pbx2"], "1.1")  # the same Uniqueid on another server
+    fleet.pump()
+    assert seen == [("pbx1", "1.1"), ("pbx2", "1.1")]
+    # the same handler works on one protocol alone
+    seen.clear()
+    lone = fleet.pool.protocol("pbx1")
+    assert lone is not None
+    handle.cancel()
+    hangup(fleet.servers["pbx2"], "2.2")
+    fleet.pump()
+    assert seen == []
+    assert fleet.pool.deregisterEvent("Hangup") == 0
+    fleet.stop()
+
+
+def test_faulty_servers_while_the_others_keep_delivering(loggedErrors: LoggedErrors) -> None:
+    fleet = Fleet()
+    fleet.add("good")
+    fleet.add("restarts")
+    fleet.add("refuses", secret="wrong")
+    fleet.add("silent", silent=True)
+    seen: List[Tuple[str, str]] = []
+    fleet.pool.registerEvent("Hangup", lambda ami, e: seen.append((ami.serverName, e["uniqueid"])))
+    fleet.pool.startService()
+    fleet.pump()
+    assert fleet.pool.readyServers() == ["good", "restarts"]
+    fleet.advance(1.0)  # the refusal comes after Asterisk's delay
+    refused = fleet.pool.status("refuses")
+    assert refused.state == pool.DOWN
+    assert isinstance(refused.lastError, error.AMIAuthenticationError)
+    assert loggedErrors.flush(match="AMI login failed, will retry")
+    assert fleet.pool.status("silent").state == pool.CONNECTING
+
+    fleet.endpoints["restarts"].refuse = True
+    fleet.servers["restarts"].dropAll()
+    fleet.pump()
+    down = fleet.pool.status("restarts")
+    assert down.state == pool.DOWN and isinstance(down.lastError, error.AMIConnectionLost)
+    hangup(fleet.servers["good"], "1.1")
+    fleet.pump()
+    fleet.advance(1.0)  # the restarting server still refuses connections
+    down = fleet.pool.status("restarts")
+    assert down.state == pool.DOWN and isinstance(down.lastError, ConnectionRefusedError)
+    hangup(fleet.servers["good"], "1.2")
+    fleet.endpoints["restarts"].refuse = False
+    fleet.advance(1.0)
+    assert fleet.pool.status("restarts").state == pool.LOGGED_IN
+    hangup(fleet.servers["restarts"], "9.1")
+    hangup(fleet.servers["good"], "1.3")
+    fleet.pump()
+    loggedErrors.flush(match="AMI login failed, will retry")  # "refuses" retried meanwhile
+    assert [uid for name, uid in seen if name == "good"] == ["1.1", "1.2", "1.3"]
+    assert [uid for name, uid in seen if name == "restarts"] == ["9.1"]
+    restarts = [change[1:] for change in fleet.changes if change[0] == "restarts"]
+    assert restarts == [
+        (pool.STOPPED, pool.CONNECTING), (pool.CONNECTING, pool.BOOTING),
+        (pool.BOOTING, pool.LOGGED_IN),
+        (pool.LOGGED_IN, pool.DOWN),     # dropped
+        (pool.DOWN, pool.CONNECTING),    # the retry
+        (pool.CONNECTING, pool.DOWN),    # refused
+        (pool.DOWN, pool.CONNECTING),    # the next retry
+        (pool.CONNECTING, pool.BOOTING), (pool.BOOTING, pool.LOGGED_IN),
+    ]
+    assert fleet.pool.status("silent").state == pool.CONNECTING
+    fleet.stop()
+
+
+def test_when_all_logged_in_waits_for_each_and_can_be_bounded() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.add("pbx2")
+    fleet.endpoints["pbx2"].refuse = True
+    fleet.pool.startService()
+    fleet.pump()
+    everyone = fleet.pool.whenAllLoggedIn()
+    bounded = fleet.pool.whenAllLoggedIn(timeout=0.5)
+    unfired(everyone)
+    fleet.advance(0.5)
+    assert failure(bounded).check(error.AMITimeout)
+    fleet.endpoints["pbx2"].refuse = False
+    fleet.advance(0.5)
+    protocols = result(everyone)
+    assert sorted(protocols) == ["pbx1", "pbx2"]
+    assert protocols["pbx2"].serverName == "pbx2"
+    fleet.stop()
+
+
+def test_actions_to_a_named_server_or_a_chooser() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.add("pbx2")
+    fleet.pool.startService()
+    fleet.pump()
+    pong = fleet.pool.sendAction("pbx2", "Ping")
+    fleet.pump()
+    assert result(pong)["ping"] == "Pong"
+    assert [m["action"] for m in fleet.servers["pbx2"].received] == ["Login", "Ping"]
+    assert [m["action"] for m in fleet.servers["pbx1"].received] == ["Login"]
+    offered: List[List[str]] = []
+
+    def last(ready: List[str]) -> str:
+        offered.append(ready)
+        return ready[-1]
+
+    status = fleet.pool.call(last, lambda ami: ami.coreStatus())
+    fleet.pump()
+    assert result(status)["corecurrentcalls"] == "0"
+    assert offered == [["pbx1", "pbx2"]]
+    assert fleet.servers["pbx2"].received[-1]["action"] == "CoreStatus"
+    assert failure(fleet.pool.sendAction(lambda ready: "elsewhere", "Ping")).check(ValueError)
+    assert failure(fleet.pool.sendAction("nope", "Ping")).check(KeyError)
+    assert failure(fleet.pool.sendAction(42, "Ping")).check(TypeError)  # type: ignore[arg-type]
+    fleet.stop()
+
+
+def test_a_server_not_logged_in_fails_at_once_or_is_waited_for_boundedly() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.endpoints["pbx1"].refuse = True
+    fleet.pool.startService()
+    assert failure(fleet.pool.sendAction("pbx1", "Ping")).check(pool.NoServerReady)
+    assert failure(fleet.pool.sendAction(lambda ready: ready[0], "Ping")).check(pool.NoServerReady)
+    tooLate = fleet.pool.sendAction("pbx1", "Ping", wait=0.5)
+    queued = fleet.pool.sendAction("pbx1", "Ping", wait=5.0)
+    fleet.advance(0.5)
+    assert failure(tooLate).check(error.AMITimeout)
+    fleet.endpoints["pbx1"].refuse = False
+    fleet.advance(0.5)  # the retry connects, logs in, boots, then sends
+    fleet.pump()
+    assert result(queued)["ping"] == "Pong"
+    fleet.stop()
+
+
+def test_a_booting_asterisk_is_not_sent_actions_until_fully_booted() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1", username="nosystem", secret="s")
+    fleet.servers["pbx1"].addUser("nosystem", "s", read="call")  # gets no FullyBooted
+    fleet.pool.startService()
+    fleet.pump()
+    assert fleet.pool.status("pbx1").state == pool.BOOTING
+    assert fleet.pool.protocol("pbx1") is None
+    queued = fleet.pool.sendAction("pbx1", "Ping", wait=60.0)
+    fleet.pump()
+    assert [m["action"] for m in fleet.servers["pbx1"].received] == ["Login"]
+    [session] = fleet.servers["pbx1"].sessions
+    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
+                       ("Status", "Fully Booted")], force=True)  # the boot completes
+    fleet.pump()
+    status = fleet.pool.status("pbx1")
+    assert status.state == pool.LOGGED_IN and status.booted
+    fleet.pump()
+    assert result(queued)["ping"] == "Pong"
+    fleet.stop()
+
+
+def test_a_user_without_the_system_class_is_ready_after_the_bounded_wait(
+        caplog: pytest.LogCaptureFixture) -> None:
+    fleet = Fleet(bootTimeout=5.0)
+    fleet.add("pbx1", username="limited", secret="limited-secret")
+    fleet.pool.startService()
+    fleet.pump()
+    assert fleet.pool.status("pbx1").state == pool.BOOTING
+    fleet.advance(4.9)
+    assert fleet.pool.status("pbx1").state == pool.BOOTING
+    fleet.advance(0.1)
+    status = fleet.pool.status("pbx1")
+    assert status.state == pool.LOGGED_IN and not status.booted
+    assert "no FullyBooted within 5.0 s" in caplog.text and "'system' read class" in caplog.text
+    fleet.stop()
+
+
+def test_waiting_for_fully_booted_can_be_turned_off() -> None:
+    fleet = Fleet(waitBooted=False)
+    fleet.add("pbx1", username="limited", secret="limited-secret")
+    fleet.pool.startService()
+    fleet.pump()
+    assert fleet.pool.status("pbx1").state == pool.LOGGED_IN
+    assert (pool.STOPPED, pool.BOOTING) not in [c[1:] for c in fleet.changes]
+    fleet.stop()
+
+
+def test_servers_added_and_removed_while_running() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    seen: List[str] = []
+    fleet.pool.registerEvent("Hangup", lambda ami, e: seen.append(ami.serverName))
+    fleet.pool.startService()
+    fleet.pump()
+    fleet.add("pbx2")  # starts at once: the pool is running
+    fleet.pump()
+    assert fleet.pool.readyServers() == ["pbx1", "pbx2"]
+    hangup(fleet.servers["pbx2"], "1.1")
+    fleet.pump()
+    assert seen == ["pbx2"]
+    fleet.endpoints["pbx1"].refuse = True
+    fleet.servers["pbx1"].dropAll()
+    fleet.pump()
+    waiting = fleet.pool.whenReady("pbx1")
+    removed = fleet.pool.removeServer("pbx1")
+    fleet.pump()
+    result(removed)
+    assert failure(waiting).check(pool.NoServerReady)
+    assert fleet.changes[-1] == ("pbx1", pool.DOWN, pool.STOPPED)
+    assert fleet.pool.servers() == ["pbx2"]
+    with pytest.raises(KeyError):
+        fleet.pool.status("pbx1")
+    fleet.advance(5.0)  # no reconnection of the removed server
+    assert len(fleet.endpoints["pbx1"].connections) == 1
+    hangup(fleet.servers["pbx2"], "1.2")
+    fleet.pump()
+    assert seen == ["pbx2", "pbx2"]
+    fleet.stop()
+
+
+def test_observer_handles_and_a_failing_observer(loggedErrors: LoggedErrors) -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    heard: List[str] = []
+    handle = fleet.pool.onStateChange(lambda status, previous: heard.append(status.state))
+
+    def broken(status: pool.ServerStatus, previous: str) -> None:
+        raise RuntimeError("observer bug")
+
+    fleet.pool.onStateChange(broken)
+    fleet.pool.startService()
+    fleet.pump()
+    assert heard == [pool.CONNECTING, pool.BOOTING, pool.LOGGED_IN]
+    assert len(loggedErrors.flush(RuntimeError)) == 3
+    handle.cancel()
+    handle.cancel()  # idempotent
+    fleet.stop()
+    loggedErrors.flush(RuntimeError)
+    assert heard == [pool.CONNECTING, pool.BOOTING, pool.LOGGED_IN]
+
+
+def test_bad_arguments_are_refused_before_anything_changes() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    factory = manager.AMIFactory("starpy", "starpy-secret", reactor=fleet.clock)
+    with pytest.raises(ValueError, match="already in the pool"):
+        endpoint: Any = MemoryEndpoint(FakeAMIServerFactory(clock=fleet.clock))
+        fleet.pool.addServer("pbx1", factory, endpoint)
+    with pytest.raises(ValueError, match="must not be empty"):
+        fleet.pool.addServer("", factory)
+    with pytest.raises(TypeError, match="server name"):
+        fleet.pool.addServer(1, factory)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="AMIFactory"):
+        fleet.pool.addServer("pbx2", object())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="bootTimeout"):
+        fleet.pool.addServer("pbx2", factory, bootTimeout=-1)
+    with pytest.raises(ValueError, match="bootTimeout"):
+        pool.AMIPool(bootTimeout=float("nan"))
+    with pytest.raises(TypeError, match="observer"):
+        fleet.pool.onStateChange(42)  # type: ignore[arg-type]
+    assert fleet.pool.servers() == ["pbx1"]
+    assert failure(fleet.pool.whenReady("pbx1")).check(pool.NoServerReady)  # not started
+    fleet.stop()
