@@ -264,6 +264,12 @@ def _addEventsCommand(commands: "_SubParsers") -> None:
     _configOption(events)
     events.add_argument("--count", type=_positive, metavar="N",
                         help="stop after N events (1 or more)")
+    events.add_argument("--json", action="store_true",
+                        help="print one JSON object per event per line: every header "
+                        "(a repeated one as a list) and the server under \"_server\"")
+    events.add_argument("--server-name", metavar="NAME",
+                        help="the server's name in --json output (default: its address, "
+                        "as HOST:PORT)")
     events.set_defaults(run=_asyncRunner("events", "starpy.cliami", "runEvents"))
 
 

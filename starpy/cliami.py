@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import fnmatch
+import json
 import re
 from typing import Any, Callable, List, Match, Optional, Sequence, TextIO, Tuple, cast
 
@@ -19,7 +20,7 @@ from twisted.internet import error as netError
 from starpy import error, manager
 from starpy.amiactions import USE_DEFAULT, AMIActions, variableAssignment
 from starpy.appconfig import StarpyConfigError
-from starpy.codec.ami import HeaderInput, Message, formatAction
+from starpy.codec.ami import HeaderInput, Message, _mask, formatAction
 from starpy.utilapplication import UtilApplication
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "loginFor",
     "EventFilter",
     "formatMessage",
+    "formatJSON",
+    "SERVER_KEY",
     "printable",
     "escapingStream",
     "parseAssignments",
@@ -157,6 +160,45 @@ def formatMessage(message: Message) -> str:
     return message.dump()
 
 
+SERVER_KEY = "_server"
+"""The key :func:`formatJSON` adds for the server an event came from."""
+
+
+def _jsonText(text: str) -> str:
+    # A byte that was not UTF-8 (kept by the codec as a lone surrogate) is
+    # written as the text \xNN, as the plain output shows it: JSON has no
+    # bytes, and a lone surrogate is not valid in UTF-8 output.
+    return _SURROGATE.sub(_escapeSurrogate, text)
+
+
+def formatJSON(message: Message, server: Optional[str] = None) -> str:
+    """*message* as one line of JSON: an object of every header, names in
+    their original case (as first seen), in wire order; a repeated header's
+    values as a list; secrets masked as in :func:`formatMessage`; the server
+    name under :data:`SERVER_KEY` when given.  Lines that are not headers
+    (old-style command output) go in a list under ``"_body"``.
+
+    The line is ASCII only (other characters as JSON ``\\u`` escapes), so
+    whatever the output encoding, it is written as it is.
+    """
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name, value in message.headers():
+        key = names.setdefault(name.lower(), _jsonText(name))
+        value = _jsonText(_mask(name, value))
+        if key not in values:
+            values[key] = value
+        elif isinstance(values[key], list):
+            values[key].append(value)
+        else:
+            values[key] = [values[key], value]
+    if message.body:
+        values["_body"] = [_jsonText(line) for line in message.body]
+    if server is not None:
+        values[SERVER_KEY] = server
+    return json.dumps(values, ensure_ascii=True, separators=(",", ":"))
+
+
 class EventFilter:
     """Which events ``starpy events`` prints.
 
@@ -236,7 +278,9 @@ def checkSendable(what: str, send: Callable[[AMIActions], object]) -> None:
 
 
 async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``starpy events``: print live events until interrupted (or ``--count``)."""
+    """``starpy events``: print live events until interrupted (or ``--count``);
+    with ``--json``, one JSON object per event per line (:func:`formatJSON`),
+    the server named by ``--server-name`` (default: its address)."""
     codes = _codes()
     if args.count is not None and args.count < 1:
         raise CommandError(codes.EXIT_USAGE, "--count must be 1 or more")
@@ -245,6 +289,8 @@ async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
         if equals and not name.strip():
             raise CommandError(codes.EXIT_USAGE,
                                "pattern %r: no header name before '='" % (pattern,))
+    if getattr(args, "server_name", None) is not None and not getattr(args, "json", False):
+        raise CommandError(codes.EXIT_USAGE, "--server-name applies to --json output only")
     out, err = escapingStream(out), escapingStream(err)
     application = loadApplication(args, reactor)
     matches = EventFilter(args.patterns)
@@ -255,6 +301,8 @@ async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
     printed = [0]
     failed: List[BaseException] = []
     closed = ami.whenClosed()
+    asJSON = bool(getattr(args, "json", False))
+    serverName = getattr(args, "server_name", None) or spec.describeTarget()
 
     def stop() -> None:
         ami.logoff().addErrback(lambda f: None)
@@ -263,7 +311,10 @@ async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
         if failed or not matches(event) or (args.count is not None and printed[0] >= args.count):
             return
         try:
-            out.write(formatMessage(event) + "\n\n")
+            if asJSON:
+                out.write(formatJSON(event, serverName) + "\n")
+            else:
+                out.write(formatMessage(event) + "\n\n")
             out.flush()
         except (OSError, ValueError) as e:  # stdout closed (a pipe whose reader left)
             failed.append(e)

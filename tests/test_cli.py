@@ -832,3 +832,68 @@ async def test_console_command_with_latin1_bytes_and_a_bad_header(
     assert err.decode() == ("starpy action: cannot send the action: header 'ActionID' is set "
                             "by the protocol, not in the headers\n")
     assert len([m for m in server.received if m["action"] == "Login"]) == logins
+
+
+# -- events --json ------------------------------------------------------------------------------
+
+
+def test_format_json_keeps_every_header_and_repeats_as_lists() -> None:
+    import json
+
+    from starpy.cliami import formatJSON
+
+    event = Message([("Event", "VarSet"), ("Privilege", "dialplan,all"),
+                     ("ChanVariable", "A=1"), ("chanvariable", "B=2"), ("ChanVariable", "C=3"),
+                     ("Value", "caf\udce9 \u00e9"), ("Secret", "hush"), ("Empty", "")])
+    line = formatJSON(event, "pbx1")
+    assert "\n" not in line and line.isascii()
+    assert json.loads(line) == {
+        "Event": "VarSet", "Privilege": "dialplan,all",
+        "ChanVariable": ["A=1", "B=2", "C=3"],   # any case, first spelling kept
+        "Value": "caf\\xe9 \u00e9",              # a byte that was not UTF-8, as \xNN
+        "Secret": "********", "Empty": "", "_server": "pbx1"}
+    assert list(json.loads(line)) == ["Event", "Privilege", "ChanVariable", "Value", "Secret",
+                                      "Empty", "_server"]
+    assert "_server" not in json.loads(formatJSON(Message([("Event", "Hangup")])))
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_json_lines_with_the_server_name(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    import json
+
+    server, port = fakeAMI
+
+    def onErr(text: str) -> None:
+        if text.startswith("# logged in"):
+            server.emitEvent([("Event", "Newchannel"), ("Privilege", "call,all"),
+                              ("Channel", "PJSIP/100-01"), ("ChanVariable", "X=1"),
+                              ("ChanVariable", "Y=2")])
+            server.emitEvent("Hangup", privilege="call,all", Channel="PJSIP/100-01", Cause="16")
+
+    streams = Streams(onErr)
+    status = await run(["events", "-c", amiConf(tmp_path, port), "--count", "2", "--json",
+                        "Newchannel", "Hangup"], streams)
+    assert status == cli.EXIT_OK, streams.err.getvalue()
+    lines = streams.out.getvalue().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"Event": "Newchannel", "Privilege": "call,all", "Channel": "PJSIP/100-01",
+         "ChanVariable": ["X=1", "Y=2"], "_server": "127.0.0.1:%d" % port},
+        {"Event": "Hangup", "Privilege": "call,all", "Channel": "PJSIP/100-01", "Cause": "16",
+         "_server": "127.0.0.1:%d" % port}]
+    streams = Streams(lambda text: text.startswith("# logged in") and server.emitEvent(
+        "Hangup", privilege="call,all", Channel="PJSIP/1"))
+    status = await run(["events", "-c", amiConf(tmp_path, port), "--count", "1", "--json",
+                        "--server-name", "pbx-paris"], streams)
+    assert status == cli.EXIT_OK, streams.err.getvalue()
+    assert json.loads(streams.out.getvalue())["_server"] == "pbx-paris"
+
+
+def test_events_server_name_without_json_is_a_usage_error() -> None:
+    from starpy.cliami import CommandError, runEvents
+
+    args = cli._buildParser().parse_args(["events", "--server-name", "x"])
+    streams = Streams()
+    with pytest.raises(CommandError, match="--server-name applies to --json output only") as e:
+        runEvents(None, args, streams.out, streams.err).send(None)  # refused before connecting
+    assert e.value.status == cli.EXIT_USAGE
