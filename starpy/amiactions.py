@@ -445,8 +445,6 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                "Attended transfer of *channel* to *exten*."),
     ActionSpec("bridge", "Bridge", (_p("channel1"), _p("channel2"), _o("tone")),
                "Bridge two channels (*tone*: ``no``, ``Channel1``, ``Channel2``, ``Both``)."),
-    ActionSpec("filter", "Filter", (_p("filter"), _p("operation", default="Add")),
-               "Add an event filter to this session (``Event: Newchannel``, ``!Event: VarSet``)."),
     ActionSpec("sendText", "SendText", (_p("channel"), _p("message")),
                "Send a text message to *channel*."),
     ActionSpec("deviceStateList", "DeviceStateList", (),
@@ -456,6 +454,13 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
     ActionSpec("challenge", "Challenge", (_p("authType", "AuthType", default="MD5"),),
                "Ask for a login challenge (``Challenge`` header)."),
 )
+
+
+_FILTER_ACTIONS = ("include", "exclude")
+_FILTER_METHODS = ("regex", "exact", "starts_with", "ends_with", "contains", "none")
+# Asterisk's criteria parser reads name(...)/header(...) up to ')' and splits
+# criteria at ','; a blank would be kept in the name and match nothing.
+_CRITERIA_UNSAFE = re.compile(r"[(),\s]")
 
 
 class _NamedAction:
@@ -549,7 +554,6 @@ class AMIActions:
     blindTransfer: _NamedActionType
     atxfer: _NamedActionType
     bridge: _NamedActionType
-    filter: _NamedActionType
     sendText: _NamedActionType
     deviceStateList: _NamedActionType
     extensionStateList: _NamedActionType
@@ -641,6 +645,76 @@ class AMIActions:
             return None if found == "(null)" else str(found)
 
         return self.sendAction("Getvar", headers, timeout=timeout).addCallback(value)
+
+    def filter(self, filter: Optional[str] = None, operation: str = "Add", *,
+               name: Optional[str] = None, header: Optional[str] = None,
+               method: Optional[str] = None, action: Optional[str] = None,
+               timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Message]":
+        """Add an event filter to this session (``Action: Filter``); fires with
+        the response, fails with :class:`~starpy.error.AMICommandFailure`
+        when Asterisk refuses it (a user without the ``system`` write class,
+        a filter that does not compile...).
+
+        The legacy form: *filter* alone is a regular expression Asterisk
+        matches against the whole event (``'Event: Newchannel'``; a leading
+        ``!`` excludes what matches).
+
+        Asterisk 22's advanced form (``MatchCriteria``), chosen by any of the
+        keywords: *name* (the event name, exact and case-sensitive),
+        *header* (the header whose value *filter* is matched against),
+        *method* (``'regex'``, ``'exact'``, ``'starts_with'``,
+        ``'ends_with'``, ``'contains'``, or ``'none'``: *filter* unused) and
+        *action* (``'include'``, the default, or ``'exclude'``).  For example
+        ``filter(name='Newchannel')`` sends ``MatchCriteria:
+        name(Newchannel)``; ``filter('Local/', action='exclude',
+        header='Channel', method='starts_with')`` excludes Local channels.
+
+        With include filters only the events matching one of them are sent;
+        exclude filters then take events away.  Filters last as long as the
+        connection.
+
+        :raises ValueError: (nothing sent) an empty or missing *filter* in the
+            legacy form; *filter* given without a *method* that uses it (or
+            *method* without *filter*); an unknown *method* or *action*; a
+            *name* or *header* that is empty or holds a character Asterisk's
+            criteria parser splits at (``(``, ``)``, ``,``, blanks).
+        """
+        advanced = (name, header, method, action) != (None, None, None, None)
+        if not advanced:
+            if not filter:
+                raise ValueError("filter: the legacy form needs a regular expression"
+                                 " (or use name=, header=, method=, action=)")
+            return self.sendAction("Filter", [("Filter", filter), ("Operation", operation)],
+                                   timeout=timeout)
+        criteria: List[str] = []
+        if action is not None:
+            if action not in _FILTER_ACTIONS:
+                raise ValueError("filter action must be one of %s, not %r"
+                                 % (", ".join(_FILTER_ACTIONS), action))
+            criteria.append("action(%s)" % (action,))
+        for what, value in (("name", name), ("header", header)):
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value or _CRITERIA_UNSAFE.search(value):
+                raise ValueError("filter %s must be a non-empty word without parentheses,"
+                                 " commas or blanks, not %r" % (what, value))
+            criteria.append("%s(%s)" % (what, value))
+        if method is not None:
+            if method not in _FILTER_METHODS:
+                raise ValueError("filter method must be one of %s, not %r"
+                                 % (", ".join(_FILTER_METHODS), method))
+            criteria.append("method(%s)" % (method,))
+        uses = method is not None and method != "none"
+        if filter and not uses:
+            raise ValueError("filter: the expression %r needs a method= that uses it (%s)"
+                             % (filter, ", ".join(m for m in _FILTER_METHODS if m != "none")))
+        if uses and not filter:
+            raise ValueError("filter: method=%r needs an expression to match" % (method,))
+        headers = [("MatchCriteria", ",".join(criteria))]
+        if filter:
+            headers.append(("Filter", filter))
+        headers.append(("Operation", operation))
+        return self.sendAction("Filter", headers, timeout=timeout)
 
     def events(self, eventmask: Union[bool, str] = False,
                timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Message]":
