@@ -68,6 +68,10 @@ log = logging.getLogger("starpy.manager")
 DEFAULT_TIMEOUT = 30.0
 """Default timeout of an action, in seconds."""
 
+DEFAULT_BOOT_TIMEOUT = 30.0
+"""Default bound, in seconds, on the wait for ``FullyBooted`` after a login
+(:class:`AMIService` with ``waitBooted``, :class:`~starpy.pool.AMIPool`)."""
+
 DEFAULT_LOGIN_TIMEOUT = 10.0
 """Default deadline of :class:`AMIService` for the banner and the login of
 each connection, in seconds."""
@@ -1282,6 +1286,16 @@ class AMIService:
         connection is closed and the service retries with backoff, as after
         a refused login: a server that accepts TCP and never answers, or
         answers slowly, is not waited for forever.
+    :param waitBooted: after each (re)login, wait for Asterisk's
+        ``FullyBooted`` event (at most *bootTimeout* seconds) before the
+        login counts (:meth:`whenLoggedIn`, :meth:`onLogin` observers): an
+        Asterisk still loading its modules may fail actions in odd ways.
+        Off by default here: an AMI user without the ``system`` read class
+        never receives ``FullyBooted`` (each login would then wait the whole
+        *bootTimeout*), and :meth:`AMIFactory.login` keeps upstream's
+        timing.  :class:`~starpy.pool.AMIPool` turns it on by default.
+    :param bootTimeout: the bound on that wait, seconds (then the login
+        counts anyway, with a warning); :data:`DEFAULT_BOOT_TIMEOUT`.
 
     A peer whose banner is not AMI's (an SSH or HTTP server on the port) is
     sent nothing: the attempt fails at once with
@@ -1300,11 +1314,16 @@ class AMIService:
         clock: Optional[IReactorTime] = None,
         keepRegistrations: bool = True,
         loginTimeout: Optional[float] = DEFAULT_LOGIN_TIMEOUT,
+        waitBooted: bool = False,
+        bootTimeout: float = DEFAULT_BOOT_TIMEOUT,
     ) -> None:
         from twisted.application.internet import ClientService, backoffPolicy
 
         _checkTimeout(loginTimeout, "loginTimeout")
+        _checkTimeout(bootTimeout, "bootTimeout")
         self.loginTimeout = loginTimeout
+        self.waitBooted = waitBooted
+        self.bootTimeout = bootTimeout
         self.factory = factory
         self.dispatcher = EventDispatcher()
         self._observers: List[Callable[[AMIProtocol], Any]] = []
@@ -1377,7 +1396,42 @@ class AMIService:
         attempt = self.factory.loginProtocol(ami)
         if self.loginTimeout is not None:
             attempt.addTimeout(self.loginTimeout, self._clock, onTimeoutCancel=onDeadline)
+        if self.waitBooted:
+            attempt.addCallback(self._whenBooted)
         return attempt.addCallbacks(onLogin, onFailure)
+
+    def _whenBooted(self, ami: AMIProtocol) -> defer.Deferred[AMIProtocol]:
+        """Fires with *ami* once it receives ``FullyBooted`` or *bootTimeout*
+        passes; fails with AMIConnectionLost if the connection goes first."""
+        timer: List[IDelayedCall] = []
+
+        def cleanUp() -> None:
+            handle.cancel()
+            if timer and timer[0].active():
+                timer[0].cancel()
+
+        booted: defer.Deferred[AMIProtocol] = defer.Deferred(lambda d: cleanUp())
+
+        def onBooted(protocol: Any, event: Message) -> None:
+            if protocol is ami and not booted.called:
+                cleanUp()
+                booted.callback(ami)
+
+        def onTimeout() -> None:
+            handle.cancel()
+            log.warning("AMI: no FullyBooted within %s s of the login; going on (does the "
+                        "AMI user have the 'system' read class?)", self.bootTimeout)
+            booted.callback(ami)
+
+        def onClosed(ignored: object) -> None:
+            if not booted.called:
+                cleanUp()
+                booted.errback(ami._lost("FullyBooted"))
+
+        handle = ami.dispatcher.register("FullyBooted", onBooted)
+        timer.append(self._clock.callLater(self.bootTimeout, onTimeout))
+        ami.whenClosed().addCallback(onClosed)
+        return booted
 
     def startService(self) -> None:
         """Start connecting (and reconnecting)."""

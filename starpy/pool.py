@@ -48,7 +48,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
 from twisted.python.failure import Failure
 
-from starpy import error
+from starpy import error, manager
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames
@@ -81,8 +81,8 @@ DOWN = "down"
 STOPPED = "stopped"
 """Not started, stopped, or removed from the pool."""
 
-DEFAULT_BOOT_TIMEOUT = 30.0
-"""Seconds a pool waits for ``FullyBooted`` after a login."""
+DEFAULT_BOOT_TIMEOUT = manager.DEFAULT_BOOT_TIMEOUT
+"""Seconds a pool waits for ``FullyBooted`` after a login (30)."""
 
 Chooser = Callable[[List[str]], str]
 """``chooser(readyServerNames) -> name``: picks the server of an action."""
