@@ -86,3 +86,18 @@ def test_limits_section_variables_example_prints_what_it_says() -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == printed
+
+
+def test_several_servers_section_example_runs() -> None:
+    (code,) = pythonBlocks(section("Several Asterisk servers"))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:3] == ["lyon: stopped -> connecting", "lyon: connecting -> booting",
+                         "lyon: booting -> loggedIn"]
+    assert lines[3] == "hangups: [('lyon', '1700000000.1'), ('paris', '1700000000.1')]"
+    assert lines[4:] == [
+        "paris says Pong", "calls on the last one: 0",
+        "lyon: loggedIn -> down", "lyon: down -> connecting", "lyon: connecting -> booting",
+        "lyon: booting -> loggedIn", "lyon is back: Pong loggedIn", "lyon: loggedIn -> stopped"]
