@@ -249,7 +249,14 @@ def _addServeCommand(commands: "_SubParsers") -> None:
     serve.add_argument("--adopt-fd", type=_fileDescriptor, help=argparse.SUPPRESS)
     serve.add_argument("--family", choices=("inet", "inet6"), default="inet",
                        help=argparse.SUPPRESS)
+    _metricsOption(serve)
     serve.set_defaults(run=_asyncRunner("serve", "starpy.cliserve", "runServe"))
+
+
+def _metricsOption(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metrics", metavar="HOST:PORT",
+                        help="serve Prometheus metrics over HTTP there (e.g. 127.0.0.1:9108; "
+                        "needs the metrics extra)")
 
 
 def _addEventsCommand(commands: "_SubParsers") -> None:
@@ -267,6 +274,7 @@ def _addEventsCommand(commands: "_SubParsers") -> None:
     events.add_argument("--json", action="store_true",
                         help="print one JSON object per event per line: every header "
                         "(a repeated one as a list) and the server under \"_server\"")
+    _metricsOption(events)
     events.add_argument("--server-name", metavar="NAME",
                         help="the server's name in --json output (default: its address, "
                         "as HOST:PORT)")

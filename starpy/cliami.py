@@ -36,6 +36,7 @@ __all__ = [
     "parseAssignments",
     "checkSendable",
     "runEvents",
+    "startMetrics",
     "runAction",
     "runOriginate",
 ]
@@ -277,6 +278,45 @@ def checkSendable(what: str, send: Callable[[AMIActions], object]) -> None:
             from None
 
 
+def checkMetricsOption(args: argparse.Namespace) -> Optional[Tuple[str, int]]:
+    """The ``--metrics HOST:PORT`` of *args*, parsed, or ``None``.
+
+    :raises CommandError: with ``EXIT_USAGE`` for a bad address, or when the
+        ``metrics`` extra (``prometheus_client``) is not installed.
+    """
+    text = getattr(args, "metrics", None)
+    if text is None:
+        return None
+    try:
+        from starpy import metrics
+    except ImportError as e:
+        raise CommandError(_codes().EXIT_USAGE, "--metrics needs StarPy's metrics extra "
+                           "(pip install 'starpy[metrics]'): %s" % (_oneLine(e),)) from None
+    try:
+        return metrics.parseAddress(text)
+    except ValueError as e:
+        raise CommandError(_codes().EXIT_USAGE, "--metrics: %s" % (e,)) from None
+
+
+def startMetrics(address: Tuple[str, int], reactor: Any, err: TextIO) -> Tuple[Any, Any]:
+    """Serve a new :class:`~starpy.metrics.StarpyMetrics` over HTTP at
+    *address*; returns it and the listening port.
+
+    :raises CommandError: with ``EXIT_BAD_CONFIG`` when it cannot listen.
+    """
+    from starpy import metrics
+
+    numbers = metrics.StarpyMetrics()
+    try:
+        port = numbers.listen(reactor, address[0], address[1])
+    except netError.CannotListenError as e:
+        raise CommandError(_codes().EXIT_BAD_CONFIG, "--metrics: cannot listen on %s:%d: %s" % (
+            address[0], address[1], e.socketError)) from None
+    host = port.getHost()
+    print("# metrics on http://%s:%d/metrics" % (address[0], host.port), file=err, flush=True)
+    return numbers, port
+
+
 async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``starpy events``: print live events until interrupted (or ``--count``);
     with ``--json``, one JSON object per event per line (:func:`formatJSON`),
@@ -291,11 +331,26 @@ async def runEvents(reactor: Any, args: argparse.Namespace, out: TextIO, err: Te
                                "pattern %r: no header name before '='" % (pattern,))
     if getattr(args, "server_name", None) is not None and not getattr(args, "json", False):
         raise CommandError(codes.EXIT_USAGE, "--server-name applies to --json output only")
+    metricsAddress = checkMetricsOption(args)
     out, err = escapingStream(out), escapingStream(err)
     application = loadApplication(args, reactor)
+    served = startMetrics(metricsAddress, reactor, err) if metricsAddress else None
+    try:
+        return await _printEvents(application, args, out, err,
+                                  None if served is None else served[0])
+    finally:
+        if served is not None:
+            await served[1].stopListening()
+
+
+async def _printEvents(application: UtilApplication, args: argparse.Namespace, out: TextIO,
+                       err: TextIO, numbers: Any) -> int:
+    codes = _codes()
     matches = EventFilter(args.patterns)
-    ami = await loginFor(application)
     spec = application.amiSpecifier
+    ami = await loginFor(application)
+    if numbers is not None:
+        numbers.watchProtocol(ami, getattr(args, "server_name", None) or spec.describeTarget())
     print("# logged in to %s as %s; Ctrl-C to stop" % (spec.describeTarget(), spec.username),
           file=err, flush=True)
     printed = [0]

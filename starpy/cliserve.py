@@ -33,7 +33,7 @@ from twisted.internet import abstract, defer, fdesc, protocol
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from starpy.cliami import CommandError, loadApplication
+from starpy.cliami import CommandError, checkMetricsOption, loadApplication, startMetrics
 from starpy.utilapplication import Handler, UtilApplication
 
 __all__ = ["Route", "parseRoute", "parseRoutes", "loadHandler", "prepareServe", "runServe", "log"]
@@ -181,6 +181,10 @@ async def runServe(reactor: Any, args: argparse.Namespace, out: TextIO, err: Tex
     codes = _codes()
     if args.workers < 1:
         raise CommandError(codes.EXIT_USAGE, "--workers must be 1 or more")
+    metricsAddress = checkMetricsOption(args)
+    if metricsAddress is not None and args.workers > 1:
+        raise CommandError(codes.EXIT_USAGE, "--metrics serves one process's numbers: "
+                           "use it without --workers")
     application = prepareServe(args, reactor)
     spec = application.agiSpecifier
     if args.adopt_fd is not None:
@@ -189,9 +193,16 @@ async def runServe(reactor: Any, args: argparse.Namespace, out: TextIO, err: Tex
         return await _runSupervisor(reactor, application, args, out)
     from twisted.internet import error as netError
 
+    handler: Handler = application.dispatchIncomingCall
+    metricsPort: Any = None
+    if metricsAddress is not None:
+        numbers, metricsPort = startMetrics(metricsAddress, reactor, err)
+        handler = numbers.instrumentHandler(handler)
     try:
-        port = await spec.run(application.dispatchIncomingCall)
+        port = await spec.run(handler)
     except netError.CannotListenError as e:
+        if metricsPort is not None:
+            await metricsPort.stopListening()
         raise CommandError(codes.EXIT_BAD_CONFIG, "cannot listen on %s:%d: %s" % (
             spec.interface or "*", spec.port, e.socketError)) from None
     host = port.getHost()

@@ -25,12 +25,13 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
+import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple, Union
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-__all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames"]
+__all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames", "HandlerMonitor"]
 
 log = logging.getLogger("starpy.manager")
 
@@ -109,6 +110,11 @@ class EventDispatcher:
     """
 
     maxCachedNames = 1024
+
+    monitor: Optional["HandlerMonitor"] = None
+    """The :class:`HandlerMonitor` attached, or ``None`` (the default).  An
+    attached monitor replaces :meth:`dispatch` on this instance, so that a
+    dispatcher without one does exactly what it always did."""
 
     def __init__(self) -> None:
         self._exact: Dict[str, List[Registration]] = {}
@@ -233,3 +239,133 @@ def _logHandlerFailure(failure: Failure, handler: EventHandler, name: str) -> No
     log.error(
         "AMI event handler %r failed on event %s:\n%s", handler, name, failure.getTraceback()
     )
+
+
+class HandlerMonitor:
+    """Times the event handlers of the dispatchers it is attached to, and
+    counts their failures.
+
+    A handler that runs longer than *threshold* seconds blocks the reactor
+    that long: it is logged (a WARNING on ``starpy.manager`` naming the
+    handler and the event) at most once per handler per *interval* seconds,
+    and the ``onSlow`` observers hear of every such call.  The ``onFailure``
+    observers hear of every handler that raised or whose Deferred failed
+    (logged as always).  Dispatchers without a monitor are not slowed at all.
+
+    :param threshold: seconds a handler call may last.
+    :param interval: seconds between two warnings about the same handler.
+    :param timer: what times a call (``time.perf_counter``).
+    :param clock: what spaces the warnings (``time.monotonic``).
+    :ivar slowCalls: how many slow calls were seen, in all.
+    """
+
+    _MAX_REMEMBERED = 1024  # handlers whose last warning is remembered
+
+    def __init__(self, threshold: float = 0.1, interval: float = 60.0,
+                 timer: Callable[[], float] = time.perf_counter,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+                or not 0 <= threshold < float("inf"):
+            raise ValueError("threshold must be a finite number of seconds >= 0, not %r"
+                             % (threshold,))
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) \
+                or not 0 <= interval < float("inf"):
+            raise ValueError("interval must be a finite number of seconds >= 0, not %r"
+                             % (interval,))
+        self.threshold = threshold
+        self.interval = interval
+        self.timer = timer
+        self.clock = clock
+        self.slowCalls = 0
+        self._warned: Dict[int, Tuple[EventHandler, float]] = {}
+        self._slowObservers: List[Callable[[str, EventHandler, float], Any]] = []
+        self._failureObservers: List[Callable[[str, EventHandler], Any]] = []
+
+    def attach(self, dispatcher: "EventDispatcher") -> None:
+        """Time *dispatcher*'s handlers from now on (its ``dispatch`` is
+        replaced on that instance; other dispatchers are untouched).
+
+        :raises ValueError: another monitor is attached to it.
+        """
+        if dispatcher.monitor is self:
+            return
+        if dispatcher.monitor is not None:
+            raise ValueError("%r already has a monitor" % (dispatcher,))
+
+        def dispatch(protocol: object, event: Any) -> None:
+            name = event.get("event")
+            if name is not None:
+                self._dispatch(dispatcher.handlersFor(name), protocol, event, name)
+
+        dispatcher.monitor = self
+        dispatcher.dispatch = dispatch  # type: ignore[method-assign]
+
+    def detach(self, dispatcher: "EventDispatcher") -> None:
+        """Stop timing *dispatcher*'s handlers (if this monitor was on it)."""
+        if dispatcher.monitor is self:
+            dispatcher.monitor = None
+            del dispatcher.dispatch
+
+    def onSlow(self, observer: Callable[[str, EventHandler, float], Any]) -> Callable[[], None]:
+        """Call ``observer(eventName, handler, seconds)`` for each slow call;
+        returns a function removing the observer."""
+        self._slowObservers.append(observer)
+        return lambda: self._slowObservers.remove(observer) \
+            if observer in self._slowObservers else None
+
+    def onFailure(self, observer: Callable[[str, EventHandler], Any]) -> Callable[[], None]:
+        """Call ``observer(eventName, handler)`` for each failed handler;
+        returns a function removing the observer."""
+        self._failureObservers.append(observer)
+        return lambda: self._failureObservers.remove(observer) \
+            if observer in self._failureObservers else None
+
+    def _dispatch(self, registrations: Tuple[Registration, ...], protocol: object,
+                  event: Any, name: str) -> None:
+        timer = self.timer
+        for registration in registrations:
+            if not registration.active:
+                continue
+            handler = registration.handler
+            started = timer()
+            try:
+                result = handler(protocol, event)
+            except Exception:
+                log.exception("AMI event handler %r failed on event %s", handler, name)
+                self._checkTime(timer() - started, name, handler)
+                self._failed(name, handler)
+                continue
+            self._checkTime(timer() - started, name, handler)
+            if isinstance(result, defer.Deferred):
+                result.addErrback(self._deferredFailed, handler, name)
+
+    def _deferredFailed(self, failure: Failure, handler: EventHandler, name: str) -> None:
+        _logHandlerFailure(failure, handler, name)
+        self._failed(name, handler)
+
+    def _failed(self, name: str, handler: EventHandler) -> None:
+        for observer in list(self._failureObservers):
+            try:
+                observer(name, handler)
+            except Exception:
+                log.exception("handler failure observer %r failed", observer)
+
+    def _checkTime(self, seconds: float, name: str, handler: EventHandler) -> None:
+        if seconds <= self.threshold:
+            return
+        self.slowCalls += 1
+        now = self.clock()
+        key = id(handler)
+        last = self._warned.get(key)
+        if last is None or last[0] is not handler or now - last[1] >= self.interval:
+            if len(self._warned) >= self._MAX_REMEMBERED:
+                self._warned.clear()
+            self._warned[key] = (handler, now)
+            log.warning("AMI event handler %r blocked the reactor %.3f s on event %s (threshold"
+                        " %.3f s; said at most once per %g s per handler)",
+                        handler, seconds, name, self.threshold, self.interval)
+        for observer in list(self._slowObservers):
+            try:
+                observer(name, handler, seconds)
+            except Exception:
+                log.exception("slow handler observer %r failed", observer)

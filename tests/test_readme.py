@@ -101,3 +101,14 @@ def test_several_servers_section_example_runs() -> None:
         "paris says Pong", "calls on the last one: 0",
         "lyon: loggedIn -> down", "lyon: down -> connecting", "lyon: connecting -> booting",
         "lyon: booting -> loggedIn", "lyon is back: Pong loggedIn", "lyon: loggedIn -> stopped"]
+
+
+def test_metrics_section_example_prints_what_it_says() -> None:
+    text = section("Metrics")
+    (code,) = pythonBlocks(text)
+    done = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-c", code],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed = re.findall(r"It prints the counters after that traffic:\n\n```\n(.*?)```", text,
+                         re.S)[0]
+    assert done.stdout == printed
