@@ -59,6 +59,7 @@ __all__ = [
     "PoolServer",
     "ServerStatus",
     "NoServerReady",
+    "PoolChannels",
     "CONNECTING",
     "BOOTING",
     "LOGGED_IN",
@@ -590,3 +591,76 @@ def _checkSeconds(value: Any, what: str) -> None:
     if not (0 <= value < float("inf")):
         raise ValueError("%s must be a finite number of seconds >= 0, not %r" % (what, value))
 
+
+
+class PoolChannels:
+    """Channel tracking over an :class:`AMIPool`: one
+    :class:`~starpy.channel.ChannelTracker` per server (each rebuilt after
+    every login of its server), channels and calls keyed by ``(server,
+    Uniqueid)`` and ``(server, Linkedid)``, so that two servers' identifiers
+    never collide.  Servers added to the pool later get a tracker, removed
+    ones lose theirs.
+
+    :param pool: the pool.
+    :param trackerFactory: makes a tracker from a server's
+        :class:`~starpy.manager.AMIService` (default
+        :class:`~starpy.channel.ChannelTracker`).
+    """
+
+    def __init__(self, pool: AMIPool,
+                 trackerFactory: Optional[Callable[[AMIService], Any]] = None) -> None:
+        if trackerFactory is None:
+            from starpy.channel import ChannelTracker
+
+            trackerFactory = ChannelTracker
+        self.pool = pool
+        self._make = trackerFactory
+        self.trackers: Dict[str, Any] = {}
+        self._handle: Optional[_Handle] = None
+
+    def start(self) -> None:
+        """Start a tracker for each server, and follow the pool's changes."""
+        if self._handle is None:
+            self._handle = self.pool.onStateChange(lambda status, previous: self._sync())
+            self._sync()
+
+    def stop(self) -> None:
+        """Stop every tracker (see :meth:`ChannelTracker.stop
+        <starpy.channel.ChannelTracker.stop>`)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.cancel()
+        trackers, self.trackers = self.trackers, {}
+        for tracker in trackers.values():
+            tracker.stop()
+
+    def _sync(self) -> None:
+        names = self.pool.servers()
+        for name in names:
+            if name not in self.trackers:
+                tracker = self._make(self.pool.server(name).amiService)
+                self.trackers[name] = tracker
+                tracker.start()
+        for name in [name for name in self.trackers if name not in names]:
+            self.trackers.pop(name).stop()
+
+    def tracker(self, server: str) -> Any:
+        """Server *server*'s tracker (:raises KeyError:)."""
+        return self.trackers[server]
+
+    def channel(self, server: str, uniqueid: str) -> Any:
+        """The live channel *uniqueid* of *server*, or ``None``."""
+        tracker = self.trackers.get(server)
+        return None if tracker is None else tracker.channel(uniqueid)
+
+    @property
+    def channels(self) -> Dict[Any, Any]:
+        """Every live channel, by ``(server, Uniqueid)`` (a new dict)."""
+        return {(name, uniqueid): channel for name, tracker in self.trackers.items()
+                for uniqueid, channel in tracker.channels.items()}
+
+    @property
+    def calls(self) -> Dict[Any, Any]:
+        """Every call, by ``(server, Linkedid)`` (a new dict)."""
+        return {(name, linkedid): call for name, tracker in self.trackers.items()
+                for linkedid, call in tracker.calls.items()}

@@ -394,3 +394,34 @@ def test_bad_arguments_are_refused_before_anything_changes() -> None:
     assert fleet.pool.servers() == ["pbx1"]
     assert failure(fleet.pool.whenReady("pbx1")).check(pool.NoServerReady)  # not started
     fleet.stop()
+
+
+def test_channels_over_the_pool_keyed_by_server_and_uniqueid() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.add("pbx2")
+    for name in ("pbx1", "pbx2"):  # the same Uniqueid on both servers
+        fleet.servers[name].addChannel("PJSIP/%s-00000001" % name, "1700000000.1")
+    channels = pool.PoolChannels(fleet.pool)
+    channels.start()
+    fleet.pool.startService()
+    fleet.pump()  # each tracker rebuilds after its server's login
+    assert sorted(channels.channels) == [("pbx1", "1700000000.1"), ("pbx2", "1700000000.1")]
+    assert channels.channel("pbx2", "1700000000.1").name == "PJSIP/pbx2-00000001"
+    fleet.servers["pbx1"].hangupChannel("PJSIP/pbx1-00000001")
+    fleet.pump()
+    assert sorted(channels.channels) == [("pbx2", "1700000000.1")]
+    fleet.add("pbx3")  # added while running: tracked too
+    fleet.servers["pbx3"].addChannel("PJSIP/pbx3-00000001", "1700000000.1")
+    fleet.pump()
+    assert sorted(channels.channels) == [("pbx2", "1700000000.1"), ("pbx3", "1700000000.1")]
+    assert sorted(name for name, linkedid in channels.calls) == ["pbx2", "pbx3"]
+    tracker = channels.tracker("pbx2")
+    removed = fleet.pool.removeServer("pbx2")
+    fleet.pump()
+    result(removed)
+    assert "pbx2" not in channels.trackers and tracker.channels == {}
+    assert sorted(channels.channels) == [("pbx3", "1700000000.1")]
+    channels.stop()
+    assert channels.channels == {}
+    fleet.stop()
