@@ -8,7 +8,9 @@ from typing import Any, List, Tuple
 import pytest
 from twisted.application.service import IService, MultiService
 from twisted.internet import defer, task
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 
 from starpy import error, manager, pool
 from starpy.codec.ami import Message
@@ -37,15 +39,33 @@ class MemoryEndpoint:
             connection.flush()
 
 
+class ClosingTransport(StringTransport):
+    """A StringTransport that tells its protocol, on the next turn of the
+    clock as a reactor would, when the client closes it."""
+
+    protocol: Any = None
+    clock: Any = None
+
+    def loseConnection(self) -> None:
+        if not self.disconnecting:
+            StringTransport.loseConnection(self)
+            self.clock.callLater(0, self.protocol.connectionLost,
+                                 Failure(ConnectionDone("closed by the client")))
+
+    abortConnection = loseConnection
+
+
 class SilentEndpoint:
     """Connects, but the server never sends a byte."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: task.Clock) -> None:
+        self.clock = clock
         self.transports: List[StringTransport] = []
 
     def connect(self, factory: Any) -> defer.Deferred[Any]:
         proto = factory.buildProtocol(None)
-        transport = StringTransport()
+        transport = ClosingTransport()
+        transport.protocol, transport.clock = proto, self.clock
         proto.makeConnection(transport)
         self.transports.append(transport)
         return defer.succeed(proto)
@@ -70,7 +90,7 @@ class Fleet:
             silent: bool = False, **serverArgs: Any) -> pool.PoolServer:
         endpoint: Any
         if silent:
-            endpoint = SilentEndpoint()
+            endpoint = SilentEndpoint(self.clock)
         else:
             server = FakeAMIServerFactory(clock=self.clock, **serverArgs)
             self.servers[name] = server
@@ -90,6 +110,7 @@ class Fleet:
     def stop(self) -> None:
         stopped = self.pool.stopService()
         self.pump()
+        self.clock.advance(0)  # closings the endpoints deliver on the next turn
         result(stopped)
         assert self.clock.getDelayedCalls() == []
 
@@ -424,4 +445,31 @@ def test_channels_over_the_pool_keyed_by_server_and_uniqueid() -> None:
     assert sorted(channels.channels) == [("pbx3", "1700000000.1")]
     channels.stop()
     assert channels.channels == {}
+    fleet.stop()
+
+
+def test_a_server_that_never_answers_is_down_after_the_login_deadline(
+        loggedErrors: LoggedErrors) -> None:
+    fleet = Fleet()
+    fleet.add("good")
+    silent = fleet.add("silent", silent=True)
+    seen: List[str] = []
+    fleet.pool.registerEvent("Hangup", lambda ami, e: seen.append(e["uniqueid"]))
+    fleet.pool.startService()
+    fleet.pump()
+    fleet.advance(9.9)
+    assert fleet.pool.status("silent").state == pool.CONNECTING
+    assert silent.amiService.loginTimeout == 10.0
+    fleet.advance(0.1)
+    status = fleet.pool.status("silent")
+    assert status.state == pool.DOWN and isinstance(status.lastError, error.AMITimeout)
+    assert loggedErrors.flush(match="AMI login failed, will retry")
+    assert fleet.endpoints["silent"].transports[0].disconnecting  # given up
+    fleet.advance(0)  # the connection closes
+    fleet.advance(1.0)
+    assert fleet.pool.status("silent").state == pool.CONNECTING  # and tried again
+    assert len(fleet.endpoints["silent"].transports) == 2
+    hangup(fleet.servers["good"], "1.1")
+    fleet.pump()
+    assert seen == ["1.1"] and fleet.pool.readyServers() == ["good"]
     fleet.stop()
