@@ -248,13 +248,22 @@ class StarpyMetrics:
         slowness of the handlers registered on it."""
         undo: List[Callable[[], Any]] = []
         logins = [0]
+        current: List[_Handle] = []  # the instrumentation of the current connection
 
         def onLogin(ami: Any) -> None:
             logins[0] += 1
             if logins[0] > 1:
                 self.reconnects.labels(server).inc()
-            self.instrumentProtocol(ami, server)
+            for handle in current:
+                handle.cancel()
+            current[:] = [self.instrumentProtocol(ami, server)]
 
+        def unwrap() -> None:
+            for handle in current:
+                handle.cancel()
+            del current[:]
+
+        undo.append(unwrap)
         undo.append(service.onLogin(onLogin))
         undo.append(service.onLoginFailed(
             lambda ami, failure: self.loginsFailed.labels(server).inc()))

@@ -18,7 +18,7 @@ removed while it runs::
 
     servers.registerEvent("Hangup", onHangup)
     servers.startService()
-    servers.sendAction("pbx2", "Ping")   # once pbx2 is logged in and booted
+    servers.sendAction("pbx2", "Ping", wait=30)   # once pbx2 is logged in and booted
 
 Event registrations on the pool receive every server's events; the protocol
 handed to the handler is that server's :class:`~starpy.manager.AMIProtocol`,

@@ -353,3 +353,22 @@ async def test_events_command_serves_metrics_over_http(tmp_path: Path) -> None:
             await scrape(urls[0])
     finally:
         await server.stopListening()
+
+
+def test_unwatching_a_service_unwraps_its_connection() -> None:
+    from tests.test_readiness import setUp, tearDown
+
+    clock, server, endpoint, service, logins = setUp()
+    numbers = metrics.StarpyMetrics(slowHandlerThreshold=None)
+    handle = numbers.watchService(service, "pbx")
+    service.startService()
+    endpoint.pump()
+    ami = service.protocol
+    assert ami is not None and "sendAction" in vars(ami)
+    handle.cancel()
+    assert "sendAction" not in vars(ami)
+    pong = ami.ping()
+    endpoint.pump()
+    result(pong)
+    assert value(numbers, "starpy_ami_actions_sent_total", server="pbx", action="Ping") == 0
+    tearDown(clock, endpoint, service)
