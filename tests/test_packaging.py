@@ -112,3 +112,12 @@ def test_installed_wheel_without_the_tls_extra(built: tuple[Path, Path], tmp_pat
                          timeout=120, cwd=tmp_path, env=clean)
     assert ran.stdout.startswith("TLSUnavailableError TLS needs pyOpenSSL"), ran
     assert hint in ran.stdout
+    # The installed command finds a classic AGI handler in the current directory.
+    (tmp_path / "myapp.py").write_text("def hello(agi):\n"
+                                       "    return agi.verbose('from myapp').addBoth("
+                                       "lambda _: agi.finish())\n")
+    ran = subprocess.run([str(bin / "starpy"), "agi", "myapp:hello"], capture_output=True,
+                         cwd=tmp_path, env=clean, timeout=120,
+                         input=b"agi_request: myapp\nagi_channel: PJSIP/1-1\n\n200 result=1\n")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == b'VERBOSE "from myapp"\n'
