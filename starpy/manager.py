@@ -939,7 +939,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         def onRefused(failure: Failure) -> Failure:
             if failure.check(error.AMICommandFailure) and not failure.check(error.AMIAuthenticationError):
                 failed: error.AMICommandFailure = failure.value  # type: ignore[assignment]
-                log.warning("AMI login as %s refused: %s", username, failed.message)
+                # The caller gets the failure: an INFO line, not a second report.
+                log.info("AMI login as %s refused: %s", username, failed.message)
                 refused = error.AMIAuthenticationError(
                     failed.action, failed.message, failed.response)
                 self._close(refused)

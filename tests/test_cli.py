@@ -834,6 +834,21 @@ async def test_console_command_with_latin1_bytes_and_a_bad_header(
     assert len([m for m in server.received if m["action"] == "Login"]) == logins
 
 
+@pytest_twisted.ensureDeferred
+async def test_console_command_refused_login_is_one_line(
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+    """The real command: a refused login is one line on stderr, no log record beside it."""
+    server, port = fakeAMI
+    out, err, code = await getProcessOutputAndValue(
+        sys.executable, ["-m", "starpy", "action", "Ping", "-c",
+                         amiConf(tmp_path, port, secret="wrong")],
+        env=dict(os.environ), path=str(ROOT))
+    assert code == cli.EXIT_LOGIN_FAILED
+    assert err.decode() == ("starpy action: login as 'starpy' at 127.0.0.1:%d refused: "
+                            "Authentication failed\n" % port)
+    assert out == b""
+
+
 # -- events --json ------------------------------------------------------------------------------
 
 
