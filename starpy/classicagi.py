@@ -50,6 +50,7 @@ class ClassicAGIProtocol(FastAGIProtocol):
 
     bytesReceived = 0
     refusal: Optional[str] = None
+    closedBeforeReply = "Asterisk closed the script's stdin before the reply"
 
     def dataReceived(self, data: bytes) -> None:
         """Count the bytes, then read them as FastAGI does."""

@@ -122,6 +122,9 @@ class FastAGIProtocol(Protocol, AGISession):
     #: Turn TCP keepalive on for the connection (see :meth:`connectionMade`).
     tcpKeepAlive = True
 
+    #: Why waiting commands fail when the connection ends (the AGIHangup text).
+    closedBeforeReply = "FastAGI connection closed before the reply"
+
     def __init__(
         self,
         onReady: Optional[Callable[[FastAGIProtocol], object]] = None,
@@ -220,7 +223,7 @@ class FastAGIProtocol(Protocol, AGISession):
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: connection closed", self._name())
         self._stopEnvironmentTimer()
-        self._endSession("FastAGI connection closed before the reply")
+        self._endSession(self.closedBeforeReply)
         factory = getattr(self, "factory", None)
         if isinstance(factory, FastAGIFactory):
             factory._sessionEnded(self)

@@ -12,7 +12,9 @@ from typing import List
 
 import pytest
 from twisted.internet import task
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 
 from starpy import cli, error
 from starpy.classicagi import ClassicAGIProtocol
@@ -184,3 +186,18 @@ def test_protocolSighupAndScriptPath() -> None:
     agi.answer().addErrback(lambda f: failures.append(f.type))
     assert failures == [error.AGIHangup]
     assert transport.value() == b""
+
+
+def test_stdinClosedFailsTheCommandNamingStdin() -> None:
+    """A classic AGI command cut off says stdin closed, not a FastAGI connection."""
+    seen: List[ClassicAGIProtocol] = []
+    agi = ClassicAGIProtocol(seen.append, task.Clock())
+    agi.makeConnection(StringTransport())
+    agi.dataReceived(CLASSIC_ENV)
+    failures: List[BaseException] = []
+    agi.answer().addErrback(lambda f: failures.append(f.value))
+    agi.connectionLost(Failure(ConnectionDone()))
+    [failure] = failures
+    assert isinstance(failure, error.AGIHangup)
+    assert "stdin before the reply" in str(failure)
+    assert "FastAGI" not in str(failure)
