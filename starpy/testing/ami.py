@@ -55,6 +55,7 @@ import fnmatch
 import hashlib
 import logging
 import random
+import re
 import time
 from typing import (
     TYPE_CHECKING,
@@ -80,6 +81,14 @@ from zope.interface import implementer
 
 from starpy.codec.ami import DEFAULT_MAX_MESSAGE_SIZE, AMICodecError, AMIParser, Message, formatMessage
 from starpy.testing._amidata import ACTIONS, CLI_OUTPUT
+from starpy.testing._amidefaults import (
+    DEFAULT_ACTIONS,
+    FakeParkedCall,
+    FakeQueue,
+    FakeQueueMember,
+    defaultQueues,
+    deviceOf,
+)
 from starpy.testing.appargs import variableValues
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,6 +100,9 @@ __all__ = [
     "FakeAMIServerProtocol",
     "FakeAMIUser",
     "FakeChannel",
+    "FakeParkedCall",
+    "FakeQueue",
+    "FakeQueueMember",
     "ListReply",
     "MemoryConnection",
     "Reply",
@@ -205,6 +217,7 @@ class FakeChannel:
     bridgeId: str = ""
     created: float = 0.0
     variables: Dict[str, str] = attrs.Factory(dict)
+    mixMonitors: List[str] = attrs.Factory(list)
 
     def __attrs_post_init__(self) -> None:
         if not self.linkedid:
@@ -293,6 +306,8 @@ class FakeAMIServerProtocol(protocol.Protocol):
         self._queue: Deque[Message] = collections.deque()
         self._busy = False
         self._delayed: List[IDelayedCall] = []
+        self.eventFilters: List[Tuple[bool, "re.Pattern[str]"]] = []
+        self._eventWaiter: Optional[Callable[[Pairs], None]] = None
 
     @property
     def loggedIn(self) -> bool:
@@ -401,6 +416,11 @@ class FakeAMIServerProtocol(protocol.Protocol):
             return None
         script = self.factory._scripts.get(lower)
         builtin = getattr(self, "_action_" + lower, None) if lower in _BUILTIN else None
+        if builtin is None and lower in DEFAULT_ACTIONS:
+            default = DEFAULT_ACTIONS[lower]
+
+            def builtin(action: Message) -> Optional[defer.Deferred[None]]:
+                return default(self, action)
         if script is None and builtin is None and lower not in _PRIVILEGES:
             self.respondError(action, "Invalid/unknown command: %s. Use Action: ListCommands"
                               " to show available commands." % (name,))
@@ -463,6 +483,12 @@ class FakeAMIServerProtocol(protocol.Protocol):
         if self.transport is not None and self.connected and not self.closing:
             self.transport.write(formatMessage(_pairs(headers)))
 
+    def writeRaw(self, data: bytes) -> None:
+        """Send *data* as it is (for the few replies that :meth:`write`
+        cannot format, such as Park's message ending in a bare LF)."""
+        if self.transport is not None and self.connected and not self.closing:
+            self.transport.write(data)
+
     def respond(self, action: Message, headers: Optional[Headers] = None,
                 response: str = "Success") -> None:
         """Send the response to *action*: ``Response``, its ``ActionID`` (if
@@ -512,8 +538,23 @@ class FakeAMIServerProtocol(protocol.Protocol):
             if self.eventClasses is not None and privilege is not None and not (
                     _classes(privilege) & self.eventClasses):
                 return False
+            if self.eventFilters and not self._passesFilters(pairs):
+                return False
+            if self._eventWaiter is not None:  # held for the WaitEvent in progress
+                self._eventWaiter(pairs)
+                return True
         self.write(pairs)
         return True
+
+    def _passesFilters(self, pairs: Pairs) -> bool:
+        """Whether an event passes the session's ``Filter`` actions: a
+        regular expression searched in the event's text, as Asterisk does
+        (any include filter must match, no exclude filter may)."""
+        text = "".join("%s: %s\r\n" % pair for pair in pairs)
+        includes = [p for exclude, p in self.eventFilters if not exclude]
+        if includes and not any(p.search(text) for p in includes):
+            return False
+        return not any(p.search(text) for exclude, p in self.eventFilters if exclude)
 
     def _securityEvent(self, name: str, severity: str, middle: Pairs, tail: Pairs) -> Pairs:
         assert self.transport is not None
@@ -955,6 +996,18 @@ class FakeAMIServerFactory(protocol.Factory):
         self._sessions: List[FakeAMIServerProtocol] = []
         self._channelCounter = 0
         self._uniqueCounter = 0
+        # State behind the default answers of starpy.testing._amidefaults.
+        self.queues: Dict[str, FakeQueue] = defaultQueues()
+        self.queueLog: List[str] = []
+        self.mailboxes: Dict[str, Tuple[int, int, int]] = {}
+        self.hints: Dict[Tuple[str, str], str] = {}
+        self.deviceStates: Dict[str, str] = {}
+        self.configs: Dict[str, List[Tuple[str, List[Tuple[str, str]]]]] = {}
+        self.atxferCode = "*2"
+        self.parkingTimeout = 45
+        self.parkingSpaces = range(701, 721)
+        self._parked: Dict[str, FakeParkedCall] = {}
+        self._counter = 0
 
     def __repr__(self) -> str:
         return "<FakeAMIServerFactory %d sessions, users %s>" % (
@@ -1064,6 +1117,48 @@ class FakeAMIServerFactory(protocol.Factory):
         channel.state = 6
         self.emitEvent([("Event", "Newstate"), ("Privilege", "call,all")] + channel.headers())
         return channel
+
+    def newCounter(self) -> int:
+        """A fresh number (bridge and recording ids)."""
+        self._counter += 1
+        return self._counter
+
+    def newBridgeId(self) -> str:
+        """A fresh bridge id, shaped like Asterisk's (a UUID)."""
+        return "00000000-0000-4000-8000-%012x" % (self.newCounter(),)
+
+    def deviceState(self, device: str) -> str:
+        """The state of *device* (``NOT_INUSE``, ``INUSE``...): as set in
+        :attr:`deviceStates`, else ``INUSE`` while a channel of the device
+        is up, else ``NOT_INUSE``."""
+        if device in self.deviceStates:
+            return self.deviceStates[device]
+        if any(deviceOf(name) == device for name in self.channels):
+            return "INUSE"
+        return "NOT_INUSE"
+
+    def parkChannel(self, channel: FakeChannel, parkerDialString: str = "",
+                    timeout: Optional[int] = None, lot: str = "default") -> FakeParkedCall:
+        """Park *channel* in the first free space (701-720) and return the
+        parked call; it stays parked until hung up.
+
+        :raises ValueError: every space is taken.
+        """
+        taken = {parked.space for parked in self.parkedCalls()}
+        space = next((s for s in self.parkingSpaces if s not in taken), None)
+        if space is None:
+            raise ValueError("no free parking space")
+        parked = FakeParkedCall(channel.name, space, parkerDialString,
+                                self.parkingTimeout if timeout is None else timeout,
+                                self.clock.seconds(), lot)
+        self._parked[channel.name] = parked
+        return parked
+
+    def parkedCalls(self) -> List[FakeParkedCall]:
+        """The calls parked now (those whose channel is still up)."""
+        for name in [n for n in self._parked if n not in self.channels]:
+            del self._parked[name]
+        return sorted(self._parked.values(), key=lambda parked: parked.space)
 
     # -- sessions and events ---------------------------------------------
 
