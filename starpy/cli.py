@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, NoReturn, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, NoReturn, Optional, Sequence, TextIO, Tuple
 
 from twisted.internet import defer
 
@@ -136,6 +136,7 @@ def _buildParser() -> argparse.ArgumentParser:
     _addActionCommand(commands)
     _addOriginateCommand(commands)
     _addCheckConfigCommand(commands)
+    _addFakeCommand(commands)
     return parser
 
 
@@ -343,6 +344,71 @@ def _runCheckConfig(args: argparse.Namespace) -> int:
     return runCheckConfig(args, sys.stdout, sys.stderr)
 
 
+def _fastAGIAddress(text: str) -> Tuple[str, int]:
+    """``HOST:PORT`` (port 1-65535) as ``(host, port)``."""
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError("expected HOST:PORT (port 1-65535), got %r" % (text,))
+    return host, int(port)
+
+
+def _dtmfDigits(text: str) -> str:
+    """DTMF digits: 0-9, ``*``, ``#``, A-D."""
+    if not text or any(c not in "0123456789*#ABCDabcd" for c in text):
+        raise argparse.ArgumentTypeError("expected DTMF digits (0-9, *, #, A-D), got %r" % (text,))
+    return text.upper()
+
+
+def _seconds(text: str) -> float:
+    """Seconds, more than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 10**9:  # NaN fails too
+        raise argparse.ArgumentTypeError("expected seconds (more than 0), got %r" % (text,))
+    return value
+
+
+def _addFakeCommand(commands: "_SubParsers") -> None:
+    fake = commands.add_parser(
+        "fake",
+        help="run StarPy's fake Asterisk on loopback, to try the other commands",
+        description="Run StarPy's fake Asterisk AMI server on 127.0.0.1 (user starpy, secret "
+        "starpy-secret) and print the starpy.conf lines that reach it; with --calls N, also "
+        "place N scripted FastAGI calls, one after another, to a FastAGI server (such as "
+        "'starpy serve').  Runs until interrupted, for --for SECONDS, or (with --calls and "
+        "no --for) until the last call ends.",
+    )
+    fake.add_argument("--ami-port", type=_portNumber, default=5038, metavar="PORT",
+                      help="AMI port on 127.0.0.1 (default 5038; 0: any free one)")
+    fake.add_argument("--for", dest="for_", type=_seconds, metavar="SECONDS",
+                      help="stop after SECONDS")
+    fake.add_argument("--calls", type=_wholeNumber0, default=0, metavar="N",
+                      help="FastAGI calls to place, one after another (default 0)")
+    fake.add_argument("--fastagi", type=_fastAGIAddress, metavar="HOST:PORT",
+                      help="the FastAGI server to call (default 127.0.0.1:4573)")
+    fake.add_argument("--script", default="", metavar="PATH",
+                      help="the script path of the calls' AGI URL (agi://HOST:PORT/PATH)")
+    fake.add_argument("--exten", default="s", help="the calls' extension (default s)")
+    fake.add_argument("--context", default="default", help="the calls' context (default "
+                      "default)")
+    fake.add_argument("--callerid", metavar="NUMBER", help="the callers' number")
+    fake.add_argument("--dtmf", type=_dtmfDigits, metavar="DIGITS",
+                      help="digits each caller presses: the first 2 s after the call "
+                      "connects, then one a second")
+    fake.add_argument("--hangup-after", type=_seconds, metavar="SECONDS",
+                      help="each caller hangs up after SECONDS (default: stays on the line)")
+    fake.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    fake.set_defaults(run=_asyncRunner("fake", "starpy.clifake", "runFake"))
+
+
+def _wholeNumber0(text: str) -> int:
+    return _wholeNumber(text, "a whole number, 0 or more", 0)
+
+
 def _configureLogging(verbose: bool) -> None:
     import logging
 
@@ -418,7 +484,7 @@ def _report(err: TextIO, message: str) -> None:
 
 def runCommand(argv: Sequence[str], reactor: Any, out: TextIO, err: TextIO) -> defer.Deferred[int]:
     """Run an asynchronous sub-command (``serve``, ``events``, ``action``,
-    ``originate``) on a running *reactor*, printing to *out* and *err*.
+    ``originate``, ``fake``) on a running *reactor*, printing to *out* and *err*.
 
     For tests and for embedding: it configures no logging.
 
