@@ -552,7 +552,15 @@ def listenFastAGI(
     give the factory ``allowedClients`` then: FastAGI has no authentication.
     For TLS or UNIX sockets, use a Twisted endpoint with the factory.
 
-    :return: a Deferred firing with the listening port.
+    :param port: the TCP port; 0 picks any free one (read it back from the
+        listening port).
+    :return: a Deferred firing with the listening port, an
+        :class:`~twisted.internet.interfaces.IListeningPort`:
+        ``port.getHost().port`` is the port number (the one chosen for
+        ``port=0``), ``port.stopListening()`` stops accepting calls (calls in
+        progress go on) and returns a Deferred.  The Deferred fails with
+        :class:`twisted.internet.error.CannotListenError` when the port is
+        taken or the address is not the host's.
     """
     from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 

@@ -105,8 +105,13 @@ class CollectDigits(_Interaction):
     it back) a valid entry is said back to the caller, digit by digit, before
     the result is returned; with *confirm* the entry is read back anyway.
 
-    The result is ``[(collectDigits, digits)]``, preceded by
-    ``(subMenu, key)`` when it is wrapped in a :class:`SubMenu`.
+    On its own, ``await CollectDigits(...)(agi)`` fires with a chain of one
+    pair, ``[(collectDigits, digits)]``: this model and the keys entered as a
+    string, without the closing ``#`` (``"555"``; with *minDigits* 0, ``#``
+    alone gives ``""``), so the digits are ``chain[-1][1]``.  Inside a
+    :class:`SubMenu` the pair comes after the menus' ``(subMenu, key)``
+    pairs.  With *onSuccess*, the result is what ``onSuccess(agi, chain)``
+    returns instead (it receives the chain, not the digits).
     *textPrompt* (upstream's field) describes the prompt as text; it is
     never played.
     """

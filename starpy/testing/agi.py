@@ -1,11 +1,24 @@
 """A fake Asterisk that places FastAGI calls: Asterisk's side of the wire.
 
-Use it to test an AGI application without an Asterisk.  The fake connects to
-your FastAGI server, sends the environment block exactly as Asterisk 22 does,
-then answers every command line from a simulated channel: sound files with
-durations, DTMF digits arriving at given times, a hangup at a given time,
-channel variables and the AstDB kept in memory, and Asterisk's replies down
-to the ``510``/``511``/``520`` lines and the unsolicited ``HANGUP`` line.
+It is for the authors of AGI applications (FastAGI handlers, menus, classic
+AGI scripts): test them without an Asterisk, in unit tests (in memory, on a
+simulated clock) or against a running server (over TCP, as ``starpy fake
+--calls N`` does).  The fake connects to your FastAGI server, sends the
+environment block exactly as Asterisk 22 does, then answers every command
+line from a simulated channel: sound files with durations, DTMF digits
+arriving at given times, a hangup at a given time, channel variables and the
+AstDB kept in memory, and Asterisk's replies down to the ``510``/``511``/
+``520`` lines and the unsolicited ``HANGUP`` line.
+
+By default (a bare L{SimulatedChannel}) the call is answered, the caller
+presses nothing and never hangs up, the sound files ``hello-world`` and
+``beep`` exist (any other fails to play, as a missing file does), ``EXEC``
+knows ``NoOp``, ``Verbose``, ``Log``, ``Set``, ``Answer`` and ``Hangup``, and
+there are no ``GOSUB`` targets, speech engines or other channels.  Script
+more through the channel's arguments: C{dtmf} (L{spacedDigits}), C{hangupAt},
+C{sounds}, C{applications} (an L{Application} per name), C{subroutines} (a
+L{Subroutine} per location), C{variables}, C{database} (an L{AstDB}),
+C{otherChannels}, C{speechEngines}.
 
 It speaks bytes only and shares no code with StarPy's AGI client, so a test
 that drives StarPy's server with it checks StarPy against Asterisk's rules,
@@ -231,10 +244,15 @@ def _isFalse(value: str | None) -> bool:
 def spacedDigits(
     digits: str, start: float = 2.0, interval: float = 1.0
 ) -> list[tuple[float, str]]:
-    """A DTMF schedule: C{digits} one by one, the first at C{start} seconds
-    after the call connects, then one every C{interval} seconds.
+    """A DTMF schedule for L{SimulatedChannel}'s C{dtmf}: C{digits} one by
+    one, the first at C{start} seconds after the call connects, then one
+    every C{interval} seconds.
 
-    This is what the captures' ``SendDTMF(123,1000,200)`` caller did.
+    C{spacedDigits("12#")} is C{[(2.0, "1"), (3.0, "2"), (4.0, "#")]}; add
+    two schedules to press keys at two moments.  This is what the captures'
+    ``SendDTMF(123,1000,200)`` caller did.
+
+    @return: C{(time, digit)} pairs, in time order.
     """
     return [(start + index * interval, digit) for index, digit in enumerate(digits)]
 
@@ -343,53 +361,90 @@ def _defaultApplications() -> dict[str, Application]:
 class SimulatedChannel:
     """The channel a fake Asterisk runs an AGI on, and the caller behind it.
 
+    Every argument is a keyword with a default, so C{SimulatedChannel()} is a
+    call to ``agi://127.0.0.1:4573/`` from C{PJSIP/caller-00000001}, answered,
+    in context C{default} at extension C{s}, whose caller never presses a
+    key and never hangs up.
+
     Identity (what the environment block says; every value that varies
     between real calls is configurable so a test can reproduce a capture
     byte for byte):
 
-    @ivar request: the AGI URL as written in the dialplan;
-        ``agi_network_script`` is its path without the leading slash.
-    @ivar arguments: the dialplan's AGI arguments (``agi_arg_1``...).
-    @ivar name: the channel name (``agi_channel``); C{channelType} defaults to
+    @ivar request: the AGI URL as written in the dialplan (default
+        ``agi://127.0.0.1:4573/``); ``agi_network_script`` is its path
+        without the leading slash.
+    @ivar arguments: the dialplan's AGI arguments (``agi_arg_1``...;
+        default none).
+    @ivar name: the channel name (``agi_channel``, default
+        ``PJSIP/caller-00000001``); C{channelType} (``agi_type``) defaults to
         its technology, the part before ``/``.
+    @ivar uniqueId: ``agi_uniqueid`` (default ``1700000000.1``).
+    @ivar threadId: ``agi_threadid``.
+    @ivar version: Asterisk's version, ``agi_version`` (default ``22.10.1``);
+        it also decides the command buffer (see C{agiBuffer}).
+    @ivar language: ``agi_language`` (default ``en``).
     @ivar callerId: the caller's number, or None for ``unknown`` (then,
         with no name either, ``agi_callingpres`` is 67).
+    @ivar callerIdName: the caller's name, or None for ``unknown``.
+    @ivar callingPres: ``agi_callingpres``; None (the default) for what
+        Asterisk sends for the caller ID given (0, or 67 without one).
+    @ivar callingAni2: ``agi_callingani2`` (default 0); C{callingTon}
+        (``agi_callington``) and C{callingTns} (``agi_callingtns``) likewise.
+    @ivar dnid: ``agi_dnid``, None for ``unknown``; C{rdnis} (``agi_rdnis``)
+        likewise.
+    @ivar context: ``agi_context`` (default ``default``); C{extension}
+        (``agi_extension``, default ``s``) and C{priority} (``agi_priority``,
+        default 1) are the dialplan location of the AGI.
+    @ivar accountCode: ``agi_accountcode`` (default empty).
+    @ivar answered: whether the channel is up when the AGI starts (default
+        True); False leaves it ringing until ``ANSWER``.
 
     What the caller does, in seconds after the call connects:
 
-    @ivar dtmf: C{(time, digit)} pairs.  A digit interrupts a running
+    @ivar dtmf: C{(time, digit)} pairs (default none; L{spacedDigits}
+        builds them).  A digit interrupts a running
         ``STREAM FILE``/``SAY``/``GET OPTION``/``CONTROL STREAM FILE``/
         ``RECORD FILE`` if it is one of the command's escape digits; ``WAIT FOR
         DIGIT``/``GET DATA`` take any digit; a digit that arrives while no
         command runs is discarded, as res_agi does.
-    @ivar hangupAt: when the caller hangs up, or None to stay on the line.
+    @ivar hangupAt: when the caller hangs up, or None (the default) to stay
+        on the line.
 
     The world the channel lives in:
 
-    @ivar sounds: sound file name -> length in seconds.  Playing any other
+    @ivar sounds: sound file name -> length in seconds (default
+        L{DEFAULT_SOUNDS}: ``hello-world`` and ``beep``).  Playing any other
         file fails as in Asterisk (``200 result=-1 endpos=0``).
     @ivar sayItemDuration: seconds per spoken item of the ``SAY`` commands
-        (a digit, a letter, "forty"...), unless the item's file (for example
-        ``digits/4``) is in C{sounds}.
-    @ivar applications: ``EXEC`` applications by name (case-insensitive).
-    @ivar subroutines: ``GOSUB`` targets by C{(context, extension, priority)}.
+        (a digit, a letter, "forty"...; default 0.8), unless the item's file
+        (for example ``digits/4``) is in C{sounds}.
+    @ivar applications: ``EXEC`` applications by name (case-insensitive):
+        an L{Application} is called with the channel and the options string
+        and returns the application's result.  By default ``NoOp``,
+        ``Verbose``, ``Log``, ``Set``, ``Answer`` and ``Hangup``; any other
+        answers ``200 result=-2`` as for an application Asterisk lacks.
+    @ivar subroutines: ``GOSUB`` targets by C{(context, extension, priority)}
+        (default none: ``GOSUB`` fails as for a missing location).
     @ivar gosubDuration: seconds between GOSUB's ``100`` and ``200`` lines.
     @ivar otherChannels: other channels' names and states, for
         ``CHANNEL STATUS name`` and ``HANGUP name``.
     @ivar speechEngines: names of speech engines; empty (the default) means
         ``SPEECH CREATE`` fails.
     @ivar digitTimeout: the dialplan's digit timeout (``GET OPTION`` without
-        a timeout waits this long).
+        a timeout waits this long; default 5 s).
     @ivar agiBuffer: the size of res_agi's command buffer; None (the
         default) for the one of C{version} (L{agiBufferForVersion}: 8192 for
         22.10.1).  A command line longer than C{agiBuffer - 1} bytes, its
         newline included, is cut there and its tail runs as the next
         command, as in Asterisk.
+    @ivar variables: channel variables before the call (default none);
+        ``AGISIGHUP=no`` and ``AGIEXITONHANGUP=yes`` work as in Asterisk.
+    @ivar database: the L{AstDB} (default empty; pass one instance to
+        several channels to share it).
 
     State, changed by the call and readable afterwards: C{state} (6 is up),
     C{variables}, C{database}, C{hungUp}, C{verboseMessages},
-    C{recordings}, C{sentTexts}, C{musicClass}.  Variables ``AGISIGHUP=no``
-    and ``AGIEXITONHANGUP=yes`` set before the call work as in Asterisk.
+    C{recordings}, C{sentTexts}, C{musicClass}.
     """
 
     request: str = "agi://127.0.0.1:4573/"

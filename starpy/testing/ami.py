@@ -1,7 +1,9 @@
 """A fake Asterisk Manager Interface server, byte for byte like Asterisk 22.
 
-Use it to test code that drives Asterisk over AMI, in memory or over
-loopback TCP::
+It is for applications that drive Asterisk over AMI: test them without an
+Asterisk, in unit tests (in memory, on a ``task.Clock``; StarPy's pytest
+plugin gives one as the ``fakeAMI`` fixture) or over loopback TCP (``starpy
+fake`` runs one, to try StarPy's command line and your code)::
 
     from twisted.internet import task
     from starpy import manager
@@ -20,11 +22,21 @@ loopback TCP::
 Over TCP: ``port = server.listen(0, reactor=reactor)`` and log in to
 ``port.getHost().port``.
 
-Replies are scripted per action with :meth:`FakeAMIServerFactory.script`: a
-fixed response (header pairs), a :class:`ListReply` (any action can be a list
-action), an :class:`ActionError`, or a callable ``(session, action)`` that
-returns one of those (or a Deferred of one), or replies itself through the
-:class:`FakeAMIServerProtocol` methods and returns ``None``.
+To answer differently, or an action the server does not know, script it
+with :meth:`FakeAMIServerFactory.script`: a fixed response (header pairs), a
+:class:`ListReply` (any action can be a list action), an
+:class:`ActionError`, or a callable ``(session, action)`` that returns one of
+those (or a Deferred of one), or replies itself through the
+:class:`FakeAMIServerProtocol` methods and returns ``None``::
+
+    server.script("QueueSummary", ami.ListReply(
+        [{"Event": "QueueSummary", "Queue": "sales", "Available": "2"}],
+        "QueueSummaryComplete"))
+    server.script("Redirect", ami.ActionError("Redirect failed"))
+    server.script("MyAction", [("Message", "done")])
+
+A script replaces the built-in answer until :meth:`unscript
+<FakeAMIServerFactory.unscript>`.
 
 What the server answers without scripting follows the captures in
 ``tests/fixtures`` (Login plain and MD5, the 1 s delay on a failed login,
@@ -38,6 +50,22 @@ reply, sends the ``Newchannel`` (down) and ``Newstate`` (up) events of a
 real call, so a :class:`~starpy.channel.ChannelTracker` follows it;
 ``hangupChannel()`` sends its ``Hangup``.  For a captured call's whole
 event sequence see :mod:`starpy.testing.replay`.
+Every other action that StarPy names
+(:data:`starpy.amiactions.CATALOGUE`) has a default answer in Asterisk 22's
+words, from the captured call flows or Asterisk's source
+(``starpy.testing._amidefaults``): Redirect, BlindTransfer, Atxfer,
+Bridge, Park and ParkedCalls, the queue actions and QueueStatus,
+MixMonitor and StopMixMonitor, PlayDTMF, SendText, AbsoluteTimeout,
+ExtensionState(List), DeviceStateList, MailboxCount/Status, Agents,
+AgentLogoff, GetConfig, UpdateConfig, Filter and WaitEvent.  They work on
+state kept by the factory that a test sets and reads: ``channels``,
+``queues`` (:class:`FakeQueue`), ``parkedCalls()``, ``mailboxes``,
+``hints``, ``deviceStates``, ``configs``, ``astdb`` and ``globals`` (see
+:class:`FakeAMIServerFactory`).  An action on an unknown channel fails as
+Asterisk's does (``No such channel``, ``Channel does not exist: NAME``...);
+actions Asterisk 22 does not have answer ``Invalid/unknown command``.  No
+call events follow by themselves (a transfer sends no ``BlindTransfer``):
+send those with :meth:`FakeAMIServerFactory.emitEvent`.
 
 A script that raises (or whose Deferred fails) is a bug in the test, not
 something Asterisk does: the session sends nothing for that action, and the
@@ -939,6 +967,28 @@ class FakeAMIServerFactory(protocol.Factory):
     :ivar errors: failures raised by scripts, oldest first; each is also
         logged at ``ERROR`` on ``starpy.testing.ami``, which is how a test
         harness watching the ``starpy`` loggers sees it.
+
+    State behind the default answers (set it before or during a test):
+
+    :ivar channels: name -> :class:`FakeChannel` (:meth:`addChannel`,
+        :meth:`hangupChannel`).
+    :ivar queues: name -> :class:`FakeQueue`; by default the captured
+        Asterisk's ``testqueue`` (no members) and ``calls-queue`` (two
+        static members).
+    :ivar queueLog: the ``QueueLog`` entries received, as
+        ``uniqueid|queue|interface|event|message``.
+    :ivar mailboxes: ``mailbox@context`` -> ``(urgent, new, old)`` message
+        counts; any other mailbox is empty.
+    :ivar hints: ``(exten, context)`` -> the hint's devices (``PJSIP/100``,
+        ``&``-separated), for ``ExtensionState`` and ``ExtensionStateList``.
+    :ivar deviceStates: device -> state (``NOT_INUSE``, ``INUSE``, ``BUSY``,
+        ``UNAVAILABLE``, ``RINGING``, ``ONHOLD``...); see :meth:`deviceState`.
+    :ivar configs: file name -> ``[(category, [(key, value)...])...]``,
+        read by ``GetConfig`` and written by ``UpdateConfig``.
+    :ivar atxferCode: the ``atxfer`` feature code (``*2`` as on the captured
+        Asterisk; empty: ``Atxfer`` is refused as without one).
+    :ivar parkingTimeout: seconds a parked call stays parked (45), shown by
+        ``ParkedCall`` events; parked calls are not timed out.
     """
 
     protocol = FakeAMIServerProtocol  # type: ignore[assignment]
