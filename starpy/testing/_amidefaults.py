@@ -158,8 +158,7 @@ def absoluteTimeout(session: "FakeAMIServerProtocol", action: Message) -> None:
         session.respondError(action, "No timeout specified")
         return
     channel = _channelOrError(session, action, "Channel", "No channel specified", "No such channel")
-    if channel is not None:
-        channel.variables["TIMEOUT(absolute)"] = "%d" % seconds
+    if channel is not None:  # the fake does not hang the channel up later
         session.respond(action, [("Message", "Timeout Set")])
 
 
