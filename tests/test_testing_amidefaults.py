@@ -320,3 +320,39 @@ def test_configFilesReadAndUpdated() -> None:
     assert unknown.value.message == "Unknown action command"
     empty = _value(protocol.getConfig("test.conf", category="nosuch"), connection, clock)
     assert empty["response"] == "Success"
+
+
+def test_advancedFiltersAsAsterisk22() -> None:
+    clock, server, protocol, connection = _setup()
+    seen: List[str] = []
+    protocol.registerEvent(None, lambda ami_, event: seen.append(
+        "%s %s" % (event["event"], event.get("channel", ""))))
+    assert _value(protocol.filter(name="Hangup"), connection, clock)["message"] == "Success"
+    assert _value(protocol.filter("Local/", action="exclude", header="Channel",
+                                  method="starts_with"), connection, clock)["message"] == "Success"
+    server.emitEvent("Newstate", Channel=CHANNEL)
+    server.emitEvent("Hangup", Channel=CHANNEL)
+    server.emitEvent("Hangup", Channel="Local/1@x-00000001;1")
+    server.emitEvent("hangup", Channel=OTHER)          # names are case-sensitive there
+    connection.flush()
+    assert seen == ["Hangup " + CHANNEL]
+
+
+@pytest.mark.parametrize("criteria, pattern, expected", [
+    ("", "Event: (", "Filter did not compile.  Check the syntax of the filter given."),
+    ("", "", "Filter was formatted incorrectly.  Check the syntax of the filter given."),
+    ("name(Hangup)", "x", "Filter was formatted incorrectly.  Check the syntax of the filter given."),
+    ("method(exact)", "", "Filter was formatted incorrectly.  Check the syntax of the filter given."),
+    ("colour(red)", "", "Filter was formatted incorrectly.  Check the syntax of the filter given."),
+    ("action(maybe),name(Hangup)", "",
+     "Filter was formatted incorrectly.  Check the syntax of the filter given."),
+    ("method(none)", "", "Filter was formatted incorrectly.  Check the syntax of the filter given."),
+])
+def test_badFiltersAnswerAsterisksErrors(criteria: str, pattern: str, expected: str) -> None:
+    clock, server, protocol, connection = _setup()
+    headers = [("Filter", pattern), ("Operation", "Add")]
+    if criteria:
+        headers.insert(0, ("MatchCriteria", criteria))
+    result = _outcome(protocol.sendAction("Filter", headers), connection, clock)
+    assert isinstance(result, Failure) and result.value.message == expected
+    assert server.sessions[0].eventFilters == []

@@ -50,6 +50,7 @@ reply, sends the ``Newchannel`` (down) and ``Newstate`` (up) events of a
 real call, so a :class:`~starpy.channel.ChannelTracker` follows it;
 ``hangupChannel()`` sends its ``Hangup``.  For a captured call's whole
 event sequence see :mod:`starpy.testing.replay`.
+
 Every other action that StarPy names
 (:data:`starpy.amiactions.CATALOGUE`) has a default answer in Asterisk 22's
 words, from the captured call flows or Asterisk's source
@@ -83,7 +84,6 @@ import fnmatch
 import hashlib
 import logging
 import random
-import re
 import time
 from typing import (
     TYPE_CHECKING,
@@ -111,6 +111,7 @@ from starpy.codec.ami import DEFAULT_MAX_MESSAGE_SIZE, AMICodecError, AMIParser,
 from starpy.testing._amidata import ACTIONS, CLI_OUTPUT
 from starpy.testing._amidefaults import (
     DEFAULT_ACTIONS,
+    EventFilter,
     FakeParkedCall,
     FakeQueue,
     FakeQueueMember,
@@ -334,7 +335,7 @@ class FakeAMIServerProtocol(protocol.Protocol):
         self._queue: Deque[Message] = collections.deque()
         self._busy = False
         self._delayed: List[IDelayedCall] = []
-        self.eventFilters: List[Tuple[bool, "re.Pattern[str]"]] = []
+        self.eventFilters: List[EventFilter] = []
         self._eventWaiter: Optional[Callable[[Pairs], None]] = None
 
     @property
@@ -575,14 +576,13 @@ class FakeAMIServerProtocol(protocol.Protocol):
         return True
 
     def _passesFilters(self, pairs: Pairs) -> bool:
-        """Whether an event passes the session's ``Filter`` actions: a
-        regular expression searched in the event's text, as Asterisk does
-        (any include filter must match, no exclude filter may)."""
-        text = "".join("%s: %s\r\n" % pair for pair in pairs)
-        includes = [p for exclude, p in self.eventFilters if not exclude]
-        if includes and not any(p.search(text) for p in includes):
+        """Whether an event passes the session's ``Filter`` actions, as
+        Asterisk decides: with include filters, one of them must match; no
+        exclude filter may."""
+        includes = [f for f in self.eventFilters if not f.exclude]
+        if includes and not any(f.matches(pairs) for f in includes):
             return False
-        return not any(p.search(text) for exclude, p in self.eventFilters if exclude)
+        return not any(f.matches(pairs) for f in self.eventFilters if f.exclude)
 
     def _securityEvent(self, name: str, severity: str, middle: Pairs, tail: Pairs) -> Pairs:
         assert self.transport is not None
