@@ -384,7 +384,6 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                "Set the penalty of *interface*."),
     ActionSpec("queueRemove", "QueueRemove", (_p("queue"), _p("interface")),
                "Remove *interface* from *queue*."),
-    ActionSpec("queues", "Queues", (), "The ``queue show`` text of all queues."),
     ActionSpec("queueStatus", "QueueStatus", (_o("queue"), _o("member")),
                "Queue parameters and members:"
                " ``QueueParams``, ``QueueMember``, ``QueueEntry`` events.", _LIST,
@@ -534,7 +533,6 @@ class AMIActions:
     queuePause: _NamedActionType
     queuePenalty: _NamedActionType
     queueRemove: _NamedActionType
-    queues: _NamedActionType
     queueStatus: _NamedActionType
     redirect: _NamedActionType
     setVar: _NamedActionType

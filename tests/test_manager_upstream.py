@@ -109,7 +109,6 @@ UPSTREAM_PROTOCOL = {
     "queuePause": "queue, interface, paused=True, reason=None",
     "queuePenalty": "interface, penalty, queue=None",
     "queueRemove": "queue, interface",
-    "queues": "",
     "queueStatus": "queue=None, member=None",
     "redirect": "channel, context, exten, priority, extraChannel=None",
     "setVar": "channel, variable, value",
@@ -128,7 +127,7 @@ UPSTREAM_PROTOCOL = {
 
 #: upstream methods for actions Asterisk removed (or that were never actions).
 UPSTREAM_REMOVED = ["changeMonitor", "meetmeMute", "meetmeUnmute", "monitor", "parkedCall",
-                    "unParkedCall", "pauseMonitor", "setCDRUserField", "sipPeers",
+                    "unParkedCall", "pauseMonitor", "queues", "setCDRUserField", "sipPeers",
                     "sipShowPeers", "stopMonitor", "unpauseMonitor"]
 
 UPSTREAM_FACTORY = {

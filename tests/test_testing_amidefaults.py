@@ -111,7 +111,7 @@ def test_everyNamedActionOfAsterisk22HasADefault() -> None:
     assert missing == []
     assert sorted(named - listed) == ["dahdidialoffhook", "dahdidndoff", "dahdidndon",
                                       "dahdihangup", "dahdirestart", "dahdishowchannels",
-                                      "dahditransfer", "queues"]
+                                      "dahditransfer"]
 
 
 def test_unknownChannelAnswersAsAsterisk() -> None:
