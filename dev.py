@@ -2,7 +2,8 @@
 """Run StarPy's demo or its test suite from a fresh checkout.
 
     python3 dev.py demo [demo options]   # the demo, needs no Asterisk
-    python3 dev.py test [pytest options] # mypy --strict on starpy/, then pytest
+    python3 dev.py test [pytest options] # mypy --strict, the API reference, pytest
+    python3 dev.py docs                  # the API reference, in build/apidocs/
 
 Creates (or reuses) a virtual environment in ``.venv`` next to this file and
 installs StarPy into it, editable, with its test dependencies.  The install is
@@ -46,19 +47,37 @@ def _ensureEnvironment() -> Path:
     return python
 
 
+def _apiReference(python: Path) -> int:
+    """Build the API reference with pydoctor; any warning (a broken
+    cross-reference, a docstring that does not parse) fails it."""
+    status = subprocess.call([
+        str(python), "-m", "pydoctor", "--quiet", "--warnings-as-errors",
+        "--docformat=restructuredtext", "--project-name=StarPy",
+        "--html-output=%s" % (HERE / "build" / "apidocs"), "starpy"])
+    if status != 0:
+        print("dev.py: the API reference has warnings (pydoctor, above)", file=sys.stderr)
+    return status
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test"):
+    if not argv or argv[0] not in ("demo", "test", "docs"):
         print(__doc__, file=sys.stderr)
         return 2
     python = _ensureEnvironment()
     os.chdir(HERE)
     if argv[0] == "demo":
         return subprocess.call([str(python), "-m", "starpy", "demo", *argv[1:]])
+    if argv[0] == "docs":
+        status = _apiReference(python)
+        if status == 0:
+            print("dev.py: open %s" % (HERE / "build" / "apidocs" / "index.html",))
+        return status
     status = subprocess.call([str(python), "-m", "mypy", "--strict", "starpy"])
     if status != 0:
         print("dev.py: mypy --strict failed", file=sys.stderr)
+    docsStatus = _apiReference(python)
     testStatus = subprocess.call([str(python), "-m", "pytest", *argv[1:]])
-    return status or testStatus
+    return status or docsStatus or testStatus
 
 
 if __name__ == "__main__":

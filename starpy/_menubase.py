@@ -155,14 +155,14 @@ class _Interaction:
 
         :return: a Deferred firing with the chain ``[(option, digits), ...]``
             (or with what an ``onSuccess``/``onFailure`` handler returned).
-            It fails with :class:`~starpy.error.MenuFinished` (its
-            subclasses :class:`~starpy.error.MenuTimeout`,
-            :class:`~starpy.error.MenuUnexpectedOption`) when repetitions
-            run out, :class:`~starpy.error.MenuExit` when the caller chose an
+            It fails with :class:`MenuFinished <starpy.error.MenuFinished>` (its
+            subclasses :class:`MenuTimeout <starpy.error.MenuTimeout>`,
+            :class:`MenuUnexpectedOption <starpy.error.MenuUnexpectedOption>`) when repetitions
+            run out, :class:`MenuExit <starpy.error.MenuExit>` when the caller chose an
             :class:`ExitOn` option of a top-level menu,
-            :class:`~starpy.error.AGIHangup` when the channel hangs up, and
+            :class:`AGIHangup <starpy.error.AGIHangup>` when the channel hangs up, and
             with any other AGI error (a missing sound file:
-            :class:`~starpy.error.AGICommandFailure`).
+            :class:`AGICommandFailure <starpy.error.AGICommandFailure>`).
         """
 
         async def run() -> Any:

@@ -31,7 +31,7 @@ def tlsUnavailable() -> Optional[str]:
 
 
 def requireTLS() -> None:
-    """Raise :class:`~starpy.error.TLSUnavailableError` unless TLS can be used."""
+    """Raise :class:`TLSUnavailableError <starpy.error.TLSUnavailableError>` unless TLS can be used."""
     why = tlsUnavailable()
     if why is not None:
         raise TLSUnavailableError(why)

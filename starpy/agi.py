@@ -26,21 +26,21 @@ Conventions of every command:
 * results have upstream StarPy's shapes: a DTMF digit comes back as its
   ASCII code (``49`` for ``"1"``, ``35`` for ``"#"``), ``0`` when no digit
   was pressed; :func:`digitChar` turns such a code into its character;
-* the Deferred fails with :class:`~starpy.error.AGICommandFailure` when
+* the Deferred fails with :class:`AGICommandFailure <starpy.error.AGICommandFailure>` when
   Asterisk answers ``result=-1`` (except where a method says otherwise,
-  as upstream StarPy did), :class:`~starpy.error.AGIInvalidCommand`
-  (510), :class:`~starpy.error.AGIDeadChannel` (511),
-  :class:`~starpy.error.AGIUsageError` (520), and
-  :class:`~starpy.error.AGIHangup` when the channel hung up before a command
+  as upstream StarPy did), :class:`AGIInvalidCommand <starpy.error.AGIInvalidCommand>`
+  (510), :class:`AGIDeadChannel <starpy.error.AGIDeadChannel>` (511),
+  :class:`AGIUsageError <starpy.error.AGIUsageError>` (520), and
+  :class:`AGIHangup <starpy.error.AGIHangup>` when the channel hung up before a command
   that a dead channel refuses, or the session ended;
 * arguments holding CR, LF or NUL, numbers that are not finite, and a
   command line longer than the connected Asterisk reads as one command
   (see :meth:`AGISession.sendCommandLine`) make the Deferred fail with
-  :class:`ValueError` before anything is sent (a NaN or infinite time
-  raises that :class:`ValueError` at once);
+  ``ValueError`` before anything is sent (a NaN or infinite time
+  raises that ``ValueError`` at once);
 * a reply that does not fit its command (``200 result=abc``, a ``200``
   without ``result=``, ``endpos=abc``) fails with
-  :class:`~starpy.error.AGIReplyError`.
+  :class:`AGIReplyError <starpy.error.AGIReplyError>`.
 """
 from __future__ import annotations
 
@@ -201,7 +201,7 @@ class QueuedCommand:
     """A command line on its way: queued, in flight, then answered.
 
     :ivar line: the command line, without newline.
-    :ivar deferred: fires with its :class:`~starpy.codec.agi.AGIReply`.
+    :ivar deferred: fires with its :class:`AGIReply <starpy.codec.agi.AGIReply>`.
     :ivar tag: what the transport needs to recognise the reply (AsyncAGI's
         CommandID), or ``None``.
     :ivar data: the line's bytes as checked by
@@ -227,7 +227,7 @@ def runHandler(agi: "AGISession", mainFunction: Handler) -> Deferred[bool]:
     """Run ``mainFunction(agi)`` the way every AGI transport does.
 
     If the function raises or its Deferred (or coroutine) fails, the
-    session's :meth:`~AGISession.failureReport` is logged as one ERROR entry
+    session's :meth:`failureReport <AGISession.failureReport>` is logged as one ERROR entry
     on the transport's logger (:attr:`AGISession.handlerLog`) and the session
     is finished.  If it returns a Deferred or is a coroutine, the session is
     finished when that completes.  A plain return value leaves the session
@@ -342,7 +342,7 @@ class AGIResponse(str):
     so upstream code that splits it, or passes it to
     :meth:`AGISession.checkFailure`, :meth:`AGISession.resultAsInt` and the
     other helpers, keeps working.  The parsed
-    :class:`~starpy.codec.agi.AGIReply` is :attr:`reply`, and its fields
+    :class:`AGIReply <starpy.codec.agi.AGIReply>` is :attr:`reply`, and its fields
     are readable here too (``response.result``, ``response.extra``...).
     """
 
@@ -360,7 +360,7 @@ class AGIResponse(str):
 
     @property
     def result(self) -> Optional[str]:
-        """The text after ``result=`` (see :class:`~starpy.codec.agi.AGIReply`)."""
+        """The text after ``result=`` (see :class:`AGIReply <starpy.codec.agi.AGIReply>`)."""
         return self.reply.result
 
     @property
@@ -394,7 +394,7 @@ class AGIResponse(str):
         return self.reply.interim
 
     def resultAsInt(self) -> int:
-        """The result as an int (see :meth:`~starpy.codec.agi.AGIReply.resultAsInt`)."""
+        """The result as an int (see :meth:`resultAsInt <starpy.codec.agi.AGIReply.resultAsInt>`)."""
         return self.reply.resultAsInt()
 
 
@@ -617,7 +617,7 @@ class AGISession(ABC):
     :ivar closed: whether the session has ended (no command can be sent).
     :ivar history: the last :attr:`HISTORY_LENGTH` commands with their
         replies (or why they failed), oldest first, for failure reports.
-    :ivar tracer: the session's :class:`~starpy.trace.WireTracer` (see
+    :ivar tracer: the session's :class:`WireTracer <starpy.trace.WireTracer>` (see
         :meth:`setTrace`).
 
     :param clock: the clock :meth:`wait` and :attr:`commandTimeout` use; the
@@ -636,7 +636,7 @@ class AGISession(ABC):
 
     #: Whether a command queued before the channel hung up is still sent
     #: (Asterisk then answers it, ``511`` if a dead channel refuses it), or
-    #: fails with :class:`~starpy.error.AGIHangup` unsent unless it is
+    #: fails with :class:`AGIHangup <starpy.error.AGIHangup>` unsent unless it is
     #: dead-safe.  FastAGI sends it; AsyncAGI, whose channel is leaving
     #: AGI, does not.
     sendQueuedAfterHangup = True
@@ -675,16 +675,16 @@ class AGISession(ABC):
         The line goes out now if no command is in flight, else after the
         ones before it.  The Deferred fires with the final :class:`AGIReply`
         of that command (any code: :meth:`sendCommand` interprets it), and
-        fails with :class:`~starpy.error.AGIHangup` if the session has ended
+        fails with :class:`AGIHangup <starpy.error.AGIHangup>` if the session has ended
         or been finished (nothing is sent then) or ends first.  What happens
         to a command queued before a hangup is the transport's
         :attr:`sendQueuedAfterHangup`.  Cancelling a queued command removes
         it; one in flight cannot be unsent (its reply is then dropped).
 
         A line the connected Asterisk would not read back as one command
-        fails the Deferred with :class:`ValueError` and is not sent: one
+        fails the Deferred with ``ValueError`` and is not sent: one
         holding CR, LF or NUL, or one longer than Asterisk's command buffer
-        (:func:`~starpy.codec.agi.maxCommandBytes` of ``agi_version``: 8191
+        (:func:`maxCommandBytes <starpy.codec.agi.maxCommandBytes>` of ``agi_version``: 8191
         bytes with the newline since Asterisk 20.16, 21.11, 22.6 and 23,
         2047 before and when the version is unknown), whose tail Asterisk
         would run as another command.
@@ -710,7 +710,7 @@ class AGISession(ABC):
 
         The default is FastAGI's and classic AGI's rule: the line must fit
         the command buffer of the Asterisk named by ``agi_version``
-        (:func:`~starpy.codec.agi.maxCommandBytes`).
+        (:func:`maxCommandBytes <starpy.codec.agi.maxCommandBytes>`).
 
         :raises ValueError: Asterisk would not read *line* as one command.
         """
@@ -744,10 +744,10 @@ class AGISession(ABC):
         """Seconds a command may wait for its reply, or ``None`` (the default): no limit.
 
         When a command gets no reply in time its Deferred fails with
-        :class:`~starpy.error.AGICommandTimeout` and the session ends (the
+        :class:`AGICommandTimeout <starpy.error.AGICommandTimeout>` and the session ends (the
         connection is dropped: a late reply would answer the wrong command),
         so every other waiting command fails with
-        :class:`~starpy.error.AGIHangup`.  Set it longer than the longest
+        :class:`AGIHangup <starpy.error.AGIHangup>`.  Set it longer than the longest
         command the application runs: ``STREAM FILE`` of a long prompt,
         ``WAIT FOR DIGIT -1``, ``RECORD FILE``, ``EXEC Dial`` last as long
         as the caller lets them.  A new value applies to the command in
@@ -883,7 +883,7 @@ class AGISession(ABC):
     def finish(self) -> None:
         """End the AGI session (FastAGI: close the connection).
 
-        Commands still waiting fail with :class:`~starpy.error.AGIHangup`.
+        Commands still waiting fail with :class:`AGIHangup <starpy.error.AGIHangup>`.
         """
 
     def hangupReceived(self) -> None:
@@ -891,7 +891,7 @@ class AGISession(ABC):
 
         A pending command is not answered by this.  From now on, commands a
         dead channel refuses fail at once with
-        :class:`~starpy.error.AGIHangup`; the dead-safe ones
+        :class:`AGIHangup <starpy.error.AGIHangup>`; the dead-safe ones
         (:data:`DEAD_SAFE_COMMANDS`) are still sent.
         """
         if self.hungUp:
@@ -907,7 +907,7 @@ class AGISession(ABC):
 
         Transports call this when the connection (or AsyncAGI) ends, after
         failing their own pending commands.  Pending :meth:`wait` calls fail
-        with :class:`~starpy.error.AGIHangup`; :meth:`whenClosed` fires.
+        with :class:`AGIHangup <starpy.error.AGIHangup>`; :meth:`whenClosed` fires.
         """
         if self.closed:
             return
@@ -940,7 +940,7 @@ class AGISession(ABC):
 
     def onClose(self) -> Deferred[None]:
         """Upstream StarPy's close notification: a Deferred that *fails*
-        (with :class:`twisted.internet.error.ConnectionDone`) once the
+        (with ``twisted.internet.error.ConnectionDone``) once the
         session has ended; the same Deferred on every call.
 
         :meth:`whenClosed`, which fires with ``None``, is the primary form.
@@ -997,7 +997,7 @@ class AGISession(ABC):
         Asterisk's replies are kept in :attr:`history` (and so in
         :meth:`failureReport`) and in the wire trace with only their status
         code: a DTMF reply such as ``200 result=52`` spells the key pressed,
-        so :class:`~starpy.menu.CollectPassword` collects inside this.
+        so :class:`CollectPassword <starpy.menu.CollectPassword>` collects inside this.
         Commands sent stay visible.  Blocks may nest::
 
             with agi.maskingReplies():
@@ -1016,7 +1016,7 @@ class AGISession(ABC):
 
     @property
     def tracer(self) -> WireTracer:
-        """The session's :class:`~starpy.trace.WireTracer` (made on first use)."""
+        """The session's :class:`WireTracer <starpy.trace.WireTracer>` (made on first use)."""
         if self._tracer is None:
             self._tracer = WireTracer("AGI")
         return self._tracer
@@ -1064,7 +1064,7 @@ class AGISession(ABC):
         :return: a Deferred firing with an :class:`AGIResponse`: upstream's
             string (the reply after ``200 result=``), which also holds the
             parsed reply.  It fails with
-            :class:`~starpy.error.AGICommandFailure` on ``result=-1``
+            :class:`AGICommandFailure <starpy.error.AGICommandFailure>` on ``result=-1``
             (upstream fired with ``"-1"``; its helper :meth:`checkFailure`
             then raised the same error), and as described in the module
             docstring for the other replies.
@@ -1143,8 +1143,8 @@ class AGISession(ABC):
 
         :return: a Deferred that fires with ``0`` (as upstream StarPy's did)
             after *duration* seconds; it
-            fails with :class:`~starpy.error.AGIHangup` if the session ends
-            first, and at once with :class:`ValueError` if *duration* is
+            fails with :class:`AGIHangup <starpy.error.AGIHangup>` if the session ends
+            first, and at once with ``ValueError`` if *duration* is
             negative or NaN.  Cancelling it cancels the timer.
         """
         if self.closed:

@@ -3,7 +3,7 @@
 Each entry of :data:`CATALOGUE` names a method, the AMI action it sends and
 its parameters (Python argument, AMI header, default, conversion).  The
 :class:`AMIActions` mixin turns every entry into a method of
-:class:`~starpy.manager.AMIProtocol`, so ``ami.hangup('PJSIP/100-0001')``
+:class:`AMIProtocol <starpy.manager.AMIProtocol>`, so ``ami.hangup('PJSIP/100-0001')``
 sends ``Action: Hangup`` with ``Channel: PJSIP/100-0001``.  Any action not
 listed is still reachable with ``ami.sendAction(name, headers)``.
 
@@ -467,12 +467,12 @@ class _NamedAction:
 
     def __init__(self, spec: ActionSpec) -> None:
         self.spec = spec
-        kind = ("an :class:`~starpy.manager.EventList`: the response, the item events,"
+        kind = ("an :class:`EventList <starpy.manager.EventList>`: the response, the item events,"
                 " then the closing event" if spec.isList
-                else "the response :class:`~starpy.codec.ami.Message`")
+                else "the response :class:`Message <starpy.codec.ami.Message>`")
         self.__doc__ = (
             "%s\n\n``%s`` sends ``Action: %s``. The Deferred fires with %s and fails with"
-            " :class:`~starpy.error.AMICommandFailure` on ``Response: Error``, or with"
+            " :class:`AMICommandFailure <starpy.error.AMICommandFailure>` on ``Response: Error``, or with"
             " AMITimeout / AMIConnectionLost." % (spec.doc, spec.signature(), spec.action, kind)
         )
 
@@ -506,7 +506,7 @@ _NamedActionType = Callable[..., "defer.Deferred[Any]"]
 
 
 class AMIActions:
-    """Named actions for :class:`~starpy.manager.AMIProtocol`.
+    """Named actions for :class:`AMIProtocol <starpy.manager.AMIProtocol>`.
 
     Catalogue actions are attached below the class; see :data:`CATALOGUE`.
     """
@@ -579,7 +579,7 @@ class AMIActions:
         line (Asterisk 14 and later) and the old ``Response: Follows`` body
         closed by ``--END COMMAND--``.  An unknown CLI command (Asterisk
         answers ``Response: Error`` with the output) fails with
-        :class:`~starpy.error.AMICommandFailure` whose message is the output.
+        :class:`AMICommandFailure <starpy.error.AMICommandFailure>` whose message is the output.
         """
 
         def lines(response: Message) -> List[str]:
@@ -602,7 +602,7 @@ class AMIActions:
         """The AstDB value of *key* in *family*, or ``None`` if there is none.
 
         Fires with ``None`` when Asterisk answers ``Database entry not found``
-        (as upstream StarPy); fails with :class:`~starpy.error.AMICommandFailure`
+        (as upstream StarPy); fails with :class:`AMICommandFailure <starpy.error.AMICommandFailure>`
         on any other ``Response: Error`` (``Permission denied``...).
         Concurrent calls never cross: each reply is matched by its ActionID.
         """
@@ -649,7 +649,7 @@ class AMIActions:
                method: Optional[str] = None, action: Optional[str] = None,
                timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Message]":
         """Add an event filter to this session (``Action: Filter``); fires with
-        the response, fails with :class:`~starpy.error.AMICommandFailure`
+        the response, fails with :class:`AMICommandFailure <starpy.error.AMICommandFailure>`
         when Asterisk refuses it (a user without the ``system`` write class,
         a filter that does not compile...).
 
@@ -752,7 +752,7 @@ class AMIActions:
                   actionTimeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Any]":
         """Wait up to *timeout* seconds for an event (``WaitEvent``).
 
-        Fires, as upstream StarPy, with an :class:`~starpy.manager.EventList`
+        Fires, as upstream StarPy, with an :class:`EventList <starpy.manager.EventList>`
         of the response and the closing ``WaitEventComplete`` (and any event
         carrying the ActionID between them).  *actionTimeout* defaults to
         *timeout* plus the protocol's default.
@@ -817,14 +817,14 @@ class AMIActions:
         :param codecs: codec names (``'ulaw,alaw'`` or a list).
         :param asynchronous: send ``Async: true`` too, but fire only on the
             matching ``OriginateResponse`` event: with it when it says
-            ``Success``; failing with :class:`~starpy.error.AMIOriginateFailure`
+            ``Success``; failing with :class:`AMIOriginateFailure <starpy.error.AMIOriginateFailure>`
             carrying ``reason`` when it says ``Failure``.  Not the same as
             *nowait*: give one of them.
         :param actionTimeout: how long to wait for Asterisk's answer (by
             default the originate *timeout* plus the protocol's default).
 
         Otherwise (synchronous) it fires with the response once the call is
-        answered.  All forms fail with :class:`~starpy.error.AMICommandFailure`
+        answered.  All forms fail with :class:`AMICommandFailure <starpy.error.AMICommandFailure>`
         on ``Response: Error``.
 
         :raises TypeError: an argument given twice under its two spellings.

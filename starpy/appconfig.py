@@ -1,6 +1,6 @@
 """Reading ``starpy.conf``, the configuration of :mod:`starpy.utilapplication`.
 
-``starpy.conf`` is StarPy's own INI file (read with :mod:`configparser`, not
+``starpy.conf`` is StarPy's own INI file (read with ``configparser``, not
 an Asterisk ``.conf``)::
 
     [AMI]
@@ -24,7 +24,7 @@ Which files are read (see :func:`configFiles`):
 
 Comments: a line whose first non-blank character is ``;`` or ``#``, and the
 rest of a line from a ``;`` that starts the value or follows whitespace
-(``username = starpy   ; the AMI user``), as in Asterisk's own ``.conf``
+(``username = starpy ; the AMI user``), as in Asterisk's own ``.conf``
 files.  A ``;`` right after another character stays in the value
 (``secret = pa;ss``); write ``\\;`` for a literal ``;`` anywhere
 (``secret = a \\; b`` is ``a ; b``).  See :func:`stripInlineComment`.

@@ -4,7 +4,7 @@ A channel that runs ``AGI(agi:async)`` waits for commands sent with
 ``Action: AGI``; Asterisk announces it with an ``AsyncAGIStart`` event and
 reports each command's outcome in an ``AsyncAGIExec`` event.  Here each such
 channel becomes an :class:`AsyncAGISession`, an
-:class:`~starpy.agi.AGISession` with exactly the command API of FastAGI, so
+:class:`AGISession <starpy.agi.AGISession>` with exactly the command API of FastAGI, so
 handlers, ``InSequence`` and menus run unchanged::
 
     from starpy import asyncagi
@@ -40,7 +40,7 @@ How the wire is read (see ``WIRE.md``):
   :class:`AsyncAGIRejected` carrying Asterisk's message;
 * ``AsyncAGIEnd``, the channel's ``Hangup``, or the loss of the AMI
   connection ends the session: commands still waiting fail with
-  :class:`~starpy.error.AGIHangup`; ``HangupRequest`` (which Asterisk sends
+  :class:`AGIHangup <starpy.error.AGIHangup>`; ``HangupRequest`` (which Asterisk sends
   before ``AsyncAGIEnd`` when the channel hangs up) marks it hung up;
 * the Asterisk 11 form (``Event: AsyncAGI`` with ``SubEvent: Start``,
   ``Exec`` or ``End``) is understood too.
@@ -147,7 +147,7 @@ class AsyncAGIRejected(error.AGIHangup):
     """Asterisk refused an ``Action: AGI``: the channel does not exist (any
     more) or is not in AsyncAGI.
 
-    It is an :class:`~starpy.error.AGIHangup` (the session is over for that
+    It is an :class:`AGIHangup <starpy.error.AGIHangup>` (the session is over for that
     channel) whose ``text`` and :attr:`message` are Asterisk's ``Message``
     (``Channel Local/300@asyncagi-0000000a;2 does not exist.``).
 
@@ -212,14 +212,14 @@ class AsyncAGISession(AGISession):
     def sendCommandLine(self, line: str) -> Deferred[AGIReply]:
         """Send *line* with ``Action: AGI`` now, or after the commands before it.
 
-        :return: a Deferred firing with the :class:`~starpy.codec.agi.AGIReply`
+        :return: a Deferred firing with the :class:`AGIReply <starpy.codec.agi.AGIReply>`
             parsed from the matching ``AsyncAGIExec``; failing at once with
-            :class:`ValueError`, nothing sent, for a line the ``Command``
+            ``ValueError``, nothing sent, for a line the ``Command``
             header cannot carry (see :meth:`_encodeLine`); failing with
             :class:`AsyncAGIRejected` on ``Response: Error``,
-            :class:`~starpy.error.AGIHangup` when the session ends first,
-            :class:`~starpy.error.AGIProtocolError` on an unreadable
-            ``Result``, or the AMI failure (:class:`~starpy.error.AMITimeout`
+            :class:`AGIHangup <starpy.error.AGIHangup>` when the session ends first,
+            :class:`AGIProtocolError <starpy.error.AGIProtocolError>` on an unreadable
+            ``Result``, or the AMI failure (:class:`AMITimeout <starpy.error.AMITimeout>`
             when Asterisk did not acknowledge the action).  Cancelling a
             queued command removes it; one in flight cannot be unsent (its
             result is then dropped).
@@ -229,7 +229,7 @@ class AsyncAGISession(AGISession):
         return AGISession.sendCommandLine(self, line)
 
     def _encodeLine(self, line: str) -> Optional[bytes]:
-        """Refuse a line ``Action: AGI`` cannot carry whole.
+        r"""Refuse a line ``Action: AGI`` cannot carry whole.
 
         The command travels as the action's ``Command`` header, which
         Asterisk copies whole (no AGI buffer is involved), but the AMI line
@@ -249,9 +249,9 @@ class AsyncAGISession(AGISession):
     def finish(self) -> None:
         """Hand the channel back to the dialplan (``ASYNCAGI BREAK``).
 
-        Queued commands fail with :class:`~starpy.error.AGIHangup`; the
+        Queued commands fail with :class:`AGIHangup <starpy.error.AGIHangup>`; the
         command in flight still completes.  The session ends when Asterisk
-        sends ``AsyncAGIEnd`` (:meth:`whenClosed` fires then), or at once if
+        sends ``AsyncAGIEnd`` (:meth:`whenClosed <starpy.agi.AGISession.whenClosed>` fires then), or at once if
         Asterisk refuses the break.  On a channel known to have hung up no
         break is sent: Asterisk ends AsyncAGI itself.  Idempotent.
         """
@@ -378,13 +378,13 @@ def _names(value: Union[str, Iterable[str], None]) -> Optional[FrozenSet[str]]:
 class AsyncAGIDispatcher(Service):
     """Turn each channel entering ``AGI(agi:async)`` into a session.
 
-    Like :class:`~starpy.fastagi.FastAGIFactory`, but fed by AMI events.
+    Like :class:`FastAGIFactory <starpy.fastagi.FastAGIFactory>`, but fed by AMI events.
     It is a Twisted service: :meth:`startService` registers its event
     handlers on *ami*, :meth:`stopService` cancels them and ends the
     sessions it holds (without touching the channels).
 
-    :param ami: a logged-in :class:`~starpy.manager.AMIProtocol`, or an
-        :class:`~starpy.manager.AMIService` (registrations then survive
+    :param ami: a logged-in :class:`AMIProtocol <starpy.manager.AMIProtocol>`, or an
+        :class:`AMIService <starpy.manager.AMIService>` (registrations then survive
         reconnections; each session speaks through the connection that
         announced it and ends if that connection is lost).
     :param mainFunction: called with each new :class:`AsyncAGISession`; may
@@ -454,7 +454,7 @@ class AsyncAGIDispatcher(Service):
 
     def stopService(self) -> Deferred[None]:
         """Cancel the event handlers; end the sessions held (their waiting
-        commands fail with :class:`~starpy.error.AGIHangup`) and cancel the
+        commands fail with :class:`AGIHangup <starpy.error.AGIHangup>`) and cancel the
         :meth:`originate` calls still waiting.  The channels stay in
         AsyncAGI.  Returns a Deferred that has fired (with ``None``)."""
         registration, self._registration = self._registration, None
@@ -502,14 +502,14 @@ class AsyncAGIDispatcher(Service):
             more, or a NUL, CR or LF, fails with ``ValueError`` and sends
             nothing.
         :param variable: channel variables, as for
-            :meth:`~starpy.manager.AMIProtocol.originate` (escaped too).
+            :meth:`originate <starpy.manager.AMIProtocol.originate>` (escaped too).
         :param timeout: seconds to wait for the session, in all.
         :param ringTimeout: seconds the channel may ring (``Timeout``).
         :return: a Deferred firing with the :class:`AsyncAGISession` of the
-            call; failing with :class:`~starpy.error.AMIOriginateFailure`
-            (not answered, busy...), :class:`~starpy.error.AMICommandFailure`,
-            :class:`~starpy.error.AMIConnectionLost`,
-            :class:`~starpy.error.AMITimeout` after *timeout*, or
+            call; failing with :class:`AMIOriginateFailure <starpy.error.AMIOriginateFailure>`
+            (not answered, busy...), :class:`AMICommandFailure <starpy.error.AMICommandFailure>`,
+            :class:`AMIConnectionLost <starpy.error.AMIConnectionLost>`,
+            :class:`AMITimeout <starpy.error.AMITimeout>` after *timeout*, or
             ``CancelledError`` when the dispatcher stops first.
             Cancelling it stops waiting (the call may still go ahead).
         """

@@ -1,6 +1,6 @@
 """Queues and parked calls as the AMI events describe them.
 
-Kept by a :class:`~starpy.channel.ChannelTracker` as ``tracker.queues``
+Kept by a :class:`ChannelTracker <starpy.channel.ChannelTracker>` as ``tracker.queues``
 (:class:`Queue` by name) and ``tracker.parked`` (:class:`ParkedCall` by
 ``(lot, space)``), from the events of ``app_queue`` and ``res_parking``:
 

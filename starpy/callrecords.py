@@ -2,7 +2,7 @@
 
 Pure translation, no state: :func:`fromEvent` turns one event into
 ``(kind, prefixes, details)``, where *prefixes* name the channel blocks
-whose calls the record belongs to.  :class:`~starpy.calls.CallModel`
+whose calls the record belongs to.  :class:`CallModel <starpy.calls.CallModel>`
 does the bookkeeping (which call, when).
 
 Units are made the same: durations and times in seconds as floats

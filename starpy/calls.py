@@ -1,4 +1,4 @@
-"""Calls you can follow: the call model behind :class:`~starpy.channel.ChannelTracker`.
+"""Calls you can follow: the call model behind :class:`ChannelTracker <starpy.channel.ChannelTracker>`.
 
 A :class:`Call` is what a user of a phone system calls "a call": every
 channel created for it, through dialling, transfers, queues and parking,
@@ -178,7 +178,7 @@ class Call:
         """A new Deferred firing with this call once every channel of it has
         hung up (at once if it has ended).  If the call is joined into
         another, it fires when that one ends, with that one.  Fails with
-        :class:`~starpy.channel.TrackerStopped` if the tracker stops first."""
+        :class:`TrackerStopped <starpy.channel.TrackerStopped>` if the tracker stops first."""
         call = self
         while call.joinedInto is not None:
             call = call.joinedInto
@@ -199,7 +199,7 @@ def _party(channel: "Channel") -> Party:
 
 
 class CallModel:
-    """The calls of a :class:`~starpy.channel.ChannelTracker`.
+    """The calls of a :class:`ChannelTracker <starpy.channel.ChannelTracker>`.
 
     The tracker feeds it; users read :attr:`calls` (the tracker's
     ``calls``) and use :meth:`subscribe`, :meth:`find` and
@@ -301,7 +301,7 @@ class CallModel:
             self._record([call], kind, details, when)
 
     def linkedidChanged(self, channel: "Channel", old: str) -> None:
-        """*channel* now carries :attr:`~starpy.channel.Channel.linkedid`
+        """*channel* now carries :attr:`linkedid <starpy.channel.Channel.linkedid>`
         instead of *old*: join its call into the new ``Linkedid``'s."""
         current = self._byUniqueid.get(channel.uniqueid)
         target = self._aliases.get(channel.linkedid) or self.calls.get(channel.linkedid)

@@ -2,7 +2,7 @@
 
 The AMI protocol keeps no state (:mod:`starpy.manager`); a
 :class:`ChannelTracker` stands beside it, subscribes to its events and keeps
-a :class:`Channel` per ``Uniqueid``, a :class:`~starpy.calls.Call` per call
+a :class:`Channel` per ``Uniqueid``, a :class:`Call <starpy.calls.Call>` per call
 (see :mod:`starpy.calls`: ``Linkedid`` groups that join) and a
 :class:`Bridge` per ``BridgeUniqueid``, plus queues and parked calls
 (:mod:`starpy.callqueues`)::
@@ -32,7 +32,7 @@ first) leave it where it is.  Channels are created
 by ``Newchannel`` (and by :meth:`ChannelTracker.rebuild`); a hung-up channel
 is dropped from the tracker (its object stays valid for whoever holds it).
 
-With an :class:`~starpy.manager.AMIService`, :meth:`ChannelTracker.start`
+With an :class:`AMIService <starpy.manager.AMIService>`, :meth:`ChannelTracker.start`
 also rebuilds after each (re)login, so the tracker is right again after a
 reconnection (:mod:`starpy.rebuild`).
 
@@ -86,8 +86,8 @@ class _ChannelWaiter:
 class ChannelTracker:
     """Channels, calls and bridges, kept up to date from AMI events.
 
-    :param ami: an :class:`~starpy.manager.AMIProtocol` or
-        :class:`~starpy.manager.AMIService` to register on (``None``: feed
+    :param ami: an :class:`AMIProtocol <starpy.manager.AMIProtocol>` or
+        :class:`AMIService <starpy.manager.AMIService>` to register on (``None``: feed
         events yourself with :meth:`eventReceived`).
 
     :param clock: what times calls (``seconds()``): default the AMI
@@ -96,13 +96,13 @@ class ChannelTracker:
     :param keepEnded: how many ended calls :meth:`findCall` still finds.
 
     :ivar channels: live channels by ``Uniqueid``.
-    :ivar calls: live calls (:class:`~starpy.calls.Call`) by ``Linkedid``;
+    :ivar calls: live calls (:class:`Call <starpy.calls.Call>`) by ``Linkedid``;
         see :mod:`starpy.calls` for what a call is.
     :ivar bridges: bridges by ``BridgeUniqueid``.
-    :ivar callModel: the :class:`~starpy.calls.CallModel` keeping the calls.
-    :ivar queues: :class:`~starpy.callqueues.Queue` objects by name: waiting
+    :ivar callModel: the :class:`CallModel <starpy.calls.CallModel>` keeping the calls.
+    :ivar queues: :class:`Queue <starpy.callqueues.Queue>` objects by name: waiting
         callers, members, answered / abandoned counts.
-    :ivar parked: :class:`~starpy.callqueues.ParkedCall` objects by
+    :ivar parked: :class:`ParkedCall <starpy.callqueues.ParkedCall>` objects by
         ``(lot, space)``.
     """
 
@@ -160,7 +160,7 @@ class ChannelTracker:
 
     def start(self) -> None:
         """Register on the AMI protocol or service (idempotent).  With an
-        :class:`~starpy.manager.AMIService`, :meth:`rebuild` also runs after
+        :class:`AMIService <starpy.manager.AMIService>`, :meth:`rebuild` also runs after
         every (re)login."""
         if self._registration is not None or self.ami is None:
             return
@@ -280,8 +280,8 @@ class ChannelTracker:
         return self.callModel.subscribe(kinds, handler)
 
     def originate(self, channel: str, ami: Any = None, **kwargs: Any) -> Deferred[Call]:
-        """Originate asynchronously and fire with the :class:`~starpy.calls.Call`
-        it makes, or fail with :class:`~starpy.originate.OriginateFailed`
+        """Originate asynchronously and fire with the :class:`Call <starpy.calls.Call>`
+        it makes, or fail with :class:`OriginateFailed <starpy.originate.OriginateFailed>`
         naming the outcome (``'busy'``, ``'no answer'``...) and the time it
         took.  See :func:`starpy.originate.originateCall`."""
         from starpy.originate import originateCall

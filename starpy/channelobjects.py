@@ -1,4 +1,4 @@
-"""The objects a :class:`~starpy.channel.ChannelTracker` keeps: channels and bridges.
+"""The objects a :class:`ChannelTracker <starpy.channel.ChannelTracker>` keeps: channels and bridges.
 
 Import them from :mod:`starpy.channel`, where they have always been.
 """

@@ -40,8 +40,8 @@ log = logging.getLogger("starpy.classicagi")
 class ClassicAGIProtocol(FastAGIProtocol):
     """An AGI session over the script's stdin/stdout.
 
-    Same API as :class:`~starpy.fastagi.FastAGIProtocol`; ``scriptPath`` is
-    ``agi_request`` (the script Asterisk ran).  :meth:`finish` closes stdout,
+    Same API as :class:`FastAGIProtocol <starpy.fastagi.FastAGIProtocol>`; ``scriptPath`` is
+    ``agi_request`` (the script Asterisk ran).  :meth:`finish <starpy.fastagi.FastAGIProtocol.finish>` closes stdout,
     which ends the AGI for Asterisk.
 
     :ivar bytesReceived: how many bytes came on stdin.

@@ -150,7 +150,7 @@ class _EscapingStream:
 def escapingStream(stream: TextIO) -> TextIO:
     """*stream*, writing every text through :func:`printable`: a value from
     Asterisk that is not valid in the stream's encoding is shown escaped
-    instead of raising :class:`UnicodeEncodeError`."""
+    instead of raising ``UnicodeEncodeError``."""
     if isinstance(stream, _EscapingStream):
         return cast(TextIO, stream)
     return cast(TextIO, _EscapingStream(stream))
@@ -245,13 +245,13 @@ def parseAssignments(items: Sequence[str], what: str) -> List[Tuple[str, str]]:
     return pairs
 
 
-#: The shape of the ActionID an :class:`~starpy.manager.AMIProtocol` adds
+#: The shape of the ActionID an :class:`AMIProtocol <starpy.manager.AMIProtocol>` adds
 #: (process id, protocol id, counter), for encoding an action before login.
 _ACTION_ID_SHAPE = "4194304-ffffff-1000000"
 
 
 class _Rehearsal(AMIActions):
-    """Builds actions as :class:`~starpy.manager.AMIProtocol` does and encodes
+    """Builds actions as :class:`AMIProtocol <starpy.manager.AMIProtocol>` does and encodes
     them, sending nothing: whatever the library refuses (a CR or LF, a
     header it sets itself, a line or header count Asterisk would not read)
     is known before connecting."""
@@ -299,7 +299,7 @@ def checkMetricsOption(args: argparse.Namespace) -> Optional[Tuple[str, int]]:
 
 
 def startMetrics(address: Tuple[str, int], reactor: Any, err: TextIO) -> Tuple[Any, Any]:
-    """Serve a new :class:`~starpy.metrics.StarpyMetrics` over HTTP at
+    """Serve a new :class:`StarpyMetrics <starpy.metrics.StarpyMetrics>` over HTTP at
     *address*; returns it and the listening port.
 
     :raises CommandError: with ``EXIT_BAD_CONFIG`` when it cannot listen.

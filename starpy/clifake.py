@@ -4,7 +4,7 @@ sub-commands (and your own code) without an Asterisk.
 It runs the fake AMI server (:class:`starpy.testing.ami.FakeAMIServerFactory`)
 on ``127.0.0.1`` and prints the ``starpy.conf`` lines that reach it; with
 ``--calls N`` it also places N scripted FastAGI calls, one after another
-(:class:`starpy.testing.agi.SimulatedChannel`, :func:`~starpy.testing.agi.placeCallTCP`),
+(:class:`starpy.testing.agi.SimulatedChannel`, :func:`placeCallTCP <starpy.testing.agi.placeCallTCP>`),
 to a FastAGI server such as one started with ``starpy serve``.  Each call is
 also a channel of the fake AMI server while it lasts (``Newchannel`` and
 ``Hangup`` events, listed by ``CoreShowChannels``; an AMI ``Hangup`` hangs

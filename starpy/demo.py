@@ -3,7 +3,7 @@
 Needs no Asterisk.  Over loopback TCP it
 
 1. starts the fake AMI server of :mod:`starpy.testing.ami`, logs into it with
-   :class:`~starpy.manager.AMIFactory`, sends actions (a list action, a CLI
+   :class:`AMIFactory <starpy.manager.AMIFactory>`, sends actions (a list action, a CLI
    command, an AstDB round trip, an asynchronous Originate) and prints the
    events that arrive;
 2. starts a FastAGI server running the demo IVR (:data:`DEMO_MENU`, built with

@@ -148,7 +148,7 @@ class AMIProtocolError(AMIError):
 
     ``whenBanner()`` and ``login()`` fail with it when the peer's banner is
     not AMI's (an SSH or HTTP server answered); the codec's
-    :class:`~starpy.codec.ami.AMICodecError` (a message over the size bound)
+    :class:`AMICodecError <starpy.codec.ami.AMICodecError>` (a message over the size bound)
     is one.  Actions waiting when such an error closes the connection fail
     with :class:`AMIConnectionLost`, its ``__cause__`` being this error.
     """
@@ -233,7 +233,7 @@ class AGIReplyError(AGIProtocolError, ValueError):
     or a result or value that should be a number and is not
     (``200 result=abc``, ``endpos=abc``).
 
-    It is also a :class:`ValueError`, which is what such replies raised
+    It is also a ``ValueError``, which is what such replies raised
     before.
 
     :ivar command: the command line the reply answers, or ``None``.

@@ -17,7 +17,7 @@ and in ``extensions.conf``::
     exten => 100,n,AGI(agi://127.0.0.1:4573/hello,arg1)
 
 Each connection is a :class:`FastAGIProtocol`, an
-:class:`~starpy.agi.AGISession` carrying every AGI command.  Its
+:class:`AGISession <starpy.agi.AGISession>` carrying every AGI command.  Its
 ``variables`` hold the ``agi_*`` environment (lower-case keys), and
 ``arguments``, ``scriptPath`` and ``scriptQuery`` the parsed dialplan
 arguments and script path.  Commands are sent one at a time; the others
@@ -94,7 +94,7 @@ __all__ = [
 log = logging.getLogger("starpy.fastagi")
 
 class FastAGIProtocol(Protocol, AGISession):
-    """One FastAGI connection from Asterisk: an :class:`~starpy.agi.AGISession`.
+    """One FastAGI connection from Asterisk: an :class:`AGISession <starpy.agi.AGISession>`.
 
     :ivar variables: the ``agi_*`` environment, keys lower-case.
     :ivar arguments: the dialplan arguments (``agi_arg_1``...) as a list.
@@ -104,14 +104,14 @@ class FastAGIProtocol(Protocol, AGISession):
         (``{"x": ["1"]}``).
 
     :param onReady: called with the protocol once the environment is read.
-    :param clock: for :meth:`wait`; the global reactor if ``None``.
+    :param clock: for :meth:`wait <starpy.agi.AGISession.wait>`; the global reactor if ``None``.
     :param maxLineLength: the longest line accepted from Asterisk.
     :param maxEnvironmentLines: the most lines of the environment block.
     :param environmentTimeout: seconds the peer has to send the whole
         environment block before the connection is dropped (``None``: no
         limit).
     :param commandTimeout: seconds each command may wait for its reply
-        (:attr:`~starpy.agi.AGISession.commandTimeout`); ``None``: no limit.
+        (:attr:`commandTimeout <starpy.agi.AGISession.commandTimeout>`); ``None``: no limit.
 
     :ivar tcpKeepAlive: whether :meth:`connectionMade` turns TCP keepalive
         on (where the transport supports it); ``True`` by default.
@@ -119,7 +119,7 @@ class FastAGIProtocol(Protocol, AGISession):
 
     handlerLog = log
 
-    #: Turn TCP keepalive on for the connection (see :meth:`connectionMade`).
+    # Documented as an ivar above.
     tcpKeepAlive = True
 
     #: Why waiting commands fail when the connection ends (the AGIHangup text).
@@ -234,9 +234,9 @@ class FastAGIProtocol(Protocol, AGISession):
         """Close the connection: Asterisk's AGI() ends and the dialplan goes on.
 
         From now on nothing more is sent: a command issued after this fails
-        at once with :class:`~starpy.error.AGIHangup`, and so do the queued
+        at once with :class:`AGIHangup <starpy.error.AGIHangup>`, and so do the queued
         ones; the command in flight fails the same way when the connection
-        closes (its reply is no longer read).  :meth:`whenClosed` fires once
+        closes (its reply is no longer read).  :meth:`whenClosed <starpy.agi.AGISession.whenClosed>` fires once
         the connection is closed.
         """
         if self.closed or self._finishing:
@@ -380,7 +380,7 @@ class FastAGIFactory(ServerFactory):
         limit).  Asterisk sends it at once on connecting.
     :param commandTimeout: seconds each command of a session may wait for
         its reply before it fails with
-        :class:`~starpy.error.AGICommandTimeout` and the connection is
+        :class:`AGICommandTimeout <starpy.error.AGICommandTimeout>` and the connection is
         dropped (``None``, the default: no limit).  Make it longer than the
         longest command the handlers run (``EXEC Dial``, ``RECORD FILE``,
         ``WAIT FOR DIGIT -1`` last as long as the caller lets them); a
@@ -392,7 +392,7 @@ class FastAGIFactory(ServerFactory):
     The factory knows its open sessions (:attr:`sessions`).  When the last
     port listening with it stops, Twisted calls :meth:`stopFactory`, which
     finishes every call in progress: their handlers see
-    :class:`~starpy.error.AGIHangup` and Asterisk's dialplan goes on.
+    :class:`AGIHangup <starpy.error.AGIHangup>` and Asterisk's dialplan goes on.
     """
 
     protocol = FastAGIProtocol
@@ -555,11 +555,11 @@ def listenFastAGI(
     :param port: the TCP port; 0 picks any free one (read it back from the
         listening port).
     :return: a Deferred firing with the listening port, an
-        :class:`~twisted.internet.interfaces.IListeningPort`:
+        ``twisted.internet.interfaces.IListeningPort``:
         ``port.getHost().port`` is the port number (the one chosen for
         ``port=0``), ``port.stopListening()`` stops accepting calls (calls in
         progress go on) and returns a Deferred.  The Deferred fails with
-        :class:`twisted.internet.error.CannotListenError` when the port is
+        ``twisted.internet.error.CannotListenError`` when the port is
         taken or the address is not the host's.
     """
     from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint

@@ -12,11 +12,11 @@ Typical use::
         return ami.coreShowChannels()             # [response, events..., complete]
 
 Every action returns a Deferred.  It fires with the response
-(:class:`~starpy.codec.ami.Message`, a dict with lower-case keys), or, for
+(:class:`Message <starpy.codec.ami.Message>`, a dict with lower-case keys), or, for
 list actions (``EventList: start``), with an :class:`EventList`: the
-response, the item events and the closing event, as upstream StarPy's lists.  It fails with :class:`~starpy.error.AMICommandFailure` on
-``Response: Error``, :class:`~starpy.error.AMITimeout` after its timeout and
-:class:`~starpy.error.AMIConnectionLost` when the connection goes.
+response, the item events and the closing event, as upstream StarPy's lists.  It fails with :class:`AMICommandFailure <starpy.error.AMICommandFailure>` on
+``Response: Error``, :class:`AMITimeout <starpy.error.AMITimeout>` after its timeout and
+:class:`AMIConnectionLost <starpy.error.AMIConnectionLost>` when the connection goes.
 
 Replies are matched to actions by ActionID, never by arrival order.
 """
@@ -70,7 +70,7 @@ DEFAULT_TIMEOUT = 30.0
 
 DEFAULT_BOOT_TIMEOUT = 30.0
 """Default bound, in seconds, on the wait for ``FullyBooted`` after a login
-(:class:`AMIService` with ``waitBooted``, :class:`~starpy.pool.AMIPool`)."""
+(:class:`AMIService` with ``waitBooted``, :class:`AMIPool <starpy.pool.AMIPool>`)."""
 
 DEFAULT_LOGIN_TIMEOUT = 10.0
 """Default deadline of :class:`AMIService` for the banner and the login of
@@ -202,7 +202,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
     :ivar amiVersion: the version from Asterisk's banner (``'11.0.0'``), or
         ``None`` before the banner arrives.
-    :ivar dispatcher: the :class:`~starpy.dispatch.EventDispatcher` of this
+    :ivar dispatcher: the :class:`EventDispatcher <starpy.dispatch.EventDispatcher>` of this
         connection (shared by successive connections of an
         :class:`AMIService`).
     :ivar defaultTimeout: timeout of actions sent without one, in seconds
@@ -215,7 +215,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     """True once ``Logoff`` was sent: :meth:`AMIFactory.login` does not reconnect then."""
     serverName: Optional[str] = None
     """The server's name when the connection belongs to an
-    :class:`~starpy.pool.AMIPool` (``None`` otherwise)."""
+    :class:`AMIPool <starpy.pool.AMIPool>` (``None`` otherwise)."""
 
     def __init__(
         self,
@@ -334,9 +334,9 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     def whenBanner(self) -> defer.Deferred[str]:
         """A Deferred firing with the AMI version once the banner has arrived.
 
-        It fails with :class:`~starpy.error.AMIProtocolError` when the banner
+        It fails with :class:`AMIProtocolError <starpy.error.AMIProtocolError>` when the banner
         is not AMI's (or breaks the size bound), and with
-        :class:`~starpy.error.AMIConnectionLost` when the connection closes
+        :class:`AMIConnectionLost <starpy.error.AMIConnectionLost>` when the connection closes
         first.
         """
         if self.amiVersion is not None:
@@ -535,15 +535,15 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         The Deferred fires with the response :class:`Message`; with an
         :class:`EventList` if the response opens an event list (any of
         Asterisk's list actions); or with the expected event.  It fails with
-        :class:`~starpy.error.AMICommandFailure` (``Response: Error``),
-        :class:`~starpy.error.AMIOriginateFailure` (expected event says
-        failure), :class:`~starpy.error.AMITimeout` or
-        :class:`~starpy.error.AMIConnectionLost`.  Cancelling it forgets the
+        :class:`AMICommandFailure <starpy.error.AMICommandFailure>` (``Response: Error``),
+        :class:`AMIOriginateFailure <starpy.error.AMIOriginateFailure>` (expected event says
+        failure), :class:`AMITimeout <starpy.error.AMITimeout>` or
+        :class:`AMIConnectionLost <starpy.error.AMIConnectionLost>`.  Cancelling it forgets the
         action.
 
         :raises ValueError: nothing is sent when a header name or value holds
             CR, LF or NUL, or the action breaks a limit of Asterisk's reader
-            (see :func:`~starpy.codec.ami.formatAction`), or *timeout* is
+            (see :func:`formatAction <starpy.codec.ami.formatAction>`), or *timeout* is
             negative, NaN or infinite.
         """
         return self._send(action, headers, timeout, expectEvent).deferred
@@ -700,8 +700,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             if it opens an event list, each event of the list up to and with
             the closing one.  If the connection drops or no reply comes within
             *timeout*, it is called once with the exception
-            (:class:`~starpy.error.AMIConnectionLost`,
-            :class:`~starpy.error.AMITimeout`), as upstream called it with
+            (:class:`AMIConnectionLost <starpy.error.AMIConnectionLost>`,
+            :class:`AMITimeout <starpy.error.AMITimeout>`), as upstream called it with
             ``ConnectionDone``.  An exception it raises is logged.
 
         :raises ValueError: no ``Action`` header, an ActionID still waiting
@@ -728,8 +728,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         carrying the ActionID, whatever it says (``Response: Error``
         included: chain :meth:`errorUnlessResponse` to check it); a list
         action's events then go to the event handlers.  It fails with
-        :class:`~starpy.error.AMITimeout` or
-        :class:`~starpy.error.AMIConnectionLost`.  See :meth:`sendAction` for
+        :class:`AMITimeout <starpy.error.AMITimeout>` or
+        :class:`AMIConnectionLost <starpy.error.AMIConnectionLost>`.  See :meth:`sendAction` for
         the checked, list-collecting form.
         """
         action, headers, actionID = self._splitMessage(message)
@@ -776,7 +776,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         the ActionID, then the *stopEvent* event (its name matched in any
         case) or the event that says ``EventList: Complete``, whichever
         comes first (upstream waited for *stopEvent* alone).  Fails with
-        :class:`~starpy.error.AMICommandFailure` on ``Response: Error``, or as
+        :class:`AMICommandFailure <starpy.error.AMICommandFailure>` on ``Response: Error``, or as
         :meth:`sendAction` does.
         """
         action, headers, actionID = self._splitMessage(message)
@@ -788,7 +788,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
         Fires with the response once it says ``Success`` (for a list action,
         the response alone: its events go to the event handlers); fails
-        with :class:`~starpy.error.AMICommandFailure` otherwise.
+        with :class:`AMICommandFailure <starpy.error.AMICommandFailure>` otherwise.
         ``ami.action('QueueSummary', Queue='sales')``.
         """
         message: Dict[str, Any] = dict(headers)
@@ -890,9 +890,9 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         :param events: ``True`` for all events, ``False`` for none
             (``Events: off``), or an event class list such as ``'call,agent'``.
 
-        Fails with :class:`~starpy.error.AMIAuthenticationError` when Asterisk
+        Fails with :class:`AMIAuthenticationError <starpy.error.AMIAuthenticationError>` when Asterisk
         refuses the credentials (the connection is then closed), with
-        :class:`~starpy.error.AMIProtocolError` when the peer's banner is not
+        :class:`AMIProtocolError <starpy.error.AMIProtocolError>` when the peer's banner is not
         AMI's (nothing is sent to it, and the connection is closed), or as
         :meth:`sendAction` fails.  The wait for the banner has no deadline of
         its own: :meth:`AMIFactory.login` and :class:`AMIService` set one.
@@ -998,7 +998,7 @@ class AMIFactory(protocol.Factory):
         connection made by :meth:`login` is lost and the factory reconnects;
         *loginDeferred* fires with the next logged-in :class:`AMIProtocol`
         (or fails with that attempt's
-        :class:`~starpy.error.AMIAuthenticationError`).
+        :class:`AMIAuthenticationError <starpy.error.AMIAuthenticationError>`).
     :param md5: log in with the MD5 challenge instead of the plain secret
         (the primary spelling; *plaintext_login* is its upstream alias).
     :param events: ``True`` (all), ``False`` (none) or an event class list.
@@ -1151,11 +1151,11 @@ class AMIFactory(protocol.Factory):
         :param bindAddress: local ``(host, port)`` to connect from.
         :param endpoint: an endpoint to use instead of *ip* and *port*.
 
-        Fails with :class:`~starpy.error.AMIAuthenticationError` on wrong
-        credentials, :class:`~starpy.error.AMITimeout` when the whole login
+        Fails with :class:`AMIAuthenticationError <starpy.error.AMIAuthenticationError>` on wrong
+        credentials, :class:`AMITimeout <starpy.error.AMITimeout>` when the whole login
         takes longer than *timeout*, or the connection error; nothing is
         retried then.  It fails before connecting with
-        :class:`~starpy.error.TLSUnavailableError` for TLS without StarPy's
+        :class:`TLSUnavailableError <starpy.error.TLSUnavailableError>` for TLS without StarPy's
         ``tls`` extra.  Once logged in, a lost connection is made again with
         backoff and logged in again, *on_reconnect* told (as upstream's
         ``ReconnectingClientFactory``), until :meth:`stopTrying` or the
@@ -1294,13 +1294,13 @@ class AMIService:
         Off by default here: an AMI user without the ``system`` read class
         never receives ``FullyBooted`` (each login would then wait the whole
         *bootTimeout*), and :meth:`AMIFactory.login` keeps upstream's
-        timing.  :class:`~starpy.pool.AMIPool` turns it on by default.
+        timing.  :class:`AMIPool <starpy.pool.AMIPool>` turns it on by default.
     :param bootTimeout: the bound on that wait, seconds (then the login
         counts anyway, with a warning); :data:`DEFAULT_BOOT_TIMEOUT`.
 
     A peer whose banner is not AMI's (an SSH or HTTP server on the port) is
     sent nothing: the attempt fails at once with
-    :class:`~starpy.error.AMIProtocolError` (logged, with what answered) and
+    :class:`AMIProtocolError <starpy.error.AMIProtocolError>` (logged, with what answered) and
     the service retries with backoff.
 
     Use ``startService()``/``stopService()`` or add it to an application.
@@ -1443,7 +1443,7 @@ class AMIService:
         """Stop reconnecting and close the current connection.
 
         Deferreds from :meth:`whenLoggedIn` still waiting fail with
-        :class:`~starpy.error.AMIConnectionLost`.
+        :class:`AMIConnectionLost <starpy.error.AMIConnectionLost>`.
         """
         self._stopping = True
         waiters, self._waiters = self._waiters, []

@@ -1,7 +1,7 @@
 """Declarative IVR menus, run over any AGI session.
 
 Menus are immutable models, checked when they are built, and run by
-calling them with an :class:`~starpy.agi.AGISession` (FastAGI, classic AGI,
+calling them with an :class:`AGISession <starpy.agi.AGISession>` (FastAGI, classic AGI,
 AsyncAGI: they use nothing but its command methods)::
 
     from starpy import menu
@@ -38,14 +38,14 @@ How a menu runs:
   makes the menu start again, at most ``maxRepetitions`` more times; on an
   invalid entry, ``tellInvalid`` plays ``invalidPrompt`` first.  When
   repetitions run out the Deferred fails with
-  :class:`~starpy.error.MenuUnexpectedOption` (last entry invalid) or
-  :class:`~starpy.error.MenuTimeout` (last entry empty), both
-  :class:`~starpy.error.MenuFinished`.
+  :class:`MenuUnexpectedOption <starpy.error.MenuUnexpectedOption>` (last entry invalid) or
+  :class:`MenuTimeout <starpy.error.MenuTimeout>` (last entry empty), both
+  :class:`MenuFinished <starpy.error.MenuFinished>`.
 * The result is the chain ``[(option, digits), ...]`` from this menu down
   to the option chosen in the lowest menu.  :class:`ExitOn` leaves a
   sub-menu and starts its parent menu again; at the top it fails the
-  Deferred with :class:`~starpy.error.MenuExit`.
-* A hangup fails the Deferred with :class:`~starpy.error.AGIHangup`; the
+  Deferred with :class:`MenuExit <starpy.error.MenuExit>`.
+* A hangup fails the Deferred with :class:`AGIHangup <starpy.error.AGIHangup>`; the
   menu leaves nothing waiting behind it.
 
 Models can be built from plain data (a JSON or TOML file) with
@@ -170,7 +170,7 @@ class ExitOn:
         _checkKeys(self.option, "option")
 
     def __call__(self, agi: AGISession, digits: str) -> Deferred[Chain]:
-        """A Deferred failing with :class:`~starpy.error.MenuExit`."""
+        """A Deferred failing with :class:`MenuExit <starpy.error.MenuExit>`."""
         d: Deferred[Chain] = Deferred()
         d.errback(error.MenuExit("exit on %r" % (digits,)))
         return d
@@ -199,7 +199,7 @@ class SubMenu:
 
         :return: a Deferred firing with ``[(self, digits)] + childChain``
             (or the value of a handler, unchanged); it fails as the child
-            does, with :class:`~starpy.error.MenuExit` if the child was left
+            does, with :class:`MenuExit <starpy.error.MenuExit>` if the child was left
             by :class:`ExitOn`.
         """
 
@@ -261,8 +261,8 @@ class Menu(_Interaction):
     :ivar onSuccess: ``onSuccess(agi, chain)``; what it returns is the
         menu's result.
     :ivar onFailure: ``onFailure(agi, failure)`` when repetitions run out
-        (any :class:`~starpy.error.MenuFinished` but
-        :class:`~starpy.error.MenuExit`); what it returns is the result,
+        (any :class:`MenuFinished <starpy.error.MenuFinished>` but
+        :class:`MenuExit <starpy.error.MenuExit>`); what it returns is the result,
         and it may raise.  Hangups never reach it.
     :ivar textPrompt: what the prompt says, as text (upstream StarPy's
         field): documentation for readers of the menu, never played.

@@ -93,8 +93,8 @@ class CollectDigits(_Interaction):
     *maxDigits* keys, or *timeout* seconds without a key.  Fewer than
     *minDigits* keys is an invalid entry, no key an empty one: both start
     again, at most *maxRepetitions* more times (then the Deferred fails
-    with :class:`~starpy.error.MenuUnexpectedOption` or
-    :class:`~starpy.error.MenuTimeout`).
+    with :class:`MenuUnexpectedOption <starpy.error.MenuUnexpectedOption>` or
+    :class:`MenuTimeout <starpy.error.MenuTimeout>`).
 
     With *confirm*, the entry is read back (*reviewPrompt*, the digits,
     *confirmPrompt*): *confirmKey* accepts it, any other key enters it
@@ -183,16 +183,16 @@ class CollectPassword(_Interaction):
     Deferred of) a bool, for example to look it up in a database.  A wrong
     password plays *invalidPrompt* (with *tellInvalid*) and asks again;
     when repetitions run out the Deferred fails with
-    :class:`~starpy.error.MenuUnexpectedOption`.  The password never
+    :class:`MenuUnexpectedOption <starpy.error.MenuUnexpectedOption>`.  The password never
     appears in logs or in the model's repr: while it is collected, the
     session's replies are hidden from its command history (so from a
     failure report) and from the wire trace
-    (:meth:`~starpy.agi.AGISession.maskingReplies`).
+    (:meth:`maskingReplies <starpy.agi.AGISession.maskingReplies>`).
 
     As in upstream StarPy, *expected* may instead be given when it runs:
     ``collectPassword(agi, "4321")``, and an entry holding one of
     *escapeDigits* (``"*"``, say) cancels the entry: the Deferred fails with
-    :class:`~starpy.error.MenuExit`.
+    :class:`MenuExit <starpy.error.MenuExit>`.
 
     The result is ``[(collectPassword, entry)]``.
     """

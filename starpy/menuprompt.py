@@ -16,7 +16,7 @@ whole prompt and is returned.  The elements:
 Each element's ``play(agi, escapeDigits)`` returns a Deferred firing with the
 escape digit that stopped it, or ``None``.  :mod:`starpy.menu` re-exports
 them, and they log on its logger (``starpy.menu``).  They use nothing but
-:class:`~starpy.agi.AGISession` methods, so they play the same over FastAGI,
+:class:`AGISession <starpy.agi.AGISession>` methods, so they play the same over FastAGI,
 classic AGI and AsyncAGI.
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ log = logging.getLogger("starpy.menu")
 DTMF_KEYS = "0123456789*#ABCD"
 
 def _key(code: int) -> Optional[str]:
-    """A digit code from an AGI command (see :func:`~starpy.agi.digitChar`)
+    """A digit code from an AGI command (see :func:`digitChar <starpy.agi.digitChar>`)
     as the key pressed, or ``None`` for ``0``."""
     return digitChar(code) or None
 
@@ -90,8 +90,8 @@ class AudioPrompt:
 
         :return: a Deferred firing with the escape digit that stopped it, or
             ``None`` when it played to the end; it fails as
-            :meth:`~starpy.agi.AGISession.streamFile` does (a missing file
-            or a hangup: :class:`~starpy.error.AGICommandFailure`).
+            :meth:`streamFile <starpy.agi.AGISession.streamFile>` does (a missing file
+            or a hangup: :class:`AGICommandFailure <starpy.error.AGICommandFailure>`).
         """
         return agi.streamFile(self.filename, escapeDigits).addCallback(
             lambda result: _key(result[0]))
@@ -116,7 +116,7 @@ class NumberPrompt:
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Say it; fires with the escape digit pressed or ``None`` (see
-        :meth:`~starpy.agi.AGISession.sayNumber` for failures)."""
+        :meth:`sayNumber <starpy.agi.AGISession.sayNumber>` for failures)."""
         return agi.sayNumber(self.value, escapeDigits, self.gender).addCallback(_key)
 
 
@@ -193,7 +193,7 @@ class SilencePrompt:
     With escape digits it waits with ``WAIT FOR DIGIT``, so an escape digit
     pressed during the pause counts, and other keys are ignored as
     Asterisk ignores them during playback; without, it waits locally
-    (:meth:`~starpy.agi.AGISession.wait`).
+    (:meth:`wait <starpy.agi.AGISession.wait>`).
     """
 
     seconds: float
@@ -204,8 +204,8 @@ class SilencePrompt:
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Wait; fires with the escape digit pressed or ``None``.
 
-        It fails as :meth:`~starpy.agi.AGISession.waitForDigit` does
-        (:class:`~starpy.error.AGICommandFailure` on hangup).
+        It fails as :meth:`waitForDigit <starpy.agi.AGISession.waitForDigit>` does
+        (:class:`AGICommandFailure <starpy.error.AGICommandFailure>` on hangup).
         """
         if not escapeDigits:
             return agi.wait(float(self.seconds)).addCallback(lambda ignored: None)
@@ -236,9 +236,9 @@ class TextPrompt:
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Speak it; fires with the escape digit pressed or ``None``.
 
-        It fails as :meth:`~starpy.agi.AGISession.execute` does (no
-        Festival: :class:`~starpy.error.AGICommandFailure`), and with
-        :class:`~starpy.error.AGICommandFailure` when Festival fails (-1).
+        It fails as :meth:`execute <starpy.agi.AGISession.execute>` does (no
+        Festival: :class:`AGICommandFailure <starpy.error.AGICommandFailure>`), and with
+        :class:`AGICommandFailure <starpy.error.AGICommandFailure>` when Festival fails (-1).
         """
 
         def key(text: str) -> Optional[str]:

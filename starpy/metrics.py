@@ -30,7 +30,7 @@ name                                       type       labels
 ``ami_events_received_total``              counter    server, event
 ``ami_handler_failures_total``             counter    event
 ``ami_slow_handlers_total``                counter    event
-``fastagi_sessions_active``                gauge
+``fastagi_sessions_active``                gauge      (none)
 ``fastagi_sessions_total``                 counter    script
 ``fastagi_sessions_failed_total``          counter    script
 ``agi_command_latency_seconds``            histogram  command
@@ -126,7 +126,7 @@ class StarpyMetrics:
     :param timer: the clock of latencies, seconds (``time.perf_counter``).
     :param slowHandlerThreshold: an event handler running longer than this
         (seconds) counts as slow and is logged (see
-        :class:`~starpy.dispatch.HandlerMonitor`); ``None``: handlers are not
+        :class:`HandlerMonitor <starpy.dispatch.HandlerMonitor>`); ``None``: handlers are not
         timed.
     """
 
@@ -199,7 +199,7 @@ class StarpyMetrics:
 
     def instrumentProtocol(self, ami: Any, server: str = "") -> _Handle:
         """Count and time the actions *ami* (an
-        :class:`~starpy.manager.AMIProtocol`) sends from now on: its
+        :class:`AMIProtocol <starpy.manager.AMIProtocol>`) sends from now on: its
         ``sendAction`` (which every named action uses) is wrapped on this
         instance only.  Returns a handle whose ``cancel()`` unwraps it."""
         original = ami.sendAction
@@ -242,7 +242,7 @@ class StarpyMetrics:
 
     def watchService(self, service: Any, server: str = "",
                      events: bool = True) -> _Handle:
-        """Count an :class:`~starpy.manager.AMIService`'s logins (failed,
+        """Count an :class:`AMIService <starpy.manager.AMIService>`'s logins (failed,
         and the reconnections after the first), the actions of each of its
         connections and, with *events*, its events and the failures and
         slowness of the handlers registered on it."""
@@ -273,7 +273,7 @@ class StarpyMetrics:
         return _Handle(undo)
 
     def watchPool(self, pool: Any) -> _Handle:
-        """Watch every server of an :class:`~starpy.pool.AMIPool`, also those
+        """Watch every server of an :class:`AMIPool <starpy.pool.AMIPool>`, also those
         added later: its state (``ami_server_state``), logins, actions and
         events, and the handlers registered on the pool."""
         undo: List[Callable[[], Any]] = []

@@ -5,20 +5,20 @@ queued``); its outcome comes later in an ``OriginateResponse`` event whose
 ``Reason`` is one of Asterisk's ``AST_CONTROL_*`` numbers.  A real
 Asterisk 22 sent these (``calls-originate-outcomes`` in the captures):
 
-====  ==============================  =================
-code  what happened                   :func:`outcomeName`
-====  ==============================  =================
-4     answered (``Response: Success``) ``'answered'``
-5     ``Busy()``                      ``'busy'``
-3     rang until the ``Timeout``      ``'no answer'``
-8     ``Congestion()``                ``'congestion'``
-0     no such extension / failure     ``'failed'``
-1     hung up before answering        ``'hung up'`` (Asterisk's code, not captured)
-====  ==============================  =================
+====  ==================================  =================
+code  what happened                       :func:`outcomeName`
+====  ==================================  =================
+4     answered (``Response: Success``)    ``'answered'``
+5     ``Busy()``                          ``'busy'``
+3     rang until the ``Timeout``          ``'no answer'``
+8     ``Congestion()``                    ``'congestion'``
+0     no such extension / failure         ``'failed'``
+1     hung up before answering            ``'hung up'`` (Asterisk's code, not captured)
+====  ==================================  =================
 
 :func:`originateCall` sends the Originate with a ``ChannelId`` (one is made
 up if none is given), times it on the tracker's clock, and fires with the
-:class:`~starpy.calls.Call` that the originated channel belongs to, or fails
+:class:`Call <starpy.calls.Call>` that the originated channel belongs to, or fails
 with :class:`OriginateFailed` naming the outcome.
 """
 from __future__ import annotations
@@ -67,11 +67,11 @@ class OriginateFailed(error.AMIOriginateFailure):
 
     :ivar outcome: ``'busy'``, ``'no answer'``, ``'congestion'``,
         ``'failed'`` or ``'hung up'`` (see :data:`OUTCOMES`; every
-        :class:`~starpy.error.AMIOriginateFailure` has it).
+        :class:`AMIOriginateFailure <starpy.error.AMIOriginateFailure>` has it).
     :ivar reason: the ``Reason`` code (or ``None``).
     :ivar seconds: how long it took, on the tracker's clock.
     :ivar uniqueid: the ``ChannelId`` the originated channel had.
-    :ivar call: the :class:`~starpy.calls.Call` its channels made (they
+    :ivar call: the :class:`Call <starpy.calls.Call>` its channels made (they
         exist for most failures: busy, no answer, congestion), or ``None``.
     """
 
@@ -100,24 +100,24 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
                   **kwargs: Any) -> Deferred["Call"]:
     """Originate asynchronously and follow the call it makes.
 
-    :param tracker: a started :class:`~starpy.channel.ChannelTracker`
+    :param tracker: a started :class:`ChannelTracker <starpy.channel.ChannelTracker>`
         receiving the events of *ami*.
     :param channel: what to call (``'PJSIP/100'``).
-    :param ami: the :class:`~starpy.manager.AMIProtocol` to send with
+    :param ami: the :class:`AMIProtocol <starpy.manager.AMIProtocol>` to send with
         (default: the tracker's, or its service's current protocol).
     :param kwargs: the other arguments of
-        :meth:`~starpy.manager.AMIProtocol.originate` (``context``,
+        :meth:`originate <starpy.manager.AMIProtocol.originate>` (``context``,
         ``exten``, ``priority``, ``application``, ``data``, ``timeout``,
         ``callerid``, ``variable``, ``channelid``/``channelId``,
         ``otherchannelid``...).  The ``channelid`` is made up when not
         given, so the call can be found.
 
-    :return: a Deferred firing with the :class:`~starpy.calls.Call` of the
+    :return: a Deferred firing with the :class:`Call <starpy.calls.Call>` of the
         originated channel once it answered (its history has an
         ``originate`` record with ``outcome: 'answered'`` and ``seconds``).
         It fails with :class:`OriginateFailed` (an
-        :class:`~starpy.error.AMIOriginateFailure`) saying the outcome and
-        the time it took, or as :meth:`~starpy.manager.AMIProtocol.originate`
+        :class:`AMIOriginateFailure <starpy.error.AMIOriginateFailure>`) saying the outcome and
+        the time it took, or as :meth:`originate <starpy.manager.AMIProtocol.originate>`
         fails otherwise (``AMICommandFailure``, ``AMITimeout``...).
     :raises ValueError: / TypeError: as ``originate()`` does, before
         anything is sent.

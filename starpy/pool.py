@@ -1,6 +1,6 @@
 """AMI connections to several named Asterisk servers, as one Twisted service.
 
-An :class:`AMIPool` keeps one :class:`~starpy.manager.AMIService` per
+An :class:`AMIPool` keeps one :class:`AMIService <starpy.manager.AMIService>` per
 server (each with its own endpoint, credentials and TLS), and is itself a
 ``twisted.application.service.MultiService``: starting the pool starts every
 server's connection, stopping it stops them all, and servers are added and
@@ -21,7 +21,7 @@ removed while it runs::
     servers.sendAction("pbx2", "Ping", wait=30)   # once pbx2 is logged in and booted
 
 Event registrations on the pool receive every server's events; the protocol
-handed to the handler is that server's :class:`~starpy.manager.AMIProtocol`,
+handed to the handler is that server's :class:`AMIProtocol <starpy.manager.AMIProtocol>`,
 whose ``serverName`` says which server it is.
 
 Each server has a state (:data:`CONNECTING`, :data:`BOOTING`,
@@ -155,7 +155,7 @@ class PoolServer(service.Service):
     Built by :meth:`AMIPool.addServer`.
 
     :ivar name: the server's name (also each protocol's ``serverName``).
-    :ivar amiService: the :class:`~starpy.manager.AMIService`.
+    :ivar amiService: the :class:`AMIService <starpy.manager.AMIService>`.
     :ivar waitBooted: whether a login waits for ``FullyBooted``.
     :ivar bootTimeout: the bound on that wait, seconds.
     """
@@ -321,7 +321,7 @@ class AMIPool(service.MultiService):
         ``FullyBooted`` arrived (or *bootTimeout* passed); default on.
     :param bootTimeout: the bound on that wait, seconds.
 
-    :ivar dispatcher: the pool's :class:`~starpy.dispatch.EventDispatcher`,
+    :ivar dispatcher: the pool's :class:`EventDispatcher <starpy.dispatch.EventDispatcher>`,
         which every server's events reach.
     """
 
@@ -369,13 +369,13 @@ class AMIPool(service.MultiService):
         bootTimeout: Optional[float] = None,
     ) -> PoolServer:
         """Add the server *name*: logged in with *factory*'s credentials at
-        *endpoint* (as for :class:`~starpy.manager.AMIService`).  It starts
+        *endpoint* (as for :class:`AMIService <starpy.manager.AMIService>`).  It starts
         connecting at once if the pool is running.
 
         *waitBooted* and *bootTimeout* default to the pool's.
 
         :raises TypeError: *name* is not a string, *factory* not an
-            :class:`~starpy.manager.AMIFactory`.
+            :class:`AMIFactory <starpy.manager.AMIFactory>`.
         :raises ValueError: *name* is empty or already in the pool, or
             *bootTimeout* is not a finite number >= 0.
         """
@@ -466,7 +466,7 @@ class AMIPool(service.MultiService):
         """A Deferred firing with server *name*'s protocol once it is logged in
         (and booted): at once if it is.
 
-        Fails with :class:`~starpy.error.AMITimeout` after *timeout* seconds
+        Fails with :class:`AMITimeout <starpy.error.AMITimeout>` after *timeout* seconds
         (``None``: no bound), with :class:`NoServerReady` if the server is not
         running or is stopped or removed first.
 
@@ -482,7 +482,7 @@ class AMIPool(service.MultiService):
         the pool is logged in (and booted).
 
         Fails as :meth:`whenReady` does for the first server that fails
-        (with :class:`~starpy.error.AMITimeout` after *timeout* seconds).
+        (with :class:`AMITimeout <starpy.error.AMITimeout>` after *timeout* seconds).
         """
         if timeout is not None:
             _checkSeconds(timeout, "timeout")
@@ -595,7 +595,7 @@ def _checkSeconds(value: Any, what: str) -> None:
 
 class PoolChannels:
     """Channel tracking over an :class:`AMIPool`: one
-    :class:`~starpy.channel.ChannelTracker` per server (each rebuilt after
+    :class:`ChannelTracker <starpy.channel.ChannelTracker>` per server (each rebuilt after
     every login of its server), channels and calls keyed by ``(server,
     Uniqueid)`` and ``(server, Linkedid)``, so that two servers' identifiers
     never collide.  Servers added to the pool later get a tracker, removed
@@ -603,8 +603,8 @@ class PoolChannels:
 
     :param pool: the pool.
     :param trackerFactory: makes a tracker from a server's
-        :class:`~starpy.manager.AMIService` (default
-        :class:`~starpy.channel.ChannelTracker`).
+        :class:`AMIService <starpy.manager.AMIService>` (default
+        :class:`ChannelTracker <starpy.channel.ChannelTracker>`).
     """
 
     def __init__(self, pool: AMIPool,

@@ -1,4 +1,4 @@
-"""Rebuilding a :class:`~starpy.channel.ChannelTracker` after a reconnection.
+"""Rebuilding a :class:`ChannelTracker <starpy.channel.ChannelTracker>` after a reconnection.
 
 While StarPy was not connected, calls went on: channels came and went,
 bridges were created, merged and destroyed.  :func:`rebuild` asks Asterisk

@@ -12,9 +12,9 @@ StarPy's application framework::
     reactor.run()
 
 :class:`UtilApplication` reads ``starpy.conf`` (see :mod:`starpy.appconfig`
-for which files and every key).  Its :attr:`~UtilApplication.amiSpecifier`
-logs into the configured AMI; its :attr:`~UtilApplication.agiSpecifier`
-starts the configured FastAGI server.  :meth:`~UtilApplication.dispatchIncomingCall`
+for which files and every key).  Its :attr:`amiSpecifier <UtilApplication.amiSpecifier>`
+logs into the configured AMI; its :attr:`agiSpecifier <UtilApplication.agiSpecifier>`
+starts the configured FastAGI server.  :meth:`dispatchIncomingCall <UtilApplication.dispatchIncomingCall>`
 sends each FastAGI call to the handler registered for it.
 """
 from __future__ import annotations
@@ -166,7 +166,7 @@ class AMISpecifier:
                 tlsFileProblems(self.tlsCA, self.tlsCertificate, self.tlsKey)]
 
     def factory(self, **options: Any) -> manager.AMIFactory:
-        """A :class:`~starpy.manager.AMIFactory` with these settings.
+        """A :class:`AMIFactory <starpy.manager.AMIFactory>` with these settings.
 
         *options* are passed on (``events=``, ``trace=``...).
 
@@ -184,11 +184,11 @@ class AMISpecifier:
         """Connect and log in.
 
         :return: a Deferred firing with the logged-in
-            :class:`~starpy.manager.AMIProtocol`.  It fails with
+            :class:`AMIProtocol <starpy.manager.AMIProtocol>`.  It fails with
             :class:`StarpyConfigError` when no username is configured or
             TLS cannot be set up (:meth:`tlsProblems`), before connecting;
-            :class:`~starpy.error.AMIAuthenticationError` on wrong
-            credentials, :class:`~starpy.error.AMITimeout` when login takes
+            :class:`AMIAuthenticationError <starpy.error.AMIAuthenticationError>` on wrong
+            credentials, :class:`AMITimeout <starpy.error.AMITimeout>` when login takes
             longer than ``timeout``, or the connection error (such as
             ``twisted.internet.error.ConnectionRefusedError``).
         """
@@ -232,7 +232,7 @@ class AGISpecifier:
         return "<AGISpecifier %s:%d>" % (self.interface or "*", self.port)
 
     def factory(self, mainFunction: Handler) -> fastagi.FastAGIFactory:
-        """A :class:`~starpy.fastagi.FastAGIFactory` running *mainFunction*."""
+        """A :class:`FastAGIFactory <starpy.fastagi.FastAGIFactory>` running *mainFunction*."""
         return fastagi.FastAGIFactory(
             mainFunction,
             allowedClients=list(self.allowedClients) if self.allowedClients else None,
@@ -280,7 +280,7 @@ class UtilApplication:
     :raises StarpyConfigError: if the configuration has any problem; its
         ``problems`` list every one (file, section, key, message).
 
-    :ivar config: the :class:`~starpy.appconfig.StarpyConfig` read.
+    :ivar config: the :class:`StarpyConfig <starpy.appconfig.StarpyConfig>` read.
     :ivar amiSpecifier: the :class:`AMISpecifier` from ``[AMI]``.
     :ivar agiSpecifier: the :class:`AGISpecifier` from ``[FastAGI]``.
     """

@@ -10,7 +10,7 @@ Reading (Asterisk to us):
   :class:`AGIReply` (a final reply), :class:`AGIInterimReply` (``100
   result=0 Trying...``) and :class:`AGIHangupSignal` (the unsolicited
   ``HANGUP`` line).  Line length and the size of the environment block are
-  bounded; breaking a bound raises :class:`~starpy.error.AGIProtocolError`.
+  bounded; breaking a bound raises :class:`AGIProtocolError <starpy.error.AGIProtocolError>`.
 * :class:`AGIEnvironmentParser` and :class:`AGIReplyReader` are the two
   halves of the decoder, usable line by line; :func:`parseEnvironment` and
   :func:`parseReplyText` read whole texts (AsyncAGI's URL-decoded ``Env`` and
@@ -124,7 +124,7 @@ class AGIReply:
         """Return :attr:`result` as an int.
 
         :raises ~starpy.error.AGIReplyError: the result is missing or not a
-            number (it is also a :class:`ValueError`).
+            number (it is also a ``ValueError``).
         """
         result = self.result
         if result is None:

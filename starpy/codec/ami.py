@@ -11,7 +11,7 @@ Twisted, sockets or logging.
 
 Bounds: :class:`AMIParser` costs time linear in the bytes received, however
 they are split, and holds at most one message (``maxMessageSize``) of
-unparsed bytes.  :func:`formatAction` refuses, with :class:`ValueError` and
+unparsed bytes.  :func:`formatAction` refuses, with ``ValueError`` and
 before anything is encoded, an action that Asterisk 22 would not read back
 exactly (see :data:`MAX_LINE_BYTES` and :data:`MAX_ACTION_HEADERS`).
 
@@ -98,8 +98,8 @@ or an iterable of ``(name, value)`` pairs (repeat a name to repeat it)."""
 class AMICodecError(AMIProtocolError, ValueError):
     """The byte stream cannot be AMI (for instance a message over the size bound).
 
-    A :class:`~starpy.error.AMIProtocolError` (and, as before, a
-    :class:`ValueError`).
+    A :class:`AMIProtocolError <starpy.error.AMIProtocolError>` (and, as before, a
+    ``ValueError``).
 
     The parser that raised it is unusable afterwards: the connection should be
     closed.
@@ -394,7 +394,7 @@ class AMIParser:
 
 
 def _commandOutput(lines: List[str]) -> List[str]:
-    """The output lines of an old-style ``Response: Follows`` message.
+    r"""The output lines of an old-style ``Response: Follows`` message.
 
     Old Asterisk wrote the CLI output raw (``\n`` line ends) and appended
     ``--END COMMAND--``, sometimes right after the last output character.

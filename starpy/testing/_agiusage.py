@@ -5,7 +5,7 @@ from Asterisk 22 (``STREAM FILE`` and ``GET DATA``, see
 ``tests/fixtures/fastagi-hello.txt``) are kept byte for byte, markup
 included.  The others are short descriptions written for StarPy: what
 matters to a client is the framing (``520-`` line, raw usage lines, final
-``520 `` line), not Asterisk's prose.
+``"520 "`` line), not Asterisk's prose.
 """
 
 from __future__ import annotations

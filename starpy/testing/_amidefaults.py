@@ -6,7 +6,7 @@ keeps on its factory: channels, queues, parked calls, mailboxes, hints,
 device states and configuration files.  What a handler cannot know (a
 transfer's effect on a real call, the audio of a recording) is not
 simulated: the answer is Asterisk's, and the events that would follow are
-left to the test (:meth:`~starpy.testing.ami.FakeAMIServerFactory.emitEvent`).
+left to the test (:meth:`emitEvent <starpy.testing.ami.FakeAMIServerFactory.emitEvent>`).
 
 :data:`DEFAULT_ACTIONS` maps the lower-case action name to its handler
 ``handler(session, action)``; the session's built-in answers

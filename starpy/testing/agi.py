@@ -23,8 +23,8 @@ C{otherChannels}, C{speechEngines}.
 It speaks bytes only and shares no code with StarPy's AGI client, so a test
 that drives StarPy's server with it checks StarPy against Asterisk's rules,
 not against itself.  Time goes through an injected
-:class:`~twisted.internet.interfaces.IReactorTime` (a
-:class:`~twisted.internet.task.Clock` in tests), so a call with minutes of
+``twisted.internet.interfaces.IReactorTime`` (a
+``twisted.internet.task.Clock`` in tests), so a call with minutes of
 prompts runs in microseconds.
 
 A call in memory::
@@ -61,6 +61,8 @@ server, logged at ``ERROR`` on ``starpy.testing.ami``.
 """
 
 from __future__ import annotations
+
+__docformat__ = "epytext"
 
 import collections
 import logging
@@ -167,15 +169,15 @@ def parseAGIArguments(line: str, maxArguments: int = MAX_ARGUMENTS) -> list[str]
     """Split an AGI command line into words exactly as res_agi's
     ``parse_args`` does.
 
-    - spaces and tabs separate words, outside double quotes;
-    - double quotes group words and may start or stop in the middle of a
-      word (``a"b c"d`` is the one word ``ab cd``); ``""`` is an empty word;
-    - a backslash makes the next character literal (``\\"``, ``\\\\``,
-      ``\\ ``); a trailing backslash vanishes;
-    - single quotes are ordinary characters;
-    - after ``maxArguments`` words the rest of the line is dropped (Asterisk
-      logs "Too many arguments, truncating").  Asterisk does not check the
-      limit when a quote opens a word; the fake drops that word too.
+      - spaces and tabs separate words, outside double quotes;
+      - double quotes group words and may start or stop in the middle of a
+        word (C{a"b c"d} is the one word C{ab cd}); C{""} is an empty word;
+      - a backslash makes the next character literal (C{\\"}, C{\\\\},
+        a backslash and a space); a trailing backslash vanishes;
+      - single quotes are ordinary characters;
+      - after C{maxArguments} words the rest of the line is dropped (Asterisk
+        logs "Too many arguments, truncating").  Asterisk does not check the
+        limit when a quote opens a word; the fake drops that word too.
 
     @param line: one command line, without its newline.
     @return: the words; C{[]} for an empty line.
@@ -366,9 +368,12 @@ class SimulatedChannel:
     in context C{default} at extension C{s}, whose caller never presses a
     key and never hangs up.
 
-    Identity (what the environment block says; every value that varies
-    between real calls is configurable so a test can reproduce a capture
-    byte for byte):
+    Its identity is what the environment block says; every value that varies
+    between real calls is configurable, so a test can reproduce a capture
+    byte for byte.  What the caller does (C{dtmf}, C{hangupAt}) counts in
+    seconds after the call connects.  State, changed by the call and readable
+    afterwards: C{state} (6 is up), C{variables}, C{database}, C{hungUp},
+    C{verboseMessages}, C{recordings}, C{sentTexts}, C{musicClass}.
 
     @ivar request: the AGI URL as written in the dialplan (default
         ``agi://127.0.0.1:4573/``); ``agi_network_script`` is its path
@@ -398,9 +403,6 @@ class SimulatedChannel:
     @ivar accountCode: ``agi_accountcode`` (default empty).
     @ivar answered: whether the channel is up when the AGI starts (default
         True); False leaves it ringing until ``ANSWER``.
-
-    What the caller does, in seconds after the call connects:
-
     @ivar dtmf: C{(time, digit)} pairs (default none; L{spacedDigits}
         builds them).  A digit interrupts a running
         ``STREAM FILE``/``SAY``/``GET OPTION``/``CONTROL STREAM FILE``/
@@ -409,9 +411,6 @@ class SimulatedChannel:
         command runs is discarded, as res_agi does.
     @ivar hangupAt: when the caller hangs up, or None (the default) to stay
         on the line.
-
-    The world the channel lives in:
-
     @ivar sounds: sound file name -> length in seconds (default
         L{DEFAULT_SOUNDS}: ``hello-world`` and ``beep``).  Playing any other
         file fails as in Asterisk (``200 result=-1 endpos=0``).
@@ -442,9 +441,6 @@ class SimulatedChannel:
     @ivar database: the L{AstDB} (default empty; pass one instance to
         several channels to share it).
 
-    State, changed by the call and readable afterwards: C{state} (6 is up),
-    C{variables}, C{database}, C{hungUp}, C{verboseMessages},
-    C{recordings}, C{sentTexts}, C{musicClass}.
     """
 
     request: str = "agi://127.0.0.1:4573/"
@@ -1992,7 +1988,7 @@ def placeCall(
     @param clock: time for the simulated channel; the global reactor if None.
     @return: a Deferred that fires with the L{Transcript} when the server
         closes the connection, or fails with the connection error (for
-        example L{twisted.internet.error.ConnectionRefusedError}).
+        example C{twisted.internet.error.ConnectionRefusedError}).
     """
     caller = FakeAGICaller(channel, clock)
     connected: Deferred[FakeAGICaller] = connectProtocol(endpoint, caller)
@@ -2016,7 +2012,7 @@ def placeCallTCP(
 
 class InMemoryCall:
     """A fake call connected to a server protocol in memory, on a
-    L{Clock}.  Nothing moves until you L{flush}, L{advance} or
+    C{twisted.internet.task.Clock}.  Nothing moves until you L{flush}, L{advance} or
     L{runUntilFinished}.
 
     @ivar caller: the L{FakeAGICaller}.

@@ -47,7 +47,7 @@ Logoff), including the security events ``SuccessfulAuth`` and
 Asterisk 22's source writes them) list the bridges of the channels'
 ``bridgeId``.  An Originate that succeeds adds its channel and, before its
 reply, sends the ``Newchannel`` (down) and ``Newstate`` (up) events of a
-real call, so a :class:`~starpy.channel.ChannelTracker` follows it;
+real call, so a :class:`ChannelTracker <starpy.channel.ChannelTracker>` follows it;
 ``hangupChannel()`` sends its ``Hangup``.  For a captured call's whole
 event sequence see :mod:`starpy.testing.replay`.
 
@@ -1415,14 +1415,15 @@ def connectInMemory(server: FakeAMIServerFactory, client: Any) -> MemoryConnecti
 
 def loginInMemory(server: FakeAMIServerFactory,
                   client: "AMIFactory") -> Tuple["AMIProtocol", MemoryConnection]:
-    """Connect *client* (an :class:`~starpy.manager.AMIFactory`) to *server*
+    """Connect *client* (an :class:`AMIFactory <starpy.manager.AMIFactory>`) to *server*
     in memory and log it in; returns ``(logged-in protocol, connection)``.
 
-    :raises: the login's failure (e.g.
-        :class:`~starpy.error.AMIAuthenticationError`, but note that a refused
-        login only fails after the server's clock has advanced 1 s: use
-        :func:`connectInMemory` for that), or ``RuntimeError`` if the login
-        did not finish without the clock moving.
+    :raises starpy.error.AMIError: the login's failure (e.g.
+        :class:`AMIAuthenticationError <starpy.error.AMIAuthenticationError>`;
+        but a refused login only fails after the server's clock has advanced
+        1 s: use :func:`connectInMemory` for that).
+    :raises RuntimeError: if the login did not finish without the clock
+        moving.
     """
     connection = connectInMemory(server, client)
     ami: "AMIProtocol" = connection.client  # type: ignore[assignment]

@@ -1,7 +1,7 @@
 """AsyncAGI on the fake Asterisk: channels in ``AGI(agi:async)`` driven over AMI.
 
 :class:`FakeAsyncAGI` plays res_agi's AsyncAGI on a
-:class:`~starpy.testing.ami.FakeAMIServerFactory`: it scripts
+:class:`FakeAMIServerFactory <starpy.testing.ami.FakeAMIServerFactory>`: it scripts
 ``Action: AGI`` and emits the events a real Asterisk 22 emits, in the same
 order and with the same headers as in ``tests/fixtures/asyncagi*.txt``:
 
@@ -17,8 +17,8 @@ order and with the same headers as in ``tests/fixtures/asyncagi*.txt``:
   add AGI command to channel ... queue`` as Asterisk answers.
 
 The commands are answered by the fake AGI caller of
-:mod:`starpy.testing.agi` (:class:`~starpy.testing.agi.FakeAGICaller`)
-running on a :class:`~starpy.testing.agi.SimulatedChannel`, connected to an
+:mod:`starpy.testing.agi` (:class:`FakeAGICaller <starpy.testing.agi.FakeAGICaller>`)
+running on a :class:`SimulatedChannel <starpy.testing.agi.SimulatedChannel>`, connected to an
 in-memory transport instead of a socket: sound lengths, DTMF at given
 times, hangup at a given time, variables, AstDB, GOSUB, the 510/511/520
 replies.  Time goes through the server's clock (a ``task.Clock`` in tests).
@@ -107,9 +107,9 @@ class _CaptureTransport(StringTransport):
 class FakeAsyncAGICall:
     """One channel in ``AGI(agi:async)`` on the fake Asterisk.
 
-    :ivar channel: the :class:`~starpy.testing.agi.SimulatedChannel`.
-    :ivar fakeChannel: the server's :class:`~starpy.testing.ami.FakeChannel`.
-    :ivar caller: the :class:`~starpy.testing.agi.FakeAGICaller` answering
+    :ivar channel: the :class:`SimulatedChannel <starpy.testing.agi.SimulatedChannel>`.
+    :ivar fakeChannel: the server's :class:`FakeChannel <starpy.testing.ami.FakeChannel>`.
+    :ivar caller: the :class:`FakeAGICaller <starpy.testing.agi.FakeAGICaller>` answering
         the commands (its ``transcript`` lists them with their replies).
     :ivar executed: ``(command, CommandID or None, decoded Result)`` of each
         command run, in order.
@@ -278,7 +278,7 @@ class FakeAsyncAGI:
     """AsyncAGI on a fake AMI server: scripts ``Action: AGI`` (and, with
     *originate*, ``Originate`` into ``AGI(agi:async)``).
 
-    :param server: the :class:`~starpy.testing.ami.FakeAMIServerFactory`.
+    :param server: the :class:`FakeAMIServerFactory <starpy.testing.ami.FakeAMIServerFactory>`.
     :param oldForm: emit Asterisk 11's ``Event: AsyncAGI``/``SubEvent``.
     :param originate: answer an ``Originate`` with ``Application: AGI`` and
         ``Data: agi:async...`` by starting an AsyncAGI call on the new
@@ -289,7 +289,7 @@ class FakeAsyncAGI:
     :ivar hangupAfterBreak: after ``ASYNCAGI BREAK`` the dialplan runs on;
         with nothing after ``AGI()`` the channel hangs up (default ``True``).
     :ivar channelFactory: ``channelFactory(originateAction)`` gives the
-        :class:`~starpy.testing.agi.SimulatedChannel` of an originated call
+        :class:`SimulatedChannel <starpy.testing.agi.SimulatedChannel>` of an originated call
         (its name and Uniqueid are then set from the new channel).
     """
 

@@ -18,15 +18,15 @@ The fixtures (each test gets its own):
     calls ``advance()``.  Every fake below runs on it.
 ``fakeAMI``
     A :class:`FakeAMI`: StarPy's fake AMI server
-    (:class:`~starpy.testing.ami.FakeAMIServerFactory`, users ``starpy`` /
+    (:class:`FakeAMIServerFactory <starpy.testing.ami.FakeAMIServerFactory>`, users ``starpy`` /
     ``starpy-secret`` and ``limited``) and ``login()``, which gives an
-    :class:`~starpy.manager.AMIProtocol` logged into it in memory.
+    :class:`AMIProtocol <starpy.manager.AMIProtocol>` logged into it in memory.
 ``fakeCall``
     A function placing a call from StarPy's fake Asterisk to an AGI handler
     in memory and playing it out: ``fakeCall(handler, **channelFields)``
     returns a :class:`FakeCallResult` (the
-    :class:`~starpy.testing.agi.SimulatedChannel` and its
-    :class:`~starpy.testing.agi.Transcript`).
+    :class:`SimulatedChannel <starpy.testing.agi.SimulatedChannel>` and its
+    :class:`Transcript <starpy.testing.agi.Transcript>`).
 ``loggedErrors``
     The errors logged so far by this test; see below.
 
@@ -157,7 +157,7 @@ class LoggedErrors:
         Garbage is collected first, so that unhandled failed Deferreds are
         logged.  An error matches when its exception is one of *errorTypes*
         (if any are given) and the regular expression *match* is found in
-        its :attr:`~LoggedError.text` (if given).
+        its :attr:`text <LoggedError.text>` (if given).
 
         :returns: the matching errors, oldest first; they no longer fail the
             test.
@@ -246,7 +246,7 @@ def starpyClock() -> Clock:
 class FakeAMI:
     """StarPy's fake AMI server on the test's clock, and logins into it in memory.
 
-    :ivar server: the :class:`~starpy.testing.ami.FakeAMIServerFactory`
+    :ivar server: the :class:`FakeAMIServerFactory <starpy.testing.ami.FakeAMIServerFactory>`
         (script actions with ``server.script(...)``, send events with
         ``server.emitEvent(...)``).
     :ivar clock: the test's clock (:func:`starpyClock`).
@@ -261,9 +261,9 @@ class FakeAMI:
 
     def login(self, username: str = "starpy", secret: str = "starpy-secret",
               **factoryOptions: Any) -> Any:
-        """An :class:`~starpy.manager.AMIProtocol` logged in as *username*.
+        """An :class:`AMIProtocol <starpy.manager.AMIProtocol>` logged in as *username*.
 
-        *factoryOptions* go to :class:`~starpy.manager.AMIFactory`
+        *factoryOptions* go to :class:`AMIFactory <starpy.manager.AMIFactory>`
         (``md5=True``, ``events=False``...).
 
         :raises ~starpy.error.AMIAuthenticationError: for a wrong secret.
@@ -292,9 +292,9 @@ def fakeAMI(starpyClock: Clock) -> FakeAMI:
 class FakeCallResult:
     """What :func:`fakeCall` returns.
 
-    :ivar channel: the :class:`~starpy.testing.agi.SimulatedChannel` (its
+    :ivar channel: the :class:`SimulatedChannel <starpy.testing.agi.SimulatedChannel>` (its
         ``variables``, ``hungUp``... after the call).
-    :ivar transcript: the :class:`~starpy.testing.agi.Transcript`: every
+    :ivar transcript: the :class:`Transcript <starpy.testing.agi.Transcript>`: every
         command the handler sent and Asterisk's reply.
     """
 
@@ -308,7 +308,7 @@ def fakeCall(starpyClock: Clock) -> Callable[..., FakeCallResult]:
 
     *handler* is what ``FastAGIFactory`` takes (``handler(agi)``, plain,
     returning a Deferred, or ``async def``).  *channelFields* are those of
-    :class:`~starpy.testing.agi.SimulatedChannel` (``extension``,
+    :class:`SimulatedChannel <starpy.testing.agi.SimulatedChannel>` (``extension``,
     ``dtmf=[(seconds, digit)]``, ``variables``, ``hangupAt``...).  The call
     runs on the test's clock until the handler finishes it (at most an hour
     of simulated time).

@@ -15,9 +15,9 @@ are read:
 
 :func:`readCapture` turns either into :class:`CapturedMessage` objects;
 :func:`replay` feeds them to a client (an
-:class:`~starpy.manager.AMIProtocol`'s ``dataReceived``), advancing a
+:class:`AMIProtocol <starpy.manager.AMIProtocol>`'s ``dataReceived``), advancing a
 ``task.Clock`` to each message's time; :func:`playEvents` makes a
-:class:`~starpy.testing.ami.FakeAMIServerFactory` send a capture's events
+:class:`FakeAMIServerFactory <starpy.testing.ami.FakeAMIServerFactory>` send a capture's events
 to its logged-in sessions at their captured pace::
 
     from starpy.testing import replay
@@ -51,7 +51,7 @@ class CapturedMessage(NamedTuple):
 
     :ivar time: seconds since the capture began (``0.0`` in a ``.raw``).
     :ivar data: its exact bytes, the closing blank line included.
-    :ivar message: the parsed :class:`~starpy.codec.ami.Message`.
+    :ivar message: the parsed :class:`Message <starpy.codec.ami.Message>`.
     """
 
     time: float
@@ -218,7 +218,7 @@ def playEvents(server: Any, messages: Sequence[CapturedMessage], speed: float = 
                session: Any = None) -> Deferred[int]:
     """Make a fake Asterisk send the events of a capture, paced as captured.
 
-    :param server: a :class:`~starpy.testing.ami.FakeAMIServerFactory`;
+    :param server: a :class:`FakeAMIServerFactory <starpy.testing.ami.FakeAMIServerFactory>`;
         its ``clock`` paces the events.
     :param messages: from :func:`readCapture` (responses are skipped).
     :param speed: how much faster than captured (``2.0``: twice as fast).
