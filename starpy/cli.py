@@ -140,6 +140,20 @@ def _buildParser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line parsed; an unknown option is reported by the
+    sub-command it was given to (``starpy serve: unrecognized arguments``),
+    one line, exit status 2."""
+    parser = _buildParser()
+    args, extras = parser.parse_known_args(list(argv))
+    if extras:
+        commands = [action for action in parser._actions
+                    if isinstance(action, argparse._SubParsersAction)]
+        chosen = commands[0].choices.get(args.command) if commands else None
+        (chosen or parser).error("unrecognized arguments: %s" % " ".join(extras))
+    return args
+
+
 def _addDemoCommand(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     demo = commands.add_parser(
         "demo",
@@ -492,7 +506,7 @@ def runCommand(argv: Sequence[str], reactor: Any, out: TextIO, err: TextIO) -> d
     :raises SystemExit: on a command line argparse rejects.
     :raises ValueError: for a sub-command that is not asynchronous.
     """
-    args = _buildParser().parse_args(list(argv))
+    args = _parse(argv)
     spec = getattr(args.run, "asyncCommand", None)
     if spec is None:
         raise ValueError("%s is not an asynchronous sub-command" % (args.command,))
@@ -503,7 +517,6 @@ def runCommand(argv: Sequence[str], reactor: Any, out: TextIO, err: TextIO) -> d
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``starpy`` command with *argv* (default ``sys.argv[1:]``); returns
     the exit status (see :data:`EXIT_CODES`)."""
-    parser = _buildParser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = _parse(sys.argv[1:] if argv is None else argv)
     run: Command = args.run
     return run(args)

@@ -627,6 +627,9 @@ def countConnections(server: FakeAMIServerFactory) -> List[object]:
     (["demo", "--calls", "x"], "argument --calls: invalid int value: 'x'"),
     (["action"], "the following arguments are required: NAME (see"),
     (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
+    (["events", "--nosuch"], "starpy events: unrecognized arguments: --nosuch (see starpy "
+                             "events --help)"),
+    (["serve", "m:f", "--nosuch"], "starpy serve: unrecognized arguments: --nosuch"),
 ])
 def test_bad_options_are_one_line_usage_errors(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int],
