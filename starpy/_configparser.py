@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import replace
 from typing import List, Optional, Set, Union
 
-from starpy.config import Config, ConfigWarning, Entry, ExecRunner, Include, Section
+from starpy._configmodel import Config, ConfigWarning, Entry, ExecRunner, Include, Section
 from starpy.error import ConfigError
 
 log = logging.getLogger("starpy.config")
@@ -327,7 +327,7 @@ class Parser:
         Only the sections of that name are looked at (an index kept by
         :class:`Config`), so a file of many sections parses in linear time.
         """
-        candidates = self.config._named(name) if name else self.config._all()
+        candidates = self.config.sections(name or None, includeTemplates=True)
         for candidate in candidates:
             if _sectionMatches(candidate, name, criteria):
                 return candidate
@@ -380,7 +380,7 @@ class Parser:
                     for e in base.entries
                 )
         if created is not None:
-            self.config._append(created)
+            self.config.addSection(created)
             self.current = created
         return target
 
