@@ -112,3 +112,13 @@ def test_metrics_section_example_prints_what_it_says() -> None:
     printed = re.findall(r"It prints the counters after that traffic:\n\n```\n(.*?)```", text,
                          re.S)[0]
     assert done.stdout == printed
+
+
+def test_contents_lists_every_section_in_order() -> None:
+    headings = [line[3:] for line in README.splitlines() if line.startswith("## ")]
+    contents = section("Contents")
+    listed = re.findall(r"^- \[(.*?)\]\(#(.*?)\)$", contents, re.M)
+    assert [title for title, _ in listed] == [h for h in headings if h != "Contents"]
+    for title, anchor in listed:
+        expected = re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+        assert anchor == expected, title
