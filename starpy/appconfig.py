@@ -43,7 +43,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from starpy.error import ConfigError
+from starpy.error import StarpyConfigError  # StarpyConfigError: exported here too
 
 __all__ = [
     "ENVIRONMENT_VARIABLE",
@@ -64,22 +64,6 @@ ENVIRONMENT_VARIABLE = "STARPY_CONF"
 #: The files read when neither a path nor ``$STARPY_CONF`` is given, lowest
 #: precedence first.
 SEARCH_PATH: Tuple[str, ...] = ("~/.starpy.conf", "starpy.conf")
-
-
-class StarpyConfigError(ConfigError):
-    """``starpy.conf`` has problems; :attr:`problems` lists every one.
-
-    ``str()`` is the first problem, with a count of the others.
-    """
-
-    def __init__(self, problems: Sequence["ConfigProblem"]) -> None:
-        first = problems[0]
-        more = len(problems) - 1
-        message = first.describe()
-        if more:
-            message += " (and %d more problem%s)" % (more, "" if more == 1 else "s")
-        super().__init__(message)
-        self.problems = list(problems)
 
 
 @dataclass(frozen=True)

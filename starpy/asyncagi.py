@@ -83,6 +83,7 @@ from starpy.codec.agi import AGIReply, encodeCommandLine, parseEnvironment, pars
 from starpy.amiactions import appArguments
 from starpy.codec.ami import Message
 from starpy.trace import WireTracer
+from starpy.error import AsyncAGIRejected  # defined there; exported here too
 
 __all__ = [
     "MAX_ORIGINATE_ARGUMENTS",
@@ -141,24 +142,6 @@ def _agiData(arguments: Sequence[Any]) -> str:
                          % (len(lines), encoded, ORIGINATE_ARGUMENTS_BUDGET,
                             2 * ORIGINATE_ARGUMENTS_BUDGET))
     return data
-
-
-class AsyncAGIRejected(error.AGIHangup):
-    """Asterisk refused an ``Action: AGI``: the channel does not exist (any
-    more) or is not in AsyncAGI.
-
-    It is an :class:`AGIHangup <starpy.error.AGIHangup>` (the session is over for that
-    channel) whose ``text`` and :attr:`message` are Asterisk's ``Message``
-    (``Channel Local/300@asyncagi-0000000a;2 does not exist.``).
-
-    :ivar response: the ``Response: Error`` message.
-    """
-
-    def __init__(self, command: Optional[str], message: str,
-                 response: Optional[Mapping[str, Any]] = None) -> None:
-        super().__init__(command, None, message)
-        self.message = message
-        self.response = response
 
 
 class AsyncAGISession(AGISession):

@@ -52,9 +52,9 @@ from twisted.python.failure import Failure
 
 from starpy.callqueues import ParkedCall, Queue, QueuesAndParking
 from starpy.calls import Call, CallHandler, CallModel, CallSubscription
-from starpy.channelobjects import (_PREFIXES, STATE_NAMES, Bridge, Channel, ChannelHandler,
-                                   ChannelHungUp, TrackerStopped)
+from starpy.channelobjects import _PREFIXES, STATE_NAMES, Bridge, Channel
 from starpy.codec.ami import Message
+from starpy.error import ChannelHungUp, TrackerStopped
 
 __all__ = [
     "Channel",

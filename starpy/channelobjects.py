@@ -11,8 +11,8 @@ from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from starpy import error
 from starpy.codec.ami import Message
+from starpy.error import ChannelHungUp, TrackerStopped  # defined there; exported here too
 
 # The tracker's logger: subscriber failures are reported there, as always.
 log = logging.getLogger("starpy.channel")
@@ -28,25 +28,6 @@ ChannelHandler = Callable[["Channel", Message], Any]
 
 # Header prefixes under which events carry a channel block.
 _PREFIXES = ("", "dest", "localone", "localtwo")
-
-
-class ChannelHungUp(error.StarpyError):
-    """The channel hung up before what was awaited happened.
-
-    :ivar channel: the :class:`Channel`.
-    """
-
-    def __init__(self, channel: "Channel", waitingFor: str) -> None:
-        super().__init__(channel.name, waitingFor)
-        self.channel = channel
-        self.waitingFor = waitingFor
-
-    def __str__(self) -> str:
-        return "%s hung up while waiting for %s" % (self.channel.name, self.waitingFor)
-
-
-class TrackerStopped(error.StarpyError):
-    """The tracker was stopped while something was awaited."""
 
 
 class _Subscription:

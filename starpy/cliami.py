@@ -22,6 +22,7 @@ from starpy.amiactions import USE_DEFAULT, AMIActions, variableAssignment
 from starpy.appconfig import StarpyConfigError
 from starpy.codec.ami import HeaderInput, Message, _mask, formatAction
 from starpy.utilapplication import UtilApplication
+from starpy.error import CommandError  # defined there; exported here too
 
 __all__ = [
     "CommandError",
@@ -40,15 +41,6 @@ __all__ = [
     "runAction",
     "runOriginate",
 ]
-
-
-class CommandError(Exception):
-    """A sub-command cannot go on: *message* is printed, *status* returned."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _codes() -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any, Optional, TextIO, Tuple
+from typing import Any, Optional, TextIO
 
 from twisted.internet import defer, error as netError
 

@@ -1,6 +1,9 @@
 """The exceptions StarPy raises and fails Deferreds with.
 
-Every StarPy error derives from :class:`StarpyError`.  The names upstream
+Every exception StarPy defines is here, and derives from :class:`StarpyError`;
+the modules where some of them were first defined (``starpy.channel``,
+``starpy.asyncagi``, ``starpy.appconfig``...) still export them under the same
+names.  The names upstream
 StarPy used (``AMICommandFailure``, ``AGICommandFailure``, ``MenuFinished``,
 ``MenuExit``, ``MenuTimeout``, ``MenuUnexpectedOption``) are kept, and the
 finer errors below derive from them so that old ``except`` clauses still
@@ -8,7 +11,14 @@ catch them.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+
+from twisted.internet.defer import TimeoutError as _DeferTimeoutError
+
+if TYPE_CHECKING:  # pragma: no cover - names for annotations only
+    from starpy.appconfig import ConfigProblem
+    from starpy.calls import Call
+    from starpy.channelobjects import Channel
 
 __all__ = [
     "StarpyError",
@@ -35,6 +45,15 @@ __all__ = [
     "MenuDefinitionError",
     "ConfigError",
     "TLSUnavailableError",
+    "AMICodecError",
+    "NoServerReady",
+    "OriginateFailed",
+    "AsyncAGIRejected",
+    "ChannelHungUp",
+    "TrackerStopped",
+    "StarpyConfigError",
+    "CallWaitTimeout",
+    "CommandError",
 ]
 
 
@@ -337,3 +356,139 @@ class TLSUnavailableError(StarpyError, RuntimeError):
     extra (``pip install 'starpy[tls]'``) installs them.  Raised before
     anything connects.
     """
+
+
+# -- AMI, beyond the base errors -------------------------------------------
+
+
+class AMICodecError(AMIProtocolError, ValueError):
+    """The byte stream cannot be AMI (for instance a message over the size bound).
+
+    A :class:`AMIProtocolError <starpy.error.AMIProtocolError>` (and, as before, a
+    ``ValueError``).
+
+    The parser that raised it is unusable afterwards: the connection should be
+    closed.
+    """
+
+
+class NoServerReady(AMIConnectionLost):
+    """No server of the pool could take the action (none logged in, or the
+    named one is not logged in and waiting was not asked for)."""
+
+
+class OriginateFailed(AMIOriginateFailure):
+    """An asynchronous Originate did not answer.
+
+    :ivar outcome: ``'busy'``, ``'no answer'``, ``'congestion'``,
+        ``'failed'`` or ``'hung up'`` (see :data:`OUTCOMES`; every
+        :class:`AMIOriginateFailure` has it).
+    :ivar reason: the ``Reason`` code (or ``None``).
+    :ivar seconds: how long it took, on the tracker's clock.
+    :ivar uniqueid: the ``ChannelId`` the originated channel had.
+    :ivar call: the :class:`Call <starpy.calls.Call>` its channels made (they
+        exist for most failures: busy, no answer, congestion), or ``None``.
+    """
+
+    def __init__(self, action: str, message: str, response: Optional[Mapping[str, Any]],
+                 reason: Optional[int], seconds: float, uniqueid: str,
+                 call: Optional["Call"] = None) -> None:
+        super().__init__(action, message, response, reason)
+        self.seconds = seconds
+        self.uniqueid = uniqueid
+        self.call = call
+
+    def __str__(self) -> str:
+        return "%s %s: %s after %.3f s (reason %s)" % (
+            self.action, self.uniqueid, self.outcome, self.seconds, self.reason)
+
+
+# -- AGI sessions ----------------------------------------------------------
+
+
+class AsyncAGIRejected(AGIHangup):
+    """Asterisk refused an ``Action: AGI``: the channel does not exist (any
+    more) or is not in AsyncAGI.
+
+    It is an :class:`AGIHangup` (the session is over for that
+    channel) whose ``text`` and :attr:`message` are Asterisk's ``Message``
+    (``Channel Local/300@asyncagi-0000000a;2 does not exist.``).
+
+    :ivar response: the ``Response: Error`` message.
+    """
+
+    def __init__(self, command: Optional[str], message: str,
+                 response: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(command, None, message)
+        self.message = message
+        self.response = response
+
+
+# -- Channel tracking ------------------------------------------------------
+
+
+class ChannelHungUp(StarpyError):
+    """The channel hung up before what was awaited happened.
+
+    :ivar channel: the :class:`Channel`.
+    """
+
+    def __init__(self, channel: "Channel", waitingFor: str) -> None:
+        super().__init__(channel.name, waitingFor)
+        self.channel = channel
+        self.waitingFor = waitingFor
+
+    def __str__(self) -> str:
+        return "%s hung up while waiting for %s" % (self.channel.name, self.waitingFor)
+
+
+class TrackerStopped(StarpyError):
+    """The tracker was stopped while something was awaited."""
+
+
+# -- Applications and the starpy command -----------------------------------
+
+
+class StarpyConfigError(ConfigError):
+    """``starpy.conf`` has problems; :attr:`problems` lists every one.
+
+    ``str()`` is the first problem, with a count of the others.
+    """
+
+    def __init__(self, problems: Sequence["ConfigProblem"]) -> None:
+        first = problems[0]
+        more = len(problems) - 1
+        message = first.describe()
+        if more:
+            message += " (and %d more problem%s)" % (more, "" if more == 1 else "s")
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class CallWaitTimeout(StarpyError, _DeferTimeoutError):
+    """No call came for :meth:`UtilApplication.waitForCallOn` in time.
+
+    :ivar extension: the extension waited on.
+    :ivar context: the context waited on, or ``None`` for any.
+    :ivar timeout: the seconds waited.
+    """
+
+    def __init__(self, extension: str, context: Optional[str], timeout: float) -> None:
+        where = repr(extension) if context is None else "%r in context %r" % (extension, context)
+        super().__init__("no call on extension %s within %g s" % (where, timeout))
+        self.extension = extension
+        self.context = context
+        self.timeout = timeout
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class CommandError(StarpyError):
+    """A ``starpy`` sub-command cannot go on: *message* is printed, *status*
+    (one of :data:`starpy.cli.EXIT_CODES`) returned."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.codec.ami import Message
+from starpy.error import OriginateFailed  # defined there; exported here too
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.calls import Call
@@ -60,32 +61,6 @@ def outcomeName(reason: Optional[int], response: str = "") -> str:
     if reason is not None and reason in OUTCOMES:
         return OUTCOMES[reason]
     return "answered" if response.lower() == "success" else "failed"
-
-
-class OriginateFailed(error.AMIOriginateFailure):
-    """An asynchronous Originate did not answer.
-
-    :ivar outcome: ``'busy'``, ``'no answer'``, ``'congestion'``,
-        ``'failed'`` or ``'hung up'`` (see :data:`OUTCOMES`; every
-        :class:`AMIOriginateFailure <starpy.error.AMIOriginateFailure>` has it).
-    :ivar reason: the ``Reason`` code (or ``None``).
-    :ivar seconds: how long it took, on the tracker's clock.
-    :ivar uniqueid: the ``ChannelId`` the originated channel had.
-    :ivar call: the :class:`Call <starpy.calls.Call>` its channels made (they
-        exist for most failures: busy, no answer, congestion), or ``None``.
-    """
-
-    def __init__(self, action: str, message: str, response: Optional[Mapping[str, Any]],
-                 reason: Optional[int], seconds: float, uniqueid: str,
-                 call: Optional["Call"] = None) -> None:
-        super().__init__(action, message, response, reason)
-        self.seconds = seconds
-        self.uniqueid = uniqueid
-        self.call = call
-
-    def __str__(self) -> str:
-        return "%s %s: %s after %.3f s (reason %s)" % (
-            self.action, self.uniqueid, self.outcome, self.seconds, self.reason)
 
 
 _counter = itertools.count(1)

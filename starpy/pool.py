@@ -53,6 +53,7 @@ from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames
 from starpy.manager import AMIFactory, AMIProtocol, AMIService
+from starpy.error import NoServerReady  # defined there; exported here too
 
 __all__ = [
     "AMIPool",
@@ -90,11 +91,6 @@ Chooser = Callable[[List[str]], str]
 
 StateObserver = Callable[["ServerStatus", str], Any]
 """``observer(newStatus, previousState)``."""
-
-
-class NoServerReady(error.AMIConnectionLost):
-    """No server of the pool could take the action (none logged in, or the
-    named one is not logged in and waiting was not asked for)."""
 
 
 @attrs.frozen
@@ -590,7 +586,6 @@ def _checkSeconds(value: Any, what: str) -> None:
         raise TypeError("%s must be a number of seconds, not %r" % (what, value))
     if not (0 <= value < float("inf")):
         raise ValueError("%s must be a finite number of seconds >= 0, not %r" % (what, value))
-
 
 
 class PoolChannels:

@@ -27,7 +27,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.python.failure import Failure
 
-from starpy import error, fastagi, manager
+from starpy import fastagi, manager
 from starpy._tls import tlsFileProblems, tlsUnavailable
 from starpy.agi import AGISession, Handler
 from starpy.appconfig import (
@@ -38,6 +38,7 @@ from starpy.appconfig import (
     StarpyConfigError,
     loadConfiguration,
 )
+from starpy.error import CallWaitTimeout  # defined there; exported here too
 
 __all__ = [
     "UtilApplication",
@@ -59,25 +60,6 @@ def _globalReactor() -> Any:
     from twisted.internet import reactor
 
     return reactor
-
-
-class CallWaitTimeout(error.StarpyError, defer.TimeoutError):
-    """No call came for :meth:`UtilApplication.waitForCallOn` in time.
-
-    :ivar extension: the extension waited on.
-    :ivar context: the context waited on, or ``None`` for any.
-    :ivar timeout: the seconds waited.
-    """
-
-    def __init__(self, extension: str, context: Optional[str], timeout: float) -> None:
-        where = repr(extension) if context is None else "%r in context %r" % (extension, context)
-        super().__init__("no call on extension %s within %g s" % (where, timeout))
-        self.extension = extension
-        self.context = context
-        self.timeout = timeout
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class AMISpecifier:

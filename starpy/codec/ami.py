@@ -36,7 +36,7 @@ from typing import (
     Union,
 )
 
-from starpy.error import AMIProtocolError
+from starpy.error import AMICodecError  # AMICodecError: exported here too
 
 __all__ = [
     "AMICodecError",
@@ -93,17 +93,6 @@ HeaderValue = Union[str, int, float, Sequence[Union[str, int, float]]]
 HeaderInput = Union[Mapping[str, HeaderValue], Iterable[Tuple[str, Union[str, int, float]]], None]
 """Headers for an action: a mapping (a sequence value repeats the header)
 or an iterable of ``(name, value)`` pairs (repeat a name to repeat it)."""
-
-
-class AMICodecError(AMIProtocolError, ValueError):
-    """The byte stream cannot be AMI (for instance a message over the size bound).
-
-    A :class:`AMIProtocolError <starpy.error.AMIProtocolError>` (and, as before, a
-    ``ValueError``).
-
-    The parser that raised it is unusable afterwards: the connection should be
-    closed.
-    """
 
 
 class Message(dict):  # type: ignore[type-arg]
