@@ -31,7 +31,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-__all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames", "HandlerMonitor"]
+__all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames", "HandlerMonitor",
+           "Handle"]
 
 log = logging.getLogger("starpy.manager")
 
@@ -369,3 +370,34 @@ class HandlerMonitor:
                 observer(name, handler, seconds)
             except Exception:
                 log.exception("slow handler observer %r failed", observer)
+
+
+class Handle:
+    """What a registration of StarPy returns: :meth:`cancel` undoes it.
+
+    ``onLogin``, ``onLoginFailed``, ``handleCallsFor``, ``handleScript``,
+    the pool's and the metrics' observers return one; event registrations
+    (:class:`Registration`) and call subscriptions are the same kind of
+    object: each has ``cancel()``.  Cancelling twice does nothing more.
+    Calling the handle cancels it too, so that code written when these
+    registrations returned a plain function keeps working.
+
+    :ivar active: false once cancelled.
+    """
+
+    def __init__(self, undo: Callable[[], object]) -> None:
+        self._undo: Optional[Callable[[], object]] = undo
+        self.active = True
+
+    def cancel(self) -> None:
+        """Undo the registration (idempotent)."""
+        undo, self._undo = self._undo, None
+        if undo is not None:
+            self.active = False
+            undo()
+
+    def __call__(self) -> None:
+        self.cancel()
+
+    def __repr__(self) -> str:
+        return "<Handle%s>" % ("" if self.active else " cancelled",)

@@ -49,7 +49,7 @@ from starpy.codec.ami import (
     bannerVersion,
     formatAction,
 )
-from starpy.dispatch import EventDispatcher, EventHandler, EventNames
+from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
 from starpy.trace import WireTracer
 
 __all__ = [
@@ -1469,10 +1469,11 @@ class AMIService:
         self._waiters.append(waiter)
         return waiter
 
-    def onLogin(self, observer: Callable[[AMIProtocol], Any]) -> Callable[[], None]:
+    def onLogin(self, observer: Callable[[AMIProtocol], Any]) -> Handle:
         """Call ``observer(protocol)`` after each successful (re)login.
 
-        Returns a function that removes the observer.
+        :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
+            removes the observer.
         """
         self._observers.append(observer)
 
@@ -1480,13 +1481,14 @@ class AMIService:
             if observer in self._observers:
                 self._observers.remove(observer)
 
-        return remove
+        return Handle(remove)
 
-    def onLoginFailed(self, observer: Callable[[AMIProtocol, Failure], Any]) -> Callable[[], None]:
+    def onLoginFailed(self, observer: Callable[[AMIProtocol, Failure], Any]) -> Handle:
         """Call ``observer(protocol, failure)`` after each failed login attempt
         (refused, timed out...; the connection is then being dropped).
 
-        Returns a function that removes the observer.
+        :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
+            removes the observer.
         """
         self._failureObservers.append(observer)
 
@@ -1494,7 +1496,7 @@ class AMIService:
             if observer in self._failureObservers:
                 self._failureObservers.remove(observer)
 
-        return remove
+        return Handle(remove)
 
     def registerEvent(self, event: EventNames, function: EventHandler) -> Any:
         """As :meth:`AMIProtocol.registerEvent`, kept across reconnections."""

@@ -53,7 +53,7 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.dispatch import EventDispatcher, HandlerMonitor
+from starpy.dispatch import EventDispatcher, Handle, HandlerMonitor
 
 __all__ = ["StarpyMetrics", "MAX_LABEL_VALUES", "AGI_COMMANDS", "log"]
 
@@ -107,14 +107,9 @@ def agiCommandName(line: str) -> str:
     return "other"
 
 
-class _Handle:
-    def __init__(self, undo: List[Callable[[], Any]]) -> None:
-        self._undo = undo
-
-    def cancel(self) -> None:
-        undo, self._undo = self._undo, []
-        for step in reversed(undo):
-            step()
+def _undoAll(undo: List[Callable[[], Any]]) -> Handle:
+    """One :class:`Handle <starpy.dispatch.Handle>` undoing *undo*'s steps, last first."""
+    return Handle(lambda: [step() for step in reversed(undo)])
 
 
 class StarpyMetrics:
@@ -197,7 +192,7 @@ class StarpyMetrics:
 
         return count
 
-    def instrumentProtocol(self, ami: Any, server: str = "") -> _Handle:
+    def instrumentProtocol(self, ami: Any, server: str = "") -> Handle:
         """Count and time the actions *ami* (an
         :class:`AMIProtocol <starpy.manager.AMIProtocol>`) sends from now on: its
         ``sendAction`` (which every named action uses) is wrapped on this
@@ -229,26 +224,26 @@ class StarpyMetrics:
             if ami.__dict__.get("sendAction") is sendAction:
                 del ami.sendAction
 
-        return _Handle([undo])
+        return _undoAll([undo])
 
-    def watchProtocol(self, ami: Any, server: str = "") -> _Handle:
+    def watchProtocol(self, ami: Any, server: str = "") -> Handle:
         """Count *ami*'s events and actions (one connection, e.g. the one of
         ``starpy events``).  Returns a handle whose ``cancel()`` stops."""
         undo: List[Callable[[], Any]] = []
         undo.append(ami.registerEvent(None, self._countEvents(server)).cancel)
         undo.append(self.instrumentProtocol(ami, server).cancel)
         self._monitor(ami.dispatcher, undo)
-        return _Handle(undo)
+        return _undoAll(undo)
 
     def watchService(self, service: Any, server: str = "",
-                     events: bool = True) -> _Handle:
+                     events: bool = True) -> Handle:
         """Count an :class:`AMIService <starpy.manager.AMIService>`'s logins (failed,
         and the reconnections after the first), the actions of each of its
         connections and, with *events*, its events and the failures and
         slowness of the handlers registered on it."""
         undo: List[Callable[[], Any]] = []
         logins = [0]
-        current: List[_Handle] = []  # the instrumentation of the current connection
+        current: List[Handle] = []  # the instrumentation of the current connection
 
         def onLogin(ami: Any) -> None:
             logins[0] += 1
@@ -270,14 +265,14 @@ class StarpyMetrics:
         if events:
             undo.append(service.registerEvent(None, self._countEvents(server)).cancel)
             self._monitor(service.dispatcher, undo)
-        return _Handle(undo)
+        return _undoAll(undo)
 
-    def watchPool(self, pool: Any) -> _Handle:
+    def watchPool(self, pool: Any) -> Handle:
         """Watch every server of an :class:`AMIPool <starpy.pool.AMIPool>`, also those
         added later: its state (``ami_server_state``), logins, actions and
         events, and the handlers registered on the pool."""
         undo: List[Callable[[], Any]] = []
-        watched: Dict[str, _Handle] = {}
+        watched: Dict[str, Handle] = {}
 
         def watch(name: str) -> None:
             if name not in watched:
@@ -302,9 +297,9 @@ class StarpyMetrics:
                 handle.cancel()
 
         undo.append(unwatch)
-        return _Handle(undo)
+        return _undoAll(undo)
 
-    def watchAsyncAGI(self, source: Any, server: str = "") -> _Handle:
+    def watchAsyncAGI(self, source: Any, server: str = "") -> Handle:
         """Count AsyncAGI sessions from the ``AsyncAGIStart``/``AsyncAGIEnd``
         events of *source* (a protocol, an ``AMIService`` or an ``AMIPool``,
         which labels them with each server's name)."""
@@ -320,7 +315,7 @@ class StarpyMetrics:
 
         handles = [source.registerEvent("AsyncAGIStart", started),
                    source.registerEvent("AsyncAGIEnd", ended)]
-        return _Handle([handle.cancel for handle in handles])
+        return _undoAll([handle.cancel for handle in handles])
 
     # -- FastAGI -----------------------------------------------------------
 

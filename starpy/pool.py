@@ -45,15 +45,19 @@ from typing import Any, Callable, Dict, List, Optional, Union
 import attrs
 from twisted.application import service
 from twisted.internet import defer
-from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
 from twisted.python.failure import Failure
 
 from starpy import error, manager
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
-from starpy.dispatch import EventDispatcher, EventHandler, EventNames
-from starpy.manager import AMIFactory, AMIProtocol, AMIService
+from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
 from starpy.error import NoServerReady  # defined there; exported here too
+from starpy.manager import AMIFactory, AMIProtocol, AMIService
 
 __all__ = [
     "AMIPool",
@@ -112,18 +116,6 @@ class ServerStatus:
     lastError: Optional[BaseException]
     since: float
     booted: bool
-
-
-class _Handle:
-    """Returned by registrations: ``cancel()`` undoes it (idempotent)."""
-
-    def __init__(self, cancel: Callable[[], None]) -> None:
-        self._cancel: Optional[Callable[[], None]] = cancel
-
-    def cancel(self) -> None:
-        cancel, self._cancel = self._cancel, None
-        if cancel is not None:
-            cancel()
 
 
 class _ObservedEndpoint:
@@ -432,7 +424,7 @@ class AMIPool(service.MultiService):
 
     # -- state observers ---------------------------------------------------
 
-    def onStateChange(self, observer: StateObserver) -> _Handle:
+    def onStateChange(self, observer: StateObserver) -> Handle:
         """Call ``observer(status, previousState)`` on each change of a
         server's state (or of its last error).  Returns a handle whose
         ``cancel()`` removes the observer."""
@@ -444,7 +436,7 @@ class AMIPool(service.MultiService):
             if observer in self._stateObservers:
                 self._stateObservers.remove(observer)
 
-        return _Handle(remove)
+        return Handle(remove)
 
     def _stateChanged(self, status: ServerStatus, previous: str) -> None:
         log.info("AMI server %s: %s -> %s%s", status.name, previous, status.state,
@@ -611,7 +603,7 @@ class PoolChannels:
         self.pool = pool
         self._make = trackerFactory
         self.trackers: Dict[str, Any] = {}
-        self._handle: Optional[_Handle] = None
+        self._handle: Optional[Handle] = None
 
     def start(self) -> None:
         """Start a tracker for each server, and follow the pool's changes."""

@@ -20,7 +20,7 @@ sends each FastAGI call to the handler registered for it.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, cast
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -38,6 +38,7 @@ from starpy.appconfig import (
     StarpyConfigError,
     loadConfiguration,
 )
+from starpy.dispatch import Handle
 from starpy.error import CallWaitTimeout  # defined there; exported here too
 
 __all__ = [
@@ -298,7 +299,7 @@ class UtilApplication:
     # -- registration -----------------------------------------------------------
 
     def handleCallsFor(self, extension: Optional[str], handler: Handler,
-                       context: Optional[str] = None) -> Callable[[], None]:
+                       context: Optional[str] = None) -> Handle:
         """Send every call for *extension* to *handler* from now on.
 
         :param extension: the ``agi_extension`` to handle (numbers are
@@ -307,8 +308,9 @@ class UtilApplication:
         :param context: handle the extension only in this ``agi_context``;
             with ``extension=None``, the default handler of that context.
             A context-specific handler wins over one for any context.
-        :return: a function that removes this registration (if it is still
-            the current one for its key).
+        :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
+            removes this registration (if it is still the current one for
+            its key).
         """
         key = (None if context is None else str(context),
                None if extension is None else str(extension))
@@ -318,16 +320,17 @@ class UtilApplication:
             if self._handlers.get(key) is handler:
                 del self._handlers[key]
 
-        return remove
+        return Handle(remove)
 
-    def handleScript(self, path: str, handler: Handler) -> Callable[[], None]:
+    def handleScript(self, path: str, handler: Handler) -> Handle:
         """Send calls for FastAGI script *path* to *handler*.
 
         ``AGI(agi://127.0.0.1:4573/hello)`` has script path ``hello``;
         leading and trailing slashes and the query are ignored.  A script
         handler wins over extension handlers (but not over one-shot waiters).
 
-        :return: a function that removes this registration.
+        :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
+            removes this registration.
         """
         key = path.strip("/")
         self._scripts[key] = handler
@@ -336,7 +339,7 @@ class UtilApplication:
             if self._scripts.get(key) is handler:
                 del self._scripts[key]
 
-        return remove
+        return Handle(remove)
 
     def waitForCallOn(self, extension: Any, timeout: float = 15.0,
                       context: Optional[str] = None) -> Deferred[Any]:

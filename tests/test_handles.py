@@ -1,0 +1,51 @@
+"""Every registration returns one kind of handle: cancel() undoes it, once."""
+from __future__ import annotations
+
+from typing import Any, List
+
+from twisted.internet.task import Clock
+
+from starpy import manager
+from starpy.dispatch import Handle
+from starpy.utilapplication import UtilApplication
+
+
+def test_handle_cancels_once_and_is_callable() -> None:
+    undone: List[int] = []
+    handle = Handle(lambda: undone.append(1))
+    assert handle.active
+    handle.cancel()
+    handle.cancel()
+    handle()                      # as the plain functions these used to be
+    assert undone == [1] and not handle.active
+
+
+def test_application_registrations_return_handles(tmp_path: Any) -> None:
+    application = _application(tmp_path)
+    handler = lambda agi: None  # noqa: E731
+    forExtension = application.handleCallsFor("100", handler)
+    forScript = application.handleScript("/hello/", handler)
+    assert isinstance(forExtension, Handle) and isinstance(forScript, Handle)
+    assert application._handlers[(None, "100")] is handler
+    forExtension.cancel()
+    forScript.cancel()
+    assert (None, "100") not in application._handlers
+    assert "hello" not in application._scripts
+
+
+def test_service_observers_return_handles() -> None:
+    service = manager.AMIService(manager.AMIFactory("u", "s", reactor=Clock()),
+                                 "tcp:host=127.0.0.1:port=1", clock=Clock())
+    seen: List[Any] = []
+    onLogin = service.onLogin(seen.append)
+    onFailed = service.onLoginFailed(lambda ami, failure: seen.append(failure))
+    assert isinstance(onLogin, Handle) and isinstance(onFailed, Handle)
+    onLogin.cancel()
+    onFailed.cancel()
+    assert service._observers == [] and service._failureObservers == []
+
+
+def _application(tmp_path: Any) -> UtilApplication:
+    conf = tmp_path / "starpy.conf"
+    conf.write_text("[AMI]\n")
+    return UtilApplication(str(conf), reactor=Clock())
