@@ -422,7 +422,7 @@ class AsyncAGIDispatcher(Service):
         """Register the AMI event handlers (idempotent)."""
         if self._registration is not None:
             return
-        Service.startService(self)  # type: ignore[no-untyped-call]
+        Service.startService(self)
         handlers: Sequence[tuple[str, Callable[[Any, Message], None]]] = (
             ("AsyncAGIStart", self._onStart),
             ("AsyncAGIExec", self._onExec),
@@ -444,7 +444,7 @@ class AsyncAGIDispatcher(Service):
         if registration is not None:
             registration.cancel()
         if self.running:
-            Service.stopService(self)  # type: ignore[no-untyped-call]
+            Service.stopService(self)
         for session in list(self.sessions.values()):
             session._end("AsyncAGI dispatcher stopped", hungUp=False)
         watched, self._watched = self._watched, {}

@@ -45,6 +45,7 @@ import fnmatch
 import logging
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
 
+from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.python import runtime
@@ -83,8 +84,12 @@ class _ChannelWaiter:
         self.deferred = deferred
 
 
-class ChannelTracker:
+class ChannelTracker(Service):
     """Channels, calls and bridges, kept up to date from AMI events.
+
+    A Twisted service: :meth:`startService` (or :meth:`start`) registers on
+    the AMI, :meth:`stopService` (or :meth:`stop`) forgets everything;
+    ``setServiceParent(application)`` ties it to an application.
 
     :param ami: an :class:`AMIProtocol <starpy.manager.AMIProtocol>` or
         :class:`AMIService <starpy.manager.AMIService>` to register on (``None``: feed
@@ -158,10 +163,11 @@ class ChannelTracker:
 
     # -- start and stop ----------------------------------------------------------
 
-    def start(self) -> None:
+    def startService(self) -> None:
         """Register on the AMI protocol or service (idempotent).  With an
         :class:`AMIService <starpy.manager.AMIService>`, :meth:`rebuild` also runs after
         every (re)login."""
+        Service.startService(self)
         if self._registration is not None or self.ami is None:
             return
         self._registration = self.ami.registerEvent(None, self.eventReceived)
@@ -169,9 +175,11 @@ class ChannelTracker:
         if onLogin is not None:
             self._removeObserver = onLogin(self._loggedIn)
 
-    def stop(self) -> None:
+    def stopService(self) -> None:
         """Cancel the registrations; forget every channel, call and bridge.
         Deferreds still waiting fail with :class:`TrackerStopped`."""
+        if self.running:
+            Service.stopService(self)
         registration, self._registration = self._registration, None
         if registration is not None:
             registration.cancel()
@@ -189,6 +197,14 @@ class ChannelTracker:
             channel._stopped()
         for waiter in waiters:
             waiter.deferred.errback(TrackerStopped("channel tracker stopped"))
+
+    def start(self) -> None:
+        """The same as :meth:`startService` (the tracker's first spelling)."""
+        self.startService()
+
+    def stop(self) -> None:
+        """The same as :meth:`stopService` (the tracker's first spelling)."""
+        self.stopService()
 
     def _loggedIn(self, ami: Any) -> None:
         self.rebuild(ami).addErrback(

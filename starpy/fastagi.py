@@ -50,6 +50,7 @@ from typing import (
 )
 from urllib.parse import parse_qs
 
+from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
@@ -85,6 +86,7 @@ __all__ = [
     "FastAGIProtocol",
     "FastAGIFactory",
     "FastAGIRouter",
+    "FastAGIService",
     "InSequence",
     "listenFastAGI",
     "runHandler",
@@ -573,3 +575,76 @@ def listenFastAGI(
     else:
         endpoint = TCP4ServerEndpoint(reactor, port, backlog, interface)
     return cast("Deferred[IListeningPort]", endpoint.listen(factory))
+
+
+class FastAGIService(Service):
+    """A FastAGI server as a Twisted service: listens while it runs.
+
+    ``FastAGIService(FastAGIFactory(main), 4573).setServiceParent(application)``
+    serves calls as long as the application runs.  Stopping it stops
+    listening, then finishes the calls in progress (its Deferred waits for
+    them).  The arguments are :func:`listenFastAGI`'s (*backlog* ``None``:
+    its default).
+    """
+
+    def __init__(self, factory: FastAGIFactory, port: int = 4573,
+                 interface: str = "127.0.0.1", reactor: Optional[IReactorTCP] = None,
+                 backlog: Optional[int] = None) -> None:
+        self.factory = factory
+        self.port = port
+        self.interface = interface
+        self.reactor = reactor
+        self.backlog = backlog
+        self._listeningPort: Optional[IListeningPort] = None
+        self._failure: Optional[Failure] = None
+        self._started: Optional[Deferred[None]] = None
+        self._waiters: List[Deferred[IListeningPort]] = []
+
+    def startService(self) -> None:
+        """Start listening.  A failure (the port is taken...) is logged at
+        ERROR, and :meth:`whenListening` fails with it."""
+        Service.startService(self)
+        self._failure = None
+        options: Dict[str, Any] = {} if self.backlog is None else {"backlog": self.backlog}
+        self._started = listenFastAGI(self.factory, self.port, self.interface, self.reactor,
+                                      **options).addCallbacks(self._listened, self._notListening)
+
+    def _listened(self, port: IListeningPort) -> None:
+        self._listeningPort = port
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.callback(port)
+
+    def _notListening(self, reason: Failure) -> None:
+        log.error("FastAGI service cannot listen on %s:%d: %s", self.interface or "*",
+                  self.port, reason.getErrorMessage())
+        self._failure = reason
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.errback(reason)
+
+    def whenListening(self) -> Deferred[IListeningPort]:
+        """A new Deferred firing with the listening port once the service
+        listens; it fails if the service could not listen, or is not running."""
+        if self._listeningPort is not None:
+            return defer.succeed(self._listeningPort)
+        if self._failure is not None:
+            return defer.fail(self._failure)
+        if not self.running:
+            return defer.fail(RuntimeError("the FastAGI service is not running"))
+        waiter: Deferred[IListeningPort] = Deferred()
+        self._waiters.append(waiter)
+        return waiter
+
+    def stopService(self) -> Deferred[None]:
+        """Stop listening, then finish the calls in progress; fires once all
+        their connections are closed."""
+        Service.stopService(self)
+        started, self._started = self._started, None
+
+        def stop(ignored: object) -> Any:
+            port, self._listeningPort = self._listeningPort, None
+            return port.stopListening() if port is not None else None
+
+        stopping: Deferred[Any] = started if started is not None else defer.succeed(None)
+        return stopping.addCallback(stop).addCallback(lambda ignored: self.factory.finishAll())

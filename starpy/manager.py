@@ -30,6 +30,7 @@ import math
 import os
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
+from twisted.application.service import Service
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
 from twisted.python.failure import Failure
@@ -1265,8 +1266,12 @@ class _SharedDispatcherFactory(protocol.Factory):
         return ami
 
 
-class AMIService:
+class AMIService(Service):
     """An AMI connection kept up: reconnects with backoff and logs in again.
+
+    A Twisted service (``IService``): ``setServiceParent(application)``
+    starts it with the application, or call :meth:`startService` and
+    :meth:`stopService` directly.
 
     Built on Twisted's ``ClientService``.  Event registrations made on the
     service, or on any protocol it produced, are kept across reconnections
@@ -1436,6 +1441,7 @@ class AMIService:
 
     def startService(self) -> None:
         """Start connecting (and reconnecting)."""
+        Service.startService(self)
         self._stopping = False
         self._service.startService()
 
@@ -1445,6 +1451,7 @@ class AMIService:
         Deferreds from :meth:`whenLoggedIn` still waiting fail with
         :class:`AMIConnectionLost <starpy.error.AMIConnectionLost>`.
         """
+        Service.stopService(self)
         self._stopping = True
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:

@@ -283,12 +283,12 @@ class PoolServer(service.Service):
     # -- IService ----------------------------------------------------------
 
     def startService(self) -> None:
-        service.Service.startService(self)  # type: ignore[no-untyped-call]
+        service.Service.startService(self)
         self._setState(CONNECTING)
         self.amiService.startService()
 
     def stopService(self) -> defer.Deferred[None]:
-        service.Service.stopService(self)  # type: ignore[no-untyped-call]
+        service.Service.stopService(self)
         self._stopBootWait()
         self._current = None
         self._booted = False
@@ -315,7 +315,7 @@ class AMIPool(service.MultiService):
 
     def __init__(self, clock: Optional[IReactorTime] = None, waitBooted: bool = True,
                  bootTimeout: float = DEFAULT_BOOT_TIMEOUT) -> None:
-        service.MultiService.__init__(self)  # type: ignore[no-untyped-call]
+        service.MultiService.__init__(self)
         _checkSeconds(bootTimeout, "bootTimeout")
         self.clock = clock
         self.waitBooted = waitBooted
@@ -326,12 +326,12 @@ class AMIPool(service.MultiService):
 
     def startService(self) -> None:
         """Start every server's connection (and those added later)."""
-        service.MultiService.startService(self)  # type: ignore[no-untyped-call]
+        service.MultiService.startService(self)
 
     def stopService(self) -> defer.Deferred[None]:
         """Stop every server; fires once their connections are closed.
         Waiting :meth:`whenReady` Deferreds fail with :class:`NoServerReady`."""
-        stopped: defer.Deferred[None] = service.MultiService.stopService(self)  # type: ignore[no-untyped-call]
+        stopped: defer.Deferred[None] = service.MultiService.stopService(self)
         return stopped
 
     def _clockFor(self, factory: AMIFactory) -> IReactorTime:

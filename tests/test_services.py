@@ -1,0 +1,85 @@
+"""Long-lived objects are Twisted services: AMIService, ChannelTracker,
+AsyncAGIDispatcher, the pool and the FastAGI server."""
+from __future__ import annotations
+
+from typing import List
+
+import pytest
+from twisted.application.service import IService, MultiService
+from twisted.internet import error as netError
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactor
+
+from starpy import asyncagi, channel, fastagi, manager, pool
+from starpy.testing.agi import SimulatedChannel, placeCallInMemory
+from starpy.testing.pytest_plugin import LoggedErrors
+from tests.deferreds import failure, result
+
+
+def test_every_long_lived_object_is_a_service() -> None:
+    clock = Clock()
+    factory = manager.AMIFactory("u", "s", reactor=clock)
+    service = manager.AMIService(factory, "tcp:host=127.0.0.1:port=1", clock=clock)
+    objects = [service, channel.ChannelTracker(service),
+               asyncagi.AsyncAGIDispatcher(service), pool.AMIPool(clock=clock),
+               fastagi.FastAGIService(fastagi.FastAGIFactory(lambda agi: None))]
+    for candidate in objects:
+        assert IService.providedBy(candidate), candidate
+
+
+def test_services_start_and_stop_with_their_parent() -> None:
+    clock = Clock()
+    factory = manager.AMIFactory("u", "s", reactor=clock)
+    ami = manager.AMIService(factory, "tcp:host=127.0.0.1:port=1", clock=clock)
+    tracker = channel.ChannelTracker(ami)
+    application = MultiService()
+    ami.setServiceParent(application)
+    tracker.setServiceParent(application)
+    application.startService()
+    assert ami.running and tracker.running
+    assert tracker._registration is not None      # registered on the service's events
+    application.stopService()
+    assert not ami.running and not tracker.running
+    assert tracker._registration is None
+    tracker.start()                                # the first spelling still works
+    assert tracker.running
+    tracker.stop()
+    assert not tracker.running
+
+
+def test_fastagi_service_listens_serves_and_stops() -> None:
+    reactor = MemoryReactor()
+    clock = Clock()
+    seen: List[str] = []
+
+    def main(agi: fastagi.FastAGIProtocol) -> None:
+        seen.append(agi.variables["agi_channel"])
+        agi.finish()
+
+    factory = fastagi.FastAGIFactory(main, clock=clock)
+    service = fastagi.FastAGIService(factory, 4573, reactor=reactor, backlog=1024)
+    listening = service.whenListening()
+    assert failure(listening).check(RuntimeError)          # not running yet
+    service.startService()
+    port = result(service.whenListening())
+    (tcp,) = reactor.tcpServers
+    assert (tcp[0], tcp[2], tcp[3]) == (4573, 1024, "127.0.0.1")
+    placeCallInMemory(factory, SimulatedChannel(name="PJSIP/1-00000001"), clock) \
+        .runUntilFinished()
+    assert seen == ["PJSIP/1-00000001"]
+    stopped = service.stopService()
+    assert result(stopped) is None and not service.running
+    assert port is not None
+
+
+def test_fastagi_service_that_cannot_listen(loggedErrors: LoggedErrors) -> None:
+    class Taken(MemoryReactor):
+        def listenTCP(self, *args: object, **named: object) -> object:
+            raise netError.CannotListenError("127.0.0.1", 4573, OSError("in use"))
+
+    service = fastagi.FastAGIService(fastagi.FastAGIFactory(lambda agi: None),
+                                     reactor=Taken())
+    service.startService()
+    assert failure(service.whenListening()).check(netError.CannotListenError)
+    [logged] = loggedErrors.flush(match="cannot listen on 127.0.0.1:4573")
+    assert result(service.stopService()) is None
