@@ -84,6 +84,7 @@ from starpy.amiactions import appArguments
 from starpy.codec.ami import Message
 from starpy.trace import WireTracer
 from starpy.error import AsyncAGIRejected  # defined there; exported here too
+from starpy.interfaces import IAMIConnection, clockOf, currentConnection
 
 __all__ = [
     "MAX_ORIGINATE_ARGUMENTS",
@@ -399,9 +400,7 @@ class AsyncAGIDispatcher(Service):
         self.contexts = _names(context)
         self.extensions = _names(extension)
         if clock is None:
-            clock = getattr(ami, "clock", None)
-            if clock is None and hasattr(ami, "factory"):
-                clock = ami.factory._getReactor()
+            clock = clockOf(ami)
         self.clock: Optional[IReactorTime] = clock
         self.sessions: Dict[str, AsyncAGISession] = {}
         self._byName: Dict[str, str] = {}
@@ -637,10 +636,9 @@ class AsyncAGIDispatcher(Service):
 
     def _watch(self, ami: Any) -> None:
         """End the sessions of *ami* when that connection closes."""
-        whenClosed = getattr(ami, "whenClosed", None)
-        if whenClosed is None or id(ami) in self._watched:
+        if not IAMIConnection.providedBy(ami) or id(ami) in self._watched:
             return
-        waiting: Deferred[None] = whenClosed()
+        waiting: Deferred[None] = ami.whenClosed()
 
         def closed(ignored: object) -> None:
             if self._watched.get(id(ami)) is waiting:
@@ -663,6 +661,4 @@ class AsyncAGIDispatcher(Service):
         return "%s%d" % (self._prefix, next(self._counter))
 
     def _currentProtocol(self) -> Any:
-        if hasattr(self.ami, "sendAction"):
-            return self.ami
-        return getattr(self.ami, "protocol", None)
+        return currentConnection(self.ami)

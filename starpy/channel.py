@@ -56,6 +56,7 @@ from starpy.calls import Call, CallHandler, CallModel, CallSubscription
 from starpy.channelobjects import _PREFIXES, STATE_NAMES, Bridge, Channel
 from starpy.codec.ami import Message
 from starpy.error import ChannelHungUp, TrackerStopped
+from starpy.interfaces import IAMISession, clockOf
 
 __all__ = [
     "Channel",
@@ -115,9 +116,7 @@ class ChannelTracker(Service):
                  keepEnded: int = 100) -> None:
         self.ami = ami
         if clock is None:
-            clock = getattr(ami, "clock", None)
-            if clock is None or not hasattr(clock, "seconds"):
-                clock = _SystemClock()
+            clock = clockOf(ami) or _SystemClock()
         self.clock = clock
         self.channels: Dict[str, Channel] = {}
         self.callModel = CallModel(self, clock, maxHistory, keepEnded)
@@ -171,9 +170,8 @@ class ChannelTracker(Service):
         if self._registration is not None or self.ami is None:
             return
         self._registration = self.ami.registerEvent(None, self.eventReceived)
-        onLogin = getattr(self.ami, "onLogin", None)
-        if onLogin is not None:
-            self._removeObserver = onLogin(self._loggedIn)
+        if IAMISession.providedBy(self.ami):
+            self._removeObserver = self.ami.onLogin(self._loggedIn)
 
     def stopService(self) -> None:
         """Cancel the registrations; forget every channel, call and bridge.

@@ -34,6 +34,7 @@ from twisted.application.service import Service
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from starpy import error
 from starpy._tls import isTLSDescription, requireTLS
@@ -51,6 +52,7 @@ from starpy.codec.ami import (
     formatAction,
 )
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
+from starpy.interfaces import IAMIConnection, IAMISession
 from starpy.trace import WireTracer
 
 __all__ = [
@@ -194,6 +196,7 @@ class _Pending:
         self.owner._forget(self)
 
 
+@implementer(IAMIConnection)
 class AMIProtocol(AMIActions, protocol.Protocol):
     """One AMI connection: sends actions, matches replies, dispatches events.
 
@@ -1266,6 +1269,7 @@ class _SharedDispatcherFactory(protocol.Factory):
         return ami
 
 
+@implementer(IAMISession)
 class AMIService(Service):
     """An AMI connection kept up: reconnects with backoff and logs in again.
 
@@ -1458,6 +1462,11 @@ class AMIService(Service):
             waiter.errback(error.AMIConnectionLost(None, "service stopped"))
         stopped: defer.Deferred[None] = self._service.stopService()
         return stopped
+
+    @property
+    def clock(self) -> IReactorTime:
+        """The clock the service (and its connections) run on."""
+        return self._clock
 
     @property
     def protocol(self) -> Optional[AMIProtocol]:

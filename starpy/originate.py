@@ -34,6 +34,7 @@ from twisted.python.failure import Failure
 from starpy import error
 from starpy.codec.ami import Message
 from starpy.error import OriginateFailed  # defined there; exported here too
+from starpy.interfaces import currentConnection
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.calls import Call
@@ -98,8 +99,7 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
         anything is sent.
     """
     if ami is None:
-        ami = tracker.ami if hasattr(tracker.ami, "sendAction") else getattr(
-            tracker.ami, "protocol", None)
+        ami = currentConnection(tracker.ami)
     if ami is None:
         return defer.fail(error.AMIConnectionLost("Originate", "not logged in"))
     for flag in ("asynchronous", "async_", "nowait"):

@@ -51,12 +51,14 @@ from twisted.internet.interfaces import (
     IStreamClientEndpoint,
 )
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from starpy import error, manager
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
 from starpy.error import NoServerReady  # defined there; exported here too
+from starpy.interfaces import IAMIEventSource
 from starpy.manager import AMIFactory, AMIProtocol, AMIService
 
 __all__ = [
@@ -299,6 +301,7 @@ class PoolServer(service.Service):
         return self.amiService.stopService()
 
 
+@implementer(IAMIEventSource)
 class AMIPool(service.MultiService):
     """AMI connections to named Asterisk servers, started and stopped as one
     service (see the module's documentation).

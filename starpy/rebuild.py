@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 from starpy import error
 from starpy.callrecords import number
 from starpy.codec.ami import Message
+from starpy.interfaces import currentConnection
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.channel import ChannelTracker
@@ -51,8 +52,7 @@ def rebuild(tracker: "ChannelTracker", ami: Any = None) -> Deferred["ChannelTrac
         ``coreShowChannels`` does.
     """
     if ami is None:
-        ami = tracker.ami if hasattr(tracker.ami, "sendAction") else getattr(
-            tracker.ami, "protocol", None)
+        ami = currentConnection(tracker.ami)
     if ami is None:
         return defer.fail(error.AMIConnectionLost("CoreShowChannels", "not logged in"))
     tracker._rebuilding += 1

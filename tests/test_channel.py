@@ -5,11 +5,13 @@ from typing import Any, Callable, List, Optional
 
 from twisted.internet import defer, task
 from twisted.internet.testing import StringTransport
+from zope.interface import implementer
 
 from starpy import channel as chan
 from starpy import error, manager
 from starpy.codec.ami import AMIParser, Message
 from starpy.dispatch import EventDispatcher
+from starpy.interfaces import IAMISession
 from starpy.testing.ami import ActionError, FakeAMIServerFactory, ListReply, loginInMemory
 
 from . import transcripts
@@ -292,13 +294,16 @@ def test_hangup_during_rebuild_is_not_undone() -> None:
     tracker.stop()
 
 
+@implementer(IAMISession)
 class _Service:
-    """What ChannelTracker uses of an AMIService: registerEvent, onLogin, protocol."""
+    """What ChannelTracker uses of an AMI session (starpy.interfaces.IAMISession):
+    registerEvent, onLogin, protocol."""
 
     def __init__(self) -> None:
         self.dispatcher = EventDispatcher()
         self.observers: List[Callable[[Any], Any]] = []
         self.protocol: Any = None
+        self.clock = task.Clock()
 
     def registerEvent(self, names: Any, handler: Any) -> Any:
         return self.dispatcher.register(names, handler)

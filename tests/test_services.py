@@ -83,3 +83,22 @@ def test_fastagi_service_that_cannot_listen(loggedErrors: LoggedErrors) -> None:
     assert failure(service.whenListening()).check(netError.CannotListenError)
     [logged] = loggedErrors.flush(match="cannot listen on 127.0.0.1:4573")
     assert result(service.stopService()) is None
+
+
+def test_the_ami_objects_provide_the_interfaces_trackers_type_against() -> None:
+    from zope.interface.verify import verifyObject
+
+    from starpy.interfaces import IAMIConnection, IAMIEventSource, IAMISession, clockOf, \
+        currentConnection
+
+    clock = Clock()
+    factory = manager.AMIFactory("u", "s", reactor=clock)
+    protocol = factory.buildProtocol(None)
+    service = manager.AMIService(factory, "tcp:host=127.0.0.1:port=1", clock=clock)
+    assert verifyObject(IAMIConnection, protocol)
+    assert verifyObject(IAMISession, service)
+    assert verifyObject(IAMIEventSource, pool.AMIPool(clock=clock))
+    assert currentConnection(protocol) is protocol
+    assert currentConnection(service) is None            # not logged in
+    assert currentConnection(object()) is None
+    assert clockOf(protocol) is clock and clockOf(service) is clock
