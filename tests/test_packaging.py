@@ -60,6 +60,28 @@ def test_sdist_holds_every_source_file(built: tuple[Path, Path]) -> None:
         assert needed in names, needed
 
 
+def test_sdist_collects_the_whole_suite(built: tuple[Path, Path], tmp_path: Path) -> None:
+    """Unpacked, the sdist collects every test the checkout has, without errors
+    (running them all from inside a test would run this one again)."""
+    sdist, _ = built
+    with tarfile.open(sdist) as archive:
+        if hasattr(tarfile, "data_filter"):      # Python 3.10.12+ and 3.11.4+
+            archive.extractall(tmp_path, filter="data")
+        else:  # pragma: no cover - older patch releases; our own archive
+            archive.extractall(tmp_path)
+    (unpacked,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+
+    def collected(where: Path) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+             "tests"], cwd=where, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PYTHONPATH": str(where)})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return sorted(line for line in done.stdout.splitlines() if "::" in line)
+
+    assert collected(unpacked) == collected(ROOT)
+
+
 def test_wheel_holds_the_package_only(built: tuple[Path, Path]) -> None:
     _, wheel = built
     with zipfile.ZipFile(wheel) as archive:
