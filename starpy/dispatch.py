@@ -205,16 +205,19 @@ class EventDispatcher:
 
     def handlersFor(self, name: str) -> Tuple[Registration, ...]:
         """The registrations an event named *name* goes to, in registration order."""
-        lowerName = name.lower()
-        cached = self._cache.get(lowerName)
+        # The cache is keyed by the name as given (Asterisk spells each event
+        # name one way), so a hit costs no lower(): on the reference W1
+        # benchmark (bench/RESULTS.md) that was 10% of dispatch.
+        cached = self._cache.get(name)
         if cached is None:
+            lowerName = name.lower()
             found = list(self._exact.get(lowerName, ()))
             found.extend(r for r in self._patterns if r.matches(lowerName))
             if len(found) > 1:
                 found.sort(key=lambda r: r._order)
             if len(self._cache) >= self.maxCachedNames:
                 self._cache.clear()
-            cached = self._cache[lowerName] = tuple(found)
+            cached = self._cache[name] = tuple(found)
         return cached
 
     def dispatch(self, protocol: object, event: Any) -> None:
@@ -232,7 +235,8 @@ class EventDispatcher:
                     "AMI event handler %r failed on event %s", registration.handler, name
                 )
                 continue
-            if isinstance(result, defer.Deferred):
+            # (None first: isinstance of Deferred goes through ABC machinery.)
+            if result is not None and isinstance(result, defer.Deferred):
                 result.addErrback(_logHandlerFailure, registration.handler, name)
 
 

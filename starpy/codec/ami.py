@@ -83,10 +83,22 @@ _MARKER = b"--END COMMAND--"
 _PLAIN, _SEEK_MARKER, _AFTER_MARKER = range(3)
 _SKIPPED = re.compile(rb": [\x00- ]")
 _FOLLOWS_HEADERS = frozenset(("response", "privilege", "actionid", "message"))
-# "Name: value" with at most one space removed after the colon; names hold no
-# spaces.  Used for the fast path of _parseBlock.
+# Header names seen by AMIParser's fast path, mapped to their lower-case
+# form; bounded (emptied when full) so a peer inventing names costs a
+# lower() per line, never memory.
+_LOWER_NAMES: dict[str, str] = {}
+_MAX_LOWER_NAMES = 4096
 
-_HEADER_LINE = re.compile(r"^([^:\r\n ]+): ?([^\r\n]*)", re.MULTILINE)
+
+def _lowerName(name: str) -> Optional[str]:
+    """The lower-case key of header *name*, cached; ``None`` when *name* is
+    not one the fast path takes (empty, or holding a colon, space or line end)."""
+    if not name or ":" in name or " " in name or "\r" in name or "\n" in name:
+        return None
+    if len(_LOWER_NAMES) >= _MAX_LOWER_NAMES:
+        _LOWER_NAMES.clear()
+    key = _LOWER_NAMES[name] = name.lower()
+    return key
 
 Header = Tuple[str, str]
 HeaderValue = Union[str, int, float, Sequence[Union[str, int, float]]]
@@ -110,7 +122,9 @@ class Message(dict):  # type: ignore[type-arg]
 
     __slots__ = ("_headers", "_repeated", "body")
 
-    _headers: List[Header]
+    # The (Name, value) pairs, or, for a message from AMIParser's fast path,
+    # the text they are parsed from when first asked for (_pairs).
+    _headers: Union[List[Header], str]
     _repeated: Optional[dict[str, List[str]]]
     body: List[str]
 
@@ -157,9 +171,15 @@ class Message(dict):  # type: ignore[type-arg]
             return [dict.__getitem__(self, key)]
         return []
 
+    def _pairs(self) -> List[Header]:
+        headers = self._headers
+        if isinstance(headers, str):
+            headers = self._headers = AMIParser._parseLines(headers)._pairs()
+        return headers
+
     def headers(self) -> List[Header]:
         """All ``(Name, value)`` pairs in wire order, names in their original case."""
-        return list(self._headers)
+        return list(self._pairs())
 
     @property
     def name(self) -> Optional[str]:
@@ -173,16 +193,16 @@ class Message(dict):  # type: ignore[type-arg]
 
     def dump(self) -> str:
         """A readable multi-line rendering for logs, secrets masked."""
-        lines = ["%s: %s" % (name, _mask(name, value)) for name, value in self._headers]
+        lines = ["%s: %s" % (name, _mask(name, value)) for name, value in self._pairs()]
         lines.extend("| " + line for line in self.body)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        shown = ", ".join("%s: %r" % (name, _mask(name, value)) for name, value in self._headers)
+        shown = ", ".join("%s: %r" % (name, _mask(name, value)) for name, value in self._pairs())
         return "<Message %s%s>" % (shown, " +%d body lines" % len(self.body) if self.body else "")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (Message, (self._headers, self.body))
+        return (Message, (self._pairs(), self.body))
 
 
 def _mask(name: str, value: str) -> str:
@@ -340,13 +360,29 @@ class AMIParser:
     @staticmethod
     def _parseBlock(block: bytes) -> Message:
         text = block.decode(_ENCODING, _ERRORS)
-        pairs: List[Header] = _HEADER_LINE.findall(text)
-        # Fast path: every line a header, no name repeated, not old output.
-        if len(pairs) == text.count("\n") + 1 and not text.startswith("Response: Follows"):
-            values = {name.lower(): value for name, value in pairs}
-            if len(values) == len(pairs):
-                return Message._fromParsed(pairs, values, None, [])
-        return AMIParser._parseLines(text)
+        # Fast path: every line "Name: value" with a name seen before (its
+        # lower-case form cached), no name repeated, not old command output.
+        # Measured on the reference benchmark's W1 stream (bench/RESULTS.md):
+        # 3.5 us per event against 7.6 us for the regex it replaces, and
+        # the floor's plain split/partition costs 3.0 us.  The original-case
+        # pairs are kept as the text and parsed only if headers() is asked.
+        message = Message.__new__(Message)
+        lines = text.split("\r\n")
+        lowerNames = _LOWER_NAMES
+        for line in lines:
+            name, sep, value = line.partition(": ")
+            key = lowerNames.get(name)
+            if key is None or not sep:
+                key = _lowerName(name)
+                if key is None or not sep:
+                    return AMIParser._parseLines(text)
+            message[key] = value
+        if len(message) != len(lines) or text.startswith("Response: Follows"):
+            return AMIParser._parseLines(text)
+        message._headers = text
+        message._repeated = None
+        message.body = []
+        return message
 
     @staticmethod
     def _parseLines(text: str) -> Message:
