@@ -225,7 +225,10 @@ class EventDispatcher:
         name = event.get("event")
         if name is None:
             return
-        for registration in self.handlersFor(name):
+        handlers = self._cache.get(name)  # handlersFor's hit, inlined (W1)
+        if handlers is None:
+            handlers = self.handlersFor(name)
+        for registration in handlers:
             if not registration.active:
                 continue
             try:

@@ -376,13 +376,14 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             self.tracer.received([self._parser.banner])
             self._bannerReceived(self._parser.banner)
         tracing = self.tracer.enabled
+        received = self.messageReceived
         for message in messages:
             if self._closing or transport.disconnecting:
                 return
             if tracing:
                 self.tracer.received(["%s: %s" % header for header in message.headers()]
                                      + message.body + [""])
-            self.messageReceived(message)
+            received(message)
 
     def _bannerReceived(self, banner: str) -> None:
         version = bannerVersion(banner)
@@ -407,9 +408,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         if message.body and message.get("response") != "Follows":
             log.warning("AMI: skipped malformed lines %r", message.body)
         if "event" in message:
-            actionID = message.get("actionid")
-            if actionID is not None:
-                entry = self._pending.get(actionID)
+            if "actionid" in message:
+                entry = self._pending.get(message["actionid"])
                 if entry is not None and self._eventForAction(entry, message):
                     return
             self.dispatcher.dispatch(self, message)
