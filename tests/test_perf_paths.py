@@ -1,0 +1,93 @@
+"""The fast paths taken for speed (issue 14) behave as the general ones."""
+from __future__ import annotations
+
+import random
+from typing import Any, Dict, List
+
+from twisted.python.failure import Failure
+
+from starpy import error
+from tests.test_manager import Client
+
+
+# -- AMI deadlines: the usual timeout skips the heap ------------------------------
+
+
+def _timedActions(client: Client, seed: int, changeDefaultAt: int = -1) -> None:
+    """Send actions of the default timeout and of others, answer some, and check
+    that each unanswered one fails exactly at its own deadline."""
+    rng = random.Random(seed)
+    deadlines: Dict[int, float] = {}
+    ids: Dict[int, str] = {}
+    fired: Dict[int, float] = {}
+    for index in range(400):
+        if index == changeDefaultAt:
+            client.ami.defaultTimeout = 3.0
+        if rng.random() < 0.7:
+            d = client.ami.sendAction("Ping")
+            timeout = client.ami.defaultTimeout
+        else:
+            timeout = rng.choice([0.5, 2.0, 9.0, 40.0])
+            d = client.ami.sendAction("Ping", timeout=timeout)
+        assert timeout is not None
+        d.addErrback(lambda f, index=index: fired.__setitem__(index, client.clock.seconds()))
+        deadlines[index] = client.clock.seconds() + timeout
+        ids[index] = client.lastID()
+        client.clock.advance(rng.choice([0.0, 0.0, 0.25]))
+    answered = set(rng.sample([i for i in range(400) if i not in fired], 60))
+    for index in sorted(answered):
+        client.reply(ids[index], ("Ping", "Pong"))
+    for _ in range(240):
+        client.clock.advance(0.25)
+    assert set(fired) == set(range(400)) - answered
+    for index, when in fired.items():
+        assert deadlines[index] <= when < deadlines[index] + 0.25, index
+    assert client.clock.getDelayedCalls() == []
+    assert client.ami._deadlines == []
+
+
+def test_default_and_other_timeouts_each_expire_at_their_deadline() -> None:
+    _timedActions(Client(defaultTimeout=10.0), seed=3)
+
+
+def test_changing_the_default_timeout_keeps_every_deadline() -> None:
+    _timedActions(Client(defaultTimeout=10.0), seed=5, changeDefaultAt=150)
+
+
+def test_an_action_sent_while_others_expire_does_not_delay_the_next_deadline() -> None:
+    client = Client(defaultTimeout=10.0)
+    first = client.ami.ping()
+    client.clock.advance(1.0)
+    second = client.ami.ping()
+    later: List[Any] = []
+
+    def sendAnother(reason: Failure) -> None:
+        later.append(client.ami.ping())  # its deadline: 20 s; second's: 11 s
+
+    first.addErrback(sendAnother)
+    client.clock.advance(9.0)
+    assert failure_of(first) is None and later
+    client.clock.advance(1.0)
+    assert isinstance(failure_of(second), error.AMITimeout)
+    client.clock.advance(9.0)
+    assert isinstance(failure_of(later[0]), error.AMITimeout)
+    assert client.clock.getDelayedCalls() == []
+
+
+def test_a_clock_going_back_does_not_hide_a_deadline() -> None:
+    client = Client(defaultTimeout=10.0)
+    client.clock.advance(100.0)
+    old = client.ami.ping()
+    client.clock.rightNow = 50.0  # the wall clock went back
+    new = client.ami.ping()
+    client.clock.advance(10.0)
+    assert isinstance(failure_of(new), error.AMITimeout)
+    client.clock.advance(50.0)
+    assert isinstance(failure_of(old), error.AMITimeout)
+
+
+def failure_of(d: Any) -> Any:
+    """The exception *d* failed with (the failure handled), or None."""
+    box: List[Any] = []
+    d.addErrback(lambda f: box.append(f.value))
+    return box[0] if box else None
