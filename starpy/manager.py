@@ -445,9 +445,24 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             log.warning("AMI: second response for %s dropped: %r", entry.action, response)
             return
         entry.response = response
+        status = response["response"]
+        if (status == "Success" and entry.expectEvent is None and entry.stopEvent is None
+                and entry.listener is None and entry.early is None
+                and "eventlist" not in response):
+            # The usual reply (Ping, Setvar, Originate without waiting...),
+            # settled in one step (_finish and _forget inlined): measured
+            # with callgrind on the reference W2 workload (bench/RESULTS.md),
+            # 2,700 instructions less per action.
+            entry.done = True
+            pending = self._pending
+            if pending.get(entry.actionID) is entry:
+                del pending[entry.actionID]
+            if not pending and self._timer is not None:
+                self._stopTimer()
+            entry.deferred.callback(response)
+            return
         if entry.listener is not None:
             self._tell(entry, response)
-        status = response["response"]
         if entry.rawResponse:
             # sendDeferred: the first reply is the result, whatever it says;
             # what follows it (a list's events) goes to the event handlers.
@@ -456,7 +471,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
                 self.dispatcher.dispatch(self, event)
             entry.early = None
             return
-        if status == "Error" or status.lower() == "error":
+        if status == "Error" or (status != "Success" and status.lower() == "error"):
             self._finish(entry, Failure(error.AMICommandFailure(
                 entry.action, response.get("message", ""), response)))
             # Events that carried this ActionID while we waited are still events.
@@ -594,7 +609,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         elif actionID in self._pending:
             raise ValueError("ActionID %r is already waiting for its reply" % (actionID,))
         data = formatAction(action, headers, actionID)
-        if action.lower() == "logoff":
+        if len(action) == 6 and action.lower() == "logoff":
             self.loggingOff = True
         entry = _Pending(action, actionID, expectEvent, self, stopEvent, listener, rawResponse)
         if not self._connected or self._closing:
@@ -602,8 +617,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             entry.deferred.errback(self._lost(action))
             return entry
         self._pending[actionID] = entry
-        assert self.transport is not None
-        self.transport.write(data)
+        transport: Any = self.transport
+        transport.write(data)
         if self.tracer.enabled:
             self.tracer.sent(data.decode("utf-8", "surrogateescape").split("\r\n")[:-1])
         if timeout is not None:
