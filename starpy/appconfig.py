@@ -266,8 +266,9 @@ OPTIONS: Tuple[Option, ...] = (
     Option("FastAGI", "allowed_clients", "", _addressList, "allowedClients",
            "addresses or networks allowed to connect, separated by commas or "
            "spaces (empty: any client)"),
-    Option("FastAGI", "backlog", "50", _positiveInt, "backlog",
-           "listen queue length"),
+    Option("FastAGI", "backlog", "1024", _positiveInt, "backlog",
+           "listen queue length: connections Asterisk may have waiting to be "
+           "accepted (bursts of calls; the system caps it at net.core.somaxconn)"),
 )
 
 _SECTIONS: Dict[str, str] = {option.section.lower(): option.section for option in OPTIONS}

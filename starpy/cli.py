@@ -258,6 +258,9 @@ def _addServeCommand(commands: "_SubParsers") -> None:
                        help="listen on this port (0-65535, 0: any free one) instead of "
                        "[FastAGI] port")
     serve.add_argument("--interface", help="listen on this address instead of [FastAGI] interface")
+    serve.add_argument("--backlog", type=_positive, metavar="N",
+                       help="listen queue length (1 or more) instead of [FastAGI] backlog "
+                       "(default 1024)")
     serve.add_argument("--workers", type=_workerCount, default=1, metavar="N",
                        help="run N processes sharing one listening socket (default 1, "
                        "at most %d)" % MAX_WORKERS)

@@ -166,6 +166,8 @@ def prepareServe(args: argparse.Namespace, reactor: Any) -> UtilApplication:
         spec.port = args.port
     if args.interface is not None:
         spec.interface = args.interface
+    if getattr(args, "backlog", None) is not None:
+        spec.backlog = args.backlog
     for route in routes:
         handler = loadHandler(route.reference)
         if route.script is not None:

@@ -201,7 +201,7 @@ class AGISpecifier:
     interface = "127.0.0.1"
     context = "default"
     allowedClients: Tuple[str, ...] = ()
-    backlog = 50
+    backlog = fastagi.DEFAULT_BACKLOG
 
     def __init__(self, reactor: Any = None, **settings: Any) -> None:
         self.reactor = reactor

@@ -466,11 +466,24 @@ def test_prepared_serve_routes_calls() -> None:
     clock = Clock()
     application = prepareServe(args, clock)
     assert application.agiSpecifier.port == 0
+    assert application.agiSpecifier.backlog == 1024  # the default survives bursts
     factory = application.agiSpecifier.factory(application.dispatchIncomingCall)
     for request, extension, expected in [("agi://h/", "100", "hello"), ("agi://h/x", "1", "other")]:
         channel = SimulatedChannel(request=request, extension=extension)
         placeCallInMemory(factory, channel, clock).runUntilFinished()
         assert channel.variables["SERVED"] == "%s %d" % (expected, os.getpid())
+
+
+def test_serve_backlog_option_overrides_the_configuration(tmp_path: Path) -> None:
+    from starpy.cliserve import prepareServe
+
+    conf = tmp_path / "starpy.conf"
+    conf.write_text("[FastAGI]\nbacklog = 200\n")
+    parse = cli._buildParser().parse_args
+    args = parse(["serve", "-c", str(conf), "tests.servehandlers:hello"])
+    assert prepareServe(args, Clock()).agiSpecifier.backlog == 200
+    args = parse(["serve", "-c", str(conf), "tests.servehandlers:hello", "--backlog", "2048"])
+    assert prepareServe(args, Clock()).agiSpecifier.backlog == 2048
 
 
 # -- end to end, in subprocesses --------------------------------------------------------------
@@ -613,6 +626,7 @@ def countConnections(server: FakeAMIServerFactory) -> List[object]:
     (["serve", "m:f", "--port", "-1"], "argument --port: expected a port number"),
     (["serve", "m:f", "--port", "http"], "argument --port: expected a port number"),
     (["serve", "m:f", "--workers", "0"], "argument --workers: expected a number of workers"),
+    (["serve", "m:f", "--backlog", "0"], "argument --backlog: expected a whole number, 1 or more"),
     (["serve", "m:f", "--workers", "100000"], "from 1 to 256, got '100000'"),
     (["events", "--count", "0"], "argument --count: expected a whole number, 1 or more"),
     (["events", "--count", "-1"], "argument --count: expected a whole number, 1 or more"),
@@ -651,6 +665,7 @@ def test_bad_options_are_one_line_usage_errors(
 def test_option_values_that_are_accepted() -> None:
     parse = cli._buildParser().parse_args
     assert parse(["serve", "m:f", "--port", "0"]).port == 0
+    assert parse(["serve", "m:f", "--backlog", "4096"]).backlog == 4096
     assert parse(["serve", "m:f", "--port", "65535", "--workers", "256"]).workers == 256
     args = parse(["originate", "X", "--timeout", "0.001", "--priority", " 7"])
     assert (args.timeout, args.priority) == (0.001, "7")

@@ -575,6 +575,7 @@ def test_listenDefaultsToLoopback() -> None:
     assert d.called
     port, usedFactory, backlog, interface = reactor.tcpServers[0]
     assert (port, usedFactory, interface) == (4573, factory, "127.0.0.1")
+    assert backlog == fastagi.DEFAULT_BACKLOG == 1024  # survives bursts of calls
     fastagi.listenFastAGI(factory, 4574, interface="::1", reactor=reactor)
     assert reactor.tcpServers[1][3] == "::1"
 

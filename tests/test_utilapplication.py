@@ -41,7 +41,7 @@ def test_defaults_without_any_file(tmp_path: Path) -> None:
     assert (ami.username, ami.server, ami.port, ami.timeout, ami.md5, ami.tls) == (
         "", "127.0.0.1", 5038, 5.0, False, False)
     assert (agi.port, agi.interface, agi.context, agi.allowedClients, agi.backlog) == (
-        4573, "127.0.0.1", "default", (), 50)
+        4573, "127.0.0.1", "default", (), 1024)
 
 
 def test_values_are_parsed(tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ def test_readme_starpy_conf_block_yields_the_documented_values(tmp_path: Path) -
         "tlsCA": "", "tlsCertificate": "", "tlsKey": "", "keepalive": None}
     assert config.section("FastAGI") == {
         "port": 4573, "interface": "127.0.0.1", "context": "default",
-        "allowedClients": (), "backlog": 50}
+        "allowedClients": (), "backlog": 1024}
 
 
 @pytest.mark.parametrize("line, value", [
