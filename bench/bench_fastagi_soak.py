@@ -4,7 +4,7 @@
 
 Sessions run in memory (StringTransport, a task.Clock as the clock), each
 with the captured environment block of ``fastagi-hello`` and the 10
-commands of bench_fastagi.py answered with Asterisk's replies;
+commands below answered with Asterisk's replies;
 ``--concurrency`` of them are open at any time, and one in ten is hung up by
 the caller in the middle (an unsolicited ``HANGUP`` line, then the
 connection drops) so the failure paths run too.  Resident memory (from
@@ -20,7 +20,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -31,8 +31,46 @@ from twisted.internet.testing import StringTransport  # noqa: E402
 from twisted.python.failure import Failure  # noqa: E402
 
 from bench_ami_soak import rss  # noqa: E402
-from bench_fastagi import ENV, REPLIES, starpyHandler  # noqa: E402
 from starpy import fastagi  # noqa: E402
+
+ENV = b"".join(
+    line + b"\n"
+    for line in (HERE.parent / "tests" / "fixtures" / "fastagi-hello.raw")
+    .read_bytes()
+    .split(b"\n\n", 1)[0]
+    .split(b"\n")
+) + b"\n"
+
+# The 10 commands of a session, as StarPy writes them, with Asterisk's replies.
+SCRIPT: List[tuple[bytes, bytes]] = [
+    (b"ANSWER", b"200 result=0\n"),
+    (b"GET VARIABLE CHANNEL", b"200 result=1 (Local/100@fastagi-00000002;2)\n"),
+    (b'SET VARIABLE FOO "bar baz"', b"200 result=1\n"),
+    (b'STREAM FILE hello-world ""', b"200 result=0 endpos=11234\n"),
+    (b'SAY NUMBER 42 ""', b"200 result=0\n"),
+    (b"WAIT FOR DIGIT 3000", b"200 result=49\n"),
+    (b"DATABASE GET fam key", b"200 result=1 (val)\n"),
+    (b'VERBOSE "hello from fastagi" 1', b"200 result=1\n"),
+    (b"CHANNEL STATUS", b"200 result=6\n"),
+    (b"NOOP", b"200 result=0\n"),
+]
+REPLIES: Dict[bytes, bytes] = dict(SCRIPT)
+
+
+# -- the two servers ----------------------------------------------------------------------
+
+
+async def starpyHandler(agi: fastagi.FastAGIProtocol) -> None:
+    await agi.answer()
+    await agi.getVariable("CHANNEL")
+    await agi.setVariable("FOO", "bar baz")
+    await agi.streamFile("hello-world")
+    await agi.sayNumber(42)
+    await agi.waitForDigit(3)
+    await agi.databaseGet("fam", "key")
+    await agi.verbose("hello from fastagi", 1)
+    await agi.channelStatus()
+    await agi.noop()
 
 
 class Session:
