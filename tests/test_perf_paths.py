@@ -91,3 +91,73 @@ def failure_of(d: Any) -> Any:
     box: List[Any] = []
     d.addErrback(lambda f: box.append(f.value))
     return box[0] if box else None
+
+
+# -- AGI: a command method's reply is checked before its Deferred fires --------------
+
+
+def test_agi_history_notes_every_way_a_command_ends() -> None:
+    from tests.test_fastagi import collect, started
+
+    server = started()
+    agi = server.agi
+    agi.commandTimeout = 5.0
+    answered = agi.answer()
+    inFlight = agi.waitForDigit(10)
+    queued = agi.streamFile("x")
+    later = agi.noop()
+    out = collect(answered, inFlight, queued, later)
+    server.feed(b"200 result=0\n")  # ANSWER
+    queued.cancel()
+    inFlight.cancel()
+    server.feed(b"200 result=49\n")  # WAIT FOR DIGIT's reply: dropped
+    server.clock.advance(5.0)  # NOOP gets no reply
+    from twisted.internet import defer
+
+    assert out == [0, defer.CancelledError, defer.CancelledError, error.AGICommandTimeout]
+    assert list(agi.history) == [
+        ("ANSWER", "200 result=0"),
+        ('STREAM FILE x ""', "(no reply: )"),
+        ("WAIT FOR DIGIT 10000", "(no reply: )"),
+        ("NOOP", "(no reply: NOOP: no reply within 5 seconds)"),
+    ]
+
+
+def test_agi_conversion_errors_and_session_end_reach_the_deferred() -> None:
+    from tests.test_fastagi import collect, started
+
+    server = started()
+    agi = server.agi
+    bad = agi.waitForDigit(1)
+    pending = agi.getVariable("X")
+    out = collect(bad, pending)
+    server.feed(b"200 result=abc\n")  # not a number
+    server.agi.connectionLost(Failure(Exception("gone")))
+    assert out == [error.AGIReplyError, error.AGIHangup]
+    assert [reply for _, reply in agi.history] == [
+        "200 result=abc", "(no reply: GET VARIABLE X: FastAGI connection closed before the reply)"]
+
+
+def test_agi_transport_with_its_own_sendCommandLine_still_checks_replies() -> None:
+    from starpy.agi import AGISession
+    from starpy.codec.agi import AGIReply
+    from twisted.internet import defer
+
+    class Session(AGISession):
+        def sendCommandLine(self, line: str) -> "defer.Deferred[AGIReply]":
+            self.sent = line
+            return defer.succeed(AGIReply(200, "-1", raw="200 result=-1"))
+
+        def finish(self) -> None:
+            pass
+
+    session = Session()
+    assert not session._queueDirect
+    out = collect_(session.answer())
+    assert out == [error.AGICommandFailure] and session.sent == "ANSWER"
+
+
+def collect_(d: Any) -> List[Any]:
+    out: List[Any] = []
+    d.addBoth(lambda v: out.append(type(v.value) if isinstance(v, Failure) else v))
+    return out
