@@ -1146,16 +1146,16 @@ class AGISession(ABC):
             failure = Failure()
             self._remember(line, "(no reply: %s)" % (failure.getErrorMessage(),))
             return defer.fail(failure)
-        command = QueuedCommand(line, Deferred(self._cancelQueued), data)
-        command.check = (convert, failOnMinusOne)
+        queued = QueuedCommand(line, Deferred(self._cancelQueued), data)
+        queued.check = (convert, failOnMinusOne)
         if self._current is None:  # nothing in flight
-            self._current = command
+            self._current = queued
             if self._timeout is not None:
                 self._armDeadline(self._timeout)
-            self._transmit(command)
+            self._transmit(queued)
         else:
-            self._queue.append(command)
-        return command.deferred
+            self._queue.append(queued)
+        return queued.deferred
 
     def _noReply(self, reason: Failure, line: str) -> Failure:
         self._remember(line, "(no reply: %s)" % (reason.getErrorMessage(),))
