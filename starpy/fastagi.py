@@ -197,6 +197,13 @@ class FastAGIProtocol(Protocol, AGISession):
             return
         tracing = self.tracing
         remaining = len(events)
+        if remaining == 1 and not tracing:
+            # The usual chunk: one reply to the command in flight.
+            event = events[0]
+            current = self._current
+            if event.__class__ is AGIReply and current is not None:
+                self._commandDone(current, event)
+                return
         for event in events:
             remaining -= 1
             if isinstance(event, AGIReply):
