@@ -648,7 +648,8 @@ class AGISession(ABC):
 
     #: Whether the command methods may queue a command themselves (see
     #: :meth:`_command`): true unless a transport overrides
-    #: :meth:`sendCommandLine`, which they then go through.
+    #: :meth:`sendCommandLine` (or it is replaced on the session), which
+    #: they then go through.
     _queueDirect = True
 
     def __init_subclass__(cls, **named: Any) -> None:
@@ -1133,7 +1134,9 @@ class AGISession(ABC):
         if self.hungUp and command.upper() not in DEAD_SAFE_COMMANDS:
             self._remember(line, "(not sent: the channel has hung up)")
             return defer.fail(error.AGIHangup(line, None, "channel has hung up"))
-        if not self._queueDirect:
+        if not self._queueDirect or "sendCommandLine" in self.__dict__:
+            # A transport's own sendCommandLine, or one wrapped on this
+            # session (starpy.metrics times commands so): go through it.
             return self.sendCommandLine(line).addCallbacks(
                 self._checkReply, self._noReply, callbackArgs=(line, convert, failOnMinusOne),
                 errbackArgs=(line,))

@@ -161,3 +161,21 @@ def collect_(d: Any) -> List[Any]:
     out: List[Any] = []
     d.addBoth(lambda v: out.append(type(v.value) if isinstance(v, Failure) else v))
     return out
+
+
+def test_agi_sendCommandLine_wrapped_on_a_session_still_sees_every_command() -> None:
+    from tests.test_fastagi import collect, started
+
+    server = started()
+    agi = server.agi
+    seen: List[str] = []
+    original = agi.sendCommandLine
+
+    def wrapped(line: str) -> Any:
+        seen.append(line)
+        return original(line)
+
+    agi.sendCommandLine = wrapped  # type: ignore[method-assign]
+    out = collect(agi.answer(), agi.getVariable("X"))
+    server.feed(b"200 result=0\n200 result=1 (x)\n")
+    assert seen == ["ANSWER", "GET VARIABLE X"] and out == [0, "x"]
