@@ -225,7 +225,9 @@ class EventDispatcher:
         name = event.get("event")
         if name is None:
             return
-        handlers = self._cache.get(name)  # handlersFor's hit, inlined (W1)
+        # handlersFor's hit, inlined: 697 to 691 M instructions over 12,000
+        # reference W1 events (bench/RESULTS.md).
+        handlers = self._cache.get(name)
         if handlers is None:
             handlers = self.handlersFor(name)
         for registration in handlers:
