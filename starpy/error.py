@@ -11,7 +11,7 @@ catch them.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence
 
 from twisted.internet.defer import TimeoutError as _DeferTimeoutError
 
@@ -45,6 +45,8 @@ __all__ = [
     "MenuDefinitionError",
     "ConfigError",
     "TLSUnavailableError",
+    "OUTCOMES",
+    "outcomeName",
     "AMICodecError",
     "NoServerReady",
     "OriginateFailed",
@@ -96,6 +98,28 @@ class AMIAuthenticationError(AMICommandFailure):
     """The login was refused (wrong user name, secret or key)."""
 
 
+#: ``Reason`` codes of ``OriginateResponse`` and their outcome names.
+OUTCOMES: Dict[int, str] = {
+    0: "failed",
+    1: "hung up",
+    3: "no answer",
+    4: "answered",
+    5: "busy",
+    8: "congestion",
+}
+
+
+def outcomeName(reason: Optional[int], response: str = "") -> str:
+    """The outcome name of an ``OriginateResponse`` ``Reason`` code.
+
+    Unknown codes give ``'failed'`` for ``Response: Failure`` (``'answered'``
+    for a ``Success``, which only code 4 has been seen with).
+    """
+    if reason is not None and reason in OUTCOMES:
+        return OUTCOMES[reason]
+    return "answered" if response.lower() == "success" else "failed"
+
+
 class AMIOriginateFailure(AMICommandFailure):
     """An asynchronous Originate ended with ``Response: Failure``.
 
@@ -120,8 +144,6 @@ class AMIOriginateFailure(AMICommandFailure):
         """What happened, by name, from :attr:`reason`: ``'busy'``,
         ``'no answer'``, ``'congestion'``, ``'failed'`` (no such extension
         or channel), ``'hung up'`` (see :data:`starpy.originate.OUTCOMES`)."""
-        from starpy.originate import outcomeName
-
         return outcomeName(self.reason, "failure")
 
     def __str__(self) -> str:

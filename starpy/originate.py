@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -35,6 +35,7 @@ from starpy import error
 from starpy.codec.ami import Message
 from starpy.error import OriginateFailed  # defined there; exported here too
 from starpy.interfaces import currentConnection
+from starpy.error import OUTCOMES, outcomeName  # defined there; exported here too
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.calls import Call
@@ -42,26 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["OUTCOMES", "outcomeName", "OriginateFailed", "originateCall"]
 
-#: ``Reason`` codes of ``OriginateResponse`` and their outcome names.
-OUTCOMES: Dict[int, str] = {
-    0: "failed",
-    1: "hung up",
-    3: "no answer",
-    4: "answered",
-    5: "busy",
-    8: "congestion",
-}
-
-
-def outcomeName(reason: Optional[int], response: str = "") -> str:
-    """The outcome name of an ``OriginateResponse`` ``Reason`` code.
-
-    Unknown codes give ``'failed'`` for ``Response: Failure`` (``'answered'``
-    for a ``Success``, which only code 4 has been seen with).
-    """
-    if reason is not None and reason in OUTCOMES:
-        return OUTCOMES[reason]
-    return "answered" if response.lower() == "success" else "failed"
 
 
 _counter = itertools.count(1)

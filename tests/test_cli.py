@@ -17,9 +17,9 @@ from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
 
 from starpy import cli
-from starpy.cliami import EventFilter, escapingStream, printable
-from starpy.cliconfig import runCheckConfig
-from starpy.cliserve import parseRoute, parseRoutes
+from starpy.cli.ami import EventFilter, escapingStream, printable
+from starpy.cli.checkconfig import runCheckConfig
+from starpy.cli.serve import parseRoute, parseRoutes
 from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
 from starpy.testing.ami import FakeAMIServerFactory
@@ -458,7 +458,7 @@ async def test_serve_rejects_bad_routes_and_handlers(tmp_path: Path) -> None:
 
 def test_prepared_serve_routes_calls() -> None:
     """The application ``starpy serve`` builds, driven by the fake caller in memory."""
-    from starpy.cliserve import prepareServe
+    from starpy.cli.serve import prepareServe
 
     args = cli._buildParser().parse_args([
         "serve", "-c", os.devnull, "100=tests.servehandlers:hello",
@@ -475,7 +475,7 @@ def test_prepared_serve_routes_calls() -> None:
 
 
 def test_serve_backlog_option_overrides_the_configuration(tmp_path: Path) -> None:
-    from starpy.cliserve import prepareServe
+    from starpy.cli.serve import prepareServe
 
     conf = tmp_path / "starpy.conf"
     conf.write_text("[FastAGI]\nbacklog = 200\n")
@@ -794,7 +794,7 @@ def test_errors_with_undecodable_bytes_on_a_strict_stderr() -> None:
 
 
 def test_check_config_with_undecodable_bytes_on_a_strict_stdout(tmp_path: Path) -> None:
-    from starpy.cliconfig import runCheckConfig
+    from starpy.cli.checkconfig import runCheckConfig
 
     conf = write(tmp_path / "s.conf", "[AMI]\nusername = mon\nsecret = s\n")
     manager = tmp_path / "manager.conf"
@@ -873,7 +873,7 @@ async def test_console_command_refused_login_is_one_line(
 def test_format_json_keeps_every_header_and_repeats_as_lists() -> None:
     import json
 
-    from starpy.cliami import formatJSON
+    from starpy.cli.ami import formatJSON
 
     event = Message([("Event", "VarSet"), ("Privilege", "dialplan,all"),
                      ("ChanVariable", "A=1"), ("chanvariable", "B=2"), ("ChanVariable", "C=3"),
@@ -923,7 +923,7 @@ async def test_events_json_lines_with_the_server_name(
 
 
 def test_events_server_name_without_json_is_a_usage_error() -> None:
-    from starpy.cliami import CommandError, runEvents
+    from starpy.cli.ami import CommandError, runEvents
 
     args = cli._buildParser().parse_args(["events", "--server-name", "x"])
     streams = Streams()

@@ -234,7 +234,7 @@ async def test_for_seconds_stops_the_fake_and_frees_the_port() -> None:
 def test_fake_asterisk_hangs_up_the_caller_on_ami_hangup() -> None:
     from twisted.internet import task
 
-    from starpy.clifake import FakeAsterisk, configText
+    from starpy.cli.fake import FakeAsterisk, configText
     from starpy.testing.agi import SimulatedChannel
 
     clock = task.Clock()

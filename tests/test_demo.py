@@ -9,7 +9,7 @@ import sys
 import pytest_twisted
 from twisted.internet import reactor
 
-from starpy.demo import CALLERS, runDemo
+from starpy.cli.demo import CALLERS, runDemo
 
 
 def summary(text: str) -> dict[str, int]:

@@ -802,7 +802,7 @@ def test_every_catalogue_action_is_on_the_protocol() -> None:
 
 def test_cli_commands_end_the_reconnection_with_their_connection() -> None:
     """``starpy events`` ends when the connection goes: its factory must not make it again."""
-    from starpy import cliami
+    from starpy.cli import ami as cliami
 
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]

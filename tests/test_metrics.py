@@ -37,7 +37,7 @@ def test_nothing_imports_prometheus_client_unless_asked() -> None:
     code = (
         "import sys\n"
         "import starpy, starpy.manager, starpy.pool, starpy.fastagi, starpy.asyncagi\n"
-        "import starpy.cli, starpy.cliami, starpy.cliserve, starpy.dispatch\n"
+        "import starpy.cli, starpy.cli.ami, starpy.cli.serve, starpy.dispatch\n"
         "starpy.cli._buildParser().parse_args(['events', '--json'])\n"
         "starpy.cli._buildParser().parse_args(['serve', 'x:y'])\n"
         "print(sorted(m for m in sys.modules if 'prometheus' in m or m == 'starpy.metrics'))\n")
@@ -75,8 +75,8 @@ def test_metrics_address_must_be_host_and_port(text: str) -> None:
 
 def test_serve_refuses_metrics_with_workers(tmp_path: Path) -> None:
     from starpy import cli
-    from starpy.cliami import CommandError
-    from starpy.cliserve import runServe
+    from starpy.cli.ami import CommandError
+    from starpy.cli.serve import runServe
 
     args = cli._buildParser().parse_args(["serve", "--workers", "2", "--metrics",
                                           "127.0.0.1:0", "x:y"])

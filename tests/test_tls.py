@@ -11,7 +11,7 @@ from twisted.internet.task import Clock
 
 from starpy import cli, error, manager
 from starpy._tls import INSTALL_HINT, tlsFileProblems, tlsUnavailable
-from starpy.cliconfig import runCheckConfig
+from starpy.cli.checkconfig import runCheckConfig
 from starpy.utilapplication import AMISpecifier
 from tests.deferreds import failure as failureOf
 from tests.test_manager_tcp import selfSigned

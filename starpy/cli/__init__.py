@@ -1,4 +1,9 @@
-"""The ``starpy`` command (also ``python -m starpy``).
+"""The ``starpy`` command (also ``python -m starpy``): the parser and ``main``.
+
+The sub-commands live beside it (:mod:`starpy.cli.ami` for ``events``,
+``action`` and ``originate``; :mod:`starpy.cli.serve`,
+:mod:`starpy.cli.checkconfig`, :mod:`starpy.cli.fake`,
+:mod:`starpy.cli.demo`), and the exit statuses in ``starpy.cli._status``.
 
 Each sub-command is a function taking the parsed arguments and returning an
 exit status; :data:`EXIT_CODES` lists the distinct statuses used.  This is the
@@ -9,7 +14,17 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, NoReturn, Optional, Sequence, TextIO, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    NoReturn,
+    Optional,
+    Sequence,
+    TextIO,
+    Tuple,
+)
 
 from twisted.internet import defer
 
@@ -26,32 +41,16 @@ __all__ = [
     "EXIT_ACTION_FAILED",
 ]
 
-EXIT_OK = 0
-"""Success."""
-EXIT_FAILURE = 1
-"""An unexpected error (a bug, or a failure with no better status)."""
-EXIT_USAGE = 2
-"""Bad command line (argparse's status): unknown option, bad route or handler."""
-EXIT_BAD_CONFIG = 3
-"""Bad configuration: a problem in starpy.conf, a missing file or username, a port
-that cannot be listened on."""
-EXIT_UNREACHABLE = 4
-"""Asterisk cannot be reached: connection refused, DNS, timeout, connection lost."""
-EXIT_LOGIN_FAILED = 5
-"""Asterisk refused the AMI login (wrong username or secret)."""
-EXIT_ACTION_FAILED = 6
-"""Asterisk answered the action with an error, or the originated call failed."""
-
-#: Every status the command returns, and what it means.
-EXIT_CODES = {
-    EXIT_OK: "success",
-    EXIT_FAILURE: "unexpected error",
-    EXIT_USAGE: "bad command line",
-    EXIT_BAD_CONFIG: "bad configuration",
-    EXIT_UNREACHABLE: "Asterisk unreachable",
-    EXIT_LOGIN_FAILED: "AMI login refused",
-    EXIT_ACTION_FAILED: "action or originate failed",
-}
+from starpy.cli._status import (
+    EXIT_ACTION_FAILED,
+    EXIT_BAD_CONFIG,
+    EXIT_CODES,
+    EXIT_FAILURE,
+    EXIT_LOGIN_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+)
 
 #: An asynchronous sub-command: ``run(reactor, args, out, err)`` -> exit status.
 AsyncCommand = Callable[[Any, argparse.Namespace, TextIO, TextIO], Awaitable[int]]
@@ -176,7 +175,7 @@ def _addDemoCommand(commands: "argparse._SubParsersAction[argparse.ArgumentParse
 def _runDemo(args: argparse.Namespace) -> int:
     from twisted.internet import defer, task
 
-    from starpy.demo import runDemo
+    from starpy.cli.demo import runDemo
 
     _configureLogging(args.verbose)
     if args.calls < 0 or args.concurrency < 1 or (args.show is not None and args.show < 0):
@@ -216,8 +215,8 @@ def _runAGI(args: argparse.Namespace) -> int:
     from twisted.internet import reactor
 
     from starpy.classicagi import runClassicAGI
-    from starpy.cliami import CommandError
-    from starpy.cliserve import loadHandler
+    from starpy.cli.ami import CommandError
+    from starpy.cli.serve import loadHandler
 
     _configureLogging(args.verbose)
     moduleName, _, functionName = args.handler.partition(":")
@@ -268,7 +267,7 @@ def _addServeCommand(commands: "_SubParsers") -> None:
     serve.add_argument("--family", choices=("inet", "inet6"), default="inet",
                        help=argparse.SUPPRESS)
     _metricsOption(serve)
-    serve.set_defaults(run=_asyncRunner("serve", "starpy.cliserve", "runServe"))
+    serve.set_defaults(run=_asyncRunner("serve", "starpy.cli.serve", "runServe"))
 
 
 def _metricsOption(parser: argparse.ArgumentParser) -> None:
@@ -296,7 +295,7 @@ def _addEventsCommand(commands: "_SubParsers") -> None:
     events.add_argument("--server-name", metavar="NAME",
                         help="the server's name in --json output (default: its address, "
                         "as HOST:PORT)")
-    events.set_defaults(run=_asyncRunner("events", "starpy.cliami", "runEvents"))
+    events.set_defaults(run=_asyncRunner("events", "starpy.cli.ami", "runEvents"))
 
 
 def _addActionCommand(commands: "_SubParsers") -> None:
@@ -310,7 +309,7 @@ def _addActionCommand(commands: "_SubParsers") -> None:
     action.add_argument("headers", nargs="*", default=[], metavar="KEY=VALUE",
                         help="headers to send (optional)")
     _configOption(action)
-    action.set_defaults(run=_asyncRunner("action", "starpy.cliami", "runAction"))
+    action.set_defaults(run=_asyncRunner("action", "starpy.cli.ami", "runAction"))
 
 
 def _addOriginateCommand(commands: "_SubParsers") -> None:
@@ -338,7 +337,7 @@ def _addOriginateCommand(commands: "_SubParsers") -> None:
     originate.add_argument("--variable", action="append", default=[], metavar="NAME=VALUE",
                            help="channel variable (repeatable); the value reaches the "
                            "channel exactly, commas, quotes and backslashes included")
-    originate.set_defaults(run=_asyncRunner("originate", "starpy.cliami", "runOriginate"))
+    originate.set_defaults(run=_asyncRunner("originate", "starpy.cli.ami", "runOriginate"))
 
 
 def _addCheckConfigCommand(commands: "_SubParsers") -> None:
@@ -356,7 +355,7 @@ def _addCheckConfigCommand(commands: "_SubParsers") -> None:
 
 
 def _runCheckConfig(args: argparse.Namespace) -> int:
-    from starpy.cliconfig import runCheckConfig
+    from starpy.cli.checkconfig import runCheckConfig
 
     return runCheckConfig(args, sys.stdout, sys.stderr)
 
@@ -419,7 +418,7 @@ def _addFakeCommand(commands: "_SubParsers") -> None:
     fake.add_argument("--hangup-after", type=_seconds, metavar="SECONDS",
                       help="each caller hangs up after SECONDS (default: stays on the line)")
     fake.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
-    fake.set_defaults(run=_asyncRunner("fake", "starpy.clifake", "runFake"))
+    fake.set_defaults(run=_asyncRunner("fake", "starpy.cli.fake", "runFake"))
 
 
 def _wholeNumber0(text: str) -> int:
@@ -435,7 +434,7 @@ def _configureLogging(verbose: bool) -> None:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     if not verbose:
-        logging.getLogger("starpy.cliserve").setLevel(logging.INFO)
+        logging.getLogger("starpy.cli.serve").setLevel(logging.INFO)
 
 
 def _asyncRunner(name: str, module: str, function: str) -> Command:
@@ -467,7 +466,7 @@ def _runAsync(name: str, module: str, function: str, reactor: Any, args: argpars
               out: TextIO, err: TextIO) -> defer.Deferred[int]:
     import importlib
 
-    from starpy.cliami import CommandError, escapingStream
+    from starpy.cli.ami import CommandError, escapingStream
 
     command: AsyncCommand = getattr(importlib.import_module(module), function)
     out, err = escapingStream(out), escapingStream(err)
@@ -490,7 +489,7 @@ def _runAsync(name: str, module: str, function: str, reactor: Any, args: argpars
 
 def _report(err: TextIO, message: str) -> None:
     """Print *message* to *err* as one line that the stream can encode."""
-    from starpy.cliami import printable
+    from starpy.cli.ami import printable
 
     try:
         print(printable(" ".join(message.splitlines()), getattr(err, "encoding", None)),

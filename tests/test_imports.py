@@ -1,0 +1,86 @@
+"""Imports point down only: no cycle among StarPy's modules, and every old
+import path still works."""
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+from typing import Dict, List, Set
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "starpy"
+
+
+def _moduleName(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _typeCheckingOnly(tree: ast.Module) -> Set[int]:
+    """The ids of the import nodes under ``if TYPE_CHECKING:`` (not run)."""
+    skipped: Set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(inner) for inner in ast.walk(node))
+    return skipped
+
+
+def _graph() -> Dict[str, Set[str]]:
+    """Who imports whom, module-level and function-level imports alike."""
+    modules = {_moduleName(path): path for path in ROOT.rglob("*.py")}
+    graph: Dict[str, Set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        skipped = _typeCheckingOnly(tree)
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            targets: List[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + ["%s.%s" % (node.module, a.name) for a in node.names]
+            for target in targets:
+                if target in modules and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def test_no_import_cycle() -> None:
+    graph = _graph()
+    cycles: List[List[str]] = []
+    state: Dict[str, int] = {}
+    stack: List[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        stack.append(name)
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                cycles.append(stack[stack.index(target):] + [target])
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    assert cycles == []
+
+
+@pytest.mark.parametrize("old, new", [
+    ("starpy.cliami", "starpy.cli.ami"),
+    ("starpy.cliserve", "starpy.cli.serve"),
+    ("starpy.cliconfig", "starpy.cli.checkconfig"),
+    ("starpy.clifake", "starpy.cli.fake"),
+    ("starpy.demo", "starpy.cli.demo"),
+])
+def test_moved_modules_still_import(old: str, new: str) -> None:
+    before, after = importlib.import_module(old), importlib.import_module(new)
+    assert before.__all__ == after.__all__
+    for name in after.__all__:
+        assert getattr(before, name) is getattr(after, name)
