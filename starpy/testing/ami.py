@@ -108,6 +108,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy.codec.ami import DEFAULT_MAX_MESSAGE_SIZE, AMICodecError, AMIParser, Message, formatMessage
+from starpy.testing._amifilter import EventFilter, FilterError, SessionFilters, parseFilter, parseFilters
 from starpy.testing._amidata import ACTIONS, CLI_OUTPUT
 from starpy.testing._amidefaults import (
     DEFAULT_ACTIONS,
@@ -160,6 +161,13 @@ _PRIVILEGES: Dict[str, Tuple[str, frozenset[str]]] = {
     for name, _, privs in ACTIONS
 }
 _PRE_AUTH = frozenset(("login", "logoff", "challenge"))
+# Asterisk 22's event classes, in the order of its flag bits (manager.h).
+_CLASS_BITS = {name: 1 << bit for name, bit in (
+    ("system", 0), ("call", 1), ("log", 2), ("verbose", 3), ("command", 4), ("agent", 5),
+    ("user", 6), ("config", 7), ("dtmf", 8), ("reporting", 9), ("cdr", 10), ("dialplan", 11),
+    ("originate", 12), ("agi", 13), ("cc", 15), ("aoc", 16), ("test", 17), ("security", 18),
+    ("message", 30))}
+_EVENT_CLASSES = frozenset(_CLASS_BITS)
 
 
 def _pairs(headers: Optional[Headers]) -> Pairs:
@@ -173,6 +181,36 @@ def _pairs(headers: Optional[Headers]) -> Pairs:
 def _classes(value: Union[str, Iterable[str]]) -> frozenset[str]:
     names = value.split(",") if isinstance(value, str) else value
     return frozenset(name.strip().lower() for name in names if name.strip())
+
+
+def _eventClasses(privilege: str) -> frozenset[str]:
+    return _classes(privilege) - {"all", "<none>"}
+
+
+def _userFilters(specs: Any) -> Tuple[EventFilter, ...]:
+    try:
+        return parseFilters(specs)
+    except FilterError as e:
+        raise ValueError("eventfilter refused by Asterisk: %s" % (e,)) from None
+
+
+def _eventMask(value: str) -> Optional[frozenset[str]]:
+    """The classes an ``Events``/``EventMask`` value selects, as
+    ``strings_to_mask`` reads it (``None``: an empty value, invalid)."""
+    if not value:
+        return None
+    if value.isdigit():
+        number = int(value)
+        return frozenset(name for name, bit in _CLASS_BITS.items() if number & bit)
+    lowered = value.lower()
+    if lowered in ("no", "false", "n", "f", "0", "off"):
+        return frozenset()
+    if lowered in _TRUE:
+        return _EVENT_CLASSES
+    words = value.split(",")  # exact, case-sensitive words, as ast_instring
+    if "all" in words:
+        return _EVENT_CLASSES
+    return frozenset(word for word in words if word in _CLASS_BITS)
 
 
 def _isTrue(value: Optional[str]) -> bool:
@@ -197,19 +235,26 @@ class FakeAMIUser:
 
     :ivar read: the event classes the user receives (``{'all'}``: every one).
     :ivar write: the action classes the user may send.
+    :ivar eventFilters: ``manager.conf``'s ``eventfilter`` lines of the user,
+        added to each of its sessions at login: a legacy pattern
+        (``'!Event: VarSet'``) or ``(criteria, pattern)`` such as
+        ``('eventfilter(name(Hangup))', '')`` (see
+        :mod:`starpy.testing._amifilter` for the rules); a line Asterisk
+        would refuse raises ``ValueError`` here.
     """
 
     username: str
     secret: str = attrs.field(repr=False)
     read: frozenset[str] = attrs.field(default=frozenset(("all",)), converter=_classes)
     write: frozenset[str] = attrs.field(default=frozenset(("all",)), converter=_classes)
+    eventFilters: Tuple[EventFilter, ...] = attrs.field(default=(), converter=_userFilters)
 
     def mayRead(self, privilege: Optional[str]) -> bool:
-        """Whether an event with this ``Privilege`` header reaches the user."""
+        """Whether an event with this ``Privilege`` header reaches the user:
+        as Asterisk, only if the user reads every class of the event."""
         if privilege is None or "all" in self.read:
             return True
-        wanted = _classes(privilege) - {"all"}
-        return not wanted or bool(wanted & self.read)
+        return _eventClasses(privilege) <= self.read
 
     def mayWrite(self, classes: frozenset[str]) -> bool:
         """Whether the user may send an action needing one of *classes*."""
@@ -326,6 +371,7 @@ class FakeAMIServerProtocol(protocol.Protocol):
         self.user: Optional[FakeAMIUser] = None
         self.eventsOn = True
         self.eventClasses: Optional[frozenset[str]] = None
+        self.filters = SessionFilters()
         self.sessionID = "0x%x" % (id(self),)
         self.connected = False
         self.closing = False
@@ -553,10 +599,11 @@ class FakeAMIServerProtocol(protocol.Protocol):
         complete += [("EventList", "Complete"), ("ListItems", str(len(items)))]
         self.write(complete + _pairs(completeHeaders))
 
-    def sendEvent(self, headers: Headers, force: bool = False) -> bool:
-        """Send an event if this session takes it (logged in, events on, read
-        class matches its ``Privilege``); with *force*, send it anyway.
-        Returns whether it was sent."""
+    def sendEvent(self, headers: Headers, force: bool = False, filtered: bool = True) -> bool:
+        """Send an event if this session takes it (logged in, events on, the
+        user and the event mask having every class of its ``Privilege``, and,
+        unless not *filtered*, its event filters letting it through); with
+        *force*, send it anyway.  Returns whether it was sent."""
         pairs = _pairs(headers)
         if not force:
             if self.user is None or not self.eventsOn or not self.connected:
@@ -565,7 +612,9 @@ class FakeAMIServerProtocol(protocol.Protocol):
             if not self.user.mayRead(privilege):
                 return False
             if self.eventClasses is not None and privilege is not None and not (
-                    _classes(privilege) & self.eventClasses):
+                    _eventClasses(privilege) <= self.eventClasses):
+                return False
+            if filtered and self.filters and not self.filters.allows(pairs):
                 return False
             if self.eventFilters and not self._passesFilters(pairs):
                 return False
@@ -633,36 +682,56 @@ class FakeAMIServerProtocol(protocol.Protocol):
             self.callLater(self.factory.authFailureDelay, refuse)
             return d
         self.user = user
+        self.filters = SessionFilters(user.eventFilters)
         self._setEvents(action.get("events"), default=True)
         self.respond(action, [("Message", "Authentication accepted")])
         uptime = str(int(self.factory.clock.seconds() - self.factory.startTime))
+        # Written as the login's answer: no event filter applies to it.
         self.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
-                        ("Uptime", uptime), ("LastReload", uptime), ("Status", "Fully Booted")])
+                        ("Uptime", uptime), ("LastReload", uptime), ("Status", "Fully Booted")],
+                       filtered=False)
         self.factory.emitEvent(self._securityEvent(
             "SuccessfulAuth", "Informational", [("AccountID", user.username)],
             [("UsingPassword", "0")]))
         return None
 
-    def _setEvents(self, mask: Optional[str], default: bool) -> None:
-        value = (mask or "").strip().lower()
-        if not value:
+    def _setEvents(self, mask: Optional[str], default: bool) -> bool:
+        """Apply an ``Events``/``EventMask`` value as Asterisk does; false
+        if it is invalid (empty: then events are *default*, all classes)."""
+        classes = _eventMask((mask or "").strip())
+        if classes is None:
             self.eventsOn, self.eventClasses = default, None
-        elif value in ("off", "no", "false", "0"):
-            self.eventsOn, self.eventClasses = False, None
-        elif value in _TRUE:
-            self.eventsOn, self.eventClasses = True, None
-        else:
-            classes = _classes(value)
-            self.eventsOn = True
-            self.eventClasses = None if "all" in classes else classes
+            return False
+        self.eventsOn = bool(classes)
+        self.eventClasses = None if classes >= _EVENT_CLASSES else classes
+        return True
 
     def _action_logoff(self, action: Message) -> None:
         self.respond(action, [("Message", "Thanks for all the fish.")], "Goodbye")
         self.disconnect()
 
     def _action_events(self, action: Message) -> None:
-        self._setEvents(action.get("eventmask"), default=False)
+        before = self.eventsOn, self.eventClasses
+        if not self._setEvents(action.get("eventmask"), default=False):
+            self.eventsOn, self.eventClasses = before
+            self.respondError(action, "Invalid event mask")
+            return
         self.respond(action, [("Events", "On" if self.eventsOn else "Off")])
+
+    def _action_filter(self, action: Message) -> None:
+        if action.get("operation", "").lower() != "add":
+            self.respondError(action, "Unknown operation")
+            return
+        criteria = action.get("matchcriteria", "")
+        try:
+            added = parseFilter("eventfilter(%s)" % (criteria,) if criteria else "eventfilter",
+                                action.get("filter", ""))
+        except FilterError as e:
+            log.info("fake AMI session %s: filter refused: %s", self.sessionID, e.detail)
+            self.respondError(action, e.message)
+            return
+        self.filters.add(added)
+        self.respond(action, [("Message", "Success")])
 
     # -- built-in actions ----------------------------------------------
 
