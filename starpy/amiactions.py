@@ -50,9 +50,11 @@ __all__ = [
     "ActionSpec",
     "Param",
     "CATALOGUE",
+    "EVENT_CLASSES",
     "USE_DEFAULT",
     "appArgument",
     "appArguments",
+    "eventClassList",
     "variableAssignment",
 ]
 
@@ -456,6 +458,45 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
 
 
 _FILTER_ACTIONS = ("include", "exclude")
+EVENT_CLASSES = ("system", "call", "log", "verbose", "command", "agent", "user", "config",
+                 "dtmf", "reporting", "cdr", "dialplan", "originate", "agi", "cc", "aoc",
+                 "test", "security", "message")
+"""Asterisk 22's event (and action) classes, as ``manager.conf`` and
+``EventMask`` name them; ``'all'`` means every one."""
+
+_MASK_WORDS = frozenset(("on", "off", "yes", "no", "true", "false"))
+
+
+def eventClassList(classes: Union[str, Iterable[str]]) -> str:
+    """*classes* (``['call', 'agent']`` or ``'call,agent'``, any case) as
+    Asterisk reads a class list: ``'call,agent'``.  A mask word Asterisk
+    knows (``'on'``, ``'off'``, ``'yes'``...) or a number is kept as is.
+
+    :raises ValueError: the list is empty or names a class Asterisk does not
+        know (it would silently ignore it).
+    :raises TypeError: *classes* is neither a string nor strings.
+    """
+    if isinstance(classes, str):
+        if classes.strip().lower() in _MASK_WORDS or classes.strip().isdigit():
+            return classes.strip().lower()
+        names = classes.split(",")
+    else:
+        names = list(classes)
+    words: List[str] = []
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError("event classes must be strings, not %r" % (name,))
+        word = name.strip().lower()
+        if word not in EVENT_CLASSES and word != "all":
+            raise ValueError("unknown event class %r (Asterisk knows %s, and all)"
+                             % (name, ", ".join(EVENT_CLASSES)))
+        if word not in words:
+            words.append(word)
+    if not words:
+        raise ValueError("no event class given (use False to turn events off)")
+    return ",".join(words)
+
+
 _FILTER_METHODS = ("regex", "exact", "starts_with", "ends_with", "contains", "none")
 # Asterisk's criteria parser reads name(...)/header(...) up to ')' and splits
 # criteria at ','; a blank would be kept in the name and match nothing.
@@ -714,15 +755,27 @@ class AMIActions:
         headers.append(("Operation", operation))
         return self.sendAction("Filter", headers, timeout=timeout)
 
-    def events(self, eventmask: Union[bool, str] = False,
+    def events(self, eventmask: Union[bool, str, Iterable[str]] = False,
                timeout: Optional[float] = USE_DEFAULT) -> "defer.Deferred[Message]":
-        """Turn events on (``True``), off (``False``) or to a class list (``'call,agent'``)."""
+        """Turn events on (``True``), off (``False``) or to some event classes
+        (``['call', 'agent']`` or ``'call,agent'``); fires with the response
+        (``Events: On`` or ``Off``).
+
+        Classes are sent comma-separated in lower case: Asterisk compares
+        them case-sensitively and silently drops a name it does not know
+        (``EventMask: Call`` turns events off).  The session then receives
+        the events whose every class (their ``Privilege``) is both in the
+        list and readable by the AMI user.
+
+        :raises ValueError: (nothing sent) an empty class list, a class that
+            is not one of :data:`EVENT_CLASSES` (nor ``'all'``).
+        """
         if eventmask is True or eventmask in (1, "on"):
             mask = "on"
         elif eventmask is False or eventmask in (0, "off"):
             mask = "off"
         else:
-            mask = str(eventmask)
+            mask = eventClassList(eventmask)
         return self.sendAction("Events", {"EventMask": mask}, timeout=timeout)
 
     def userEvent(self, event: str, **headers: Any) -> str:

@@ -122,6 +122,7 @@ class EventDispatcher:
         self._patterns: List[Registration] = []
         self._cache: Dict[str, Tuple[Registration, ...]] = {}
         self._counter = 0
+        self._changeObservers: List[Callable[["EventDispatcher"], Any]] = []
 
     def __len__(self) -> int:
         return sum(len(group) for group in self._exact.values()) + len(self._patterns)
@@ -152,6 +153,7 @@ class EventDispatcher:
         else:
             self._patterns.append(registration)
         self._cache.clear()
+        self._changed()
         return registration
 
     def _remove(self, registration: Registration) -> None:
@@ -165,6 +167,7 @@ class EventDispatcher:
         elif registration in self._patterns:
             self._patterns.remove(registration)
         self._cache.clear()
+        self._changed()
 
     def deregister(self, names: EventNames, handler: Optional[EventHandler] = None) -> int:
         """Cancel every registration of *handler* (compared with ``==``) for *names*.
@@ -202,6 +205,35 @@ class EventDispatcher:
         """Cancel every registration."""
         for registration in self._all():
             registration.cancel()
+
+    def registeredNames(self) -> Optional[frozenset[str]]:
+        """The event names registered for, as registered (``{'Hangup',
+        'Newchannel'}``), or ``None`` when a glob or catch-all registration
+        wants every event (or may).  Names are matched in any case by
+        :meth:`dispatch`; two spellings of one name are both listed."""
+        if self._patterns:
+            return None
+        return frozenset(registration.pattern for group in self._exact.values()
+                         for registration in group if registration.pattern is not None)
+
+    def onChange(self, observer: Callable[["EventDispatcher"], Any]) -> Callable[[], None]:
+        """Call ``observer(dispatcher)`` after each registration added or
+        cancelled (what :meth:`registeredNames` says may have changed);
+        returns a function removing the observer."""
+        self._changeObservers.append(observer)
+
+        def remove() -> None:
+            if observer in self._changeObservers:
+                self._changeObservers.remove(observer)
+
+        return remove
+
+    def _changed(self) -> None:
+        for observer in list(self._changeObservers):
+            try:
+                observer(self)
+            except Exception:
+                log.exception("event registration observer %r failed", observer)
 
     def handlersFor(self, name: str) -> Tuple[Registration, ...]:
         """The registrations an event named *name* goes to, in registration order."""

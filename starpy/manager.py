@@ -28,7 +28,7 @@ import itertools
 import logging
 import math
 import os
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from twisted.application.service import Service
 from twisted.internet import defer, protocol
@@ -54,6 +54,9 @@ from starpy.codec.ami import (
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
 from starpy.interfaces import IAMIConnection, IAMISession
 from starpy.trace import WireTracer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from starpy.eventfilter import PushedFilter
 
 __all__ = [
     "AMIProtocol",
@@ -226,6 +229,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
     serverName: Optional[str] = None
     """The server's name when the connection belongs to an
     :class:`AMIPool <starpy.pool.AMIPool>` (``None`` otherwise)."""
+    eventFilter: Optional["PushedFilter"] = None
+    """The :class:`PushedFilter <starpy.eventfilter.PushedFilter>` of :meth:`pushEventFilter`, if called."""
 
     def __init__(
         self,
@@ -549,6 +554,11 @@ class AMIProtocol(AMIActions, protocol.Protocol):
 
     def _newActionID(self) -> str:
         return "%s-%d" % (self._prefix, next(self._counter))
+
+    @property
+    def actionIDPrefix(self) -> str:
+        """What every ActionID this connection generates starts with."""
+        return self._prefix + "-"
 
     # -- sending -------------------------------------------------------
 
@@ -944,6 +954,24 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         """Remove *function* for *event* (as registered; ``None``: every
         function registered for *event*); returns how many were removed."""
         return self.dispatcher.deregister(event, function)
+
+    def pushEventFilter(self, refusalLevel: int = logging.WARNING) -> defer.Deferred[bool]:
+        """Have Asterisk send this connection only the events registered for
+        (and those StarPy needs), and keep that filter up to date with the
+        registrations while connected: see :mod:`starpy.eventfilter`.
+
+        The Deferred fires with ``True`` once Asterisk filters, ``False``
+        when it does not (a glob or catch-all registration wants every
+        event, or Asterisk refused: ``Permission denied`` without the
+        ``system`` write class is logged at *refusalLevel*); it never fails.
+        A second call fires with the state of the first.
+        """
+        if self.eventFilter is not None:
+            return defer.succeed(self.eventFilter.filtering)
+        from starpy.eventfilter import PushedFilter
+
+        self.eventFilter = PushedFilter(self, self.dispatcher, refusalLevel)
+        return self.eventFilter.start()
 
     # -- login and keepalive -------------------------------------------
 
@@ -1377,6 +1405,10 @@ class AMIService(Service):
         timing.  :class:`AMIPool <starpy.pool.AMIPool>` turns it on by default.
     :param bootTimeout: the bound on that wait, seconds (then the login
         counts anyway, with a warning); :data:`DEFAULT_BOOT_TIMEOUT`.
+    :param pushFilter: after each login, push an event filter so that
+        Asterisk sends only the events registered for (and those StarPy
+        needs): :meth:`AMIProtocol.pushEventFilter`, :mod:`starpy.eventfilter`.
+        Needs the ``system`` write class (else logged once, and unfiltered).
 
     A peer whose banner is not AMI's (an SSH or HTTP server on the port) is
     sent nothing: the attempt fails at once with
@@ -1397,6 +1429,7 @@ class AMIService(Service):
         loginTimeout: Optional[float] = DEFAULT_LOGIN_TIMEOUT,
         waitBooted: bool = False,
         bootTimeout: float = DEFAULT_BOOT_TIMEOUT,
+        pushFilter: bool = False,
     ) -> None:
         from twisted.application.internet import ClientService, backoffPolicy
 
@@ -1405,6 +1438,8 @@ class AMIService(Service):
         self.loginTimeout = loginTimeout
         self.waitBooted = waitBooted
         self.bootTimeout = bootTimeout
+        self.pushFilter = pushFilter
+        self._filterRefused = False
         self.factory = factory
         self.dispatcher = EventDispatcher()
         self._observers: List[Callable[[AMIProtocol], Any]] = []
@@ -1477,9 +1512,23 @@ class AMIService(Service):
         attempt = self.factory.loginProtocol(ami)
         if self.loginTimeout is not None:
             attempt.addTimeout(self.loginTimeout, self._clock, onTimeoutCancel=onDeadline)
+        if self.pushFilter:
+            attempt.addCallback(self._pushFilter)
         if self.waitBooted:
             attempt.addCallback(self._whenBooted)
         return attempt.addCallbacks(onLogin, onFailure)
+
+    def _pushFilter(self, ami: AMIProtocol) -> AMIProtocol:
+        """Push the event filter (not waited for: Asterisk reads the actions
+        of a session in order); a refusal is logged once per service."""
+
+        def pushed(filtering: bool) -> None:
+            if ami.eventFilter is not None and ami.eventFilter.refused:
+                self._filterRefused = True
+
+        level = logging.DEBUG if self._filterRefused else logging.WARNING
+        ami.pushEventFilter(level).addCallback(pushed)
+        return ami
 
     def _whenBooted(self, ami: AMIProtocol) -> defer.Deferred[AMIProtocol]:
         """Fires with *ami* once it receives ``FullyBooted`` or *bootTimeout*
