@@ -68,6 +68,13 @@ actions Asterisk 22 does not have answer ``Invalid/unknown command``.  No
 call events follow by themselves (a transfer sends no ``BlindTransfer``):
 send those with :meth:`FakeAMIServerFactory.emitEvent`.
 
+Events reach a session as Asterisk 22 sends them: the user's read classes
+and the session's ``Events``/``EventMask`` classes must hold every class of
+the event's ``Privilege``, and the session's event filters (``Action:
+Filter``, legacy or ``MatchCriteria``, or the user's ``manager.conf``
+``eventfilter`` lines, :attr:`FakeAMIUser.eventFilters`) must let it
+through: see :mod:`starpy.testing._amifilter` for the rules.
+
 A script that raises (or whose Deferred fails) is a bug in the test, not
 something Asterisk does: the session sends nothing for that action, and the
 failure is logged at ``ERROR`` on the ``starpy.testing.ami`` logger with its
