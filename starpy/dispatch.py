@@ -229,6 +229,8 @@ class EventDispatcher:
         return remove
 
     def _changed(self) -> None:
+        if not self._changeObservers:
+            return
         for observer in list(self._changeObservers):
             try:
                 observer(self)

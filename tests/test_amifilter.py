@@ -219,6 +219,15 @@ def test_filters_skip_list_replies_and_the_login_fully_booted() -> None:
     assert events(server, client, connection, NEWCHANNEL, HANGUP) == ["Hangup"]
 
 
+def test_add_user_with_filters() -> None:
+    server = ami.FakeAMIServerFactory(clock=task.Clock())
+    server.addUser("f", "s", eventFilters=["!Event: VarSet"])
+    client = RawClient()
+    connection = ami.connectInMemory(server, client)
+    send(client, connection, b"Action: Login\r\nUsername: f\r\nSecret: s\r\n\r\n")
+    assert events(server, client, connection, NEWCHANNEL, VARSET) == ["Newchannel"]
+
+
 def test_user_filters_are_checked() -> None:
     with pytest.raises(ValueError, match="did not compile"):
         ami.FakeAMIUser("f", "s", eventFilters=["XX[X"])

@@ -323,7 +323,7 @@ def test_events_received_with_and_without_the_filter() -> None:
                 got.append(message["event"])
             original(message)
 
-        ami.messageReceived = counting  # type: ignore[method-assign]
+        ami.messageReceived = counting
         firehose(server)
         endpoint.pump()
         counts.append(got)
@@ -362,7 +362,7 @@ def test_asyncagi_dispatcher_names_are_kept() -> None:
     service.startService()
     endpoint.pump()
     ami = result(service.whenLoggedIn())
-    dispatcher = asyncagi.AsyncAGIDispatcher(ami, lambda agi: None)  # type: ignore[arg-type]
+    dispatcher = asyncagi.AsyncAGIDispatcher(ami, lambda agi: None)
     dispatcher.startService()
     endpoint.pump()
     [session] = server.sessions

@@ -1142,9 +1142,11 @@ class FakeAMIServerFactory(protocol.Factory):
     # -- configuration -------------------------------------------------
 
     def addUser(self, username: str, secret: str, read: Union[str, Iterable[str]] = "all",
-                write: Union[str, Iterable[str]] = "all") -> FakeAMIUser:
-        """Add (or replace) a user with these read and write classes."""
-        user = FakeAMIUser(username, secret, read, write)
+                write: Union[str, Iterable[str]] = "all",
+                eventFilters: Iterable[Any] = ()) -> FakeAMIUser:
+        """Add (or replace) a user with these read and write classes (and
+        ``manager.conf`` event filters, see :class:`FakeAMIUser`)."""
+        user = FakeAMIUser(username, secret, read, write, eventFilters)
         self.users[username] = user
         return user
 
