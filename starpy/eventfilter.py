@@ -4,7 +4,7 @@ An application that registers handlers for a few event names still gets
 every event of a busy Asterisk: each one is sent, read, parsed and dropped.
 :meth:`AMIProtocol.pushEventFilter <starpy.manager.AMIProtocol.pushEventFilter>`
 (or ``AMIService(pushFilter=True)``, after each login) turns the names the
-connection's :class:`~starpy.dispatch.EventDispatcher` knows into Asterisk
+connection's :class:`EventDispatcher <starpy.dispatch.EventDispatcher>` knows into Asterisk
 include filters (``Action: Filter``, Asterisk 22's ``MatchCriteria``), so
 that Asterisk sends only:
 
@@ -21,9 +21,9 @@ that Asterisk sends only:
   no filter applies to them.
 
 What handlers StarPy itself registers is covered the same way: an attached
-:class:`~starpy.asyncagi.AsyncAGIDispatcher` registers ``AsyncAGIStart``,
+:class:`AsyncAGIDispatcher <starpy.asyncagi.AsyncAGIDispatcher>` registers ``AsyncAGIStart``,
 ``AsyncAGIExec``, ``AsyncAGIEnd``... on the dispatcher.  A glob (``Queue*``)
-or catch-all registration (a :class:`~starpy.channel.ChannelTracker`,
+or catch-all registration (a :class:`ChannelTracker <starpy.channel.ChannelTracker>`,
 metrics' event counter, ``starpy events``) wants every event: then no
 filter is pushed.
 
@@ -36,7 +36,7 @@ Asterisk only adds filters to a session, it never removes one.  So:
   connection (its events are received and dropped, as without filter);
 * a glob or catch-all registered later pushes an include-everything filter:
   the connection is unfiltered until the next one;
-* each new connection (an :class:`~starpy.manager.AMIService` reconnects)
+* each new connection (an :class:`AMIService <starpy.manager.AMIService>` reconnects)
   starts unfiltered and pushes the filter of the registrations of that
   moment.
 

@@ -355,4 +355,4 @@ def test_badFiltersAnswerAsterisksErrors(criteria: str, pattern: str, expected: 
         headers.insert(0, ("MatchCriteria", criteria))
     result = _outcome(protocol.sendAction("Filter", headers), connection, clock)
     assert isinstance(result, Failure) and result.value.message == expected
-    assert server.sessions[0].eventFilters == []
+    assert len(server.sessions[0].filters) == 0

@@ -21,11 +21,12 @@ import attrs
 from twisted.internet import defer
 
 from starpy.codec.ami import Message, formatMessage
+from starpy.testing._amifilter import FilterError, parseFilter
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.testing.ami import FakeAMIServerProtocol, FakeChannel
 
-__all__ = ["DEFAULT_ACTIONS", "EventFilter", "FakeParkedCall", "FakeQueue", "FakeQueueMember",
+__all__ = ["DEFAULT_ACTIONS", "FakeParkedCall", "FakeQueue", "FakeQueueMember",
            "DEVICE_STATES", "EXTENSION_STATES"]
 
 Pairs = List[Tuple[str, str]]
@@ -619,117 +620,20 @@ def deviceStateList(session: "FakeAMIServerProtocol", action: Message) -> None:
 # -- session -----------------------------------------------------------------
 
 
-_FORMAT_ERROR = "Filter was formatted incorrectly.  Check the syntax of the filter given."
-_COMPILE_ERROR = "Filter did not compile.  Check the syntax of the filter given."
-_METHODS = ("regex", "exact", "starts_with", "ends_with", "contains", "none")
-
-
-@attrs.define
-class EventFilter:
-    """One ``Filter`` of a session, as Asterisk 22 reads it.
-
-    :ivar exclude: an exclude filter (``!`` or ``action(exclude)``).
-    :ivar name: the event name it applies to (advanced form), or ``None``.
-    :ivar header: the header (with its colon) whose values it matches, or
-        ``None`` for the event's whole text.
-    :ivar method: how *pattern* matches: ``regex`` (searched, the legacy
-        form), ``exact``, ``starts_with``, ``ends_with``, ``contains`` or
-        ``none`` (always).
-    """
-
-    exclude: bool
-    pattern: str
-    name: Optional[str] = None
-    header: Optional[str] = None
-    method: str = "regex"
-    regex: Optional["re.Pattern[str]"] = None
-
-    def _matches(self, text: str) -> bool:
-        if self.method == "regex":
-            assert self.regex is not None
-            return self.regex.search(text) is not None
-        if self.method == "starts_with":
-            return text.startswith(self.pattern)
-        if self.method == "ends_with":
-            return text.endswith(self.pattern)
-        if self.method == "contains":
-            return self.pattern in text
-        if self.method == "exact":
-            return text == self.pattern
-        return True
-
-    def matches(self, pairs: Pairs) -> bool:
-        """Whether the event (header pairs, ``Event`` first) matches."""
-        if self.name is not None and (not pairs or pairs[0][1] != self.name):
-            return False
-        if self.header is None:
-            return self._matches("".join("%s: %s\r\n" % pair for pair in pairs))
-        for name, value in pairs:
-            line = "%s: %s" % (name, value)
-            if line.startswith(self.header):
-                value = line[len(self.header):].lstrip(" \t")
-                if value and self._matches(value):
-                    return True
-        return False
-
-
-def parseFilter(criteria: str, pattern: str) -> "EventFilter | str":
-    """The :class:`EventFilter` of a ``Filter`` action's ``MatchCriteria``
-    and ``Filter`` headers, or the error message Asterisk answers."""
-    exclude = pattern.startswith("!")
-    if exclude:
-        pattern = pattern[1:]
-    if not criteria:
-        if not pattern:
-            return _FORMAT_ERROR
-        found = EventFilter(exclude, pattern)
-    else:
-        found = EventFilter(exclude, pattern, method="none")
-        options = (criteria + ")").strip()
-        seen = False
-        for option in re.split(r"[ ,)]+", options):
-            if not option:
-                continue
-            key, paren, value = option.partition("(")
-            value = value.strip()
-            if not paren or not value:
-                return _FORMAT_ERROR
-            if key.startswith("action"):
-                if value not in ("include", "exclude"):
-                    return _FORMAT_ERROR
-                found.exclude = value == "exclude"
-            elif key.startswith("name"):
-                found.name = value
-            elif key.startswith("header"):
-                found.header = value if value.endswith(":") else value + ":"
-            elif key.startswith("method"):
-                if value not in _METHODS:
-                    return _FORMAT_ERROR
-                found.method = value
-            else:
-                return _FORMAT_ERROR
-            seen = True
-        if not seen or (not pattern and found.method != "none") \
-                or (pattern and found.method == "none") \
-                or (found.method == "none" and found.name is None and found.header is None):
-            return _FORMAT_ERROR
-    if found.method == "regex":
-        try:
-            found.regex = re.compile(pattern)
-        except re.error:
-            return _COMPILE_ERROR
-    return found
-
-
 def filterAction(session: "FakeAMIServerProtocol", action: Message) -> None:
+    """``Filter``: add an event filter to the session, as Asterisk 22 reads
+    it (the rules: :mod:`starpy.testing._amifilter`)."""
     if _header(action, "Operation").lower() != "add":
         session.respondError(action, "Unknown operation")
         return
-    found = parseFilter(_header(action, "MatchCriteria"), _header(action, "Filter"))
-    if isinstance(found, str):
-        session.respondError(action, found)
+    criteria = _header(action, "MatchCriteria")
+    try:
+        added = parseFilter("eventfilter(%s)" % (criteria,) if criteria else "eventfilter",
+                            _header(action, "Filter"))
+    except FilterError as e:
+        session.respondError(action, e.message)
         return
-    session.eventFilters.append(found)
+    session.filters.add(added)
     session.respond(action, [("Message", "Success")])
 
 

@@ -115,11 +115,10 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy.codec.ami import DEFAULT_MAX_MESSAGE_SIZE, AMICodecError, AMIParser, Message, formatMessage
-from starpy.testing._amifilter import EventFilter, FilterError, SessionFilters, parseFilter, parseFilters
+from starpy.testing._amifilter import EventFilter, FilterError, SessionFilters, parseFilters
 from starpy.testing._amidata import ACTIONS, CLI_OUTPUT
 from starpy.testing._amidefaults import (
     DEFAULT_ACTIONS,
-    EventFilter,
     FakeParkedCall,
     FakeQueue,
     FakeQueueMember,
@@ -388,7 +387,6 @@ class FakeAMIServerProtocol(protocol.Protocol):
         self._queue: Deque[Message] = collections.deque()
         self._busy = False
         self._delayed: List[IDelayedCall] = []
-        self.eventFilters: List[EventFilter] = []
         self._eventWaiter: Optional[Callable[[Pairs], None]] = None
 
     @property
@@ -623,22 +621,11 @@ class FakeAMIServerProtocol(protocol.Protocol):
                 return False
             if filtered and self.filters and not self.filters.allows(pairs):
                 return False
-            if self.eventFilters and not self._passesFilters(pairs):
-                return False
             if self._eventWaiter is not None:  # held for the WaitEvent in progress
                 self._eventWaiter(pairs)
                 return True
         self.write(pairs)
         return True
-
-    def _passesFilters(self, pairs: Pairs) -> bool:
-        """Whether an event passes the session's ``Filter`` actions, as
-        Asterisk decides: with include filters, one of them must match; no
-        exclude filter may."""
-        includes = [f for f in self.eventFilters if not f.exclude]
-        if includes and not any(f.matches(pairs) for f in includes):
-            return False
-        return not any(f.matches(pairs) for f in self.eventFilters if f.exclude)
 
     def _securityEvent(self, name: str, severity: str, middle: Pairs, tail: Pairs) -> Pairs:
         assert self.transport is not None
@@ -724,21 +711,6 @@ class FakeAMIServerProtocol(protocol.Protocol):
             self.respondError(action, "Invalid event mask")
             return
         self.respond(action, [("Events", "On" if self.eventsOn else "Off")])
-
-    def _action_filter(self, action: Message) -> None:
-        if action.get("operation", "").lower() != "add":
-            self.respondError(action, "Unknown operation")
-            return
-        criteria = action.get("matchcriteria", "")
-        try:
-            added = parseFilter("eventfilter(%s)" % (criteria,) if criteria else "eventfilter",
-                                action.get("filter", ""))
-        except FilterError as e:
-            log.info("fake AMI session %s: filter refused: %s", self.sessionID, e.detail)
-            self.respondError(action, e.message)
-            return
-        self.filters.add(added)
-        self.respond(action, [("Message", "Success")])
 
     # -- built-in actions ----------------------------------------------
 
