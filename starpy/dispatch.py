@@ -206,15 +206,18 @@ class EventDispatcher:
         for registration in self._all():
             registration.cancel()
 
-    def registeredNames(self) -> Optional[frozenset[str]]:
+    def registeredNames(self, ignore: Iterable[Registration] = ()) -> Optional[frozenset[str]]:
         """The event names registered for, as registered (``{'Hangup',
         'Newchannel'}``), or ``None`` when a glob or catch-all registration
         wants every event (or may).  Names are matched in any case by
-        :meth:`dispatch`; two spellings of one name are both listed."""
-        if self._patterns:
+        :meth:`dispatch`; two spellings of one name are both listed.
+        Registrations in *ignore* are left out."""
+        skipped = set(map(id, ignore))
+        if any(id(registration) not in skipped for registration in self._patterns):
             return None
         return frozenset(registration.pattern for group in self._exact.values()
-                         for registration in group if registration.pattern is not None)
+                         for registration in group
+                         if registration.pattern is not None and id(registration) not in skipped)
 
     def onChange(self, observer: Callable[["EventDispatcher"], Any]) -> Callable[[], None]:
         """Call ``observer(dispatcher)`` after each registration added or

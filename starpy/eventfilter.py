@@ -3,10 +3,11 @@
 An application that registers handlers for a few event names still gets
 every event of a busy Asterisk: each one is sent, read, parsed and dropped.
 :meth:`AMIProtocol.pushEventFilter <starpy.manager.AMIProtocol.pushEventFilter>`
-(or ``AMIService(pushFilter=True)``, after each login) turns the names the
-connection's :class:`EventDispatcher <starpy.dispatch.EventDispatcher>` knows into Asterisk
-include filters (``Action: Filter``, Asterisk 22's ``MatchCriteria``), so
-that Asterisk sends only:
+(or ``AMIService(pushFilter=True)`` and ``AMIPool(pushFilter=True)``, after
+each login) turns the names the connection's :class:`EventDispatcher
+<starpy.dispatch.EventDispatcher>` knows (a pool's: its own and the
+server's) into Asterisk include filters (``Action: Filter``, Asterisk 22's
+``MatchCriteria``), so that Asterisk sends only:
 
 * the events of the registered names (in any case, as the dispatcher
   matches them: ``header(Event),method(regex)`` with a case-blind
@@ -50,7 +51,7 @@ include-everything too.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Protocol, Sequence, Set
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
@@ -62,7 +63,8 @@ from starpy.dispatch import EventDispatcher
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.manager import AMIProtocol
 
-__all__ = ["ALWAYS_KEPT", "PushedFilter", "caselessRegex", "nameExpressions"]
+__all__ = ["ALWAYS_KEPT", "CombinedRegistrations", "PushedFilter", "Registrations",
+           "caselessRegex", "nameExpressions"]
 
 log = logging.getLogger("starpy.manager")
 
@@ -111,6 +113,47 @@ def nameExpressions(names: Iterable[str]) -> List[str]:
     return expressions
 
 
+class Registrations(Protocol):
+    """Where a :class:`PushedFilter` reads the names wanted: an
+    :class:`EventDispatcher <starpy.dispatch.EventDispatcher>`, or
+    :class:`CombinedRegistrations`."""
+
+    def registeredNames(self) -> Optional[frozenset[str]]:
+        """The names wanted, or ``None`` for every event."""
+
+    def onChange(self, observer: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call *observer* after each change; returns its remover."""
+
+
+class CombinedRegistrations:
+    """The registrations of several dispatchers as one, leaving some out:
+    an :class:`AMIPool <starpy.pool.AMIPool>` server's connection wants what
+    the pool's dispatcher and its own service's want, except the catch-all
+    that forwards its events to the pool."""
+
+    def __init__(self, dispatchers: Sequence[EventDispatcher], ignore: Iterable[Any] = ()) -> None:
+        self.dispatchers = list(dispatchers)
+        self.ignore = list(ignore)
+
+    def registeredNames(self) -> Optional[frozenset[str]]:
+        names: Set[str] = set()
+        for dispatcher in self.dispatchers:
+            wanted = dispatcher.registeredNames(self.ignore)
+            if wanted is None:
+                return None
+            names.update(wanted)
+        return frozenset(names)
+
+    def onChange(self, observer: Callable[[Any], Any]) -> Callable[[], None]:
+        removers = [dispatcher.onChange(observer) for dispatcher in self.dispatchers]
+
+        def remove() -> None:
+            for remover in removers:
+                remover()
+
+        return remove
+
+
 class PushedFilter:
     """The event filter pushed on one AMI connection, kept up to date with
     its dispatcher's registrations (see the module documentation).
@@ -121,10 +164,10 @@ class PushedFilter:
     :ivar pushedNames: the names (lower case) of the include filters sent.
     """
 
-    def __init__(self, ami: "AMIProtocol", dispatcher: EventDispatcher,
+    def __init__(self, ami: "AMIProtocol", registrations: Registrations,
                  refusalLevel: int = logging.WARNING) -> None:
         self.ami = ami
-        self.dispatcher = dispatcher
+        self.registrations = registrations
         self.refusalLevel = refusalLevel
         self.filtering = False
         self.refused = False
@@ -136,7 +179,7 @@ class PushedFilter:
     def start(self) -> defer.Deferred[bool]:
         """Push the filter of the current registrations and follow them; fires
         with :attr:`filtering` once Asterisk has answered (never fails)."""
-        self._removeObserver = self.dispatcher.onChange(self._changed)
+        self._removeObserver = self.registrations.onChange(self._changed)
         self.ami.whenClosed().addCallback(lambda ignored: self.stop())
         return self._update()
 
@@ -147,13 +190,13 @@ class PushedFilter:
         if remove is not None:
             remove()
 
-    def _changed(self, dispatcher: EventDispatcher) -> None:
+    def _changed(self, registrations: object) -> None:
         self._update()
 
     def _update(self) -> defer.Deferred[bool]:
         if self._final:
             return defer.succeed(self.filtering)
-        names = self.dispatcher.registeredNames()
+        names = self.registrations.registeredNames()
         if names is None:
             if not self._started:
                 return defer.succeed(False)  # everything wanted: nothing to push

@@ -56,7 +56,7 @@ from starpy.interfaces import IAMIConnection, IAMISession
 from starpy.trace import WireTracer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from starpy.eventfilter import PushedFilter
+    from starpy.eventfilter import PushedFilter, Registrations
 
 __all__ = [
     "AMIProtocol",
@@ -955,7 +955,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         function registered for *event*); returns how many were removed."""
         return self.dispatcher.deregister(event, function)
 
-    def pushEventFilter(self, refusalLevel: int = logging.WARNING) -> defer.Deferred[bool]:
+    def pushEventFilter(self, refusalLevel: int = logging.WARNING,
+                        registrations: Optional["Registrations"] = None) -> defer.Deferred[bool]:
         """Have Asterisk send this connection only the events registered for
         (and those StarPy needs), and keep that filter up to date with the
         registrations while connected: see :mod:`starpy.eventfilter`.
@@ -964,13 +965,15 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         when it does not (a glob or catch-all registration wants every
         event, or Asterisk refused: ``Permission denied`` without the
         ``system`` write class is logged at *refusalLevel*); it never fails.
-        A second call fires with the state of the first.
+        A second call fires with the state of the first.  *registrations*:
+        where the names wanted are read (default: :attr:`dispatcher`).
         """
         if self.eventFilter is not None:
             return defer.succeed(self.eventFilter.filtering)
         from starpy.eventfilter import PushedFilter
 
-        self.eventFilter = PushedFilter(self, self.dispatcher, refusalLevel)
+        self.eventFilter = PushedFilter(
+            self, self.dispatcher if registrations is None else registrations, refusalLevel)
         return self.eventFilter.start()
 
     # -- login and keepalive -------------------------------------------

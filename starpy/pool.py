@@ -57,6 +57,7 @@ from starpy import error, manager
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
+from starpy.eventfilter import CombinedRegistrations
 from starpy.error import NoServerReady  # defined there; exported here too
 from starpy.interfaces import IAMIEventSource
 from starpy.manager import AMIFactory, AMIProtocol, AMIService
@@ -148,17 +149,21 @@ class PoolServer(service.Service):
     :ivar amiService: the :class:`AMIService <starpy.manager.AMIService>`.
     :ivar waitBooted: whether a login waits for ``FullyBooted``.
     :ivar bootTimeout: the bound on that wait, seconds.
+    :ivar pushFilter: whether each login pushes an event filter of the
+        names registered on the pool and on this server.
     """
 
     def __init__(self, pool: "AMIPool", name: str, factory: AMIFactory,
                  endpoint: Union[str, IStreamClientEndpoint], port: int,
                  retryPolicy: Optional[Callable[[int], float]],
-                 waitBooted: bool, bootTimeout: float) -> None:
+                 waitBooted: bool, bootTimeout: float, pushFilter: bool = False) -> None:
         self.setName(name)  # type: ignore[no-untyped-call]
         self.name: str = name
         self._pool = pool
         self.waitBooted = waitBooted
         self.bootTimeout = bootTimeout
+        self.pushFilter = pushFilter
+        self._filterRefused = False
         self.clock: IReactorTime = pool._clockFor(factory)
         target = factory.endpoint(endpoint, port) if isinstance(endpoint, str) else endpoint
         self.amiService = AMIService(factory, _ObservedEndpoint(target, self),  # type: ignore[arg-type]
@@ -172,7 +177,7 @@ class PoolServer(service.Service):
         self._waiters: List[defer.Deferred[AMIProtocol]] = []
         self.amiService.onLogin(self._loggedIn)
         self.amiService.onLoginFailed(self._loginFailed)
-        self.amiService.registerEvent(None, self._forward)
+        self._forwarding = self.amiService.registerEvent(None, self._forward)
 
     def __repr__(self) -> str:
         return "<PoolServer %r %s>" % (self.name, self._state)
@@ -226,11 +231,26 @@ class PoolServer(service.Service):
         self._current = ami
         self._booted = False
         ami.whenClosed().addCallback(self._closed, ami)
+        if self.pushFilter:
+            self._pushFilter(ami)
         if not self.waitBooted:
             self._setState(LOGGED_IN)
             return
         self._bootCall = self.clock.callLater(self.bootTimeout, self._bootTimedOut)
         self._setState(BOOTING)
+
+    def _pushFilter(self, ami: AMIProtocol) -> None:
+        # What the pool's handlers and this server's want; the catch-all
+        # forwarding to the pool is not a want of its own.
+        registrations = CombinedRegistrations(
+            [self._pool.dispatcher, self.amiService.dispatcher], ignore=[self._forwarding])
+
+        def pushed(filtering: bool) -> None:
+            if ami.eventFilter is not None and ami.eventFilter.refused:
+                self._filterRefused = True
+
+        level = logging.DEBUG if self._filterRefused else logging.WARNING
+        ami.pushEventFilter(level, registrations).addCallback(pushed)
 
     def _loginFailed(self, ami: AMIProtocol, failure: Failure) -> None:
         self._down(_reason(failure))
@@ -311,18 +331,24 @@ class AMIPool(service.MultiService):
     :param waitBooted: whether a server counts as logged in only once
         ``FullyBooted`` arrived (or *bootTimeout* passed); default on.
     :param bootTimeout: the bound on that wait, seconds.
+    :param pushFilter: after each login, push to that server an event filter
+        of the names registered on the pool (and on the server's own
+        :class:`AMIService <starpy.manager.AMIService>`), as
+        ``AMIService(pushFilter=True)`` does (:mod:`starpy.eventfilter`);
+        default off.
 
     :ivar dispatcher: the pool's :class:`EventDispatcher <starpy.dispatch.EventDispatcher>`,
         which every server's events reach.
     """
 
     def __init__(self, clock: Optional[IReactorTime] = None, waitBooted: bool = True,
-                 bootTimeout: float = DEFAULT_BOOT_TIMEOUT) -> None:
+                 bootTimeout: float = DEFAULT_BOOT_TIMEOUT, pushFilter: bool = False) -> None:
         service.MultiService.__init__(self)
         _checkSeconds(bootTimeout, "bootTimeout")
         self.clock = clock
         self.waitBooted = waitBooted
         self.bootTimeout = bootTimeout
+        self.pushFilter = pushFilter
         self.dispatcher = EventDispatcher()
         self._servers: Dict[str, PoolServer] = {}
         self._stateObservers: List[StateObserver] = []
@@ -358,12 +384,13 @@ class AMIPool(service.MultiService):
         retryPolicy: Optional[Callable[[int], float]] = None,
         waitBooted: Optional[bool] = None,
         bootTimeout: Optional[float] = None,
+        pushFilter: Optional[bool] = None,
     ) -> PoolServer:
         """Add the server *name*: logged in with *factory*'s credentials at
         *endpoint* (as for :class:`AMIService <starpy.manager.AMIService>`).  It starts
         connecting at once if the pool is running.
 
-        *waitBooted* and *bootTimeout* default to the pool's.
+        *waitBooted*, *bootTimeout* and *pushFilter* default to the pool's.
 
         :raises TypeError: *name* is not a string, *factory* not an
             :class:`AMIFactory <starpy.manager.AMIFactory>`.
@@ -382,7 +409,8 @@ class AMIPool(service.MultiService):
             _checkSeconds(bootTimeout, "bootTimeout")
         server = PoolServer(self, name, factory, endpoint, port, retryPolicy,
                             self.waitBooted if waitBooted is None else waitBooted,
-                            self.bootTimeout if bootTimeout is None else bootTimeout)
+                            self.bootTimeout if bootTimeout is None else bootTimeout,
+                            self.pushFilter if pushFilter is None else pushFilter)
         self._servers[name] = server
         server.setServiceParent(self)  # type: ignore[no-untyped-call]
         return server

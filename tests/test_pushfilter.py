@@ -373,3 +373,47 @@ def test_asyncagi_dispatcher_names_are_kept() -> None:
     stopped = service.stopService()
     endpoint.pump()
     result(stopped)
+
+
+# -- a pool of servers -----------------------------------------------------------
+
+
+def test_pool_pushes_the_pool_registrations_to_every_server() -> None:
+    from tests.test_pool import Fleet
+
+    fleet = Fleet(pushFilter=True)
+    fleet.add("pbx1")
+    fleet.add("pbx2")
+    seen: List[tuple[str, str]] = []
+    fleet.pool.registerEvent("Hangup", lambda ami, e: seen.append((ami.serverName, e["event"])))
+    fleet.pool.startService()
+    fleet.pump()
+    assert fleet.pool.readyServers() == ["pbx1", "pbx2"]
+    for server in fleet.servers.values():
+        # the forwarding catch-all is not a want: only Hangup (and FullyBooted) pass
+        assert server.emitEvent("Newchannel", privilege="call,all") == 0
+        assert server.emitEvent("Hangup", privilege="call,all") == 1
+    fleet.pump()
+    assert seen == [("pbx1", "Hangup"), ("pbx2", "Hangup")]
+    # a registration made later on the pool reaches every server's filter
+    fleet.pool.registerEvent("Newchannel", ignore)
+    fleet.pump()
+    assert [s.emitEvent("Newchannel", privilege="call,all") for s in fleet.servers.values()] == [1, 1]
+    # a server of its own choice
+    fleet.pool.addServer("pbx3", manager.AMIFactory("starpy", "starpy-secret", reactor=fleet.clock),
+                         MemoryEndpoint(FakeAMIServerFactory(clock=fleet.clock)),  # type: ignore[arg-type]
+                         pushFilter=False)
+    assert fleet.pool.server("pbx3").pushFilter is False
+    fleet.stop()
+
+
+def test_pool_without_push_by_default() -> None:
+    from tests.test_pool import Fleet
+
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.pool.registerEvent("Hangup", ignore)
+    fleet.pool.startService()
+    fleet.pump()
+    assert fleet.servers["pbx1"].emitEvent("Newchannel", privilege="call,all") == 1
+    fleet.stop()
