@@ -214,12 +214,18 @@ class PushedFilter:
             return self._pushEverything() if self._started else defer.succeed(False)
         self.pushedNames.update(wanted)
         sent: List[defer.Deferred[Any]] = []
-        if not self._started:
-            self._started = True
-            prefix = self.ami.actionIDPrefix
-            sent.append(self.ami.filter(prefix, header="ActionID", method="starts_with"))
-        for expression in expressions:
-            sent.append(self.ami.filter(expression, header="Event", method="regex"))
+        try:
+            if not self._started:
+                self._started = True
+                prefix = self.ami.actionIDPrefix
+                sent.append(self.ami.filter(prefix, header="ActionID", method="starts_with"))
+            for expression in expressions:
+                sent.append(self.ami.filter(expression, header="Event", method="regex"))
+        except ValueError as e:  # a name no AMI line can carry (CR, LF...)
+            log.warning("AMI: event filter not pushed (%s); receiving every event", e)
+            if sent:
+                defer.DeferredList(sent, consumeErrors=True)
+            return self._pushEverything()
         return defer.DeferredList(sent, consumeErrors=True).addCallback(self._answered)
 
     def _answered(self, results: List[Any]) -> defer.Deferred[bool]:

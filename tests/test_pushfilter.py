@@ -240,6 +240,20 @@ def test_another_refusal_lets_everything_through(caplog: pytest.LogCaptureFixtur
     assert result(d) is False
 
 
+def test_a_name_no_line_can_carry_lets_everything_through() -> None:
+    ami, transport = connected()
+    ami.registerEvent("Hangup", ignore)
+    d = ami.pushEventFilter()
+    taken(transport)
+    answer(ami, b"p-1", b"p-2")
+    assert result(d) is True
+    ami.registerEvent("Bad\r\nAction: Logoff", ignore)
+    # (nothing of the refused action written; its ActionID was drawn)
+    assert taken(transport) == (b"Action: Filter\r\nActionID: p-4\r\nMatchCriteria: "
+                                b"header(Event),method(none)\r\nOperation: Add\r\n\r\n")
+    assert ami.eventFilter is not None and not ami.eventFilter.filtering
+
+
 def test_a_lost_connection_stops_following() -> None:
     ami, transport = connected()
     ami.registerEvent("Hangup", ignore)
