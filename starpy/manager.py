@@ -39,7 +39,7 @@ from zope.interface import implementer
 from starpy import error
 from starpy._tls import isTLSDescription, requireTLS
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
-from starpy.amiactions import AMIActions
+from starpy.amiactions import AMIActions, eventClassList
 from starpy.codec.ami import (
     DEFAULT_MAX_MESSAGE_SIZE,
     MAX_ACTION_HEADERS,
@@ -92,6 +92,15 @@ def _checkTimeout(value: Any, what: str) -> None:
     if not math.isfinite(value) or value < 0:
         raise ValueError("%s must be a finite number of seconds >= 0 (or None for no "
                          "timeout), not %r" % (what, value))
+
+
+def _loginEvents(events: Union[bool, str, Iterable[str]]) -> Optional[str]:
+    """The ``Events`` header of a login (``None``: none, every event)."""
+    if events is True:
+        return None
+    if events is False:
+        return "off"
+    return eventClassList(events)
 
 
 def _reasonOf(failure: Failure) -> BaseException:
@@ -983,7 +992,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         username: Optional[str] = None,
         secret: Optional[str] = None,
         md5: bool = False,
-        events: Union[bool, str] = True,
+        events: Union[bool, str, Iterable[str]] = True,
         timeout: Optional[float] = _USE_DEFAULT,
     ) -> defer.Deferred["AMIProtocol"]:
         """Log in; the Deferred fires with this protocol once accepted.
@@ -994,7 +1003,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         :param md5: use the ``Challenge``/MD5 ``Key`` exchange instead of
             sending the secret.
         :param events: ``True`` for all events, ``False`` for none
-            (``Events: off``), or an event class list such as ``'call,agent'``.
+            (``Events: off``), or event classes such as ``'call,agent'`` or
+            ``['call', 'agent']`` (sent as :meth:`events` sends them).
 
         Fails with :class:`AMIAuthenticationError <starpy.error.AMIAuthenticationError>` when Asterisk
         refuses the credentials (the connection is then closed), with
@@ -1003,10 +1013,12 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         :meth:`sendAction` fails.  The wait for the banner has no deadline of
         its own: :meth:`AMIFactory.login` and :class:`AMIService` set one.
 
-        :raises ValueError: *timeout* is negative, NaN or infinite.
+        :raises ValueError: *timeout* is negative, NaN or infinite, or
+            *events* names a class Asterisk does not know.
         """
         if timeout is not _USE_DEFAULT:
             _checkTimeout(timeout, "timeout")
+        eventMask = _loginEvents(events)
 
         if username is None or secret is None:
             factory = getattr(self, "factory", None)
@@ -1030,10 +1042,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             return finish([("AuthType", "MD5"), ("Username", username), ("Key", key)])
 
         def finish(headers: List[tuple[str, str]]) -> defer.Deferred[Any]:
-            if events is False:
-                headers.append(("Events", "off"))
-            elif isinstance(events, str):
-                headers.append(("Events", events))
+            if eventMask is not None:
+                headers.append(("Events", eventMask))
             return self.sendAction("Login", headers, timeout=timeout)
 
         def onAccepted(response: Message) -> "AMIProtocol":
@@ -1107,7 +1117,8 @@ class AMIFactory(protocol.Factory):
         :class:`AMIAuthenticationError <starpy.error.AMIAuthenticationError>`).
     :param md5: log in with the MD5 challenge instead of the plain secret
         (the primary spelling; *plaintext_login* is its upstream alias).
-    :param events: ``True`` (all), ``False`` (none) or an event class list.
+    :param events: ``True`` (all), ``False`` (none) or event classes
+        (``'call,agent'`` or ``['call', 'agent']``; checked here).
     :param timeout: default timeout of each action, in seconds (``None``: none).
     :param keepalive: if set, send ``Ping`` after this many idle seconds and
         drop the connection when no ``Pong`` comes within *keepaliveTimeout*
@@ -1141,7 +1152,7 @@ class AMIFactory(protocol.Factory):
         on_reconnect: Optional[Callable[[defer.Deferred[AMIProtocol]], Any]] = None,
         *,
         md5: bool = False,
-        events: Union[bool, str] = True,
+        events: Union[bool, str, Iterable[str]] = True,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
         keepalive: Optional[float] = None,
         keepaliveTimeout: Optional[float] = None,
@@ -1164,6 +1175,7 @@ class AMIFactory(protocol.Factory):
         self.id = id
         self.md5 = md5
         self.on_reconnect = on_reconnect
+        _loginEvents(events)  # refused here rather than at each login
         self.events = events
         self.timeout = timeout
         self.keepalive = keepalive

@@ -111,6 +111,28 @@ def test_events_classes_honoured_by_the_fake() -> None:
     assert seen == ["VarSet", "AgentCalled"]
 
 
+@pytest.mark.parametrize("events, header", [
+    (["call", "Agent"], b"Events: call,agent\r\n"),
+    ("Call", b"Events: call\r\n"),
+    (False, b"Events: off\r\n"),
+    (True, b""),
+])
+def test_login_events_classes(events: Any, header: bytes) -> None:
+    ami, transport = connected()
+    ami.login("u", "s", events=events)
+    assert taken(transport) == (b"Action: Login\r\nActionID: p-1\r\nUsername: u\r\n"
+                                b"Secret: s\r\n" + header + b"\r\n")
+
+
+def test_login_events_refused_before_anything() -> None:
+    ami, transport = connected()
+    with pytest.raises(ValueError, match="unknown event class 'calls'"):
+        ami.login("u", "s", events=["calls"])
+    assert transport.value() == b""
+    with pytest.raises(ValueError, match="unknown event class"):
+        manager.AMIFactory("u", "s", events="call,agnet")
+
+
 def test_event_class_list() -> None:
     assert eventClassList("YES") == "yes"
     assert eventClassList("6") == "6"
