@@ -1004,7 +1004,8 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             sending the secret.
         :param events: ``True`` for all events, ``False`` for none
             (``Events: off``), or event classes such as ``'call,agent'`` or
-            ``['call', 'agent']`` (sent as :meth:`events` sends them).
+            ``['call', 'agent']`` (sent as :meth:`AMIActions.events
+            <starpy.amiactions.AMIActions.events>` sends them).
 
         Fails with :class:`AMIAuthenticationError <starpy.error.AMIAuthenticationError>` when Asterisk
         refuses the credentials (the connection is then closed), with
