@@ -219,17 +219,17 @@ class EventDispatcher:
                          for registration in group
                          if registration.pattern is not None and id(registration) not in skipped)
 
-    def onChange(self, observer: Callable[["EventDispatcher"], Any]) -> Callable[[], None]:
+    def onChange(self, observer: Callable[["EventDispatcher"], Any]) -> "Handle":
         """Call ``observer(dispatcher)`` after each registration added or
         cancelled (what :meth:`registeredNames` says may have changed);
-        returns a function removing the observer."""
+        returns a :class:`Handle` whose ``cancel()`` removes the observer."""
         self._changeObservers.append(observer)
 
         def remove() -> None:
             if observer in self._changeObservers:
                 self._changeObservers.remove(observer)
 
-        return remove
+        return Handle(remove)
 
     def _changed(self) -> None:
         if not self._changeObservers:

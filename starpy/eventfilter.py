@@ -58,7 +58,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.codec.ami import MAX_LINE_BYTES
-from starpy.dispatch import EventDispatcher
+from starpy.dispatch import EventDispatcher, Handle
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.manager import AMIProtocol
@@ -121,8 +121,9 @@ class Registrations(Protocol):
     def registeredNames(self) -> Optional[frozenset[str]]:
         """The names wanted, or ``None`` for every event."""
 
-    def onChange(self, observer: Callable[[Any], Any]) -> Callable[[], None]:
-        """Call *observer* after each change; returns its remover."""
+    def onChange(self, observer: Callable[[Any], Any]) -> Handle:
+        """Call *observer* after each change; returns a :class:`Handle
+        <starpy.dispatch.Handle>` removing it."""
 
 
 class CombinedRegistrations:
@@ -144,14 +145,14 @@ class CombinedRegistrations:
             names.update(wanted)
         return frozenset(names)
 
-    def onChange(self, observer: Callable[[Any], Any]) -> Callable[[], None]:
-        removers = [dispatcher.onChange(observer) for dispatcher in self.dispatchers]
+    def onChange(self, observer: Callable[[Any], Any]) -> Handle:
+        handles = [dispatcher.onChange(observer) for dispatcher in self.dispatchers]
 
         def remove() -> None:
-            for remover in removers:
-                remover()
+            for handle in handles:
+                handle.cancel()
 
-        return remove
+        return Handle(remove)
 
 
 class PushedFilter:
@@ -174,21 +175,21 @@ class PushedFilter:
         self.pushedNames: Set[str] = set()
         self._started = False  # include filters sent on this connection
         self._final = False  # refused, everything pushed, or closed
-        self._removeObserver: Optional[Callable[[], None]] = None
+        self._observing: Optional[Handle] = None
 
     def start(self) -> defer.Deferred[bool]:
         """Push the filter of the current registrations and follow them; fires
         with :attr:`filtering` once Asterisk has answered (never fails)."""
-        self._removeObserver = self.registrations.onChange(self._changed)
+        self._observing = self.registrations.onChange(self._changed)
         self.ami.whenClosed().addCallback(lambda ignored: self.stop())
         return self._update()
 
     def stop(self) -> None:
         """Stop following the registrations (the connection closed)."""
         self._final = True
-        remove, self._removeObserver = self._removeObserver, None
-        if remove is not None:
-            remove()
+        observing, self._observing = self._observing, None
+        if observing is not None:
+            observing.cancel()
 
     def _changed(self, registrations: object) -> None:
         self._update()

@@ -159,7 +159,7 @@ def test_registered_names_and_changes() -> None:
     hangup.cancel()
     assert dispatcher.registeredNames() == {"Newchannel", "newchannel"}
     assert len(changes) == 8 and all(c is dispatcher for c in changes)
-    remove()
+    remove.cancel()
     dispatcher.register("Hangup", ignore)
     assert len(changes) == 8
 
