@@ -78,6 +78,8 @@ def test_no_import_cycle() -> None:
     ("starpy.cliconfig", "starpy.cli.checkconfig"),
     ("starpy.clifake", "starpy.cli.fake"),
     ("starpy.demo", "starpy.cli.demo"),
+    ("starpy.menucollect", "starpy.menu.collect"),
+    ("starpy.menuprompt", "starpy.menu.prompt"),
 ])
 def test_moved_modules_still_import(old: str, new: str) -> None:
     before, after = importlib.import_module(old), importlib.import_module(new)

@@ -62,7 +62,7 @@ import attrs
 from twisted.internet.defer import Deferred
 
 from starpy import error
-from starpy._menubase import (
+from starpy.menu._base import (
     INVALID_PROMPT,
     Chain,
     PromptInput,
@@ -82,8 +82,8 @@ from starpy._menubase import (
     _result,
 )
 from starpy.agi import AGISession, callHandler, digitChar
-from starpy.menucollect import AudioFiles, CollectAudio, CollectDigits, CollectPassword, LocalFiles
-from starpy.menuprompt import (
+from starpy.menu.collect import AudioFiles, CollectAudio, CollectDigits, CollectPassword, LocalFiles
+from starpy.menu.prompt import (
     AlphaPrompt,
     AudioPrompt,
     DateTimePrompt,
@@ -246,7 +246,7 @@ def _checkOptions(options: Tuple[MenuOption, ...], interDigitTimeout: float) -> 
 class Menu(_Interaction):
     """A menu: play a prompt, read a choice among *options*.
 
-    :ivar prompt: what to play (see :mod:`starpy.menuprompt`): a sound file,
+    :ivar prompt: what to play (see :mod:`starpy.menu.prompt`): a sound file,
         an int, a prompt element, or a list of these.
     :ivar options: :class:`Option`, :class:`SubMenu` and :class:`ExitOn`.
     :ivar tellInvalid: play *invalidPrompt* on an invalid entry (otherwise

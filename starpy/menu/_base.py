@@ -1,6 +1,6 @@
 """What every menu model shares: running AGI commands, attempts, handlers.
 
-Private to :mod:`starpy.menu` and :mod:`starpy.menucollect`.
+Private to the :mod:`starpy.menu` package.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.agi import AGISession, callHandler
-from starpy.menuprompt import DTMF_KEYS, Prompt, PromptElement, _checkText, toPrompt
+from starpy.menu.prompt import DTMF_KEYS, Prompt, PromptElement, _checkText, toPrompt
 
 log = logging.getLogger("starpy.menu")
 
@@ -22,7 +22,7 @@ _T = TypeVar("_T")
 #: The result of a menu: ``(option, digits)`` pairs from the top menu down.
 Chain = List[Tuple[Any, str]]
 
-#: What a prompt field accepts (see :func:`starpy.menuprompt.toPrompt`).
+#: What a prompt field accepts (see :func:`starpy.menu.prompt.toPrompt`).
 PromptInput = Union[PromptElement, Sequence[PromptElement], None]
 
 #: The invalid-entry message played by default (an Asterisk core sound).
