@@ -16,7 +16,8 @@ import os
 import sys
 from typing import Any, Callable, Coroutine, List, Optional
 
-from twisted.internet import defer, error as netError, task
+from twisted.internet import defer, task
+from twisted.internet import error as netError
 
 from starpy import error
 

@@ -25,8 +25,9 @@ from typing import Any
 
 from twisted.internet import defer
 
-from _run import runExample, secretFromEnvironment
 from starpy import error, manager
+
+from _run import runExample, secretFromEnvironment
 
 
 async def command(reactor: Any, args: argparse.Namespace, secret: str) -> None:
@@ -37,7 +38,7 @@ async def command(reactor: Any, args: argparse.Namespace, secret: str) -> None:
             print(line)
     except error.AMICommandFailure as failure:
         print("command failed: %s" % failure.message, file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     finally:
         await ami.logoff()
 

@@ -25,15 +25,16 @@ import argparse
 import sys
 from typing import Any, Optional
 
-from _run import runExample, secretFromEnvironment
 from starpy import asyncagi, error, manager
 from starpy.agi import AGISession, digitChar
+
+from _run import runExample, secretFromEnvironment
 
 
 async def menu(agi: AGISession) -> Optional[str]:
     """Play the prompt; return the digit pressed (1 or 2), or None."""
     await agi.answer()
-    for attempt in range(3):
+    for _attempt in range(3):
         code, endpos = await agi.streamFile("hello-world", "12")  # 49 for "1", 0: none
         if not code:
             code = await agi.waitForDigit(5.0)
@@ -62,7 +63,7 @@ async def run(reactor: Any, args: argparse.Namespace, secret: str) -> None:
         print("back to the dialplan")
     except error.AMIOriginateFailure as failure:
         print("call failed (reason %s)" % (failure.reason,), file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     finally:
         await dispatcher.stopService()
         await ami.logoff()
@@ -73,9 +74,10 @@ async def real(reactor: Any, args: argparse.Namespace) -> None:
 
 
 async def fake(reactor: Any, args: argparse.Namespace) -> None:
-    from _fake import SECRET, startFakeAMI
     from starpy.testing.agi import SimulatedChannel
     from starpy.testing.asyncagi import FakeAsyncAGI
+
+    from _fake import SECRET, startFakeAMI
 
     server, args.port = startFakeAMI(reactor)
     args.host = "127.0.0.1"

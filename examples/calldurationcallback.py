@@ -37,8 +37,9 @@ from typing import Any, Optional
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 
-from _run import forever, runExample
 from starpy import error, manager, utilapplication
+
+from _run import forever, runExample
 
 log = logging.getLogger("callduration")
 
@@ -100,7 +101,7 @@ class CallTracker:
         try:
             await hungUp
             await sleep(self.clock, self.callbackDelay)   # time to put the handset down
-            for attempt in range(self.retries):
+            for _attempt in range(self.retries):
                 self.ami.originate(callbackChannel, self.ourContext, self.token, 1,
                                    timeout=15).addErrback(lambda failure: None)
                 try:
@@ -163,9 +164,9 @@ async def real(reactor: Any, options: argparse.Namespace) -> None:
 async def fake(reactor: Any, options: argparse.Namespace) -> None:
     import os
 
-    from _fake import SECRET, USERNAME, fakeChannel, placeFakeCall, startFakeAMI
-
     from starpy.testing.agi import spacedDigits
+
+    from _fake import SECRET, USERNAME, fakeChannel, placeFakeCall, startFakeAMI
 
     server, amiPort = startFakeAMI(reactor)
     application = Application(os.devnull, reactor=reactor)

@@ -26,8 +26,9 @@ import argparse
 import logging
 from typing import Any
 
-from _run import runExample
 from starpy import error, manager, utilapplication
+
+from _run import runExample
 
 log = logging.getLogger("connecttoivr")
 

@@ -22,9 +22,9 @@ import argparse
 import logging
 from typing import Any
 
+from starpy import utilapplication
 
 from _run import forever, runExample
-from starpy import utilapplication
 
 log = logging.getLogger("fastagisetvariable")
 

@@ -23,9 +23,9 @@ import argparse
 import logging
 from typing import Any
 
+from starpy import error, utilapplication
 
 from _run import forever, runExample
-from starpy import error, utilapplication
 
 log = logging.getLogger("getvariable")
 

@@ -38,9 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from twisted.internet.defer import Deferred  # noqa: E402
 from twisted.python.failure import Failure  # noqa: E402
 
-from _run import forever, runExample  # noqa: E402
 from starpy import error, fastagi  # noqa: E402
 from starpy.agi import digitChar  # noqa: E402
+
+from _run import forever, runExample  # noqa: E402
 
 log = logging.getLogger("hellofastagi")
 
@@ -77,8 +78,9 @@ EXPECTED = ["ANSWER", "SAY DATETIME", "WAIT FOR DIGIT 5000", 'SAY DIGITS 2 ""',
 
 
 async def fake(reactor: Any, options: argparse.Namespace) -> None:
-    from _fake import fakeChannel, placeFakeCall
     from starpy.testing.agi import spacedDigits
+
+    from _fake import fakeChannel, placeFakeCall
 
     factory = fastagi.FastAGIFactory(fastagi.FastAGIRouter({"hello": main}), clock=reactor)
     port = await fastagi.listenFastAGI(factory, 0, reactor=reactor)

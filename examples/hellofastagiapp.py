@@ -29,8 +29,9 @@ from typing import Any
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from _run import forever, runExample
 from starpy import fastagi, utilapplication
+
+from _run import forever, runExample
 
 log = logging.getLogger("hellofastagi")
 

@@ -35,10 +35,11 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _run import forever, runExample  # noqa: E402
 from starpy import error, fastagi, menu  # noqa: E402
 from starpy.agi import AGISession  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallTCP  # noqa: E402
+
+from _run import forever, runExample  # noqa: E402
 
 log = logging.getLogger("menuexample")
 

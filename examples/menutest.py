@@ -57,11 +57,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twisted.internet import task  # noqa: E402
 
-from _run import forever, runExample  # noqa: E402
 from starpy import error, fastagi, menu  # noqa: E402
 from starpy.agi import AGISession  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory  # noqa: E402
 from starpy.utilapplication import UtilApplication  # noqa: E402
+
+from _run import forever, runExample  # noqa: E402
 
 log = logging.getLogger("menutest")
 

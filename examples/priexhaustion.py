@@ -22,8 +22,9 @@ import argparse
 import logging
 from typing import Any, Dict
 
-from _run import runExample
 from starpy import manager, utilapplication
+
+from _run import runExample
 
 log = logging.getLogger("priexhaustion")
 

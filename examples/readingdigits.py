@@ -29,9 +29,10 @@ from typing import Any, List, Optional
 
 from twisted.internet import defer
 
-from _run import forever, runExample
 from starpy import error, fastagi
 from starpy.agi import digitChar
+
+from _run import forever, runExample
 
 log = logging.getLogger("readingdigits")
 
@@ -72,9 +73,9 @@ class DialPlan:
 
 
 async def fake(reactor: Any, options: argparse.Namespace) -> None:
-    from _fake import fakeChannel, placeFakeCall
-
     from starpy.testing.agi import spacedDigits
+
+    from _fake import fakeChannel, placeFakeCall
 
     dialplan = DialPlan(digitTimeout=0.5)   # short timeouts: the fake runs in real time
     port = await fastagi.listenFastAGI(fastagi.FastAGIFactory(dialplan, clock=reactor), 0,

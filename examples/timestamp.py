@@ -24,8 +24,9 @@ import logging
 import time
 from typing import Any
 
-from _run import forever, runExample
 from starpy import error, fastagi
+
+from _run import forever, runExample
 
 log = logging.getLogger("dateandtime")
 

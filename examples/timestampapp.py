@@ -24,9 +24,9 @@ import logging
 import time
 from typing import Any
 
+from starpy import error, fastagi, utilapplication
 
 from _run import forever, runExample
-from starpy import error, fastagi, utilapplication
 from timestamp import announceTime
 
 log = logging.getLogger("dateandtime")

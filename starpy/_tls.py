@@ -52,7 +52,8 @@ def tlsFileProblems(ca: str, certificate: str, key: str) -> List[Tuple[str, str]
     """
     if tlsUnavailable() is not None:
         return []  # reported on its own; nothing can be loaded
-    from OpenSSL.crypto import FILETYPE_PEM, Error as CryptoError
+    from OpenSSL.crypto import FILETYPE_PEM
+    from OpenSSL.crypto import Error as CryptoError
     from OpenSSL.SSL import Error as SSLError
     from twisted.internet.ssl import Certificate, KeyPair
 

@@ -284,7 +284,7 @@ class ActionSpec:
             raise TypeError("%s() takes at most %d arguments (%d given)"
                             % (self.method, len(self.params), len(args)))
         values: Dict[str, Any] = {}
-        for param, value in zip(self.params, args):
+        for param, value in zip(self.params, args, strict=False):
             values[param.name] = value
         known = {param.name for param in self.params}
         for name, value in kwargs.items():

@@ -79,12 +79,12 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.agi import AGISession, Handler, QueuedCommand, runHandler
-from starpy.codec.agi import AGIReply, encodeCommandLine, parseEnvironment, parseReplyText
 from starpy.amiactions import appArguments
+from starpy.codec.agi import AGIReply, encodeCommandLine, parseEnvironment, parseReplyText
 from starpy.codec.ami import Message
-from starpy.trace import WireTracer
 from starpy.error import AsyncAGIRejected  # defined there; exported here too
 from starpy.interfaces import IAMIConnection, clockOf, currentConnection
+from starpy.trace import WireTracer
 
 __all__ = [
     "MAX_ORIGINATE_ARGUMENTS",
@@ -235,8 +235,8 @@ class AsyncAGISession(AGISession):
 
         Queued commands fail with :class:`AGIHangup <starpy.error.AGIHangup>`; the
         command in flight still completes.  The session ends when Asterisk
-        sends ``AsyncAGIEnd`` (:meth:`whenClosed <starpy.agi.AGISession.whenClosed>` fires then), or at once if
-        Asterisk refuses the break.  On a channel known to have hung up no
+        sends ``AsyncAGIEnd`` (:meth:`whenClosed <starpy.agi.AGISession.whenClosed>`
+        fires then), or at once if Asterisk refuses the break.  On a channel known to have hung up no
         break is sent: Asterisk ends AsyncAGI itself.  Idempotent.
         """
         if self.closed or self._finishing:

@@ -36,8 +36,19 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import (TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List,
-                    Optional, Set, Tuple, Union)
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Optional,
+    Set,
+    Tuple,
+    Union,
+)
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred

@@ -20,13 +20,13 @@ import signal
 import sys
 from typing import Any, Optional, TextIO, cast
 
+from twisted.internet import stdio
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore, IReactorTime
-from twisted.internet import stdio
 
 from starpy import error
-from starpy.codec.agi import DEFAULT_MAX_ENVIRONMENT_LINES, DEFAULT_MAX_LINE_LENGTH
 from starpy.agi import Handler, runHandler
+from starpy.codec.agi import DEFAULT_MAX_ENVIRONMENT_LINES, DEFAULT_MAX_LINE_LENGTH
 from starpy.fastagi import FastAGIProtocol
 
 __all__ = ["ClassicAGIProtocol", "runClassicAGI", "EXIT_NO_ENVIRONMENT", "log"]
@@ -41,8 +41,9 @@ class ClassicAGIProtocol(FastAGIProtocol):
     """An AGI session over the script's stdin/stdout.
 
     Same API as :class:`FastAGIProtocol <starpy.fastagi.FastAGIProtocol>`; ``scriptPath`` is
-    ``agi_request`` (the script Asterisk ran).  :meth:`finish <starpy.fastagi.FastAGIProtocol.finish>` closes stdout,
-    which ends the AGI for Asterisk.
+    ``agi_request`` (the script Asterisk ran).
+    :meth:`finish <starpy.fastagi.FastAGIProtocol.finish>` closes stdout, which ends the AGI
+    for Asterisk.
 
     :ivar bytesReceived: how many bytes came on stdin.
     :ivar refusal: why the input was not an AGI environment, or ``None``.

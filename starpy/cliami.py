@@ -2,21 +2,49 @@
 from __future__ import annotations
 
 from starpy.cli.ami import (
-    CommandError as CommandError,
-    loadApplication as loadApplication,
-    loginFor as loginFor,
-    EventFilter as EventFilter,
-    formatMessage as formatMessage,
-    formatJSON as formatJSON,
     SERVER_KEY as SERVER_KEY,
-    printable as printable,
-    escapingStream as escapingStream,
-    parseAssignments as parseAssignments,
+)
+from starpy.cli.ami import (
+    CommandError as CommandError,
+)
+from starpy.cli.ami import (
+    EventFilter as EventFilter,
+)
+from starpy.cli.ami import (
     checkSendable as checkSendable,
-    runEvents as runEvents,
-    startMetrics as startMetrics,
+)
+from starpy.cli.ami import (
+    escapingStream as escapingStream,
+)
+from starpy.cli.ami import (
+    formatJSON as formatJSON,
+)
+from starpy.cli.ami import (
+    formatMessage as formatMessage,
+)
+from starpy.cli.ami import (
+    loadApplication as loadApplication,
+)
+from starpy.cli.ami import (
+    loginFor as loginFor,
+)
+from starpy.cli.ami import (
+    parseAssignments as parseAssignments,
+)
+from starpy.cli.ami import (
+    printable as printable,
+)
+from starpy.cli.ami import (
     runAction as runAction,
+)
+from starpy.cli.ami import (
+    runEvents as runEvents,
+)
+from starpy.cli.ami import (
     runOriginate as runOriginate,
+)
+from starpy.cli.ami import (
+    startMetrics as startMetrics,
 )
 
 __all__ = [

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from starpy.cli.fake import (
-    runFake as runFake,
     FakeAsterisk as FakeAsterisk,
+)
+from starpy.cli.fake import (
     configText as configText,
+)
+from starpy.cli.fake import (
+    runFake as runFake,
 )
 
 __all__ = [

@@ -3,12 +3,24 @@ from __future__ import annotations
 
 from starpy.cli.serve import (
     Route as Route,
-    parseRoute as parseRoute,
-    parseRoutes as parseRoutes,
+)
+from starpy.cli.serve import (
     loadHandler as loadHandler,
-    prepareServe as prepareServe,
-    runServe as runServe,
+)
+from starpy.cli.serve import (
     log as log,
+)
+from starpy.cli.serve import (
+    parseRoute as parseRoute,
+)
+from starpy.cli.serve import (
+    parseRoutes as parseRoutes,
+)
+from starpy.cli.serve import (
+    prepareServe as prepareServe,
+)
+from starpy.cli.serve import (
+    runServe as runServe,
 )
 
 __all__ = [

@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 from starpy.cli.demo import (
-    runDemo as runDemo,
-    DEMO_MENU as DEMO_MENU,
-    demoIVR as demoIVR,
     CALLERS as CALLERS,
+)
+from starpy.cli.demo import (
+    DEMO_MENU as DEMO_MENU,
+)
+from starpy.cli.demo import (
     CallerScript as CallerScript,
+)
+from starpy.cli.demo import (
+    demoIVR as demoIVR,
+)
+from starpy.cli.demo import (
+    runDemo as runDemo,
 )
 
 __all__ = [

@@ -14,7 +14,8 @@ Typical use::
 Every action returns a Deferred.  It fires with the response
 (:class:`Message <starpy.codec.ami.Message>`, a dict with lower-case keys), or, for
 list actions (``EventList: start``), with an :class:`EventList`: the
-response, the item events and the closing event, as upstream StarPy's lists.  It fails with :class:`AMICommandFailure <starpy.error.AMICommandFailure>` on
+response, the item events and the closing event, as upstream StarPy's lists.
+It fails with :class:`AMICommandFailure <starpy.error.AMICommandFailure>` on
 ``Response: Error``, :class:`AMITimeout <starpy.error.AMITimeout>` after its timeout and
 :class:`AMIConnectionLost <starpy.error.AMIConnectionLost>` when the connection goes.
 
@@ -28,7 +29,18 @@ import itertools
 import logging
 import math
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
 
 from twisted.application.service import Service
 from twisted.internet import defer, protocol

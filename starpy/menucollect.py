@@ -2,10 +2,18 @@
 from __future__ import annotations
 
 from starpy.menu.collect import (
-    CollectDigits as CollectDigits,
-    CollectPassword as CollectPassword,
-    CollectAudio as CollectAudio,
     AudioFiles as AudioFiles,
+)
+from starpy.menu.collect import (
+    CollectAudio as CollectAudio,
+)
+from starpy.menu.collect import (
+    CollectDigits as CollectDigits,
+)
+from starpy.menu.collect import (
+    CollectPassword as CollectPassword,
+)
+from starpy.menu.collect import (
     LocalFiles as LocalFiles,
 )
 

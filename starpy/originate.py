@@ -33,9 +33,12 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.codec.ami import Message
-from starpy.error import OriginateFailed  # defined there; exported here too
+from starpy.error import (  # defined there; exported here too
+    OUTCOMES,
+    OriginateFailed,  # defined there; exported here too
+    outcomeName,
+)
 from starpy.interfaces import currentConnection
-from starpy.error import OUTCOMES, outcomeName  # defined there; exported here too
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.calls import Call

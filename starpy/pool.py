@@ -57,8 +57,8 @@ from starpy import error, manager
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
-from starpy.eventfilter import CombinedRegistrations
 from starpy.error import NoServerReady  # defined there; exported here too
+from starpy.eventfilter import CombinedRegistrations
 from starpy.interfaces import IAMIEventSource
 from starpy.manager import AMIFactory, AMIProtocol, AMIService
 
@@ -511,7 +511,7 @@ class AMIPool(service.MultiService):
             waiters, consumeErrors=True)
 
         def named(protocols: List[AMIProtocol]) -> Dict[str, AMIProtocol]:
-            return dict(zip(names, protocols))
+            return dict(zip(names, protocols, strict=True))
 
         def firstError(failure: Failure) -> Failure:
             for waiter in waiters:  # the others are not waited for any more

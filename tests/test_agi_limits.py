@@ -25,11 +25,10 @@ from starpy.agi import AGISession
 from starpy.codec import agi as codec
 from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
-
 from starpy.testing.pytest_plugin import LoggedErrors
+from tests.deferreds import failure, result, unfired
 
 from .asteriskagi import commandLines, parseArguments, readCommands
-from tests.deferreds import failure, result, unfired
 
 ROOT = Path(__file__).parent.parent
 

@@ -333,7 +333,7 @@ def test_menu_like_session_over_the_fake_asterisk() -> None:
 
     async def main(agi: agimodule.AGISession) -> None:
         await agi.answer()
-        for attempt in range(3):
+        for _attempt in range(3):
             digit, endpos = await agi.streamFile("hello-world", "123")
             if not digit:
                 digit = await agi.waitForDigit(3.0)

@@ -191,7 +191,8 @@ def test_local_optimization() -> None:
     assert f.timelines["lopt-alice-1"] == [(), ("200;1",), ()]
     assert f.timelines["lopt-alice-2"] == [(), ("200;1",), ()]
     assert f.timelines[bob] == [(), ("100;1",), ()]
-    assert f.tracker.callModel.connections._inTransit == {} and not f.tracker.callModel.connections._optimizations
+    connections = f.tracker.callModel.connections
+    assert connections._inTransit == {} and not connections._optimizations
     # Right after the optimization, Alice ;1 and Bob ;1 share bridge Y.
     assert f.snapshot is not None
     assert f.snapshot["bridges"]["be27b02b-50e2-4ff0-b798-3683a815ae39"] == ["100;1", "200;1"]

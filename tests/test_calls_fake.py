@@ -9,7 +9,7 @@ from twisted.internet.defer import CancelledError
 
 from starpy import channel as chan
 from starpy import error, manager, originate
-from starpy.calls import CallRecord, RECORD_KINDS
+from starpy.calls import RECORD_KINDS, CallRecord
 from starpy.testing import replay
 from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMemory
 from starpy.testing.pytest_plugin import LoggedErrors

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional
 
+import pytest
 from twisted.internet import defer, task
 from twisted.internet.testing import StringTransport
 from zope.interface import implementer
@@ -13,10 +14,10 @@ from starpy.codec.ami import AMIParser, Message
 from starpy.dispatch import EventDispatcher
 from starpy.interfaces import IAMISession
 from starpy.testing.ami import ActionError, FakeAMIServerFactory, ListReply, loginInMemory
+from starpy.testing.pytest_plugin import LoggedErrors
+from tests.deferreds import failure, result
 
 from . import transcripts
-from starpy.testing.pytest_plugin import LoggedErrors
-from tests.deferreds import result, failure
 
 BRIDGE = "72ca00d7-e261-4211-a171-13167ffa83d4"
 

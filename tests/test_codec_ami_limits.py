@@ -6,7 +6,7 @@ the bytes it searches are counted.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import pytest
 from hypothesis import given, settings
@@ -31,7 +31,7 @@ from tests.amireader import (
 )
 
 
-def readBack(data: bytes, readSizes: List[int] = []) -> List[Any]:
+def readBack(data: bytes, readSizes: Sequence[int] = ()) -> List[Any]:
     return ManagerReader().feed(data, readSizes)
 
 

@@ -77,7 +77,7 @@ def test_server_restart_with_actions_pending() -> None:
     endpoint.pump()
     server.dropAll()  # Asterisk restarts
     endpoint.pump()
-    for box, name in zip(waiting, ["CoreStatus", "Status"]):
+    for box, name in zip(waiting, ["CoreStatus", "Status"], strict=False):
         assert isinstance(box[0], Failure) and box[0].check(error.AMIConnectionLost)
         assert box[0].value.action == name
     assert service.protocol is None

@@ -20,7 +20,6 @@ from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel
 from starpy.testing.ami import FakeAMIServerFactory, FakeAMIServerProtocol, loginInMemory
 from starpy.testing.asyncagi import FakeAsyncAGI
-
 from starpy.testing.pytest_plugin import LoggedErrors
 
 from .test_asyncagi import advance

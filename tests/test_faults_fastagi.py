@@ -114,14 +114,14 @@ def test_one_slow_peer_among_many_is_dropped_alone() -> None:
     started: List[Any] = []
     factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)
     peers = []
-    for index in range(5):
+    for _index in range(5):
         agi = factory.buildProtocol(None)
         assert agi is not None
         transport = StringTransport()
         agi.makeConnection(transport)
         peers.append((agi, transport))
         clock.advance(0.5)  # peers connect at t=0, 0.5, 1.0, 1.5, 2.0
-    for index, (agi, transport) in enumerate(peers):
+    for index, (agi, _transport) in enumerate(peers):
         if index != 2:
             agi.dataReceived(ENV_START + b"\n")
     assert len(clock.getDelayedCalls()) == 1  # one timer for the factory, not one each

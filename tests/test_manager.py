@@ -13,9 +13,9 @@ from twisted.python.failure import Failure
 from starpy import error, manager
 from starpy.codec.ami import AMIParser, Message
 from starpy.manager import AMIProtocol, EventList
-from tests import transcripts
 from starpy.testing.pytest_plugin import LoggedErrors
-from tests.deferreds import result, failure, unfired
+from tests import transcripts
+from tests.deferreds import failure, result, unfired
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
@@ -167,7 +167,8 @@ def test_list_action_collects_until_complete_whatever_its_name() -> None:
     client = Client()
     d = client.ami.sendAction("SomeNewListAction")
     aid = client.lastID().encode()
-    client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: START\r\nMessage: will follow\r\n\r\n" % aid)
+    client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: START\r\n"
+                b"Message: will follow\r\n\r\n" % aid)
     client.feed(b"Event: Item\r\nActionID: %s\r\nN: 1\r\n\r\n" % aid)
     client.feed(b"Event: Unrelated\r\nN: x\r\n\r\n")
     client.feed(b"Event: Item\r\nN: 2\r\nActionID: %s\r\n\r\n" % aid)
@@ -212,11 +213,15 @@ def test_concurrent_dbget_never_cross() -> None:
     two = client.ami.dbGet("fam", "k2")
     ids = [m["actionid"].encode() for m in client.sent()]
     for aid in reversed(ids):
-        client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: start\r\nMessage: Result will follow\r\n\r\n" % aid)
-    client.feed(b"Event: DBGetResponse\r\nFamily: fam\r\nKey: k2\r\nVal: two\r\nActionID: %s\r\n\r\n" % ids[1])
-    client.feed(b"Event: DBGetResponse\r\nFamily: fam\r\nKey: k1\r\nVal: one\r\nActionID: %s\r\n\r\n" % ids[0])
+        client.feed(b"Response: Success\r\nActionID: %s\r\nEventList: start\r\n"
+                    b"Message: Result will follow\r\n\r\n" % aid)
+    client.feed(b"Event: DBGetResponse\r\nFamily: fam\r\nKey: k2\r\nVal: two\r\n"
+                b"ActionID: %s\r\n\r\n" % ids[1])
+    client.feed(b"Event: DBGetResponse\r\nFamily: fam\r\nKey: k1\r\nVal: one\r\n"
+                b"ActionID: %s\r\n\r\n" % ids[0])
     for aid in ids:
-        client.feed(b"Event: DBGetComplete\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 1\r\n\r\n" % aid)
+        client.feed(b"Event: DBGetComplete\r\nActionID: %s\r\nEventList: Complete\r\n"
+                    b"ListItems: 1\r\n\r\n" % aid)
     assert result(one) == "one"
     assert result(two) == "two"
 
@@ -786,7 +791,8 @@ def test_events_before_a_plain_response_reach_handlers_after_it() -> None:
     client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
     d = client.ami.sendAction("UserEvent", {"UserEvent": "StarpyTest", "Header1": "value 1"})
     aid = client.lastID().encode()
-    client.feed(b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: StarpyTest\r\nActionID: %s\r\n\r\n" % aid)
+    client.feed(b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: StarpyTest\r\n"
+                b"ActionID: %s\r\n\r\n" % aid)
     client.feed(b"Response: Success\r\nActionID: %s\r\nMessage: Event Sent\r\n\r\n" % aid)
     assert result(d)["message"] == "Event Sent"
     assert seen == ["UserEvent"]

@@ -7,15 +7,14 @@ import random
 from typing import Any, List
 
 import pytest
-from twisted.internet import defer, task
-from twisted.internet.testing import StringTransport
+from twisted.internet import task
 from twisted.python.failure import Failure
 
 from starpy import error, manager
-from starpy.codec.ami import AMICodecError, AMIParser
+from starpy.codec.ami import AMICodecError
 from starpy.dispatch import EventDispatcher
-from tests.amireader import ManagerReader, ReadAction
 from starpy.testing.pytest_plugin import LoggedErrors
+from tests.amireader import ManagerReader, ReadAction
 from tests.deferreds import failure, result, unfired
 from tests.test_manager import BANNER, Client, MemoryEndpoint, acceptLogin, unwrapped
 

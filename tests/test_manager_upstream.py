@@ -19,8 +19,8 @@ from starpy.amiactions import CATALOGUE, AMIActions, _NamedAction
 from starpy.codec.ami import AMIParser, Message
 from starpy.manager import AMIProtocol, EventList
 from starpy.testing import ami as fake
-from tests import transcripts
 from starpy.testing.pytest_plugin import LoggedErrors
+from tests import transcripts
 from tests.deferreds import failure, result, unfired
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
@@ -176,7 +176,7 @@ def check(upstream: List[Param], mine: List[Param]) -> None:
     minePositional = [p for p in mine if not p[2]]
     assert [p[0] for p in minePositional[:len(upstreamPositional)]] == \
         [p[0] for p in upstreamPositional]
-    for (name, hasDefault, _), (_, mineDefault, _) in zip(upstreamPositional, minePositional):
+    for (name, hasDefault, _), (_, mineDefault, _) in zip(upstreamPositional, minePositional, strict=False):
         assert mineDefault or not hasDefault, "%s must be optional" % name
     assert all(p[1] for p in minePositional[len(upstreamPositional):]), "extra parameters must be optional"
     if any(p[2] for p in upstream):

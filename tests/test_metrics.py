@@ -13,7 +13,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task
 
-from starpy import dispatch, error, manager, metrics, pool
+from starpy import dispatch, error, manager, metrics
 from starpy.codec.ami import Message
 from starpy.fastagi import FastAGIFactory
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
@@ -227,7 +227,7 @@ def test_slow_handler_logged_once_per_interval_and_counted(
     dispatcher.register("Hangup", blocking)
     dispatcher.register("Hangup", quick)
     caplog.set_level(logging.WARNING, "starpy.manager")
-    for n in range(3):
+    for _n in range(3):
         dispatcher.dispatch(None, Message([("Event", "Hangup")]))
     assert slow == [("Hangup", 2.0)] * 3 and monitor.slowCalls == 3
     warnings = [r for r in caplog.records if "blocked the reactor" in r.getMessage()]
@@ -333,7 +333,7 @@ async def test_events_command_serves_metrics_over_http(tmp_path: Path) -> None:
         server.emitEvent("Hangup", privilege="call,all", Uniqueid="1.2")
         server.emitEvent("Newchannel", privilege="call,all", Uniqueid="1.3")
         text = ""
-        for attempt in range(50):  # until the three events have arrived
+        for _attempt in range(50):  # until the three events have arrived
             text = await scrape(urls[0])
             if 'event="Newchannel"' in text:
                 break

@@ -378,7 +378,7 @@ def test_service_without_the_system_class_warns_once(caplog: pytest.LogCaptureFi
     service.registerEvent("Hangup", lambda ami, e: seen.append(e["event"]))
     service.startService()
     endpoint.pump()
-    for round in range(2):
+    for _round in range(2):
         firehose(server)
         endpoint.pump()
         server.dropAll()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import List
 
-import pytest
 from twisted.application.service import IService, MultiService
 from twisted.internet import error as netError
 from twisted.internet.task import Clock
@@ -88,8 +87,13 @@ def test_fastagi_service_that_cannot_listen(loggedErrors: LoggedErrors) -> None:
 def test_the_ami_objects_provide_the_interfaces_trackers_type_against() -> None:
     from zope.interface.verify import verifyObject
 
-    from starpy.interfaces import IAMIConnection, IAMIEventSource, IAMISession, clockOf, \
-        currentConnection
+    from starpy.interfaces import (
+        IAMIConnection,
+        IAMIEventSource,
+        IAMISession,
+        clockOf,
+        currentConnection,
+    )
 
     clock = Clock()
     factory = manager.AMIFactory("u", "s", reactor=clock)

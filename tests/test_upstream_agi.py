@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import inspect
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Tuple
 
 import pytest
 from twisted.internet import defer, task
@@ -22,9 +22,8 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from starpy import error, fastagi
-from starpy.agi import AGIResponse, AGISession, InSequence, digitChar
+from starpy.agi import AGIResponse, InSequence, digitChar
 from starpy.codec.agi import parseReplyText
-
 from tests.deferreds import failure, result, unfired
 
 ENV = (b"agi_network: yes\nagi_request: agi://127.0.0.1:4573/\n"
@@ -490,7 +489,7 @@ def _compare(owner: type, name: str, expected: List[Tuple[str, Any]]) -> None:
     ourStars = [n for n, _ in ours if n.startswith("*")]
     assert all(n in ourStars for n, _ in expected if n.startswith("*")), (name, ours)
     # ...and the same defaults, but for the deliberate ones.
-    for (parameter, theirs), (_, mine) in zip(theirFixed, ourFixed):
+    for (parameter, theirs), (_, mine) in zip(theirFixed, ourFixed, strict=False):
         wanted = SAME_MEANING.get((name, parameter), theirs)
         assert mine is wanted if wanted is REQUIRED else mine == wanted, (name, parameter, mine)
 

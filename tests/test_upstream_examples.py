@@ -18,7 +18,6 @@ from twisted.python.failure import Failure
 
 from starpy import error, fastagi, menu, utilapplication
 from starpy.testing.agi import SimulatedChannel, Transcript, placeCallInMemory
-
 from tests.deferreds import result
 
 log = logging.getLogger("test_upstream_examples")

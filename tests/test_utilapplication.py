@@ -8,7 +8,8 @@ from typing import Any, List
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, error as netError, reactor
+from twisted.internet import defer, reactor
+from twisted.internet import error as netError
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
@@ -16,8 +17,8 @@ from starpy import error, fastagi, manager
 from starpy.appconfig import OPTIONS, StarpyConfigError, configFiles, loadConfiguration
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, placeCallTCP
 from starpy.testing.ami import FakeAMIServerFactory
-from starpy.utilapplication import CallWaitTimeout, UtilApplication
 from starpy.testing.pytest_plugin import LoggedErrors
+from starpy.utilapplication import CallWaitTimeout, UtilApplication
 
 ROOT = Path(__file__).resolve().parent.parent
 

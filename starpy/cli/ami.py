@@ -17,10 +17,10 @@ from typing import Any, Callable, List, Match, Optional, Sequence, TextIO, Tuple
 from twisted.internet import defer
 from twisted.internet import error as netError
 
+import starpy.cli._status as _status
 from starpy import error, manager
 from starpy.amiactions import USE_DEFAULT, AMIActions, variableAssignment
 from starpy.appconfig import StarpyConfigError
-import starpy.cli._status as _status
 from starpy.codec.ami import HeaderInput, Message, _mask, formatAction
 from starpy.error import CommandError  # defined there; exported here too
 from starpy.utilapplication import UtilApplication

@@ -16,8 +16,8 @@ import ipaddress
 import socket
 from typing import Any, List, Optional, Sequence, TextIO
 
-from starpy.appconfig import ConfigProblem, configFiles, loadConfiguration
 import starpy.cli._status as _status
+from starpy.appconfig import ConfigProblem, configFiles, loadConfiguration
 from starpy.config import (
     ManagerGeneral,
     ManagerUser,

@@ -546,7 +546,7 @@ def _checkReadable(action: str, pairs: List[Tuple[str, Union[str, int, float]]],
                     "AMI header %r: its value starts with a space or control character, "
                     "which Asterisk drops when it reads the header" % (name,))
     if len(data) > MAX_LINE_BYTES + 4:
-        for (name, _), line in zip(pairs, data.split(b"\r\n")):
+        for (name, _), line in zip(pairs, data.split(b"\r\n"), strict=False):
             if len(line) > MAX_LINE_BYTES:
                 raise ValueError(
                     "AMI header %r: the line is %d bytes (UTF-8); Asterisk reads at most "

@@ -62,6 +62,7 @@ import attrs
 from twisted.internet.defer import Deferred
 
 from starpy import error
+from starpy.agi import AGISession, callHandler, digitChar
 from starpy.menu._base import (
     INVALID_PROMPT,
     Chain,
@@ -70,9 +71,9 @@ from starpy.menu._base import (
     _Attempts,
     _checkBool,
     _checkCallable,
-    _checkTextPrompt,
     _checkCount,
     _checkKeys,
+    _checkTextPrompt,
     _Final,
     _Interaction,
     _invalidPrompt,
@@ -81,7 +82,6 @@ from starpy.menu._base import (
     _prompt,
     _result,
 )
-from starpy.agi import AGISession, callHandler, digitChar
 from starpy.menu.collect import AudioFiles, CollectAudio, CollectDigits, CollectPassword, LocalFiles
 from starpy.menu.prompt import (
     AlphaPrompt,

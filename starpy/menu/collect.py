@@ -11,19 +11,19 @@ import secrets
 from typing import Any, Callable, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
 
 import attrs
-
 from twisted.internet.defer import Deferred
 
 from starpy import error
+from starpy.agi import AGISession, callHandler
 from starpy.menu._base import (
     INVALID_PROMPT,
     _agi,
     _Attempts,
     _checkBool,
     _checkCallable,
-    _checkTextPrompt,
     _checkCount,
     _checkKeys,
+    _checkTextPrompt,
     _confirmPrompt,
     _Interaction,
     _invalidPrompt,
@@ -33,7 +33,6 @@ from starpy.menu._base import (
     _reviewPrompt,
     _soundFile,
 )
-from starpy.agi import AGISession, callHandler
 from starpy.menu.prompt import DTMF_KEYS, DigitsPrompt, Prompt, _checkSeconds, _checkText, _key
 
 __all__ = [

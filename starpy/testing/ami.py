@@ -108,14 +108,26 @@ from typing import (
 )
 
 import attrs
-from twisted.internet import defer, error as netError, protocol
+from twisted.internet import defer, protocol
+from twisted.internet import error as netError
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IAddress, IDelayedCall, IListeningPort, IReactorTime, ITransport
+from twisted.internet.interfaces import (
+    IAddress,
+    IDelayedCall,
+    IListeningPort,
+    IReactorTime,
+    ITransport,
+)
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from starpy.codec.ami import DEFAULT_MAX_MESSAGE_SIZE, AMICodecError, AMIParser, Message, formatMessage
-from starpy.testing._amifilter import EventFilter, FilterError, SessionFilters, parseFilters
+from starpy.codec.ami import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    AMICodecError,
+    AMIParser,
+    Message,
+    formatMessage,
+)
 from starpy.testing._amidata import ACTIONS, CLI_OUTPUT
 from starpy.testing._amidefaults import (
     DEFAULT_ACTIONS,
@@ -125,6 +137,7 @@ from starpy.testing._amidefaults import (
     defaultQueues,
     deviceOf,
 )
+from starpy.testing._amifilter import EventFilter, FilterError, SessionFilters, parseFilters
 from starpy.testing.appargs import variableValues
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from twisted.internet.error import ConnectionDone
