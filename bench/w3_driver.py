@@ -1,0 +1,318 @@
+"""The reference W3 FastAGI workload driven in process, for counting work.
+
+The reference harness (``../shared/bench/run.py --workloads w3_fastagi``)
+measures CPU seconds over TCP, which on a shared 2-core machine moves by
+several percent from run to run.  This driver runs the same sessions with
+no sockets: the handler of ``../shared/bench/adapters/project_fastagi.py``
+(10 commands through the public API, sequenced with ``inlineCallbacks``),
+the same 25-line environment and the same replies as the fake Asterisk
+(``peers/fake_agi.py``), 50 sessions open at once, each fed its reply in a
+later ``dataReceived`` call (as the reactor would).  ``--lib floor`` runs
+``limit_twisted``'s FastAGI protocol on the same transport instead, and
+``--lib minimal`` the same handler on a protocol that does nothing but
+write each command and fire a Deferred with its reply's value: what any
+library with a Deferred per command costs at least.
+
+Count instructions with callgrind, subtracting a run without sessions::
+
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p \\
+        .venv/bin/python bench/w3_driver.py --sessions 1000
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg0.%p \\
+        .venv/bin/python bench/w3_driver.py --sessions 0
+
+or see where the time goes with ``--profile`` (cProfile, sorted by own time).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import deque
+from typing import Any, Deque, List, Optional
+
+from twisted.internet import defer
+from twisted.internet.protocol import connectionDone
+
+ENV = (
+    "agi_network: yes\n"
+    "agi_network_script: bench\n"
+    "agi_request: agi://127.0.0.1:4573/bench\n"
+    "agi_channel: PJSIP/{cid}-{seq:08x}\n"
+    "agi_language: en\n"
+    "agi_type: PJSIP\n"
+    "agi_uniqueid: 1700000000.{seq}\n"
+    "agi_version: 18.20.2\n"
+    "agi_callerid: {cid}\n"
+    "agi_calleridname: Caller {cid}\n"
+    "agi_callingpres: 0\n"
+    "agi_callingani2: 0\n"
+    "agi_callington: 0\n"
+    "agi_callingtns: 0\n"
+    "agi_dnid: 7000\n"
+    "agi_rdnis: unknown\n"
+    "agi_context: from-internal\n"
+    "agi_extension: 7000\n"
+    "agi_priority: 2\n"
+    "agi_enhanced: 0.0\n"
+    "agi_accountcode: \n"
+    "agi_threadid: 1401234{seq:05d}\n"
+    "agi_arg_1: bench\n"
+    "agi_arg_2: {seq}\n"
+    "agi_arg_3: \n"
+    "\n")
+
+REPLIES = [
+    (b"ANSWER", b"200 result=0\n"),
+    (b"GET VARIABLE", None),  # 200 result=1 (<callerid>)
+    (b"STREAM FILE", b"200 result=0 endpos=24000\n"),
+    (b"SAY DIGITS", b"200 result=0\n"),
+    (b"WAIT FOR DIGIT", b"200 result=49\n"),
+    (b"SET VARIABLE", b"200 result=1\n"),
+    (b"DATABASE GET", None),  # 200 result=1 (db-<callerid>)
+    (b"EXEC", b"200 result=0\n"),
+    (b"VERBOSE", b"200 result=1\n"),
+    (b"HANGUP", b"200 result=1\n"),
+]
+
+
+class Transport:
+    """Just enough of a TCP transport: what is written waits in ``out``."""
+
+    disconnecting = False
+
+    def __init__(self, peer: "Peer") -> None:
+        self.peer = peer
+        self.out: List[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self.out:
+            self.peer.ready.append(self.peer)
+        self.out.append(data)
+
+    def writeSequence(self, data: List[bytes]) -> None:
+        for chunk in data:
+            self.write(chunk)
+
+    def loseConnection(self) -> None:
+        if not self.disconnecting:
+            self.disconnecting = True
+            self.peer.ready.append(self.peer)
+
+    abortConnection = loseConnection
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        pass
+
+    def getPeer(self) -> Any:
+        return None
+
+    getHost = getPeer
+
+
+class Peer:
+    """One fake Asterisk call: sends the environment, answers each command."""
+
+    def __init__(self, seq: int, protocol: Any, ready: Deque["Peer"]) -> None:
+        self.seq = seq
+        self.cid = str(200000 + seq).encode()
+        self.protocol = protocol
+        self.ready = ready
+        self.step = 0
+        self.closed = False
+        self.transport = Transport(self)
+        protocol.makeConnection(self.transport)
+        protocol.dataReceived(ENV.format(cid=self.cid.decode(), seq=seq).encode())
+
+    def run(self) -> bool:
+        """Answer what was written; return whether the call is over."""
+        out, self.transport.out = self.transport.out, []
+        replies = []
+        for line in b"".join(out).split(b"\n")[:-1]:
+            verb, reply = REPLIES[self.step]
+            if not line.startswith(verb):
+                raise AssertionError("command %d: %r, expected %r" % (self.step, line, verb))
+            if reply is None:
+                reply = b"200 result=1 (" + (b"db-" if self.step == 6 else b"") + self.cid + b")\n"
+            replies.append(reply)
+            self.step += 1
+        if replies:
+            self.protocol.dataReceived(b"".join(replies))
+        if self.step == len(REPLIES) or self.transport.disconnecting:
+            if not self.closed:
+                self.closed = True
+                self.transport.disconnecting = True
+                self.protocol.connectionLost(connectionDone)
+            return True
+        return False
+
+
+def projectFactory(done: List[int], bad: List[str]) -> Any:
+    from starpy import fastagi
+
+    @defer.inlineCallbacks
+    def bench(agi: Any) -> Any:
+        cid = agi.variables["agi_callerid"]
+        try:
+            yield agi.answer()
+            num = yield agi.getVariable("CALLERID(num)")
+            yield agi.streamFile("hello-world", "")
+            yield agi.sayDigits(1234)
+            digit = yield agi.waitForDigit(1)
+            yield agi.setVariable("FOO", "bar")
+            value = yield agi.databaseGet("fam", "key")
+            yield agi.execute("Playback", "beep")
+            yield agi.verbose("hi", 1)
+            yield agi.hangup()
+            if num != cid or value != "db-" + cid or digit not in (49, "1"):
+                bad.append(cid)
+        except Exception as e:
+            bad.append(repr(e))
+        agi.finish()
+        done[0] += 1
+
+    return fastagi.FastAGIFactory(bench)
+
+
+def minimalFactory(done: List[int], bad: List[str]) -> Any:
+    """What any Deferred-per-command library costs at least: the same handler
+    on a protocol that writes each command and fires a Deferred with the
+    reply's value, nothing else (no checks, no queue, no history)."""
+    from twisted.internet.protocol import Factory, Protocol
+
+    class Minimal(Protocol):
+        def __init__(self) -> None:
+            self.buf = b""
+            self.variables: Any = None
+            self.d: Any = None
+
+        def dataReceived(self, data: bytes) -> None:
+            if self.variables is None:
+                env = {}
+                for line in data.decode().split("\n"):
+                    key, _, value = line.partition(": ")
+                    env[key] = value
+                self.variables = env
+                bench(self)
+                return
+            line = data[:-1].decode()
+            d, self.d = self.d, None
+            value = line[11:]
+            if value[:3] == "1 (":
+                d.callback(value[3:-1])
+            else:
+                d.callback(int(value.partition(" ")[0]))
+
+        def send(self, line: bytes) -> Any:
+            self.d = d = defer.Deferred()
+            self.transport.write(line)
+            return d
+
+        def answer(self) -> Any:
+            return self.send(b"ANSWER\n")
+
+        def getVariable(self, name: str) -> Any:
+            return self.send(b"GET VARIABLE " + name.encode() + b"\n")
+
+        def streamFile(self, name: str, digits: str) -> Any:
+            return self.send(b"STREAM FILE " + name.encode() + b' ""\n')
+
+        def sayDigits(self, number: int) -> Any:
+            return self.send(b"SAY DIGITS " + str(number).encode() + b' ""\n')
+
+        def waitForDigit(self, timeout: float) -> Any:
+            return self.send(b"WAIT FOR DIGIT " + str(int(timeout * 1000)).encode() + b"\n")
+
+        def setVariable(self, name: str, value: str) -> Any:
+            return self.send(b"SET VARIABLE " + name.encode() + b" " + value.encode() + b"\n")
+
+        def databaseGet(self, family: str, key: str) -> Any:
+            return self.send(b"DATABASE GET " + family.encode() + b" " + key.encode() + b"\n")
+
+        def execute(self, app: str, option: str) -> Any:
+            return self.send(b"EXEC " + app.encode() + b" " + option.encode() + b"\n")
+
+        def verbose(self, message: str, level: int) -> Any:
+            return self.send(b'VERBOSE "' + message.encode() + b'" ' + str(level).encode()
+                             + b"\n")
+
+        def hangup(self) -> Any:
+            return self.send(b"HANGUP\n")
+
+        def finish(self) -> None:
+            self.transport.loseConnection()
+
+    bench = projectFactory(done, bad).mainFunction
+    return Factory.forProtocol(Minimal)
+
+
+def floorFactory(done: List[int], bad: List[str]) -> Any:
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "..", "..", "shared", "bench", "adapters"))
+    sys.path.insert(0, "/work/shared/bench/adapters")
+    import limit_twisted_fastagi as floor
+
+    class App(floor.App):
+        def session_started(self) -> None:
+            pass
+
+        def session_done(self) -> None:
+            done[0] += 1
+
+        def bad(self, msg: str) -> None:
+            bad.append(msg)
+
+    return App(None)
+
+
+def run(lib: str, sessions: int, concurrency: int) -> None:
+    done = [0]
+    bad: List[str] = []
+    factory = FACTORIES[lib](done, bad)
+    ready: Deque[Peer] = deque()
+    started = 0
+    open_ = 0
+    while started < sessions and open_ < concurrency:
+        Peer(started, factory.buildProtocol(None), ready)
+        started += 1
+        open_ += 1
+    while ready:
+        peer = ready.popleft()
+        if peer.closed:
+            continue
+        if peer.run():
+            open_ -= 1
+            if started < sessions:
+                Peer(started, factory.buildProtocol(None), ready)
+                started += 1
+                open_ += 1
+    if done[0] != sessions or bad:
+        raise SystemExit("%d of %d sessions done, wrong: %r" % (done[0], sessions, bad[:5]))
+
+
+FACTORIES = {"project": projectFactory, "minimal": minimalFactory, "floor": floorFactory}
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lib", choices=sorted(FACTORIES), default="project")
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--profile", action="store_true")
+    options = parser.parse_args(argv)
+    # Import everything first, so that a run without sessions counts it.
+    from twisted.internet import reactor  # noqa: F401 (imported by the first session)
+
+    FACTORIES[options.lib]([0], [])
+    if options.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(run, options.lib, options.sessions, options.concurrency)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+    else:
+        run(options.lib, options.sessions, options.concurrency)
+
+
+if __name__ == "__main__":
+    main()
