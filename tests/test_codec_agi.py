@@ -236,6 +236,42 @@ def test_arbitraryBytesGiveEventsOrProtocolError(data: bytes, env: bool) -> None
                                   codec.AGIInterimReply, codec.AGIHangupSignal))
 
 
+# The pieces of the usual replies, and of the ones that look like them.
+_REPLY_PIECES = st.sampled_from(
+    ["0", "1", "-1", "49", " ", "  ", "(", ")", "x", "a b", "=", "endpos", "endpos=",
+     "24000", '"', "k-1", "-k", "1k", "\t", "\u00a0", "\u00e9", "digit=#", "(timeout)"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.sampled_from(["0", "1", "-1", "", "49", "("]), st.sampled_from([" ", "", "  "]),
+       st.lists(_REPLY_PIECES, max_size=6))
+def test_usualRepliesParseAsTheGeneralParser(result: str, space: str,
+                                             pieces: List[str]) -> None:
+    """The fast reading of "200 result=..." lines (issue 14) gives what
+    parseReplyLine gives, or leaves the line to it."""
+    line = "200 result=" + result + space + "".join(pieces)
+    fast = codec._parseResult200(line)
+    if fast is not None:
+        assert fast == codec.parseReplyLine(line)
+    reader = codec.AGIReplyReader()
+    assert reader.feedLine(line) == codec.parseReplyLine(line)
+
+
+def test_usualRepliesTakeTheFastReading() -> None:
+    for line, extra in [("200 result=0", {}), ("200 result=1 (200001)", {}),
+                        ("200 result=1 (a) b)", {}), ("200 result=0 endpos=24000",
+                                                      {"endpos": "24000"}),
+                        ("200 result=0 digit-2=x=y", {"digit-2": "x=y"})]:
+        fast = codec._parseResult200(line)
+        assert fast is not None and fast == codec.parseReplyLine(line), line
+        assert fast.extra == extra
+    for line in ["200 result=0 endpos=1 x=2", "200 result=0 (timeout) endpos=1",
+                 '200 result=0 k="v"', "200 result=0 -k=1", "200 result=0 Gosub complete",
+                 "200 result=1 (x) ", "200 result=0 1k=2", "200 result=0 k\u00e9=1",
+                 "200 result=0 k=\u00a0"]:
+        assert codec._parseResult200(line) is None, line
+
+
 # -- quoting -------------------------------------------------------------------
 
 
