@@ -78,6 +78,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.codec.agi import (
+    AGI_BUFFER_SMALL,
     AGIReply,
     Argument,
     encodeCommandLine,
@@ -215,12 +216,39 @@ class QueuedCommand:
     __slots__ = ("line", "deferred", "tag", "data", "check")
 
     def __init__(self, line: str, deferred: Deferred[AGIReply],
-                 data: Optional[bytes] = None) -> None:
+                 data: Optional[bytes] = None,
+                 check: Optional[Tuple[Optional[Callable[[AGIReply], Any]], bool]] = None,
+                 ) -> None:
         self.line = line
         self.deferred = deferred
         self.tag: Optional[str] = None
         self.data = data
-        self.check: Optional[Tuple[Optional[Callable[[AGIReply], Any]], bool]] = None
+        self.check = check
+
+
+#: The command lines the command methods made, by ``(command, arguments)``,
+#: with their bytes (see :meth:`AGISession._command`): the same few lines
+#: are sent over and over, and quoting and checking each again cost 9% of
+#: a W3 command (1,000 reference sessions in ``bench/w3_driver.py``: 1,056
+#: to 967 M instructions, bench/RESULTS.md).  Only lines of plain
+#: arguments (``str`` and ``int``) whose bytes fit every Asterisk's command
+#: buffer; emptied when full, so it never holds more than ``_LINES_KEPT``.
+_LINES: Dict[Tuple[str, Tuple[Any, ...]], Tuple[str, bytes]] = {}
+_LINES_KEPT = 1024
+
+#: The longest command bytes (newline included) that every Asterisk reads
+#: as one command (:func:`maxCommandBytes <starpy.codec.agi.maxCommandBytes>` is 2047 or 8191).
+_FITS_EVERY_ASTERISK = AGI_BUFFER_SMALL - 1
+
+
+def _plainArguments(arguments: Tuple[Any, ...]) -> bool:
+    """Whether every argument is exactly a ``str`` or an ``int`` (not a
+    bool nor a float, which are equal to ints and quoted otherwise)."""
+    for argument in arguments:
+        kind = argument.__class__
+        if kind is not str and kind is not int:
+            return False
+    return True
 
 
 #: A call handler: called with the session once the call's environment is
@@ -652,9 +680,15 @@ class AGISession(ABC):
     #: they then go through.
     _queueDirect = True
 
+    #: Whether :meth:`_encodeLine` is the default one, so that the bytes of
+    #: a line short enough for every Asterisk are the same in every session
+    #: (see :meth:`_command`).
+    _plainLines = True
+
     def __init_subclass__(cls, **named: Any) -> None:
         super().__init_subclass__(**named)
         cls._queueDirect = cls.sendCommandLine is AGISession.sendCommandLine
+        cls._plainLines = cls._encodeLine is AGISession._encodeLine
 
     def __init__(self, clock: Optional[IReactorTime] = None) -> None:
         # Both made on first use: most sessions never trace, and every
@@ -1124,10 +1158,22 @@ class AGISession(ABC):
         With *failOnMinusOne* false, a ``200 result=-1`` reply goes to
         *convert* (the commands upstream StarPy did not check).
         """
+        key = (command, arguments)
         try:
-            line = formatCommand(command, *arguments)
-        except (ValueError, TypeError):
-            return defer.fail(Failure())
+            cached = _LINES.get(key)
+        except TypeError:  # an argument that is not hashable (formatCommand says why)
+            cached = None
+        if cached is not None and not _plainArguments(arguments):
+            cached = None  # True or 1.0 where the line was made for 1
+        data: Optional[bytes]
+        if cached is not None:
+            line, data = cached
+        else:
+            try:
+                line = formatCommand(command, *arguments)
+            except (ValueError, TypeError):
+                return defer.fail(Failure())
+            data = None
         if self.closed or self._finishing:
             self._remember(line, "(not sent: the AGI session has ended)")
             return defer.fail(error.AGIHangup(line, None, "AGI session has ended"))
@@ -1143,14 +1189,20 @@ class AGISession(ABC):
         # sendCommandLine inlined, and the reply checked before the Deferred
         # fires (_commandDone) instead of by a callback added to it: measured
         # with callgrind on the reference W3 workload (bench/RESULTS.md).
-        try:
-            data = self._encodeLine(line)
-        except ValueError:
-            failure = Failure()
-            self._remember(line, "(no reply: %s)" % (failure.getErrorMessage(),))
-            return defer.fail(failure)
-        queued = QueuedCommand(line, Deferred(self._cancelQueued), data)
-        queued.check = (convert, failOnMinusOne)
+        if data is None or not self._plainLines:
+            try:
+                data = self._encodeLine(line)
+            except ValueError:
+                failure = Failure()
+                self._remember(line, "(no reply: %s)" % (failure.getErrorMessage(),))
+                return defer.fail(failure)
+            if (data is not None and len(data) <= _FITS_EVERY_ASTERISK and self._plainLines
+                    and _plainArguments(arguments)):
+                if len(_LINES) >= _LINES_KEPT:
+                    _LINES.clear()
+                _LINES[key] = (line, data)
+        queued = QueuedCommand(line, Deferred(self._cancelQueued), data,
+                               (convert, failOnMinusOne))
         if self._current is None:  # nothing in flight
             self._current = queued
             if self._timeout is not None:

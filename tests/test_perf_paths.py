@@ -179,3 +179,61 @@ def test_agi_sendCommandLine_wrapped_on_a_session_still_sees_every_command() -> 
     out = collect(agi.answer(), agi.getVariable("X"))
     server.feed(b"200 result=0\n200 result=1 (x)\n")
     assert seen == ["ANSWER", "GET VARIABLE X"] and out == [0, "x"]
+
+
+# -- AGI: command lines made once and reused ---------------------------------------
+
+
+def test_agi_reused_lines_keep_the_quoting_of_each_argument_type() -> None:
+    from starpy import agi as agimodule
+    from tests.test_fastagi import collect, started
+
+    agimodule._LINES.clear()
+    server = started()
+    agi = server.agi
+    sent = []
+    for value in [1, 1.0, 1, "1", 1.5]:
+        agi.setVariable("X", value)
+        sent.append(server.take())
+        server.feed(b"200 result=1\n")
+    # True is equal to 1, and a bool is refused where 1 was sent
+    out = collect(agi.setVariable("X", True), agi.setVariable("X", [1]))  # type: ignore[arg-type]
+    assert out == [TypeError, TypeError] and server.take() == b""
+    assert sent == [b"SET VARIABLE X 1\n", b"SET VARIABLE X 1.0\n", b"SET VARIABLE X 1\n",
+                    b"SET VARIABLE X 1\n", b"SET VARIABLE X 1.5\n"]
+    assert ("SET VARIABLE", ("X", 1)) in agimodule._LINES
+    assert not any(isinstance(value, float) for _, values in agimodule._LINES
+                   for value in values)
+
+
+def test_agi_reused_lines_stay_within_each_sessions_limit() -> None:
+    from starpy import agi as agimodule
+    from tests.test_fastagi import collect, env, Server
+
+    agimodule._LINES.clear()
+    long = "x" * 3000
+    new = Server(lambda agi: None)
+    new.feed(b"agi_version: 22.6.0\n" + env("hello"))
+    old = Server(lambda agi: None)
+    old.feed(b"agi_version: 18.20.2\n" + env("hello"))
+    assert new.agi.variables["agi_version"] == "22.6.0"
+    assert old.agi.variables["agi_version"] == "18.20.2"
+    for _ in range(2):
+        assert collect(new.agi.verbose(long)) == []
+        assert new.take() == b'VERBOSE ' + long.encode() + b"\n"
+        new.feed(b"200 result=1\n")
+        assert collect(old.agi.verbose(long)) == [ValueError] and old.take() == b""
+    assert not any(values == (long,) for _, values in agimodule._LINES)
+
+
+def test_agi_reused_lines_are_bounded() -> None:
+    from starpy import agi as agimodule
+    from tests.test_fastagi import started
+
+    server = started()
+    agi = server.agi
+    for index in range(agimodule._LINES_KEPT * 2 + 10):
+        agi.setVariable("X", str(index))
+        assert server.take() == b"SET VARIABLE X %d\n" % (index,)
+        server.feed(b"200 result=1\n")
+        assert len(agimodule._LINES) <= agimodule._LINES_KEPT
