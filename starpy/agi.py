@@ -453,7 +453,10 @@ def _upstreamText(reply: Union[AGIReply, str]) -> str:
 
 
 def _resultInt(reply: AGIReply) -> int:
-    return reply.resultAsInt()
+    try:
+        return int(reply.result)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return reply.resultAsInt()  # raises the error that names the reply
 
 
 def _replyInt(reply: AGIReply, text: str) -> int:
@@ -1220,7 +1223,11 @@ class AGISession(ABC):
         self, reply: AGIReply, line: str, convert: Optional[Callable[[AGIReply], Any]],
         failOnMinusOne: bool = True,
     ) -> Any:
-        self._remember(line, reply.raw)
+        history = self._history
+        if history is None or self._masking:
+            self._remember(line, reply.raw)
+        else:
+            history.append((line, reply.raw))
         code = reply.code
         if code == 200:
             result = reply.result

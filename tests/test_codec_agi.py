@@ -272,6 +272,38 @@ def test_usualRepliesTakeTheFastReading() -> None:
         assert codec._parseResult200(line) is None, line
 
 
+_REPLY_LINES = st.sampled_from(
+    [b"200 result=0\n", b"200 result=1 (x y)\n", b"200 result=0 endpos=5\n",
+     b"200 result=0\r\n", b"100 result=0 Trying...\n", b"520-Usage:\n", b"x 200 result=1\n",
+     b"520 End of proper usage.\n", b"HANGUP\n", b"510 Invalid or unknown command\n",
+     b"200 result=1 (a)", b"200 result=", b"\n"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_REPLY_LINES, max_size=10), st.lists(st.booleans(), max_size=10))
+def test_usualReplyChunksAsFeed(chunks: List[bytes], joined: List[bool]) -> None:
+    """feedUsualReply (issue 14) takes exactly the chunks that are one usual
+    reply, and gives what feed gives."""
+    merged: List[bytes] = []
+    for index, chunk in enumerate(chunks):
+        if merged and index < len(joined) and joined[index]:
+            merged[-1] += chunk
+        else:
+            merged.append(chunk)
+    fast = codec.AGIDecoder(expectEnvironment=False)
+    general = codec.AGIDecoder(expectEnvironment=False)
+    for chunk in merged:
+        try:
+            expected: object = general.feed(chunk)
+        except AGIProtocolError:
+            return
+        reply = fast.feedUsualReply(chunk)
+        got: object = [reply] if reply is not None else fast.feed(chunk)
+        assert got == expected
+        if reply is not None:
+            assert chunk.startswith(b"200 result=") and chunk.count(b"\n") == 1
+
+
 # -- quoting -------------------------------------------------------------------
 
 
