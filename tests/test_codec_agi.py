@@ -59,6 +59,37 @@ def test_environmentTooManyLines() -> None:
         decoder.feed(b"d: 4\n")
 
 
+def _decodeLineByLine(data: bytes, maxLines: int) -> object:
+    """What the decoder gives for *data* read one line at a time (the
+    general path), or the error it raises."""
+    decoder = codec.AGIDecoder(maxEnvironmentLines=maxLines)
+    events: List[object] = []
+    try:
+        for line in data.split(b"\n")[:-1]:
+            event = decoder.feedLine(line.decode())
+            if event is not None:
+                events.append(event)
+    except AGIProtocolError as e:
+        return str(e)
+    return events
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(
+    ["agi_x", "AGI_Y", ": ", ":", " ", "v", "\r", "200 result=0", "a: b"]), max_size=4),
+    max_size=8), st.integers(min_value=1, max_value=10))
+def test_environmentInOneChunkAsLineByLine(lines: List[List[str]], maxLines: int) -> None:
+    """The environment read from one chunk (its fast path, issue 14) gives
+    the events, or the error, of the same lines read one at a time."""
+    data = "".join("".join(pieces) + "\n" for pieces in lines).encode()
+    data += b"\n200 result=1\n"
+    try:
+        whole: object = codec.AGIDecoder(maxEnvironmentLines=maxLines).feed(data)
+    except AGIProtocolError as e:
+        whole = str(e)
+    assert whole == _decodeLineByLine(data, maxLines)
+
+
 def test_lineTooLong() -> None:
     decoder = codec.AGIDecoder(maxLineLength=10)
     with pytest.raises(AGIProtocolError):
