@@ -96,6 +96,10 @@ __all__ = [
 
 log = logging.getLogger("starpy.fastagi")
 
+#: The names of the first dialplan arguments, made once.
+_ARGUMENT_KEYS = tuple("agi_arg_%d" % (index,) for index in range(1, 17))
+
+
 class FastAGIProtocol(Protocol, AGISession):
     """One FastAGI connection from Asterisk: an :class:`AGISession <starpy.agi.AGISession>`.
 
@@ -316,10 +320,15 @@ class FastAGIProtocol(Protocol, AGISession):
             factory._environmentArrived()
         self.variables = variables
         arguments: List[str] = []
-        key = "agi_arg_1"
-        while key in variables:
+        for key in _ARGUMENT_KEYS:
+            if key not in variables:
+                break
             arguments.append(variables[key])
+        else:
             key = "agi_arg_%d" % (len(arguments) + 1,)
+            while key in variables:
+                arguments.append(variables[key])
+                key = "agi_arg_%d" % (len(arguments) + 1,)
         self.arguments = arguments
         script = variables.get("agi_network_script", "")
         path, _, query = script.partition("?")
@@ -440,13 +449,18 @@ class FastAGIFactory(ServerFactory):
         # timer for the oldest deadline (not a delayed call per connection).
         self._awaiting: Deque[Tuple[float, FastAGIProtocol]] = deque()
         self._environmentTimer: Optional[IDelayedCall] = None
+        # The global reactor, once looked up (when clock is None).
+        self._reactor: Optional[IReactorTime] = None
 
     def _clock(self) -> IReactorTime:
-        if self.clock is None:
-            from twisted.internet import reactor
+        clock = self.clock
+        if clock is None:
+            clock = self._reactor
+            if clock is None:
+                from twisted.internet import reactor
 
-            return cast(IReactorTime, reactor)
-        return self.clock
+                clock = self._reactor = cast(IReactorTime, reactor)
+        return clock
 
     def _awaitEnvironment(self, agi: FastAGIProtocol) -> None:
         timeout = self.environmentTimeout

@@ -237,3 +237,16 @@ def test_agi_reused_lines_are_bounded() -> None:
         assert server.take() == b"SET VARIABLE X %d\n" % (index,)
         server.feed(b"200 result=1\n")
         assert len(agimodule._LINES) <= agimodule._LINES_KEPT
+
+
+def test_fastagi_reads_every_dialplan_argument() -> None:
+    from tests.test_fastagi import Server, env
+
+    for count in (0, 1, 16, 17, 40):
+        values = ["v%d" % (index,) for index in range(count)]
+        server = Server(lambda agi: None)
+        server.feed(env("hello", *values))
+        assert server.agi.arguments == values
+        server = Server(lambda agi: None)
+        server.feed(env("hello", *values).replace(b"agi_arg_3:", b"x_arg_3:"))
+        assert server.agi.arguments == values[:2]
