@@ -142,6 +142,9 @@ class Peer:
                 self.closed = True
                 self.transport.disconnecting = True
                 self.protocol.connectionLost(connectionDone)
+                # As Twisted's TCP transport forgets its protocol: no cycle
+                # left for the garbage collector.
+                self.transport.peer = None
             return True
         return False
 
