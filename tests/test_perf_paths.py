@@ -208,7 +208,7 @@ def test_agi_reused_lines_keep_the_quoting_of_each_argument_type() -> None:
 
 def test_agi_reused_lines_stay_within_each_sessions_limit() -> None:
     from starpy import agi as agimodule
-    from tests.test_fastagi import collect, env, Server
+    from tests.test_fastagi import Server, collect, env
 
     agimodule._LINES.clear()
     long = "x" * 3000
