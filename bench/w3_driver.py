@@ -21,6 +21,8 @@ Count instructions with callgrind, subtracting a run without sessions::
         .venv/bin/python bench/w3_driver.py --sessions 0
 
 or see where the time goes with ``--profile`` (cProfile, sorted by own time).
+``--lib floor`` imports the floor's adapter from ``../shared/bench/adapters``
+beside the project root, or from ``$STARPY_BENCH/adapters``.
 """
 from __future__ import annotations
 
@@ -249,9 +251,11 @@ def minimalFactory(done: List[int], bad: List[str]) -> Any:
 
 
 def floorFactory(done: List[int], bad: List[str]) -> Any:
+    # The reference harness lives in ../shared/bench beside the project root
+    # (its README), or where $STARPY_BENCH says.
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, os.path.join(here, "..", "..", "..", "shared", "bench", "adapters"))
-    sys.path.insert(0, "/work/shared/bench/adapters")
+    default = os.path.join(here, "..", "..", "shared", "bench")
+    sys.path.insert(0, os.path.join(os.environ.get("STARPY_BENCH", default), "adapters"))
     import limit_twisted_fastagi as floor
 
     class App(floor.App):
