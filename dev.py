@@ -2,7 +2,7 @@
 """Run StarPy's demo or its test suite from a fresh checkout.
 
     python3 dev.py demo [demo options]   # the demo, needs no Asterisk
-    python3 dev.py test [pytest options] # mypy --strict, the API reference, pytest
+    python3 dev.py test [pytest options] # ruff, mypy --strict, the API reference, pytest
     python3 dev.py docs                  # the API reference, in build/apidocs/
 
 Creates (or reuses) a virtual environment in ``.venv`` next to this file and
@@ -72,12 +72,15 @@ def main(argv: list[str]) -> int:
         if status == 0:
             print("dev.py: open %s" % (HERE / "build" / "apidocs" / "index.html",))
         return status
+    lintStatus = subprocess.call([str(python), "-m", "ruff", "check", "."])
+    if lintStatus != 0:
+        print("dev.py: ruff found problems (above)", file=sys.stderr)
     status = subprocess.call([str(python), "-m", "mypy", "--strict", "starpy"])
     if status != 0:
         print("dev.py: mypy --strict failed", file=sys.stderr)
     docsStatus = _apiReference(python)
     testStatus = subprocess.call([str(python), "-m", "pytest", *argv[1:]])
-    return status or docsStatus or testStatus
+    return lintStatus or status or docsStatus or testStatus
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def scaling(events: int) -> None:
         ami.makeConnection(StringTransport())
         ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
         hits = [0]
-        ami.registerEvent("Newexten", lambda a, e: hits.__setitem__(0, hits[0] + 1))
+        ami.registerEvent("Newexten", lambda a, e, hits=hits: hits.__setitem__(0, hits[0] + 1))
         for index in range(registrations - 1):
             if index % 2:
                 ami.registerEvent("OtherEvent%d" % index, lambda a, e: None)

@@ -108,7 +108,7 @@ def caller(port: int, calls: int, burst: int, giveUp: float) -> None:
         started += size
         deadline = time.monotonic() + 60.0
         while opening and time.monotonic() < deadline:
-            for key, events in selector.select(timeout=1.0):
+            for key, _events in selector.select(timeout=1.0):
                 sock = key.fileobj  # type: ignore[assignment]
                 state = key.data
                 if not state["connected"]:

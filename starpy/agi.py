@@ -656,7 +656,7 @@ class InSequence:
         done = list(self.results)
         reason.results = done  # type: ignore[attr-defined]
         try:
-            setattr(reason.value, "results", done)
+            setattr(reason.value, "results", done)  # noqa: B010 - any exception type
         except AttributeError:
             pass
         if not finalDF.called:

@@ -254,8 +254,9 @@ class FastAGIProtocol(Protocol, AGISession):
         From now on nothing more is sent: a command issued after this fails
         at once with :class:`AGIHangup <starpy.error.AGIHangup>`, and so do the queued
         ones; the command in flight fails the same way when the connection
-        closes (its reply is no longer read).  :meth:`whenClosed <starpy.agi.AGISession.whenClosed>` fires once
-        the connection is closed.
+        closes (its reply is no longer read).
+        :meth:`whenClosed <starpy.agi.AGISession.whenClosed>` fires once the connection is
+        closed.
         """
         if self.closed or self._finishing:
             return

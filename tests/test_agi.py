@@ -11,9 +11,9 @@ from twisted.internet.defer import Deferred
 from starpy import error
 from starpy.agi import DEAD_SAFE_COMMANDS, AGISession, InSequence, SpeechRecognition, SpeechResult
 from starpy.codec.agi import AGIReply, parseReplyText
+from tests.deferreds import failure, result
 
 from .agihelpers import asteriskParseArgs
-from tests.deferreds import result, failure
 
 
 class RecordingSession(AGISession):

@@ -12,7 +12,6 @@ from starpy.error import AGIProtocolError
 
 from .agihelpers import FIXTURES, asteriskParseArgs, transcriptExchanges
 
-
 # -- environment -------------------------------------------------------------
 
 

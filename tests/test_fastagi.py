@@ -15,7 +15,6 @@ from twisted.python.failure import Failure
 
 from starpy import error, fastagi
 from starpy.agi import AGISession
-
 from starpy.testing.pytest_plugin import LoggedErrors
 
 from .agihelpers import FIXTURES, asteriskParseArgs, transcriptExchanges
@@ -193,7 +192,7 @@ def test_replayHelloExactBytes() -> None:
 
     server = Server(main)
     server.feed(HELLO_ENV)
-    for sent, received in HELLO[:5]:
+    for _sent, received in HELLO[:5]:
         ours = server.take()
         sentByUs.append(ours)
         server.feed(received)

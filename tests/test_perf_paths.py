@@ -9,7 +9,6 @@ from twisted.python.failure import Failure
 from starpy import error
 from tests.test_manager import Client
 
-
 # -- AMI deadlines: the usual timeout skips the heap ------------------------------
 
 
@@ -139,9 +138,10 @@ def test_agi_conversion_errors_and_session_end_reach_the_deferred() -> None:
 
 
 def test_agi_transport_with_its_own_sendCommandLine_still_checks_replies() -> None:
+    from twisted.internet import defer
+
     from starpy.agi import AGISession
     from starpy.codec.agi import AGIReply
-    from twisted.internet import defer
 
     class Session(AGISession):
         def sendCommandLine(self, line: str) -> "defer.Deferred[AGIReply]":
