@@ -1396,6 +1396,17 @@ class _SharedDispatcherFactory(protocol.Factory):
         return ami
 
 
+def _observe(observers: List[Any], observer: Any) -> Handle:
+    """Add *observer* to *observers*; the handle's ``cancel()`` removes it."""
+    observers.append(observer)
+
+    def remove() -> None:
+        if observer in observers:
+            observers.remove(observer)
+
+    return Handle(remove)
+
+
 @implementer(IAMISession)
 class AMIService(Service):
     """An AMI connection kept up: reconnects with backoff and logs in again.
@@ -1639,13 +1650,7 @@ class AMIService(Service):
         :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
             removes the observer.
         """
-        self._observers.append(observer)
-
-        def remove() -> None:
-            if observer in self._observers:
-                self._observers.remove(observer)
-
-        return Handle(remove)
+        return _observe(self._observers, observer)
 
     def onLoginFailed(self, observer: Callable[[AMIProtocol, Failure], Any]) -> Handle:
         """Call ``observer(protocol, failure)`` after each failed login attempt
@@ -1654,13 +1659,7 @@ class AMIService(Service):
         :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
             removes the observer.
         """
-        self._failureObservers.append(observer)
-
-        def remove() -> None:
-            if observer in self._failureObservers:
-                self._failureObservers.remove(observer)
-
-        return Handle(remove)
+        return _observe(self._failureObservers, observer)
 
     def registerEvent(self, event: EventNames, function: EventHandler) -> Any:
         """As :meth:`AMIProtocol.registerEvent`, kept across reconnections."""
