@@ -117,6 +117,17 @@ def _header(action: Message, name: str) -> str:
     return action.get(name.lower(), "") or ""
 
 
+def _missing(session: "FakeAMIServerProtocol", action: Message,
+             *required: Tuple[str, str]) -> bool:
+    """Whether a ``(header, message)`` of *required* is missing from *action*:
+    if so, the error reply with the first missing one's message is sent."""
+    for header, message in required:
+        if not _header(action, header):
+            session.respondError(action, message)
+            return True
+    return False
+
+
 def _channelOrError(session: "FakeAMIServerProtocol", action: Message, header: str,
                     missing: str, unknown: str) -> Optional["FakeChannel"]:
     """The channel named by *header*, or ``None`` after the error reply
@@ -148,8 +159,7 @@ def _true(text: str) -> bool:
 
 
 def absoluteTimeout(session: "FakeAMIServerProtocol", action: Message) -> None:
-    if not _header(action, "Channel"):
-        session.respondError(action, "No channel specified")
+    if _missing(session, action, ("Channel", "No channel specified")):
         return
     try:
         seconds = float(_header(action, "Timeout") or "0")
@@ -165,24 +175,18 @@ def absoluteTimeout(session: "FakeAMIServerProtocol", action: Message) -> None:
 
 def redirect(session: "FakeAMIServerProtocol", action: Message) -> None:
     name, extra = _header(action, "Channel"), _header(action, "ExtraChannel")
-    for header, message in (("Channel", "Channel not specified"),
-                            ("Context", "Context not specified"),
-                            ("Exten", "Exten not specified"),
-                            ("Priority", "Priority not specified")):
-        if not _header(action, header):
-            session.respondError(action, message)
-            return
+    if _missing(session, action, ("Channel", "Channel not specified"),
+                ("Context", "Context not specified"), ("Exten", "Exten not specified"),
+                ("Priority", "Priority not specified")):
+        return
     priority = _int(_header(action, "Priority"))
     if priority is None or priority < 1:
         session.respondError(action, "Priority is invalid")
         return
     extraPriority = priority
     if extra and _header(action, "ExtraContext"):
-        if not _header(action, "ExtraExten"):
-            session.respondError(action, "ExtraExten not specified")
-            return
-        if not _header(action, "ExtraPriority"):
-            session.respondError(action, "ExtraPriority not specified")
+        if _missing(session, action, ("ExtraExten", "ExtraExten not specified"),
+                    ("ExtraPriority", "ExtraPriority not specified")):
             return
         found = _int(_header(action, "ExtraPriority"))
         if found is None or found < 1:
@@ -213,11 +217,7 @@ def redirect(session: "FakeAMIServerProtocol", action: Message) -> None:
 
 
 def blindTransfer(session: "FakeAMIServerProtocol", action: Message) -> None:
-    if not _header(action, "Channel"):
-        session.respondError(action, "No channel specified")
-        return
-    if not _header(action, "Exten"):
-        session.respondError(action, "No extension specified")
+    if _missing(session, action, ("Channel", "No channel specified"), ("Exten", "No extension specified")):
         return
     channel = _channelOrError(session, action, "Channel", "No channel specified",
                               "Channel specified does not exist")
@@ -230,11 +230,7 @@ def blindTransfer(session: "FakeAMIServerProtocol", action: Message) -> None:
 
 
 def atxfer(session: "FakeAMIServerProtocol", action: Message) -> None:
-    if not _header(action, "Channel"):
-        session.respondError(action, "No channel specified")
-        return
-    if not _header(action, "Exten"):
-        session.respondError(action, "No extension specified")
+    if _missing(session, action, ("Channel", "No channel specified"), ("Exten", "No extension specified")):
         return
     channel = _channelOrError(session, action, "Channel", "No channel specified",
                               "Channel specified does not exist")
@@ -273,8 +269,7 @@ def playDTMF(session: "FakeAMIServerProtocol", action: Message) -> None:
     if session.factory.channels.get(_header(action, "Channel")) is None:
         session.respondError(action, "Channel not found")
         return
-    if not _header(action, "Digit"):
-        session.respondError(action, "No digit specified")
+    if _missing(session, action, ("Digit", "No digit specified")):
         return
     duration = _header(action, "Duration")
     if duration and not re.match(r"\s*\+?\d", duration):
@@ -284,11 +279,7 @@ def playDTMF(session: "FakeAMIServerProtocol", action: Message) -> None:
 
 
 def sendText(session: "FakeAMIServerProtocol", action: Message) -> None:
-    if not _header(action, "Channel"):
-        session.respondError(action, "No channel specified")
-        return
-    if not _header(action, "Message"):
-        session.respondError(action, "No Message specified")
+    if _missing(session, action, ("Channel", "No channel specified"), ("Message", "No Message specified")):
         return
     if _channelOrError(session, action, "Channel", "", "No such channel") is not None:
         session.respond(action, [("Message", "Success")])
@@ -541,8 +532,7 @@ def agents(session: "FakeAMIServerProtocol", action: Message) -> None:
 
 
 def agentLogoff(session: "FakeAMIServerProtocol", action: Message) -> None:
-    if not _header(action, "Agent"):
-        session.respondError(action, "No agent specified")
+    if _missing(session, action, ("Agent", "No agent specified")):
         return
     session.respondError(action, "No such agent")
 
