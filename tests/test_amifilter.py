@@ -97,7 +97,7 @@ def test_parse(criteria: str, pattern: str, excluded: bool, method: str,
     ("eventfilter", "XX[X", FilterError.COMPILE),
     ("eventfilter(method(regex))", "XX[X", FilterError.COMPILE),
 ])
-def test_parse_refused(criteria: str, pattern: str, message: str) -> None:
+def test_parseRefused(criteria: str, pattern: str, message: str) -> None:
     with pytest.raises(FilterError) as caught:
         parseFilter(criteria, pattern)
     assert caught.value.message == message
@@ -130,19 +130,19 @@ def test_parse_refused(criteria: str, pattern: str, message: str) -> None:
     ([("eventfilter", "!Event: VarSet"), ("eventfilter", "!Event: Newchannel")], False, False),
     ([("eventfilter(name(Newchannel))", ""), ("eventfilter(name(VarSet))", "")], True, True),
 ])
-def test_session_filters(filters: List[Tuple[str, str]], newchannel: bool, varset: bool) -> None:
+def test_sessionFilters(filters: List[Tuple[str, str]], newchannel: bool, varset: bool) -> None:
     allowed = SessionFilters(parseFilter(*f) for f in filters)
     assert (allowed.allows(NEWCHANNEL), allowed.allows(VARSET)) == (newchannel, varset)
 
 
-def test_event_text_is_the_wire_text() -> None:
+def test_eventTextIsTheWireText() -> None:
     assert eventText([("Event", "X"), ("A", "b")]) == "Event: X\r\nA: b\r\n\r\n"
 
 
 # -- Action: Filter on a session -------------------------------------------------
 
 
-def test_filter_action_bytes_and_what_the_session_receives() -> None:
+def test_filterActionBytesAndWhatTheSessionReceives() -> None:
     server, client, connection = session()
     assert send(client, connection, b"Action: Filter\r\nActionID: 1\r\n"
                 b"MatchCriteria: name(Newchannel)\r\nOperation: Add\r\n\r\n") == (
@@ -159,14 +159,14 @@ def test_filter_action_bytes_and_what_the_session_receives() -> None:
     assert events(server, client, connection, NEWCHANNEL, VARSET, HANGUP) == ["Newchannel"]
 
 
-def test_exclude_only_filters_let_the_rest_through() -> None:
+def test_excludeOnlyFiltersLetTheRestThrough() -> None:
     server, client, connection = session()
     send(client, connection, b"Action: Filter\r\nFilter: !Channel: Local/\r\nOperation: Add\r\n\r\n")
     assert events(server, client, connection, NEWCHANNEL, VARSET, HANGUP) == [
         "Newchannel", "Hangup"]
 
 
-def test_filters_are_per_session() -> None:
+def test_filtersArePerSession() -> None:
     server, client, connection = session()
     other = RawClient()
     otherConnection = ami.connectInMemory(server, other)
@@ -189,14 +189,14 @@ def test_filters_are_per_session() -> None:
     (b"Filter: Hangup\r\nOperation: Remove\r\n", b"Unknown operation"),
     (b"Filter: Hangup\r\n", b"Unknown operation"),
 ])
-def test_filter_refused(headers: bytes, message: bytes) -> None:
+def test_filterRefused(headers: bytes, message: bytes) -> None:
     server, client, connection = session()
     assert send(client, connection, b"Action: Filter\r\nActionID: 9\r\n" + headers + b"\r\n") == (
         b"Response: Error\r\nActionID: 9\r\nMessage: " + message + b"\r\n\r\n")
     assert events(server, client, connection, NEWCHANNEL, VARSET) == ["Newchannel", "VarSet"]
 
 
-def test_filter_needs_the_system_write_class() -> None:
+def test_filterNeedsTheSystemWriteClass() -> None:
     server, client, connection = session("limited", "limited-secret")
     assert send(client, connection, b"Action: Filter\r\nActionID: 1\r\nMatchCriteria: "
                 b"name(Hangup)\r\nOperation: Add\r\n\r\n") == (
@@ -204,7 +204,7 @@ def test_filter_needs_the_system_write_class() -> None:
     assert events(server, client, connection, NEWCHANNEL, HANGUP) == ["Newchannel", "Hangup"]
 
 
-def test_filters_skip_list_replies_and_the_login_fully_booted() -> None:
+def test_filtersSkipListRepliesAndTheLoginFullyBooted() -> None:
     users = [ami.FakeAMIUser("f", "s", eventFilters=[("eventfilter(name(Hangup))", "")])]
     server = ami.FakeAMIServerFactory(users=users, clock=task.Clock())
     client = RawClient()
@@ -219,7 +219,7 @@ def test_filters_skip_list_replies_and_the_login_fully_booted() -> None:
     assert events(server, client, connection, NEWCHANNEL, HANGUP) == ["Hangup"]
 
 
-def test_add_user_with_filters() -> None:
+def test_addUserWithFilters() -> None:
     server = ami.FakeAMIServerFactory(clock=task.Clock())
     server.addUser("f", "s", eventFilters=["!Event: VarSet"])
     client = RawClient()
@@ -228,7 +228,7 @@ def test_add_user_with_filters() -> None:
     assert events(server, client, connection, NEWCHANNEL, VARSET) == ["Newchannel"]
 
 
-def test_user_filters_are_checked() -> None:
+def test_userFiltersAreChecked() -> None:
     with pytest.raises(ValueError, match="did not compile"):
         ami.FakeAMIUser("f", "s", eventFilters=["XX[X"])
     user = ami.FakeAMIUser("f", "s", eventFilters=["!Event: VarSet"])
@@ -251,7 +251,7 @@ def test_user_filters_are_checked() -> None:
     # an event of two classes needs both
     (b"call,system", b"On", ["Newchannel", "Hangup", "DualClass"]),
 ])
-def test_event_mask(mask: bytes, answer: bytes, received: List[str]) -> None:
+def test_eventMask(mask: bytes, answer: bytes, received: List[str]) -> None:
     server, client, connection = session()
     assert send(client, connection, b"Action: Events\r\nActionID: 7\r\nEventMask: " + mask
                 + b"\r\n\r\n") == b"Response: Success\r\nActionID: 7\r\nEvents: " + answer + b"\r\n\r\n"
@@ -259,20 +259,20 @@ def test_event_mask(mask: bytes, answer: bytes, received: List[str]) -> None:
     assert events(server, client, connection, NEWCHANNEL, VARSET, HANGUP, dual) == received
 
 
-def test_event_mask_empty_is_invalid() -> None:
+def test_eventMaskEmptyIsInvalid() -> None:
     server, client, connection = session()
     assert send(client, connection, b"Action: Events\r\nActionID: 7\r\n\r\n") == (
         b"Response: Error\r\nActionID: 7\r\nMessage: Invalid event mask\r\n\r\n")
     assert events(server, client, connection, NEWCHANNEL) == ["Newchannel"]
 
 
-def test_event_mask_is_limited_by_the_read_classes() -> None:
+def test_eventMaskIsLimitedByTheReadClasses() -> None:
     server, client, connection = session("limited", "limited-secret")
     send(client, connection, b"Action: Events\r\nEventMask: call,dialplan\r\n\r\n")
     assert events(server, client, connection, NEWCHANNEL, VARSET) == ["Newchannel"]
 
 
-def test_login_events_header_takes_classes() -> None:
+def test_loginEventsHeaderTakesClasses() -> None:
     server = ami.FakeAMIServerFactory(clock=task.Clock())
     client = RawClient()
     connection = ami.connectInMemory(server, client)

@@ -139,7 +139,7 @@ class Fake:
 # -- replays of the captures ----------------------------------------------------------
 
 
-def test_replay_asyncagi_capture_through_the_client() -> None:
+def test_replayAsyncagiCaptureThroughTheClient() -> None:
     raw = Raw()
     sessions: List[asyncagi.AsyncAGISession] = []
     outcomes: List[Any] = []
@@ -199,7 +199,7 @@ def test_replay_asyncagi_capture_through_the_client() -> None:
     assert len(raw.ami.dispatcher) == 0
 
 
-def test_agiexec_random_command_ids_are_not_ours() -> None:
+def test_agiexecRandomCommandIdsAreNotOurs() -> None:
     """AGIExecStart/End carry Asterisk's own CommandId: a dispatcher whose
     command id happens to equal it still waits for AsyncAGIExec."""
     raw = Raw()
@@ -227,7 +227,7 @@ def test_agiexec_random_command_ids_are_not_ours() -> None:
     assert raw.ami.pendingCount == 0
 
 
-def test_replay_asyncagi_hangup_capture_fails_the_command_in_flight() -> None:
+def test_replayAsyncagiHangupCaptureFailsTheCommandInFlight() -> None:
     raw = Raw()
     seen: List[Any] = []
 
@@ -265,7 +265,7 @@ def test_replay_asyncagi_hangup_capture_fails_the_command_in_flight() -> None:
     dispatcher.stopService()
 
 
-def test_error_response_fails_the_command_with_asterisks_message() -> None:
+def test_errorResponseFailsTheCommandWithAsterisksMessage() -> None:
     raw = Raw()
     outcomes: List[Any] = []
     def main(agi: asyncagi.AsyncAGISession) -> None:
@@ -289,7 +289,7 @@ def test_error_response_fails_the_command_with_asterisks_message() -> None:
     dispatcher.stopService()
 
 
-def test_old_subevent_form_from_raw_bytes() -> None:
+def test_oldSubeventFormFromRawBytes() -> None:
     raw = Raw()
     replies: List[Any] = []
     sessions: List[asyncagi.AsyncAGISession] = []
@@ -328,7 +328,7 @@ def test_old_subevent_form_from_raw_bytes() -> None:
 # -- end to end with the fake Asterisk --------------------------------------------------
 
 
-def test_menu_like_session_over_the_fake_asterisk() -> None:
+def test_menuLikeSessionOverTheFakeAsterisk() -> None:
     log: List[Any] = []
 
     async def main(agi: agimodule.AGISession) -> None:
@@ -372,7 +372,7 @@ def test_menu_like_session_over_the_fake_asterisk() -> None:
     f.assertQuiet()
 
 
-def test_real_menu_over_asyncagi() -> None:
+def test_realMenuOverAsyncagi() -> None:
     """starpy.menu's Menu runs unchanged over AsyncAGI."""
     chains: List[Any] = []
 
@@ -393,7 +393,7 @@ def test_real_menu_over_asyncagi() -> None:
     f.assertQuiet()
 
 
-def test_hangup_mid_command_on_the_fake() -> None:
+def test_hangupMidCommandOnTheFake() -> None:
     outcomes: List[Any] = []
 
     def main(agi: asyncagi.AsyncAGISession) -> Deferred[Any]:
@@ -425,7 +425,7 @@ def test_hangup_mid_command_on_the_fake() -> None:
     f.assertQuiet()
 
 
-def test_hangup_while_idle_ends_the_session_and_later_commands_fail_at_once() -> None:
+def test_hangupWhileIdleEndsTheSessionAndLaterCommandsFailAtOnce() -> None:
     sessions: List[asyncagi.AsyncAGISession] = []
     f = Fake(sessions.append)  # a plain return: the session stays open
     call = f.fake.startCall(SimulatedChannel(name="PJSIP/301-00000001", uniqueId="17.1",
@@ -441,7 +441,7 @@ def test_hangup_while_idle_ends_the_session_and_later_commands_fail_at_once() ->
     f.assertQuiet()
 
 
-def test_command_to_a_channel_gone_unnoticed_is_rejected() -> None:
+def test_commandToAChannelGoneUnnoticedIsRejected() -> None:
     sessions: List[asyncagi.AsyncAGISession] = []
     f = Fake(sessions.append)
     f.fake.startCall(SimulatedChannel(name="PJSIP/302-00000001", uniqueId="17.2",
@@ -460,7 +460,7 @@ def test_command_to_a_channel_gone_unnoticed_is_rejected() -> None:
     f.assertQuiet()
 
 
-def test_filter_by_context_and_extension() -> None:
+def test_filterByContextAndExtension() -> None:
     ran: List[str] = []
     f = Fake(lambda agi: ran.append(agi.channel), context=["asyncagi"], extension="300")
     for n, (context, extension) in enumerate([("asyncagi", "300"), ("other", "300"),
@@ -479,7 +479,7 @@ def test_filter_by_context_and_extension() -> None:
     f.assertQuiet()
 
 
-def test_failing_handler_is_logged_and_session_finished(loggedErrors: LoggedErrors) -> None:
+def test_failingHandlerIsLoggedAndSessionFinished(loggedErrors: LoggedErrors) -> None:
     async def main(agi: asyncagi.AsyncAGISession) -> None:
         await agi.answer()
         raise RuntimeError("handler bug")
@@ -496,7 +496,7 @@ def test_failing_handler_is_logged_and_session_finished(loggedErrors: LoggedErro
     f.assertQuiet()
 
 
-def test_failing_fake_application_reaches_the_test(loggedErrors: LoggedErrors) -> None:
+def test_failingFakeApplicationReachesTheTest(loggedErrors: LoggedErrors) -> None:
     """An EXEC application of the fake channel that raises is a script
     failure of the fake server: logged at ERROR, so the test sees it."""
     def broken(channel: SimulatedChannel, options: str) -> int:
@@ -515,7 +515,7 @@ def test_failing_fake_application_reaches_the_test(loggedErrors: LoggedErrors) -
     assert [e.check(LookupError) for e in f.server.errors] == [LookupError]
 
 
-def test_raising_synchronous_handler_is_logged_and_finished(
+def test_raisingSynchronousHandlerIsLoggedAndFinished(
         loggedErrors: LoggedErrors) -> None:
     def main(agi: asyncagi.AsyncAGISession) -> None:
         raise ValueError("at once")
@@ -530,7 +530,7 @@ def test_raising_synchronous_handler_is_logged_and_finished(
     f.assertQuiet()
 
 
-def test_originate_into_asyncagi_fires_with_the_session_of_that_call() -> None:
+def test_originateIntoAsyncagiFiresWithTheSessionOfThatCall() -> None:
     f = Fake()  # no mainFunction: only originated sessions are taken
     f.fake.channelFactory = lambda action: SimulatedChannel(dtmf=[(1.0, "5")])
     other = f.fake.startCall(SimulatedChannel(name="PJSIP/other", uniqueId="20.1",
@@ -557,7 +557,7 @@ def test_originate_into_asyncagi_fires_with_the_session_of_that_call() -> None:
     f.assertQuiet()
 
 
-def test_originate_failure_and_timeout() -> None:
+def test_originateFailureAndTimeout() -> None:
     f = Fake()
     f.server.failingChannels.append("PJSIP/busy")
     d = f.dispatcher.originate("PJSIP/busy", channelId="o-fail")
@@ -575,7 +575,7 @@ def test_originate_failure_and_timeout() -> None:
     f.assertQuiet()
 
 
-def test_stop_cancels_handlers_sessions_and_waiters() -> None:
+def test_stopCancelsHandlersSessionsAndWaiters() -> None:
     sessions: List[asyncagi.AsyncAGISession] = []
     f = Fake(sessions.append)
     f.fake.startCall(SimulatedChannel(name="PJSIP/s-1", uniqueId="21.1", request="async",
@@ -597,7 +597,7 @@ def test_stop_cancels_handlers_sessions_and_waiters() -> None:
     f.assertQuiet()
 
 
-def test_ami_connection_lost_ends_sessions() -> None:
+def test_amiConnectionLostEndsSessions() -> None:
     sessions: List[asyncagi.AsyncAGISession] = []
     f = Fake(sessions.append)
     f.fake.startCall(SimulatedChannel(name="PJSIP/l-1", uniqueId="22.1", request="async",
@@ -616,7 +616,7 @@ def test_ami_connection_lost_ends_sessions() -> None:
     assert len(f.ami.dispatcher) == 0 and f.ami.pendingCount == 0
 
 
-def test_cancel_a_queued_command_removes_it() -> None:
+def test_cancelAQueuedCommandRemovesIt() -> None:
     sessions: List[asyncagi.AsyncAGISession] = []
     f = Fake(sessions.append)
     call = f.fake.startCall(SimulatedChannel(name="PJSIP/c-1", uniqueId="23.1",
@@ -637,7 +637,7 @@ def test_cancel_a_queued_command_removes_it() -> None:
     f.assertQuiet()
 
 
-def test_old_form_end_to_end() -> None:
+def test_oldFormEndToEnd() -> None:
     got: List[Any] = []
 
     async def main(agi: asyncagi.AsyncAGISession) -> None:
@@ -654,7 +654,7 @@ def test_old_form_end_to_end() -> None:
     f.assertQuiet()
 
 
-def test_fake_env_and_result_encoding_match_the_capture() -> None:
+def test_fakeEnvAndResultEncodingMatchTheCapture() -> None:
     """The fake's AsyncAGIStart Env is what Asterisk sends for the same channel."""
     f = Fake()
     f.fake.startCall(SimulatedChannel(
@@ -678,7 +678,7 @@ def test_fake_env_and_result_encoding_match_the_capture() -> None:
 # -- the README -----------------------------------------------------------------------
 
 
-def test_readme_asyncagi_section_runs() -> None:
+def test_readmeAsyncagiSectionRuns() -> None:
     import re
     import subprocess
     import sys
@@ -696,7 +696,7 @@ def test_readme_asyncagi_section_runs() -> None:
     assert done.stdout.splitlines() == ["pressed 2", "closed: True"]
 
 
-def test_password_over_asyncagi_stays_out_of_the_ami_wire_trace(
+def test_passwordOverAsyncagiStaysOutOfTheAmiWireTrace(
         caplog: pytest.LogCaptureFixture) -> None:
     """While CollectPassword runs, the AMI trace hides the AsyncAGIExec
     Result (``200 result=52`` spells a key) and DTMF Digit headers."""

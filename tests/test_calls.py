@@ -34,7 +34,7 @@ def story(followed: Followed, linkedid: str) -> List[Tuple[str, Any]]:
 # -- 1. blind transfer ----------------------------------------------------------------
 
 
-def test_blind_transfer_by_the_callee() -> None:
+def test_blindTransferByTheCallee() -> None:
     flow = messages("calls-blind-transfer")
     f = Followed(flow, watch=["bt-alice-1", "1796067665.2"])
     assert [c.linkedid for c in f.ended] == ["bt-alice-1"]
@@ -68,7 +68,7 @@ def test_blind_transfer_by_the_callee() -> None:
     assert call.history[-1].kind == "end"
 
 
-def test_blind_transfer_by_the_caller() -> None:
+def test_blindTransferByTheCaller() -> None:
     f = Followed(messages("calls-blind-transfer-caller"), watch=["1796067675.8"])
     call = f.call("btc-alice-1")
     assert story(f, "btc-alice-1") == [
@@ -88,7 +88,7 @@ def test_blind_transfer_by_the_caller() -> None:
 # -- 2. attended transfer -----------------------------------------------------------------
 
 
-def test_attended_transfer_dest_bridge() -> None:
+def test_attendedTransferDestBridge() -> None:
     flow = messages("calls-attended-transfer")
     bob, carol = "1796067685.14", "1796067687.16"
     held: List[Any] = []
@@ -129,7 +129,7 @@ def test_attended_transfer_dest_bridge() -> None:
     assert not f.tracker.bridges
 
 
-def test_attended_transfer_threeway() -> None:
+def test_attendedTransferThreeway() -> None:
     bob, carol = "1796067695.20", "1796067696.22"
     f = Followed(messages("calls-attended-transfer-threeway"), watch=[bob, carol])
     call = f.call("atx3-alice-1")
@@ -141,7 +141,7 @@ def test_attended_transfer_threeway() -> None:
     assert f.timelines[carol] == [(), ("100;1",), ("100;1", "200;1"), ("200;1",), ()]
 
 
-def test_attended_transfer_aborted() -> None:
+def test_attendedTransferAborted() -> None:
     bob, carol = "1796067705.26", "1796067707.28"
     f = Followed(messages("calls-attended-transfer-abort"), watch=["atxa-alice-1", bob, carol])
     call = f.call("atxa-alice-1")
@@ -156,7 +156,7 @@ def test_attended_transfer_aborted() -> None:
     assert "".join(r["digit"] for r in call.records("dtmf")) == "*2300*1"
 
 
-def test_attended_transfer_blond() -> None:
+def test_attendedTransferBlond() -> None:
     bob, dave = "1796067715.32", "1796067716.34"
     f = Followed(messages("calls-attended-transfer-blond"), watch=[bob, dave])
     call = f.call("atxb-alice-1")
@@ -174,7 +174,7 @@ def test_attended_transfer_blond() -> None:
 # -- 3. Local channel optimization -------------------------------------------------------
 
 
-def test_local_optimization() -> None:
+def test_localOptimization() -> None:
     flow = messages("calls-local-optimization")
     bob = "1796067726.40"
     end = find(flow, event("LocalOptimizationEnd"))
@@ -203,7 +203,7 @@ def test_local_optimization() -> None:
 # -- 4. queue ----------------------------------------------------------------------------
 
 
-def test_queue_calls() -> None:
+def test_queueCalls() -> None:
     f = Followed(messages("calls-queue"), watch=["q-alice-1"])
     assert [c.linkedid for c in f.ended] == ["q-alice-1", "q-bob-1"]
     assert story(f, "q-alice-1") == [
@@ -237,7 +237,7 @@ def test_queue_calls() -> None:
 # -- 5. originate outcomes ---------------------------------------------------------------
 
 
-def test_originate_outcomes_by_name() -> None:
+def test_originateOutcomesByName() -> None:
     f = Followed(messages("calls-originate-outcomes"))
     outcomes = {}
     for call in f.ended:
@@ -259,7 +259,7 @@ def test_originate_outcomes_by_name() -> None:
 # -- 6. parking --------------------------------------------------------------------------
 
 
-def test_parking_retrieval_timeout_and_give_up() -> None:
+def test_parkingRetrievalTimeoutAndGiveUp() -> None:
     bob1, bob2 = "1796067767.64", "1796067773.70"
     f = Followed(messages("calls-park"), watch=[bob1, bob2])
     assert [c.linkedid for c in f.ended] == ["park1-alice-1", "park2-alice-1", "park3-alice-1"]
@@ -299,7 +299,7 @@ def test_parking_retrieval_timeout_and_give_up() -> None:
 # -- 7. hold, DTMF -----------------------------------------------------------------------
 
 
-def test_hold_and_dtmf() -> None:
+def test_holdAndDtmf() -> None:
     f = Followed(messages("calls-hold-mute-dtmf"))
     call = f.call("hold-alice-1")
     assert [(r.kind, short(r["channel"].name), r.get("musicClass"))
@@ -385,7 +385,7 @@ def _cases() -> List[Any]:
 
 
 @pytest.mark.parametrize("name, index, low, high, checkpoint", _cases())
-def test_same_state_whatever_the_order(name: str, index: int, low: int, high: int,
+def test_sameStateWhateverTheOrder(name: str, index: int, low: int, high: int,
                                        checkpoint: int) -> None:
     """Moving one event anywhere in [low, high], the state after *checkpoint*
     messages (all of the window) and the ended calls are the same."""
@@ -405,13 +405,13 @@ def test_same_state_whatever_the_order(name: str, index: int, low: int, high: in
         assert not f.tracker.channels and not f.tracker.calls
 
 
-def test_races_cover_every_flow() -> None:
+def test_racesCoverEveryFlow() -> None:
     flows = {case[0] for case in _races() + _named()}
     assert len(flows) == 11
     assert len(_races()) == 19  # every OriginateResponse of every flow (5 in the outcomes, 4 in park)
 
 
-def test_state_helper_sees_bridges() -> None:
+def test_stateHelperSeesBridges() -> None:
     flow = messages("calls-blind-transfer")
     entered = find(flow, event("BridgeEnter", Uniqueid="bt-alice-1"))
     f = Followed(flow, checkpoint=entered + 1)
@@ -425,7 +425,7 @@ def test_state_helper_sees_bridges() -> None:
 # -- queues and parking state --------------------------------------------------------------
 
 
-def test_queue_state() -> None:
+def test_queueState() -> None:
     seen: List[Any] = []
 
     def probe(item: Any, tracker: Any) -> None:
@@ -455,7 +455,7 @@ def test_queue_state() -> None:
         "Agent 401": ("not in use", 0), "Agent 402": ("not in use", 1)}
 
 
-def test_parking_state() -> None:
+def test_parkingState() -> None:
     seen: List[Any] = []
 
     def probe(item: Any, tracker: Any) -> None:
@@ -488,7 +488,7 @@ def test_parking_state() -> None:
     assert f.tracker.parked == {}
 
 
-def test_parked_caller_hanging_up_leaves_the_space_even_without_give_up() -> None:
+def test_parkedCallerHangingUpLeavesTheSpaceEvenWithoutGiveUp() -> None:
     flow = messages("calls-park")
     giveUp = find(flow, event("ParkedCallGiveUp"))
     f = Followed(flow[:giveUp] + flow[giveUp + 1:])
@@ -496,7 +496,7 @@ def test_parked_caller_hanging_up_leaves_the_space_even_without_give_up() -> Non
     assert [r.kind for r in f.call("park3-alice-1").records("park_give_up")] == []
 
 
-def test_nothing_is_kept_once_every_flow_has_ended() -> None:
+def test_nothingIsKeptOnceEveryFlowHasEnded() -> None:
     """All eleven flows through one tracker: what stays is the bounded list
     of ended calls and the parking bridge Asterisk never destroys."""
     names = ("calls-blind-transfer", "calls-blind-transfer-caller", "calls-attended-transfer",

@@ -42,7 +42,7 @@ def run(clock: task.Clock, connection: MemoryConnection, seconds: float, step: f
 # -- captures ----------------------------------------------------------------------------
 
 
-def test_raw_and_text_captures_read_the_same_messages() -> None:
+def test_rawAndTextCapturesReadTheSameMessages() -> None:
     for name in ("calls-park", "calls-queue"):
         text = replay.readCapture(FIXTURES / (name + ".txt"))
         raw = replay.readCapture(FIXTURES / (name + ".raw"))
@@ -56,7 +56,7 @@ def test_raw_and_text_captures_read_the_same_messages() -> None:
     assert park.data.endswith(b"Message: Park successful\n\r\n\r\n")
 
 
-def test_a_capture_that_is_not_one_is_refused() -> None:
+def test_aCaptureThatIsNotOneIsRefused() -> None:
     with pytest.raises(ValueError, match="row 1"):
         replay.parseCapture("  0.1 << 'not bytes'\n")
     with pytest.raises(ValueError, match="ends inside a message"):
@@ -66,7 +66,7 @@ def test_a_capture_that_is_not_one_is_refused() -> None:
 # -- the fake plays a flow ---------------------------------------------------------------------
 
 
-def test_fake_plays_a_captured_flow_to_a_tracker() -> None:
+def test_fakePlaysACapturedFlowToATracker() -> None:
     clock, server, ami, connection, tracker = connected()
     transfers: List[Tuple[str, str]] = []
     tracker.subscribeCalls(["blind_transfer", "attended_transfer"], lambda call, record: transfers.append(
@@ -91,7 +91,7 @@ def test_fake_plays_a_captured_flow_to_a_tracker() -> None:
     tracker.stop()
 
 
-def test_playing_can_be_stopped() -> None:
+def test_playingCanBeStopped() -> None:
     clock, server, ami, connection, tracker = connected()
     done = replay.playEvents(server, messages("calls-queue"))
     run(clock, connection, 1.0)
@@ -117,7 +117,7 @@ def test_playing_can_be_stopped() -> None:
     ("orig-d", "congestion", 8, 0.0),
     ("orig-e", "failed", 0, 0.0),
 ])
-def test_originate_failure_says_its_outcome(actionID: str, outcome: str, reason: int,
+def test_originateFailureSaysItsOutcome(actionID: str, outcome: str, reason: int,
                                             seconds: float) -> None:
     clock, server, ami, connection, tracker = connected()
     replay.scriptOriginate(server, replay.originateSegment(messages("calls-originate-outcomes"),
@@ -140,7 +140,7 @@ def test_originate_failure_says_its_outcome(actionID: str, outcome: str, reason:
     tracker.stop()
 
 
-def test_originate_success_gives_the_call() -> None:
+def test_originateSuccessGivesTheCall() -> None:
     clock, server, ami, connection, tracker = connected()
     replay.scriptOriginate(server, replay.originateSegment(messages("calls-originate-outcomes"),
                                                            "orig-a"))
@@ -161,7 +161,7 @@ def test_originate_success_gives_the_call() -> None:
     tracker.stop()
 
 
-def test_originate_response_before_the_channel_still_gives_the_call() -> None:
+def test_originateResponseBeforeTheChannelStillGivesTheCall() -> None:
     # In -blond, the first queue call and Originate (d) the OriginateResponse
     # came before the channel's first events: move it first of all.
     clock, server, ami, connection, tracker = connected()
@@ -181,14 +181,14 @@ def test_originate_response_before_the_channel_still_gives_the_call() -> None:
     tracker.stop()
 
 
-def test_outcome_names() -> None:
+def test_outcomeNames() -> None:
     assert [originate.outcomeName(r, "Failure") for r in (0, 1, 3, 4, 5, 8)] == [
         "failed", "hung up", "no answer", "answered", "busy", "congestion"]
     assert originate.outcomeName(None, "Success") == "answered"
     assert originate.outcomeName(42, "Failure") == "failed"
 
 
-def test_originate_refuses_bad_arguments_before_sending() -> None:
+def test_originateRefusesBadArgumentsBeforeSending() -> None:
     clock, server, ami, connection, tracker = connected()
     with pytest.raises(TypeError):
         tracker.originate("Local/100@x", nonsense=1)
@@ -204,7 +204,7 @@ def test_originate_refuses_bad_arguments_before_sending() -> None:
 # -- subscriptions ------------------------------------------------------------------------------
 
 
-def test_failing_call_handler_is_logged_and_others_run(loggedErrors: LoggedErrors) -> None:
+def test_failingCallHandlerIsLoggedAndOthersRun(loggedErrors: LoggedErrors) -> None:
     clock, server, ami, connection, tracker = connected()
     seen: List[str] = []
 
@@ -234,7 +234,7 @@ def test_failing_call_handler_is_logged_and_others_run(loggedErrors: LoggedError
     tracker.stop()
 
 
-def test_stop_fails_when_ended_waiters() -> None:
+def test_stopFailsWhenEndedWaiters() -> None:
     clock, server, ami, connection, tracker = connected()
     replay.playEvents(server, messages("calls-hold-mute-dtmf"))
     run(clock, connection, 1.0)
@@ -249,7 +249,7 @@ def test_stop_fails_when_ended_waiters() -> None:
     assert call._endWaiters == []
 
 
-def test_readme_following_calls_section_runs() -> None:
+def test_readmeFollowingCallsSectionRuns() -> None:
     import re
     import subprocess
     import sys
@@ -274,7 +274,7 @@ def test_readme_following_calls_section_runs() -> None:
     ]
 
 
-def test_async_agi_originate_failure_names_its_outcome() -> None:
+def test_asyncAgiOriginateFailureNamesItsOutcome() -> None:
     from starpy import asyncagi
 
     clock, server, ami, connection, tracker = connected()
@@ -294,7 +294,7 @@ def test_async_agi_originate_failure_names_its_outcome() -> None:
     tracker.stop()
 
 
-def test_rebuild_after_a_reconnection_follows_the_call_in_progress() -> None:
+def test_rebuildAfterAReconnectionFollowsTheCallInProgress() -> None:
     from starpy.testing.ami import ListReply
 
     from .callflows import Followed, event, find
@@ -337,7 +337,7 @@ def test_rebuild_after_a_reconnection_follows_the_call_in_progress() -> None:
     tracker.stop()
 
 
-def test_a_wire_trace_of_your_own_is_a_capture(tmp_path: Any) -> None:
+def test_aWireTraceOfYourOwnIsACapture(tmp_path: Any) -> None:
     import io
     import logging
 
@@ -379,7 +379,7 @@ def test_a_wire_trace_of_your_own_is_a_capture(tmp_path: Any) -> None:
     tracker.stop()
 
 
-def test_trace_times_and_connections() -> None:
+def test_traceTimesAndConnections() -> None:
     trace = "\n".join([
         "2026-11-30 20:00:01,500 starpy.wire DEBUG AMI#1 << Event: Other",
         "2026-11-30 20:00:01,500 starpy.wire DEBUG AMI#1 << ",

@@ -43,7 +43,7 @@ def block(name: str, uniqueid: str, linkedid: Optional[str] = None, state: str =
             prefix + "Uniqueid": uniqueid, prefix + "Linkedid": linkedid or uniqueid}
 
 
-def test_a_call_starts_is_answered_and_ends_on_the_tracker_clock() -> None:
+def test_aCallStartsIsAnsweredAndEndsOnTheTrackerClock() -> None:
     feed = Feed()
     feed.clock.advance(10)
     feed.channel("PJSIP/1-1", "1.1", state="0")
@@ -63,7 +63,7 @@ def test_a_call_starts_is_answered_and_ends_on_the_tracker_clock() -> None:
     assert feed.tracker.calls == {}
 
 
-def test_joined_calls_and_a_linkedid_seen_first_as_an_alias() -> None:
+def test_joinedCallsAndALinkedidSeenFirstAsAnAlias() -> None:
     feed = Feed()
     feed.channel("PJSIP/a", "a", "a")
     feed.channel("PJSIP/b", "b", "b")
@@ -90,7 +90,7 @@ def test_joined_calls_and_a_linkedid_seen_first_as_an_alias() -> None:
     assert feed.tracker.calls == {} and feed.tracker.callModel._aliases == {}
 
 
-def test_history_and_ended_calls_are_bounded() -> None:
+def test_historyAndEndedCallsAreBounded() -> None:
     feed = Feed(maxHistory=5, keepEnded=2)
     feed.channel("PJSIP/1", "1")
     for digit in "0123456789":
@@ -112,7 +112,7 @@ def test_history_and_ended_calls_are_bounded() -> None:
     assert len(feed.tracker.callModel._early) == 1000
 
 
-def test_originate_response_before_the_channel_is_recorded_when_it_comes() -> None:
+def test_originateResponseBeforeTheChannelIsRecordedWhenItComes() -> None:
     feed = Feed()
     feed("OriginateResponse", ActionID="o-1", Response="Success", Reason="4",
          Channel="Local/1@x-00000001;1", Uniqueid="o-1")
@@ -124,7 +124,7 @@ def test_originate_response_before_the_channel_is_recorded_when_it_comes() -> No
     assert feed.tracker.callModel._early == {}
 
 
-def test_local_optimization_of_the_merge_kind_is_taken_literally() -> None:
+def test_localOptimizationOfTheMergeKindIsTakenLiterally() -> None:
     # Only the swap kind (a Source channel moves) was captured, reported
     # inverted; without a Source, Success means what it says.
     feed = Feed()
@@ -139,7 +139,7 @@ def test_local_optimization_of_the_merge_kind_is_taken_literally() -> None:
         assert (record["success"], record["source"], record["id"]) == (expected, None, "7")
 
 
-def test_attended_transfer_to_an_application_keeps_its_headers() -> None:
+def test_attendedTransferToAnApplicationKeepsItsHeaders() -> None:
     # DestType App could not be captured (a channel driver's transfer);
     # the headers Asterisk documents are kept in the record.
     event = Message([("Event", "AttendedTransfer"), ("Result", "Success"),
@@ -155,7 +155,7 @@ def test_attended_transfer_to_an_application_keeps_its_headers() -> None:
     assert callrecords.fromEvent("newexten", event) is None
 
 
-def test_queue_members_come_and_go() -> None:
+def test_queueMembersComeAndGo() -> None:
     feed = Feed()
     feed("QueueMemberAdded", Queue="q", Interface="PJSIP/7", MemberName="Seven", Status="1",
          Paused="0", CallsTaken="0")
@@ -179,7 +179,7 @@ def test_queue_members_come_and_go() -> None:
     assert [(c.uniqueid, c.position) for c in feed.tracker.queues["q"].waiting()] == [("c3", 1)]
 
 
-def test_queue_and_parking_state_are_bounded() -> None:
+def test_queueAndParkingStateAreBounded() -> None:
     feed = Feed()
     model = feed.tracker.queuesAndParking
     model.maxEntries = 3
@@ -192,7 +192,7 @@ def test_queue_and_parking_state_are_bounded() -> None:
     assert len(feed.tracker.parked) == 3
 
 
-def test_a_handler_whose_deferred_fails_is_logged(loggedErrors: LoggedErrors) -> None:
+def test_aHandlerWhoseDeferredFailsIsLogged(loggedErrors: LoggedErrors) -> None:
     feed = Feed()
     feed.tracker.subscribeCalls("start", lambda call, record: defer.maybeDeferred(
         lambda: 1 / 0))
@@ -203,7 +203,7 @@ def test_a_handler_whose_deferred_fails_is_logged(loggedErrors: LoggedErrors) ->
     assert feed.kinds() == ["start"]
 
 
-def test_call_bridges_and_talking_to() -> None:
+def test_callBridgesAndTalkingTo() -> None:
     feed = Feed()
     feed.channel("PJSIP/a", "a", "call")
     feed.channel("PJSIP/b", "b", "call")

@@ -53,7 +53,7 @@ def block(name: str, uniqueid: str, state: str = "6", desc: str = "Up",
 # -- a full call from the capture -------------------------------------------------------
 
 
-def test_full_call_from_capture_ends_with_no_channel_left() -> None:
+def test_fullCallFromCaptureEndsWithNoChannelLeft() -> None:
     ami = rawClient()
     tracker = chan.ChannelTracker(ami)
     tracker.start()
@@ -120,7 +120,7 @@ def test_full_call_from_capture_ends_with_no_channel_left() -> None:
     assert len(ami.dispatcher) == 2  # only the test's own handlers
 
 
-def test_when_state_fails_if_the_channel_hangs_up_first() -> None:
+def test_whenStateFailsIfTheChannelHangsUpFirst() -> None:
     ami = rawClient()
     tracker = chan.ChannelTracker(ami)
     tracker.start()
@@ -146,7 +146,7 @@ def test_when_state_fails_if_the_channel_hangs_up_first() -> None:
     assert len(ami.dispatcher) == 0
 
 
-def test_rename_is_followed() -> None:
+def test_renameIsFollowed() -> None:
     ami = rawClient()
     tracker = chan.ChannelTracker(ami)
     tracker.start()
@@ -162,7 +162,7 @@ def test_rename_is_followed() -> None:
     tracker.stop()
 
 
-def test_events_after_hangup_do_not_bring_a_channel_back() -> None:
+def test_eventsAfterHangupDoNotBringAChannelBack() -> None:
     ami = rawClient()
     tracker = chan.ChannelTracker(ami)
     tracker.start()
@@ -175,7 +175,7 @@ def test_events_after_hangup_do_not_bring_a_channel_back() -> None:
     tracker.stop()
 
 
-def test_stop_fails_waiters_and_cancels_registrations() -> None:
+def test_stopFailsWaitersAndCancelsRegistrations() -> None:
     ami = rawClient()
     tracker = chan.ChannelTracker(ami)
     tracker.start()
@@ -196,7 +196,7 @@ def test_stop_fails_waiters_and_cancels_registrations() -> None:
     assert len(ami.dispatcher) == 0 and tracker.channels == {}
 
 
-def test_failing_subscriber_is_logged_and_others_run(loggedErrors: LoggedErrors) -> None:
+def test_failingSubscriberIsLoggedAndOthersRun(loggedErrors: LoggedErrors) -> None:
     ami = rawClient()
     tracker = chan.ChannelTracker(ami)
     tracker.start()
@@ -225,7 +225,7 @@ def test_failing_subscriber_is_logged_and_others_run(loggedErrors: LoggedErrors)
 # -- rebuild -------------------------------------------------------------------------------
 
 
-def test_rebuild_from_core_show_channels_on_the_fake() -> None:
+def test_rebuildFromCoreShowChannelsOnTheFake() -> None:
     clock = task.Clock()
     server = FakeAMIServerFactory(clock=clock)
     ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
@@ -263,7 +263,7 @@ def test_rebuild_from_core_show_channels_on_the_fake() -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_hangup_during_rebuild_is_not_undone() -> None:
+def test_hangupDuringRebuildIsNotUndone() -> None:
     ami = rawClient()
     transport = ami.transport
     assert isinstance(transport, StringTransport)
@@ -314,7 +314,7 @@ class _Service:
         return lambda: self.observers.remove(observer)
 
 
-def test_rebuild_after_each_login_of_a_service() -> None:
+def test_rebuildAfterEachLoginOfAService() -> None:
     clock = task.Clock()
     server = FakeAMIServerFactory(clock=clock)
     service = _Service()
@@ -346,7 +346,7 @@ def test_rebuild_after_each_login_of_a_service() -> None:
     assert service.observers == [] and len(service.dispatcher) == 0
 
 
-def test_readme_channel_tracking_section_runs() -> None:
+def test_readmeChannelTrackingSectionRuns() -> None:
     import re
     import subprocess
     import sys
@@ -370,7 +370,7 @@ def _bridgeItem(bridgeId: str, kind: str, technology: str, count: int) -> List[A
             ("BridgeVideoSourceMode", "none")]
 
 
-def test_rebuild_reads_bridges_and_calls() -> None:
+def test_rebuildReadsBridgesAndCalls() -> None:
     clock = task.Clock()
     server = FakeAMIServerFactory(clock=clock)
     ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
@@ -422,7 +422,7 @@ def test_rebuild_reads_bridges_and_calls() -> None:
     tracker.stop()
 
 
-def test_rebuild_without_bridge_list_keeps_the_channel_listing(
+def test_rebuildWithoutBridgeListKeepsTheChannelListing(
         caplog: pytest.LogCaptureFixture) -> None:
     clock = task.Clock()
     server = FakeAMIServerFactory(clock=clock)
@@ -438,7 +438,7 @@ def test_rebuild_without_bridge_list_keeps_the_channel_listing(
     assert "BridgeList failed" in caplog.text
 
 
-def test_bridge_events_during_a_rebuild_win_over_its_listing() -> None:
+def test_bridgeEventsDuringARebuildWinOverItsListing() -> None:
     ami = rawClient()
     transport = ami.transport
     assert isinstance(transport, StringTransport)
@@ -474,7 +474,7 @@ def test_bridge_events_during_a_rebuild_win_over_its_listing() -> None:
     tracker.stop()
 
 
-def test_the_fake_lists_bridges_as_asterisk_does() -> None:
+def test_theFakeListsBridgesAsAsteriskDoes() -> None:
     clock = task.Clock()
     server = FakeAMIServerFactory(clock=clock)
     ami, connection = loginInMemory(server, manager.AMIFactory("starpy", "starpy-secret",
@@ -509,7 +509,7 @@ def test_the_fake_lists_bridges_as_asterisk_does() -> None:
     assert tracker.bridges["b-1"].type == "basic"
 
 
-def test_a_call_the_fake_originates_is_followed() -> None:
+def test_aCallTheFakeOriginatesIsFollowed() -> None:
     """The fake's Originate sends Newchannel and Newstate before its reply,
     as Asterisk does, so a tracker sees the call, and its Hangup ends it."""
     clock = task.Clock()

@@ -64,7 +64,7 @@ def fakeAMI() -> Iterator[Tuple[FakeAMIServerFactory, int]]:
     server.stopListening()
 
 
-def test_exit_codes_are_distinct() -> None:
+def test_exitCodesAreDistinct() -> None:
     codes = [cli.EXIT_OK, cli.EXIT_FAILURE, cli.EXIT_USAGE, cli.EXIT_BAD_CONFIG,
              cli.EXIT_UNREACHABLE, cli.EXIT_LOGIN_FAILED, cli.EXIT_ACTION_FAILED]
     assert len(set(codes)) == len(codes) == len(cli.EXIT_CODES)
@@ -73,7 +73,7 @@ def test_exit_codes_are_distinct() -> None:
 # -- check-config (in process) --------------------------------------------------------------
 
 
-def test_check_config_good(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_checkConfigGood(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path / "s.conf", "[AMI]\nusername = monitor\nmd5 = yes\n"
                  "[FastAGI]\nport = 4600\nallowed_clients = 10.0.0.0/8\n")
     assert cli.main(["check-config", "-c", path]) == cli.EXIT_OK
@@ -86,7 +86,7 @@ def test_check_config_good(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     ]
 
 
-def test_check_config_reports_every_problem(tmp_path: Path,
+def test_checkConfigReportsEveryProblem(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path / "s.conf", "[AMI]\nport = x\ntls = maybe\n[FastAGI]\nbogus = 1\n")
     assert cli.main(["check-config", "-c", path]) == cli.EXIT_BAD_CONFIG
@@ -101,7 +101,7 @@ def test_check_config_reports_every_problem(tmp_path: Path,
     assert captured.err == "3 problems found\n"
 
 
-def test_check_config_without_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_checkConfigWithoutFiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("STARPY_CONF", raising=False)
@@ -128,7 +128,7 @@ write = system,originate
 """
 
 
-def test_check_config_shows_manager_permissions(tmp_path: Path,
+def test_checkConfigShowsManagerPermissions(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     conf = write(tmp_path / "s.conf", "[AMI]\nusername = monitor\nsecret = s\n")
     manager = write(tmp_path / "manager.conf", MANAGER_CONF)
@@ -176,7 +176,7 @@ def managerProblems(tmp_path: Path, managerText: str,
     return status, problems, text
 
 
-def test_check_config_accepts_the_captured_manager_conf(tmp_path: Path) -> None:
+def test_checkConfigAcceptsTheCapturedManagerConf(tmp_path: Path) -> None:
     managerConf = (ROOT / "tests" / "fixtures" / "manager.conf").read_text()
     status, problems, text = managerProblems(tmp_path, managerConf)
     assert (status, problems) == (cli.EXIT_OK, [])
@@ -201,7 +201,7 @@ def test_check_config_accepts_the_captured_manager_conf(tmp_path: Path) -> None:
     (("", ""), "tls = yes\nport = 5039\n",
      "[general] tlsenable: not yes, but [AMI] tls = yes: Asterisk has no TLS listener"),
 ])
-def test_check_config_catches_what_refuses_the_login(
+def test_checkConfigCatchesWhatRefusesTheLogin(
         tmp_path: Path, change: Tuple[str, str], starpyExtra: str, expected: str) -> None:
     old, new = change
     assert old in GOOD_MANAGER
@@ -211,7 +211,7 @@ def test_check_config_catches_what_refuses_the_login(
     assert (status, problems) == (cli.EXIT_BAD_CONFIG, [expected])
 
 
-def test_check_config_tls_listener(tmp_path: Path) -> None:
+def test_checkConfigTlsListener(tmp_path: Path) -> None:
     managerConf = GOOD_MANAGER.replace("bindaddr = 127.0.0.1",
                                        "bindaddr = 127.0.0.1\ntlsenable = yes\n"
                                        "tlsbindaddr = 127.0.0.1:5039")
@@ -223,7 +223,7 @@ def test_check_config_tls_listener(tmp_path: Path) -> None:
                         "is 5038"]
 
 
-def test_check_config_later_rules_win(tmp_path: Path) -> None:
+def test_checkConfigLaterRulesWin(tmp_path: Path) -> None:
     # Asterisk applies permit/deny in file order: the last match decides.
     managerConf = GOOD_MANAGER.replace(
         "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.1/255.255.255.255",
@@ -237,7 +237,7 @@ def test_check_config_later_rules_win(tmp_path: Path) -> None:
     assert managerProblems(tmp_path, permitted)[:2] == (cli.EXIT_OK, [])
 
 
-def test_check_config_on_a_file_that_does_not_parse(tmp_path: Path,
+def test_checkConfigOnAFileThatDoesNotParse(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path / "s.conf", "[AMI]\nusername = starpy\nthis is not ini\n")
     assert cli.main(["check-config", "-c", path]) == cli.EXIT_BAD_CONFIG
@@ -260,7 +260,7 @@ def run(argv: List[str], streams: Streams) -> "defer.Deferred[int]":
 
 
 @pytest_twisted.ensureDeferred
-async def test_events_filtered_by_glob_and_header(
+async def test_eventsFilteredByGlobAndHeader(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
 
@@ -280,7 +280,7 @@ async def test_events_filtered_by_glob_and_header(
         "Event: HANGUP\nPrivilege: call,all\nChannel: PJSIP/100-01\nCause: 16\n\n")
 
 
-def test_event_filter_rules() -> None:
+def test_eventFilterRules() -> None:
     event = Message([("Event", "QueueMemberStatus"), ("Queue", "sales")])
     assert EventFilter([])(event)
     assert EventFilter(["queue*"])(event) and EventFilter(["Hangup", "Queue*"])(event)
@@ -290,7 +290,7 @@ def test_event_filter_rules() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_events_ends_when_asterisk_goes_away(
+async def test_eventsEndsWhenAsteriskGoesAway(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     streams = Streams(lambda text: text.startswith("# logged in") and reactor.callLater(
@@ -302,7 +302,7 @@ async def test_events_ends_when_asterisk_goes_away(
 
 
 @pytest_twisted.ensureDeferred
-async def test_action_prints_response_and_list_items(
+async def test_actionPrintsResponseAndListItems(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     conf = amiConf(tmp_path, port)
@@ -325,7 +325,7 @@ async def test_action_prints_response_and_list_items(
 
 
 @pytest_twisted.ensureDeferred
-async def test_action_refused_and_bad_header(
+async def test_actionRefusedAndBadHeader(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     conf = amiConf(tmp_path, port)
@@ -340,7 +340,7 @@ async def test_action_refused_and_bad_header(
 
 
 @pytest_twisted.ensureDeferred
-async def test_originate_reports_the_response(
+async def test_originateReportsTheResponse(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     server.failingChannels.append("PJSIP/broken*")
@@ -363,7 +363,7 @@ async def test_originate_reports_the_response(
 
 
 @pytest_twisted.ensureDeferred
-async def test_originate_variables_reach_the_channel_exactly(
+async def test_originateVariablesReachTheChannelExactly(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     conf = amiConf(tmp_path, port, extra="[FastAGI]\ncontext = ivr\n")
@@ -386,7 +386,7 @@ async def test_originate_variables_reach_the_channel_exactly(
 
 
 @pytest_twisted.ensureDeferred
-async def test_login_failures_have_distinct_statuses(
+async def test_loginFailuresHaveDistinctStatuses(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     streams = Streams()
@@ -432,7 +432,7 @@ def test_routes(text: str, expected: dict[str, Any]) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_serve_rejects_bad_routes_and_handlers(tmp_path: Path) -> None:
+async def test_serveRejectsBadRoutesAndHandlers(tmp_path: Path) -> None:
     conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
     cases = [
         (["nocolon"], "starpy serve: route 'nocolon': the handler must be module:function\n"),
@@ -456,7 +456,7 @@ async def test_serve_rejects_bad_routes_and_handlers(tmp_path: Path) -> None:
     assert exited.value.code == cli.EXIT_USAGE
 
 
-def test_prepared_serve_routes_calls() -> None:
+def test_preparedServeRoutesCalls() -> None:
     """The application ``starpy serve`` builds, driven by the fake caller in memory."""
     from starpy.cli.serve import prepareServe
 
@@ -474,7 +474,7 @@ def test_prepared_serve_routes_calls() -> None:
         assert channel.variables["SERVED"] == "%s %d" % (expected, os.getpid())
 
 
-def test_serve_backlog_option_overrides_the_configuration(tmp_path: Path) -> None:
+def test_serveBacklogOptionOverridesTheConfiguration(tmp_path: Path) -> None:
     from starpy.cli.serve import prepareServe
 
     conf = tmp_path / "starpy.conf"
@@ -522,7 +522,7 @@ def rawCall(port: int, extension: str = "100", script: str = "") -> List[str]:
     return commands
 
 
-def test_serve_end_to_end(tmp_path: Path) -> None:
+def test_serveEndToEnd(tmp_path: Path) -> None:
     conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
     process = starpyProcess("serve", "-c", conf, "100=tests.servehandlers:hello",
                             "/x=tests.servehandlers:other")
@@ -537,7 +537,7 @@ def test_serve_end_to_end(tmp_path: Path) -> None:
     assert "no handler for the call on PJSIP/t-00000001 to extension '555'" in err
 
 
-def test_serve_workers_share_one_socket(tmp_path: Path) -> None:
+def test_serveWorkersShareOneSocket(tmp_path: Path) -> None:
     conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
     process = starpyProcess("serve", "-c", conf, "--workers", "2",
                             "tests.servehandlers:blockingPid")
@@ -579,7 +579,7 @@ def test_serve_workers_share_one_socket(tmp_path: Path) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_console_command_against_the_fake_asterisk(
+async def test_consoleCommandAgainstTheFakeAsterisk(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     out, err, code = await getProcessOutputAndValue(
@@ -645,7 +645,7 @@ def countConnections(server: FakeAMIServerFactory) -> List[object]:
                              "events --help)"),
     (["serve", "m:f", "--nosuch"], "starpy serve: unrecognized arguments: --nosuch"),
 ])
-def test_bad_options_are_one_line_usage_errors(
+def test_badOptionsAreOneLineUsageErrors(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int],
         capsys: pytest.CaptureFixture[str], argv: List[str], words: str) -> None:
     server, port = fakeAMI
@@ -662,7 +662,7 @@ def test_bad_options_are_one_line_usage_errors(
     assert connections == []
 
 
-def test_option_values_that_are_accepted() -> None:
+def test_optionValuesThatAreAccepted() -> None:
     parse = cli._buildParser().parse_args
     assert parse(["serve", "m:f", "--port", "0"]).port == 0
     assert parse(["serve", "m:f", "--backlog", "4096"]).backlog == 4096
@@ -675,7 +675,7 @@ def test_option_values_that_are_accepted() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_unsendable_actions_are_usage_errors_before_connecting(
+async def test_unsendableActionsAreUsageErrorsBeforeConnecting(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     connections = countConnections(server)
@@ -706,7 +706,7 @@ async def test_unsendable_actions_are_usage_errors_before_connecting(
 
 
 @pytest_twisted.ensureDeferred
-async def test_serve_refuses_ambiguous_routes_before_loading_handlers(tmp_path: Path) -> None:
+async def test_serveRefusesAmbiguousRoutesBeforeLoadingHandlers(tmp_path: Path) -> None:
     conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
     cases = [
         (["100=no_such_module:a", "100=no_such_module:b"],
@@ -729,7 +729,7 @@ async def test_serve_refuses_ambiguous_routes_before_loading_handlers(tmp_path: 
         "extension 100", "extension 100@a", "extension 100@b", "any other call"]
 
 
-def test_agi_handler_errors_are_one_line(capsys: pytest.CaptureFixture[str],
+def test_agiHandlerErrorsAreOneLine(capsys: pytest.CaptureFixture[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "_configureLogging", lambda verbose: None)  # leave logging alone
     for handler, words in [
@@ -744,7 +744,7 @@ def test_agi_handler_errors_are_one_line(capsys: pytest.CaptureFixture[str],
 
 
 @pytest_twisted.ensureDeferred
-async def test_events_with_undecodable_bytes_on_a_strict_stdout(
+async def test_eventsWithUndecodableBytesOnAStrictStdout(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     """A Latin-1 value (kept by the codec as a lone surrogate) is printed escaped."""
     server, port = fakeAMI
@@ -764,7 +764,7 @@ async def test_events_with_undecodable_bytes_on_a_strict_stdout(
 
 
 @pytest_twisted.ensureDeferred
-async def test_action_with_undecodable_bytes_on_a_strict_stdout(
+async def test_actionWithUndecodableBytesOnAStrictStdout(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     server, port = fakeAMI
     server.astdb[("fam", "key")] = "Jos\udce9 \u00e9"
@@ -776,7 +776,7 @@ async def test_action_with_undecodable_bytes_on_a_strict_stdout(
     assert written(err) == "# 1 item\n"
 
 
-def test_printable_escapes_what_the_stream_cannot_encode() -> None:
+def test_printableEscapesWhatTheStreamCannotEncode() -> None:
     assert printable("plain \u00e9") == "plain \u00e9"
     assert printable("caf\udce9 \ud800") == "caf\\xe9 \\ud800"
     assert printable("caf\udce9 \u00e9 \u20ac", "ascii") == "caf\\xe9 \\xe9 \\u20ac"
@@ -786,14 +786,14 @@ def test_printable_escapes_what_the_stream_cannot_encode() -> None:
     assert written(out) == "Channel: caf\\xe9\n"
 
 
-def test_errors_with_undecodable_bytes_on_a_strict_stderr() -> None:
+def test_errorsWithUndecodableBytesOnAStrictStderr() -> None:
     """A one-line error holding such bytes reaches a strict stderr escaped, on one line."""
     err = strictStream()
     cli._report(escapingStream(err), "starpy action: Hangup failed: no channel caf\udce9\nmore")
     assert written(err) == "starpy action: Hangup failed: no channel caf\\xe9 more\n"
 
 
-def test_check_config_with_undecodable_bytes_on_a_strict_stdout(tmp_path: Path) -> None:
+def test_checkConfigWithUndecodableBytesOnAStrictStdout(tmp_path: Path) -> None:
     from starpy.cli.checkconfig import runCheckConfig
 
     conf = write(tmp_path / "s.conf", "[AMI]\nusername = mon\nsecret = s\n")
@@ -808,7 +808,7 @@ def test_check_config_with_undecodable_bytes_on_a_strict_stdout(tmp_path: Path) 
 
 
 @pytest_twisted.ensureDeferred
-async def test_events_stop_when_stdout_is_gone(
+async def test_eventsStopWhenStdoutIsGone(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     """``starpy events | head -1``: once the reader has gone, stop with one line."""
     server, port = fakeAMI
@@ -830,7 +830,7 @@ async def test_events_stop_when_stdout_is_gone(
 
 
 @pytest_twisted.ensureDeferred
-async def test_console_command_with_latin1_bytes_and_a_bad_header(
+async def test_consoleCommandWithLatin1BytesAndABadHeader(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     """The real command on a strict UTF-8 stdout: escaped value; an unsendable header is 2."""
     server, port = fakeAMI
@@ -853,7 +853,7 @@ async def test_console_command_with_latin1_bytes_and_a_bad_header(
 
 
 @pytest_twisted.ensureDeferred
-async def test_console_command_refused_login_is_one_line(
+async def test_consoleCommandRefusedLoginIsOneLine(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     """The real command: a refused login is one line on stderr, no log record beside it."""
     server, port = fakeAMI
@@ -870,7 +870,7 @@ async def test_console_command_refused_login_is_one_line(
 # -- events --json ------------------------------------------------------------------------------
 
 
-def test_format_json_keeps_every_header_and_repeats_as_lists() -> None:
+def test_formatJsonKeepsEveryHeaderAndRepeatsAsLists() -> None:
     import json
 
     from starpy.cli.ami import formatJSON
@@ -891,7 +891,7 @@ def test_format_json_keeps_every_header_and_repeats_as_lists() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_events_json_lines_with_the_server_name(
+async def test_eventsJsonLinesWithTheServerName(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
     import json
 
@@ -922,7 +922,7 @@ async def test_events_json_lines_with_the_server_name(
     assert json.loads(streams.out.getvalue())["_server"] == "pbx-paris"
 
 
-def test_events_server_name_without_json_is_a_usage_error() -> None:
+def test_eventsServerNameWithoutJsonIsAUsageError() -> None:
     from starpy.cli.ami import CommandError, runEvents
 
     args = cli._buildParser().parse_args(["events", "--server-name", "x"])

@@ -88,7 +88,7 @@ def _firstLine(process: "subprocess.Popen[str]", prefix: str) -> str:
     return line
 
 
-def test_readme_walkthrough_runs_as_written(tmp_path: Path, processes: Processes) -> None:
+def test_readmeWalkthroughRunsAsWritten(tmp_path: Path, processes: Processes) -> None:
     text = _section("Try it without Asterisk")
     (app,) = _blocks(text, "python")
     (tmp_path / "myapp.py").write_text(app)
@@ -166,7 +166,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path, processes: Processes
     (["--calls", "1", "--dtmf", "12x"], "argument --dtmf: expected DTMF digits"),
     (["--calls", "1", "--hangup-after", "-2"], "argument --hangup-after: expected seconds"),
 ])
-def test_bad_options_are_one_line_usage_errors(
+def test_badOptionsAreOneLineUsageErrors(
         args: List[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         cli.main(["fake", *args])
@@ -176,7 +176,7 @@ def test_bad_options_are_one_line_usage_errors(
 
 
 @pytest_twisted.ensureDeferred
-async def test_call_options_need_calls() -> None:
+async def test_callOptionsNeedCalls() -> None:
     out, err = io.StringIO(), io.StringIO()
     status = await cli.runCommand(["fake", "--ami-port", "0", "--dtmf", "1"], reactor, out, err)
     assert status == cli.EXIT_USAGE
@@ -186,7 +186,7 @@ async def test_call_options_need_calls() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_unreachable_fastagi_server_is_status_4() -> None:
+async def test_unreachableFastagiServerIsStatus4() -> None:
     import socket
 
     # A port nothing listens on: bound, never listening.
@@ -202,7 +202,7 @@ async def test_unreachable_fastagi_server_is_status_4() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_for_seconds_stops_the_fake_and_frees_the_port() -> None:
+async def test_forSecondsStopsTheFakeAndFreesThePort() -> None:
     from twisted.internet import protocol, task
 
     clock = task.Clock()
@@ -231,7 +231,7 @@ async def test_for_seconds_stops_the_fake_and_frees_the_port() -> None:
     await listening.stopListening()
 
 
-def test_fake_asterisk_hangs_up_the_caller_on_ami_hangup() -> None:
+def test_fakeAsteriskHangsUpTheCallerOnAmiHangup() -> None:
     from twisted.internet import task
 
     from starpy.cli.fake import FakeAsterisk, configText
@@ -248,7 +248,7 @@ def test_fake_asterisk_hangs_up_the_caller_on_ami_hangup() -> None:
                                 "secret = starpy-secret\n")
 
 
-def test_fake_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_fakeIsListedInTheHelp(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert "fake" in capsys.readouterr().out

@@ -22,21 +22,21 @@ def parseAll(data: bytes, **kw: object) -> list[Message]:
 
 
 class TestCapturedStreams:
-    def test_banner_without_blank_line(self) -> None:
+    def test_bannerWithoutBlankLine(self) -> None:
         parser = AMIParser()
         messages = parser.feed(transcripts.raw("ami-basic"))
         assert parser.banner == "Asterisk Call Manager/11.0.0"
         assert messages[0] == {"response": "Error", "actionid": "pre-1",
                                "message": "Permission denied"}
 
-    def test_core_settings_values(self) -> None:
+    def test_coreSettingsValues(self) -> None:
         messages = parseAll(transcripts.raw("ami-basic"))
         settings_ = next(m for m in messages if m.get("actionid") == "cs-1")
         assert settings_["amiversion"] == "11.0.0"
         assert settings_["asteriskversion"] == "22.10.1"
         assert settings_["systemname"] == ""  # "SystemName: \r\n"
 
-    def test_command_output_lines_kept_with_leading_spaces(self) -> None:
+    def test_commandOutputLinesKeptWithLeadingSpaces(self) -> None:
         messages = parseAll(transcripts.raw("ami-basic"))
         cmd3 = next(m for m in messages if m.get("actionid") == "cmd-3")
         output = cmd3.getAll("Output")
@@ -47,7 +47,7 @@ class TestCapturedStreams:
         assert cmd3["output"] == output[0]  # plain access: the first value
         assert [n for n, _ in cmd3.headers()].count("Output") == len(output)
 
-    def test_every_event_of_a_call(self) -> None:
+    def test_everyEventOfACall(self) -> None:
         messages = parseAll(transcripts.raw("events-call"))
         events = [m for m in messages if "event" in m]
         assert len(events) == 99
@@ -58,7 +58,7 @@ class TestCapturedStreams:
         assert hangup["cause-txt"]
         assert list(hangup)[:2] == ["event", "privilege"]  # header order kept
 
-    def test_dbget_list_response(self) -> None:
+    def test_dbgetListResponse(self) -> None:
         messages = parseAll(transcripts.raw("ami-basic"))
         response = next(m for m in messages if m.get("eventlist") == "start")
         assert response["message"]
@@ -67,7 +67,7 @@ class TestCapturedStreams:
 
 
 class TestFraming:
-    def test_old_style_command_output(self) -> None:
+    def test_oldStyleCommandOutput(self) -> None:
         data = (b"Asterisk Call Manager/1.0\r\n"
                 b"Response: Follows\r\nPrivilege: Command\r\nActionID: 7\r\n"
                 b"Name: not a header\nline two\n\nafter a blank line\n--END COMMAND--\r\n\r\n"
@@ -78,39 +78,39 @@ class TestFraming:
         assert first.body == ["Name: not a header", "line two", "", "after a blank line"]
         assert second.name == "Next"
 
-    def test_end_marker_glued_to_last_line(self) -> None:
+    def test_endMarkerGluedToLastLine(self) -> None:
         data = (b"Response: Follows\r\nActionID: 1\r\nuptime 5--END COMMAND--\r\n\r\n")
         (message,) = parseAll(data, expectBanner=False)
         assert message.body == ["uptime 5"]
 
-    def test_malformed_line_kept_out_of_headers(self) -> None:
+    def test_malformedLineKeptOutOfHeaders(self) -> None:
         (message,) = parseAll(b"Event: X\r\nthis line has no colon\r\nA: b\r\n\r\n",
                               expectBanner=False)
         assert dict(message) == {"event": "X", "a": "b"}
         assert message.body == ["this line has no colon"]
 
-    def test_value_keeps_colons_and_only_one_space_is_removed(self) -> None:
+    def test_valueKeepsColonsAndOnlyOneSpaceIsRemoved(self) -> None:
         (message,) = parseAll(b"Event: X\r\nAppData:  a: b\r\nEmpty:\r\n\r\n", expectBanner=False)
         assert message["appdata"] == " a: b"
         assert message["empty"] == ""
 
-    def test_message_over_bound(self) -> None:
+    def test_messageOverBound(self) -> None:
         parser = AMIParser(maxMessageSize=64, expectBanner=False)
         with pytest.raises(AMICodecError):
             parser.feed(b"Event: X\r\nA: " + b"x" * 100)
         with pytest.raises(AMICodecError):
             parser.feed(b"\r\n\r\n")  # a failed parser stays failed
 
-    def test_complete_message_over_bound(self) -> None:
+    def test_completeMessageOverBound(self) -> None:
         parser = AMIParser(maxMessageSize=32, expectBanner=False)
         with pytest.raises(AMICodecError):
             parser.feed(b"Event: X\r\nA: " + b"x" * 40 + b"\r\n\r\n")
 
-    def test_banner_over_bound(self) -> None:
+    def test_bannerOverBound(self) -> None:
         with pytest.raises(AMICodecError):
             AMIParser(maxMessageSize=32).feed(b"A" * 40)
 
-    def test_non_utf8_is_kept_losslessly(self) -> None:
+    def test_nonUtf8IsKeptLosslessly(self) -> None:
         (message,) = parseAll(b"Event: X\r\nCallerIDName: Ren\xe9\r\n\r\n", expectBanner=False)
         assert message["calleridname"].encode("utf-8", "surrogateescape") == b"Ren\xe9"
         again = formatMessage(message.headers())
@@ -118,14 +118,14 @@ class TestFraming:
 
 
 class TestMessage:
-    def test_secret_and_key_masked(self) -> None:
+    def test_secretAndKeyMasked(self) -> None:
         message = Message([("Action", "Login"), ("Secret", "s3cret"), ("Key", "abcdef")])
         assert "s3cret" not in repr(message)
         assert "abcdef" not in repr(message)
         assert "s3cret" not in message.dump()
         assert message["secret"] == "s3cret"
 
-    def test_repeated_headers_built(self) -> None:
+    def test_repeatedHeadersBuilt(self) -> None:
         message = Message([("Event", "X"), ("Variable", "a=1"), ("Variable", "b=2")])
         assert message.getAll("VARIABLE") == ["a=1", "b=2"]
         assert message.getAll("missing") == []
@@ -133,13 +133,13 @@ class TestMessage:
 
 
 class TestEncoding:
-    def test_action_bytes(self) -> None:
+    def test_actionBytes(self) -> None:
         data = formatAction("Originate", {"Channel": "Local/1@echo",
                                           "Variable": ["A=1", "B=two words"]}, "orig-1")
         assert data == (b"Action: Originate\r\nActionID: orig-1\r\nChannel: Local/1@echo\r\n"
                         b"Variable: A=1\r\nVariable: B=two words\r\n\r\n")
 
-    def test_pairs_and_numbers(self) -> None:
+    def test_pairsAndNumbers(self) -> None:
         assert formatAction("Ping", [("A", 1), ("A", 2.5)]) == b"Action: Ping\r\nA: 1\r\nA: 2.5\r\n\r\n"
 
     @pytest.mark.parametrize("headers", [
@@ -150,11 +150,11 @@ class TestEncoding:
         {"": "x"},
         {"ActionID": "mine"},
     ])
-    def test_injection_refused(self, headers: dict[str, str]) -> None:
+    def test_injectionRefused(self, headers: dict[str, str]) -> None:
         with pytest.raises(ValueError):
             formatAction("Status", headers)
 
-    def test_secret_not_echoed_in_error(self) -> None:
+    def test_secretNotEchoedInError(self) -> None:
         with pytest.raises(ValueError) as caught:
             formatAction("Login", {"Secret": "top\nsecret"})
         assert "top" not in str(caught.value)
@@ -170,7 +170,7 @@ _messages = st.lists(st.tuples(_names, _values), min_size=1, max_size=8).filter(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_messages, min_size=1, max_size=6), st.data())
-def test_any_split_gives_the_same_messages(messages: list[list[tuple[str, str]]],
+def test_anySplitGivesTheSameMessages(messages: list[list[tuple[str, str]]],
                                            data: st.DataObject) -> None:
     stream = b"Asterisk Call Manager/11.0.0\r\n" + b"".join(formatMessage(m) for m in messages)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
@@ -188,7 +188,7 @@ def test_any_split_gives_the_same_messages(messages: list[list[tuple[str, str]]]
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400), st.integers(16, 200))
-def test_arbitrary_bytes_give_messages_or_codec_error(data: bytes, bound: int) -> None:
+def test_arbitraryBytesGiveMessagesOrCodecError(data: bytes, bound: int) -> None:
     parser = AMIParser(maxMessageSize=bound)
     try:
         for start in range(0, len(data), 7):
@@ -206,6 +206,6 @@ def test_arbitrary_bytes_give_messages_or_codec_error(data: bytes, bound: int) -
     ("SSH-2.0-OpenSSH_9.2", None),
     ("Asterisk Call Manager", None),
 ])
-def test_banner_version(banner: str, version: str | None) -> None:
+def test_bannerVersion(banner: str, version: str | None) -> None:
     from starpy.codec.ami import bannerVersion
     assert bannerVersion(banner) == version

@@ -38,7 +38,7 @@ def readBack(data: bytes, readSizes: Sequence[int] = ()) -> List[Any]:
 # -- the model itself agrees with what Asterisk answered ------------------------
 
 
-def test_model_discards_a_line_that_does_not_fit_with_its_crlf() -> None:
+def test_modelDiscardsALineThatDoesNotFitWithItsCrlf() -> None:
     fits = b"Action: UserEvent\r\nX: " + b"a" * (MAX_LINE_BYTES - 3) + b"\r\n\r\n"
     (action,) = readBack(fits)
     assert isinstance(action, ReadAction)
@@ -48,7 +48,7 @@ def test_model_discards_a_line_that_does_not_fit_with_its_crlf() -> None:
     assert isinstance(outcomes[0], ReadError) and outcomes[0].message == LINE_TOO_LONG
 
 
-def test_model_refuses_more_than_128_header_lines() -> None:
+def test_modelRefusesMoreThan128HeaderLines() -> None:
     lines = b"Action: UserEvent\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(128))
     (outcome,) = readBack(lines + b"\r\n")
     assert outcome == ReadError(TOO_MANY_LINES)
@@ -57,7 +57,7 @@ def test_model_refuses_more_than_128_header_lines() -> None:
     assert isinstance(outcome, ReadAction) and len(outcome.lines) == 128
 
 
-def test_model_cuts_a_value_at_nul_and_skips_leading_blanks() -> None:
+def test_modelCutsAValueAtNulAndSkipsLeadingBlanks() -> None:
     (action,) = readBack(b"Action: Setvar\r\nValue:  \tab\x00cd\r\n\r\n")
     assert action.headers() == [("Action", "Setvar"), ("Value", "ab")]
 
@@ -65,7 +65,7 @@ def test_model_cuts_a_value_at_nul_and_skips_leading_blanks() -> None:
 # -- what formatAction refuses --------------------------------------------------
 
 
-def test_longest_line_accepted_and_one_byte_more_refused() -> None:
+def test_longestLineAcceptedAndOneByteMoreRefused() -> None:
     # "X: " is 3 bytes: a value of MAX_LINE_BYTES - 3 bytes makes the line exactly fit.
     value = "a" * (MAX_LINE_BYTES - 3)
     data = formatAction("UserEvent", [("X", value)], "id-1")
@@ -76,7 +76,7 @@ def test_longest_line_accepted_and_one_byte_more_refused() -> None:
     assert str(MAX_LINE_BYTES) in str(caught.value) and "'X'" in str(caught.value)
 
 
-def test_line_length_counted_in_utf8_bytes_not_characters() -> None:
+def test_lineLengthCountedInUtf8BytesNotCharacters() -> None:
     euro = "\u20ac"  # three bytes in UTF-8
     fits = euro * ((MAX_LINE_BYTES - 3) // 3)
     formatAction("UserEvent", [("X", fits)], "id-1")
@@ -85,18 +85,18 @@ def test_line_length_counted_in_utf8_bytes_not_characters() -> None:
     assert len(fits + euro) < MAX_LINE_BYTES  # characters alone would pass
 
 
-def test_long_action_name_refused_also_without_headers() -> None:
+def test_longActionNameRefusedAlsoWithoutHeaders() -> None:
     with pytest.raises(ValueError, match="'Action'"):
         formatAction("A" * 1100, None, "id-1")
 
 
-def test_secret_too_long_refused_without_showing_it() -> None:
+def test_secretTooLongRefusedWithoutShowingIt() -> None:
     with pytest.raises(ValueError) as caught:
         formatAction("Login", [("Username", "u"), ("Secret", "s3cr3t" * 200)], "id-1")
     assert "s3cr3t" not in str(caught.value)
 
 
-def test_header_count_limit_counts_action_and_actionid() -> None:
+def test_headerCountLimitCountsActionAndActionid() -> None:
     most = [("H%d" % i, "v") for i in range(MAX_ACTION_HEADERS - 2)]
     (action,) = readBack(formatAction("UserEvent", most, "id-1"))
     assert isinstance(action, ReadAction) and len(action.lines) == MAX_ACTION_HEADERS
@@ -111,37 +111,37 @@ def test_header_count_limit_counts_action_and_actionid() -> None:
     [("Na\x00me", "x")],
     [("Secret", "top\x00secret")],
 ])
-def test_nul_refused_like_cr_and_lf(headers: List[Tuple[str, str]]) -> None:
+def test_nulRefusedLikeCrAndLf(headers: List[Tuple[str, str]]) -> None:
     with pytest.raises(ValueError, match="NUL") as caught:
         formatAction("Login", headers, "id-1")
     assert "top" not in str(caught.value) and "SIP" not in str(caught.value)
 
 
-def test_nul_refused_in_action_name() -> None:
+def test_nulRefusedInActionName() -> None:
     with pytest.raises(ValueError, match="NUL"):
         formatAction("Ping\x00", None, "id-1")
 
 
 @pytest.mark.parametrize("value", [" x", "\tx", " ", "\x01x"])
-def test_value_with_leading_blank_refused(value: str) -> None:
+def test_valueWithLeadingBlankRefused(value: str) -> None:
     with pytest.raises(ValueError, match="space or control"):
         formatAction("UserEvent", [("X", value)], "id-1")
     with pytest.raises(ValueError, match="space or control"):
         formatAction(value, None, "id-1")
 
 
-def test_empty_values_and_inner_blanks_still_sent() -> None:
+def test_emptyValuesAndInnerBlanksStillSent() -> None:
     data = formatAction("UserEvent", [("Empty", ""), ("Inner", "a  b "), ("N", -1)], "id-1")
     (action,) = readBack(data)
     assert action.headers()[2:] == [("Empty", ""), ("Inner", "a  b "), ("N", "-1")]
 
 
-def test_empty_action_name_refused() -> None:
+def test_emptyActionNameRefused() -> None:
     with pytest.raises(ValueError, match="empty"):
         formatAction("", None, "id-1")
 
 
-def test_server_side_messages_keep_their_freedom() -> None:
+def test_serverSideMessagesKeepTheirFreedom() -> None:
     """formatMessage (the fake Asterisk's events) is not bound by the reader of actions."""
     output = [("Response", "Success"), ("Output", "  indented")] + [("Output", "x")] * 200
     assert Message(output) == AMIParser(expectBanner=False).feed(formatMessage(output))[0]
@@ -190,7 +190,7 @@ _headers = st.one_of(
 @settings(max_examples=1500, deadline=None)
 @given(st.one_of(_actions, _actions, _actions, _text, _blankFirst), _headers,
        st.lists(st.integers(1, 1024), max_size=20))
-def test_asterisk_reads_back_exactly_what_was_sent_or_it_was_refused(
+def test_asteriskReadsBackExactlyWhatWasSentOrItWasRefused(
         action: str, headers: List[Tuple[str, Any]], readSizes: List[int]) -> None:
     try:
         data = formatAction(action, headers, "starpy-1")
@@ -240,7 +240,7 @@ def feedInPieces(parser: AMIParser, data: bytes, size: int) -> List[Message]:
 
 
 @pytest.mark.parametrize("piece", [1, 7, 64, 1500])
-def test_one_megabyte_message_in_small_pieces_costs_linear_work(piece: int) -> None:
+def test_oneMegabyteMessageInSmallPiecesCostsLinearWork(piece: int) -> None:
     value = b"x" * (1 << 20)
     data = b"Asterisk Call Manager/11.0.0\r\nEvent: Big\r\nData: " + value + b"\r\n\r\n"
     if piece == 1:
@@ -258,7 +258,7 @@ def test_one_megabyte_message_in_small_pieces_costs_linear_work(piece: int) -> N
         assert [m["data"] for m in messages] == [value.decode()]
 
 
-def test_banner_and_old_command_output_in_pieces_cost_linear_work() -> None:
+def test_bannerAndOldCommandOutputInPiecesCostLinearWork() -> None:
     output = b"line\n" * 40_000 + b"\n" * 100 + b"--END COMMAND--\r\n\r\n"
     data = (b"Asterisk Call Manager/1.0\r\n"
             b"Response: Follows\r\nPrivilege: Command\r\nActionID: 7\r\n\r\n" + output)
@@ -276,7 +276,7 @@ def test_banner_and_old_command_output_in_pieces_cost_linear_work() -> None:
     assert parser.banner is not None and parser.banner.endswith("/1.0")
 
 
-def test_bound_still_holds_when_the_message_comes_in_pieces() -> None:
+def test_boundStillHoldsWhenTheMessageComesInPieces() -> None:
     parser = AMIParser(maxMessageSize=4096)
     parser.feed(b"Asterisk Call Manager/11.0.0\r\nEvent: Big\r\n")
     with pytest.raises(AMICodecError) as caught:
@@ -290,7 +290,7 @@ def test_bound_still_holds_when_the_message_comes_in_pieces() -> None:
             old.feed(b"Response: Follows\r\n\r\n" if _ == 0 else b"y" * 64 + b"\r\n\r\n")
 
 
-def test_many_small_messages_in_one_chunk_cost_linear_work() -> None:
+def test_manySmallMessagesInOneChunkCostLinearWork() -> None:
     one = b"Event: Newexten\r\nChannel: PJSIP/100-0001\r\nExten: 100\r\n\r\n"
     data = b"Asterisk Call Manager/11.0.0\r\n" + one * 5000 + b"\r\n" * 2000 + one
     parser = CountingParser()
@@ -300,7 +300,7 @@ def test_many_small_messages_in_one_chunk_cost_linear_work() -> None:
     assert CountingBuffer.work <= 4 * len(data)
 
 
-def test_old_command_output_ending_a_chunk_then_plain_messages() -> None:
+def test_oldCommandOutputEndingAChunkThenPlainMessages() -> None:
     parser = AMIParser(expectBanner=False)
     assert parser.feed(b"Response: Follows\r\nActionID: 1\r\n\r\nout\n\nmore\n") == []
     (output,) = parser.feed(b"--END COMMAND--\r\n\r\n")
@@ -319,7 +319,7 @@ _tokens = st.sampled_from([
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_tokens, max_size=40), st.data())
-def test_any_stream_split_anywhere_parses_as_when_whole(tokens: List[bytes], data: st.DataObject) -> None:
+def test_anyStreamSplitAnywhereParsesAsWhenWhole(tokens: List[bytes], data: st.DataObject) -> None:
     stream = b"Asterisk Call Manager/11.0.0\r\n" + b"".join(tokens)
     whole = AMIParser()
     expected = whole.feed(stream)

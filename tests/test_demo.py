@@ -18,7 +18,7 @@ def summary(text: str) -> dict[str, int]:
 
 
 @pytest_twisted.ensureDeferred
-async def test_demo_runs_against_the_fake_asterisk() -> None:
+async def test_demoRunsAgainstTheFakeAsterisk() -> None:
     out = io.StringIO()
     status = await runDemo(reactor, out, calls=len(CALLERS))
     text = out.getvalue()
@@ -38,7 +38,7 @@ async def test_demo_runs_against_the_fake_asterisk() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_many_calls_show_a_progress_line_and_only_the_summary() -> None:
+async def test_manyCallsShowAProgressLineAndOnlyTheSummary() -> None:
     out, progress = io.StringIO(), io.StringIO()
     await runDemo(reactor, out, calls=20, concurrency=10, progress=progress)
     assert summary(out.getvalue()) == {"0": 8, "#": 4, "2 555": 4, "hangup": 4}
@@ -46,7 +46,7 @@ async def test_many_calls_show_a_progress_line_and_only_the_summary() -> None:
     assert progress.getvalue().endswith("\r  20/20 calls done\n")
 
 
-def test_cli_demo_entry_point() -> None:
+def test_cliDemoEntryPoint() -> None:
     done = subprocess.run([sys.executable, "-m", "starpy", "demo", "--calls", "2"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -54,7 +54,7 @@ def test_cli_demo_entry_point() -> None:
     assert "call 2 from 5550001: the caller chooses 2 and enters extension 555#" in done.stdout
 
 
-def test_cli_demo_writes_no_progress_line_into_a_file() -> None:
+def test_cliDemoWritesNoProgressLineIntoAFile() -> None:
     """stderr is a pipe here, as when it goes to a log file: no "\\r" lines."""
     done = subprocess.run([sys.executable, "-m", "starpy", "demo", "--calls", "12",
                            "--concurrency", "6"], capture_output=True, timeout=120)
@@ -63,7 +63,7 @@ def test_cli_demo_writes_no_progress_line_into_a_file() -> None:
     assert b"summary: 12 call(s)" in done.stdout
 
 
-def test_cli_demo_refuses_bad_options() -> None:
+def test_cliDemoRefusesBadOptions() -> None:
     done = subprocess.run([sys.executable, "-m", "starpy", "demo", "--concurrency", "0"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2

@@ -12,12 +12,12 @@ from starpy import fastagi, menu
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, spacedDigits
 
 
-def test_spaced_digits_as_documented() -> None:
+def test_spacedDigitsAsDocumented() -> None:
     assert spacedDigits("12#") == [(2.0, "1"), (3.0, "2"), (4.0, "#")]
     assert spacedDigits("5", start=0.5, interval=3) == [(0.5, "5")]
 
 
-def test_a_bare_simulated_channel() -> None:
+def test_aBareSimulatedChannel() -> None:
     channel = SimulatedChannel()
     environment = dict(channel.environment())
     assert (environment["agi_request"], environment["agi_channel"], environment["agi_context"],
@@ -28,7 +28,7 @@ def test_a_bare_simulated_channel() -> None:
     assert sorted(channel.applications) == ["Answer", "Hangup", "Log", "NoOp", "Set", "Verbose"]
 
 
-def test_collect_digits_on_its_own_is_a_chain_of_one_pair() -> None:
+def test_collectDigitsOnItsOwnIsAChainOfOnePair() -> None:
     results: List[Any] = []
     collect = menu.CollectDigits(soundFile="extension", maxDigits=5)
     handled = menu.CollectDigits(soundFile="extension", minDigits=0,
@@ -49,7 +49,7 @@ def test_collect_digits_on_its_own_is_a_chain_of_one_pair() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_listen_fastagi_fires_with_the_listening_port() -> None:
+async def test_listenFastagiFiresWithTheListeningPort() -> None:
     port = await fastagi.listenFastAGI(fastagi.FastAGIFactory(lambda agi: agi.finish()),
                                        port=0, reactor=reactor)
     number = port.getHost().port  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ def _modules() -> list[str]:
     return [n for n in names if not n.startswith("starpy.testing") and n != "starpy.__main__"]
 
 
-def test_every_exception_is_defined_in_error() -> None:
+def test_everyExceptionIsDefinedInError() -> None:
     strays = []
     for name in _modules():
         module = importlib.import_module(name)
@@ -44,7 +44,7 @@ def test_every_exception_is_defined_in_error() -> None:
     assert strays == []
 
 
-def test_every_starpy_error_derives_from_starpy_error() -> None:
+def test_everyStarpyErrorDerivesFromStarpyError() -> None:
     for name in error.__all__:
         value = getattr(error, name)
         if inspect.isclass(value):
@@ -52,5 +52,5 @@ def test_every_starpy_error_derives_from_starpy_error() -> None:
 
 
 @pytest.mark.parametrize("module, name", OLD_HOMES)
-def test_old_import_paths_still_work(module: str, name: str) -> None:
+def test_oldImportPathsStillWork(module: str, name: str) -> None:
     assert getattr(importlib.import_module(module), name) is getattr(error, name)

@@ -19,26 +19,26 @@ def run(script: str, *args: str, env: Optional[Dict[str, str]] = None,
                           capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
 
 
-def test_amicommand_prints_cli_output() -> None:
+def test_amicommandPrintsCliOutput() -> None:
     done = run("amicommand.py", "--fake", "core show version")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Asterisk 22.10.1 built by")
 
 
-def test_amicommand_reports_unknown_cli_command() -> None:
+def test_amicommandReportsUnknownCliCommand() -> None:
     done = run("amicommand.py", "--fake", "no such thing")
     assert done.returncode == 1
     assert "No such command 'no such thing'" in done.stderr
 
 
-def test_asyncagi_originates_and_plays_a_menu_on_the_fake() -> None:
+def test_asyncagiOriginatesAndPlaysAMenuOnTheFake() -> None:
     done = run("asyncagi.py", "--fake")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["call up on Local/300@asyncagi-00000001;1",
                                         "pressed 2", "back to the dialplan"]
 
 
-def test_menu_serves_the_documented_menus_to_scripted_calls() -> None:
+def test_menuServesTheDocumentedMenusToScriptedCalls() -> None:
     done = run("menu.py", "--fake")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
@@ -60,17 +60,17 @@ def fake(script: str, *args: str) -> str:
     return done.stdout
 
 
-def test_hellofastagi_fake_alias() -> None:
+def test_hellofastagiFakeAlias() -> None:
     assert fake("hellofastagi.py").splitlines()[-1] == "selftest passed"
 
 
-def test_hellofastagiapp_says_the_time_for_extension_s() -> None:
+def test_hellofastagiappSaysTheTimeForExtensionS() -> None:
     lines = fake("hellofastagiapp.py").splitlines()
     assert lines[0].startswith("  >> SAY DATETIME ")
     assert lines[-1] == "  (call ended: SUCCESS)"
 
 
-def test_getvariable_prints_environment_and_variables() -> None:
+def test_getvariablePrintsEnvironmentAndVariables() -> None:
     out = fake("getvariable.py")
     assert "  agi_context: getvariable\n" in out
     assert "  'CALLERID(num)' -- '1000'\n" in out
@@ -78,21 +78,21 @@ def test_getvariable_prints_environment_and_variables() -> None:
     assert "  'NO_SUCH_VARIABLE' -- UNDEFINED\n" in out
 
 
-def test_fastagisetvariable_round_trips_quotes() -> None:
+def test_fastagisetvariableRoundTripsQuotes() -> None:
     out = fake("fastagisetvariable.py")
     assert "Retrieved value 'That\"2set'" in out
     assert "SET VARIABLE \"this\\\"toset\" \"That\\\"2set\"" in out
     assert out.rstrip().endswith("channel variable 'this\"toset' is now 'That\"2set'")
 
 
-def test_readingdigits_reads_three_ways_and_counts() -> None:
+def test_readingdigitsReadsThreeWaysAndCounts() -> None:
     out = fake("readingdigits.py")
     assert "call 1: waitForDigit '7', choice '2', getData '45'\n" in out
     assert "call 2: waitForDigit '1', choice '3', getData '9' (timed out)\n" in out
     assert ">> SAY NUMBER 2 *" in out
 
 
-def test_timestamp_announces_then_beeps() -> None:
+def test_timestampAnnouncesThenBeeps() -> None:
     out = fake("timestamp.py", "--ahead", "0.6")
     commands = [line.split("<<")[0].strip() for line in out.splitlines() if ">>" in line]
     assert [c.split()[1:3] for c in commands] == [
@@ -101,13 +101,13 @@ def test_timestamp_announces_then_beeps() -> None:
     assert commands[1].endswith(" HM") and commands[2].endswith("beep \"\"")
 
 
-def test_timestampapp_uses_seconds_and_thanks() -> None:
+def test_timestampappUsesSecondsAndThanks() -> None:
     out = fake("timestampapp.py")
     assert '" HMS' in out and "STREAM FILE thank-you-for-calling" in out
     assert out.startswith("announced ")
 
 
-def test_connecttoivr_reports_answer_and_failure() -> None:
+def test_connecttoivrReportsAnswerAndFailure() -> None:
     assert fake("connecttoivr.py", "PJSIP/100").startswith(
         "PJSIP/100-00000001 connected to outgoing,s,1: Success, uniqueid ")
     done = run("connecttoivr.py", "--fake", "PJSIP/busy")
@@ -115,7 +115,7 @@ def test_connecttoivr_reports_answer_and_failure() -> None:
     assert done.stdout == "PJSIP/busy did not answer (reason 0)\n"
 
 
-def test_priexhaustion_counts_channels_and_warns() -> None:
+def test_priexhaustionCountsChannelsAndWarns() -> None:
     assert fake("priexhaustion.py").splitlines() == [
         "+ PJSIP/100-00000001: 1 channel open",
         "+ DAHDI/1-1: 2 channels open",
@@ -126,7 +126,7 @@ def test_priexhaustion_counts_channels_and_warns() -> None:
     ]
 
 
-def test_calldurationcallback_calls_back_with_the_duration() -> None:
+def test_calldurationcallbackCallsBackWithTheDuration() -> None:
     out = fake("calldurationcallback.py")
     lines = out.splitlines()
     assert lines[1] == "  >> GET DATA your-account 5000 7             << 200 result=1234"
@@ -136,7 +136,7 @@ def test_calldurationcallback_calls_back_with_the_duration() -> None:
     assert lines[-1] == "reported: True"
 
 
-def test_menutest_runs_the_menu_test_on_scripted_calls() -> None:
+def test_menutestRunsTheMenuTestOnScriptedCalls() -> None:
     lines = fake("menutest.py").splitlines()
     assert lines[0].startswith("menu test server on 127.0.0.1:")
     assert lines[0].endswith("; 9 scripted calls in memory")
@@ -189,7 +189,7 @@ def withoutConfig(tmp_path: Path, **extra: str) -> Dict[str, str]:
     ("priexhaustion.py", [], {}, 1,
      "priexhaustion.py: [AMI] username: not set: add it to starpy.conf to use the AMI"),
 ])
-def test_ordinary_errors_are_one_line(tmp_path: Path, script: str, args: list[str],
+def test_ordinaryErrorsAreOneLine(tmp_path: Path, script: str, args: list[str],
                                       extra: Dict[str, str], status: int, words: str) -> None:
     port = str(closedPort())
     done = run(script, *[port if a == "PORT" else a for a in args],
@@ -199,7 +199,7 @@ def test_ordinary_errors_are_one_line(tmp_path: Path, script: str, args: list[st
     assert "Traceback" not in done.stderr
 
 
-def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+def test_aPortInUseIsOneLine(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)

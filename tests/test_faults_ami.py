@@ -64,7 +64,7 @@ def tearDown(clock: task.Clock, endpoint: MemoryEndpoint, service: manager.AMISe
     assert clock.getDelayedCalls() == []
 
 
-def test_server_restart_with_actions_pending() -> None:
+def test_serverRestartWithActionsPending() -> None:
     clock, server, endpoint, service = setUp()
     first = service.protocol
     assert first is not None
@@ -93,7 +93,7 @@ def test_server_restart_with_actions_pending() -> None:
     tearDown(clock, endpoint, service)
 
 
-def test_connection_drops_in_the_middle_of_a_message() -> None:
+def test_connectionDropsInTheMiddleOfAMessage() -> None:
     clock, server, endpoint, service = setUp()
     ami = service.protocol
     assert ami is not None
@@ -115,7 +115,7 @@ def test_connection_drops_in_the_middle_of_a_message() -> None:
     tearDown(clock, endpoint, service)
 
 
-def test_peer_sending_one_byte_at_a_time() -> None:
+def test_peerSendingOneByteAtATime() -> None:
     whole = manager.AMIProtocol(clock=task.Clock())
     bytewise = manager.AMIProtocol(clock=task.Clock())
     events: dict[str, List[Any]] = {"whole": [], "bytes": []}
@@ -132,7 +132,7 @@ def test_peer_sending_one_byte_at_a_time() -> None:
     assert events["bytes"] == events["whole"] and len(events["whole"]) == 99
 
 
-def test_event_storm_while_actions_pending() -> None:
+def test_eventStormWhileActionsPending() -> None:
     clock, server, endpoint, service = setUp()
     ami = service.protocol
     assert ami is not None
@@ -152,7 +152,7 @@ def test_event_storm_while_actions_pending() -> None:
     tearDown(clock, endpoint, service)
 
 
-def test_reply_with_unknown_action_id_changes_nothing() -> None:
+def test_replyWithUnknownActionIdChangesNothing() -> None:
     clock, server, endpoint, service = setUp()
     ami = service.protocol
     assert ami is not None
@@ -164,7 +164,7 @@ def test_reply_with_unknown_action_id_changes_nothing() -> None:
     tearDown(clock, endpoint, service)
 
 
-def test_half_open_connection_caught_by_keepalive() -> None:
+def test_halfOpenConnectionCaughtByKeepalive() -> None:
     clock, server, endpoint, service = setUp(keepalive=5.0, keepaliveTimeout=2.0)
     first = service.protocol
     assert first is not None
@@ -185,7 +185,7 @@ def test_half_open_connection_caught_by_keepalive() -> None:
     tearDown(clock, endpoint, service)
 
 
-def test_reconnect_waits_while_asterisk_is_down() -> None:
+def test_reconnectWaitsWhileAsteriskIsDown() -> None:
     clock, server, endpoint, service = setUp()
     endpoint.refuse = True
     server.dropAll()
@@ -202,7 +202,7 @@ def test_reconnect_waits_while_asterisk_is_down() -> None:
 
 
 @pytest.mark.parametrize("cut", [1, 5, 17, 40])
-def test_drop_after_any_prefix_leaves_nothing_pending(cut: int) -> None:
+def test_dropAfterAnyPrefixLeavesNothingPending(cut: int) -> None:
     from twisted.internet.testing import StringTransport
     clock = task.Clock()
     ami = manager.AMIProtocol(clock=clock, defaultTimeout=5.0)

@@ -15,7 +15,7 @@ from starpy.testing.pytest_plugin import LoggedErrors
 ENV_START = b"agi_network: yes\nagi_network_script: hello\nagi_channel: PJSIP/slow-1\n"
 
 
-def test_peer_that_never_ends_its_environment_is_dropped() -> None:
+def test_peerThatNeverEndsItsEnvironmentIsDropped() -> None:
     clock = task.Clock()
     started: List[Any] = []
     factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)
@@ -34,7 +34,7 @@ def test_peer_that_never_ends_its_environment_is_dropped() -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_environment_in_time_cancels_the_timer() -> None:
+def test_environmentInTimeCancelsTheTimer() -> None:
     clock = task.Clock()
     started: List[Any] = []
     factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)
@@ -46,7 +46,7 @@ def test_environment_in_time_cancels_the_timer() -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_finish_all_ends_calls_in_progress_cleanly(loggedErrors: LoggedErrors) -> None:
+def test_finishAllEndsCallsInProgressCleanly(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     outcomes: List[Any] = []
 
@@ -80,7 +80,7 @@ def test_finish_all_ends_calls_in_progress_cleanly(loggedErrors: LoggedErrors) -
 
 
 @pytest_twisted.ensureDeferred
-async def test_stopping_the_server_finishes_calls_in_progress(loggedErrors: LoggedErrors) -> None:
+async def test_stoppingTheServerFinishesCallsInProgress(loggedErrors: LoggedErrors) -> None:
     handlers: List[Any] = []
     bothWaiting: defer.Deferred[None] = defer.Deferred()
 
@@ -109,7 +109,7 @@ async def test_stopping_the_server_finishes_calls_in_progress(loggedErrors: Logg
         "AGI handler failed on PJSIP/tcp-%d" % i for i in range(2)]
 
 
-def test_one_slow_peer_among_many_is_dropped_alone() -> None:
+def test_oneSlowPeerAmongManyIsDroppedAlone() -> None:
     clock = task.Clock()
     started: List[Any] = []
     factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)

@@ -50,7 +50,7 @@ def connected() -> tuple[AMIProtocol, StringTransport]:
      b"Action: Filter\r\nActionID: f-1\r\n"
      b"MatchCriteria: action(exclude),name(VarSet),method(none)\r\nOperation: Add\r\n\r\n"),
 ])
-def test_filter_wire_bytes(call: Callable[[AMIProtocol], Any], wire: bytes) -> None:
+def test_filterWireBytes(call: Callable[[AMIProtocol], Any], wire: bytes) -> None:
     ami, transport = connected()
     d = call(ami)
     assert transport.value() == wire
@@ -72,7 +72,7 @@ def test_filter_wire_bytes(call: Callable[[AMIProtocol], Any], wire: bytes) -> N
     ({"header": "Channel,Exten", "method": "exact", "filter": "x"}, "header must be"),
     ({"name": 3}, "name must be"),
 ])
-def test_filter_refuses_before_sending(kwargs: dict[str, Any], message: str) -> None:
+def test_filterRefusesBeforeSending(kwargs: dict[str, Any], message: str) -> None:
     ami, transport = connected()
     with pytest.raises(ValueError, match=message):
         ami.filter(**kwargs)
@@ -80,7 +80,7 @@ def test_filter_refuses_before_sending(kwargs: dict[str, Any], message: str) -> 
     assert ami.pendingCount == 0
 
 
-def test_filter_refused_by_asterisk_fails_with_its_message() -> None:
+def test_filterRefusedByAsteriskFailsWithItsMessage() -> None:
     ami, transport = connected()
     d = ami.filter("Channel: (")
     ami.dataReceived(b"Response: Error\r\nActionID: f-1\r\nMessage: Filter did not compile."

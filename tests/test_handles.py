@@ -10,7 +10,7 @@ from starpy.dispatch import Handle
 from starpy.utilapplication import UtilApplication
 
 
-def test_handle_cancels_once_and_is_callable() -> None:
+def test_handleCancelsOnceAndIsCallable() -> None:
     undone: List[int] = []
     handle = Handle(lambda: undone.append(1))
     assert handle.active
@@ -20,7 +20,7 @@ def test_handle_cancels_once_and_is_callable() -> None:
     assert undone == [1] and not handle.active
 
 
-def test_application_registrations_return_handles(tmp_path: Any) -> None:
+def test_applicationRegistrationsReturnHandles(tmp_path: Any) -> None:
     application = _application(tmp_path)
     handler = lambda agi: None  # noqa: E731
     forExtension = application.handleCallsFor("100", handler)
@@ -33,7 +33,7 @@ def test_application_registrations_return_handles(tmp_path: Any) -> None:
     assert "hello" not in application._scripts
 
 
-def test_service_observers_return_handles() -> None:
+def test_serviceObserversReturnHandles() -> None:
     service = manager.AMIService(manager.AMIFactory("u", "s", reactor=Clock()),
                                  "tcp:host=127.0.0.1:port=1", clock=Clock())
     seen: List[Any] = []

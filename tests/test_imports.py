@@ -49,7 +49,7 @@ def _graph() -> Dict[str, Set[str]]:
     return graph
 
 
-def test_no_import_cycle() -> None:
+def test_noImportCycle() -> None:
     graph = _graph()
     cycles: List[List[str]] = []
     state: Dict[str, int] = {}
@@ -81,7 +81,7 @@ def test_no_import_cycle() -> None:
     ("starpy.menucollect", "starpy.menu.collect"),
     ("starpy.menuprompt", "starpy.menu.prompt"),
 ])
-def test_moved_modules_still_import(old: str, new: str) -> None:
+def test_movedModulesStillImport(old: str, new: str) -> None:
     before, after = importlib.import_module(old), importlib.import_module(new)
     assert before.__all__ == after.__all__
     for name in after.__all__:

@@ -53,12 +53,12 @@ class Client:
 # -- login -----------------------------------------------------------------
 
 
-def test_banner_version_kept() -> None:
+def test_bannerVersionKept() -> None:
     client = Client()
     assert client.ami.amiVersion == "11.0.0"
 
 
-def test_plain_login_sends_exact_bytes_and_fires_with_protocol() -> None:
+def test_plainLoginSendsExactBytesAndFiresWithProtocol() -> None:
     client = Client(ids=iter(["login-1"]))
     d = client.ami.login("starpy", "starpy-secret")
     assert client.transport.value() == (
@@ -69,7 +69,7 @@ def test_plain_login_sends_exact_bytes_and_fires_with_protocol() -> None:
     assert client.ami.loggedIn
 
 
-def test_login_waits_for_banner() -> None:
+def test_loginWaitsForBanner() -> None:
     client = Client(banner=False)
     d = client.ami.login("u", "s")
     assert client.transport.value() == b""
@@ -78,7 +78,7 @@ def test_login_waits_for_banner() -> None:
     unfired(d)
 
 
-def test_md5_login_matches_capture() -> None:
+def test_md5LoginMatchesCapture() -> None:
     client = Client(ids=iter(["ch-1", "md5-1"]))
     d = client.ami.login("starpy", "starpy-secret", md5=True)
     runs = [data for way, data in transcripts.exchanges("ami-md5")]
@@ -92,7 +92,7 @@ def test_md5_login_matches_capture() -> None:
     assert result(d) is client.ami
 
 
-def test_wrong_secret_fails_with_authentication_error_and_closes() -> None:
+def test_wrongSecretFailsWithAuthenticationErrorAndCloses() -> None:
     client = Client(ids=iter(["bad-login"]))
     d = client.ami.login("starpy", "wrong")
     assert not client.transport.disconnecting
@@ -103,7 +103,7 @@ def test_wrong_secret_fails_with_authentication_error_and_closes() -> None:
     assert client.transport.disconnecting
 
 
-def test_events_off_on_login() -> None:
+def test_eventsOffOnLogin() -> None:
     client = Client()
     client.ami.login("u", "s", events=False)
     assert client.sent()[0]["events"] == "off"
@@ -112,7 +112,7 @@ def test_events_off_on_login() -> None:
 # -- actions and replies ----------------------------------------------------
 
 
-def test_replies_matched_by_action_id_not_order() -> None:
+def test_repliesMatchedByActionIdNotOrder() -> None:
     client = Client()
     first = client.ami.sendAction("Ping")
     a = client.lastID()
@@ -126,7 +126,7 @@ def test_replies_matched_by_action_id_not_order() -> None:
     assert client.ami.pendingCount == 0
 
 
-def test_unique_action_ids() -> None:
+def test_uniqueActionIds() -> None:
     client = Client()
     for _ in range(50):
         client.ami.sendAction("Ping")
@@ -134,14 +134,14 @@ def test_unique_action_ids() -> None:
     assert len(set(ids)) == 50
 
 
-def test_repeated_headers_sent() -> None:
+def test_repeatedHeadersSent() -> None:
     client = Client()
     client.ami.sendAction("Originate", [("Channel", "Local/1@echo"), ("Variable", "A=1"),
                                         ("Variable", "B=2")])
     assert client.sent()[0].getAll("variable") == ["A=1", "B=2"]
 
 
-def test_error_response_fails_with_command_failure() -> None:
+def test_errorResponseFailsWithCommandFailure() -> None:
     client = Client()
     d = client.ami.hangup("nope")
     client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: No such channel\r\n\r\n"
@@ -153,7 +153,7 @@ def test_error_response_fails_with_command_failure() -> None:
     assert reason.value.response["response"] == "Error"
 
 
-def test_unknown_action_id_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+def test_unknownActionIdIsDropped(caplog: pytest.LogCaptureFixture) -> None:
     client = Client()
     d = client.ami.ping()
     with caplog.at_level(logging.DEBUG, "starpy.manager"):
@@ -163,7 +163,7 @@ def test_unknown_action_id_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
     assert "unknown ActionID" in caplog.text
 
 
-def test_list_action_collects_until_complete_whatever_its_name() -> None:
+def test_listActionCollectsUntilCompleteWhateverItsName() -> None:
     client = Client()
     d = client.ami.sendAction("SomeNewListAction")
     aid = client.lastID().encode()
@@ -183,7 +183,7 @@ def test_list_action_collects_until_complete_whatever_its_name() -> None:
     assert items[0] is items.response and items.response["message"] == "will follow"
 
 
-def test_list_items_before_response_still_collected() -> None:
+def test_listItemsBeforeResponseStillCollected() -> None:
     client = Client()
     d = client.ami.status()
     aid = client.lastID().encode()
@@ -193,7 +193,7 @@ def test_list_items_before_response_still_collected() -> None:
     assert [i.get("channel") for i in result(d)] == [None, "A", None]
 
 
-def test_list_items_not_sent_to_event_handlers() -> None:
+def test_listItemsNotSentToEventHandlers() -> None:
     client = Client()
     seen: List[str] = []
     client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
@@ -207,7 +207,7 @@ def test_list_items_not_sent_to_event_handlers() -> None:
     assert seen == []
 
 
-def test_concurrent_dbget_never_cross() -> None:
+def test_concurrentDbgetNeverCross() -> None:
     client = Client()
     one = client.ami.dbGet("fam", "k1")
     two = client.ami.dbGet("fam", "k2")
@@ -231,7 +231,7 @@ def test_concurrent_dbget_never_cross() -> None:
     (b"Response: Error\r\nActionID: %s\r\nMessage: Permission denied\r\n\r\n",
      "Permission denied"),
 ])
-def test_dbget_miss_fires_with_none_other_errors_fail(reply: bytes, expected: Any) -> None:
+def test_dbgetMissFiresWithNoneOtherErrorsFail(reply: bytes, expected: Any) -> None:
     """Upstream fires with None for a missing key; a refusal still fails here."""
     client = Client()
     d = client.ami.dbGet("fam", "none")
@@ -242,7 +242,7 @@ def test_dbget_miss_fires_with_none_other_errors_fail(reply: bytes, expected: An
         assert failure(d).value.message == expected
 
 
-def test_command_modern_output() -> None:
+def test_commandModernOutput() -> None:
     client = Client(ids=iter(["cmd-3"]))
     d = client.ami.command("dialplan show echo")
     runs = dict((data.split(b"\r\n")[1], data) for way, data in transcripts.exchanges("ami-basic")
@@ -254,7 +254,7 @@ def test_command_modern_output() -> None:
     assert len(lines) == 5
 
 
-def test_command_old_follows_output() -> None:
+def test_commandOldFollowsOutput() -> None:
     client = Client()
     d = client.ami.command("core show uptime")
     client.feed(b"Response: Follows\r\nPrivilege: Command\r\nActionID: %s\r\n"
@@ -263,7 +263,7 @@ def test_command_old_follows_output() -> None:
     assert result(d) == ["System uptime: 2 hours", "Last reload: 1 hour"]
 
 
-def test_unknown_cli_command_error_carries_output() -> None:
+def test_unknownCliCommandErrorCarriesOutput() -> None:
     client = Client()
     d = client.ami.command("no such")
     client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: Command output follows\r\n"
@@ -271,7 +271,7 @@ def test_unknown_cli_command_error_carries_output() -> None:
     assert "No such command" in failure(d).value.message
 
 
-def test_getvar_value() -> None:
+def test_getvarValue() -> None:
     client = Client()
     d = client.ami.getVar(None, "NOPE_NOT_SET")
     sent = client.sent()[0]
@@ -310,14 +310,14 @@ def test_getvar_value() -> None:
      [("Action", "UserEvent"), ("UserEvent", "StarpyTest"), ("Header1", "value 1")]),
     (lambda a: a.dahdiHangup(3), [("Action", "DAHDIHangup"), ("DAHDIChannel", "3")]),
 ])
-def test_named_actions_send_documented_headers(call: Any, expected: list[tuple[str, str]]) -> None:
+def test_namedActionsSendDocumentedHeaders(call: Any, expected: list[tuple[str, str]]) -> None:
     client = Client()
     call(client.ami)
     headers = client.sent()[0].headers()
     assert [h for h in headers if h[0] != "ActionID"] == expected
 
 
-def test_named_action_bad_arguments() -> None:
+def test_namedActionBadArguments() -> None:
     client = Client()
     with pytest.raises(TypeError, match="hangup.*channel"):
         client.ami.hangup()
@@ -326,12 +326,12 @@ def test_named_action_bad_arguments() -> None:
     assert client.transport.value() == b""
 
 
-def test_named_action_docstring_says_what_it_fires_with() -> None:
+def test_namedActionDocstringSaysWhatItFiresWith() -> None:
     assert "EventList" in (manager.AMIProtocol.coreShowChannels.__doc__ or "")
     assert "Action: Hangup" in (manager.AMIProtocol.hangup.__doc__ or "")
 
 
-def test_originate_headers() -> None:
+def test_originateHeaders() -> None:
     client = Client()
     client.ami.originate("Local/1@dialer", "echo", "1", 1, timeout=15.5, callerid='"T" <1>',
                          variable={"A": "1", "B": "x,y"}, channelId="chan-1",
@@ -344,7 +344,7 @@ def test_originate_headers() -> None:
     assert "async" not in sent
 
 
-def test_async_originate_fires_on_originate_response() -> None:
+def test_asyncOriginateFiresOnOriginateResponse() -> None:
     client = Client()
     d = client.ami.originate("Local/1@dialer", "echo", "1", 1, asynchronous=True)
     aid = client.lastID().encode()
@@ -358,7 +358,7 @@ def test_async_originate_fires_on_originate_response() -> None:
     assert result(d)["uniqueid"] == "123.4"
 
 
-def test_async_originate_failure_carries_reason() -> None:
+def test_asyncOriginateFailureCarriesReason() -> None:
     client = Client()
     seen: List[str] = []
     client.ami.registerEvent("OriginateResponse", lambda ami, e: seen.append(e["response"]))
@@ -376,7 +376,7 @@ def test_async_originate_failure_carries_reason() -> None:
 # -- events --------------------------------------------------------------------
 
 
-def test_event_names_case_insensitive_and_globs() -> None:
+def test_eventNamesCaseInsensitiveAndGlobs() -> None:
     client = Client()
     seen: List[tuple[str, str]] = []
     client.ami.registerEvent("NewExten", lambda ami, e: seen.append(("exact", e["event"])))
@@ -388,7 +388,7 @@ def test_event_names_case_insensitive_and_globs() -> None:
                     ("list", "Hangup"), ("list", "DialEnd")]
 
 
-def test_handler_called_with_protocol_and_event() -> None:
+def test_handlerCalledWithProtocolAndEvent() -> None:
     client = Client()
     got: List[Any] = []
     client.ami.registerEvent("Hangup", lambda ami, e: got.append((ami, e)))
@@ -397,7 +397,7 @@ def test_handler_called_with_protocol_and_event() -> None:
     assert {e["cause-txt"] for _, e in got} == {"Normal Clearing"}
 
 
-def test_handle_cancels_itself() -> None:
+def test_handleCancelsItself() -> None:
     client = Client()
     seen: List[str] = []
     handle = client.ami.registerEvent("X", lambda ami, e: seen.append("x"))
@@ -408,7 +408,7 @@ def test_handle_cancels_itself() -> None:
     assert seen == ["x"]
 
 
-def test_deregister_by_name_and_handler() -> None:
+def test_deregisterByNameAndHandler() -> None:
     client = Client()
     seen: List[str] = []
 
@@ -423,7 +423,7 @@ def test_deregister_by_name_and_handler() -> None:
     assert seen == []
 
 
-def test_raising_handler_logged_and_others_run(loggedErrors: LoggedErrors) -> None:
+def test_raisingHandlerLoggedAndOthersRun(loggedErrors: LoggedErrors) -> None:
     client = Client()
     seen: List[str] = []
 
@@ -438,7 +438,7 @@ def test_raising_handler_logged_and_others_run(loggedErrors: LoggedErrors) -> No
     assert "handler bug" in logged.text and "Traceback" in logged.text
 
 
-def test_handler_failing_deferred_logged(loggedErrors: LoggedErrors) -> None:
+def test_handlerFailingDeferredLogged(loggedErrors: LoggedErrors) -> None:
     client = Client()
     client.ami.registerEvent("X", lambda ami, e: defer.fail(ValueError("late bug")))
     client.feed(b"Event: X\r\n\r\n")
@@ -446,7 +446,7 @@ def test_handler_failing_deferred_logged(loggedErrors: LoggedErrors) -> None:
     assert "failed on event X" in logged.message
 
 
-def test_handlers_deregister_during_dispatch() -> None:
+def test_handlersDeregisterDuringDispatch() -> None:
     client = Client()
     seen: List[str] = []
     handles: dict[str, Any] = {}
@@ -463,7 +463,7 @@ def test_handlers_deregister_during_dispatch() -> None:
     assert seen == ["first", "second", "second"]
 
 
-def test_catch_all_sees_every_event_in_order() -> None:
+def test_catchAllSeesEveryEventInOrder() -> None:
     client = Client()
     names: List[str] = []
     client.ami.registerEvent(None, lambda ami, e: names.append(e["event"]))
@@ -475,7 +475,7 @@ def test_catch_all_sees_every_event_in_order() -> None:
 # -- timeouts, connection loss, bounds -------------------------------------------
 
 
-def test_action_timeout_fails_and_forgets() -> None:
+def test_actionTimeoutFailsAndForgets() -> None:
     client = Client(defaultTimeout=5.0)
     d = client.ami.ping()
     client.clock.advance(4.9)
@@ -488,7 +488,7 @@ def test_action_timeout_fails_and_forgets() -> None:
     assert client.clock.getDelayedCalls() == []
 
 
-def test_explicit_timeout_and_no_timeout() -> None:
+def test_explicitTimeoutAndNoTimeout() -> None:
     client = Client(defaultTimeout=5.0)
     quick = client.ami.sendAction("Ping", timeout=1.0)
     patient = client.ami.sendAction("Ping", timeout=None)
@@ -498,7 +498,7 @@ def test_explicit_timeout_and_no_timeout() -> None:
     assert client.ami.pendingCount == 1
 
 
-def test_reply_cancels_timeout() -> None:
+def test_replyCancelsTimeout() -> None:
     client = Client(defaultTimeout=5.0)
     d = client.ami.ping()
     client.reply(client.lastID(), ("Ping", "Pong"))
@@ -506,7 +506,7 @@ def test_reply_cancels_timeout() -> None:
     assert client.clock.getDelayedCalls() == []
 
 
-def test_connection_lost_fails_every_pending_naming_its_action() -> None:
+def test_connectionLostFailsEveryPendingNamingItsAction() -> None:
     client = Client()
     ping = client.ami.ping()
     status = client.ami.status()
@@ -521,7 +521,7 @@ def test_connection_lost_fails_every_pending_naming_its_action() -> None:
     assert result(client.ami.whenClosed()) is None
 
 
-def test_oversized_message_closes_connection(loggedErrors: LoggedErrors) -> None:
+def test_oversizedMessageClosesConnection(loggedErrors: LoggedErrors) -> None:
     client = Client(maxMessageSize=1024)
     d = client.ami.ping()
     client.feed(b"Event: X\r\nA: " + b"x" * 2000)
@@ -532,7 +532,7 @@ def test_oversized_message_closes_connection(loggedErrors: LoggedErrors) -> None
     assert failure(d).check(error.AMIConnectionLost)
 
 
-def test_malformed_line_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+def test_malformedLineLoggedAndSkipped(caplog: pytest.LogCaptureFixture) -> None:
     client = Client()
     seen: List[Any] = []
     client.ami.registerEvent("X", lambda ami, e: seen.append(dict(e)))
@@ -542,7 +542,7 @@ def test_malformed_line_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> 
     assert "garbage line" in caplog.text
 
 
-def test_crlf_in_header_refused_before_writing() -> None:
+def test_crlfInHeaderRefusedBeforeWriting() -> None:
     client = Client()
     with pytest.raises(ValueError):
         client.ami.sendAction("Hangup", {"Channel": "x\r\nAction: Logoff"})
@@ -552,7 +552,7 @@ def test_crlf_in_header_refused_before_writing() -> None:
     assert client.ami.pendingCount == 0
 
 
-def test_secret_and_key_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_secretAndKeyNeverLogged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
         client = Client()
         d = client.ami.login("starpy", "very-secret-word")
@@ -575,7 +575,7 @@ def loggedIn(**kw: Any) -> Client:
     return client
 
 
-def test_keepalive_pings_and_drops_dead_connection() -> None:
+def test_keepalivePingsAndDropsDeadConnection() -> None:
     client = loggedIn(keepalive=10.0, keepaliveTimeout=3.0)
     client.clock.advance(10)
     ping = client.sent()[0]
@@ -615,7 +615,7 @@ def replay(name: str) -> tuple[Client, dict[str, Any]]:
     return client, outcomes
 
 
-def test_replay_ami_basic() -> None:
+def test_replayAmiBasic() -> None:
     client, outcomes = replay("ami-basic")
     assert client.ami.amiVersion == "11.0.0"
     assert isinstance(outcomes["pre-1"], Failure) and outcomes["pre-1"].value.message == "Permission denied"
@@ -627,7 +627,7 @@ def test_replay_ami_basic() -> None:
     assert client.ami.pendingCount == 0
 
 
-def test_replay_ami_md5_and_limited_and_badlogin() -> None:
+def test_replayAmiMd5AndLimitedAndBadlogin() -> None:
     client, outcomes = replay("ami-md5")
     assert outcomes["md5-1"]["message"] == "Authentication accepted"
     client, outcomes = replay("ami-limited")
@@ -639,7 +639,7 @@ def test_replay_ami_md5_and_limited_and_badlogin() -> None:
     assert outcomes["bad-login"].value.message == "Authentication failed"
 
 
-def test_replay_events_call() -> None:
+def test_replayEventsCall() -> None:
     client, outcomes = replay("events-call")
     originate = [v for v in outcomes.values() if isinstance(v, Message) and
                  v.get("message") == "Originate successfully queued"]
@@ -677,7 +677,7 @@ def acceptLogin(proto: Any, transport: StringTransport) -> None:
                        % login["actionid"].encode())
 
 
-def test_service_reconnects_logs_in_again_and_keeps_registrations() -> None:
+def test_serviceReconnectsLogsInAgainAndKeepsRegistrations() -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
@@ -712,7 +712,7 @@ def test_service_reconnects_logs_in_again_and_keeps_registrations() -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_service_retries_after_refused_login(loggedErrors: LoggedErrors) -> None:
+def test_serviceRetriesAfterRefusedLogin(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "wrong", reactor=clock)
@@ -736,7 +736,7 @@ def test_service_retries_after_refused_login(loggedErrors: LoggedErrors) -> None
     assert failure(waiting).check(error.AMIConnectionLost)
 
 
-def test_timeouts_of_different_lengths_fire_in_deadline_order() -> None:
+def test_timeoutsOfDifferentLengthsFireInDeadlineOrder() -> None:
     client = Client(defaultTimeout=None)
     slow = client.ami.sendAction("Ping", timeout=10.0)
     quick = client.ami.sendAction("Ping", timeout=2.0)
@@ -748,7 +748,7 @@ def test_timeouts_of_different_lengths_fire_in_deadline_order() -> None:
     assert client.clock.getDelayedCalls() == []
 
 
-def test_cancelling_an_action_forgets_it() -> None:
+def test_cancellingAnActionForgetsIt() -> None:
     client = Client()
     d = client.ami.ping()
     d.cancel()
@@ -758,7 +758,7 @@ def test_cancelling_an_action_forgets_it() -> None:
     assert client.clock.getDelayedCalls() == []
 
 
-def test_deadline_queue_stays_bounded_behind_a_stuck_action() -> None:
+def test_deadlineQueueStaysBoundedBehindAStuckAction() -> None:
     client = Client(defaultTimeout=30.0)
     stuck = client.ami.ping()
     client.transport.clear()
@@ -772,7 +772,7 @@ def test_deadline_queue_stays_bounded_behind_a_stuck_action() -> None:
     assert client.clock.getDelayedCalls() == []
 
 
-def test_events_before_an_error_response_still_reach_handlers() -> None:
+def test_eventsBeforeAnErrorResponseStillReachHandlers() -> None:
     client = Client()
     seen: List[str] = []
     client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
@@ -785,7 +785,7 @@ def test_events_before_an_error_response_still_reach_handlers() -> None:
     assert seen == ["Early"]
 
 
-def test_events_before_a_plain_response_reach_handlers_after_it() -> None:
+def test_eventsBeforeAPlainResponseReachHandlersAfterIt() -> None:
     client = Client()
     seen: List[str] = []
     client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
@@ -798,7 +798,7 @@ def test_events_before_a_plain_response_reach_handlers_after_it() -> None:
     assert seen == ["UserEvent"]
 
 
-def test_cancelled_waiters_are_forgotten() -> None:
+def test_cancelledWaitersAreForgotten() -> None:
     client = Client(banner=False)
     closed = client.ami.whenClosed()
     banner = client.ami.whenBanner()

@@ -24,7 +24,7 @@ SSH_BANNER = b"SSH-2.0-OpenSSH_9.6\r\n"
 # -- a peer that is not AMI (item 6) -------------------------------------------------
 
 
-def test_login_to_a_non_ami_peer_sends_nothing_and_fails_at_once(
+def test_loginToANonAmiPeerSendsNothingAndFailsAtOnce(
         caplog: pytest.LogCaptureFixture) -> None:
     client = Client(banner=False)
     d = client.ami.login("starpy", "starpy-secret")
@@ -44,7 +44,7 @@ def test_login_to_a_non_ami_peer_sends_nothing_and_fails_at_once(
     assert client.clock.getDelayedCalls() == []
 
 
-def test_what_answered_is_shown_escaped_and_cut(caplog: pytest.LogCaptureFixture) -> None:
+def test_whatAnsweredIsShownEscapedAndCut(caplog: pytest.LogCaptureFixture) -> None:
     client = Client(banner=False)
     banner = client.ami.whenBanner()
     with caplog.at_level(logging.WARNING, "starpy.manager"):
@@ -55,7 +55,7 @@ def test_what_answered_is_shown_escaped_and_cut(caplog: pytest.LogCaptureFixture
     assert len(text) < 200 and text.endswith("...")
 
 
-def test_factory_login_to_a_non_ami_peer_fails_at_once() -> None:
+def test_factoryLoginToANonAmiPeerFailsAtOnce() -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
@@ -69,7 +69,7 @@ def test_factory_login_to_a_non_ami_peer_fails_at_once() -> None:
     assert clock.getDelayedCalls() == []  # the login deadline is cancelled too
 
 
-def test_service_sends_no_credentials_to_a_non_ami_peer_and_retries(
+def test_serviceSendsNoCredentialsToANonAmiPeerAndRetries(
         loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
@@ -100,7 +100,7 @@ def serviceOn(clock: task.Clock, endpoint: MemoryEndpoint, **kw: Any) -> manager
     return manager.AMIService(factory, endpoint, clock=clock, **kw)  # type: ignore[arg-type]
 
 
-def test_service_gives_up_on_a_silent_server_after_the_login_deadline_and_retries(
+def test_serviceGivesUpOnASilentServerAfterTheLoginDeadlineAndRetries(
         loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
@@ -133,7 +133,7 @@ def test_service_gives_up_on_a_silent_server_after_the_login_deadline_and_retrie
     assert clock.getDelayedCalls() == []
 
 
-def test_login_deadline_covers_a_login_that_is_never_answered_and_backs_off(
+def test_loginDeadlineCoversALoginThatIsNeverAnsweredAndBacksOff(
         loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
@@ -161,7 +161,7 @@ def test_login_deadline_covers_a_login_that_is_never_answered_and_backs_off(
     assert clock.getDelayedCalls() == []
 
 
-def test_login_deadline_can_be_turned_off_and_is_validated() -> None:
+def test_loginDeadlineCanBeTurnedOffAndIsValidated() -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     service = serviceOn(clock, endpoint, loginTimeout=None)
@@ -178,7 +178,7 @@ def test_login_deadline_can_be_turned_off_and_is_validated() -> None:
 # -- nothing delivered once the protocol decided to close (item 12) ----------------
 
 
-def test_events_after_a_refused_login_in_the_same_chunk_are_not_dispatched() -> None:
+def test_eventsAfterARefusedLoginInTheSameChunkAreNotDispatched() -> None:
     client = Client(ids=iter(["bad-login"]))
     seen: List[str] = []
     client.ami.registerEvent(None, lambda ami, e: seen.append(e["event"]))
@@ -192,7 +192,7 @@ def test_events_after_a_refused_login_in_the_same_chunk_are_not_dispatched() -> 
     assert seen == []
 
 
-def test_a_handler_closing_the_connection_stops_the_rest_of_the_chunk() -> None:
+def test_aHandlerClosingTheConnectionStopsTheRestOfTheChunk() -> None:
     client = Client()
     seen: List[str] = []
 
@@ -205,7 +205,7 @@ def test_a_handler_closing_the_connection_stops_the_rest_of_the_chunk() -> None:
     assert seen == ["1"]
 
 
-def test_actions_on_a_closing_connection_fail_at_once_and_send_nothing() -> None:
+def test_actionsOnAClosingConnectionFailAtOnceAndSendNothing() -> None:
     client = Client(ids=iter(["bad-login", "next"]))
     login = client.ami.login("starpy", "wrong")
     client.feed(b"Response: Error\r\nActionID: bad-login\r\nMessage: Authentication failed\r\n\r\n")
@@ -221,7 +221,7 @@ def test_actions_on_a_closing_connection_fail_at_once_and_send_nothing() -> None
 # -- the reason of a close is kept (items 15 and 16) ---------------------------------
 
 
-def test_oversized_message_fails_waiting_actions_with_the_real_reason(
+def test_oversizedMessageFailsWaitingActionsWithTheRealReason(
         loggedErrors: LoggedErrors) -> None:
     client = Client(maxMessageSize=1024)
     ping = client.ami.ping()
@@ -239,7 +239,7 @@ def test_oversized_message_fails_waiting_actions_with_the_real_reason(
     assert "exceeds" in str(failure(client.ami.ping()).value)
 
 
-def test_a_banner_over_the_bound_fails_the_login_with_a_protocol_error(
+def test_aBannerOverTheBoundFailsTheLoginWithAProtocolError(
         loggedErrors: LoggedErrors) -> None:
     client = Client(banner=False, maxMessageSize=64)
     d = client.ami.login("u", "s")
@@ -251,12 +251,12 @@ def test_a_banner_over_the_bound_fails_the_login_with_a_protocol_error(
     assert client.transport.value() == b""
 
 
-def test_codec_errors_are_protocol_errors() -> None:
+def test_codecErrorsAreProtocolErrors() -> None:
     assert issubclass(AMICodecError, error.AMIProtocolError)
     assert issubclass(AMICodecError, ValueError)  # as before
 
 
-def test_keepalive_failure_is_the_reason_reported() -> None:
+def test_keepaliveFailureIsTheReasonReported() -> None:
     client = Client(ids=iter(["login", "ping", "status"]), keepalive=10.0, keepaliveTimeout=3.0)
     client.ami.login("u", "s")
     client.reply("login", ("Message", "Authentication accepted"))
@@ -273,7 +273,7 @@ def test_keepalive_failure_is_the_reason_reported() -> None:
 
 
 @pytest.mark.parametrize("bad", [-1.0, -0.001, math.nan, math.inf, -math.inf])
-def test_bad_action_timeout_refused_before_sending(bad: float) -> None:
+def test_badActionTimeoutRefusedBeforeSending(bad: float) -> None:
     client = Client()
     with pytest.raises(ValueError, match="timeout"):
         client.ami.sendAction("Ping", timeout=bad)
@@ -286,7 +286,7 @@ def test_bad_action_timeout_refused_before_sending(bad: float) -> None:
     assert client.clock.getDelayedCalls() == []
 
 
-def test_timeout_of_the_wrong_type_refused() -> None:
+def test_timeoutOfTheWrongTypeRefused() -> None:
     client = Client()
     with pytest.raises(TypeError):
         client.ami.sendAction("Ping", timeout="5")  # type: ignore[arg-type]
@@ -294,7 +294,7 @@ def test_timeout_of_the_wrong_type_refused() -> None:
 
 
 @pytest.mark.parametrize("bad", [-5.0, math.nan, math.inf])
-def test_bad_default_timeouts_refused_where_they_are_set(bad: float) -> None:
+def test_badDefaultTimeoutsRefusedWhereTheyAreSet(bad: float) -> None:
     with pytest.raises(ValueError):
         manager.AMIProtocol(clock=task.Clock(), defaultTimeout=bad)
     with pytest.raises(ValueError):
@@ -307,7 +307,7 @@ def test_bad_default_timeouts_refused_where_they_are_set(bad: float) -> None:
     assert ami.defaultTimeout == manager.DEFAULT_TIMEOUT
 
 
-def test_zero_timeout_and_no_timeout_still_allowed() -> None:
+def test_zeroTimeoutAndNoTimeoutStillAllowed() -> None:
     client = Client()
     quick = client.ami.sendAction("Ping", timeout=0)
     forever = client.ami.sendAction("Ping", timeout=None)
@@ -319,7 +319,7 @@ def test_zero_timeout_and_no_timeout_still_allowed() -> None:
 # -- timeout bookkeeping proportional to what is pending (item 7) -------------------
 
 
-def test_answered_actions_of_distinct_timeouts_leave_nothing_behind() -> None:
+def test_answeredActionsOfDistinctTimeoutsLeaveNothingBehind() -> None:
     client = Client(defaultTimeout=None)
     stuck = client.ami.sendAction("Ping", timeout=100_000.0)
     for number in range(20_000):
@@ -334,7 +334,7 @@ def test_answered_actions_of_distinct_timeouts_leave_nothing_behind() -> None:
     assert client.ami._deadlines == [] and client.clock.getDelayedCalls() == []
 
 
-def test_many_pending_actions_keep_what_they_need() -> None:
+def test_manyPendingActionsKeepWhatTheyNeed() -> None:
     client = Client(defaultTimeout=None)
     waiting = [client.ami.sendAction("Ping", timeout=50.0 + n) for n in range(500)]
     for number in range(5000):
@@ -346,7 +346,7 @@ def test_many_pending_actions_keep_what_they_need() -> None:
     assert all(failure(d).check(error.AMITimeout) for d in waiting)
 
 
-def test_every_action_times_out_exactly_at_its_own_deadline() -> None:
+def test_everyActionTimesOutExactlyAtItsOwnDeadline() -> None:
     rng = random.Random(11)
     client = Client(defaultTimeout=None)
     deadlines: List[float] = []
@@ -373,7 +373,7 @@ def test_every_action_times_out_exactly_at_its_own_deadline() -> None:
 # -- the dispatcher's cache is bounded (item 10) ----------------------------------
 
 
-def test_dispatcher_cache_is_bounded_and_still_right() -> None:
+def test_dispatcherCacheIsBoundedAndStillRight() -> None:
     dispatcher = EventDispatcher()
     seen: List[str] = []
     dispatcher.register("Var*", lambda proto, event: seen.append(event["event"]))
@@ -389,7 +389,7 @@ def test_dispatcher_cache_is_bounded_and_still_right() -> None:
     assert seen == ["VarSet", "H"] + ["Varx%d" % n for n in range(3000)]
 
 
-def test_protocol_dispatch_of_ever_new_event_names_stays_bounded() -> None:
+def test_protocolDispatchOfEverNewEventNamesStaysBounded() -> None:
     client = Client()
     count = [0]
     client.ami.registerEvent(None, lambda ami, e: count.__setitem__(0, count[0] + 1))
@@ -402,7 +402,7 @@ def test_protocol_dispatch_of_ever_new_event_names_stays_bounded() -> None:
 # -- Asterisk's reader limits hold for every way of sending (item 3) ----------------
 
 
-def test_every_way_of_sending_refuses_what_asterisk_would_not_read() -> None:
+def test_everyWayOfSendingRefusesWhatAsteriskWouldNotRead() -> None:
     client = Client()
     with pytest.raises(ValueError, match="1022"):
         client.ami.setVar("PJSIP/100-1", "V", "x" * 1100)
@@ -422,7 +422,7 @@ def test_every_way_of_sending_refuses_what_asterisk_would_not_read() -> None:
     assert sent["value"] == "x" * 900
 
 
-def test_send_line_meets_the_same_limits() -> None:
+def test_sendLineMeetsTheSameLimits() -> None:
     client = Client()
     with pytest.raises(ValueError, match="NUL"):
         client.ami.sendLine("Value: a\x00b")

@@ -40,7 +40,7 @@ def selfSigned(directory: Path) -> tuple[Path, Path]:
 
 
 @pytest_twisted.ensureDeferred
-async def test_login_with_tcp_endpoint_description() -> None:
+async def test_loginWithTcpEndpointDescription() -> None:
     server = FakeAMIServerFactory(clock=reactor)
     port = server.listen(0, reactor=reactor)
     try:
@@ -54,7 +54,7 @@ async def test_login_with_tcp_endpoint_description() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_ami_over_tls_with_a_trusted_self_signed_certificate(tmp_path: Path) -> None:
+async def test_amiOverTlsWithATrustedSelfSignedCertificate(tmp_path: Path) -> None:
     certPath, keyPath = selfSigned(tmp_path)
     roots = tmp_path / "roots"
     roots.mkdir()
@@ -74,7 +74,7 @@ async def test_ami_over_tls_with_a_trusted_self_signed_certificate(tmp_path: Pat
 
 
 @pytest_twisted.ensureDeferred
-async def test_ami_over_tls_refuses_an_untrusted_certificate(tmp_path: Path) -> None:
+async def test_amiOverTlsRefusesAnUntrustedCertificate(tmp_path: Path) -> None:
     certPath, keyPath = selfSigned(tmp_path)
     server = FakeAMIServerFactory(clock=reactor)
     endpoint = serverFromString(

@@ -184,16 +184,16 @@ def check(upstream: List[Param], mine: List[Param]) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(UPSTREAM_PROTOCOL))
-def test_protocol_method_takes_upstream_arguments(name: str) -> None:
+def test_protocolMethodTakesUpstreamArguments(name: str) -> None:
     check(parse(UPSTREAM_PROTOCOL[name]), ours(AMIProtocol, name))
 
 
 @pytest.mark.parametrize("name", sorted(UPSTREAM_FACTORY))
-def test_factory_method_takes_upstream_arguments(name: str) -> None:
+def test_factoryMethodTakesUpstreamArguments(name: str) -> None:
     check(parse(UPSTREAM_FACTORY[name]), ours(manager.AMIFactory, name))
 
 
-def test_removed_upstream_methods_absent_and_named_in_readme() -> None:
+def test_removedUpstreamMethodsAbsentAndNamedInReadme() -> None:
     from pathlib import Path
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
@@ -202,7 +202,7 @@ def test_removed_upstream_methods_absent_and_named_in_readme() -> None:
         assert "`%s`" % name in readme or "`%s`/" % name in readme or "/`%s`" % name in readme, name
 
 
-def test_catalogue_action_named_timeout_takes_it_by_keyword() -> None:
+def test_catalogueActionNamedTimeoutTakesItByKeyword() -> None:
     """absoluteTimeout(channel, timeout=10) as upstream code writes it."""
     client = Client()
     client.ami.absoluteTimeout(channel="PJSIP/1", timeout=10)
@@ -271,7 +271,7 @@ LIST_CASES: List[Tuple[str, Callable[[AMIProtocol], Any], bytes, List[Optional[s
 
 @pytest.mark.parametrize("call, reply, expected", [c[1:] for c in LIST_CASES],
                          ids=[c[0] for c in LIST_CASES])
-def test_list_result_holds_what_upstream_held(call: Callable[[AMIProtocol], Any], reply: bytes,
+def test_listResultHoldsWhatUpstreamHeld(call: Callable[[AMIProtocol], Any], reply: bytes,
                                               expected: List[Optional[str]]) -> None:
     """Upstream's list: the response, the events with the ActionID, the closing event."""
     client = Client(ids=iter(["st-1"]))
@@ -285,7 +285,7 @@ def test_list_result_holds_what_upstream_held(call: Callable[[AMIProtocol], Any]
     assert client.ami.pendingCount == 0
 
 
-def test_parked_calls_empty_from_the_fake_asterisk_is_two_messages() -> None:
+def test_parkedCallsEmptyFromTheFakeAsteriskIsTwoMessages() -> None:
     clock = task.Clock()
     server = fake.FakeAMIServerFactory(clock=clock)
     server.script("ParkedCalls", fake.ListReply([], "ParkedCallsComplete",
@@ -302,7 +302,7 @@ def test_parked_calls_empty_from_the_fake_asterisk_is_two_messages() -> None:
 
 @pytest.mark.parametrize("call", [lambda a: a.parkedCalls(),
                                   lambda a: a.collectDeferred({"Action": "Foo"}, "FooComplete")])
-def test_list_error_response_fails(call: Callable[[AMIProtocol], Any]) -> None:
+def test_listErrorResponseFails(call: Callable[[AMIProtocol], Any]) -> None:
     client = Client()
     d = call(client.ami)
     client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: Permission denied\r\n\r\n"
@@ -314,7 +314,7 @@ def test_list_error_response_fails(call: Callable[[AMIProtocol], Any]) -> None:
 
 
 @pytest.mark.parametrize("actionID, expected", [("dbg-1", "v1"), ("dbg-2", None)])
-def test_dbget_as_captured(actionID: str, expected: Optional[str]) -> None:
+def test_dbgetAsCaptured(actionID: str, expected: Optional[str]) -> None:
     """A hit fires with the value, a missing key with None (as upstream)."""
     client = Client(ids=iter([actionID]))
     d = client.ami.dbGet("amifam", "k1" if expected else "missing")
@@ -323,7 +323,7 @@ def test_dbget_as_captured(actionID: str, expected: Optional[str]) -> None:
     assert result(d) == expected
 
 
-def test_user_event_returns_its_action_id_at_once() -> None:
+def test_userEventReturnsItsActionIdAtOnce() -> None:
     client = Client(ids=iter(["ml-ue"]))
     seen: List[str] = []
     client.ami.registerEvent("UserEvent", lambda ami, event: seen.append(event["actionid"]))
@@ -338,14 +338,14 @@ def test_user_event_returns_its_action_id_at_once() -> None:
     assert seen == ["ml-ue"] and client.ami.pendingCount == 0
 
 
-def test_user_event_refuses_crlf_before_sending() -> None:
+def test_userEventRefusesCrlfBeforeSending() -> None:
     client = Client()
     with pytest.raises(ValueError):
         client.ami.userEvent("Evil", Header="x\r\nAction: Hangup")
     assert client.transport.value() == b""
 
 
-def test_list_commands_leaves_out_the_action_id() -> None:
+def test_listCommandsLeavesOutTheActionId() -> None:
     client = Client()
     d = client.ami.listCommands()
     client.feed(b"Response: Success\r\nActionID: %s\r\nPing: Keepalive command.  (Priv: <none>)\r\n\r\n"
@@ -357,7 +357,7 @@ def test_list_commands_leaves_out_the_action_id() -> None:
 # -- upstream's sending helpers ----------------------------------------------------
 
 
-def test_send_message_returns_action_id_and_calls_back_each_message() -> None:
+def test_sendMessageReturnsActionIdAndCallsBackEachMessage() -> None:
     client = Client()
     got: List[Any] = []
     actionID = client.ami.sendMessage({"action": "Status"}, got.append)
@@ -367,7 +367,7 @@ def test_send_message_returns_action_id_and_calls_back_each_message() -> None:
     assert client.ami.pendingCount == 0
 
 
-def test_send_message_keeps_a_given_action_id_and_takes_pairs() -> None:
+def test_sendMessageKeepsAGivenActionIdAndTakesPairs() -> None:
     client = Client()
     got: List[Any] = []
     assert client.ami.sendMessage([("Action", "Ping"), ["ActionID", "mine-1"]], got.append) == "mine-1"
@@ -382,7 +382,7 @@ def test_send_message_keeps_a_given_action_id_and_takes_pairs() -> None:
     (lambda c: c.ami.connectionLost(Failure(ConnectionError("gone"))), error.AMIConnectionLost),
     (lambda c: c.clock.advance(manager.DEFAULT_TIMEOUT), error.AMITimeout),
 ])
-def test_send_message_callback_told_of_connection_loss_and_timeout(end: Any, expected: type) -> None:
+def test_sendMessageCallbackToldOfConnectionLossAndTimeout(end: Any, expected: type) -> None:
     client = Client()
     got: List[Any] = []
     client.ami.sendMessage({"Action": "Ping"}, got.append)
@@ -390,7 +390,7 @@ def test_send_message_callback_told_of_connection_loss_and_timeout(end: Any, exp
     assert len(got) == 1 and isinstance(got[0], expected)
 
 
-def test_send_message_refuses_bad_messages_before_sending() -> None:
+def test_sendMessageRefusesBadMessagesBeforeSending() -> None:
     client = Client()
     with pytest.raises(ValueError):
         client.ami.sendMessage({"Channel": "x"})
@@ -399,7 +399,7 @@ def test_send_message_refuses_bad_messages_before_sending() -> None:
     assert client.transport.value() == b""
 
 
-def test_send_deferred_fires_with_any_response_and_registered_error() -> None:
+def test_sendDeferredFiresWithAnyResponseAndRegisteredError() -> None:
     client = Client()
     errors: List[Any] = []
     d = client.ami.sendDeferred({"action": "Hangup", "channel": "PJSIP/none"})
@@ -411,7 +411,7 @@ def test_send_deferred_fires_with_any_response_and_registered_error() -> None:
     assert response["message"] == "No such channel" and errors == [response]
 
 
-def test_send_deferred_of_a_list_fires_with_the_response_events_to_handlers() -> None:
+def test_sendDeferredOfAListFiresWithTheResponseEventsToHandlers() -> None:
     client = Client()
     seen: List[str] = []
     client.ami.registerEvent(None, lambda ami, event: seen.append(event["event"]))
@@ -428,7 +428,7 @@ def test_send_deferred_of_a_list_fires_with_the_response_events_to_handlers() ->
     ({"response": "Follows"}, "Success", True),
     ([{"response": "Success"}], "Success", False),
 ])
-def test_error_unless_response(message: Any, expected: str, raises: bool) -> None:
+def test_errorUnlessResponse(message: Any, expected: str, raises: bool) -> None:
     ami = Client().ami
     if raises:
         with pytest.raises(error.AMICommandFailure):
@@ -437,7 +437,7 @@ def test_error_unless_response(message: Any, expected: str, raises: bool) -> Non
         assert ami.errorUnlessResponse(message, expected) is message
 
 
-def test_check_error_response_calls_registered_function() -> None:
+def test_checkErrorResponseCallsRegisteredFunction() -> None:
     ami = Client().ami
     d = manager.deferredErrorResp()
     seen: List[Any] = []
@@ -447,7 +447,7 @@ def test_check_error_response_calls_registered_function() -> None:
     assert ami.checkErrorResponse(bad, "x", d) is bad and seen == [bad]
 
 
-def test_action_sends_any_action_and_checks_the_response() -> None:
+def test_actionSendsAnyActionAndChecksTheResponse() -> None:
     client = Client()
     d = client.ami.action("DBPut", Family="f", Key="k", Val="v")
     sent = client.sent()[0]
@@ -464,13 +464,13 @@ def test_action_sends_any_action_and_checks_the_response() -> None:
     assert reason.value.action == "Hangup" and reason.value.message == "No such channel"
 
 
-def test_generate_action_id_unique() -> None:
+def test_generateActionIdUnique() -> None:
     ami = Client().ami
     ids = {ami.generateActionId() for _ in range(100)}
     assert len(ids) == 100
 
 
-def test_send_line_holds_the_message_until_the_blank_line() -> None:
+def test_sendLineHoldsTheMessageUntilTheBlankLine() -> None:
     client = Client()
     client.ami.sendLine(b"Action: UserEvent")
     client.ami.sendLine("UserEvent: Mine")
@@ -485,7 +485,7 @@ def test_send_line_holds_the_message_until_the_blank_line() -> None:
 
 @pytest.mark.parametrize("line", ["Action: Ping\r\nAction: Hangup", "Channel: x\n", "no colon",
                                   ": value", "Action: Ping\r"])
-def test_send_line_refuses_injection_and_keeps_what_it_had(line: str) -> None:
+def test_sendLineRefusesInjectionAndKeepsWhatItHad(line: str) -> None:
     client = Client()
     client.ami.sendLine("Action: Ping")
     with pytest.raises(ValueError):
@@ -494,7 +494,7 @@ def test_send_line_refuses_injection_and_keeps_what_it_had(line: str) -> None:
     assert client.transport.value() == b"Action: Ping\r\n\r\n"
 
 
-def test_send_line_bounded() -> None:
+def test_sendLineBounded() -> None:
     client = Client(maxMessageSize=64)
     client.ami.sendLine("Action: UserEvent")
     with pytest.raises(ValueError):
@@ -502,14 +502,14 @@ def test_send_line_bounded() -> None:
     assert client.ami._lines == ["Action: UserEvent"]
 
 
-def test_send_line_after_close_fails() -> None:
+def test_sendLineAfterCloseFails() -> None:
     client = Client()
     client.ami.connectionLost(Failure(ConnectionError("gone")))
     with pytest.raises(error.AMIConnectionLost):
         client.ami.sendLine("Action: Ping")
 
 
-def test_register_and_deregister_by_upstream_keywords() -> None:
+def test_registerAndDeregisterByUpstreamKeywords() -> None:
     client = Client()
     seen: List[str] = []
     one = lambda ami, event: seen.append("one")  # noqa: E731
@@ -526,7 +526,7 @@ def test_register_and_deregister_by_upstream_keywords() -> None:
 # -- originate ---------------------------------------------------------------------
 
 
-def test_originate_nowait_fires_with_the_immediate_response() -> None:
+def test_originateNowaitFiresWithTheImmediateResponse() -> None:
     client = Client()
     d = client.ami.originate("PJSIP/100", "default", "100", 1, nowait=True)
     sent = client.sent()[0]
@@ -536,7 +536,7 @@ def test_originate_nowait_fires_with_the_immediate_response() -> None:
     assert result(d)["message"] == "Originate successfully queued"
 
 
-def test_originate_upstream_positional_order() -> None:
+def test_originateUpstreamPositionalOrder() -> None:
     client = Client()
     client.ami.originate("Local/1@c", "c", "1", 1, 30, "Me <1>", "acct", None, None,
                          {"A": "1"}, True, "uid-1", "uid-2", "ulaw,alaw")
@@ -554,7 +554,7 @@ def test_originate_upstream_positional_order() -> None:
     ({"async_": True}, [("Async", "true")]),
     ({"nowait": False}, []),
 ])
-def test_originate_spellings(kwargs: Dict[str, Any], headers: List[Tuple[str, str]]) -> None:
+def test_originateSpellings(kwargs: Dict[str, Any], headers: List[Tuple[str, str]]) -> None:
     client = Client()
     d = client.ami.originate("PJSIP/1", application="Wait", data="1", **kwargs)
     sent = client.sent()[0].headers()
@@ -568,7 +568,7 @@ def test_originate_spellings(kwargs: Dict[str, Any], headers: List[Tuple[str, st
     ({"nowait": True, "asynchronous": True}, ValueError),
     ({"nowhere": 1}, TypeError),
 ])
-def test_originate_bad_spellings_refused_before_sending(kwargs: Dict[str, Any], exception: type) -> None:
+def test_originateBadSpellingsRefusedBeforeSending(kwargs: Dict[str, Any], exception: type) -> None:
     client = Client()
     with pytest.raises(exception):
         client.ami.originate("PJSIP/1", application="Wait", **kwargs)
@@ -580,7 +580,7 @@ def test_originate_bad_spellings_refused_before_sending(kwargs: Dict[str, Any], 
 
 @pytest.mark.parametrize("call, md5", [(lambda a: a.login(), False),
                                        (lambda a: a.loginChallengeResponse(), True)])
-def test_protocol_login_without_arguments_uses_the_factory(call: Any, md5: bool) -> None:
+def test_protocolLoginWithoutArgumentsUsesTheFactory(call: Any, md5: bool) -> None:
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=task.Clock())
     ami = factory.buildProtocol(None)
     transport = StringTransport()
@@ -594,7 +594,7 @@ def test_protocol_login_without_arguments_uses_the_factory(call: Any, md5: bool)
         assert (sent["username"], sent["secret"]) == ("starpy", "starpy-secret")
 
 
-def test_protocol_login_without_factory_needs_credentials() -> None:
+def test_protocolLoginWithoutFactoryNeedsCredentials() -> None:
     with pytest.raises(TypeError):
         Client().ami.login()
 
@@ -602,25 +602,25 @@ def test_protocol_login_without_factory_needs_credentials() -> None:
 @pytest.mark.parametrize("kwargs, md5", [({}, False), ({"plaintext_login": True}, False),
                                          ({"plaintext_login": False}, True), ({"md5": True}, True),
                                          ({"plaintext_login": False, "md5": True}, True)])
-def test_plaintext_login_is_md5_alias(kwargs: Dict[str, Any], md5: bool) -> None:
+def test_plaintextLoginIsMd5Alias(kwargs: Dict[str, Any], md5: bool) -> None:
     factory = manager.AMIFactory("u", "s", **kwargs)
     assert factory.md5 is md5 and factory.plaintext_login is (not md5)
 
 
-def test_plaintext_login_contradicting_md5_refused() -> None:
+def test_plaintextLoginContradictingMd5Refused() -> None:
     with pytest.raises(ValueError):
         manager.AMIFactory("u", "s", plaintext_login=True, md5=True)
     with pytest.raises(TypeError):
         manager.AMIFactory("u", "s", None, True, on_reconnect="not callable")  # type: ignore[arg-type]
 
 
-def test_upstream_positional_factory_arguments() -> None:
+def test_upstreamPositionalFactoryArguments() -> None:
     calls: List[Any] = []
     factory = manager.AMIFactory("u", "s", "id-1", False, calls.append)
     assert (factory.id, factory.md5, factory.on_reconnect) == ("id-1", True, calls.append)
 
 
-def test_bind_address_reaches_the_endpoint() -> None:
+def test_bindAddressReachesTheEndpoint() -> None:
     from twisted.internet.testing import MemoryReactorClock
 
     factory = manager.AMIFactory("u", "s", reactor=MemoryReactorClock())
@@ -676,7 +676,7 @@ def newFactory(**kw: Any) -> Tuple[task.Clock, MemoryEndpoint, manager.AMIFactor
     return clock, MemoryEndpoint(), factory, reconnects
 
 
-def test_factory_reconnects_logs_in_again_and_calls_on_reconnect() -> None:
+def test_factoryReconnectsLogsInAgainAndCallsOnReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
     first, transport = endpoint.connections[0]
@@ -700,7 +700,7 @@ def test_factory_reconnects_logs_in_again_and_calls_on_reconnect() -> None:
     assert len(reconnects) == 2
 
 
-def test_factory_refused_relogin_fails_that_deferred_then_tries_again(
+def test_factoryRefusedReloginFailsThatDeferredThenTriesAgain(
         loggedErrors: LoggedErrors) -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
@@ -719,7 +719,7 @@ def test_factory_refused_relogin_fails_that_deferred_then_tries_again(
     assert len(endpoint.connections) == 3
 
 
-def test_stop_trying_keeps_the_connection_and_does_not_reconnect() -> None:
+def test_stopTryingKeepsTheConnectionAndDoesNotReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
     answerLogin(*endpoint.connections[0])
@@ -733,7 +733,7 @@ def test_stop_trying_keeps_the_connection_and_does_not_reconnect() -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_stop_trying_while_waiting_to_reconnect() -> None:
+def test_stopTryingWhileWaitingToReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
     answerLogin(*endpoint.connections[0])
@@ -744,7 +744,7 @@ def test_stop_trying_while_waiting_to_reconnect() -> None:
     assert endpoint.attempts == 1 and clock.getDelayedCalls() == []
 
 
-def test_logoff_ends_the_reconnection() -> None:
+def test_logoffEndsTheReconnection() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
     answerLogin(*endpoint.connections[0])
@@ -761,7 +761,7 @@ def test_logoff_ends_the_reconnection() -> None:
     (1, True, ConnectionRefusedError),
     (0, False, error.AMIAuthenticationError),
 ])
-def test_first_login_failure_fails_and_stops(refuse: int, accept: bool, expected: type) -> None:
+def test_firstLoginFailureFailsAndStops(refuse: int, accept: bool, expected: type) -> None:
     clock, endpoint, factory, reconnects = newFactory()
     endpoint.refuse = refuse
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
@@ -775,7 +775,7 @@ def test_first_login_failure_fails_and_stops(refuse: int, accept: bool, expected
     assert clock.getDelayedCalls() == []
 
 
-def test_first_login_timeout_stops() -> None:
+def test_firstLoginTimeoutStops() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(timeout=5, endpoint=endpoint)  # type: ignore[arg-type]
     clock.advance(5)
@@ -787,20 +787,20 @@ def test_first_login_timeout_stops() -> None:
     assert endpoint.attempts == 1 and clock.getDelayedCalls() == []
 
 
-def test_reset_delay() -> None:
+def test_resetDelay() -> None:
     factory = manager.AMIFactory("u", "s")
     factory.delay = 20.0
     factory.resetDelay()
     assert factory.delay == factory.initialDelay
 
 
-def test_every_catalogue_action_is_on_the_protocol() -> None:
+def test_everyCatalogueActionIsOnTheProtocol() -> None:
     for spec in CATALOGUE:
         assert callable(getattr(Client().ami, spec.method))
     assert issubclass(AMIProtocol, AMIActions)
 
 
-def test_cli_commands_end_the_reconnection_with_their_connection() -> None:
+def test_cliCommandsEndTheReconnectionWithTheirConnection() -> None:
     """``starpy events`` ends when the connection goes: its factory must not make it again."""
     from starpy.cli import ami as cliami
 
@@ -813,7 +813,7 @@ def test_cli_commands_end_the_reconnection_with_their_connection() -> None:
     assert endpoint.attempts == 1 and reconnects == []
 
 
-def test_service_tells_of_each_refused_login(loggedErrors: LoggedErrors) -> None:
+def test_serviceTellsOfEachRefusedLogin(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "wrong", reactor=clock)

@@ -33,7 +33,7 @@ def value(numbers: metrics.StarpyMetrics, name: str, **labels: str) -> float:
 # -- nothing without the extra ------------------------------------------------------------
 
 
-def test_nothing_imports_prometheus_client_unless_asked() -> None:
+def test_nothingImportsPrometheusClientUnlessAsked() -> None:
     code = (
         "import sys\n"
         "import starpy, starpy.manager, starpy.pool, starpy.fastagi, starpy.asyncagi\n"
@@ -47,7 +47,7 @@ def test_nothing_imports_prometheus_client_unless_asked() -> None:
     assert done.stdout == "[]\n"
 
 
-def test_metrics_option_without_the_extra_is_a_usage_error(tmp_path: Path) -> None:
+def test_metricsOptionWithoutTheExtraIsAUsageError(tmp_path: Path) -> None:
     conf = tmp_path / "starpy.conf"
     conf.write_text("[AMI]\nusername = starpy\nsecret = s\nport = 1\n")
     code = ("import sys\n"
@@ -66,14 +66,14 @@ def test_metrics_option_without_the_extra_is_a_usage_error(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("text", ["9108", "127.0.0.1", "127.0.0.1:x", ":9108",
                                   "127.0.0.1:70000"])
-def test_metrics_address_must_be_host_and_port(text: str) -> None:
+def test_metricsAddressMustBeHostAndPort(text: str) -> None:
     with pytest.raises(ValueError, match="is not HOST:PORT"):
         metrics.parseAddress(text)
     assert metrics.parseAddress("[::1]:9108") == ("::1", 9108)
     assert metrics.parseAddress("127.0.0.1:0") == ("127.0.0.1", 0)
 
 
-def test_serve_refuses_metrics_with_workers(tmp_path: Path) -> None:
+def test_serveRefusesMetricsWithWorkers(tmp_path: Path) -> None:
     from starpy import cli
     from starpy.cli.ami import CommandError
     from starpy.cli.serve import runServe
@@ -87,7 +87,7 @@ def test_serve_refuses_metrics_with_workers(tmp_path: Path) -> None:
 # -- AMI over a pool, on a Clock -----------------------------------------------------------
 
 
-def test_pool_numbers_after_scripted_traffic(loggedErrors: LoggedErrors) -> None:
+def test_poolNumbersAfterScriptedTraffic(loggedErrors: LoggedErrors) -> None:
     fleet = Fleet()
     ticks = iter(range(1000))
     numbers = metrics.StarpyMetrics(timer=lambda: float(next(ticks)),
@@ -142,7 +142,7 @@ def test_pool_numbers_after_scripted_traffic(loggedErrors: LoggedErrors) -> None
     fleet.stop()
 
 
-def test_labels_chosen_by_the_peer_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_labelsChosenByThePeerAreBounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(metrics, "MAX_LABEL_VALUES", 3)
     numbers = metrics.StarpyMetrics(slowHandlerThreshold=None)
     ami = manager.AMIProtocol(clock=task.Clock())
@@ -155,7 +155,7 @@ def test_labels_chosen_by_the_peer_are_bounded(monkeypatch: pytest.MonkeyPatch) 
     assert value(numbers, "starpy_ami_events_received_total", server="pbx", event="other") == 7
 
 
-def test_asyncagi_sessions_counted_from_the_events() -> None:
+def test_asyncagiSessionsCountedFromTheEvents() -> None:
     numbers = metrics.StarpyMetrics(slowHandlerThreshold=None)
     ami = manager.AMIProtocol(clock=task.Clock())
     numbers.watchAsyncAGI(ami, "pbx")
@@ -168,7 +168,7 @@ def test_asyncagi_sessions_counted_from_the_events() -> None:
 # -- FastAGI --------------------------------------------------------------------------------
 
 
-def test_fastagi_sessions_and_command_latency(loggedErrors: LoggedErrors) -> None:
+def test_fastagiSessionsAndCommandLatency(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     ticks = iter(range(1000))
     numbers = metrics.StarpyMetrics(timer=lambda: float(next(ticks)))
@@ -209,7 +209,7 @@ class FakeTime:
         return self.now
 
 
-def test_slow_handler_logged_once_per_interval_and_counted(
+def test_slowHandlerLoggedOncePerIntervalAndCounted(
         caplog: pytest.LogCaptureFixture) -> None:
     timer, clock = FakeTime(), FakeTime()
     monitor = dispatch.HandlerMonitor(threshold=0.5, interval=60.0, timer=timer, clock=clock)
@@ -241,7 +241,7 @@ def test_slow_handler_logged_once_per_interval_and_counted(
     assert monitor.slowCalls == 4
 
 
-def test_handler_failures_counted(loggedErrors: LoggedErrors) -> None:
+def test_handlerFailuresCounted(loggedErrors: LoggedErrors) -> None:
     ticks = iter(range(1000))
     numbers = metrics.StarpyMetrics(timer=lambda: float(next(ticks)) * 0.01,
                                     slowHandlerThreshold=1.0)
@@ -262,7 +262,7 @@ def test_handler_failures_counted(loggedErrors: LoggedErrors) -> None:
     assert value(numbers, "starpy_ami_slow_handlers_total", event="Hangup") == 0
 
 
-def test_dispatch_without_a_monitor_is_untouched() -> None:
+def test_dispatchWithoutAMonitorIsUntouched() -> None:
     dispatcher = dispatch.EventDispatcher()
     assert dispatcher.monitor is None and "dispatch" not in vars(dispatcher)
     calls: List[int] = []
@@ -286,7 +286,7 @@ def test_dispatch_without_a_monitor_is_untouched() -> None:
     assert seen == ["A", "B", "C"] and calls == [1]
 
 
-def test_monitor_arguments_checked() -> None:
+def test_monitorArgumentsChecked() -> None:
     with pytest.raises(ValueError, match="threshold"):
         dispatch.HandlerMonitor(threshold=-1)
     with pytest.raises(ValueError, match="interval"):
@@ -306,7 +306,7 @@ async def scrape(url: str) -> str:
 
 @pytest.mark.filterwarnings("ignore:Using readBody:DeprecationWarning")
 @pytest_twisted.ensureDeferred
-async def test_events_command_serves_metrics_over_http(tmp_path: Path) -> None:
+async def test_eventsCommandServesMetricsOverHttp(tmp_path: Path) -> None:
     from starpy import cli
     from tests.test_cli import Streams, amiConf
 
@@ -355,7 +355,7 @@ async def test_events_command_serves_metrics_over_http(tmp_path: Path) -> None:
         await server.stopListening()
 
 
-def test_unwatching_a_service_unwraps_its_connection() -> None:
+def test_unwatchingAServiceUnwrapsItsConnection() -> None:
     from tests.test_readiness import setUp, tearDown
 
     clock, server, endpoint, service, logins = setUp()

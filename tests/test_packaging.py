@@ -49,7 +49,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return sdist, wheel
 
 
-def test_sdist_holds_every_source_file(built: tuple[Path, Path]) -> None:
+def test_sdistHoldsEverySourceFile(built: tuple[Path, Path]) -> None:
     sdist, _ = built
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
@@ -60,7 +60,7 @@ def test_sdist_holds_every_source_file(built: tuple[Path, Path]) -> None:
         assert needed in names, needed
 
 
-def test_sdist_collects_the_whole_suite(built: tuple[Path, Path], tmp_path: Path) -> None:
+def test_sdistCollectsTheWholeSuite(built: tuple[Path, Path], tmp_path: Path) -> None:
     """Unpacked, the sdist collects every test the checkout has, without errors
     (running them all from inside a test would run this one again)."""
     sdist, _ = built
@@ -82,7 +82,7 @@ def test_sdist_collects_the_whole_suite(built: tuple[Path, Path], tmp_path: Path
     assert collected(unpacked) == collected(ROOT)
 
 
-def test_wheel_holds_the_package_only(built: tuple[Path, Path]) -> None:
+def test_wheelHoldsThePackageOnly(built: tuple[Path, Path]) -> None:
     _, wheel = built
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -103,7 +103,7 @@ def test_wheel_holds_the_package_only(built: tuple[Path, Path]) -> None:
     assert "[console_scripts]\nstarpy = starpy.cli:main" in entryPoints
 
 
-def test_installed_wheel_without_the_tls_extra(built: tuple[Path, Path], tmp_path: Path) -> None:
+def test_installedWheelWithoutTheTlsExtra(built: tuple[Path, Path], tmp_path: Path) -> None:
     """A plain install (no ``tls`` extra) gives one line naming the extra."""
     _, wheel = built
     environment = tmp_path / "venv"

@@ -45,15 +45,15 @@ def _timedActions(client: Client, seed: int, changeDefaultAt: int = -1) -> None:
     assert client.ami._deadlines == []
 
 
-def test_default_and_other_timeouts_each_expire_at_their_deadline() -> None:
+def test_defaultAndOtherTimeoutsEachExpireAtTheirDeadline() -> None:
     _timedActions(Client(defaultTimeout=10.0), seed=3)
 
 
-def test_changing_the_default_timeout_keeps_every_deadline() -> None:
+def test_changingTheDefaultTimeoutKeepsEveryDeadline() -> None:
     _timedActions(Client(defaultTimeout=10.0), seed=5, changeDefaultAt=150)
 
 
-def test_an_action_sent_while_others_expire_does_not_delay_the_next_deadline() -> None:
+def test_anActionSentWhileOthersExpireDoesNotDelayTheNextDeadline() -> None:
     client = Client(defaultTimeout=10.0)
     first = client.ami.ping()
     client.clock.advance(1.0)
@@ -73,7 +73,7 @@ def test_an_action_sent_while_others_expire_does_not_delay_the_next_deadline() -
     assert client.clock.getDelayedCalls() == []
 
 
-def test_a_clock_going_back_does_not_hide_a_deadline() -> None:
+def test_aClockGoingBackDoesNotHideADeadline() -> None:
     client = Client(defaultTimeout=10.0)
     client.clock.advance(100.0)
     old = client.ami.ping()
@@ -95,7 +95,7 @@ def failure_of(d: Any) -> Any:
 # -- AGI: a command method's reply is checked before its Deferred fires --------------
 
 
-def test_agi_history_notes_every_way_a_command_ends() -> None:
+def test_agiHistoryNotesEveryWayACommandEnds() -> None:
     from tests.test_fastagi import collect, started
 
     server = started()
@@ -122,7 +122,7 @@ def test_agi_history_notes_every_way_a_command_ends() -> None:
     ]
 
 
-def test_agi_conversion_errors_and_session_end_reach_the_deferred() -> None:
+def test_agiConversionErrorsAndSessionEndReachTheDeferred() -> None:
     from tests.test_fastagi import collect, started
 
     server = started()
@@ -137,7 +137,7 @@ def test_agi_conversion_errors_and_session_end_reach_the_deferred() -> None:
         "200 result=abc", "(no reply: GET VARIABLE X: FastAGI connection closed before the reply)"]
 
 
-def test_agi_transport_with_its_own_sendCommandLine_still_checks_replies() -> None:
+def test_agiTransportWithItsOwnSendCommandLineStillChecksReplies() -> None:
     from twisted.internet import defer
 
     from starpy.agi import AGISession
@@ -163,7 +163,7 @@ def collect_(d: Any) -> List[Any]:
     return out
 
 
-def test_agi_sendCommandLine_wrapped_on_a_session_still_sees_every_command() -> None:
+def test_agiSendCommandLineWrappedOnASessionStillSeesEveryCommand() -> None:
     from tests.test_fastagi import collect, started
 
     server = started()
@@ -184,7 +184,7 @@ def test_agi_sendCommandLine_wrapped_on_a_session_still_sees_every_command() -> 
 # -- AGI: command lines made once and reused ---------------------------------------
 
 
-def test_agi_reused_lines_keep_the_quoting_of_each_argument_type() -> None:
+def test_agiReusedLinesKeepTheQuotingOfEachArgumentType() -> None:
     from starpy import agi as agimodule
     from tests.test_fastagi import collect, started
 
@@ -206,7 +206,7 @@ def test_agi_reused_lines_keep_the_quoting_of_each_argument_type() -> None:
                    for value in values)
 
 
-def test_agi_reused_lines_stay_within_each_sessions_limit() -> None:
+def test_agiReusedLinesStayWithinEachSessionsLimit() -> None:
     from starpy import agi as agimodule
     from tests.test_fastagi import Server, collect, env
 
@@ -226,7 +226,7 @@ def test_agi_reused_lines_stay_within_each_sessions_limit() -> None:
     assert not any(values == (long,) for _, values in agimodule._LINES)
 
 
-def test_agi_reused_lines_are_bounded() -> None:
+def test_agiReusedLinesAreBounded() -> None:
     from starpy import agi as agimodule
     from tests.test_fastagi import started
 
@@ -239,7 +239,7 @@ def test_agi_reused_lines_are_bounded() -> None:
         assert len(agimodule._LINES) <= agimodule._LINES_KEPT
 
 
-def test_fastagi_reads_every_dialplan_argument() -> None:
+def test_fastagiReadsEveryDialplanArgument() -> None:
     from tests.test_fastagi import Server, env
 
     for count in (0, 1, 16, 17, 40):

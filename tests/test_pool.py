@@ -119,7 +119,7 @@ def hangup(server: FakeAMIServerFactory, uniqueid: str) -> None:
     server.emitEvent("Hangup", privilege="call,all", Uniqueid=uniqueid)
 
 
-def test_pool_is_a_multiservice_starting_and_stopping_every_server() -> None:
+def test_poolIsAMultiserviceStartingAndStoppingEveryServer() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     fleet.add("pbx2")
@@ -144,7 +144,7 @@ def test_pool_is_a_multiservice_starting_and_stopping_every_server() -> None:
     assert all(not server.sessions for server in fleet.servers.values())
 
 
-def test_events_of_every_server_reach_a_one_server_handler_with_its_server_name() -> None:
+def test_eventsOfEveryServerReachAOneServerHandlerWithItsServerName() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     fleet.add("pbx2")
@@ -173,7 +173,7 @@ def test_events_of_every_server_reach_a_one_server_handler_with_its_server_name(
     fleet.stop()
 
 
-def test_faulty_servers_while_the_others_keep_delivering(loggedErrors: LoggedErrors) -> None:
+def test_faultyServersWhileTheOthersKeepDelivering(loggedErrors: LoggedErrors) -> None:
     fleet = Fleet()
     fleet.add("good")
     fleet.add("restarts")
@@ -225,7 +225,7 @@ def test_faulty_servers_while_the_others_keep_delivering(loggedErrors: LoggedErr
     fleet.stop()
 
 
-def test_when_all_logged_in_waits_for_each_and_can_be_bounded() -> None:
+def test_whenAllLoggedInWaitsForEachAndCanBeBounded() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     fleet.add("pbx2")
@@ -245,7 +245,7 @@ def test_when_all_logged_in_waits_for_each_and_can_be_bounded() -> None:
     fleet.stop()
 
 
-def test_actions_to_a_named_server_or_a_chooser() -> None:
+def test_actionsToANamedServerOrAChooser() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     fleet.add("pbx2")
@@ -273,7 +273,7 @@ def test_actions_to_a_named_server_or_a_chooser() -> None:
     fleet.stop()
 
 
-def test_a_server_not_logged_in_fails_at_once_or_is_waited_for_boundedly() -> None:
+def test_aServerNotLoggedInFailsAtOnceOrIsWaitedForBoundedly() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     fleet.endpoints["pbx1"].refuse = True
@@ -291,7 +291,7 @@ def test_a_server_not_logged_in_fails_at_once_or_is_waited_for_boundedly() -> No
     fleet.stop()
 
 
-def test_a_booting_asterisk_is_not_sent_actions_until_fully_booted() -> None:
+def test_aBootingAsteriskIsNotSentActionsUntilFullyBooted() -> None:
     fleet = Fleet()
     fleet.add("pbx1", username="nosystem", secret="s")
     fleet.servers["pbx1"].addUser("nosystem", "s", read="call")  # gets no FullyBooted
@@ -313,7 +313,7 @@ def test_a_booting_asterisk_is_not_sent_actions_until_fully_booted() -> None:
     fleet.stop()
 
 
-def test_a_user_without_the_system_class_is_ready_after_the_bounded_wait(
+def test_aUserWithoutTheSystemClassIsReadyAfterTheBoundedWait(
         caplog: pytest.LogCaptureFixture) -> None:
     fleet = Fleet(bootTimeout=5.0)
     fleet.add("pbx1", username="limited", secret="limited-secret")
@@ -329,7 +329,7 @@ def test_a_user_without_the_system_class_is_ready_after_the_bounded_wait(
     fleet.stop()
 
 
-def test_waiting_for_fully_booted_can_be_turned_off() -> None:
+def test_waitingForFullyBootedCanBeTurnedOff() -> None:
     fleet = Fleet(waitBooted=False)
     fleet.add("pbx1", username="limited", secret="limited-secret")
     fleet.pool.startService()
@@ -339,7 +339,7 @@ def test_waiting_for_fully_booted_can_be_turned_off() -> None:
     fleet.stop()
 
 
-def test_servers_added_and_removed_while_running() -> None:
+def test_serversAddedAndRemovedWhileRunning() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     seen: List[str] = []
@@ -372,7 +372,7 @@ def test_servers_added_and_removed_while_running() -> None:
     fleet.stop()
 
 
-def test_observer_handles_and_a_failing_observer(loggedErrors: LoggedErrors) -> None:
+def test_observerHandlesAndAFailingObserver(loggedErrors: LoggedErrors) -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     heard: List[str] = []
@@ -393,7 +393,7 @@ def test_observer_handles_and_a_failing_observer(loggedErrors: LoggedErrors) -> 
     assert heard == [pool.CONNECTING, pool.BOOTING, pool.LOGGED_IN]
 
 
-def test_bad_arguments_are_refused_before_anything_changes() -> None:
+def test_badArgumentsAreRefusedBeforeAnythingChanges() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=fleet.clock)
@@ -417,7 +417,7 @@ def test_bad_arguments_are_refused_before_anything_changes() -> None:
     fleet.stop()
 
 
-def test_channels_over_the_pool_keyed_by_server_and_uniqueid() -> None:
+def test_channelsOverThePoolKeyedByServerAndUniqueid() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
     fleet.add("pbx2")
@@ -448,7 +448,7 @@ def test_channels_over_the_pool_keyed_by_server_and_uniqueid() -> None:
     fleet.stop()
 
 
-def test_a_server_that_never_answers_is_down_after_the_login_deadline(
+def test_aServerThatNeverAnswersIsDownAfterTheLoginDeadline(
         loggedErrors: LoggedErrors) -> None:
     fleet = Fleet()
     fleet.add("good")

@@ -69,7 +69,7 @@ def ignore(ami: Any, event: Any) -> None:
     ({"system"}, b"system"),
     (["call", "call", "all"], b"call,all"),
 ])
-def test_events_wire_bytes(mask: Any, wire: bytes) -> None:
+def test_eventsWireBytes(mask: Any, wire: bytes) -> None:
     ami, transport = connected()
     d = ami.events(mask)
     assert taken(transport) == (b"Action: Events\r\nActionID: p-1\r\nEventMask: " + wire
@@ -84,7 +84,7 @@ def test_events_wire_bytes(mask: Any, wire: bytes) -> None:
     ([], ValueError, "no event class"),
     ([b"call"], TypeError, "strings"),
 ])
-def test_events_refuses_before_sending(mask: Any, kind: type, message: str) -> None:
+def test_eventsRefusesBeforeSending(mask: Any, kind: type, message: str) -> None:
     ami, transport = connected()
     with pytest.raises(kind, match=message):
         ami.events(mask)
@@ -92,7 +92,7 @@ def test_events_refuses_before_sending(mask: Any, kind: type, message: str) -> N
     assert ami.pendingCount == 0
 
 
-def test_events_classes_honoured_by_the_fake() -> None:
+def test_eventsClassesHonouredByTheFake() -> None:
     from starpy.testing import ami as fake
 
     clock = task.Clock()
@@ -117,14 +117,14 @@ def test_events_classes_honoured_by_the_fake() -> None:
     (False, b"Events: off\r\n"),
     (True, b""),
 ])
-def test_login_events_classes(events: Any, header: bytes) -> None:
+def test_loginEventsClasses(events: Any, header: bytes) -> None:
     ami, transport = connected()
     ami.login("u", "s", events=events)
     assert taken(transport) == (b"Action: Login\r\nActionID: p-1\r\nUsername: u\r\n"
                                 b"Secret: s\r\n" + header + b"\r\n")
 
 
-def test_login_events_refused_before_anything() -> None:
+def test_loginEventsRefusedBeforeAnything() -> None:
     ami, transport = connected()
     with pytest.raises(ValueError, match="unknown event class 'calls'"):
         ami.login("u", "s", events=["calls"])
@@ -133,7 +133,7 @@ def test_login_events_refused_before_anything() -> None:
         manager.AMIFactory("u", "s", events="call,agnet")
 
 
-def test_event_class_list() -> None:
+def test_eventClassList() -> None:
     assert eventClassList("YES") == "yes"
     assert eventClassList("6") == "6"
     assert eventClassList(iter(["cdr", "security"])) == "cdr,security"
@@ -142,7 +142,7 @@ def test_event_class_list() -> None:
 # -- the dispatcher's names --------------------------------------------------
 
 
-def test_registered_names_and_changes() -> None:
+def test_registeredNamesAndChanges() -> None:
     dispatcher = EventDispatcher()
     changes: List[Any] = []
     remove = dispatcher.onChange(changes.append)
@@ -167,12 +167,12 @@ def test_registered_names_and_changes() -> None:
 # -- the expressions -----------------------------------------------------------
 
 
-def test_caseless_regex() -> None:
+def test_caselessRegex() -> None:
     assert caselessRegex("AOC-D") == "[Aa][Oo][Cc]-[Dd]"
     assert caselessRegex("A.b(1)") == "[Aa]\\.[Bb]\\(1\\)"
 
 
-def test_name_expressions_fit_a_line() -> None:
+def test_nameExpressionsFitALine() -> None:
     names = ["Event%03d" % n for n in range(100)]
     expressions = nameExpressions(names)
     assert len(expressions) > 1
@@ -189,7 +189,7 @@ def test_name_expressions_fit_a_line() -> None:
 # -- the push, byte for byte -------------------------------------------------
 
 
-def test_push_sends_the_registered_names_and_what_starpy_needs() -> None:
+def test_pushSendsTheRegisteredNamesAndWhatStarpyNeeds() -> None:
     ami, transport = connected()
     ami.registerEvent(["Hangup", "newchannel"], ignore)
     d = ami.pushEventFilter()
@@ -220,7 +220,7 @@ def test_push_sends_the_registered_names_and_what_starpy_needs() -> None:
     assert transport.value() == b""
 
 
-def test_nothing_pushed_while_everything_is_wanted() -> None:
+def test_nothingPushedWhileEverythingIsWanted() -> None:
     ami, transport = connected()
     glob = ami.registerEvent("Queue*", ignore)
     assert result(ami.pushEventFilter()) is False
@@ -232,7 +232,7 @@ def test_nothing_pushed_while_everything_is_wanted() -> None:
     assert b"Filter: ^(" + FULLY_BOOTED + b"|[Qq][Uu][Ee][Uu][Ee]" in transport.value()
 
 
-def test_without_the_system_class_it_is_said_once_and_unfiltered(
+def test_withoutTheSystemClassItIsSaidOnceAndUnfiltered(
         caplog: pytest.LogCaptureFixture) -> None:
     ami, transport = connected()
     ami.registerEvent("Hangup", ignore)
@@ -249,7 +249,7 @@ def test_without_the_system_class_it_is_said_once_and_unfiltered(
     assert transport.value() == b""
 
 
-def test_another_refusal_lets_everything_through(caplog: pytest.LogCaptureFixture) -> None:
+def test_anotherRefusalLetsEverythingThrough(caplog: pytest.LogCaptureFixture) -> None:
     ami, transport = connected()
     ami.registerEvent("Hangup", ignore)
     d = ami.pushEventFilter()
@@ -262,7 +262,7 @@ def test_another_refusal_lets_everything_through(caplog: pytest.LogCaptureFixtur
     assert result(d) is False
 
 
-def test_a_name_no_line_can_carry_lets_everything_through() -> None:
+def test_aNameNoLineCanCarryLetsEverythingThrough() -> None:
     ami, transport = connected()
     ami.registerEvent("Hangup", ignore)
     d = ami.pushEventFilter()
@@ -276,7 +276,7 @@ def test_a_name_no_line_can_carry_lets_everything_through() -> None:
     assert ami.eventFilter is not None and not ami.eventFilter.filtering
 
 
-def test_a_lost_connection_stops_following() -> None:
+def test_aLostConnectionStopsFollowing() -> None:
     ami, transport = connected()
     ami.registerEvent("Hangup", ignore)
     d = ami.pushEventFilter()
@@ -305,7 +305,7 @@ def firehose(server: FakeAMIServerFactory) -> None:
         server.emitEvent(name, privilege="call,all", Channel="PJSIP/1-0001")
 
 
-def test_service_pushes_after_each_login_and_the_fake_filters() -> None:
+def test_servicePushesAfterEachLoginAndTheFakeFilters() -> None:
     clock, server, endpoint, service = serviceSetUp(pushFilter=True, waitBooted=True)
     seen: List[str] = []
     service.registerEvent(["Hangup", "DialBegin"], lambda ami, e: seen.append(e["event"]))
@@ -343,7 +343,7 @@ def test_service_pushes_after_each_login_and_the_fake_filters() -> None:
     result(stopped)
 
 
-def test_events_received_with_and_without_the_filter() -> None:
+def test_eventsReceivedWithAndWithoutTheFilter() -> None:
     counts = []
     for push in (False, True):
         clock, server, endpoint, service = serviceSetUp(pushFilter=push)
@@ -371,7 +371,7 @@ def test_events_received_with_and_without_the_filter() -> None:
     assert counts[1] == ["Hangup", "FullyBooted"]
 
 
-def test_service_without_the_system_class_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_serviceWithoutTheSystemClassWarnsOnce(caplog: pytest.LogCaptureFixture) -> None:
     clock, server, endpoint, service = serviceSetUp("nosystem", "s", pushFilter=True)
     caplog.set_level(logging.DEBUG, "starpy")
     seen: List[str] = []
@@ -393,7 +393,7 @@ def test_service_without_the_system_class_warns_once(caplog: pytest.LogCaptureFi
     result(stopped)
 
 
-def test_asyncagi_dispatcher_names_are_kept() -> None:
+def test_asyncagiDispatcherNamesAreKept() -> None:
     clock, server, endpoint, service = serviceSetUp(pushFilter=True)
     service.startService()
     endpoint.pump()
@@ -414,7 +414,7 @@ def test_asyncagi_dispatcher_names_are_kept() -> None:
 # -- a pool of servers -----------------------------------------------------------
 
 
-def test_pool_pushes_the_pool_registrations_to_every_server() -> None:
+def test_poolPushesThePoolRegistrationsToEveryServer() -> None:
     from tests.test_pool import Fleet
 
     fleet = Fleet(pushFilter=True)
@@ -443,7 +443,7 @@ def test_pool_pushes_the_pool_registrations_to_every_server() -> None:
     fleet.stop()
 
 
-def test_pool_without_push_by_default() -> None:
+def test_poolWithoutPushByDefault() -> None:
     from tests.test_pool import Fleet
 
     fleet = Fleet()

@@ -44,7 +44,7 @@ def outcomes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
     return found
 
 
-def test_the_readme_example_passes_with_the_plugin(pytester: pytest.Pytester,
+def test_theReadmeExamplePassesWithThePlugin(pytester: pytest.Pytester,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makeconftest('pytest_plugins = ["starpy.testing.pytest_plugin"]\n')
     pytester.makepyfile(test_app=readmeExample())
@@ -56,7 +56,7 @@ def test_the_readme_example_passes_with_the_plugin(pytester: pytest.Pytester,
     }
 
 
-def test_an_error_the_test_does_not_take_fails_it(pytester: pytest.Pytester,
+def test_anErrorTheTestDoesNotTakeFailsIt(pytester: pytest.Pytester,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     code = readmeExample().replace(
         "    [logged] = loggedErrors.flush(ZeroDivisionError)", "    pass")
@@ -65,14 +65,14 @@ def test_an_error_the_test_does_not_take_fails_it(pytester: pytest.Pytester,
     assert outcomes(pytester, monkeypatch)["test_a_broken_handler_is_caught"] == "FAILED"
 
 
-def test_the_setting_loads_the_plugin(pytester: pytest.Pytester,
+def test_theSettingLoadsThePlugin(pytester: pytest.Pytester,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makeini("[pytest]\nstarpy_plugin = true\n")
     pytester.makepyfile(test_app=readmeExample())
     assert set(outcomes(pytester, monkeypatch).values()) == {"PASSED"}
 
 
-def test_installing_starpy_changes_nothing_until_asked(pytester: pytest.Pytester,
+def test_installingStarpyChangesNothingUntilAsked(pytester: pytest.Pytester,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the entry point is there: no fixtures, no guard."""
     pytester.makepyfile(test_app='''

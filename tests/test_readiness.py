@@ -37,7 +37,7 @@ def tearDown(clock: task.Clock, endpoint: MemoryEndpoint, service: manager.AMISe
     assert clock.getDelayedCalls() == []
 
 
-def test_off_by_default_a_login_counts_at_once() -> None:
+def test_offByDefaultALoginCountsAtOnce() -> None:
     clock, server, endpoint, service, logins = setUp("nosystem", "s")
     assert service.waitBooted is False
     service.startService()
@@ -46,7 +46,7 @@ def test_off_by_default_a_login_counts_at_once() -> None:
     tearDown(clock, endpoint, service)
 
 
-def test_fully_booted_right_after_the_login_counts_at_once() -> None:
+def test_fullyBootedRightAfterTheLoginCountsAtOnce() -> None:
     clock, server, endpoint, service, logins = setUp(waitBooted=True, bootTimeout=5.0)
     ready = service.whenLoggedIn()
     service.startService()
@@ -55,7 +55,7 @@ def test_fully_booted_right_after_the_login_counts_at_once() -> None:
     tearDown(clock, endpoint, service)
 
 
-def test_a_booting_asterisk_counts_once_fully_booted() -> None:
+def test_aBootingAsteriskCountsOnceFullyBooted() -> None:
     clock, server, endpoint, service, logins = setUp("nosystem", "s", waitBooted=True,
                                                      bootTimeout=60.0)
     ready = service.whenLoggedIn()
@@ -75,7 +75,7 @@ def test_a_booting_asterisk_counts_once_fully_booted() -> None:
     tearDown(clock, endpoint, service)
 
 
-def test_without_the_system_class_the_wait_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
+def test_withoutTheSystemClassTheWaitIsBounded(caplog: pytest.LogCaptureFixture) -> None:
     clock, server, endpoint, service, logins = setUp("nosystem", "s", waitBooted=True,
                                                      bootTimeout=5.0)
     ready = service.whenLoggedIn()
@@ -90,7 +90,7 @@ def test_without_the_system_class_the_wait_is_bounded(caplog: pytest.LogCaptureF
     tearDown(clock, endpoint, service)
 
 
-def test_a_connection_lost_while_booting_is_a_failed_login_and_retried(
+def test_aConnectionLostWhileBootingIsAFailedLoginAndRetried(
         loggedErrors: LoggedErrors) -> None:
     clock, server, endpoint, service, logins = setUp("nosystem", "s", waitBooted=True,
                                                      bootTimeout=60.0)
@@ -109,7 +109,7 @@ def test_a_connection_lost_while_booting_is_a_failed_login_and_retried(
     tearDown(clock, endpoint, service)
 
 
-def test_stopping_while_booting_leaves_nothing_behind() -> None:
+def test_stoppingWhileBootingLeavesNothingBehind() -> None:
     clock, server, endpoint, service, logins = setUp("nosystem", "s", waitBooted=True,
                                                      bootTimeout=60.0)
     ready = service.whenLoggedIn()
@@ -120,7 +120,7 @@ def test_stopping_while_booting_leaves_nothing_behind() -> None:
     assert logins == []
 
 
-def test_boot_timeout_must_be_seconds() -> None:
+def test_bootTimeoutMustBeSeconds() -> None:
     factory = manager.AMIFactory("u", "s")
     with pytest.raises(ValueError, match="bootTimeout"):
         manager.AMIService(factory, waitBooted=True, bootTimeout=-1)

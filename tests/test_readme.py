@@ -19,7 +19,7 @@ def pythonBlocks(text: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, re.S)
 
 
-def test_ami_section_example_runs() -> None:
+def test_amiSectionExampleRuns() -> None:
     (code,) = [b for b in pythonBlocks(section("AMI: the Asterisk Manager Interface"))
                if "task.react" in b]
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -34,14 +34,14 @@ def test_ami_section_example_runs() -> None:
     assert lines[5] == "refused: No such channel"
 
 
-def test_readme_begins_with_the_two_commands() -> None:
+def test_readmeBeginsWithTheTwoCommands() -> None:
     first = README.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
     assert first == ["python3 dev.py demo", "python3 dev.py test"]
     ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
     assert ci.strip().splitlines()[-1] == "python3 dev.py test"
 
 
-def test_debugging_section_example_runs() -> None:
+def test_debuggingSectionExampleRuns() -> None:
     (code,) = pythonBlocks(section("Debugging: wire traces and failure reports"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
@@ -53,7 +53,7 @@ def test_debugging_section_example_runs() -> None:
     assert "  >> NO SUCH COMMAND\n  << 510 Invalid or unknown command" in log
 
 
-def test_utilapplication_section_example_runs(tmp_path: Path) -> None:
+def test_utilapplicationSectionExampleRuns(tmp_path: Path) -> None:
     (code,) = pythonBlocks(section("UtilApplication and starpy.conf"))
     environment = {key: value for key, value in __import__("os").environ.items()
                    if key != "STARPY_CONF"}
@@ -64,7 +64,7 @@ def test_utilapplication_section_example_runs(tmp_path: Path) -> None:
     assert done.stdout == "GREETED = yes\n"
 
 
-def test_starpy_command_section_lists_every_exit_code() -> None:
+def test_starpyCommandSectionListsEveryExitCode() -> None:
     from starpy import cli
 
     text = section("The starpy command")
@@ -77,7 +77,7 @@ def test_starpy_command_section_lists_every_exit_code() -> None:
     assert "hagi://" in section("Scaling out") and "--workers" in section("Scaling out")
 
 
-def test_limits_section_variables_example_prints_what_it_says() -> None:
+def test_limitsSectionVariablesExamplePrintsWhatItSays() -> None:
     text = section("Limits Asterisk imposes")
     part = text[text.index("### Variables and application arguments"):]
     (code,) = [b for b in pythonBlocks(part) if "variableAssignment" in b]
@@ -88,7 +88,7 @@ def test_limits_section_variables_example_prints_what_it_says() -> None:
     assert done.stdout == printed
 
 
-def test_several_servers_section_example_runs() -> None:
+def test_severalServersSectionExampleRuns() -> None:
     (code,) = pythonBlocks(section("Several Asterisk servers"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
@@ -103,7 +103,7 @@ def test_several_servers_section_example_runs() -> None:
         "lyon: booting -> loggedIn", "lyon is back: Pong loggedIn", "lyon: loggedIn -> stopped"]
 
 
-def test_metrics_section_example_prints_what_it_says() -> None:
+def test_metricsSectionExamplePrintsWhatItSays() -> None:
     text = section("Metrics")
     (code,) = pythonBlocks(text)
     done = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-c", code],
@@ -114,7 +114,7 @@ def test_metrics_section_example_prints_what_it_says() -> None:
     assert done.stdout == printed
 
 
-def test_contents_lists_every_section_in_order() -> None:
+def test_contentsListsEverySectionInOrder() -> None:
     headings = [line[3:] for line in README.splitlines() if line.startswith("## ")]
     contents = section("Contents")
     listed = re.findall(r"^- \[(.*?)\]\(#(.*?)\)$", contents, re.M)

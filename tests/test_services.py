@@ -15,7 +15,7 @@ from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result
 
 
-def test_every_long_lived_object_is_a_service() -> None:
+def test_everyLongLivedObjectIsAService() -> None:
     clock = Clock()
     factory = manager.AMIFactory("u", "s", reactor=clock)
     service = manager.AMIService(factory, "tcp:host=127.0.0.1:port=1", clock=clock)
@@ -26,7 +26,7 @@ def test_every_long_lived_object_is_a_service() -> None:
         assert IService.providedBy(candidate), candidate
 
 
-def test_services_start_and_stop_with_their_parent() -> None:
+def test_servicesStartAndStopWithTheirParent() -> None:
     clock = Clock()
     factory = manager.AMIFactory("u", "s", reactor=clock)
     ami = manager.AMIService(factory, "tcp:host=127.0.0.1:port=1", clock=clock)
@@ -46,7 +46,7 @@ def test_services_start_and_stop_with_their_parent() -> None:
     assert not tracker.running
 
 
-def test_fastagi_service_listens_serves_and_stops() -> None:
+def test_fastagiServiceListensServesAndStops() -> None:
     reactor = MemoryReactor()
     clock = Clock()
     seen: List[str] = []
@@ -71,7 +71,7 @@ def test_fastagi_service_listens_serves_and_stops() -> None:
     assert port is not None
 
 
-def test_fastagi_service_that_cannot_listen(loggedErrors: LoggedErrors) -> None:
+def test_fastagiServiceThatCannotListen(loggedErrors: LoggedErrors) -> None:
     class Taken(MemoryReactor):
         def listenTCP(self, *args: object, **named: object) -> object:
             raise netError.CannotListenError("127.0.0.1", 4573, OSError("in use"))
@@ -84,7 +84,7 @@ def test_fastagi_service_that_cannot_listen(loggedErrors: LoggedErrors) -> None:
     assert result(service.stopService()) is None
 
 
-def test_the_ami_objects_provide_the_interfaces_trackers_type_against() -> None:
+def test_theAmiObjectsProvideTheInterfacesTrackersTypeAgainst() -> None:
     from zope.interface.verify import verifyObject
 
     from starpy.interfaces import (

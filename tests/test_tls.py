@@ -24,11 +24,11 @@ def withoutTLS(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def test_the_extra_is_there_for_the_tests() -> None:
+def test_theExtraIsThereForTheTests() -> None:
     assert tlsUnavailable() is None
 
 
-def test_tls_login_without_the_extra_fails_before_connecting(withoutTLS: None) -> None:
+def test_tlsLoginWithoutTheExtraFailsBeforeConnecting(withoutTLS: None) -> None:
     why = tlsUnavailable()
     assert why is not None and why.endswith(INSTALL_HINT)
     clock = Clock()
@@ -44,7 +44,7 @@ def test_tls_login_without_the_extra_fails_before_connecting(withoutTLS: None) -
     assert INSTALL_HINT in problem.message
 
 
-def test_check_config_without_the_extra(withoutTLS: None, tmp_path: Path) -> None:
+def test_checkConfigWithoutTheExtra(withoutTLS: None, tmp_path: Path) -> None:
     conf = tmp_path / "s.conf"
     conf.write_text("[AMI]\nusername = starpy\ntls = yes\nport = 5039\n")
     out, err = io.StringIO(), io.StringIO()
@@ -55,7 +55,7 @@ def test_check_config_without_the_extra(withoutTLS: None, tmp_path: Path) -> Non
     assert problems[0].endswith(INSTALL_HINT)
 
 
-def test_tls_files_are_loaded(tmp_path: Path) -> None:
+def test_tlsFilesAreLoaded(tmp_path: Path) -> None:
     certificate, key = selfSigned(tmp_path)
     roots = tmp_path / "roots"
     roots.mkdir()
@@ -76,7 +76,7 @@ def test_tls_files_are_loaded(tmp_path: Path) -> None:
     assert name == "tls_key" and "private key" in problem
 
 
-def test_check_config_loads_the_tls_files(tmp_path: Path) -> None:
+def test_checkConfigLoadsTheTlsFiles(tmp_path: Path) -> None:
     certificate, key = selfSigned(tmp_path)
     conf = tmp_path / "s.conf"
     conf.write_text("[AMI]\nusername = starpy\ntls = yes\nport = 5039\ntls_ca = %s\n"
@@ -96,7 +96,7 @@ def test_check_config_loads_the_tls_files(tmp_path: Path) -> None:
     assert "[AMI] TLS support present; TLS files load" in out.getvalue()
 
 
-def test_a_wrong_tls_ca_is_a_configuration_error_not_unreachable(tmp_path: Path) -> None:
+def test_aWrongTlsCaIsAConfigurationErrorNotUnreachable(tmp_path: Path) -> None:
     clock = Clock()
     specifier = AMISpecifier(username="starpy", secret="s", tls=True,
                              tlsCA=str(tmp_path / "missing"), reactor=clock)

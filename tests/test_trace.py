@@ -23,7 +23,7 @@ def wireLines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "starpy.wire"]
 
 
-def test_off_by_default(caplog: pytest.LogCaptureFixture) -> None:
+def test_offByDefault(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, "starpy.wire"):
         ami, transport = connected()
         ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
@@ -31,7 +31,7 @@ def test_off_by_default(caplog: pytest.LogCaptureFixture) -> None:
     assert wireLines(caplog) == []
 
 
-def test_every_line_both_ways_with_secrets_masked(caplog: pytest.LogCaptureFixture) -> None:
+def test_everyLineBothWaysWithSecretsMasked(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, "starpy.wire"):
         ami, transport = connected(trace=True)
         ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
@@ -50,7 +50,7 @@ def test_every_line_both_ways_with_secrets_masked(caplog: pytest.LogCaptureFixtu
     assert "hunter2-secret" not in caplog.text
 
 
-def test_switchable_at_run_time(caplog: pytest.LogCaptureFixture) -> None:
+def test_switchableAtRunTime(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, "starpy.wire"):
         ami, transport = connected()
         ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
@@ -63,7 +63,7 @@ def test_switchable_at_run_time(caplog: pytest.LogCaptureFixture) -> None:
     assert not any("CoreStatus" in line for line in lines)
 
 
-def test_factory_turns_tracing_on_for_new_connections() -> None:
+def test_factoryTurnsTracingOnForNewConnections() -> None:
     factory = manager.AMIFactory("u", "s", trace=True, reactor=task.Clock())
     assert factory.buildProtocol(None).tracer.enabled
 
@@ -78,11 +78,11 @@ def test_redaction(line: str, expected: str) -> None:
     assert redactLine(line) == expected
 
 
-def test_tracer_names_are_unique() -> None:
+def test_tracerNamesAreUnique() -> None:
     assert WireTracer("AGI").name != WireTracer("AGI").name
 
 
-def test_readable_dump_of_a_message() -> None:
+def test_readableDumpOfAMessage() -> None:
     (message,) = AMIParser(expectBanner=False).feed(
         b"Action: Login\r\nUsername: u\r\nSecret: pw\r\nVariable: A=1\r\nVariable: B=2\r\n\r\n")
     assert message.dump() == "Action: Login\nUsername: u\nSecret: ********\nVariable: A=1\nVariable: B=2"
@@ -97,7 +97,7 @@ from starpy.testing.agi import SimulatedChannel, placeCallInMemory  # noqa: E402
 from starpy.testing.pytest_plugin import LoggedErrors  # noqa: E402
 
 
-def test_agi_trace_logs_both_directions(caplog: pytest.LogCaptureFixture) -> None:
+def test_agiTraceLogsBothDirections(caplog: pytest.LogCaptureFixture) -> None:
     async def handler(agi: fastagi.FastAGIProtocol) -> None:
         agi.setTrace(True)
         await agi.answer()
@@ -114,7 +114,7 @@ def test_agi_trace_logs_both_directions(caplog: pytest.LogCaptureFixture) -> Non
                      "<< 200 result=1 (PJSIP/trace-1)"]
 
 
-def test_agi_failure_report_has_traceback_environment_and_last_commands(
+def test_agiFailureReportHasTracebackEnvironmentAndLastCommands(
         loggedErrors: LoggedErrors) -> None:
     async def handler(agi: fastagi.FastAGIProtocol) -> None:
         await agi.answer()
@@ -134,7 +134,7 @@ def test_agi_failure_report_has_traceback_environment_and_last_commands(
     assert "<< 510 Invalid or unknown command" in report
 
 
-def test_agi_history_is_bounded() -> None:
+def test_agiHistoryIsBounded() -> None:
     sessions: list[fastagi.FastAGIProtocol] = []
 
     async def handler(agi: fastagi.FastAGIProtocol) -> None:

@@ -161,7 +161,7 @@ def test_fastagisetvariable() -> None:
     assert seen == ['That"2set']
 
 
-def test_getvariable_unsetGoesToTheErrback() -> None:
+def test_getvariableUnsetGoesToTheErrback() -> None:
     clock = task.Clock()
     printed: List[str] = []
 
@@ -237,7 +237,7 @@ def runMenuTest(dtmf: List[Any]) -> Any:
     return top, outcome
 
 
-def test_menutest_choices() -> None:
+def test_menutestChoices() -> None:
     top, chain = runMenuTest([(1.0, "0")])
     assert chain == [(top.options[0], "0")]
     top, chain = runMenuTest([(1.0, "1"), (4.0, "#")])
@@ -249,7 +249,7 @@ def test_menutest_choices() -> None:
     assert chain == [(top.options[0], "0")]
 
 
-def test_menutest_exit() -> None:
+def test_menutestExit() -> None:
     top, outcome = runMenuTest([(1.0, "*")])
     assert isinstance(outcome, Failure) and outcome.check(error.MenuExit)
 

@@ -35,7 +35,7 @@ def app(tmp_path: Path, text: str = "", clock: Any = None) -> UtilApplication:
 # -- which files, which values ------------------------------------------------------------
 
 
-def test_defaults_without_any_file(tmp_path: Path) -> None:
+def test_defaultsWithoutAnyFile(tmp_path: Path) -> None:
     application = UtilApplication(environ={}, searchPath=[str(tmp_path / "none.conf")])
     assert application.configFiles == []
     ami, agi = application.amiSpecifier, application.agiSpecifier
@@ -45,7 +45,7 @@ def test_defaults_without_any_file(tmp_path: Path) -> None:
         4573, "127.0.0.1", "default", (), 1024)
 
 
-def test_values_are_parsed(tmp_path: Path) -> None:
+def test_valuesAreParsed(tmp_path: Path) -> None:
     application = app(tmp_path, """
 [AMI]
 username = monitor
@@ -72,7 +72,7 @@ allowed_clients = 10.0.0.5, 192.168.1.0/24 ::1
     assert agi.allowedClients == ("10.0.0.5", "192.168.1.0/24", "::1")
 
 
-def test_current_directory_overrides_home(tmp_path: Path) -> None:
+def test_currentDirectoryOverridesHome(tmp_path: Path) -> None:
     home = write(tmp_path / "home.conf", "[AMI]\nusername = fromhome\nport = 6000\n")
     here = write(tmp_path / "here.conf", "[AMI]\nusername = fromhere\n")
     application = UtilApplication(environ={}, searchPath=[home, here])
@@ -82,7 +82,7 @@ def test_current_directory_overrides_home(tmp_path: Path) -> None:
     assert application.config.origins[("AMI", "port")] == home
 
 
-def test_environment_variable_and_explicit_path(tmp_path: Path) -> None:
+def test_environmentVariableAndExplicitPath(tmp_path: Path) -> None:
     env = write(tmp_path / "env.conf", "[AMI]\nusername = fromenv\n")
     explicit = write(tmp_path / "explicit.conf", "[AMI]\nusername = explicit\n")
     here = write(tmp_path / "here.conf", "[AMI]\nusername = fromhere\n")
@@ -93,7 +93,7 @@ def test_environment_variable_and_explicit_path(tmp_path: Path) -> None:
     assert chosen.amiSpecifier.username == "explicit"
 
 
-def test_search_path_expands_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_searchPathExpandsHome(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     files, required = configFiles(environ={})
@@ -103,7 +103,7 @@ def test_search_path_expands_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert UtilApplication(environ={}).agiSpecifier.port == 4600
 
 
-def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+def test_missingExplicitFileIsAnError(tmp_path: Path) -> None:
     with pytest.raises(StarpyConfigError) as info:
         UtilApplication(str(tmp_path / "nope.conf"))
     assert str(info.value) == "%s: no such file" % (tmp_path / "nope.conf",)
@@ -111,7 +111,7 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
         UtilApplication(environ={"STARPY_CONF": str(tmp_path / "gone.conf")})
 
 
-def test_every_problem_is_reported_with_file_section_and_key(tmp_path: Path) -> None:
+def test_everyProblemIsReportedWithFileSectionAndKey(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.conf", """
 [AMI]
 username = x
@@ -146,7 +146,7 @@ a = b
     assert isinstance(info.value, error.ConfigError)
 
 
-def test_syntax_errors_and_default_section(tmp_path: Path) -> None:
+def test_syntaxErrorsAndDefaultSection(tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.conf", "username = x\n")
     (problem,) = loadConfiguration(broken).problems
     assert problem.describe() == (
@@ -171,14 +171,14 @@ def test_syntax_errors_and_default_section(tmp_path: Path) -> None:
     ("FastAGI", "interface", "localhost", "expected an IP address to listen on"),
     ("FastAGI", "backlog", "0", "expected a number of 1 or more, got '0'"),
 ])
-def test_bad_values(tmp_path: Path, section: str, key: str, value: str, message: str) -> None:
+def test_badValues(tmp_path: Path, section: str, key: str, value: str, message: str) -> None:
     path = write(tmp_path / "s.conf", "[%s]\n%s = %s\n" % (section, key, value))
     (problem,) = loadConfiguration(path).problems
     assert (problem.file, problem.section, problem.key) == (path, section, key)
     assert problem.message.startswith(message)
 
 
-def test_example_file_documents_every_key_with_its_default() -> None:
+def test_exampleFileDocumentsEveryKeyWithItsDefault() -> None:
     text = (ROOT / "starpy.conf.example").read_text()
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(text)
@@ -189,7 +189,7 @@ def test_example_file_documents_every_key_with_its_default() -> None:
     assert loadConfiguration(str(ROOT / "starpy.conf.example")).problems == []
 
 
-def test_readme_starpy_conf_block_yields_the_documented_values(tmp_path: Path) -> None:
+def test_readmeStarpyConfBlockYieldsTheDocumentedValues(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## UtilApplication and starpy.conf"):]
     block = re.search(r"```ini\n(.*?)```", section, re.S)
@@ -217,13 +217,13 @@ def test_readme_starpy_conf_block_yields_the_documented_values(tmp_path: Path) -
     ("username = C:\\temp\\x", "C:\\temp\\x"),
     ("username = x # not a comment", "x # not a comment"),
 ])
-def test_inline_comments(tmp_path: Path, line: str, value: str) -> None:
+def test_inlineComments(tmp_path: Path, line: str, value: str) -> None:
     config = loadConfiguration(write(tmp_path / "s.conf", "[AMI]\n%s\n" % (line,)))
     assert config.problems == []
     assert config.get("AMI", "username") == value
 
 
-def test_inline_comment_never_becomes_a_bad_value(tmp_path: Path) -> None:
+def test_inlineCommentNeverBecomesABadValue(tmp_path: Path) -> None:
     config = loadConfiguration(write(tmp_path / "s.conf",
                                      "[AMI]\nport = 5038   ; the AMI port\n"
                                      "md5 = yes ; challenge login\n"))
@@ -234,7 +234,7 @@ def test_inline_comment_never_becomes_a_bad_value(tmp_path: Path) -> None:
 # -- AMISpecifier --------------------------------------------------------------------
 
 
-def test_tls_endpoint_description(tmp_path: Path) -> None:
+def test_tlsEndpointDescription(tmp_path: Path) -> None:
     application = app(tmp_path, "[AMI]\nusername = u\nserver = pbx\nport = 5039\ntls = yes\n"
                       "tls_ca = /etc/ca:dir\ntls_certificate = /c.pem\n")
     assert application.amiSpecifier.endpointDescription() == (
@@ -243,7 +243,7 @@ def test_tls_endpoint_description(tmp_path: Path) -> None:
     assert app(tmp_path, "[AMI]\nusername = u\n").amiSpecifier.endpointDescription() is None
 
 
-def test_factory_carries_the_settings(tmp_path: Path) -> None:
+def test_factoryCarriesTheSettings(tmp_path: Path) -> None:
     clock = Clock()
     application = app(tmp_path, "[AMI]\nusername = u\nsecret = s\nmd5 = yes\n"
                       "action_timeout = 7\nkeepalive = 9\n", clock)
@@ -253,14 +253,14 @@ def test_factory_carries_the_settings(tmp_path: Path) -> None:
         "u", "s", True, 7.0, 9.0, False, clock)
 
 
-def test_login_without_username_fails_clearly(tmp_path: Path) -> None:
+def test_loginWithoutUsernameFailsClearly(tmp_path: Path) -> None:
     failures: List[Failure] = []
     app(tmp_path).amiSpecifier.login().addErrback(failures.append)
     assert str(failures[0].value) == "[AMI] username: not set: add it to starpy.conf to use the AMI"
 
 
 @pytest_twisted.ensureDeferred
-async def test_login_against_the_fake_asterisk(tmp_path: Path) -> None:
+async def test_loginAgainstTheFakeAsterisk(tmp_path: Path) -> None:
     server = FakeAMIServerFactory(clock=reactor)
     port = server.listen(0, reactor=reactor)
     try:
@@ -276,7 +276,7 @@ async def test_login_against_the_fake_asterisk(tmp_path: Path) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_login_refused_and_unreachable(tmp_path: Path) -> None:
+async def test_loginRefusedAndUnreachable(tmp_path: Path) -> None:
     server = FakeAMIServerFactory(clock=reactor)
     server.authFailureDelay = 0.0
     port = server.listen(0, reactor=reactor)
@@ -295,7 +295,7 @@ async def test_login_refused_and_unreachable(tmp_path: Path) -> None:
 # -- AGISpecifier -----------------------------------------------------------------------
 
 
-def test_agi_factory_allowlist(tmp_path: Path) -> None:
+def test_agiFactoryAllowlist(tmp_path: Path) -> None:
     spec = app(tmp_path, "[FastAGI]\nallowed_clients = 10.0.0.0/8\n").agiSpecifier
     factory = spec.factory(lambda agi: None)
     assert factory.isAllowed(type("A", (), {"host": "10.1.2.3"})())
@@ -304,7 +304,7 @@ def test_agi_factory_allowlist(tmp_path: Path) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_run_listens_and_dispatches_over_tcp(tmp_path: Path) -> None:
+async def test_runListensAndDispatchesOverTcp(tmp_path: Path) -> None:
     application = UtilApplication(write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n"),
                                   reactor=reactor)
     seen: List[str] = []
@@ -341,7 +341,7 @@ def tagging(name: str, log: List[str]) -> Any:
     return handler
 
 
-def test_dispatch_order(tmp_path: Path) -> None:
+def test_dispatchOrder(tmp_path: Path) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)
     log: List[str] = []
@@ -367,7 +367,7 @@ def test_dispatch_order(tmp_path: Path) -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_unrouted_call_is_logged_and_finished(tmp_path: Path,
+def test_unroutedCallIsLoggedAndFinished(tmp_path: Path,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)
@@ -378,7 +378,7 @@ def test_unrouted_call_is_logged_and_finished(tmp_path: Path,
     assert "no handler for the call on PJSIP/x-1 to extension '555'" in caplog.text
 
 
-def test_removing_a_registration(tmp_path: Path) -> None:
+def test_removingARegistration(tmp_path: Path) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)
     log: List[str] = []
@@ -390,7 +390,7 @@ def test_removing_a_registration(tmp_path: Path) -> None:
     assert log == []
 
 
-def test_waiter_gets_the_next_call_once(tmp_path: Path) -> None:
+def test_waiterGetsTheNextCallOnce(tmp_path: Path) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)
     log: List[str] = []
@@ -409,7 +409,7 @@ def test_waiter_gets_the_next_call_once(tmp_path: Path) -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_waiters_are_served_in_order_and_by_context(tmp_path: Path) -> None:
+def test_waitersAreServedInOrderAndByContext(tmp_path: Path) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)
     order: List[str] = []
@@ -422,7 +422,7 @@ def test_waiters_are_served_in_order_and_by_context(tmp_path: Path) -> None:
     assert order == ["first", "vip", "second"]
 
 
-def test_waiter_times_out_on_the_clock(tmp_path: Path) -> None:
+def test_waiterTimesOutOnTheClock(tmp_path: Path) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)
     failures: List[Failure] = []
@@ -439,7 +439,7 @@ def test_waiter_times_out_on_the_clock(tmp_path: Path) -> None:
     assert log == ["handler"]             # the timed-out waiter is gone
 
 
-def test_cancelled_waiter_is_forgotten(tmp_path: Path) -> None:
+def test_cancelledWaiterIsForgotten(tmp_path: Path) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)
     d = application.waitForCallOn("100")
@@ -449,7 +449,7 @@ def test_cancelled_waiter_is_forgotten(tmp_path: Path) -> None:
     assert call(application, clock, extension="100").finished   # unrouted, finished
 
 
-def test_failing_handler_is_logged_and_the_call_finished(
+def test_failingHandlerIsLoggedAndTheCallFinished(
         tmp_path: Path, loggedErrors: LoggedErrors) -> None:
     clock = Clock()
     application = app(tmp_path, clock=clock)

@@ -38,7 +38,7 @@ from tests.test_asyncagi import Fake
     (b" \t V= x ", [(b"V", b" x ")]),
     (b" =x,V=", [(b"V", b"")]),
 ])
-def test_model_reads_variable_headers_as_asterisk_does(
+def test_modelReadsVariableHeadersAsAsteriskDoes(
         header: bytes, expected: List[Tuple[bytes, bytes]]) -> None:
     assert variableValues(header) == expected
 
@@ -54,7 +54,7 @@ def test_model_reads_variable_headers_as_asterisk_does(
     (b'a,b,"c",\\d', 3, [b"a", b"b", b'"c",\\d']),  # the last piece stays raw
     (b"a\0,b", 10, [b"a"]),
 ])
-def test_model_splits_application_arguments(text: bytes, limit: int,
+def test_modelSplitsApplicationArguments(text: bytes, limit: int,
                                             expected: List[bytes]) -> None:
     assert separateAppArguments(text, limit) == expected
 
@@ -62,7 +62,7 @@ def test_model_splits_application_arguments(text: bytes, limit: int,
 # -- the escaping ---------------------------------------------------------------------
 
 
-def test_escaped_forms() -> None:
+def test_escapedForms() -> None:
     assert appArgument('a,b "c" \\ (d) [e]') == 'a\\,b \\"c\\" \\\\ \\(d) \\[e]'
     assert appArguments(["a,b", "", " x"]) == "a\\,b,, x"
     assert appArguments([" x"]) == "\\ x"
@@ -79,7 +79,7 @@ def test_escaped_forms() -> None:
     ("A", "x\ry", "the value of variable 'A' holds '\\\\r'"),
     ("A", "x\0y", "the value of variable 'A' holds '\\\\x00'"),
 ])
-def test_unsendable_variables_are_refused(name: str, value: str, message: str) -> None:
+def test_unsendableVariablesAreRefused(name: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         variableAssignment(name, value)
 
@@ -106,16 +106,16 @@ def asteriskVariables(variable: Any) -> List[Tuple[str, str]]:
 
 @pytest.mark.parametrize("value", ["a,X=1", "a,b", 'say "hi"', "C:\\temp\\x", "f(a,b",
                                    "[x", "trailing\\", '"', " lead and trail ", "é,ü"])
-def test_originate_variable_reaches_asterisk_exactly(value: str) -> None:
+def test_originateVariableReachesAsteriskExactly(value: str) -> None:
     assert asteriskVariables({"V": value}) == [("V", value)]
     assert asteriskVariables(["V=" + value]) == [("V", value)]
 
 
-def test_originate_assignment_strings_end_the_name_at_the_first_equals() -> None:
+def test_originateAssignmentStringsEndTheNameAtTheFirstEquals() -> None:
     assert asteriskVariables(["V=a=b,c", "W="]) == [("V", "a=b,c"), ("W", "")]
 
 
-def test_originate_function_names_reach_asterisk_exactly() -> None:
+def test_originateFunctionNamesReachAsteriskExactly() -> None:
     assert asteriskVariables({"PJSIP_HEADER(add,X-Tag)": "a,b", "__INHERITED": "1"}) == [
         ("PJSIP_HEADER(add,X-Tag)", "a,b"), ("__INHERITED", "1")]
 
@@ -127,7 +127,7 @@ def test_originate_function_names_reach_asterisk_exactly() -> None:
     (["NOEQUALS"], "'NOEQUALS' is not NAME=value"),
     ({"A": "1", "B": "x\ny"}, "variable 'B'"),
 ])
-def test_originate_refuses_before_writing(variable: Any, message: str) -> None:
+def test_originateRefusesBeforeWriting(variable: Any, message: str) -> None:
     ami, transport = protocol()
     with pytest.raises(ValueError, match=message):
         ami.originate("Local/1@test", "test", "1", 1, variable=variable)
@@ -145,7 +145,7 @@ _NAMES = st.text(st.characters(exclude_categories=["Cs"]), min_size=0, max_size=
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_NAMES, _TEXT, max_size=6))
-def test_property_originate_variables_arrive_exactly_or_are_refused(
+def test_propertyOriginateVariablesArriveExactlyOrAreRefused(
         variable: Dict[str, str]) -> None:
     ami, transport = protocol()
     try:
@@ -191,11 +191,11 @@ def asteriskArguments(arguments: List[str]) -> List[str]:
     ["a,b"], ['say "hi"', "C:\\temp\\x"], ["a,X=1", "", "(", "["], [""], ["", ""], ['""'],
     [" x", "y "],
 ])
-def test_asyncagi_arguments_reach_asterisk_exactly(arguments: List[str]) -> None:
+def test_asyncagiArgumentsReachAsteriskExactly(arguments: List[str]) -> None:
     assert asteriskArguments(arguments) == arguments
 
 
-def test_asyncagi_argument_limits() -> None:
+def test_asyncagiArgumentLimits() -> None:
     many = [str(n % 10) for n in range(35)]
     assert asteriskArguments(many) == many
     dispatching, transport = dispatcher()
@@ -215,7 +215,7 @@ def test_asyncagi_argument_limits() -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_TEXT, max_size=8))
-def test_property_asyncagi_arguments_arrive_exactly_or_are_refused(
+def test_propertyAsyncagiArgumentsArriveExactlyOrAreRefused(
         arguments: List[str]) -> None:
     dispatching, transport = dispatcher()
     waiting = dispatching.originate("Local/1@test", arguments=arguments, channelId="c-1")
@@ -236,7 +236,7 @@ def test_property_asyncagi_arguments_arrive_exactly_or_are_refused(
         ["agi:async"] + arguments)
 
 
-def test_asyncagi_originate_on_the_fake_asterisk() -> None:
+def test_asyncagiOriginateOnTheFakeAsterisk() -> None:
     f = Fake()
     f.fake.channelFactory = lambda action: SimulatedChannel()
     arguments = ["a,b", 'say "hi"', "C:\\temp\\x"]
@@ -262,7 +262,7 @@ def sentAction(call: Any) -> List[bytes]:
     return action
 
 
-def test_mixmonitor_file_is_escaped_and_the_command_kept() -> None:
+def test_mixmonitorFileIsEscapedAndTheCommandKept() -> None:
     action = sentAction(lambda ami: ami.mixMonitor(
         "PJSIP/1", file='/tmp/a,b"c".wav', options="bm(100@default,101@default)i(ID)",
         command="echo a,b >> /tmp/log"))
@@ -276,7 +276,7 @@ def test_mixmonitor_file_is_escaped_and_the_command_kept() -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_TEXT, _TEXT, st.lists(_NAMES, max_size=5))
-def test_property_mixmonitor_file_and_status_names_arrive_exactly_or_are_refused(
+def test_propertyMixmonitorFileAndStatusNamesArriveExactlyOrAreRefused(
         file: str, command: str, names: List[str]) -> None:
     carriable = not any(c in file + command for c in "\0\r\n") and not (
         command and ord(command[0]) < 33)
@@ -309,7 +309,7 @@ def test_property_mixmonitor_file_and_status_names_arrive_exactly_or_are_refused
     ("v\\", "would remove"),
     (" b", "starts with a blank"),
 ])
-def test_mixmonitor_options_that_would_be_changed_are_refused(options: str,
+def test_mixmonitorOptionsThatWouldBeChangedAreRefused(options: str,
                                                               message: str) -> None:
     ami, transport = protocol()
     with pytest.raises(ValueError, match="MixMonitor options .*" + message):
@@ -317,7 +317,7 @@ def test_mixmonitor_options_that_would_be_changed_are_refused(options: str,
     assert transport.value() == b""
 
 
-def test_status_variable_names() -> None:
+def test_statusVariableNames() -> None:
     action = sentAction(lambda ami: ami.status("PJSIP/1", variables=["A", "F(x,y)", 'B"']))
     assert asteriskami.statusVariables(action) == [b"A", b"F(x,y)", b'B"']
     action = sentAction(lambda ami: ami.status("PJSIP/1", variables=[" A", "B"]))

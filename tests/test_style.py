@@ -1,0 +1,17 @@
+"""One naming style for tests, as for the code: ``test_camelCase`` (Twisted's)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_testNamesAreCamelCase() -> None:
+    snake = []
+    for path in sorted(HERE.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and node.name.startswith("test_") and "_" in node.name[5:]):
+                snake.append("%s:%s" % (path.name, node.name))
+    assert snake == []
