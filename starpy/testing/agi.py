@@ -10,15 +10,15 @@ arriving at given times, a hangup at a given time, channel variables and the
 AstDB kept in memory, and Asterisk's replies down to the ``510``/``511``/
 ``520`` lines and the unsolicited ``HANGUP`` line.
 
-By default (a bare L{SimulatedChannel}) the call is answered, the caller
+By default (a bare :obj:`SimulatedChannel`) the call is answered, the caller
 presses nothing and never hangs up, the sound files ``hello-world`` and
 ``beep`` exist (any other fails to play, as a missing file does), ``EXEC``
 knows ``NoOp``, ``Verbose``, ``Log``, ``Set``, ``Answer`` and ``Hangup``, and
 there are no ``GOSUB`` targets, speech engines or other channels.  Script
-more through the channel's arguments: C{dtmf} (L{spacedDigits}), C{hangupAt},
-C{sounds}, C{applications} (an L{Application} per name), C{subroutines} (a
-L{Subroutine} per location), C{variables}, C{database} (an L{AstDB}),
-C{otherChannels}, C{speechEngines}.
+more through the channel's arguments: ``dtmf`` (:obj:`spacedDigits`), ``hangupAt``,
+``sounds``, ``applications`` (an :obj:`Application` per name), ``subroutines`` (a
+:obj:`Subroutine` per location), ``variables``, ``database`` (an :obj:`AstDB`),
+``otherChannels``, ``speechEngines``.
 
 It speaks bytes only and shares no code with StarPy's AGI client, so a test
 that drives StarPy's server with it checks StarPy against Asterisk's rules,
@@ -61,8 +61,6 @@ server, logged at ``ERROR`` on ``starpy.testing.ami``.
 """
 
 from __future__ import annotations
-
-__docformat__ = "epytext"
 
 import collections
 import logging
@@ -171,16 +169,16 @@ def parseAGIArguments(line: str, maxArguments: int = MAX_ARGUMENTS) -> list[str]
 
       - spaces and tabs separate words, outside double quotes;
       - double quotes group words and may start or stop in the middle of a
-        word (C{a"b c"d} is the one word C{ab cd}); C{""} is an empty word;
-      - a backslash makes the next character literal (C{\\"}, C{\\\\},
+        word (``a"b c"d`` is the one word ``ab cd``); ``""`` is an empty word;
+      - a backslash makes the next character literal (``\\"``, ``\\\\``,
         a backslash and a space); a trailing backslash vanishes;
       - single quotes are ordinary characters;
-      - after C{maxArguments} words the rest of the line is dropped (Asterisk
+      - after ``maxArguments`` words the rest of the line is dropped (Asterisk
         logs "Too many arguments, truncating").  Asterisk does not check the
         limit when a quote opens a word; the fake drops that word too.
 
-    @param line: one command line, without its newline.
-    @return: the words; C{[]} for an empty line.
+    :param line: one command line, without its newline.
+    :return: the words; ``[]`` for an empty line.
     """
     args: list[list[str]] = []
     quoted = False
@@ -216,7 +214,7 @@ _C_FLOAT = re.compile(
 
 
 def _scanInt(text: str) -> int | None:
-    """C{sscanf(text, "%d")}: the leading integer, or None."""
+    """``sscanf(text, "%d")``: the leading integer, or None."""
     match = _C_INT.match(text)
     if match is None:
         return None
@@ -224,13 +222,13 @@ def _scanInt(text: str) -> int | None:
 
 
 def _atoi(text: str) -> int:
-    """C{atoi(text)}: the leading integer, or 0."""
+    """``atoi(text)``: the leading integer, or 0."""
     value = _scanInt(text)
     return 0 if value is None else value
 
 
 def _scanFloat(text: str) -> float | None:
-    """C{sscanf(text, "%lf")}: the leading number, or None."""
+    """``sscanf(text, "%lf")``: the leading number, or None."""
     match = _C_FLOAT.match(text)
     return None if match is None else float(match.group(1))
 
@@ -246,15 +244,15 @@ def _isFalse(value: str | None) -> bool:
 def spacedDigits(
     digits: str, start: float = 2.0, interval: float = 1.0
 ) -> list[tuple[float, str]]:
-    """A DTMF schedule for L{SimulatedChannel}'s C{dtmf}: C{digits} one by
-    one, the first at C{start} seconds after the call connects, then one
-    every C{interval} seconds.
+    """A DTMF schedule for :obj:`SimulatedChannel`'s ``dtmf``: ``digits`` one by
+    one, the first at ``start`` seconds after the call connects, then one
+    every ``interval`` seconds.
 
-    C{spacedDigits("12#")} is C{[(2.0, "1"), (3.0, "2"), (4.0, "#")]}; add
+    ``spacedDigits("12#")`` is ``[(2.0, "1"), (3.0, "2"), (4.0, "#")]``; add
     two schedules to press keys at two moments.  This is what the captures'
     ``SendDTMF(123,1000,200)`` caller did.
 
-    @return: C{(time, digit)} pairs, in time order.
+    :return: ``(time, digit)`` pairs, in time order.
     """
     return [(start + index * interval, digit) for index, digit in enumerate(digits)]
 
@@ -276,11 +274,11 @@ class AstDB:
             self.put(family, key, value)
 
     def put(self, family: str, key: str, value: str) -> None:
-        """Store C{value} under C{family}/C{key}."""
+        """Store ``value`` under ``family``/``key``."""
         self._entries[f"/{family}/{key}"] = value
 
     def get(self, family: str, key: str) -> str | None:
-        """The value under C{family}/C{key}, or None."""
+        """The value under ``family``/``key``, or None."""
         return self._entries.get(f"/{family}/{key}")
 
     def delete(self, family: str, key: str) -> bool:
@@ -288,9 +286,9 @@ class AstDB:
         return self._entries.pop(f"/{family}/{key}", None) is not None
 
     def deleteTree(self, family: str, keytree: str | None = None) -> int:
-        """Remove C{family} or C{family}/C{keytree} and everything below it.
+        """Remove ``family`` or ``family``/``keytree`` and everything below it.
 
-        @return: how many entries were removed.
+        :return: how many entries were removed.
         """
         prefix = f"/{family}" if not keytree else f"/{family}/{keytree}"
         doomed = [k for k in self._entries if k == prefix or k.startswith(prefix + "/")]
@@ -307,8 +305,8 @@ class AstDB:
 class Recording:
     """A file recorded by ``RECORD FILE`` on a simulated channel.
 
-    @ivar endpos: the sample offset Asterisk reported.
-    @ivar reason: ``dtmf``, ``timeout`` or ``hangup``.
+    :ivar endpos: the sample offset Asterisk reported.
+    :ivar reason: ``dtmf``, ``timeout`` or ``hangup``.
     """
 
     filename: str
@@ -363,82 +361,82 @@ def _defaultApplications() -> dict[str, Application]:
 class SimulatedChannel:
     """The channel a fake Asterisk runs an AGI on, and the caller behind it.
 
-    Every argument is a keyword with a default, so C{SimulatedChannel()} is a
-    call to ``agi://127.0.0.1:4573/`` from C{PJSIP/caller-00000001}, answered,
-    in context C{default} at extension C{s}, whose caller never presses a
+    Every argument is a keyword with a default, so ``SimulatedChannel()`` is a
+    call to ``agi://127.0.0.1:4573/`` from ``PJSIP/caller-00000001``, answered,
+    in context ``default`` at extension ``s``, whose caller never presses a
     key and never hangs up.
 
     Its identity is what the environment block says; every value that varies
     between real calls is configurable, so a test can reproduce a capture
-    byte for byte.  What the caller does (C{dtmf}, C{hangupAt}) counts in
+    byte for byte.  What the caller does (``dtmf``, ``hangupAt``) counts in
     seconds after the call connects.  State, changed by the call and readable
-    afterwards: C{state} (6 is up), C{variables}, C{database}, C{hungUp},
-    C{verboseMessages}, C{recordings}, C{sentTexts}, C{musicClass}.
+    afterwards: ``state`` (6 is up), ``variables``, ``database``, ``hungUp``,
+    ``verboseMessages``, ``recordings``, ``sentTexts``, ``musicClass``.
 
-    @ivar request: the AGI URL as written in the dialplan (default
+    :ivar request: the AGI URL as written in the dialplan (default
         ``agi://127.0.0.1:4573/``); ``agi_network_script`` is its path
         without the leading slash.
-    @ivar arguments: the dialplan's AGI arguments (``agi_arg_1``...;
+    :ivar arguments: the dialplan's AGI arguments (``agi_arg_1``...;
         default none).
-    @ivar name: the channel name (``agi_channel``, default
-        ``PJSIP/caller-00000001``); C{channelType} (``agi_type``) defaults to
+    :ivar name: the channel name (``agi_channel``, default
+        ``PJSIP/caller-00000001``); ``channelType`` (``agi_type``) defaults to
         its technology, the part before ``/``.
-    @ivar uniqueId: ``agi_uniqueid`` (default ``1700000000.1``).
-    @ivar threadId: ``agi_threadid``.
-    @ivar version: Asterisk's version, ``agi_version`` (default ``22.10.1``);
-        it also decides the command buffer (see C{agiBuffer}).
-    @ivar language: ``agi_language`` (default ``en``).
-    @ivar callerId: the caller's number, or None for ``unknown`` (then,
+    :ivar uniqueId: ``agi_uniqueid`` (default ``1700000000.1``).
+    :ivar threadId: ``agi_threadid``.
+    :ivar version: Asterisk's version, ``agi_version`` (default ``22.10.1``);
+        it also decides the command buffer (see ``agiBuffer``).
+    :ivar language: ``agi_language`` (default ``en``).
+    :ivar callerId: the caller's number, or None for ``unknown`` (then,
         with no name either, ``agi_callingpres`` is 67).
-    @ivar callerIdName: the caller's name, or None for ``unknown``.
-    @ivar callingPres: ``agi_callingpres``; None (the default) for what
+    :ivar callerIdName: the caller's name, or None for ``unknown``.
+    :ivar callingPres: ``agi_callingpres``; None (the default) for what
         Asterisk sends for the caller ID given (0, or 67 without one).
-    @ivar callingAni2: ``agi_callingani2`` (default 0); C{callingTon}
-        (``agi_callington``) and C{callingTns} (``agi_callingtns``) likewise.
-    @ivar dnid: ``agi_dnid``, None for ``unknown``; C{rdnis} (``agi_rdnis``)
+    :ivar callingAni2: ``agi_callingani2`` (default 0); ``callingTon``
+        (``agi_callington``) and ``callingTns`` (``agi_callingtns``) likewise.
+    :ivar dnid: ``agi_dnid``, None for ``unknown``; ``rdnis`` (``agi_rdnis``)
         likewise.
-    @ivar context: ``agi_context`` (default ``default``); C{extension}
-        (``agi_extension``, default ``s``) and C{priority} (``agi_priority``,
+    :ivar context: ``agi_context`` (default ``default``); ``extension``
+        (``agi_extension``, default ``s``) and ``priority`` (``agi_priority``,
         default 1) are the dialplan location of the AGI.
-    @ivar accountCode: ``agi_accountcode`` (default empty).
-    @ivar answered: whether the channel is up when the AGI starts (default
+    :ivar accountCode: ``agi_accountcode`` (default empty).
+    :ivar answered: whether the channel is up when the AGI starts (default
         True); False leaves it ringing until ``ANSWER``.
-    @ivar dtmf: C{(time, digit)} pairs (default none; L{spacedDigits}
+    :ivar dtmf: ``(time, digit)`` pairs (default none; :obj:`spacedDigits`
         builds them).  A digit interrupts a running
         ``STREAM FILE``/``SAY``/``GET OPTION``/``CONTROL STREAM FILE``/
         ``RECORD FILE`` if it is one of the command's escape digits; ``WAIT FOR
         DIGIT``/``GET DATA`` take any digit; a digit that arrives while no
         command runs is discarded, as res_agi does.
-    @ivar hangupAt: when the caller hangs up, or None (the default) to stay
+    :ivar hangupAt: when the caller hangs up, or None (the default) to stay
         on the line.
-    @ivar sounds: sound file name -> length in seconds (default
-        L{DEFAULT_SOUNDS}: ``hello-world`` and ``beep``).  Playing any other
+    :ivar sounds: sound file name -> length in seconds (default
+        :obj:`DEFAULT_SOUNDS`: ``hello-world`` and ``beep``).  Playing any other
         file fails as in Asterisk (``200 result=-1 endpos=0``).
-    @ivar sayItemDuration: seconds per spoken item of the ``SAY`` commands
+    :ivar sayItemDuration: seconds per spoken item of the ``SAY`` commands
         (a digit, a letter, "forty"...; default 0.8), unless the item's file
-        (for example ``digits/4``) is in C{sounds}.
-    @ivar applications: ``EXEC`` applications by name (case-insensitive):
-        an L{Application} is called with the channel and the options string
+        (for example ``digits/4``) is in ``sounds``.
+    :ivar applications: ``EXEC`` applications by name (case-insensitive):
+        an :obj:`Application` is called with the channel and the options string
         and returns the application's result.  By default ``NoOp``,
         ``Verbose``, ``Log``, ``Set``, ``Answer`` and ``Hangup``; any other
         answers ``200 result=-2`` as for an application Asterisk lacks.
-    @ivar subroutines: ``GOSUB`` targets by C{(context, extension, priority)}
+    :ivar subroutines: ``GOSUB`` targets by ``(context, extension, priority)``
         (default none: ``GOSUB`` fails as for a missing location).
-    @ivar gosubDuration: seconds between GOSUB's ``100`` and ``200`` lines.
-    @ivar otherChannels: other channels' names and states, for
+    :ivar gosubDuration: seconds between GOSUB's ``100`` and ``200`` lines.
+    :ivar otherChannels: other channels' names and states, for
         ``CHANNEL STATUS name`` and ``HANGUP name``.
-    @ivar speechEngines: names of speech engines; empty (the default) means
+    :ivar speechEngines: names of speech engines; empty (the default) means
         ``SPEECH CREATE`` fails.
-    @ivar digitTimeout: the dialplan's digit timeout (``GET OPTION`` without
+    :ivar digitTimeout: the dialplan's digit timeout (``GET OPTION`` without
         a timeout waits this long; default 5 s).
-    @ivar agiBuffer: the size of res_agi's command buffer; None (the
-        default) for the one of C{version} (L{agiBufferForVersion}: 8192 for
-        22.10.1).  A command line longer than C{agiBuffer - 1} bytes, its
+    :ivar agiBuffer: the size of res_agi's command buffer; None (the
+        default) for the one of ``version`` (:obj:`agiBufferForVersion`: 8192 for
+        22.10.1).  A command line longer than ``agiBuffer - 1`` bytes, its
         newline included, is cut there and its tail runs as the next
         command, as in Asterisk.
-    @ivar variables: channel variables before the call (default none);
+    :ivar variables: channel variables before the call (default none);
         ``AGISIGHUP=no`` and ``AGIEXITONHANGUP=yes`` work as in Asterisk.
-    @ivar database: the L{AstDB} (default empty; pass one instance to
+    :ivar database: the :obj:`AstDB` (default empty; pass one instance to
         several channels to share it).
 
     """
@@ -566,7 +564,7 @@ class SimulatedChannel:
         self.variables[name.lstrip("_") or name] = value
 
     def getVariable(self, name: str) -> str | None:
-        """A variable as ``GET VARIABLE`` sees it: a function if C{name} ends
+        """A variable as ``GET VARIABLE`` sees it: a function if ``name`` ends
         in ``)``, else a built-in (CHANNEL, UNIQUEID, EXTEN, CONTEXT,
         PRIORITY, CALLERID...), else a channel variable; None if unset."""
         if name.endswith(")") and "(" in name:
@@ -666,7 +664,7 @@ class SimulatedChannel:
         return value
 
     def channelState(self, name: str) -> int | None:
-        """State of this channel (by name) or of one of C{otherChannels}."""
+        """State of this channel (by name) or of one of ``otherChannels``."""
         if name == self.name:
             return self.state
         return self.otherChannels.get(name)
@@ -688,12 +686,12 @@ class SimulatedChannel:
 class TranscriptEntry:
     """One line of a call.
 
-    @ivar time: seconds since the call connected.
-    @ivar direction: ``<<`` for bytes Asterisk sent (the environment block and
+    :ivar time: seconds since the call connected.
+    :ivar direction: ``<<`` for bytes Asterisk sent (the environment block and
         replies), ``>>`` for a command line it received, ``##`` for a note
         (a digit, the hangup, the end of the call).  These are the captures'
         conventions, seen from the AGI server.
-    @ivar data: the line's bytes, newline included for ``<<``, excluded for
+    :ivar data: the line's bytes, newline included for ``<<``, excluded for
         ``>>``; for a note, its UTF-8 text.
     """
 
@@ -713,9 +711,9 @@ class TranscriptEntry:
 class Transcript:
     """What happened on a fake call, with times.
 
-    @ivar agiStatus: what ``AGISTATUS`` would be: ``SUCCESS``, ``FAILURE``
+    :ivar agiStatus: what ``AGISTATUS`` would be: ``SUCCESS``, ``FAILURE``
         (a command failed, for example a missing sound file) or ``HANGUP``.
-    @ivar finished: True once the server closed the connection.
+    :ivar finished: True once the server closed the connection.
     """
 
     entries: list[TranscriptEntry] = attrs.Factory(list)
@@ -759,8 +757,8 @@ class Transcript:
 
 @attrs.frozen
 class _Play:
-    """Play a sound from C{offset} to C{total} samples, stopping on one of
-    C{stopDigits}."""
+    """Play a sound from ``offset`` to ``total`` samples, stopping on one of
+    ``stopDigits``."""
 
     total: int
     offset: int
@@ -770,7 +768,7 @@ class _Play:
 
 @attrs.frozen
 class _WaitDigit:
-    """Wait up to C{timeoutMs} (negative: for ever) for one of C{digits}."""
+    """Wait up to ``timeoutMs`` (negative: for ever) for one of ``digits``."""
 
     timeoutMs: int
     digits: str = _ANY_DIGIT
@@ -779,7 +777,7 @@ class _WaitDigit:
 
 @attrs.frozen
 class _Sleep:
-    """Let C{seconds} pass (nothing interrupts)."""
+    """Let ``seconds`` pass (nothing interrupts)."""
 
     seconds: float
 
@@ -789,7 +787,7 @@ _Wait = Union[_Play, _WaitDigit, _Sleep]
 
 @attrs.frozen
 class _Outcome:
-    """How a wait ended: C{kind} is ``done``, ``digit``, ``timeout``,
+    """How a wait ended: ``kind`` is ``done``, ``digit``, ``timeout``,
     ``hangup`` or ``control`` (the server sent data meanwhile)."""
 
     kind: str
@@ -825,17 +823,17 @@ class FakeAGICaller(Protocol):
     the connection itself (neither does Asterisk), except after a line
     starting with ``failure`` or, with ``AGIEXITONHANGUP=yes``, after hangup.
 
-    @ivar channel: the L{SimulatedChannel}; its state changes as the call
+    :ivar channel: the :obj:`SimulatedChannel`; its state changes as the call
         goes.
-    @ivar transcript: the L{Transcript}, growing as the call goes.
+    :ivar transcript: the :obj:`Transcript`, growing as the call goes.
     """
 
     def __init__(
         self, channel: SimulatedChannel | None = None, clock: IReactorTime | None = None
     ) -> None:
         """
-        @param channel: the simulated channel; a default one if None.
-        @param clock: where time comes from; the global reactor if None.
+        :param channel: the simulated channel; a default one if None.
+        :param clock: where time comes from; the global reactor if None.
         """
         if clock is None:
             from twisted.internet import reactor
@@ -877,7 +875,7 @@ class FakeAGICaller(Protocol):
         return self._running is not None
 
     def whenFinished(self) -> Deferred[Transcript]:
-        """A Deferred that fires with the L{Transcript} when the connection
+        """A Deferred that fires with the :obj:`Transcript` when the connection
         closes (normally: the server closed it).  It never fails."""
         if self.finished:
             return succeed(self.transcript)
@@ -1940,10 +1938,10 @@ DEAD_SAFE_COMMANDS: frozenset[str] = frozenset(c.name for c in AGI_COMMANDS if c
 
 
 class FakeAGICallerFactory(ClientFactory):
-    """A client factory for one fake call, for C{reactor.connectTCP} and
-    friends (L{placeCall} is simpler with an endpoint).
+    """A client factory for one fake call, for ``reactor.connectTCP`` and
+    friends (:obj:`placeCall` is simpler with an endpoint).
 
-    @ivar caller: the L{FakeAGICaller}, once connected.
+    :ivar caller: the :obj:`FakeAGICaller`, once connected.
     """
 
     def __init__(
@@ -1969,7 +1967,7 @@ class FakeAGICallerFactory(ClientFactory):
             d.errback(reason)
 
     def whenFinished(self) -> Deferred[Transcript]:
-        """A Deferred that fires with the L{Transcript} when the server closes
+        """A Deferred that fires with the :obj:`Transcript` when the server closes
         the connection, or fails with the reason the connection failed."""
         if self.caller is not None:
             return self.caller.whenFinished()
@@ -1983,12 +1981,12 @@ def placeCall(
     channel: SimulatedChannel | None = None,
     clock: IReactorTime | None = None,
 ) -> Deferred[Transcript]:
-    """Place a fake call to the FastAGI server at C{endpoint}.
+    """Place a fake call to the FastAGI server at ``endpoint``.
 
-    @param clock: time for the simulated channel; the global reactor if None.
-    @return: a Deferred that fires with the L{Transcript} when the server
+    :param clock: time for the simulated channel; the global reactor if None.
+    :return: a Deferred that fires with the :obj:`Transcript` when the server
         closes the connection, or fails with the connection error (for
-        example C{twisted.internet.error.ConnectionRefusedError}).
+        example ``twisted.internet.error.ConnectionRefusedError``).
     """
     caller = FakeAGICaller(channel, clock)
     connected: Deferred[FakeAGICaller] = connectProtocol(endpoint, caller)
@@ -2003,8 +2001,8 @@ def placeCallTCP(
 ) -> Deferred[Transcript]:
     """Place a fake call over TCP, as ``AGI(agi://host:port/...)`` does.
 
-    C{reactor} must also provide IReactorTime; it is the channel's clock.
-    See L{placeCall} for the result.
+    ``reactor`` must also provide IReactorTime; it is the channel's clock.
+    See :obj:`placeCall` for the result.
     """
     clock = reactor if IReactorTime.providedBy(reactor) else None
     return placeCall(TCP4ClientEndpoint(reactor, host, port), channel, clock)
@@ -2012,12 +2010,12 @@ def placeCallTCP(
 
 class InMemoryCall:
     """A fake call connected to a server protocol in memory, on a
-    C{twisted.internet.task.Clock}.  Nothing moves until you L{flush}, L{advance} or
-    L{runUntilFinished}.
+    ``twisted.internet.task.Clock``.  Nothing moves until you :obj:`flush`, :obj:`advance` or
+    :obj:`runUntilFinished`.
 
-    @ivar caller: the L{FakeAGICaller}.
-    @ivar server: the server's protocol.
-    @ivar clock: the clock both sides should use.
+    :ivar caller: the :obj:`FakeAGICaller`.
+    :ivar server: the server's protocol.
+    :ivar clock: the clock both sides should use.
     """
 
     def __init__(self, caller: FakeAGICaller, server: IProtocol, clock: Clock) -> None:
@@ -2036,7 +2034,7 @@ class InMemoryCall:
 
     @property
     def transcript(self) -> Transcript:
-        """The call's L{Transcript} so far."""
+        """The call's :obj:`Transcript` so far."""
         return self.caller.transcript
 
     @property
@@ -2045,7 +2043,7 @@ class InMemoryCall:
         return self.caller.finished
 
     def whenFinished(self) -> Deferred[Transcript]:
-        """See L{FakeAGICaller.whenFinished}."""
+        """See :obj:`FakeAGICaller.whenFinished`."""
         return self.caller.whenFinished()
 
     def flush(self) -> None:
@@ -2053,7 +2051,7 @@ class InMemoryCall:
         self._pump.flush()
 
     def advance(self, seconds: float) -> None:
-        """Let C{seconds} of simulated time pass, delivering bytes after
+        """Let ``seconds`` of simulated time pass, delivering bytes after
         every timed event on the way."""
         target = self.clock.seconds() + seconds
         self.flush()
@@ -2069,9 +2067,9 @@ class InMemoryCall:
     def runUntilFinished(self, limit: float = 3600.0) -> Transcript:
         """Run simulated time until the server closes the connection.
 
-        @param limit: most simulated seconds to run.
-        @return: the L{Transcript}.
-        @raise RuntimeError: if the call is still open after C{limit}
+        :param limit: most simulated seconds to run.
+        :return: the :obj:`Transcript`.
+        :raises RuntimeError: if the call is still open after ``limit``
             seconds, or nothing is left to happen (the server waits for
             something that never comes, such as a real reactor's timer).
         """
@@ -2097,12 +2095,12 @@ def placeCallInMemory(
     channel: SimulatedChannel | None = None,
     clock: Clock | None = None,
 ) -> InMemoryCall:
-    """Connect a fake call to a protocol of C{serverFactory} in memory.
+    """Connect a fake call to a protocol of ``serverFactory`` in memory.
 
     The environment block is delivered at once.  Give the server the same
-    C{clock} if it has timers of its own.
+    ``clock`` if it has timers of its own.
 
-    @return: an L{InMemoryCall}; use its C{runUntilFinished()} to play the
+    :return: an :obj:`InMemoryCall`; use its ``runUntilFinished()`` to play the
         call out.
     """
     clock = clock if clock is not None else Clock()
