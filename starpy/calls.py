@@ -54,6 +54,7 @@ from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from starpy._logfailure import logFailure
 from starpy.callrecords import Party, eventParty, fromEvent, number
 from starpy.codec.ami import Message
 from starpy.originate import outcomeName
@@ -576,4 +577,4 @@ class CallModel:
 
 
 def _logFailure(reason: Failure, handler: CallHandler, kind: str) -> None:
-    log.error("call record handler %r failed on %s", handler, kind, exc_info=reason.value)
+    logFailure(log, reason, "call record handler %r failed on %s", handler, kind)

@@ -582,7 +582,7 @@ class ChannelTracker(Service):
             try:
                 matched = waiter.match(channel)
             except Exception:
-                log.error("whenChannel match failed:\n%s", Failure().getTraceback())
+                log.exception("whenChannel match failed")
                 matched = False
             if matched and waiter in self._waiters:
                 self._waiters.remove(waiter)

@@ -11,6 +11,7 @@ from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from starpy._logfailure import logFailure
 from starpy.codec.ami import Message
 from starpy.error import ChannelHungUp, TrackerStopped  # defined there; exported here too
 
@@ -223,7 +224,7 @@ class Channel:
 
 
 def _logFailure(reason: Failure, handler: ChannelHandler) -> None:
-    log.error("channel event handler %r failed:\n%s", handler, reason.getTraceback())
+    logFailure(log, reason, "channel event handler %r failed", handler)
 
 
 class Bridge:

@@ -31,6 +31,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from starpy._logfailure import logFailure
+
 __all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames", "HandlerMonitor",
            "Handle"]
 
@@ -283,9 +285,7 @@ class EventDispatcher:
 
 
 def _logHandlerFailure(failure: Failure, handler: EventHandler, name: str) -> None:
-    log.error(
-        "AMI event handler %r failed on event %s:\n%s", handler, name, failure.getTraceback()
-    )
+    logFailure(log, failure, "AMI event handler %r failed on event %s", handler, name)
 
 
 class HandlerMonitor:

@@ -49,3 +49,30 @@ def _application(tmp_path: Any) -> UtilApplication:
     conf = tmp_path / "starpy.conf"
     conf.write_text("[AMI]\n")
     return UtilApplication(str(conf), reactor=Clock())
+
+
+def test_logFailureHandsTheExceptionToLogging() -> None:
+    """A Failure is logged with its exception and traceback as exc_info."""
+    import logging
+
+    from twisted.python.failure import Failure
+
+    from starpy._logfailure import logFailure
+
+    records: List[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("starpy-test-logfailure")
+    logger.addHandler(Keep())
+    try:
+        raise KeyError("boom")
+    except KeyError:
+        reason = Failure()
+    logFailure(logger, reason, "handler %r failed", "h")
+    [record] = records
+    assert record.getMessage() == "handler 'h' failed"
+    assert record.exc_info is not None and record.exc_info[1] is reason.value
+    assert "KeyError: 'boom'" in logging.Formatter().formatException(record.exc_info)

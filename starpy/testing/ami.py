@@ -121,6 +121,7 @@ from twisted.internet.interfaces import (
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from starpy._logfailure import logFailure
 from starpy.codec.ami import (
     DEFAULT_MAX_MESSAGE_SIZE,
     AMICodecError,
@@ -1307,10 +1308,7 @@ class FakeAMIServerFactory(protocol.Factory):
         self.disconnect(abort=True)
 
     def _handlerFailed(self, failure: Failure, action: Message) -> None:
-        value = failure.value
-        assert isinstance(value, BaseException)
-        log.error("fake AMI: script for %r failed", action.get("action"),
-                  exc_info=(type(value), value, failure.getTracebackObject()))
+        logFailure(log, failure, "fake AMI: script for %r failed", action.get("action"))
         self.errors.append(failure)
 
     # -- TCP ---------------------------------------------------------------
