@@ -15,3 +15,15 @@ def test_testNamesAreCamelCase() -> None:
                     and node.name.startswith("test_") and "_" in node.name[5:]):
                 snake.append("%s:%s" % (path.name, node.name))
     assert snake == []
+
+
+def test_typedDeclarationsMatchTheCatalogue() -> None:
+    """Every named action of CATALOGUE is declared on AMIActions for mypy, and
+    nothing else is declared that way (a renamed or removed action shows)."""
+    from starpy.amiactions import CATALOGUE, AMIActions
+
+    declared = {name for name, annotation in AMIActions.__annotations__.items()
+                if "_NamedActionType" in str(annotation)}
+    assert declared == {spec.method for spec in CATALOGUE}
+    for spec in CATALOGUE:
+        assert callable(getattr(AMIActions, spec.method)), spec.method
