@@ -14,6 +14,8 @@ from starpy.testing.agi import SimulatedChannel, Transcript, placeCallTCP
 from starpy.testing.ami import FakeAMIServerFactory
 from starpy.utilapplication import UtilApplication
 
+from _run import portNumber
+
 #: Every prompt the examples play, a twentieth of a second long.
 SOUNDS: Dict[str, float] = {name: 0.05 for name in (
     "beep", "hello-world", "at-tone-time-exactly", "thank-you-for-calling", "your-account",
@@ -50,7 +52,7 @@ def startFakeAMI(reactor: Any) -> Tuple[FakeAMIServerFactory, int]:
     """A fake AMI server on a free loopback port: ``(server, port)``."""
     server = FakeAMIServerFactory(clock=reactor)
     port = server.listen(0, reactor=reactor)
-    return server, port.getHost().port  # type: ignore[attr-defined]
+    return server, portNumber(port)
 
 
 def fakeApplication(reactor: Any, amiPort: Optional[int] = None) -> UtilApplication:

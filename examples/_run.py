@@ -18,6 +18,8 @@ from typing import Any, Callable, Coroutine, List, Optional
 
 from twisted.internet import defer, task
 from twisted.internet import error as netError
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IListeningPort
 
 from starpy import error
 
@@ -73,3 +75,15 @@ def secretFromEnvironment(variable: str, user: str) -> str:
               "command line)" % (os.path.basename(sys.argv[0]), variable, user), file=sys.stderr)
         raise SystemExit(2)
     return secret
+
+
+def portNumber(listening: IListeningPort) -> int:
+    """The TCP port *listening* is bound to (the one the system picked for 0)."""
+    address = listening.getHost()
+    assert isinstance(address, (IPv4Address, IPv6Address))
+    return address.port
+
+
+async def stopListening(listening: IListeningPort) -> None:
+    """Stop accepting connections on *listening* (calls in progress go on)."""
+    await defer.maybeDeferred(listening.stopListening)

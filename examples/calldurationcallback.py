@@ -36,10 +36,11 @@ from typing import Any, Optional
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from starpy import error, manager, utilapplication
 
-from _run import forever, runExample
+from _run import forever, portNumber, runExample, stopListening
 
 log = logging.getLogger("callduration")
 
@@ -145,9 +146,12 @@ class Application(utilapplication.UtilApplication):
         """A caller wants their call timed."""
         tracker = CallTracker(self, callbackDelay=self.callbackDelay)
 
+        def failed(reason: Failure) -> bool:
+            log.error("tracking failed: %s", reason.getTraceback())
+            return False
+
         def started(rest: Deferred[bool]) -> None:
-            self.trackers.append(rest.addErrback(
-                lambda failure: log.error("tracking failed: %s", failure.getTraceback())))
+            self.trackers.append(rest.addErrback(failed))
 
         return Deferred.fromCoroutine(tracker.recordChannelInfo(agi)).addCallback(
             started).addErrback(agi.jumpOnError, difference=100)
@@ -177,7 +181,7 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     ami.username, ami.secret, ami.port = USERNAME, SECRET, amiPort
     application.handleCallsFor("s", application.onS)
     port = await application.agiSpecifier.run(application.dispatchIncomingCall)
-    number = port.getHost().port
+    number = portNumber(port)
     callbacks = []
 
     def originate(session: Any, action: Any) -> Any:
@@ -198,7 +202,7 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     server.hangupChannel("PJSIP/alice-00000001")       # the caller hangs up
     (reported,) = await defer.gatherResults(application.trackers)
     await callbacks[0]
-    await port.stopListening()
+    await stopListening(port)
     await server.stopListening()
     print("reported: %s" % (reported,))
 

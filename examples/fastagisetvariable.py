@@ -24,7 +24,7 @@ from typing import Any
 
 from starpy import utilapplication
 
-from _run import forever, runExample
+from _run import forever, portNumber, runExample, stopListening
 
 log = logging.getLogger("fastagisetvariable")
 
@@ -54,9 +54,9 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     port = await application.agiSpecifier.run(application.dispatchIncomingCall)
     channel = fakeChannel(extension="s")
     try:
-        await placeFakeCall(reactor, port.getHost().port, channel)
+        await placeFakeCall(reactor, portNumber(port), channel)
     finally:
-        await port.stopListening()
+        await stopListening(port)
     print("channel variable %r is now %r" % (NAME, channel.variables.get(NAME)))
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from starpy import error, utilapplication
 
-from _run import forever, runExample
+from _run import forever, portNumber, runExample, stopListening
 
 log = logging.getLogger("getvariable")
 
@@ -64,9 +64,9 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     port = await application.agiSpecifier.run(application.dispatchIncomingCall)
     channel = fakeChannel(extension="s", context="getvariable", variables={"FAVOURITE": "blue"})
     try:
-        await placeFakeCall(reactor, port.getHost().port, channel, show=False)
+        await placeFakeCall(reactor, portNumber(port), channel, show=False)
     finally:
-        await port.stopListening()
+        await stopListening(port)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from twisted.python.failure import Failure  # noqa: E402
 from starpy import error, fastagi  # noqa: E402
 from starpy.agi import digitChar  # noqa: E402
 
-from _run import forever, runExample  # noqa: E402
+from _run import forever, portNumber, runExample, stopListening  # noqa: E402
 
 log = logging.getLogger("hellofastagi")
 
@@ -84,14 +84,14 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
 
     factory = fastagi.FastAGIFactory(fastagi.FastAGIRouter({"hello": main}), clock=reactor)
     port = await fastagi.listenFastAGI(factory, 0, reactor=reactor)
-    number = port.getHost().port
+    number = portNumber(port)
     channel = fakeChannel(request="agi://127.0.0.1:%d/hello" % (number,), arguments=["arg1"],
                           context="fastagi", extension="100", priority=2,
                           dtmf=spacedDigits("2", start=0.1))
     try:
         transcript = await placeFakeCall(reactor, number, channel)
     finally:
-        await port.stopListening()
+        await stopListening(port)
     sent = [command.decode().strip() for command in transcript.commands()]
     if [line.split(" ")[0] for line in sent] != [e.split(" ")[0] for e in EXPECTED] or \
             sent[2:] != EXPECTED[2:]:
@@ -104,7 +104,7 @@ async def real(reactor: Any, options: argparse.Namespace) -> None:
     listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(router), options.port,
                                             options.interface, reactor=reactor)
     print("FastAGI listening on %s:%d (Ctrl-C to stop)" % (options.interface,
-                                                          listening.getHost().port), flush=True)
+                                                          portNumber(listening)), flush=True)
     await forever()
 
 

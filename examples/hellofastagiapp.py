@@ -31,7 +31,7 @@ from twisted.python.failure import Failure
 
 from starpy import fastagi, utilapplication
 
-from _run import forever, runExample
+from _run import forever, portNumber, runExample, stopListening
 
 log = logging.getLogger("hellofastagi")
 
@@ -64,9 +64,9 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     APPLICATION.handleCallsFor("s", testFunction)
     port = await APPLICATION.agiSpecifier.run(APPLICATION.dispatchIncomingCall)
     try:
-        await placeFakeCall(reactor, port.getHost().port, fakeChannel(extension="s"))
+        await placeFakeCall(reactor, portNumber(port), fakeChannel(extension="s"))
     finally:
-        await port.stopListening()
+        await stopListening(port)
 
 
 if __name__ == "__main__":

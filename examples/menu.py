@@ -39,7 +39,7 @@ from starpy import error, fastagi, menu  # noqa: E402
 from starpy.agi import AGISession  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallTCP  # noqa: E402
 
-from _run import forever, runExample  # noqa: E402
+from _run import forever, portNumber, runExample, stopListening  # noqa: E402
 
 log = logging.getLogger("menuexample")
 
@@ -110,7 +110,7 @@ CALLS: List[Tuple[str, Sequence[Tuple[float, str]], Optional[float]]] = [
 
 async def fake(reactor: Any, options: argparse.Namespace) -> None:
     port: Any = await fastagi.listenFastAGI(factory(reactor), 0, reactor=reactor)
-    number = port.getHost().port
+    number = portNumber(port)
     try:
         for index, (what, dtmf, hangupAt) in enumerate(CALLS, 1):
             channel = SimulatedChannel(
@@ -121,14 +121,14 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
             print("call %d %s: MENU_CHOICE=%s" % (index, what,
                                                   channel.variables.get("MENU_CHOICE")))
     finally:
-        await port.stopListening()
+        await stopListening(port)
 
 
 async def real(reactor: Any, options: argparse.Namespace) -> None:
     listening: Any = await fastagi.listenFastAGI(factory(), options.port, options.interface,
                                                  reactor=reactor)
     print("FastAGI menu on %s:%d (Ctrl-C to stop)" % (options.interface,
-                                                     listening.getHost().port), flush=True)
+                                                     portNumber(listening)), flush=True)
     await forever()
 
 

@@ -62,7 +62,7 @@ from starpy.agi import AGISession  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory  # noqa: E402
 from starpy.utilapplication import UtilApplication  # noqa: E402
 
-from _run import forever, runExample  # noqa: E402
+from _run import forever, portNumber, runExample, stopListening  # noqa: E402
 
 log = logging.getLogger("menutest")
 
@@ -171,11 +171,11 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     factory = app.agiSpecifier.factory(app.dispatchIncomingCall)
     port: Any = await fastagi.listenFastAGI(factory, 0, "127.0.0.1", reactor=reactor)
     print("menu test server on 127.0.0.1:%d; %d scripted calls in memory"
-          % (port.getHost().port, len(CALLS)))
+          % (portNumber(port), len(CALLS)))
     try:
         for index, (what, dtmf, hangupAt) in enumerate(CALLS, 1):
             channel = SimulatedChannel(
-                request="agi://127.0.0.1:%d" % (port.getHost().port,), context="menutest",
+                request="agi://127.0.0.1:%d" % (portNumber(port),), context="menutest",
                 extension="s", priority=2, name="PJSIP/caller-%08d" % (index,),
                 uniqueId="1700000000.%d" % (index,), dtmf=dtmf, hangupAt=hangupAt,
                 sounds=dict(SOUNDS))
@@ -184,7 +184,7 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
                 index, what, channel.variables.get("MENUTEST_RESULT")))
             print("    played: %s" % (", ".join(played(transcript.commands())) or "nothing",))
     finally:
-        await port.stopListening()
+        await stopListening(port)
     if clock.getDelayedCalls():
         raise RuntimeError("timers left after the calls: %r" % (clock.getDelayedCalls(),))
 
@@ -192,7 +192,7 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
 async def real(reactor: Any, options: argparse.Namespace) -> None:
     app = application(reactor=reactor)  # starpy.conf, ~/.starpy.conf or $STARPY_CONF
     port = await app.agiSpecifier.run(app.dispatchIncomingCall)
-    print("menu test on port %d (Ctrl-C to stop)" % (port.getHost().port,), flush=True)
+    print("menu test on port %d (Ctrl-C to stop)" % (portNumber(port),), flush=True)
     await forever()
 
 

@@ -32,7 +32,7 @@ from twisted.internet import defer
 from starpy import error, fastagi
 from starpy.agi import digitChar
 
-from _run import forever, runExample
+from _run import forever, portNumber, runExample, stopListening
 
 log = logging.getLogger("readingdigits")
 
@@ -80,7 +80,7 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     dialplan = DialPlan(digitTimeout=0.5)   # short timeouts: the fake runs in real time
     port = await fastagi.listenFastAGI(fastagi.FastAGIFactory(dialplan, clock=reactor), 0,
                                        reactor=reactor)
-    number = port.getHost().port
+    number = portNumber(port)
     try:
         # presses 7, then 2 during the prompt, then 4 5 #
         await placeFakeCall(reactor, number, fakeChannel(
@@ -91,13 +91,13 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
             request="agi://127.0.0.1/digits", extension="123",
             dtmf=[(0.6, "1"), (0.7, "3"), (0.9, "9")]))
     finally:
-        await port.stopListening()
+        await stopListening(port)
 
 
 async def real(reactor: Any, options: argparse.Namespace) -> None:
     listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(DialPlan()), options.port,
                                             reactor=reactor)
-    print("FastAGI listening on port %d (Ctrl-C to stop)" % (listening.getHost().port,),
+    print("FastAGI listening on port %d (Ctrl-C to stop)" % (portNumber(listening),),
           flush=True)
     await forever()
 

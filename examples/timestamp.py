@@ -26,7 +26,7 @@ from typing import Any
 
 from starpy import error, fastagi
 
-from _run import forever, runExample
+from _run import forever, portNumber, runExample, stopListening
 
 log = logging.getLogger("dateandtime")
 
@@ -66,16 +66,16 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     factory = fastagi.FastAGIFactory(makeHandler(ahead), clock=reactor)
     port = await fastagi.listenFastAGI(factory, 0, reactor=reactor)
     try:
-        await placeFakeCall(reactor, port.getHost().port, fakeChannel(extension="1234"))
+        await placeFakeCall(reactor, portNumber(port), fakeChannel(extension="1234"))
     finally:
-        await port.stopListening()
+        await stopListening(port)
 
 
 async def real(reactor: Any, options: argparse.Namespace) -> None:
     ahead = 20.0 if options.ahead is None else options.ahead
     listening = await fastagi.listenFastAGI(fastagi.FastAGIFactory(makeHandler(ahead)),
                                             options.port, reactor=reactor)
-    print("FastAGI listening on port %d (Ctrl-C to stop)" % (listening.getHost().port,),
+    print("FastAGI listening on port %d (Ctrl-C to stop)" % (portNumber(listening),),
           flush=True)
     await forever()
 

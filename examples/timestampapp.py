@@ -26,7 +26,7 @@ from typing import Any
 
 from starpy import error, fastagi, utilapplication
 
-from _run import forever, runExample
+from _run import forever, portNumber, runExample, stopListening
 from timestamp import announceTime
 
 log = logging.getLogger("dateandtime")
@@ -57,9 +57,9 @@ async def fake(reactor: Any, options: argparse.Namespace) -> None:
     APPLICATION = fakeApplication(reactor)
     port = await APPLICATION.agiSpecifier.run(lambda agi: announce(agi, ahead=0.5))
     try:
-        await placeFakeCall(reactor, port.getHost().port, fakeChannel(extension="1235"))
+        await placeFakeCall(reactor, portNumber(port), fakeChannel(extension="1235"))
     finally:
-        await port.stopListening()
+        await stopListening(port)
 
 
 if __name__ == "__main__":
