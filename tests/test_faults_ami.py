@@ -12,28 +12,8 @@ from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
 from starpy import error, manager
-from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, connectInMemory
+from starpy.testing.ami import FakeAMIServerFactory, MemoryEndpoint
 from tests import transcripts
-
-
-class MemoryEndpoint:
-    """A client endpoint that connects to the fake server in memory."""
-
-    def __init__(self, server: FakeAMIServerFactory) -> None:
-        self.server = server
-        self.connections: List[MemoryConnection] = []
-        self.refuse = False
-
-    def connect(self, factory: Any) -> defer.Deferred[Any]:
-        if self.refuse:
-            return defer.fail(ConnectionRefusedError("fake server down"))
-        connection = connectInMemory(self.server, factory)
-        self.connections.append(connection)
-        return defer.succeed(connection.client)
-
-    def pump(self) -> None:
-        for connection in self.connections:
-            connection.flush()
 
 
 def outcome(d: defer.Deferred[Any]) -> List[Any]:

@@ -14,29 +14,9 @@ from twisted.python.failure import Failure
 
 from starpy import error, manager, pool
 from starpy.codec.ami import Message
-from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, connectInMemory
+from starpy.testing.ami import FakeAMIServerFactory, MemoryEndpoint
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result, unfired
-
-
-class MemoryEndpoint:
-    """Connects to a fake server in memory; ``refuse`` makes it fail."""
-
-    def __init__(self, server: FakeAMIServerFactory) -> None:
-        self.server = server
-        self.connections: List[MemoryConnection] = []
-        self.refuse = False
-
-    def connect(self, factory: Any) -> defer.Deferred[Any]:
-        if self.refuse:
-            return defer.fail(ConnectionRefusedError("fake server down"))
-        connection = connectInMemory(self.server, factory)
-        self.connections.append(connection)
-        return defer.succeed(connection.client)
-
-    def pump(self) -> None:
-        for connection in self.connections:
-            connection.flush()
 
 
 class ClosingTransport(StringTransport):

@@ -16,9 +16,8 @@ from starpy.amiactions import eventClassList
 from starpy.dispatch import EventDispatcher
 from starpy.eventfilter import caselessRegex, nameExpressions
 from starpy.manager import AMIProtocol
-from starpy.testing.ami import FakeAMIServerFactory
+from starpy.testing.ami import FakeAMIServerFactory, MemoryEndpoint
 from tests.deferreds import result, unfired
-from tests.test_pool import MemoryEndpoint
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 FULLY_BOOTED = b"[Ff][Uu][Ll][Ll][Yy][Bb][Oo][Oo][Tt][Ee][Dd]"

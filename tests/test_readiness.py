@@ -9,10 +9,9 @@ import pytest
 from twisted.internet import task
 
 from starpy import error, manager
-from starpy.testing.ami import FakeAMIServerFactory
+from starpy.testing.ami import FakeAMIServerFactory, MemoryEndpoint
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result, unfired
-from tests.test_pool import MemoryEndpoint
 
 
 def setUp(username: str = "starpy", secret: str = "starpy-secret",

@@ -156,6 +156,7 @@ __all__ = [
     "ListReply",
     "MemoryConnection",
     "Reply",
+    "MemoryEndpoint",
     "connectInMemory",
     "loginInMemory",
     "DEFAULT_USERS",
@@ -1472,6 +1473,34 @@ def connectInMemory(server: FakeAMIServerFactory, client: Any) -> MemoryConnecti
     connection = MemoryConnection(session, clientProtocol)
     connection.flush()
     return connection
+
+
+class MemoryEndpoint:
+    """A client endpoint (``IStreamClientEndpoint``) that connects to *server*
+    in memory: give it to :class:`AMIService <starpy.manager.AMIService>` or a
+    pool to test reconnection without sockets.
+
+    :ivar connections: every connection made, oldest first.
+    :ivar refuse: while true, connecting fails with ``ConnectionRefusedError``.
+    """
+
+    def __init__(self, server: FakeAMIServerFactory) -> None:
+        self.server = server
+        self.connections: List[MemoryConnection] = []
+        self.refuse = False
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        """Connect a protocol of *factory*; fires with it."""
+        if self.refuse:
+            return defer.fail(ConnectionRefusedError("fake server down"))
+        connection = connectInMemory(self.server, factory)
+        self.connections.append(connection)
+        return defer.succeed(connection.client)
+
+    def pump(self) -> None:
+        """Move the bytes of every connection (see :meth:`MemoryConnection.flush`)."""
+        for connection in self.connections:
+            connection.flush()
 
 
 def loginInMemory(server: FakeAMIServerFactory,
