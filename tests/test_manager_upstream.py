@@ -7,7 +7,7 @@ a real Asterisk 22 from tests/fixtures where a capture has them.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 from twisted.internet import defer, task
@@ -16,38 +16,13 @@ from twisted.python.failure import Failure
 
 from starpy import error, manager
 from starpy.amiactions import CATALOGUE, AMIActions, _NamedAction
-from starpy.codec.ami import AMIParser, Message
+from starpy.codec.ami import AMIParser
 from starpy.manager import AMIProtocol, EventList
 from starpy.testing import ami as fake
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
 from tests.deferreds import failure, result, unfired
-
-BANNER = b"Asterisk Call Manager/11.0.0\r\n"
-
-
-class Client:
-    """An AMIProtocol on a StringTransport with a Clock."""
-
-    def __init__(self, ids: Optional[Iterator[str]] = None, **kw: Any) -> None:
-        self.clock = task.Clock()
-        self.transport = StringTransport()
-        self.ami = AMIProtocol(clock=self.clock, **kw)
-        if ids is not None:
-            self.ami._newActionID = lambda: next(ids)  # type: ignore[method-assign]
-        self.ami.makeConnection(self.transport)
-        self.ami.dataReceived(BANNER)
-
-    def feed(self, data: bytes) -> None:
-        self.ami.dataReceived(data)
-
-    def sent(self) -> List[Message]:
-        data = self.transport.value()
-        self.transport.clear()
-        return AMIParser(expectBanner=False).feed(data)
-
-    def lastID(self) -> str:
-        return self.sent()[-1]["actionid"]
+from tests.test_manager import BANNER, Client
 
 
 def captured(name: str, actionID: str) -> bytes:
