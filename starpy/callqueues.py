@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Set, Tuple
 
+from starpy.callrecords import number
 from starpy.codec.ami import Message
 
 __all__ = ["DEVICE_STATES", "QueueCaller", "QueueMember", "Queue", "ParkedCall",
@@ -38,10 +39,8 @@ DEVICE_STATES: Dict[int, str] = {
 
 
 def _int(value: Optional[str], default: int = 0) -> int:
-    if value is None:
-        return default
-    value = value.strip()
-    return int(value) if value.lstrip("-").isdigit() else default
+    parsed = number(value)
+    return default if parsed is None else parsed
 
 
 class QueueCaller:

@@ -46,13 +46,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Coroutine, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from starpy import error
+from starpy.agi import callHandler
 from starpy.dispatch import EventDispatcher, Handle, HandlerMonitor
 
 __all__ = ["StarpyMetrics", "MAX_LABEL_VALUES", "AGI_COMMANDS", "log"]
@@ -335,16 +336,7 @@ class StarpyMetrics:
                 self.fastagiFailed.labels(script).inc()
                 return reason
 
-            try:
-                result = handler(agi)
-            except Exception:
-                self.fastagiFailed.labels(script).inc()
-                raise
-            if isinstance(result, Coroutine):
-                result = defer.Deferred.fromCoroutine(result)
-            if isinstance(result, defer.Deferred):
-                result.addErrback(failed)
-            return result
+            return callHandler(handler, agi).addErrback(failed)
 
         instrumented.__name__ = getattr(handler, "__name__", "handler")
         instrumented.__doc__ = getattr(handler, "__doc__", None)
