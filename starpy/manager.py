@@ -288,7 +288,7 @@ class AMIProtocol(AMIActions, protocol.Protocol):
         self._closedWaiters: List[defer.Deferred[None]] = []
         self._everConnected = False
         self._lines: List[str] = []  # sendLine's message being written
-        self._maxLineBytes = maxMessageSize
+        self._maxMessageSize = maxMessageSize  # bounds it as received messages are
         # Timeouts: one heap of (deadline, sequence, entry) and one timer for
         # the earliest deadline, instead of a delayed call per action.
         # Answered entries stay in the heap until they reach its top or the
@@ -922,12 +922,13 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             value``, is longer than Asterisk reads (:data:`MAX_LINE_BYTES
             <starpy.codec.ami.MAX_LINE_BYTES>` bytes) or would make more
             header lines than Asterisk takes (128) or a message longer than
-            the protocol's message size bound; the line is refused, lines
-            already given are kept.
+            the protocol's message size bound, or its value starts with a
+            blank Asterisk would drop; the line is refused, lines already
+            given are kept.
         :raises ~starpy.error.AMIConnectionLost: the connection is closed
             (or closing).
         """
-        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        text = line.decode("utf-8", "surrogateescape") if isinstance(line, bytes) else line
         if "\r" in text or "\n" in text:
             raise ValueError("AMI line %r holds a CR or LF" % (text,))
         if not self._connected or self._closing:
@@ -945,16 +946,22 @@ class AMIProtocol(AMIActions, protocol.Protocol):
             if len(self._lines) >= MAX_ACTION_HEADERS:
                 raise ValueError("AMI message written with sendLine would have more than "
                                  "the %d header lines Asterisk reads" % (MAX_ACTION_HEADERS,))
-            size = sum(len(held) + 2 for held in self._lines) + len(text) + 2
-            if size > self._maxLineBytes:
+            # Asterisk skips the blanks at the start of a value: a second one
+            # after the colon's space would be dropped.
+            given = value[1:] if value.startswith(" ") else value
+            if given[:1] and given[:1] <= " ":
+                raise ValueError("AMI line for header %r: its value starts with a space or "
+                                 "control character, which Asterisk drops" % (name,))
+            size = sum(len(held.encode("utf-8", "surrogateescape")) + 2 for held in self._lines)
+            if size + len(text.encode("utf-8", "surrogateescape")) + 2 > self._maxMessageSize:
                 raise ValueError("AMI message written with sendLine exceeds %d bytes"
-                                 % (self._maxLineBytes,))
+                                 % (self._maxMessageSize,))
             self._lines.append(text)
             return
         lines, self._lines = self._lines, []
         if not lines:
             return
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
         assert self.transport is not None
         self.transport.write(data)
         if self.tracer.enabled:

@@ -809,3 +809,16 @@ def test_serviceTellsOfEachRefusedLogin(loggedErrors: LoggedErrors) -> None:
     # Observed or not, each refusal of the running service is logged.
     assert len(loggedErrors.flush(match="AMI login failed, will retry")) == 2
     service.stopService()
+
+
+def test_sendLineRefusesALeadingBlankAndKeepsSurrogateBytes() -> None:
+    """What Asterisk would drop is refused; a byte held as a lone surrogate
+    (as the codec decodes it) goes out as that byte."""
+    client = Client()
+    client.transport.clear()
+    with pytest.raises(ValueError, match="starts with a space"):
+        client.ami.sendLine("Action:  Ping")
+    client.ami.sendLine("Action: UserEvent")
+    client.ami.sendLine(b"UserEvent: caf\xe9")
+    client.ami.sendLine("")
+    assert client.transport.value() == b"Action: UserEvent\r\nUserEvent: caf\xe9\r\n\r\n"
