@@ -756,3 +756,18 @@ def test_collectPasswordTakesTheExpectedPasswordWhenItRuns() -> None:
     assert c.take() == b""
     with pytest.raises(error.MenuDefinitionError):
         model(c.agi, "12#")
+
+
+def test_textPromptTextWithACommaIsSpokenWhole() -> None:
+    """Festival splits its data like application arguments: the text is escaped."""
+    from starpy import menu
+    from starpy.testing.agi import parseAGIArguments
+    from starpy.testing.appargs import separateAppArguments
+
+    c = Connection()
+    text = 'Hello, "world" \\ bye'
+    menu.TextPrompt(text).play(c.agi, "12")
+    words = parseAGIArguments(c.take().decode().rstrip("\n"))
+    assert words[:2] == ["EXEC", "Festival"]
+    data = words[2].encode()
+    assert separateAppArguments(data, 127) == [text.encode(), b"12"]

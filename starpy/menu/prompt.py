@@ -29,6 +29,7 @@ from twisted.internet.defer import Deferred
 
 from starpy import error
 from starpy.agi import AGISession, digitChar
+from starpy.amiactions import appArguments
 
 __all__ = [
     "DTMF_KEYS",
@@ -247,9 +248,11 @@ class TextPrompt:
                 raise error.AGICommandFailure("EXEC Festival", 200, "result=" + text)
             return _key(code)
 
-        if escapeDigits:
-            return agi.execute("Festival", self.value, escapeDigits).addCallback(key)
-        return agi.execute("Festival", self.value).addCallback(key)
+        # Festival splits its data like any application's arguments: the text
+        # is escaped so that a comma or a quote in it is spoken, not parsed.
+        data = appArguments([self.value] + ([escapeDigits] if escapeDigits else []),
+                            "Festival text")
+        return agi.execute("Festival", data).addCallback(key)
 
 
 #: One element of a prompt.
