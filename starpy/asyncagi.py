@@ -81,7 +81,7 @@ from starpy import error
 from starpy.agi import AGISession, Handler, QueuedCommand, runHandler
 from starpy.amiactions import appArguments
 from starpy.codec.agi import AGIReply, encodeCommandLine, parseEnvironment, parseReplyText
-from starpy.codec.ami import Message
+from starpy.codec.ami import MAX_LINE_BYTES, Message
 from starpy.error import AsyncAGIRejected  # defined there; exported here too
 from starpy.interfaces import IAMIConnection, clockOf, currentConnection
 from starpy.trace import WireTracer
@@ -100,9 +100,6 @@ __all__ = [
 log = logging.getLogger("starpy.asyncagi")
 
 
-#: Asterisk reads one AMI line into 1024 bytes, CRLF included (``inbuf[1025]``
-#: in manager.c); a longer line is discarded and the action refused.
-AMI_MAX_LINE_BYTES = 1024
 _COMMAND_HEADER = "Command: "
 
 #: The AMI events a running dispatcher listens to.
@@ -217,17 +214,18 @@ class AsyncAGISession(AGISession):
 
         The command travels as the action's ``Command`` header, which
         Asterisk copies whole (no AGI buffer is involved), but the AMI line
-        ``Command: <line>\r\n`` must fit in :data:`AMI_MAX_LINE_BYTES`
-        bytes: 1013 bytes of command at most.
+        ``Command: <line>`` must fit in :data:`MAX_LINE_BYTES
+        <starpy.codec.ami.MAX_LINE_BYTES>` bytes (1022, its CRLF aside): 1013
+        bytes of command at most.
 
         :raises ValueError: the line holds CR, LF or NUL, or is too long.
         """
-        size = len(encodeCommandLine(line)) - 1 + len(_COMMAND_HEADER) + 2
-        if size > AMI_MAX_LINE_BYTES:
+        size = len(encodeCommandLine(line)) - 1 + len(_COMMAND_HEADER)
+        if size > MAX_LINE_BYTES:
             raise ValueError(
-                "AsyncAGI command too long: its AMI line 'Command: ...' would be %d bytes "
-                "with CRLF, and Asterisk reads AMI lines of at most %d bytes: %r..."
-                % (size, AMI_MAX_LINE_BYTES, line[:60]))
+                "AsyncAGI command too long: its AMI line 'Command: ...' would be %d bytes, "
+                "and Asterisk reads AMI lines of at most %d bytes (%d with CRLF): %r..."
+                % (size, MAX_LINE_BYTES, MAX_LINE_BYTES + 2, line[:60]))
         return None
 
     def finish(self) -> None:
