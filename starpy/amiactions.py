@@ -15,12 +15,14 @@ Names, arguments and result shapes are upstream StarPy 1.1.1's.
 Time values are float seconds, converted to what each action takes.
 
 Asterisk reads some header values with its dialplan application-argument
-parser (``Variable`` of ``Originate``, the ``Data`` of ``AGI``, the
-``File`` of ``MixMonitor``...): there a comma separates, double quotes
+parser (``Variable`` of ``Originate``, the ``File`` of ``MixMonitor``,
+an application's ``Data``...): there a comma separates, double quotes
 group, a backslash escapes and brackets nest.  :func:`appArgument`,
 :func:`appArguments` and :func:`variableAssignment` escape values for that
-parser, so that what the application passes is exactly what Asterisk
-gets; the actions below use them wherever a value goes through it.
+parser, and the actions below use them for ``Variable``, MixMonitor's
+``File`` and Status's variable names.  Originate's ``Data`` is sent as
+given, as the dialplan would write it: build it with :func:`appArguments`
+when its parts must arrive whole.
 """
 from __future__ import annotations
 

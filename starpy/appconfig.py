@@ -24,8 +24,9 @@ Which files are read (see :func:`configFiles`):
 
 Comments: a line whose first non-blank character is ``;`` or ``#``, and the
 rest of a line from a ``;`` that starts the value or follows whitespace
-(``username = starpy ; the AMI user``), as in Asterisk's own ``.conf``
-files.  A ``;`` right after another character stays in the value
+(``username = starpy ; the AMI user``).  Unlike Asterisk's own ``.conf``
+files, where any ``;`` starts a comment, a ``;`` right after another
+character stays in the value
 (``secret = pa;ss``); write ``\\;`` for a literal ``;`` anywhere
 (``secret = a \\; b`` is ``a ; b``).  See :func:`stripInlineComment`.
 
