@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 from starpy._logfailure import logFailure
 
 __all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames", "HandlerMonitor",
-           "Handle"]
+           "Handle", "observe"]
 
 log = logging.getLogger("starpy.manager")
 
@@ -353,19 +353,15 @@ class HandlerMonitor:
             dispatcher.monitor = None
             del dispatcher.dispatch
 
-    def onSlow(self, observer: Callable[[str, EventHandler, float], Any]) -> Callable[[], None]:
+    def onSlow(self, observer: Callable[[str, EventHandler, float], Any]) -> "Handle":
         """Call ``observer(eventName, handler, seconds)`` for each slow call;
-        returns a function removing the observer."""
-        self._slowObservers.append(observer)
-        return lambda: self._slowObservers.remove(observer) \
-            if observer in self._slowObservers else None
+        the :class:`Handle`'s ``cancel()`` removes the observer."""
+        return observe(self._slowObservers, observer)
 
-    def onFailure(self, observer: Callable[[str, EventHandler], Any]) -> Callable[[], None]:
-        """Call ``observer(eventName, handler)`` for each failed handler;
-        returns a function removing the observer."""
-        self._failureObservers.append(observer)
-        return lambda: self._failureObservers.remove(observer) \
-            if observer in self._failureObservers else None
+    def onFailure(self, observer: Callable[[str, EventHandler], Any]) -> "Handle":
+        """Call ``observer(eventName, handler)`` for each failed handler; the
+        :class:`Handle`'s ``cancel()`` removes the observer."""
+        return observe(self._failureObservers, observer)
 
     def _dispatch(self, registrations: Tuple[Registration, ...], protocol: object,
                   event: Any, name: str) -> None:
@@ -447,3 +443,16 @@ class Handle:
 
     def __repr__(self) -> str:
         return "<Handle%s>" % ("" if self.active else " cancelled",)
+
+
+def observe(observers: List[Any], observer: Any) -> Handle:
+    """Add *observer* to *observers*; the returned :class:`Handle`'s
+    ``cancel()`` removes it (StarPy's observer registrations all work so)."""
+    observers.append(observer)
+
+    def remove() -> None:
+        if observer in observers:
+            observers.remove(observer)
+
+    return Handle(remove)
+

@@ -63,7 +63,7 @@ from starpy.codec.ami import (
     bannerVersion,
     formatAction,
 )
-from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
+from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
 from starpy.interfaces import IAMIConnection, IAMISession
 from starpy.trace import WireTracer
 
@@ -1403,17 +1403,6 @@ class _SharedDispatcherFactory(protocol.Factory):
         return ami
 
 
-def _observe(observers: List[Any], observer: Any) -> Handle:
-    """Add *observer* to *observers*; the handle's ``cancel()`` removes it."""
-    observers.append(observer)
-
-    def remove() -> None:
-        if observer in observers:
-            observers.remove(observer)
-
-    return Handle(remove)
-
-
 @implementer(IAMISession)
 class AMIService(Service):
     """An AMI connection kept up: reconnects with backoff and logs in again.
@@ -1657,7 +1646,7 @@ class AMIService(Service):
         :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
             removes the observer.
         """
-        return _observe(self._observers, observer)
+        return observe(self._observers, observer)
 
     def onLoginFailed(self, observer: Callable[[AMIProtocol, Failure], Any]) -> Handle:
         """Call ``observer(protocol, failure)`` after each failed login attempt
@@ -1666,7 +1655,7 @@ class AMIService(Service):
         :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
             removes the observer.
         """
-        return _observe(self._failureObservers, observer)
+        return observe(self._failureObservers, observer)
 
     def registerEvent(self, event: EventNames, function: EventHandler) -> Any:
         """As :meth:`AMIProtocol.registerEvent`, kept across reconnections."""
