@@ -72,8 +72,13 @@ ALWAYS_KEPT = ("FullyBooted",)
 """Event names a pushed filter always lets through, registered or not."""
 
 _SPECIAL = frozenset(".[]()*+?{}|^$\\")
-# "Filter: " and the CRLF must fit in one line Asterisk reads.
-_MAX_EXPRESSION = MAX_LINE_BYTES - len("Filter: \r\n") - 2
+# "Filter: " and the expression must fit in one line Asterisk reads
+# (MAX_LINE_BYTES leaves the CRLF out already); counted in UTF-8 bytes.
+_MAX_EXPRESSION = MAX_LINE_BYTES - len("Filter: ")
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
 
 
 def caselessRegex(name: str) -> str:
@@ -102,9 +107,9 @@ def nameExpressions(names: Iterable[str]) -> List[str]:
     current: List[str] = []
     for key in sorted(unique):
         part = caselessRegex(unique[key])
-        if len(part) + 4 > _MAX_EXPRESSION:
+        if _size(part) + 4 > _MAX_EXPRESSION:
             raise ValueError("event name %r is too long for an Asterisk filter" % (unique[key],))
-        if current and len("^()$") + len("|".join(current + [part])) > _MAX_EXPRESSION:
+        if current and len("^()$") + _size("|".join(current + [part])) > _MAX_EXPRESSION:
             expressions.append("^(%s)$" % ("|".join(current),))
             current = []
         current.append(part)

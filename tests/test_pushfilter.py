@@ -452,3 +452,15 @@ def test_poolWithoutPushByDefault() -> None:
     fleet.pump()
     assert fleet.servers["pbx1"].emitEvent("Newchannel", privilege="call,all") == 1
     fleet.stop()
+
+
+def test_nameExpressionsFitAnAMILineInBytes() -> None:
+    """Names with multi-byte characters still give lines Asterisk reads whole."""
+    from starpy.codec.ami import MAX_LINE_BYTES
+    from starpy.eventfilter import nameExpressions
+
+    names = ["Évènement%03dÜ" % (index,) for index in range(60)]
+    expressions = nameExpressions(names)
+    assert len(expressions) > 1
+    for expression in expressions:
+        assert len(("Filter: " + expression).encode("utf-8")) <= MAX_LINE_BYTES
