@@ -966,6 +966,18 @@ class AGISession(ABC):
             if not command.deferred.called:
                 self._commandFailed(command, error.AGIHangup(command.line, None, reason))
 
+    def _beginFinish(self, why: str) -> bool:
+        """Mark the session as finishing and fail its queued commands with
+        AGIHangup(*why*); false if it was closed or finishing already (the
+        transport's ``finish()`` then has nothing to do)."""
+        if self.closed or self._finishing:
+            return False
+        self._finishing = True
+        queued = list(self._queue)
+        self._queue.clear()
+        self._failCommands(queued, why)
+        return True
+
     # -- what a transport provides ------------------------------------------
 
     def _transmit(self, command: QueuedCommand) -> None:

@@ -237,12 +237,8 @@ class AsyncAGISession(AGISession):
         fires then), or at once if Asterisk refuses the break.  On a channel known to have hung up no
         break is sent: Asterisk ends AsyncAGI itself.  Idempotent.
         """
-        if self.closed or self._finishing:
+        if not self._beginFinish("AsyncAGI session finished"):
             return
-        self._finishing = True
-        queued = list(self._queue)
-        self._queue.clear()
-        self._failCommands(queued, "AsyncAGI session finished")
         if self.hungUp:
             return  # Asterisk ends AsyncAGI on a hung-up channel by itself
         breakCommand = QueuedCommand("ASYNCAGI BREAK", Deferred())

@@ -258,13 +258,8 @@ class FastAGIProtocol(Protocol, AGISession):
         :meth:`whenClosed <starpy.agi.AGISession.whenClosed>` fires once the connection is
         closed.
         """
-        if self.closed or self._finishing:
+        if not self._beginFinish("AGI session finished"):
             return
-        self._finishing = True
-        if self._queue:
-            queued = list(self._queue)
-            self._queue.clear()
-            self._failCommands(queued, "AGI session finished")
         transport = self.transport
         if transport is not None:
             transport.loseConnection()
