@@ -80,19 +80,21 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
         the time it took, or as :meth:`originate <starpy.manager.AMIProtocol.originate>`
         fails otherwise (``AMICommandFailure``, ``AMITimeout``...).
     :raises ValueError: / TypeError: as ``originate()`` does, before
-        anything is sent.
+        anything is sent; TypeError too for ``nowait``, ``asynchronous`` or
+        ``async_``: this originate is always asynchronous.
     """
     if ami is None:
         ami = currentConnection(tracker.ami)
     if ami is None:
         return defer.fail(error.AMIConnectionLost("Originate", "not logged in"))
     for flag in ("asynchronous", "async_", "nowait"):
-        kwargs.pop(flag, None)
-    given, alias = kwargs.pop("channelid", None), kwargs.pop("channelId", None)
-    if given is not None and alias is not None and given != alias:
-        raise TypeError("originate() got channelid and channelId with different values")
-    uniqueid = given or alias or _newChannelId()
-    kwargs["channelid"] = uniqueid
+        if flag in kwargs:
+            raise TypeError("tracker.originate() is always asynchronous (it follows the "
+                            "call): drop %s=" % (flag,))
+    # Both spellings are checked against each other by originate() itself.
+    uniqueid = kwargs.get("channelid") or kwargs.get("channelId")
+    if uniqueid is None:
+        uniqueid = kwargs["channelid"] = _newChannelId()
     clock = tracker.clock
     began = clock.seconds()
     sent: Deferred[Message] = ami.originate(channel, asynchronous=True, **kwargs)

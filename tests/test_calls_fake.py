@@ -397,3 +397,15 @@ def test_traceTimesAndConnections() -> None:
     assert [m.message["event"] for m in replay.parseTrace(trace)] == ["Other"]
     with pytest.raises(ValueError, match="AMI#9"):
         replay.parseTrace(trace, "AMI#9")
+
+
+def test_originateIsAlwaysAsynchronousAndChecksItsIdsBeforeSending() -> None:
+    clock, server, ami, connection, tracker = connected()
+    for flag in ("nowait", "asynchronous", "async_"):
+        with pytest.raises(TypeError, match="always asynchronous"):
+            tracker.originate("Local/200@calls-orig", application="Wait", data="1",
+                              **{flag: True})
+    with pytest.raises(TypeError):
+        tracker.originate("Local/200@calls-orig", application="Wait", data="1",
+                          channelid="a", channelId="b")
+    assert [m for m in server.received if m.get("action") == "Originate"] == []
