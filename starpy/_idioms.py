@@ -1,0 +1,160 @@
+"""The Twisted idioms StarPy repeats, each written once.
+
+- :class:`Waiters`: the Deferreds handed out by a ``when*()`` method and
+  fired together when the awaited thing happens (txtorcon's
+  ``SingleObserver``); each may be cancelled.
+- :class:`OneShot`: an outcome that happens once; a ``when*()`` asked
+  after it fires at once with the same outcome.
+- :func:`notifyListener`: call an application's listener, log its failure
+  (raised, or a failed Deferred it returned) with the traceback, and go on.
+- :func:`defaultReactor`: the global reactor, looked up when a caller gave no
+  clock or reactor; the one lookup below the command line.
+- :func:`abortTransport`: drop a connection now.
+
+The module is private: StarPy's modules import it, applications do not.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Generic, List, Optional, TypeVar, Union
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.python.failure import Failure
+
+from starpy._logfailure import logFailure
+
+__all__ = ["Waiters", "OneShot", "notifyListener", "defaultReactor", "abortTransport"]
+
+_T = TypeVar("_T")
+
+
+class Waiters(Generic[_T]):
+    """Deferreds waiting for the same thing, fired together.
+
+    :meth:`wait` hands out a fresh Deferred; cancelling it forgets it.
+    :meth:`fire` and :meth:`fail` fire every Deferred waiting at that
+    moment and leave the list empty for the next round; a waiter that a
+    callback of an earlier one cancelled meanwhile is skipped.
+    """
+
+    __slots__ = ("_waiting",)
+
+    def __init__(self) -> None:
+        self._waiting: List[Deferred[_T]] = []
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def wait(self) -> Deferred[_T]:
+        """A new Deferred, fired by the next :meth:`fire` or :meth:`fail`."""
+        waiter: Deferred[_T] = Deferred(self._forget)
+        self._waiting.append(waiter)
+        return waiter
+
+    def _forget(self, waiter: Deferred[_T]) -> None:
+        try:
+            self._waiting.remove(waiter)
+        except ValueError:
+            pass  # being fired: fire() skips it, as it is called already
+
+    def fire(self, result: _T) -> None:
+        """Fire every waiting Deferred with *result*."""
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            if not waiter.called:
+                waiter.callback(result)
+
+    def fail(self, reason: Union[BaseException, Failure]) -> None:
+        """Fail every waiting Deferred with *reason*."""
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            if not waiter.called:
+                waiter.errback(reason)
+
+
+class OneShot(Generic[_T]):
+    """An outcome that happens once: a result or a failure.
+
+    :meth:`when` returns a fresh Deferred; before the outcome it waits (and
+    may be cancelled), after it fires at once with the same outcome.
+    """
+
+    __slots__ = ("_waiters", "_outcome", "_failed", "done")
+
+    def __init__(self) -> None:
+        self._waiters: Waiters[_T] = Waiters()
+        self._outcome: Any = None
+        self._failed = False
+        #: Whether the outcome has happened.
+        self.done = False
+
+    def when(self) -> Deferred[_T]:
+        """A new Deferred for the outcome."""
+        if not self.done:
+            return self._waiters.wait()
+        if self._failed:
+            return fail(self._outcome)
+        return succeed(self._outcome)
+
+    def fire(self, result: _T) -> None:
+        """The outcome is *result*; a second outcome is refused."""
+        self._settle(result, False)
+        self._waiters.fire(result)
+
+    def fail(self, reason: Union[BaseException, Failure]) -> None:
+        """The outcome is the failure *reason*; a second outcome is refused."""
+        self._settle(reason if isinstance(reason, Failure) else Failure(reason), True)
+        self._waiters.fail(reason)
+
+    def _settle(self, outcome: Any, failed: bool) -> None:
+        if self.done:
+            raise RuntimeError("the outcome has happened already")
+        self.done = True
+        self._outcome = outcome
+        self._failed = failed
+
+
+def notifyListener(logger: logging.Logger, description: str,
+                   listener: Callable[..., Any], *arguments: Any) -> None:
+    """Call ``listener(*arguments)``; never raise.
+
+    An exception it raises, or the failure of a Deferred it returns, is
+    logged at ERROR on *logger* as ``"<description> <listener> failed"``
+    with its traceback, and the caller goes on with the next listener.
+    """
+    try:
+        result = listener(*arguments)
+    except Exception:
+        logger.exception("%s %r failed", description, listener)
+        return
+    if isinstance(result, Deferred):
+        result.addErrback(_listenerFailed, logger, description, listener)
+
+
+def _listenerFailed(reason: Failure, logger: logging.Logger, description: str,
+                    listener: Callable[..., Any]) -> None:
+    logFailure(logger, reason, "%s %r failed", description, listener)
+
+
+def defaultReactor() -> Any:
+    """The global reactor (installing the default one if none is yet).
+
+    Library code calls this only when its caller passed no clock or
+    reactor, and as late as possible, so that importing StarPy never
+    installs a reactor.
+    """
+    from twisted.internet import reactor
+
+    return reactor
+
+
+def abortTransport(transport: Optional[Any]) -> None:
+    """Drop *transport* now: ``abortConnection()`` where the transport has
+    it (TCP, TLS), else ``loseConnection()``; nothing for ``None``."""
+    if transport is None:
+        return
+    abort = getattr(transport, "abortConnection", None)
+    if abort is not None:
+        abort()
+    else:
+        transport.loseConnection()
