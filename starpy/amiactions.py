@@ -46,6 +46,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.codec.ami import HeaderInput, Message
+from starpy.error import LocalProtocolError
 
 __all__ = [
     "AMIActions",
@@ -108,7 +109,7 @@ _BLANK_LIMIT = 33  # ast_skip_blanks() drops leading characters below this
 def _refuseUncarriable(text: str, what: str) -> None:
     found = _UNCARRIABLE.search(text)
     if found is not None:
-        raise ValueError("%s holds %r, which no AMI header can carry" % (what, found.group()))
+        raise LocalProtocolError("%s holds %r, which no AMI header can carry" % (what, found.group()))
 
 
 def _escapeLeadingBlank(escaped: str) -> str:
@@ -126,7 +127,7 @@ def appArgument(value: Any, what: str = "application argument") -> str:
     before it, which Asterisk's argument parser removes again.
 
     :param what: how the value is named in the error.
-    :raises ValueError: if *value* holds NUL, CR or LF (no AMI header can
+    :raises starpy.error.LocalProtocolError: if *value* holds NUL, CR or LF (no AMI header can
         carry them).
     """
     text = _text(value)
@@ -146,7 +147,7 @@ def appArguments(arguments: Iterable[Any], what: str = "application argument") -
     skips blanks at the start of a header value).  No arguments and one
     empty argument are the same text: Asterisk reads it as no argument.
 
-    :raises ValueError: as :func:`appArgument`.
+    :raises starpy.error.LocalProtocolError: as :func:`appArgument`.
     """
     return _escapeLeadingBlank(",".join(appArgument(argument, what) for argument in arguments))
 
@@ -159,7 +160,7 @@ def _assignments(variable: Union[Mapping[str, Any], Iterable[str]]) -> List[str]
     for item in variable:
         name, equals, value = _text(item).partition("=")
         if not equals:
-            raise ValueError("originate variable %r is not NAME=value" % (item,))
+            raise LocalProtocolError("originate variable %r is not NAME=value" % (item,))
         assignments.append(variableAssignment(name, value))
     return assignments
 
@@ -175,24 +176,24 @@ def _unescapedAppArgument(value: Any, what: str) -> str:
     closing = {")": "(", "]": "["}
     for character in text:
         if character in '"\\':
-            raise ValueError("%s %r holds %r, which Asterisk's argument parser would remove"
-                             % (what, text, character))
+            raise LocalProtocolError("%s %r holds %r, which Asterisk's argument parser would remove"
+                                     % (what, text, character))
         if character in depth:
             depth[character] += 1
         elif character in closing and depth[closing[character]]:
             depth[closing[character]] -= 1
         elif character == "," and not any(depth.values()):
-            raise ValueError("%s %r holds a comma outside brackets, which would split it"
-                             % (what, text))
+            raise LocalProtocolError("%s %r holds a comma outside brackets, which would split it"
+                                     % (what, text))
     if any(depth.values()):
-        raise ValueError("%s %r leaves a bracket open, which would swallow the next argument"
-                         % (what, text))
+        raise LocalProtocolError("%s %r leaves a bracket open, which would swallow the next argument"
+                                 % (what, text))
     return text
 
 
 def _refuseLeadingBlank(text: str, what: str) -> None:
     if text and ord(text[0]) < _BLANK_LIMIT:
-        raise ValueError("%s %r starts with a blank, which Asterisk drops" % (what, text))
+        raise LocalProtocolError("%s %r starts with a blank, which Asterisk drops" % (what, text))
 
 
 def _mixMonitorCommand(value: Any) -> str:
@@ -220,8 +221,8 @@ def _variableNames(value: Any) -> str:
         return value
     names = [appArgument(name, "Status variable name") for name in value]
     if len(names) > _STATUS_MAX_VARIABLES:
-        raise ValueError("Status takes at most %d variable names (%d given)"
-                         % (_STATUS_MAX_VARIABLES, len(names)))
+        raise LocalProtocolError("Status takes at most %d variable names (%d given)"
+                                 % (_STATUS_MAX_VARIABLES, len(names)))
     return _escapeLeadingBlank(",".join(names))
 
 
@@ -235,17 +236,17 @@ def variableAssignment(name: Any, value: Any, what: str = "variable") -> str:
     *name*, to exactly *value*.  A name may be a dialplan function
     (``PJSIP_HEADER(add,X-Tag)``): it reaches Asterisk unchanged too.
 
-    :raises ValueError: naming the variable, if *name* is empty or holds
+    :raises starpy.error.LocalProtocolError: naming the variable, if *name* is empty or holds
         ``=`` (Asterisk would cut the name there), or if the name or the
         value holds NUL, CR or LF.
     """
     name = _text(name)
     value = _text(value)
     if not name:
-        raise ValueError("%s name is empty (value %r)" % (what, value))
+        raise LocalProtocolError("%s name is empty (value %r)" % (what, value))
     if "=" in name:
-        raise ValueError("%s name %r holds '=': Asterisk ends the name at the first '='"
-                         % (what, name))
+        raise LocalProtocolError("%s name %r holds '=': Asterisk ends the name at the first '='"
+                                 % (what, name))
     _refuseUncarriable(name, "%s name %r" % (what, name))
     _refuseUncarriable(value, "the value of %s %r" % (what, name))
     return "%s=%s" % (_escapeLeadingBlank(appArgument(name)), appArgument(value))
@@ -436,8 +437,8 @@ CATALOGUE: Tuple[ActionSpec, ...] = (
                " File, Options and Command into MixMonitor's arguments: the file is"
                " escaped, options that the argument parser would change (quotes,"
                " backslashes, a comma outside brackets, an open bracket) raise"
-               " ValueError, and the command arrives as given (a leading blank,"
-               " which Asterisk would drop, raises ValueError)."),
+               " LocalProtocolError (a ValueError), and the command arrives as given"
+               " (a leading blank, which Asterisk would drop, raises it too)."),
     ActionSpec("stopMixMonitor", "StopMixMonitor",
                (_p("channel"), _o("mixMonitorId", "MixMonitorID")),
                "Stop a MixMonitor recording on *channel*."),
@@ -474,7 +475,7 @@ def eventClassList(classes: Union[str, Iterable[str]]) -> str:
     Asterisk reads a class list: ``'call,agent'``.  A mask word Asterisk
     knows (``'on'``, ``'off'``, ``'yes'``...) or a number is kept as is.
 
-    :raises ValueError: the list is empty or names a class Asterisk does not
+    :raises starpy.error.LocalProtocolError: the list is empty or names a class Asterisk does not
         know (it would silently ignore it).
     :raises TypeError: *classes* is neither a string nor strings.
     """
@@ -490,12 +491,12 @@ def eventClassList(classes: Union[str, Iterable[str]]) -> str:
             raise TypeError("event classes must be strings, not %r" % (name,))
         word = name.strip().lower()
         if word not in EVENT_CLASSES and word != "all":
-            raise ValueError("unknown event class %r (Asterisk knows %s, and all)"
-                             % (name, ", ".join(EVENT_CLASSES)))
+            raise LocalProtocolError("unknown event class %r (Asterisk knows %s, and all)"
+                                     % (name, ", ".join(EVENT_CLASSES)))
         if word not in words:
             words.append(word)
     if not words:
-        raise ValueError("no event class given (use False to turn events off)")
+        raise LocalProtocolError("no event class given (use False to turn events off)")
     return ",".join(words)
 
 
@@ -714,7 +715,7 @@ class AMIActions:
         exclude filters then take events away.  Filters last as long as the
         connection.
 
-        :raises ValueError: (nothing sent) an empty or missing *filter* in the
+        :raises starpy.error.LocalProtocolError: (nothing sent) an empty or missing *filter* in the
             legacy form; *filter* given without a *method* that uses it (or
             *method* without *filter*); an unknown *method* or *action*; a
             *name* or *header* that is empty or holds a character Asterisk's
@@ -723,34 +724,34 @@ class AMIActions:
         advanced = (name, header, method, action) != (None, None, None, None)
         if not advanced:
             if not filter:
-                raise ValueError("filter: the legacy form needs a regular expression"
-                                 " (or use name=, header=, method=, action=)")
+                raise LocalProtocolError("filter: the legacy form needs a regular expression"
+                                         " (or use name=, header=, method=, action=)")
             return self.sendAction("Filter", [("Filter", filter), ("Operation", operation)],
                                    timeout=timeout)
         criteria: List[str] = []
         if action is not None:
             if action not in _FILTER_ACTIONS:
-                raise ValueError("filter action must be one of %s, not %r"
-                                 % (", ".join(_FILTER_ACTIONS), action))
+                raise LocalProtocolError("filter action must be one of %s, not %r"
+                                         % (", ".join(_FILTER_ACTIONS), action))
             criteria.append("action(%s)" % (action,))
         for what, value in (("name", name), ("header", header)):
             if value is None:
                 continue
             if not isinstance(value, str) or not value or _CRITERIA_UNSAFE.search(value):
-                raise ValueError("filter %s must be a non-empty word without parentheses,"
-                                 " commas or blanks, not %r" % (what, value))
+                raise LocalProtocolError("filter %s must be a non-empty word without parentheses,"
+                                         " commas or blanks, not %r" % (what, value))
             criteria.append("%s(%s)" % (what, value))
         if method is not None:
             if method not in _FILTER_METHODS:
-                raise ValueError("filter method must be one of %s, not %r"
-                                 % (", ".join(_FILTER_METHODS), method))
+                raise LocalProtocolError("filter method must be one of %s, not %r"
+                                         % (", ".join(_FILTER_METHODS), method))
             criteria.append("method(%s)" % (method,))
         uses = method is not None and method != "none"
         if filter and not uses:
-            raise ValueError("filter: the expression %r needs a method= that uses it (%s)"
-                             % (filter, ", ".join(m for m in _FILTER_METHODS if m != "none")))
+            raise LocalProtocolError("filter: the expression %r needs a method= that uses it (%s)"
+                                     % (filter, ", ".join(m for m in _FILTER_METHODS if m != "none")))
         if uses and not filter:
-            raise ValueError("filter: method=%r needs an expression to match" % (method,))
+            raise LocalProtocolError("filter: method=%r needs an expression to match" % (method,))
         headers = [("MatchCriteria", ",".join(criteria))]
         if filter:
             headers.append(("Filter", filter))
@@ -769,7 +770,7 @@ class AMIActions:
         the events whose every class (their ``Privilege``) is both in the
         list and readable by the AMI user.
 
-        :raises ValueError: (nothing sent) an empty class list, a class that
+        :raises starpy.error.LocalProtocolError: (nothing sent) an empty class list, a class that
             is not one of :data:`EVENT_CLASSES` (nor ``'all'``).
         """
         if eventmask is True or eventmask in (1, "on"):
@@ -787,7 +788,7 @@ class AMIActions:
         string is returned at once.  To wait for the response, send
         ``sendAction('UserEvent', [('UserEvent', event), ...])``.
 
-        :raises ValueError: CR or LF in a header; nothing is sent.
+        :raises starpy.error.LocalProtocolError: CR or LF in a header; nothing is sent.
         """
         pairs = [("Action", "UserEvent"), ("UserEvent", event)]
         pairs.extend((name, _text(value)) for name, value in headers.items())
@@ -883,7 +884,7 @@ class AMIActions:
         on ``Response: Error``.
 
         :raises TypeError: an argument given twice under its two spellings.
-        :raises ValueError: both *nowait* and *asynchronous*, or a variable
+        :raises starpy.error.LocalProtocolError: both *nowait* and *asynchronous*, or a variable
             Asterisk could not set as given; nothing is sent.
         """
         if async_ is not None:
@@ -895,8 +896,8 @@ class AMIActions:
         channelid = channelid if channelid is not None else channelId
         otherchannelid = otherchannelid if otherchannelid is not None else otherChannelId
         if nowait and asynchronous:
-            raise ValueError("originate(): nowait fires with the response, asynchronous with"
-                             " the OriginateResponse event; give only one")
+            raise LocalProtocolError("originate(): nowait fires with the response, asynchronous with"
+                                     " the OriginateResponse event; give only one")
         pairs: List[Tuple[str, str]] = [("Channel", channel)]
         for header, value in (("Context", context), ("Exten", exten), ("Priority", priority)):
             if value is not None:

@@ -8,6 +8,29 @@ StarPy used (``AMICommandFailure``, ``AGICommandFailure``, ``MenuFinished``,
 ``MenuExit``, ``MenuTimeout``, ``MenuUnexpectedOption``) are kept, and the
 finer errors below derive from them so that old ``except`` clauses still
 catch them.
+
+Whose fault, as h11 tells them apart:
+
+- :class:`LocalProtocolError`: the application asked for something that
+  cannot be sent as it is (a header value with a line break, a line longer
+  than Asterisk reads, an argument Asterisk's parser would change).  It is
+  raised synchronously, before a byte is written; the connection and
+  everything sent or queued before it are untouched, so the application can
+  correct the call and go on.  It is also a ``ValueError``, which is what
+  these refusals raised before.  A value of the wrong type (an object where
+  text is wanted) stays a plain ``TypeError``, as Python raises.
+- :class:`RemoteProtocolError`: the peer sent something its protocol does
+  not allow (a banner that is not AMI's, a message over the size bound, a
+  reply line that is not AGI).  It is the base of :class:`AMIProtocolError`
+  (so of :class:`AMICodecError`) and of :class:`AGIProtocolError` (so of
+  :class:`AGIReplyError`).  Garbage in the framing (a banner, a line, a
+  message) closes the connection, and what waited on it fails; a reply
+  that is well framed but malformed for its command (:class:`AGIReplyError`)
+  fails that command only.
+
+A refusal by Asterisk itself (``Response: Error``, an AGI ``510``) is
+neither: it is a well-formed answer, :class:`AMICommandFailure` or
+:class:`AGICommandFailure`.
 """
 from __future__ import annotations
 
@@ -22,6 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover - names for annotations only
 
 __all__ = [
     "StarpyError",
+    "LocalProtocolError",
+    "RemoteProtocolError",
     "AMIError",
     "AMICommandFailure",
     "AMIAuthenticationError",
@@ -61,6 +86,30 @@ __all__ = [
 
 class StarpyError(Exception):
     """Base of every error StarPy raises."""
+
+
+# -- Whose fault: the application's or the peer's ---------------------------
+
+
+class LocalProtocolError(StarpyError, ValueError):
+    """The application asked for something that cannot be sent.
+
+    Raised before anything is written: what was sent or queued before is
+    untouched and the connection stays usable.  The message names what was
+    wrong (the header, the argument, the limit).  It is also a
+    ``ValueError``, as these refusals were before it existed, so
+    ``except ValueError`` still catches it.
+    """
+
+
+class RemoteProtocolError(StarpyError):
+    """The peer sent something its protocol does not allow.
+
+    Base of :class:`AMIProtocolError` and :class:`AGIProtocolError`.  A
+    protocol that meets one in the framing closes the connection, and the
+    operations waiting on it fail; a malformed reply to one command
+    (:class:`AGIReplyError`) fails that command.
+    """
 
 
 # -- AMI -------------------------------------------------------------------
@@ -184,7 +233,7 @@ class AMIConnectionLost(AMIError, ConnectionError):
         return "%s: AMI %s" % (self.action, self.reason)
 
 
-class AMIProtocolError(AMIError):
+class AMIProtocolError(AMIError, RemoteProtocolError):
     """The peer sent something that is not AMI (or that breaks a bound).
 
     ``whenBanner()`` and ``login()`` fail with it when the peer's banner is
@@ -265,7 +314,7 @@ class AGICommandTimeout(AGICommandFailure, TimeoutError):
     """An AGI command got no reply within its timeout."""
 
 
-class AGIProtocolError(AGIError):
+class AGIProtocolError(AGIError, RemoteProtocolError):
     """The peer sent something that is not AGI (or that breaks a bound)."""
 
 

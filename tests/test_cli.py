@@ -930,3 +930,24 @@ def test_eventsServerNameWithoutJsonIsAUsageError() -> None:
     with pytest.raises(CommandError, match="--server-name applies to --json output only") as e:
         runEvents(None, args, streams.out, streams.err).send(None)  # refused before connecting
     assert e.value.status == cli.EXIT_USAGE
+
+
+def test_checkSendableTurnsOnlyTheLibrarysRefusalsIntoUsageErrors() -> None:
+    """A refusal (LocalProtocolError, a wrong type) is exit status 2; any
+    other ValueError is a bug and is not passed off as bad usage."""
+    from starpy.cli.ami import CommandError, checkSendable
+
+    with pytest.raises(CommandError) as caught:
+        checkSendable("the action", lambda ami: ami.sendAction("Ping", {"X": "a\nb"}))
+    assert caught.value.status == cli.EXIT_USAGE
+    assert "cannot send the action: AMI header 'X' has a CR or LF" in caught.value.message
+    with pytest.raises(CommandError) as caught:
+        checkSendable("the action", lambda ami: ami.hangup(channel=3.5j, nope=1))
+    assert caught.value.status == cli.EXIT_USAGE
+
+    def broken(ami: Any) -> None:
+        raise ValueError("a bug in the caller")
+
+    with pytest.raises(ValueError, match="a bug in the caller") as bug:
+        checkSendable("the action", broken)
+    assert not isinstance(bug.value, CommandError)

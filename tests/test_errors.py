@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from typing import Callable
 
 import pytest
 
@@ -54,3 +55,92 @@ def test_everyStarpyErrorDerivesFromStarpyError() -> None:
 @pytest.mark.parametrize("module, name", OLD_HOMES)
 def test_oldImportPathsStillWork(module: str, name: str) -> None:
     assert getattr(importlib.import_module(module), name) is getattr(error, name)
+
+
+# -- whose fault: the application's (local) or the peer's (remote) ------------------
+
+
+def test_localProtocolErrorIsAStarpyErrorAndAValueError() -> None:
+    assert issubclass(error.LocalProtocolError, error.StarpyError)
+    assert issubclass(error.LocalProtocolError, ValueError)
+    assert not issubclass(error.LocalProtocolError, error.RemoteProtocolError)
+
+
+def test_remoteProtocolErrorIsTheBaseOfEveryPeerGarbageError() -> None:
+    assert issubclass(error.RemoteProtocolError, error.StarpyError)
+    assert not issubclass(error.RemoteProtocolError, ValueError)
+    for peerError in (error.AMIProtocolError, error.AMICodecError, error.AGIProtocolError,
+                      error.AGIReplyError):
+        assert issubclass(peerError, error.RemoteProtocolError), peerError
+        assert not issubclass(peerError, error.LocalProtocolError), peerError
+    # The old bases still hold.
+    assert issubclass(error.AMIProtocolError, error.AMIError)
+    assert issubclass(error.AGIProtocolError, error.AGIError)
+    assert issubclass(error.AMICodecError, ValueError)
+    assert issubclass(error.AGIReplyError, ValueError)
+
+
+def _refusals() -> list[tuple[str, Callable[[], object]]]:
+    from starpy import amiactions
+    from starpy.codec import ami as codec
+
+    return [
+        ("CR in a value", lambda: codec.formatAction("Ping", {"X": "a\rb"})),
+        ("bad header name", lambda: codec.formatMessage([("a:b", "c")])),
+        ("ActionID in the headers", lambda: codec.formatAction("Ping", {"ActionID": "1"}, "2")),
+        ("empty action", lambda: codec.formatAction("", {"X": "y"})),
+        ("NUL", lambda: codec.formatAction("Ping", {"X": "a\x00b"})),
+        ("leading blank", lambda: codec.formatAction("Ping", {"X": " y"})),
+        ("line too long", lambda: codec.formatAction("Ping", {"X": "y" * 1100})),
+        ("too many headers", lambda: codec.formatAction("Ping", [("X", "y")] * 200)),
+        ("uncarriable argument", lambda: amiactions.appArgument("a\nb")),
+        ("empty variable name", lambda: amiactions.variableAssignment("", "v")),
+        ("'=' in a variable name", lambda: amiactions.variableAssignment("A=B", "v")),
+        ("unknown event class", lambda: amiactions.eventClassList(["calls"])),
+        ("no event class", lambda: amiactions.eventClassList([])),
+    ]
+
+
+@pytest.mark.parametrize("what, refused", _refusals(), ids=[w for w, _ in _refusals()])
+def test_refusalsToSendAreLocalProtocolErrorsThatExceptValueErrorCatches(
+        what: str, refused: Callable[[], object]) -> None:
+    with pytest.raises(error.LocalProtocolError):
+        refused()
+    try:
+        refused()
+    except ValueError:  # what code written before the split catches
+        pass
+
+
+def test_protocolRefusesBeforeWritingAndKeepsWorking() -> None:
+    """A refusal by a named action or sendAction is local: nothing is
+    written, nothing waits, and the connection goes on."""
+    from tests.test_manager import Client
+
+    client = Client()
+    ami = client.ami
+    with pytest.raises(error.LocalProtocolError, match="CR or LF"):
+        ami.sendAction("UserEvent", {"UserEvent": "x\r\nAction: Hangup"})
+    with pytest.raises(error.LocalProtocolError, match="filter method"):
+        ami.filter("x", method="fuzzy")
+    with pytest.raises(error.LocalProtocolError, match="holds '='"):
+        ami.originate("PJSIP/1", variable={"A=B": "1"})
+    with pytest.raises(error.LocalProtocolError, match="Status takes at most 99"):
+        ami.status(variables=["V%d" % n for n in range(100)])
+    with pytest.raises(error.LocalProtocolError, match="comma outside brackets"):
+        ami.mixMonitor("PJSIP/1", options="b,i")
+    assert client.transport.value() == b""
+    assert ami.pendingCount == 0
+    ami.ping()
+    assert [m["action"] for m in client.sent()] == ["Ping"]
+
+
+def test_peerGarbageIsARemoteProtocolError() -> None:
+    from starpy.codec.agi import parseReplyLine
+    from starpy.codec.ami import AMIParser
+
+    parser = AMIParser(maxMessageSize=64, expectBanner=False)
+    with pytest.raises(error.RemoteProtocolError):
+        parser.feed(b"Event: " + b"x" * 100)
+    with pytest.raises(error.RemoteProtocolError):
+        parseReplyLine("hello there")

@@ -21,7 +21,7 @@ import starpy.cli._status as _status
 from starpy import error, manager
 from starpy.amiactions import USE_DEFAULT, AMIActions, variableAssignment
 from starpy.appconfig import StarpyConfigError
-from starpy.codec.ami import HeaderInput, Message, _mask, formatAction
+from starpy.codec.ami import HeaderInput, Message, formatAction, maskSecret
 from starpy.error import CommandError  # defined there; exported here too
 from starpy.utilapplication import UtilApplication
 
@@ -174,7 +174,7 @@ def formatJSON(message: Message, server: Optional[str] = None) -> str:
     values: dict[str, Any] = {}
     for name, value in message.headers():
         key = names.setdefault(name.lower(), _jsonText(name))
-        value = _jsonText(_mask(name, value))
+        value = _jsonText(maskSecret(name, value))
         if key not in values:
             values[key] = value
         elif isinstance(values[key], list):
@@ -257,11 +257,13 @@ def checkSendable(what: str, send: Callable[[AMIActions], object]) -> None:
     """Call ``send(rehearsal)`` with a :class:`_Rehearsal` standing in for the
     protocol; a refusal becomes a usage error naming *what*.
 
-    :raises CommandError: with ``EXIT_USAGE`` when the library refuses it.
+    :raises CommandError: with ``EXIT_USAGE`` when the library refuses it
+        (:class:`LocalProtocolError <starpy.error.LocalProtocolError>`, or a
+        ``TypeError`` for an argument of the wrong type).
     """
     try:
         send(_Rehearsal())
-    except (ValueError, TypeError) as e:
+    except (error.LocalProtocolError, TypeError) as e:
         raise CommandError(_status.EXIT_USAGE, "cannot send %s: %s" % (what, _oneLine(e))) \
             from None
 
@@ -423,7 +425,7 @@ async def runOriginate(reactor: Any, args: argparse.Namespace, out: TextIO,
     for name, value in variables:
         try:
             variableAssignment(name, value)
-        except ValueError as e:
+        except error.LocalProtocolError as e:
             raise CommandError(codes.EXIT_USAGE, str(e)) from None
     out, err = escapingStream(out), escapingStream(err)
     application = loadApplication(args, reactor)

@@ -11,9 +11,12 @@ Twisted, sockets or logging.
 
 Bounds: :class:`AMIParser` costs time linear in the bytes received, however
 they are split, and holds at most one message (``maxMessageSize``) of
-unparsed bytes.  :func:`formatAction` refuses, with ``ValueError`` and
-before anything is encoded, an action that Asterisk 22 would not read back
-exactly (see :data:`MAX_LINE_BYTES` and :data:`MAX_ACTION_HEADERS`).
+unparsed bytes.  :func:`formatAction` refuses, with
+:class:`LocalProtocolError <starpy.error.LocalProtocolError>` (a ``ValueError``)
+and before anything is encoded, an action that Asterisk 22 would not read
+back exactly (see :data:`MAX_LINE_BYTES` and :data:`MAX_ACTION_HEADERS`).
+What the peer sends wrong raises :class:`AMICodecError`, a
+:class:`RemoteProtocolError <starpy.error.RemoteProtocolError>`.
 
 Decoding policy: bytes are decoded as UTF-8 with the ``surrogateescape``
 error handler, so invalid bytes never raise and a value read can be sent back
@@ -36,7 +39,7 @@ from typing import (
     Union,
 )
 
-from starpy.error import AMICodecError  # AMICodecError: exported here too
+from starpy.error import AMICodecError, LocalProtocolError  # AMICodecError: exported here too
 
 __all__ = [
     "AMICodecError",
@@ -47,6 +50,7 @@ __all__ = [
     "formatAction",
     "formatMessage",
     "SECRET_HEADERS",
+    "maskSecret",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "MAX_LINE_BYTES",
     "MAX_ACTION_HEADERS",
@@ -193,19 +197,21 @@ class Message(dict):  # type: ignore[type-arg]
 
     def dump(self) -> str:
         """A readable multi-line rendering for logs, secrets masked."""
-        lines = ["%s: %s" % (name, _mask(name, value)) for name, value in self._pairs()]
+        lines = ["%s: %s" % (name, maskSecret(name, value)) for name, value in self._pairs()]
         lines.extend("| " + line for line in self.body)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        shown = ", ".join("%s: %r" % (name, _mask(name, value)) for name, value in self._pairs())
+        shown = ", ".join("%s: %r" % (name, maskSecret(name, value)) for name, value in self._pairs())
         return "<Message %s%s>" % (shown, " +%d body lines" % len(self.body) if self.body else "")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (Message, (self._pairs(), self.body))
 
 
-def _mask(name: str, value: str) -> str:
+def maskSecret(name: str, value: str) -> str:
+    """*value*, or ``'********'`` when header *name* holds a secret
+    (:data:`SECRET_HEADERS`, any case): what logs and displays show."""
     return "********" if name.lower() in SECRET_HEADERS else value
 
 
@@ -450,10 +456,10 @@ def _pairs(headers: HeaderInput) -> Iterator[Tuple[str, Union[str, int, float]]]
 
 def _checkHeader(name: str, value: str) -> None:
     if not name or ":" in name or "\r" in name or "\n" in name or name != name.strip():
-        raise ValueError("invalid AMI header name %r" % (name,))
+        raise LocalProtocolError("invalid AMI header name %r" % (name,))
     if "\r" in value or "\n" in value:
         shown = "********" if name.lower() in SECRET_HEADERS else repr(value)
-        raise ValueError("AMI header %r has a CR or LF in its value: %s" % (name, shown))
+        raise LocalProtocolError("AMI header %r has a CR or LF in its value: %s" % (name, shown))
 
 
 def _encode(pairs: List[Tuple[str, Union[str, int, float]]]) -> bytes:
@@ -475,7 +481,8 @@ def formatMessage(headers: Iterable[Tuple[str, Union[str, int, float]]]) -> byte
 
     Values are converted with ``str()``; booleans are not special here.
 
-    :raises ValueError: a name is empty, has a colon or surrounding spaces,
+    :raises starpy.error.LocalProtocolError: (a ``ValueError``) a name is
+        empty, has a colon or surrounding spaces,
         or a name or value holds CR or LF (nothing is encoded then).
     """
     return _encode(list(headers))
@@ -496,7 +503,8 @@ def formatAction(action: str, headers: HeaderInput = None, actionID: Optional[st
     there) or a value starting with a space, a tab or another control
     character (Asterisk skips those), or an empty action name.
 
-    :raises ValueError: as :func:`formatMessage`, for the reasons above
+    :raises starpy.error.LocalProtocolError: (a ``ValueError``) as
+        :func:`formatMessage`, for the reasons above
         (naming the limit), or if *headers* also holds an ``Action`` or
         ``ActionID`` header.  Nothing is encoded then.
     """
@@ -513,7 +521,7 @@ def formatAction(action: str, headers: HeaderInput = None, actionID: Optional[st
     if headers:
         for name, value in _pairs(headers):
             if name.lower() in ("action", "actionid"):
-                raise ValueError("header %r is set by the protocol, not in the headers" % (name,))
+                raise LocalProtocolError("header %r is set by the protocol, not in the headers" % (name,))
             pairs.append((name, value))
     data = _encode(pairs)
     # The usual action passes these quick tests; _checkReadable looks closer
@@ -528,9 +536,9 @@ def _checkReadable(action: str, pairs: List[Tuple[str, Union[str, int, float]]],
                    data: bytes) -> None:
     """Refuse what Asterisk 22's ``manager.c`` would not read back as sent."""
     if not action:
-        raise ValueError("empty AMI action name")
+        raise LocalProtocolError("empty AMI action name")
     if len(pairs) > MAX_ACTION_HEADERS:
-        raise ValueError(
+        raise LocalProtocolError(
             "AMI action %r has %d header lines; Asterisk reads at most %d per action "
             "(Action and ActionID included)" % (action, len(pairs), MAX_ACTION_HEADERS))
     # One scan of the bytes; the headers are looked at one by one only when
@@ -539,16 +547,16 @@ def _checkReadable(action: str, pairs: List[Tuple[str, Union[str, int, float]]],
         for name, value in pairs:
             text = str(value)
             if "\x00" in name or "\x00" in text:
-                raise ValueError("AMI header %r has a NUL character in its %s" % (
+                raise LocalProtocolError("AMI header %r has a NUL character in its %s" % (
                     name.replace("\x00", "\\x00"), "name" if "\x00" in name else "value"))
             if text[:1] <= " " and text:
-                raise ValueError(
+                raise LocalProtocolError(
                     "AMI header %r: its value starts with a space or control character, "
                     "which Asterisk drops when it reads the header" % (name,))
     if len(data) > MAX_LINE_BYTES + 4:
         for (name, _), line in zip(pairs, data.split(b"\r\n"), strict=False):
             if len(line) > MAX_LINE_BYTES:
-                raise ValueError(
+                raise LocalProtocolError(
                     "AMI header %r: the line is %d bytes (UTF-8); Asterisk reads at most "
                     "%d bytes per line, %d with its CRLF" % (
                         name, len(line), MAX_LINE_BYTES, MAX_LINE_BYTES + 2))
