@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -37,6 +38,7 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
+    TypeAlias,
     Union,
 )
 
@@ -47,6 +49,9 @@ from twisted.python.failure import Failure
 from starpy import error
 from starpy.codec.ami import HeaderInput, Message
 from starpy.error import LocalProtocolError
+
+if TYPE_CHECKING:  # pragma: no cover - names for annotations only
+    from starpy.manager import EventList
 
 __all__ = [
     "AMIActions",
@@ -546,60 +551,218 @@ class _NamedAction:
         return call
 
 
-_NamedActionType = Callable[..., "defer.Deferred[Any]"]
+_Number = Union[str, int]
+_Flag = Union[bool, str]
+_Value = Union[str, int, float]
+_Timeout = Optional[float]
+_Reply: TypeAlias = "defer.Deferred[Message]"
+_Listing: TypeAlias = "defer.Deferred[EventList]"
 
 
-class AMIActions:
+class _ActionSignatures:
+    """The signatures of the catalogue's methods, for type checkers and readers.
+
+    :class:`AMIActions` derives from this class and installs a method made
+    from each :data:`CATALOGUE` entry over the declaration of the same name
+    here, so these bodies never run.  Positional arguments follow the
+    catalogue's order.  The action's own timeout is keyword-only: *timeout*
+    (upstream's spelling) or *actionTimeout*, the only spelling for an
+    action with a parameter called ``timeout``.  A list action fires with an
+    :class:`EventList <starpy.manager.EventList>`, any other with the
+    response :class:`Message <starpy.codec.ami.Message>`.
+    ``tests/test_style.py`` checks these declarations against the catalogue.
+    """
+
+    def absoluteTimeout(self, channel: str, timeout: float, *,
+                        actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def agentLogoff(self, agent: str, soft: _Flag = False, *, timeout: _Timeout = USE_DEFAULT,
+                    actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def agents(self, *, timeout: _Timeout = USE_DEFAULT,
+               actionTimeout: _Timeout = USE_DEFAULT) -> _Listing:
+        raise NotImplementedError
+
+    def dbDel(self, family: str, key: str, *, timeout: _Timeout = USE_DEFAULT,
+              actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def dbDelTree(self, family: str, key: Optional[str] = None, *, timeout: _Timeout = USE_DEFAULT,
+                  actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def dbPut(self, family: str, key: str, value: _Value, *, timeout: _Timeout = USE_DEFAULT,
+              actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def extensionState(self, exten: _Number, context: str, *, timeout: _Timeout = USE_DEFAULT,
+                       actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def getConfig(self, filename: str, category: Optional[str] = None, filter: Optional[str] = None, *,
+                  timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def hangup(self, channel: str, cause: Optional[_Number] = None, *, timeout: _Timeout = USE_DEFAULT,
+               actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def logoff(self, *, timeout: _Timeout = USE_DEFAULT,
+               actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def mailboxCount(self, mailbox: str, *, timeout: _Timeout = USE_DEFAULT,
+                     actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def mailboxStatus(self, mailbox: str, *, timeout: _Timeout = USE_DEFAULT,
+                      actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def park(self, channel: str, channel2: Optional[str] = None, timeout: Optional[float] = None,
+             parkinglot: Optional[str] = None, announceChannel: Optional[str] = None, *,
+             actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def parkedCalls(self, parkinglot: Optional[str] = None, *, timeout: _Timeout = USE_DEFAULT,
+                    actionTimeout: _Timeout = USE_DEFAULT) -> _Listing:
+        raise NotImplementedError
+
+    def ping(self, *, timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def playDTMF(self, channel: str, digit: str, duration: Optional[float] = None,
+                 receive: Optional[_Flag] = None, *, timeout: _Timeout = USE_DEFAULT,
+                 actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def queueAdd(self, queue: str, interface: str, penalty: _Number = 0, paused: _Flag = True,
+                 membername: Optional[str] = None, stateinterface: Optional[str] = None, *,
+                 timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def queueLog(self, queue: str, event: str, uniqueid: Optional[str] = None,
+                 interface: Optional[str] = None, msg: Optional[str] = None, *,
+                 timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def queuePause(self, queue: Optional[str], interface: str, paused: _Flag = True,
+                   reason: Optional[str] = None, *, timeout: _Timeout = USE_DEFAULT,
+                   actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def queuePenalty(self, interface: str, penalty: _Number, queue: Optional[str] = None, *,
+                     timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def queueRemove(self, queue: str, interface: str, *, timeout: _Timeout = USE_DEFAULT,
+                    actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def queueStatus(self, queue: Optional[str] = None, member: Optional[str] = None, *,
+                    timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Listing:
+        raise NotImplementedError
+
+    def redirect(self, channel: str, context: str, exten: _Number, priority: _Number,
+                 extraChannel: Optional[str] = None, extraContext: Optional[str] = None,
+                 extraExten: Optional[_Number] = None, extraPriority: Optional[_Number] = None, *,
+                 timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def setVar(self, channel: Optional[str], variable: str, value: _Value, *,
+               timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def status(self, channel: Optional[str] = None, variables: Union[str, Iterable[str], None] = None, *,
+               timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Listing:
+        raise NotImplementedError
+
+    def dahdiDNDoff(self, channel: _Number, *, timeout: _Timeout = USE_DEFAULT,
+                    actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def dahdiDNDon(self, channel: _Number, *, timeout: _Timeout = USE_DEFAULT,
+                   actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def dahdiDialOffhook(self, channel: _Number, number: str, *, timeout: _Timeout = USE_DEFAULT,
+                         actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def dahdiHangup(self, channel: _Number, *, timeout: _Timeout = USE_DEFAULT,
+                    actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def dahdiRestart(self, channel: Optional[_Number] = None, *, timeout: _Timeout = USE_DEFAULT,
+                     actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def dahdiShowChannels(self, channel: Optional[_Number] = None, *, timeout: _Timeout = USE_DEFAULT,
+                          actionTimeout: _Timeout = USE_DEFAULT) -> _Listing:
+        raise NotImplementedError
+
+    def dahdiTransfer(self, channel: _Number, *, timeout: _Timeout = USE_DEFAULT,
+                      actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def coreShowChannels(self, *, timeout: _Timeout = USE_DEFAULT,
+                         actionTimeout: _Timeout = USE_DEFAULT) -> _Listing:
+        raise NotImplementedError
+
+    def coreStatus(self, *, timeout: _Timeout = USE_DEFAULT,
+                   actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def coreSettings(self, *, timeout: _Timeout = USE_DEFAULT,
+                     actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def mixMonitor(self, channel: str, file: Optional[str] = None, options: Optional[str] = None,
+                   command: Optional[str] = None, *, timeout: _Timeout = USE_DEFAULT,
+                   actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def stopMixMonitor(self, channel: str, mixMonitorId: Optional[str] = None, *,
+                       timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def blindTransfer(self, channel: str, exten: _Number, context: Optional[str] = None, *,
+                      timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def atxfer(self, channel: str, exten: _Number, context: Optional[str] = None, *,
+               timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def bridge(self, channel1: str, channel2: str, tone: Optional[str] = None, *,
+               timeout: _Timeout = USE_DEFAULT, actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def sendText(self, channel: str, message: str, *, timeout: _Timeout = USE_DEFAULT,
+                 actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+    def deviceStateList(self, *, timeout: _Timeout = USE_DEFAULT,
+                        actionTimeout: _Timeout = USE_DEFAULT) -> _Listing:
+        raise NotImplementedError
+
+    def extensionStateList(self, *, timeout: _Timeout = USE_DEFAULT,
+                           actionTimeout: _Timeout = USE_DEFAULT) -> _Listing:
+        raise NotImplementedError
+
+    def challenge(self, authType: str = "MD5", *, timeout: _Timeout = USE_DEFAULT,
+                  actionTimeout: _Timeout = USE_DEFAULT) -> _Reply:
+        raise NotImplementedError
+
+
+class AMIActions(_ActionSignatures):
     """Named actions for :class:`AMIProtocol <starpy.manager.AMIProtocol>`.
 
     Catalogue actions are attached below the class; see :data:`CATALOGUE`.
+    Their signatures, which type checkers see, are declared on its base.
     """
-
-    # Declared for type checkers; the catalogue below fills them in.
-    absoluteTimeout: _NamedActionType
-    agentLogoff: _NamedActionType
-    agents: _NamedActionType
-    dbDel: _NamedActionType
-    dbDelTree: _NamedActionType
-    dbPut: _NamedActionType
-    extensionState: _NamedActionType
-    getConfig: _NamedActionType
-    hangup: _NamedActionType
-    logoff: _NamedActionType
-    mailboxCount: _NamedActionType
-    mailboxStatus: _NamedActionType
-    park: _NamedActionType
-    parkedCalls: _NamedActionType
-    ping: _NamedActionType
-    playDTMF: _NamedActionType
-    queueAdd: _NamedActionType
-    queueLog: _NamedActionType
-    queuePause: _NamedActionType
-    queuePenalty: _NamedActionType
-    queueRemove: _NamedActionType
-    queueStatus: _NamedActionType
-    redirect: _NamedActionType
-    setVar: _NamedActionType
-    status: _NamedActionType
-    dahdiDNDoff: _NamedActionType
-    dahdiDNDon: _NamedActionType
-    dahdiDialOffhook: _NamedActionType
-    dahdiHangup: _NamedActionType
-    dahdiRestart: _NamedActionType
-    dahdiShowChannels: _NamedActionType
-    dahdiTransfer: _NamedActionType
-    coreShowChannels: _NamedActionType
-    coreStatus: _NamedActionType
-    coreSettings: _NamedActionType
-    mixMonitor: _NamedActionType
-    stopMixMonitor: _NamedActionType
-    blindTransfer: _NamedActionType
-    atxfer: _NamedActionType
-    bridge: _NamedActionType
-    sendText: _NamedActionType
-    deviceStateList: _NamedActionType
-    extensionStateList: _NamedActionType
-    challenge: _NamedActionType
 
     defaultTimeout: Optional[float]
 

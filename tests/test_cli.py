@@ -942,7 +942,8 @@ def test_checkSendableTurnsOnlyTheLibrarysRefusalsIntoUsageErrors() -> None:
     assert caught.value.status == cli.EXIT_USAGE
     assert "cannot send the action: AMI header 'X' has a CR or LF" in caught.value.message
     with pytest.raises(CommandError) as caught:
-        checkSendable("the action", lambda ami: ami.hangup(channel=3.5j, nope=1))
+        checkSendable("the action",  # wrong on purpose:
+                      lambda ami: ami.hangup(channel=3.5j, nope=1))  # type: ignore[arg-type, call-arg]
     assert caught.value.status == cli.EXIT_USAGE
 
     def broken(ami: Any) -> None:

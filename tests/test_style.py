@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import ast
+import inspect
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any, Dict, List, Tuple
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 
 def test_testNamesAreCamelCase() -> None:
@@ -17,13 +24,86 @@ def test_testNamesAreCamelCase() -> None:
     assert snake == []
 
 
-def test_typedDeclarationsMatchTheCatalogue() -> None:
-    """Every named action of CATALOGUE is declared on AMIActions for mypy, and
-    nothing else is declared that way (a renamed or removed action shows)."""
-    from starpy.amiactions import CATALOGUE, AMIActions
+def _expectedParameters(spec: Any) -> List[Tuple[str, Any, Any]]:
+    """(name, kind, default) of the method *spec* makes, as Python would
+    declare it: an optional parameter before a required one is required."""
+    from starpy.amiactions import _REQUIRED, USE_DEFAULT
 
-    declared = {name for name, annotation in AMIActions.__annotations__.items()
-                if "_NamedActionType" in str(annotation)}
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params: List[Tuple[str, Any, Any]] = [("self", positional, inspect.Parameter.empty)]
+    for index, param in enumerate(spec.params):
+        laterRequired = any(later.default is _REQUIRED for later in spec.params[index + 1:])
+        default = (inspect.Parameter.empty if param.default is _REQUIRED or laterRequired
+                   else param.default)
+        params.append((param.name, positional, default))
+    if not spec.hasParam("timeout"):
+        params.append(("timeout", keyword, USE_DEFAULT))
+    params.append(("actionTimeout", keyword, USE_DEFAULT))
+    return params
+
+
+def test_typedDeclarationsMatchTheCatalogue() -> None:
+    """Every named action of CATALOGUE is declared with a typed signature for
+    mypy, with the catalogue's parameters in its order and its defaults, and
+    nothing else is declared that way (a renamed or removed action shows)."""
+    from starpy.amiactions import CATALOGUE, AMIActions, _ActionSignatures
+
+    declared = {name for name, value in vars(_ActionSignatures).items()
+                if inspect.isfunction(value)}
     assert declared == {spec.method for spec in CATALOGUE}
     for spec in CATALOGUE:
         assert spec.method in vars(AMIActions), spec.method   # the descriptor is installed
+        signature = inspect.signature(getattr(_ActionSignatures, spec.method))
+        shape = [(p.name, p.kind, p.default) for p in signature.parameters.values()]
+        assert shape == _expectedParameters(spec), spec.method
+        annotations = [p.annotation for p in signature.parameters.values()][1:]
+        assert inspect.Parameter.empty not in annotations, spec.method
+        returned = str(signature.return_annotation)
+        assert returned == ("_Listing" if spec.isList else "_Reply"), spec.method
+
+
+# Each line marked "error" is a call mypy must refuse; the others must pass.
+_SNIPPET = """\
+from twisted.internet.defer import Deferred
+
+from starpy.codec.ami import Message
+from starpy.manager import AMIProtocol, EventList
+
+
+def use(ami: AMIProtocol) -> None:
+    ami.hangup("PJSIP/1", cuase=16)  # error: Unexpected keyword argument "cuase"
+    ami.dbPut("family", "key")  # error: Missing positional argument "value"
+    ami.park(7)  # error: Argument 1 to "park"
+    ami.coreShowChannels("x")  # error: Too many positional arguments
+    ami.absoluteTimeout("PJSIP/1", 10, timeout=5)  # error: multiple values for keyword argument "timeout"
+    ami.hangup("PJSIP/1", cause=16, timeout=5)
+    ami.setVar(None, "GLOBAL", 1, actionTimeout=None)
+    ami.status(variables=["A", "B"])
+    ami.park("PJSIP/1", "PJSIP/2", timeout=45, actionTimeout=5)
+    reply: Deferred[Message] = ami.ping()
+    listing: Deferred[EventList] = ami.coreShowChannels()
+    wrong: Deferred[EventList] = ami.ping()  # error: Incompatible types in assignment
+"""
+
+
+def test_mypyChecksTheArgumentsOfCatalogueMethods(tmp_path: Path) -> None:
+    """The typed declarations are what mypy sees on AMIProtocol: a wrong
+    keyword, a missing argument or a wrong type fails the type check."""
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(_SNIPPET)
+    environment = dict(os.environ, MYPYPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--hide-error-context",
+         "--cache-dir", str(ROOT / ".mypy_cache"), str(snippet)],
+        capture_output=True, text=True, env=environment, cwd=str(tmp_path), timeout=300)
+    reported: Dict[int, List[str]] = {}
+    for line in done.stdout.splitlines():
+        match = re.match(r".*snippet\.py:(\d+): error: (.*)", line)
+        if match:
+            reported.setdefault(int(match.group(1)), []).append(match.group(2))
+    expected = {number: text.split("# error: ", 1)[1]
+                for number, text in enumerate(_SNIPPET.splitlines(), 1) if "# error: " in text}
+    assert sorted(reported) == sorted(expected), done.stdout + done.stderr
+    for number, text in expected.items():
+        assert any(text in message for message in reported[number]), (number, reported[number])
