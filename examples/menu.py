@@ -35,42 +35,18 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from starpy import error, fastagi, menu  # noqa: E402
+from starpy import error, fastagi  # noqa: E402
 from starpy.agi import AGISession  # noqa: E402
+from starpy.cli.demo import atlanticMenu  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallTCP  # noqa: E402
 
 from _run import forever, portNumber, runExample, stopListening  # noqa: E402
 
 log = logging.getLogger("menuexample")
 
-#: The menus of StarPy's documentation ("Menu Objects Usage").
-ATLANTIC = menu.Menu(
-    tellInvalid=False,  # don't report incorrect selections
-    prompt="atlantic",
-    options=[
-        menu.Option(option="0"),
-        menu.Option(option="#"),
-        menu.ExitOn(option="*"),
-        menu.SubMenu(
-            option="1",
-            menu=menu.Menu(
-                tellInvalid=False,
-                # DateTimePrompt() says the time of the call, not of startup.
-                prompt=["atlantic", menu.DigitsPrompt(53), menu.DateTimePrompt()],
-                options=[
-                    menu.Option(option="0"),
-                    menu.Option(option="#"),
-                    menu.ExitOn(option="*"),
-                ],
-            ),
-        ),
-        menu.SubMenu(
-            option="2",
-            menu=menu.CollectDigits(soundFile="extension", maxDigits=5, minDigits=3),
-        ),
-    ],
-    maxRepetitions=5,
-)
+#: The menus of StarPy's documentation ("Menu Objects Usage"), defined once in
+#: starpy.cli.demo: the sub-menu's DateTimePrompt says the time of the call.
+ATLANTIC = atlanticMenu()
 
 
 async def ivr(agi: AGISession) -> None:

@@ -57,8 +57,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twisted.internet import task  # noqa: E402
 
-from starpy import error, fastagi, menu  # noqa: E402
+from starpy import error, fastagi  # noqa: E402
 from starpy.agi import AGISession  # noqa: E402
+from starpy.cli.demo import atlanticMenu  # noqa: E402
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory  # noqa: E402
 from starpy.utilapplication import UtilApplication  # noqa: E402
 
@@ -66,35 +67,13 @@ from _run import forever, portNumber, runExample, stopListening  # noqa: E402
 
 log = logging.getLogger("menutest")
 
-MAIN_MENU = menu.Menu(
-    # Top level: "*" leaves at any time; "0" and "#" end with that choice;
-    # "1" opens a sub-menu; "2" collects digits.  Invalid keys are reported.
-    prompt="menutest-toplevel",
-    options=[
-        menu.Option(option="0"),
-        menu.Option(option="#"),
-        menu.ExitOn(option="*"),
-        menu.SubMenu(
-            option="1",
-            menu=menu.Menu(
-                # Second level: "*" goes back up; "0" and "#" end the whole
-                # menu with that choice.  Invalid keys are not reported.
-                prompt="menutest-secondlevel",
-                tellInvalid=False,
-                options=[
-                    menu.Option(option="0"),
-                    menu.Option(option="#"),
-                    menu.ExitOn(option="*"),
-                ],
-            ),
-        ),
-        menu.SubMenu(
-            option="2",
-            # Digit collection: three to five digits.
-            menu=menu.CollectDigits(soundFile="menutest-digits", minDigits=3, maxDigits=5),
-        ),
-    ],
-)
+#: Upstream's menu test is StarPy's documented menu with its own prompts
+#: (starpy.cli.demo.atlanticMenu): "*" leaves at any time; "0" and "#" end
+#: with that choice; "1" opens a second level, where invalid keys are not
+#: reported and "*" goes back up; "2" collects three to five digits.
+#: Invalid keys at the top level are reported.
+MAIN_MENU = atlanticMenu(prompt="menutest-toplevel", subPrompt="menutest-secondlevel",
+                         digitsPrompt="menutest-digits", tellInvalid=True)
 
 
 def describe(chain: Sequence[Tuple[Any, str]]) -> str:

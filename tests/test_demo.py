@@ -5,6 +5,7 @@ import io
 import re
 import subprocess
 import sys
+from typing import Any, List, Sequence
 
 import pytest_twisted
 from twisted.internet import reactor
@@ -68,3 +69,59 @@ def test_cliDemoRefusesBadOptions() -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--concurrency 1 or more" in done.stderr
+
+
+def _child(model: Any, index: int) -> Any:
+    """The model behind option *index* of *model*, a SubMenu."""
+    from starpy import menu
+
+    option = model.options[index]
+    assert isinstance(option, menu.SubMenu)
+    return option.menu
+
+
+def _files(prompt: Sequence[Any]) -> List[str]:
+    return [element.filename for element in prompt]
+
+
+def test_theAtlanticMenuIsDefinedOnce() -> None:
+    """starpy.cli.demo.atlanticMenu is the one definition of the documented
+    menu: the demo, the examples and the README build it from there."""
+    from pathlib import Path
+
+    from starpy import menu
+    from starpy.cli import demo
+
+    root = Path(__file__).resolve().parent.parent
+    places = [root / "README.md", root / "starpy" / "cli" / "demo.py",
+              *sorted((root / "examples").glob("*.py"))]
+    pattern = r"""prompt=["']atlantic["']|soundFile=["'](extension|menutest-digits)["']"""
+    assert [path.name for path in places if re.search(pattern, path.read_text())] == []
+    assert "def atlanticMenu(" in places[1].read_text()
+    for name in ("README.md", "menu.py", "menutest.py"):
+        text = next(path for path in places if path.name == name).read_text()
+        assert "atlanticMenu(" in text, name
+    # The variants are the same menu: only prompts and the top menu's options differ.
+    assert [o.option for o in demo.ATLANTIC.options] == ["0", "#", "*", "1", "2"]
+    assert [o.option for o in demo.DEMO_MENU.options] == ["0", "#", "*", "1", "2"]
+    assert demo.ATLANTIC.tellInvalid is False and demo.DEMO_MENU.tellInvalid is True
+    assert demo.DEMO_MENU.maxRepetitions == 2 and demo.ATLANTIC.maxRepetitions == 5
+    sub = _child(demo.ATLANTIC, 3)
+    assert isinstance(sub, menu.Menu) and sub.tellInvalid is False
+    assert [type(p).__name__ for p in sub.prompt] == ["AudioPrompt", "DigitsPrompt",
+                                                       "DateTimePrompt"]
+
+
+def test_atlanticMenuTakesPromptsForUpstreamsMenuTest() -> None:
+    from starpy import menu
+    from starpy.cli.demo import atlanticMenu
+
+    model = atlanticMenu(prompt="menutest-toplevel", subPrompt="menutest-secondlevel",
+                         digitsPrompt="menutest-digits", tellInvalid=True, timeout=3.0)
+    assert model.tellInvalid is True and model.timeout == 3.0
+    sub, collect = _child(model, 3), _child(model, 4)
+    assert isinstance(sub, menu.Menu) and isinstance(collect, menu.CollectDigits)
+    assert _files(model.prompt) == ["menutest-toplevel"]
+    assert _files(sub.prompt) == ["menutest-secondlevel"]
+    assert _files(collect.soundFile) == ["menutest-digits"]
+    assert (collect.minDigits, collect.maxDigits) == (3, 5)

@@ -122,3 +122,11 @@ def test_contentsListsEverySectionInOrder() -> None:
     for title, anchor in listed:
         expected = re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
         assert anchor == expected, title
+
+
+def test_ivrMenusSectionExampleRuns() -> None:
+    (code,) = pythonBlocks(section("IVR menus"))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "chose ['9', '2', '555']\n"

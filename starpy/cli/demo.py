@@ -7,7 +7,7 @@ Needs no Asterisk.  Over loopback TCP it
    command, an AstDB round trip, an asynchronous Originate) and prints the
    events that arrive;
 2. starts a FastAGI server running the demo IVR (:data:`DEMO_MENU`, built with
-   :mod:`starpy.menu`) and has the fake Asterisk caller of
+   :mod:`starpy.menu` by :func:`atlanticMenu`) and has the fake Asterisk caller of
    :mod:`starpy.testing.agi` place calls into it.  Each simulated caller
    follows a script (:data:`CALLERS`): a choice, an invalid key, an
    extension entered digit by digit, a trip into a sub-menu and back, a
@@ -29,38 +29,71 @@ from starpy.agi import AGISession
 from starpy.testing.agi import SimulatedChannel, Transcript, placeCallTCP
 from starpy.testing.ami import FakeAMIServerFactory
 
-__all__ = ["runDemo", "DEMO_MENU", "demoIVR", "CALLERS", "CallerScript"]
+__all__ = ["runDemo", "atlanticMenu", "ATLANTIC", "DEMO_MENU", "demoIVR", "CALLERS",
+           "CallerScript"]
 
 USERNAME = "starpy"
 SECRET = "starpy-secret"
 
 
-#: The demo IVR: StarPy's documented ``atlantic`` menu, telling the caller
-#: about invalid keys, with a sub-menu and an extension entry.
-DEMO_MENU = menu.Menu(
-    prompt="atlantic",
-    tellInvalid=True,
-    invalidPrompt="pm-invalid-option",
-    maxRepetitions=2,
-    options=[
-        menu.Option(option="0"),
-        menu.Option(option="#"),
-        menu.ExitOn(option="*"),
-        menu.SubMenu(
-            option="1",
-            menu=menu.Menu(
-                prompt=["atlantic", menu.DigitsPrompt(53)],
-                tellInvalid=False,
-                options=[menu.Option(option="0"), menu.Option(option="#"),
-                         menu.ExitOn(option="*")],
+def atlanticMenu(prompt: str = "atlantic", subPrompt: "menu.PromptInput" = None,
+                 digitsPrompt: str = "extension", tellInvalid: bool = False,
+                 **menuOptions: Any) -> menu.Menu:
+    """StarPy's documented IVR menu (upstream's "Menu Objects Usage"), the one
+    definition the demo, ``examples/menu.py``, ``examples/menutest.py`` and
+    the README use.
+
+    The top menu plays *prompt* and offers ``0`` and ``#`` (chosen as they
+    are), ``*`` (:class:`ExitOn <starpy.menu.ExitOn>`), ``1`` (a sub-menu
+    playing *subPrompt* that offers ``0``, ``#`` and ``*`` back to the top,
+    invalid keys not told) and ``2`` (:class:`CollectDigits
+    <starpy.menu.CollectDigits>`: 3 to 5 digits after *digitsPrompt*).
+
+    :param subPrompt: the sub-menu's prompt; by default *prompt*, the number
+        53 said digit by digit and the date and time of the call.
+    :param tellInvalid: whether the top menu tells the caller of an invalid
+        key (the documentation's does not).
+    :param menuOptions: more arguments for the top
+        :class:`Menu <starpy.menu.Menu>` (``maxRepetitions`` is 5 unless
+        given, ``invalidPrompt``, ``timeout``...).
+    :raises starpy.error.MenuDefinitionError: an argument the models refuse.
+    """
+    if subPrompt is None:
+        subPrompt = [prompt, menu.DigitsPrompt(53), menu.DateTimePrompt()]
+    menuOptions.setdefault("maxRepetitions", 5)
+    return menu.Menu(
+        prompt=prompt,
+        tellInvalid=tellInvalid,
+        options=[
+            menu.Option(option="0"),
+            menu.Option(option="#"),
+            menu.ExitOn(option="*"),
+            menu.SubMenu(
+                option="1",
+                menu=menu.Menu(
+                    prompt=subPrompt,
+                    tellInvalid=False,
+                    options=[menu.Option(option="0"), menu.Option(option="#"),
+                             menu.ExitOn(option="*")],
+                ),
             ),
-        ),
-        menu.SubMenu(
-            option="2",
-            menu=menu.CollectDigits(soundFile="extension", maxDigits=5, minDigits=3),
-        ),
-    ],
-)
+            menu.SubMenu(
+                option="2",
+                menu=menu.CollectDigits(soundFile=digitsPrompt, maxDigits=5, minDigits=3),
+            ),
+        ],
+        **menuOptions,
+    )
+
+
+#: The menu of StarPy's documentation, as :func:`atlanticMenu` builds it.
+ATLANTIC = atlanticMenu()
+
+#: The demo IVR: the ``atlantic`` menu telling the caller about invalid
+#: keys, offered three times, its sub-menu without the date (so that the
+#: dialogues it prints are the same on every run).
+DEMO_MENU = atlanticMenu(subPrompt=["atlantic", menu.DigitsPrompt(53)], tellInvalid=True,
+                         invalidPrompt="pm-invalid-option", maxRepetitions=2)
 
 
 async def demoIVR(agi: AGISession) -> None:
