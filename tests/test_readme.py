@@ -1,10 +1,14 @@
 """The README's runnable snippets run."""
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, List
+
+import pytest
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -130,3 +134,62 @@ def test_ivrMenusSectionExampleRuns() -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "chose ['9', '2', '555']\n"
+
+
+def test_fastagiLoggerShowsSessionsAndTheWireLoggerTheCommands(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """What the FastAGI section says of logging: ``starpy.fastagi`` at DEBUG
+    tells of sessions, not of commands; ``starpy.wire`` shows the commands
+    of a session whose trace is on."""
+    from twisted.internet.task import Clock
+
+    from starpy import fastagi
+    from starpy.testing.agi import SimulatedChannel, placeCallInMemory
+
+    text = section("FastAGI")
+    assert "`starpy.wire` logger, at DEBUG" in text
+    assert "shows each command sent" not in text
+
+    def run(trace: bool) -> List[logging.LogRecord]:
+        async def handler(agi: Any) -> None:
+            agi.setTrace(trace)
+            await agi.answer()
+            await agi.setVariable("STEP", "two")
+
+        caplog.clear()
+        clock = Clock()
+        placeCallInMemory(fastagi.FastAGIFactory(handler, clock=clock), SimulatedChannel(),
+                          clock).runUntilFinished()
+        return [r for r in caplog.records if r.name in ("starpy.fastagi", "starpy.wire")]
+
+    with caplog.at_level(logging.DEBUG, logger="starpy"):
+        untraced = run(trace=False)
+        traced = run(trace=True)
+    session = [r.getMessage() for r in untraced if r.name == "starpy.fastagi"]
+    assert session == ["PJSIP/caller-00000001: environment read, script ''",
+                       "PJSIP/caller-00000001: connection closed"]
+    assert not [r for r in untraced if r.name == "starpy.wire"]
+    assert not any("ANSWER" in r.getMessage() for r in untraced + traced
+                   if r.name == "starpy.fastagi")
+    wire = [re.sub(r"^AGI#\d+ ", "", r.getMessage()) for r in traced if r.name == "starpy.wire"]
+    assert wire == [">> ANSWER", "<< 200 result=0", ">> SET VARIABLE STEP two",
+                    "<< 200 result=1"]
+
+
+def test_classicAGILogsGoToStderrAndVerboseAddsDebug() -> None:
+    """``starpy agi``: logs on stderr (stdout is Asterisk's), ``-v`` for debug."""
+    environment = (b"agi_request: hello.sh\nagi_channel: PJSIP/1000-00000001\n"
+                   b"agi_context: default\nagi_extension: 100\nagi_priority: 2\n\n")
+    root = Path(__file__).resolve().parent.parent
+    quiet = subprocess.run([sys.executable, "-m", "starpy", "agi", "tests.agiscripts:broken"],
+                           input=environment, capture_output=True, timeout=120, cwd=str(root))
+    verbose = subprocess.run(
+        [sys.executable, "-m", "starpy", "agi", "-v", "tests.agiscripts:broken"],
+        input=environment, capture_output=True, timeout=120, cwd=str(root))
+    assert "Logs go to stderr (`-v` for debug), since stdout is Asterisk's" in section(
+        "Classic AGI").replace("\n", " ")
+    for done in (quiet, verbose):
+        assert done.returncode == 1
+        assert done.stdout == b""
+        assert b"ERROR" in done.stderr and b"RuntimeError: broken handler" in done.stderr
+    assert b" DEBUG " not in quiet.stderr and b" DEBUG " in verbose.stderr
