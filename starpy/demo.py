@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from starpy.cli.demo import (
+    ATLANTIC as ATLANTIC,
+)
+from starpy.cli.demo import (
     CALLERS as CALLERS,
 )
 from starpy.cli.demo import (
@@ -9,6 +12,9 @@ from starpy.cli.demo import (
 )
 from starpy.cli.demo import (
     CallerScript as CallerScript,
+)
+from starpy.cli.demo import (
+    atlanticMenu as atlanticMenu,
 )
 from starpy.cli.demo import (
     demoIVR as demoIVR,
@@ -19,6 +25,8 @@ from starpy.cli.demo import (
 
 __all__ = [
     "runDemo",
+    "atlanticMenu",
+    "ATLANTIC",
     "DEMO_MENU",
     "demoIVR",
     "CALLERS",
