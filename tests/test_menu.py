@@ -935,4 +935,4 @@ def test_readmeMenuSectionRuns() -> None:
     namespace: Dict[str, Any] = {"print": lambda *args: printed.append(" ".join(map(str, args)))}
     printed: List[str] = []
     exec(compile(code, "README.md", "exec"), namespace)
-    assert printed == ["chose ['2', '555']"]
+    assert printed == ["chose ['9', '2', '555']"]

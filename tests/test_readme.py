@@ -128,14 +128,6 @@ def test_contentsListsEverySectionInOrder() -> None:
         assert anchor == expected, title
 
 
-def test_ivrMenusSectionExampleRuns() -> None:
-    (code,) = pythonBlocks(section("IVR menus"))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "chose ['9', '2', '555']\n"
-
-
 def test_fastagiLoggerShowsSessionsAndTheWireLoggerTheCommands(
         caplog: pytest.LogCaptureFixture) -> None:
     """What the FastAGI section says of logging: ``starpy.fastagi`` at DEBUG

@@ -107,3 +107,39 @@ def test_mypyChecksTheArgumentsOfCatalogueMethods(tmp_path: Path) -> None:
     assert sorted(reported) == sorted(expected), done.stdout + done.stderr
     for number, text in expected.items():
         assert any(text in message for message in reported[number]), (number, reported[number])
+
+
+#: The modules whose imports of private names this test polices.
+_NO_PRIVATE_IMPORTS = ["starpy/menu", "starpy/cli", "starpy/codec/ami.py", "starpy/amiactions.py",
+                       "starpy/demo.py", "examples"]
+
+
+def test_noModuleImportsAnothersPrivateNames() -> None:
+    """``from starpy.x import _name`` (or ``x._name`` on an imported starpy
+    module) reaches into another module: a shared name gets a public one,
+    in a private module if the package keeps it to itself."""
+    files: List[Path] = []
+    for place in _NO_PRIVATE_IMPORTS:
+        path = ROOT / place
+        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    found = []
+    for path in files:
+        tree = ast.parse(path.read_text())
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append("%s: from %s import %s" % (
+                            path.relative_to(ROOT), node.module, alias.name))
+                    elif (node.module or "").startswith("starpy"):
+                        modules.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                modules.update(alias.asname or alias.name.split(".")[0] for alias in node.names
+                               if alias.name.startswith("starpy"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in modules and node.attr.startswith("_")
+                    and not node.attr.startswith("__")):
+                found.append("%s: %s.%s" % (path.relative_to(ROOT), node.value.id, node.attr))
+    assert found == []

@@ -65,22 +65,25 @@ from starpy import error
 from starpy.agi import AGISession, callHandler, digitChar
 from starpy.menu._base import (
     INVALID_PROMPT,
+    Attempts,
     Chain,
+    HandlerResult,
+    InteractionBase,
+    Outcome,
     PromptInput,
-    _agi,
-    _Attempts,
-    _checkBool,
-    _checkCallable,
-    _checkCount,
-    _checkKeys,
-    _checkTextPrompt,
-    _Final,
-    _Interaction,
-    _invalidPrompt,
-    _Outcome,
-    _play,
-    _prompt,
-    _result,
+    awaitCommand,
+    invalidPromptField,
+    outcomeValue,
+    playPrompt,
+    promptField,
+)
+from starpy.menu._checks import (
+    checkBool,
+    checkCallable,
+    checkCount,
+    checkKeys,
+    checkSeconds,
+    checkTextPrompt,
 )
 from starpy.menu.collect import AudioFiles, CollectAudio, CollectDigits, CollectPassword, LocalFiles
 from starpy.menu.prompt import (
@@ -93,7 +96,6 @@ from starpy.menu.prompt import (
     PromptElement,
     SilencePrompt,
     TextPrompt,
-    _checkSeconds,
 )
 
 __all__ = [
@@ -150,13 +152,13 @@ class Option:
     onSuccess: Optional[Callable[..., Any]] = None
 
     def __attrs_post_init__(self) -> None:
-        _checkKeys(self.option, "option")
-        _checkCallable(self.onSuccess, "onSuccess")
+        checkKeys(self.option, "option")
+        checkCallable(self.onSuccess, "onSuccess")
 
-    async def _select(self, agi: AGISession, digits: str) -> _Outcome:
+    async def _select(self, agi: AGISession, digits: str) -> Outcome:
         if self.onSuccess is None:
             return [(self, digits)]
-        return _Final(await callHandler(self.onSuccess, agi, digits))
+        return HandlerResult(await callHandler(self.onSuccess, agi, digits))
 
 
 @attrs.frozen
@@ -167,7 +169,7 @@ class ExitOn:
     option: str = "*"
 
     def __attrs_post_init__(self) -> None:
-        _checkKeys(self.option, "option")
+        checkKeys(self.option, "option")
 
     def __call__(self, agi: AGISession, digits: str) -> Deferred[Chain]:
         """A Deferred failing with :class:`MenuExit <starpy.error.MenuExit>`."""
@@ -175,7 +177,7 @@ class ExitOn:
         d.errback(error.MenuExit("exit on %r" % (digits,)))
         return d
 
-    async def _select(self, agi: AGISession, digits: str) -> _Outcome:
+    async def _select(self, agi: AGISession, digits: str) -> Outcome:
         return await self(agi, digits)
 
 
@@ -188,8 +190,8 @@ class SubMenu:
     menu: "Interaction"
 
     def __attrs_post_init__(self) -> None:
-        _checkKeys(self.option, "option")
-        if not isinstance(self.menu, _Interaction):
+        checkKeys(self.option, "option")
+        if not isinstance(self.menu, InteractionBase):
             raise error.MenuDefinitionError(
                 "must be a Menu, CollectDigits, CollectPassword or CollectAudio, not %r"
                 % (self.menu,), "menu")
@@ -204,13 +206,13 @@ class SubMenu:
         """
 
         async def run() -> Any:
-            return _result(await self._select(agi, digits))
+            return outcomeValue(await self._select(agi, digits))
 
         return Deferred.fromCoroutine(run())
 
-    async def _select(self, agi: AGISession, digits: str) -> _Outcome:
+    async def _select(self, agi: AGISession, digits: str) -> Outcome:
         outcome = await self.menu._interact(agi)
-        if isinstance(outcome, _Final):
+        if isinstance(outcome, HandlerResult):
             return outcome
         return [(self, digits)] + outcome
 
@@ -243,7 +245,7 @@ def _checkOptions(options: Tuple[MenuOption, ...], interDigitTimeout: float) -> 
 
 
 @attrs.frozen(kw_only=True)
-class Menu(_Interaction):
+class Menu(InteractionBase):
     """A menu: play a prompt, read a choice among *options*.
 
     :ivar prompt: what to play (see :mod:`starpy.menu.prompt`): a sound file,
@@ -270,7 +272,7 @@ class Menu(_Interaction):
     Calling it returns a Deferred: see ``__call__``.
     """
 
-    prompt: Tuple[Prompt, ...] = attrs.field(converter=_prompt)
+    prompt: Tuple[Prompt, ...] = attrs.field(converter=promptField)
     options: Tuple[MenuOption, ...] = attrs.field(converter=_options)
     tellInvalid: bool = True
     maxRepetitions: int = 5
@@ -280,16 +282,16 @@ class Menu(_Interaction):
     textPrompt: Optional[str] = None
     interDigitTimeout: float = 2.0
     invalidPrompt: Tuple[Prompt, ...] = attrs.field(default=INVALID_PROMPT,
-                                                    converter=_invalidPrompt)
+                                                    converter=invalidPromptField)
 
     def __attrs_post_init__(self) -> None:
-        _checkBool(self.tellInvalid, "tellInvalid")
-        _checkCount(self.maxRepetitions, "maxRepetitions", 0)
-        _checkSeconds(self.timeout, "timeout")
-        _checkSeconds(self.interDigitTimeout, "interDigitTimeout", allowZero=True)
-        _checkCallable(self.onSuccess, "onSuccess")
-        _checkCallable(self.onFailure, "onFailure")
-        _checkTextPrompt(self.textPrompt)
+        checkBool(self.tellInvalid, "tellInvalid")
+        checkCount(self.maxRepetitions, "maxRepetitions", 0)
+        checkSeconds(self.timeout, "timeout")
+        checkSeconds(self.interDigitTimeout, "interDigitTimeout", allowZero=True)
+        checkCallable(self.onSuccess, "onSuccess")
+        checkCallable(self.onFailure, "onFailure")
+        checkTextPrompt(self.textPrompt)
         _checkOptions(self.options, self.interDigitTimeout)
 
     @property
@@ -307,28 +309,28 @@ class Menu(_Interaction):
     async def _read(self, agi: AGISession) -> str:
         """Play the prompt and read an entry: the keys pressed, or ``""``."""
         keys = [option.option for option in self.options]
-        entry = await _play(agi, self.prompt, self.escapeDigits)
+        entry = await playPrompt(agi, self.prompt, self.escapeDigits)
         if entry is None:
-            code: int = await _agi(agi, agi.waitForDigit(self.timeout))
+            code: int = await awaitCommand(agi, agi.waitForDigit(self.timeout))
             entry = digitChar(code)
             if not entry:
                 return ""
         while any(key != entry and key.startswith(entry) for key in keys):
-            code = await _agi(agi, agi.waitForDigit(self.interDigitTimeout))
+            code = await awaitCommand(agi, agi.waitForDigit(self.interDigitTimeout))
             more = digitChar(code)
             if not more:
                 break
             entry += more
         return entry
 
-    async def _run(self, agi: AGISession) -> _Outcome:
-        attempts = _Attempts(self, self.maxRepetitions)
+    async def _run(self, agi: AGISession) -> Outcome:
+        attempts = Attempts(self, self.maxRepetitions)
         while True:
             entry = await self._read(agi)
             chosen = self.option(entry) if entry else None
             if chosen is None:
                 if entry and self.tellInvalid:
-                    await _play(agi, self.invalidPrompt, "")
+                    await playPrompt(agi, self.invalidPrompt, "")
                 attempts.fail("invalid" if entry else "timeout", entry)
                 continue
             log.debug("%s: option %r chosen", agi.variables.get("agi_channel", "AGI"), entry)
@@ -336,7 +338,7 @@ class Menu(_Interaction):
                 return await chosen._select(agi, entry)
             except error.MenuExit:
                 if isinstance(chosen, SubMenu):
-                    attempts = _Attempts(self, self.maxRepetitions)
+                    attempts = Attempts(self, self.maxRepetitions)
                     continue
                 raise
 

@@ -13,7 +13,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.agi import AGISession, callHandler
-from starpy.menu.prompt import DTMF_KEYS, Prompt, PromptElement, _checkText, toPrompt
+from starpy.menu.prompt import Prompt, PromptElement, toPrompt
 
 log = logging.getLogger("starpy.menu")
 
@@ -49,7 +49,7 @@ async def _hungUp(agi: AGISession) -> bool:
     return agi.hungUp or agi.closed
 
 
-async def _agi(agi: AGISession, d: "Deferred[_T]") -> _T:
+async def awaitCommand(agi: AGISession, d: "Deferred[_T]") -> _T:
     """Await an AGI command; a failure caused by a hangup becomes AGIHangup."""
     try:
         return await d
@@ -63,66 +63,31 @@ async def _agi(agi: AGISession, d: "Deferred[_T]") -> _T:
         raise
 
 
-async def _play(agi: AGISession, prompt: Sequence[Prompt], escapeDigits: str) -> Optional[str]:
+async def playPrompt(agi: AGISession, prompt: Sequence[Prompt], escapeDigits: str) -> Optional[str]:
     for element in prompt:
-        digit = await _agi(agi, element.play(agi, escapeDigits))
+        digit = await awaitCommand(agi, element.play(agi, escapeDigits))
         if digit is not None:
             return digit
     return None
 
 
-# -- validation helpers --------------------------------------------------------------------
-
-
-def _checkKeys(value: object, field: str) -> None:
-    _checkText(value, field)
-    assert isinstance(value, str)
-    bad = [char for char in value if char not in DTMF_KEYS]
-    if bad:
-        raise error.MenuDefinitionError(
-            "%r holds %r, which is not a telephone key (%s)" % (value, bad[0], DTMF_KEYS), field)
-
-
-def _checkCount(value: object, field: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise error.MenuDefinitionError("must be an integer, not %r" % (value,), field)
-    if value < minimum:
-        raise error.MenuDefinitionError("must be %d or more, not %d" % (minimum, value), field)
-
-
-def _checkBool(value: object, field: str) -> None:
-    if not isinstance(value, bool):
-        raise error.MenuDefinitionError("must be true or false, not %r" % (value,), field)
-
-
-def _checkTextPrompt(value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise error.MenuDefinitionError("must be a string or None, not %r" % (value,),
-                                        "textPrompt")
-
-
-def _checkCallable(value: object, field: str) -> None:
-    if value is not None and not callable(value):
-        raise error.MenuDefinitionError("must be callable or None, not %r" % (value,), field)
-
-
-def _prompt(value: PromptInput) -> Tuple[Prompt, ...]:
+def promptField(value: PromptInput) -> Tuple[Prompt, ...]:
     return toPrompt(value, "prompt")
 
 
-def _soundFile(value: PromptInput) -> Tuple[Prompt, ...]:
+def soundFileField(value: PromptInput) -> Tuple[Prompt, ...]:
     return toPrompt(value, "soundFile")
 
 
-def _invalidPrompt(value: PromptInput) -> Tuple[Prompt, ...]:
+def invalidPromptField(value: PromptInput) -> Tuple[Prompt, ...]:
     return toPrompt(value, "invalidPrompt")
 
 
-def _reviewPrompt(value: PromptInput) -> Tuple[Prompt, ...]:
+def reviewPromptField(value: PromptInput) -> Tuple[Prompt, ...]:
     return toPrompt(value, "reviewPrompt")
 
 
-def _confirmPrompt(value: PromptInput) -> Tuple[Prompt, ...]:
+def confirmPromptField(value: PromptInput) -> Tuple[Prompt, ...]:
     return toPrompt(value, "confirmPrompt")
 
 
@@ -130,21 +95,21 @@ def _confirmPrompt(value: PromptInput) -> Tuple[Prompt, ...]:
 
 
 @attrs.frozen
-class _Final:
+class HandlerResult:
     """A value from an ``onSuccess``/``onFailure`` handler: returned as it is
     by every enclosing menu, in place of the chain."""
 
     value: Any
 
 
-_Outcome = Union[Chain, _Final]
+Outcome = Union[Chain, HandlerResult]
 
 
-def _result(outcome: _Outcome) -> Any:
-    return outcome.value if isinstance(outcome, _Final) else outcome
+def outcomeValue(outcome: Outcome) -> Any:
+    return outcome.value if isinstance(outcome, HandlerResult) else outcome
 
 
-class _Interaction:
+class InteractionBase:
     """What Menu and the Collect* models share: calling, onSuccess, onFailure."""
 
     onSuccess: Optional[Callable[..., Any]]
@@ -166,11 +131,11 @@ class _Interaction:
         """
 
         async def run() -> Any:
-            return _result(await self._interact(agi))
+            return outcomeValue(await self._interact(agi))
 
         return Deferred.fromCoroutine(run())
 
-    async def _interact(self, agi: AGISession) -> _Outcome:
+    async def _interact(self, agi: AGISession) -> Outcome:
         try:
             outcome = await self._run(agi)
         except error.MenuExit:
@@ -178,16 +143,16 @@ class _Interaction:
         except error.MenuFinished:
             if self.onFailure is None:
                 raise
-            return _Final(await callHandler(self.onFailure, agi, Failure()))
+            return HandlerResult(await callHandler(self.onFailure, agi, Failure()))
         if self.onSuccess is None:
             return outcome
-        return _Final(await callHandler(self.onSuccess, agi, _result(outcome)))
+        return HandlerResult(await callHandler(self.onSuccess, agi, outcomeValue(outcome)))
 
-    async def _run(self, agi: AGISession) -> _Outcome:
+    async def _run(self, agi: AGISession) -> Outcome:
         raise NotImplementedError()
 
 
-class _Attempts:
+class Attempts:
     """Counts failed attempts; raises the right MenuFinished when they run out."""
 
     def __init__(self, what: object, maxRepetitions: int) -> None:

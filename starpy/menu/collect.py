@@ -17,23 +17,29 @@ from starpy import error
 from starpy.agi import AGISession, callHandler
 from starpy.menu._base import (
     INVALID_PROMPT,
-    _agi,
-    _Attempts,
-    _checkBool,
-    _checkCallable,
-    _checkCount,
-    _checkKeys,
-    _checkTextPrompt,
-    _confirmPrompt,
-    _Interaction,
-    _invalidPrompt,
-    _Outcome,
-    _play,
-    _prompt,
-    _reviewPrompt,
-    _soundFile,
+    Attempts,
+    InteractionBase,
+    Outcome,
+    awaitCommand,
+    confirmPromptField,
+    invalidPromptField,
+    playPrompt,
+    promptField,
+    reviewPromptField,
+    soundFileField,
 )
-from starpy.menu.prompt import DTMF_KEYS, DigitsPrompt, Prompt, _checkSeconds, _checkText, _key
+from starpy.menu._checks import (
+    DTMF_KEYS,
+    checkBool,
+    checkCallable,
+    checkCount,
+    checkKeys,
+    checkSeconds,
+    checkText,
+    checkTextPrompt,
+    keyPressed,
+)
+from starpy.menu.prompt import DigitsPrompt, Prompt
 
 __all__ = [
     "CollectDigits",
@@ -57,11 +63,11 @@ async def _collect(agi: AGISession, prompt: Sequence[Prompt], timeout: float,
     :return: ``(digits, timedOut)``; timedOut is true only when nothing was
         entered.
     """
-    digit = await _play(agi, prompt, DTMF_KEYS)
+    digit = await playPrompt(agi, prompt, DTMF_KEYS)
     entered = ""
     while True:
         if digit is None:
-            digit = _key(await _agi(agi, agi.waitForDigit(timeout)))
+            digit = keyPressed(await awaitCommand(agi, agi.waitForDigit(timeout)))
             if digit is None:
                 return entered, not entered
         if digit == "#":
@@ -73,19 +79,19 @@ async def _collect(agi: AGISession, prompt: Sequence[Prompt], timeout: float,
 
 
 def _checkDigitEntry(model: Union["CollectDigits", "CollectPassword"]) -> None:
-    _checkCount(model.minDigits, "minDigits", 0)
+    checkCount(model.minDigits, "minDigits", 0)
     if model.maxDigits is not None:
-        _checkCount(model.maxDigits, "maxDigits", max(1, model.minDigits))
-    _checkSeconds(model.timeout, "timeout")
-    _checkBool(model.tellInvalid, "tellInvalid")
-    _checkCount(model.maxRepetitions, "maxRepetitions", 0)
-    _checkCallable(model.onSuccess, "onSuccess")
-    _checkCallable(model.onFailure, "onFailure")
-    _checkTextPrompt(model.textPrompt)
+        checkCount(model.maxDigits, "maxDigits", max(1, model.minDigits))
+    checkSeconds(model.timeout, "timeout")
+    checkBool(model.tellInvalid, "tellInvalid")
+    checkCount(model.maxRepetitions, "maxRepetitions", 0)
+    checkCallable(model.onSuccess, "onSuccess")
+    checkCallable(model.onFailure, "onFailure")
+    checkTextPrompt(model.textPrompt)
 
 
 @attrs.frozen(kw_only=True)
-class CollectDigits(_Interaction):
+class CollectDigits(InteractionBase):
     """Collect a number (an extension, an account...) from the caller.
 
     The prompt plays (any key stops it) and keys are collected until ``#``,
@@ -115,19 +121,19 @@ class CollectDigits(_Interaction):
     never played.
     """
 
-    soundFile: Tuple[Prompt, ...] = attrs.field(converter=_soundFile)
+    soundFile: Tuple[Prompt, ...] = attrs.field(converter=soundFileField)
     maxDigits: Optional[int] = None
     minDigits: int = 1
     timeout: float = 5.0
     tellInvalid: bool = True
     invalidPrompt: Tuple[Prompt, ...] = attrs.field(default=INVALID_PROMPT,
-                                                    converter=_invalidPrompt)
+                                                    converter=invalidPromptField)
     maxRepetitions: int = 5
     confirm: bool = False
     reviewPrompt: Tuple[Prompt, ...] = attrs.field(default="you-entered",
-                                                   converter=_reviewPrompt)
+                                                   converter=reviewPromptField)
     confirmPrompt: Tuple[Prompt, ...] = attrs.field(default=("if-correct-press", "digits/1"),
-                                                    converter=_confirmPrompt)
+                                                    converter=confirmPromptField)
     confirmKey: str = "1"
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
@@ -136,32 +142,32 @@ class CollectDigits(_Interaction):
 
     def __attrs_post_init__(self) -> None:
         _checkDigitEntry(self)
-        _checkBool(self.confirm, "confirm")
-        _checkBool(self.readBack, "readBack")
-        _checkKeys(self.confirmKey, "confirmKey")
+        checkBool(self.confirm, "confirm")
+        checkBool(self.readBack, "readBack")
+        checkKeys(self.confirmKey, "confirmKey")
         if len(self.confirmKey) != 1:
             raise error.MenuDefinitionError("must be one key, not %r" % (self.confirmKey,),
                                             "confirmKey")
 
     async def _review(self, agi: AGISession, entry: str) -> Optional[str]:
         said: Tuple[Prompt, ...] = (DigitsPrompt(entry),) if entry else ()
-        key = await _play(agi, self.reviewPrompt + said + self.confirmPrompt, DTMF_KEYS)
+        key = await playPrompt(agi, self.reviewPrompt + said + self.confirmPrompt, DTMF_KEYS)
         if key is None:
-            key = _key(await _agi(agi, agi.waitForDigit(self.timeout)))
+            key = keyPressed(await awaitCommand(agi, agi.waitForDigit(self.timeout)))
         return key
 
-    async def _run(self, agi: AGISession) -> _Outcome:
-        attempts = _Attempts(self, self.maxRepetitions)
+    async def _run(self, agi: AGISession) -> Outcome:
+        attempts = Attempts(self, self.maxRepetitions)
         while True:
             entry, timedOut = await _collect(agi, self.soundFile, self.timeout, self.maxDigits)
             if timedOut or len(entry) < self.minDigits:
                 if not timedOut and self.tellInvalid:
-                    await _play(agi, self.invalidPrompt, "")
+                    await playPrompt(agi, self.invalidPrompt, "")
                 attempts.fail("timeout" if timedOut else "invalid", entry)
                 continue
             if not self.confirm:
                 if self.readBack and entry:
-                    await _play(agi, (DigitsPrompt(entry),), "")
+                    await playPrompt(agi, (DigitsPrompt(entry),), "")
                 return [(self, entry)]
             key = None
             while key is None:
@@ -174,7 +180,7 @@ class CollectDigits(_Interaction):
 
 
 @attrs.frozen(kw_only=True)
-class CollectPassword(_Interaction):
+class CollectPassword(InteractionBase):
     """Ask for a password and check it.
 
     Entry works as in :class:`CollectDigits` (``#`` ends it).  *expected*
@@ -197,13 +203,13 @@ class CollectPassword(_Interaction):
     """
 
     expected: Union[str, Callable[..., Any], None] = attrs.field(default=None, repr=False)
-    soundFile: Tuple[Prompt, ...] = attrs.field(default="agent-pass", converter=_soundFile)
+    soundFile: Tuple[Prompt, ...] = attrs.field(default="agent-pass", converter=soundFileField)
     maxDigits: Optional[int] = None
     minDigits: int = 1
     timeout: float = 5.0
     tellInvalid: bool = True
     invalidPrompt: Tuple[Prompt, ...] = attrs.field(default="auth-incorrect",
-                                                    converter=_invalidPrompt)
+                                                    converter=invalidPromptField)
     maxRepetitions: int = 2
     onSuccess: Optional[Callable[..., Any]] = None
     onFailure: Optional[Callable[..., Any]] = None
@@ -212,12 +218,12 @@ class CollectPassword(_Interaction):
 
     def __attrs_post_init__(self) -> None:
         if self.escapeDigits:
-            _checkKeys(self.escapeDigits, "escapeDigits")
+            checkKeys(self.escapeDigits, "escapeDigits")
             if "#" in self.escapeDigits:
                 raise error.MenuDefinitionError("'#' ends the entry: it cannot cancel it",
                                                 "escapeDigits")
         if self.expected is not None and not callable(self.expected):
-            _checkKeys(self.expected, "expected")
+            checkKeys(self.expected, "expected")
             if "#" in self.expected:
                 raise error.MenuDefinitionError("'#' ends the entry: it cannot be part of a "
                                                 "password", "expected")
@@ -233,8 +239,8 @@ class CollectPassword(_Interaction):
             password (checked before anything is sent).
         """
         if expected is None:
-            return _Interaction.__call__(self, agi)
-        return _Interaction.__call__(attrs.evolve(self, expected=expected), agi)
+            return InteractionBase.__call__(self, agi)
+        return InteractionBase.__call__(attrs.evolve(self, expected=expected), agi)
 
     async def _matches(self, agi: AGISession, entry: str) -> bool:
         expected = self.expected
@@ -243,7 +249,7 @@ class CollectPassword(_Interaction):
             return bool(await callHandler(expected, agi, entry))
         return hmac.compare_digest(entry.encode(), expected.encode())
 
-    async def _run(self, agi: AGISession) -> _Outcome:
+    async def _run(self, agi: AGISession) -> Outcome:
         if self.expected is None:
             raise error.MenuDefinitionError(
                 "no password to check: give expected= to CollectPassword, or call it as "
@@ -253,8 +259,8 @@ class CollectPassword(_Interaction):
         with agi.maskingReplies():
             return await self._ask(agi)
 
-    async def _ask(self, agi: AGISession) -> _Outcome:
-        attempts = _Attempts(self, self.maxRepetitions)
+    async def _ask(self, agi: AGISession) -> Outcome:
+        attempts = Attempts(self, self.maxRepetitions)
         while True:
             entry, timedOut = await _collect(agi, self.soundFile, self.timeout, self.maxDigits)
             if timedOut:
@@ -266,7 +272,7 @@ class CollectPassword(_Interaction):
                 return [(self, entry)]
             log.info("%s: wrong password entered", agi.variables.get("agi_channel", "AGI"))
             if self.tellInvalid:
-                await _play(agi, self.invalidPrompt, "")
+                await playPrompt(agi, self.invalidPrompt, "")
             attempts.fail("invalid")
 
 
@@ -334,7 +340,7 @@ def _temporaryName(final: str) -> str:
 
 
 @attrs.frozen
-class CollectAudio(_Interaction):
+class CollectAudio(InteractionBase):
     """Record the caller into *filename*, safely.
 
     The prompt plays (an *endKeys* key skips it), then ``RECORD FILE``
@@ -362,7 +368,7 @@ class CollectAudio(_Interaction):
     The result is ``[(collectAudio, filename)]``.
     """
 
-    prompt: Tuple[Prompt, ...] = attrs.field(converter=_prompt)
+    prompt: Tuple[Prompt, ...] = attrs.field(converter=promptField)
     filename: str
     format: str = "wav"
     maxDuration: float = 60.0
@@ -372,7 +378,7 @@ class CollectAudio(_Interaction):
     endKeys: str = "#"
     tellInvalid: bool = True
     invalidPrompt: Tuple[Prompt, ...] = attrs.field(default=INVALID_PROMPT,
-                                                    converter=_invalidPrompt)
+                                                    converter=invalidPromptField)
     maxRepetitions: int = 2
     sampleRate: int = 8000
     files: AudioFiles = attrs.field(factory=LocalFiles)
@@ -402,39 +408,39 @@ class CollectAudio(_Interaction):
             raise error.MenuDefinitionError("give maxDuration or its upstream name timeout, "
                                             "not both", "timeout")
         if self.temporaryFile is not None:
-            _checkText(self.temporaryFile, "temporaryFile")
+            checkText(self.temporaryFile, "temporaryFile")
             if self.temporaryFile == self.filename:
                 raise error.MenuDefinitionError("must differ from filename", "temporaryFile")
-        _checkBool(self.deleteOnFail, "deleteOnFail")
-        _checkText(self.filename, "filename")
-        _checkText(self.format, "format")
+        checkBool(self.deleteOnFail, "deleteOnFail")
+        checkText(self.filename, "filename")
+        checkText(self.format, "format")
         if any(char in self.format for char in "/. \t"):
             raise error.MenuDefinitionError("must be an Asterisk format name such as 'wav', "
                                             "not %r" % (self.format,), "format")
-        _checkSeconds(self.longest, "timeout" if self.timeout is not None else "maxDuration")
+        checkSeconds(self.longest, "timeout" if self.timeout is not None else "maxDuration")
         if self.silence is not None:
-            _checkSeconds(self.silence, "silence")
-        _checkSeconds(self.minDuration, "minDuration", allowZero=True)
+            checkSeconds(self.silence, "silence")
+        checkSeconds(self.minDuration, "minDuration", allowZero=True)
         if self.minDuration >= self.longest:
             raise error.MenuDefinitionError("must be less than maxDuration (%r), not %r"
                                             % (self.longest, self.minDuration), "minDuration")
-        _checkBool(self.beep, "beep")
+        checkBool(self.beep, "beep")
         keys, name = ((self.endKeys, "endKeys") if self.escapeDigits is None
                       else (self.escapeDigits, "escapeDigits"))
         if keys:
-            _checkKeys(keys, name)
+            checkKeys(keys, name)
         else:
-            _checkText(keys, name, allowEmpty=True)
-        _checkBool(self.tellInvalid, "tellInvalid")
-        _checkCount(self.maxRepetitions, "maxRepetitions", 0)
-        _checkCount(self.sampleRate, "sampleRate", 1)
+            checkText(keys, name, allowEmpty=True)
+        checkBool(self.tellInvalid, "tellInvalid")
+        checkCount(self.maxRepetitions, "maxRepetitions", 0)
+        checkCount(self.sampleRate, "sampleRate", 1)
         if not isinstance(self.files, AudioFiles):
             raise error.MenuDefinitionError(
                 "must have moveIntoPlace() and discard() (see AudioFiles), not %r"
                 % (self.files,), "files")
-        _checkCallable(self.onSuccess, "onSuccess")
-        _checkCallable(self.onFailure, "onFailure")
-        _checkTextPrompt(self.textPrompt)
+        checkCallable(self.onSuccess, "onSuccess")
+        checkCallable(self.onFailure, "onFailure")
+        checkTextPrompt(self.textPrompt)
 
     async def _discard(self, agi: AGISession, temporary: str) -> None:
         if not self.deleteOnFail:
@@ -448,7 +454,7 @@ class CollectAudio(_Interaction):
     async def _record(self, agi: AGISession, temporary: str) -> float:
         """Record into *temporary*; return the seconds recorded."""
         try:
-            code, how, endpos = await _agi(agi, agi.recordFile(
+            code, how, endpos = await awaitCommand(agi, agi.recordFile(
                 temporary, self.format, self.stopKeys, self.longest, beep=self.beep,
                 silence=self.silence))
             if code < 0:  # "-1 (hangup)": a result of RECORD FILE, not a failure
@@ -460,16 +466,16 @@ class CollectAudio(_Interaction):
         log.debug("recorded %r: %s, endpos %s", temporary, how, endpos)
         return (endpos or 0) / self.sampleRate
 
-    async def _run(self, agi: AGISession) -> _Outcome:
-        attempts = _Attempts(self, self.maxRepetitions)
+    async def _run(self, agi: AGISession) -> Outcome:
+        attempts = Attempts(self, self.maxRepetitions)
         while True:
-            await _play(agi, self.prompt, self.stopKeys)
+            await playPrompt(agi, self.prompt, self.stopKeys)
             temporary = self.temporaryFile or _temporaryName(self.filename)
             seconds = await self._record(agi, temporary)
             if seconds < self.minDuration:
                 await self._discard(agi, temporary)
                 if self.tellInvalid:
-                    await _play(agi, self.invalidPrompt, "")
+                    await playPrompt(agi, self.invalidPrompt, "")
                 attempts.fail("invalid", "%.2f s" % (seconds,))
                 continue
             try:

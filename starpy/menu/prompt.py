@@ -28,8 +28,9 @@ import attrs
 from twisted.internet.defer import Deferred
 
 from starpy import error
-from starpy.agi import AGISession, digitChar
+from starpy.agi import AGISession
 from starpy.amiactions import appArguments
+from starpy.menu._checks import DTMF_KEYS, checkSeconds, checkText, keyPressed
 
 __all__ = [
     "DTMF_KEYS",
@@ -47,34 +48,6 @@ __all__ = [
 
 log = logging.getLogger("starpy.menu")
 
-#: Every key a telephone keypad can send (A-D exist on some keypads).
-DTMF_KEYS = "0123456789*#ABCD"
-
-def _key(code: int) -> Optional[str]:
-    """A digit code from an AGI command (see :func:`digitChar <starpy.agi.digitChar>`)
-    as the key pressed, or ``None`` for ``0``."""
-    return digitChar(code) or None
-
-
-def _checkText(value: object, field: str, allowEmpty: bool = False) -> None:
-    if not isinstance(value, str):
-        raise error.MenuDefinitionError("must be a string, not %r" % (value,), field)
-    if not value and not allowEmpty:
-        raise error.MenuDefinitionError("must not be empty", field)
-
-
-def _checkSeconds(value: object, field: str, allowZero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise error.MenuDefinitionError("must be a number of seconds, not %r" % (value,), field)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise error.MenuDefinitionError("must be a finite number of seconds, not %r" % (value,),
-                                        field)
-    if value < 0 or (value == 0 and not allowZero):
-        raise error.MenuDefinitionError(
-            "must be %s seconds, not %r" % ("0 or more" if allowZero else "more than 0", value),
-            field)
-
-
 @attrs.frozen
 class AudioPrompt:
     """Play a sound file (``STREAM FILE``), by Asterisk's name: no extension,
@@ -84,7 +57,7 @@ class AudioPrompt:
     filename: str
 
     def __attrs_post_init__(self) -> None:
-        _checkText(self.filename, "filename")
+        checkText(self.filename, "filename")
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Play it.
@@ -95,7 +68,7 @@ class AudioPrompt:
             or a hangup: :class:`AGICommandFailure <starpy.error.AGICommandFailure>`).
         """
         return agi.streamFile(self.filename, escapeDigits).addCallback(
-            lambda result: _key(result[0]))
+            lambda result: keyPressed(result[0]))
 
 
 @attrs.frozen
@@ -113,12 +86,12 @@ class NumberPrompt:
         if isinstance(self.value, bool) or not isinstance(self.value, int):
             raise error.MenuDefinitionError("must be an integer, not %r" % (self.value,), "value")
         if self.gender is not None:
-            _checkText(self.gender, "gender")
+            checkText(self.gender, "gender")
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Say it; fires with the escape digit pressed or ``None`` (see
         :meth:`sayNumber <starpy.agi.AGISession.sayNumber>` for failures)."""
-        return agi.sayNumber(self.value, escapeDigits, self.gender).addCallback(_key)
+        return agi.sayNumber(self.value, escapeDigits, self.gender).addCallback(keyPressed)
 
 
 @attrs.frozen
@@ -138,7 +111,7 @@ class DigitsPrompt:
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Say them; fires with the escape digit pressed or ``None``."""
-        return agi.sayDigits(self.value, escapeDigits).addCallback(_key)
+        return agi.sayDigits(self.value, escapeDigits).addCallback(keyPressed)
 
 
 @attrs.frozen
@@ -148,11 +121,11 @@ class AlphaPrompt:
     value: str
 
     def __attrs_post_init__(self) -> None:
-        _checkText(self.value, "value")
+        checkText(self.value, "value")
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Spell it; fires with the escape digit pressed or ``None``."""
-        return agi.sayAlpha(self.value, escapeDigits).addCallback(_key)
+        return agi.sayAlpha(self.value, escapeDigits).addCallback(keyPressed)
 
 
 @attrs.frozen
@@ -177,14 +150,14 @@ class DateTimePrompt:
             raise error.MenuDefinitionError(
                 "must be epoch seconds, a datetime or None (now), not %r" % (value,), "value")
         if self.format is not None:
-            _checkText(self.format, "format")
+            checkText(self.format, "format")
         if self.timezone is not None:
-            _checkText(self.timezone, "timezone")
+            checkText(self.timezone, "timezone")
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Say it; fires with the escape digit pressed or ``None``."""
         when = agi.clock.seconds() if self.value is None else self.value
-        return agi.sayDateTime(when, escapeDigits, self.format, self.timezone).addCallback(_key)
+        return agi.sayDateTime(when, escapeDigits, self.format, self.timezone).addCallback(keyPressed)
 
 
 @attrs.frozen
@@ -200,7 +173,7 @@ class SilencePrompt:
     seconds: float
 
     def __attrs_post_init__(self) -> None:
-        _checkSeconds(self.seconds, "seconds")
+        checkSeconds(self.seconds, "seconds")
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Wait; fires with the escape digit pressed or ``None``.
@@ -218,7 +191,7 @@ class SilencePrompt:
             remaining = deadline - agi.clock.seconds()
             if remaining < 0.001:
                 return None
-            digit = _key(await agi.waitForDigit(remaining))
+            digit = keyPressed(await agi.waitForDigit(remaining))
             if digit is None or digit in escapeDigits:
                 return digit
             log.debug("key %r ignored during silence (not an escape digit)", digit)
@@ -232,7 +205,7 @@ class TextPrompt:
     value: str
 
     def __attrs_post_init__(self) -> None:
-        _checkText(self.value, "value")
+        checkText(self.value, "value")
 
     def play(self, agi: AGISession, escapeDigits: str = "") -> Deferred[Optional[str]]:
         """Speak it; fires with the escape digit pressed or ``None``.
@@ -246,7 +219,7 @@ class TextPrompt:
             code = int(text.split(" ", 1)[0])
             if code < 0:
                 raise error.AGICommandFailure("EXEC Festival", 200, "result=" + text)
-            return _key(code)
+            return keyPressed(code)
 
         # Festival splits its data like any application's arguments: the text
         # is escaped so that a comma or a quote in it is spoken, not parsed.
