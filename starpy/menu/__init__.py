@@ -6,25 +6,24 @@ AsyncAGI: they use nothing but its command methods)::
 
     from starpy import menu
 
-    atlantic = menu.Menu(
-        prompt="atlantic",
+    sales = menu.Menu(
+        prompt="sales-welcome",
         tellInvalid=False,
         options=[
-            menu.Option("0"),
-            menu.Option("#"),
-            menu.SubMenu("1", menu.Menu(
-                prompt=["atlantic", menu.DigitsPrompt(53), menu.DateTimePrompt()],
-                options=[menu.Option("0"), menu.ExitOn("*")],
-            )),
-            menu.SubMenu("2", menu.CollectDigits(soundFile="extension",
-                                                 maxDigits=5, minDigits=3)),
+            menu.Option("1"),
+            menu.SubMenu("2", menu.CollectDigits(soundFile="enter-order-number",
+                                                 maxDigits=8, minDigits=4)),
             menu.ExitOn("*"),
         ],
         maxRepetitions=5,
     )
 
     async def main(agi):
-        chain = await atlantic(agi)     # [(SubMenu('2'...), '2'), (CollectDigits(...), '1234')]
+        chain = await sales(agi)     # [(SubMenu('2'...), '2'), (CollectDigits(...), '1234')]
+
+StarPy's documented menu (``atlantic``, with a sub-menu and an extension
+entry) is built by :func:`starpy.cli.demo.atlanticMenu`, which the demo and
+the examples use.
 
 How a menu runs:
 
