@@ -89,13 +89,15 @@ def use(ami: AMIProtocol) -> None:
 
 def test_mypyChecksTheArgumentsOfCatalogueMethods(tmp_path: Path) -> None:
     """The typed declarations are what mypy sees on AMIProtocol: a wrong
-    keyword, a missing argument or a wrong type fails the type check."""
+    keyword, a missing argument or a wrong type fails the type check.  The
+    project's mypy settings and cache are used, so a warm run is quick."""
     snippet = tmp_path / "snippet.py"
     snippet.write_text(_SNIPPET)
     environment = dict(os.environ, MYPYPATH=str(ROOT))
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--hide-error-context",
-         "--cache-dir", str(ROOT / ".mypy_cache"), str(snippet)],
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
+         "--no-error-summary", "--hide-error-context", "--cache-dir", str(ROOT / ".mypy_cache"),
+         str(snippet)],
         capture_output=True, text=True, env=environment, cwd=str(tmp_path), timeout=300)
     reported: Dict[int, List[str]] = {}
     for line in done.stdout.splitlines():
