@@ -451,7 +451,7 @@ def test_clientAsyncOriginate(eventsFirst: bool) -> None:
     failure = _failure(bad)
     assert failure.check(error.AMIOriginateFailure) and failure.value.reason == 0
     assert failure.value.response["uniqueid"] == "<unknown>"
-    raw = connection.clientTransport.buffer  # everything was delivered
+    raw = connection.clientTransport.value()  # everything was delivered
     assert not raw
 
 

@@ -10,7 +10,7 @@ left to the test (:meth:`emitEvent <starpy.testing.ami.FakeAMIServerFactory.emit
 
 :data:`DEFAULT_ACTIONS` maps the lower-case action name to its handler
 ``handler(session, action)``; the session's built-in answers
-(``FakeAMIServerProtocol._action_*``) come first, and a script replaces both.
+(``starpy.testing.ami._builtins``) come first, and a script replaces both.
 """
 from __future__ import annotations
 
@@ -637,7 +637,7 @@ def waitEvent(session: "FakeAMIServerProtocol", action: Message) -> "defer.Defer
     def complete() -> None:
         if done.called:
             return
-        session._eventWaiter = None
+        session.eventWaiter = None
         session.respond(action, [("Message", "Waiting for Event completed.")])
         for event in held:
             session.write(event)
@@ -654,7 +654,7 @@ def waitEvent(session: "FakeAMIServerProtocol", action: Message) -> "defer.Defer
     if timeout == 0:
         complete()
         return done
-    session._eventWaiter = onEvent
+    session.eventWaiter = onEvent
     if timeout > 0:
         session.callLater(timeout, complete)
     return done

@@ -356,7 +356,7 @@ class FakeAsyncAGI:
 
     def _originate(self, session: FakeAMIServerProtocol, action: Message) -> Any:
         before = set(self.server.channels)
-        result = session._action_originate(action)
+        result = session.defaultAnswer(action)
         data = action.get("data", "")
         if (action.get("application", "").lower() != "agi"
                 or not data.lower().startswith("agi:async")):
