@@ -18,10 +18,11 @@ order and with the same headers as in ``tests/fixtures/asyncagi*.txt``:
 
 The commands are answered by the fake AGI caller of
 :mod:`starpy.testing.agi` (:class:`FakeAGICaller <starpy.testing.agi.FakeAGICaller>`)
-running on a :class:`SimulatedChannel <starpy.testing.agi.SimulatedChannel>`, connected to an
-in-memory transport instead of a socket: sound lengths, DTMF at given
-times, hangup at a given time, variables, AstDB, GOSUB, the 510/511/520
-replies.  Time goes through the server's clock (a ``task.Clock`` in tests).
+running on a :class:`SimulatedChannel <starpy.testing.agi.SimulatedChannel>`,
+connected through a :class:`MemoryConnection
+<starpy.testing.memory.MemoryConnection>` instead of a socket: sound
+lengths, DTMF at given times, hangup at a given time, variables, AstDB,
+GOSUB, the 510/511/520 replies.  Time goes through the server's clock (a ``task.Clock`` in tests).
 
 ::
 
@@ -52,9 +53,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
-from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import StringTransport
-from twisted.python.failure import Failure
+from twisted.internet.protocol import Protocol
 
 from starpy.codec.ami import Message
 from starpy.testing.agi import FakeAGICaller, SimulatedChannel
@@ -65,6 +64,7 @@ from starpy.testing.ami import (
     FakeChannel,
 )
 from starpy.testing.appargs import AGI_ARGUMENTS, separateAppArguments
+from starpy.testing.memory import MemoryConnection
 
 __all__ = ["FakeAsyncAGI", "FakeAsyncAGICall", "encode", "log"]
 
@@ -86,22 +86,25 @@ def encode(text: str) -> str:
     return quote(text, safe="()")
 
 
-class _CaptureTransport(StringTransport):
-    """Where the fake AGI caller writes: lines go to the call, not a socket."""
+class _ReplyLines(Protocol):
+    """The far end of the fake AGI caller's in-memory connection: its reply
+    lines go to the call instead of a socket."""
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
         self.onLine: Optional[Callable[[str], None]] = None
         self._partial = b""
 
-    def write(self, data: bytes) -> None:
-        super().write(data)  # type: ignore[no-untyped-call]
+    def dataReceived(self, data: bytes) -> None:
         if self.onLine is None:
             return  # the environment block: AsyncAGI sends it as Env instead
         self._partial += data
         while b"\n" in self._partial:
             line, self._partial = self._partial.split(b"\n", 1)
             self.onLine(line.decode("utf-8", "surrogateescape"))
+
+    def send(self, line: str) -> None:
+        assert self.transport is not None
+        self.transport.write(line.encode("utf-8", "surrogateescape") + b"\n")
 
 
 class FakeAsyncAGICall:
@@ -129,10 +132,11 @@ class FakeAsyncAGICall:
         self._queue: Deque[Tuple[str, Optional[str]]] = deque()
         self._current: Optional[Tuple[str, Optional[str], str]] = None
         self._lines: List[str] = []
-        self._transport = _CaptureTransport()
+        self._replies = _ReplyLines()
         self.caller = FakeAGICaller(channel, fake.server.clock)
-        self.caller.makeConnection(self._transport)  # type: ignore[no-untyped-call]
-        self._transport.onLine = self._lineWritten
+        # Delivered as written: each reply line reaches the call at once.
+        self._connection = MemoryConnection(self._replies, self.caller, immediate=True)
+        self._replies.onLine = self._lineWritten
 
     @property
     def name(self) -> str:
@@ -195,7 +199,7 @@ class FakeAsyncAGICall:
         self._lines = []
         if not self.fake.oldForm:
             self._emit("AGIExecStart", ("CommandId", asteriskID), ("Command", command))
-        self.caller.dataReceived(command.encode("utf-8", "surrogateescape") + b"\n")
+        self._replies.send(command)
 
     def _lineWritten(self, line: str) -> None:
         if line == "HANGUP":
@@ -255,7 +259,7 @@ class FakeAsyncAGICall:
             [("Event", "VarSet"), ("Privilege", "dialplan,all")] + self._headers()
             + [("Variable", "AGISTATUS"), ("Value", status)])
         self.fake._callEnded(self)
-        self._transport.onLine = None
+        self._replies.onLine = None
         # The caller may be inside a command right now (this runs from its
         # write): close it once its stack has unwound.
         self.fake.server.clock.callLater(0, self._closeCaller)
@@ -271,7 +275,7 @@ class FakeAsyncAGICall:
                 + [("Cause", "16")])
 
     def _closeCaller(self) -> None:
-        self.caller.connectionLost(Failure(ConnectionDone("AsyncAGI ended")))
+        self._connection.serverTransport.loseConnection()
 
 
 class FakeAsyncAGI:
