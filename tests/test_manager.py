@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 from starpy import error, manager
 from starpy.codec.ami import AMIParser, Message
 from starpy.manager import AMIProtocol, EventList
+from starpy.testing.memory import MemoryConnection, MemoryEndpoint, MemoryTransport
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
 from tests.deferreds import failure, result, unfired
@@ -650,25 +651,18 @@ def test_replayEventsCall() -> None:
 # -- reconnection ------------------------------------------------------------------
 
 
-class MemoryEndpoint:
-    """A client endpoint whose connections are StringTransports we drive by hand."""
-
-    def __init__(self) -> None:
-        self.connections: List[tuple[Any, StringTransport]] = []
-
-    def connect(self, factory: Any) -> defer.Deferred[Any]:
-        proxy = factory.buildProtocol(None)  # ClientService wraps the protocol
-        transport = StringTransport()
-        proxy.makeConnection(transport)
-        self.connections.append((proxy, transport))
-        return defer.succeed(proxy)
+def ends(connection: MemoryConnection) -> tuple[Any, MemoryTransport]:
+    """The client protocol of a MemoryEndpoint's connection (ClientService's
+    proxy) and its transport: the test plays the server by hand, feeding the
+    protocol and reading what it wrote from the transport."""
+    return connection.client, connection.clientTransport
 
 
 def unwrapped(proxy: Any) -> Any:
     return getattr(proxy, "_protocol", proxy)
 
 
-def acceptLogin(proto: Any, transport: StringTransport) -> None:
+def acceptLogin(proto: Any, transport: MemoryTransport) -> None:
     proto.dataReceived(BANNER)
     (login,) = AMIParser(expectBanner=False).feed(transport.value())
     transport.clear()
@@ -688,7 +682,7 @@ def test_serviceReconnectsLogsInAgainAndKeepsRegistrations() -> None:
     seen: List[Any] = []
     service.registerEvent("Hangup", lambda ami, e: seen.append((ami, e["uniqueid"])))
     service.startService()
-    first, firstTransport = endpoint.connections[0]
+    first, firstTransport = ends(endpoint.connections[0])
     ready = service.whenLoggedIn()
     unfired(ready)
     acceptLogin(first, firstTransport)
@@ -701,7 +695,7 @@ def test_serviceReconnectsLogsInAgainAndKeepsRegistrations() -> None:
     assert failure(pending).value.action == "Ping"
     assert service.protocol is None
     clock.advance(2.0)
-    second, secondTransport = endpoint.connections[1]
+    second, secondTransport = ends(endpoint.connections[1])
     acceptLogin(second, secondTransport)
     assert logins == [unwrapped(first), unwrapped(second)]
     second.dataReceived(b"Event: Hangup\r\nUniqueid: 1.1\r\n\r\nEvent: Newchannel\r\n\r\n")
@@ -719,7 +713,7 @@ def test_serviceRetriesAfterRefusedLogin(loggedErrors: LoggedErrors) -> None:
     service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
                                  retryPolicy=lambda attempt: 5.0)
     service.startService()
-    proto, transport = endpoint.connections[0]
+    proto, transport = ends(endpoint.connections[0])
     proto.dataReceived(BANNER)
     (login,) = AMIParser(expectBanner=False).feed(transport.value())
     proto.dataReceived(b"Response: Error\r\nActionID: %s\r\nMessage: Authentication failed\r\n\r\n"

@@ -16,7 +16,7 @@ from starpy.dispatch import EventDispatcher
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.amireader import ManagerReader, ReadAction
 from tests.deferreds import failure, result, unfired
-from tests.test_manager import BANNER, Client, MemoryEndpoint, acceptLogin, unwrapped
+from tests.test_manager import BANNER, Client, MemoryEndpoint, acceptLogin, ends, unwrapped
 
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.6\r\n"
 
@@ -60,7 +60,7 @@ def test_factoryLoginToANonAmiPeerFailsAtOnce() -> None:
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
-    proto, transport = endpoint.connections[0]
+    proto, transport = ends(endpoint.connections[0])
     unfired(d)  # waiting for the banner
     proto.dataReceived(SSH_BANNER)
     assert failure(d).check(error.AMIProtocolError)
@@ -77,13 +77,13 @@ def test_serviceSendsNoCredentialsToANonAmiPeerAndRetries(
     service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
                                  retryPolicy=lambda attempt: 2.0)
     service.startService()
-    proto, transport = endpoint.connections[0]
+    proto, transport = ends(endpoint.connections[0])
     proto.dataReceived(SSH_BANNER)
     [logged] = loggedErrors.flush(match="not an AMI server: it answered 'SSH-2.0-OpenSSH_9.6'")
     assert transport.value() == b"" and transport.disconnecting
     proto.connectionLost(Failure(ConnectionError("closed")))
     clock.advance(2.0)
-    second, secondTransport = endpoint.connections[1]
+    second, secondTransport = ends(endpoint.connections[1])
     acceptLogin(second, secondTransport)
     assert service.protocol is unwrapped(second)
     stopped = service.stopService()
@@ -113,7 +113,7 @@ def test_serviceGivesUpOnASilentServerAfterTheLoginDeadlineAndRetries(
     service = serviceOn(clock, endpoint, retryPolicy=policy, loginTimeout=20.0)
     ready = service.whenLoggedIn()
     service.startService()
-    proto, transport = endpoint.connections[0]
+    proto, transport = ends(endpoint.connections[0])
     clock.advance(19.9)
     assert not transport.disconnecting
     clock.advance(0.1)
@@ -123,7 +123,7 @@ def test_serviceGivesUpOnASilentServerAfterTheLoginDeadlineAndRetries(
     clock.advance(5.0)
     assert len(endpoint.connections) == 2
     # The second server answers: the service logs in.
-    second, secondTransport = endpoint.connections[1]
+    second, secondTransport = ends(endpoint.connections[1])
     acceptLogin(second, secondTransport)
     assert result(ready) is unwrapped(second)
     assert delays and delays[0] >= 1
@@ -149,7 +149,7 @@ def test_loginDeadlineCoversALoginThatIsNeverAnsweredAndBacksOff(
     for number in range(3):
         if number:
             clock.advance(2.0 ** attempts[-1])
-        proto, transport = endpoint.connections[number]
+        proto, transport = ends(endpoint.connections[number])
         proto.dataReceived(BANNER)
         assert b"Action: Login" in transport.value()
         clock.advance(manager.DEFAULT_LOGIN_TIMEOUT)
@@ -166,7 +166,7 @@ def test_loginDeadlineCanBeTurnedOffAndIsValidated() -> None:
     endpoint = MemoryEndpoint()
     service = serviceOn(clock, endpoint, loginTimeout=None)
     service.startService()
-    proto, transport = endpoint.connections[0]
+    proto, transport = ends(endpoint.connections[0])
     clock.advance(3600)
     assert not transport.disconnecting
     service.stopService()

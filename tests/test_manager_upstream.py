@@ -10,7 +10,7 @@ import inspect
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
-from twisted.internet import defer, task
+from twisted.internet import task
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
@@ -19,10 +19,11 @@ from starpy.amiactions import CATALOGUE, AMIActions, _NamedAction
 from starpy.codec.ami import AMIParser
 from starpy.manager import AMIProtocol, EventList
 from starpy.testing import ami as fake
+from starpy.testing.memory import MemoryEndpoint, MemoryTransport
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
 from tests.deferreds import failure, result, unfired
-from tests.test_manager import BANNER, Client
+from tests.test_manager import BANNER, Client, ends
 
 
 def captured(name: str, actionID: str) -> bytes:
@@ -610,27 +611,7 @@ def test_bindAddressReachesTheEndpoint() -> None:
 # -- AMIFactory reconnection -------------------------------------------------------
 
 
-class MemoryEndpoint:
-    """Connections on StringTransports driven by hand; ``refuse`` fails the next ones."""
-
-    def __init__(self) -> None:
-        self.connections: List[Tuple[Any, StringTransport]] = []
-        self.refuse = 0
-        self.attempts = 0
-
-    def connect(self, factory: Any) -> "defer.Deferred[Any]":
-        self.attempts += 1
-        if self.refuse:
-            self.refuse -= 1
-            return defer.fail(ConnectionRefusedError("refused"))
-        proxy = factory.buildProtocol(None)
-        transport = StringTransport()
-        proxy.makeConnection(transport)
-        self.connections.append((proxy, transport))
-        return defer.succeed(proxy)
-
-
-def answerLogin(proto: Any, transport: StringTransport, accept: bool = True) -> None:
+def answerLogin(proto: Any, transport: MemoryTransport, accept: bool = True) -> None:
     proto.dataReceived(BANNER)
     (login,) = AMIParser(expectBanner=False).feed(transport.value())
     transport.clear()
@@ -654,7 +635,7 @@ def newFactory(**kw: Any) -> Tuple[task.Clock, MemoryEndpoint, manager.AMIFactor
 def test_factoryReconnectsLogsInAgainAndCallsOnReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
-    first, transport = endpoint.connections[0]
+    first, transport = ends(endpoint.connections[0])
     answerLogin(first, transport)
     ami = result(d)
     ami.registerEvent("Hangup", lambda a, e: None)
@@ -665,7 +646,7 @@ def test_factoryReconnectsLogsInAgainAndCallsOnReconnect() -> None:
     clock.advance(factory.initialDelay)
     assert endpoint.attempts == 2
     clock.advance(factory.initialDelay * factory.factor)
-    second, transport = endpoint.connections[1]
+    second, transport = ends(endpoint.connections[1])
     answerLogin(second, transport)
     again = result(reconnects[0])
     assert again is not ami and again.loggedIn
@@ -679,11 +660,11 @@ def test_factoryRefusedReloginFailsThatDeferredThenTriesAgain(
         loggedErrors: LoggedErrors) -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
-    answerLogin(*endpoint.connections[0])
+    answerLogin(*ends(endpoint.connections[0]))
     result(d)
-    lose(endpoint.connections[0][0])
+    lose(endpoint.connections[0].client)
     clock.advance(factory.initialDelay)
-    second, transport = endpoint.connections[1]
+    second, transport = ends(endpoint.connections[1])
     answerLogin(second, transport, accept=False)
     assert failure(reconnects[0]).check(error.AMIAuthenticationError)
     # The factory goes on trying: the refusal is logged as an error to retry.
@@ -697,12 +678,12 @@ def test_factoryRefusedReloginFailsThatDeferredThenTriesAgain(
 def test_stopTryingKeepsTheConnectionAndDoesNotReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
-    answerLogin(*endpoint.connections[0])
+    answerLogin(*ends(endpoint.connections[0]))
     ami = result(d)
     factory.stopTrying()
     clock.advance(0)
-    assert not endpoint.connections[0][1].disconnecting and ami.loggedIn
-    lose(endpoint.connections[0][0])
+    assert not endpoint.connections[0].clientTransport.disconnecting and ami.loggedIn
+    lose(endpoint.connections[0].client)
     clock.advance(3600)
     assert endpoint.attempts == 1 and reconnects == []
     assert clock.getDelayedCalls() == []
@@ -711,9 +692,9 @@ def test_stopTryingKeepsTheConnectionAndDoesNotReconnect() -> None:
 def test_stopTryingWhileWaitingToReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
-    answerLogin(*endpoint.connections[0])
+    answerLogin(*ends(endpoint.connections[0]))
     result(d)
-    lose(endpoint.connections[0][0])
+    lose(endpoint.connections[0].client)
     factory.stopTrying()
     clock.advance(3600)
     assert endpoint.attempts == 1 and clock.getDelayedCalls() == []
@@ -722,10 +703,10 @@ def test_stopTryingWhileWaitingToReconnect() -> None:
 def test_logoffEndsTheReconnection() -> None:
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
-    answerLogin(*endpoint.connections[0])
+    answerLogin(*ends(endpoint.connections[0]))
     ami = result(d)
     off = ami.logoff()
-    lose(endpoint.connections[0][0])
+    lose(endpoint.connections[0].client)
     # Closed before Asterisk's Goodbye was read: the action fails, as upstream's.
     assert failure(off).check(error.AMIConnectionLost)
     clock.advance(3600)
@@ -741,7 +722,7 @@ def test_firstLoginFailureFailsAndStops(refuse: int, accept: bool, expected: typ
     endpoint.refuse = refuse
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
     if not refuse:
-        proto, transport = endpoint.connections[0]
+        proto, transport = ends(endpoint.connections[0])
         answerLogin(proto, transport, accept=accept)
         lose(proto)
     assert failure(d).check(expected)
@@ -756,8 +737,8 @@ def test_firstLoginTimeoutStops() -> None:
     clock.advance(5)
     assert failure(d).check(error.AMITimeout)
     clock.advance(0)
-    assert endpoint.connections[0][1].disconnecting
-    lose(endpoint.connections[0][0])
+    assert endpoint.connections[0].clientTransport.disconnecting
+    lose(endpoint.connections[0].client)
     clock.advance(3600)
     assert endpoint.attempts == 1 and clock.getDelayedCalls() == []
 
@@ -781,9 +762,9 @@ def test_cliCommandsEndTheReconnectionWithTheirConnection() -> None:
 
     clock, endpoint, factory, reconnects = newFactory()
     d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
-    answerLogin(*endpoint.connections[0])
+    answerLogin(*ends(endpoint.connections[0]))
     cliami._stopReconnecting(result(d))
-    lose(endpoint.connections[0][0])
+    lose(endpoint.connections[0].client)
     clock.advance(3600)
     assert endpoint.attempts == 1 and reconnects == []
 
@@ -797,14 +778,14 @@ def test_serviceTellsOfEachRefusedLogin(loggedErrors: LoggedErrors) -> None:
     refused: List[Any] = []
     remove = service.onLoginFailed(lambda ami, reason: refused.append((ami, reason)))
     service.startService()
-    proto, transport = endpoint.connections[0]
+    proto, transport = ends(endpoint.connections[0])
     answerLogin(proto, transport, accept=False)
     assert len(refused) == 1 and refused[0][1].check(error.AMIAuthenticationError)
     assert refused[0][0] is getattr(proto, "_protocol", proto)
     remove()
     lose(proto)
     clock.advance(1.0)
-    answerLogin(*endpoint.connections[1], accept=False)
+    answerLogin(*ends(endpoint.connections[1]), accept=False)
     assert len(refused) == 1
     # Observed or not, each refusal of the running service is logged.
     assert len(loggedErrors.flush(match="AMI login failed, will retry")) == 2
