@@ -86,3 +86,35 @@ def test_movedModulesStillImport(old: str, new: str) -> None:
     assert before.__all__ == after.__all__
     for name in after.__all__:
         assert getattr(before, name) is getattr(after, name)
+
+
+#: The public names of starpy.testing.ami and starpy.testing.agi when each was
+#: one module; both are packages now, and every name still imports from them.
+TESTING_NAMES = {
+    "starpy.testing.ami": [
+        "ActionError", "FakeAMIServerFactory", "FakeAMIServerProtocol", "FakeAMIUser",
+        "FakeChannel", "FakeParkedCall", "FakeQueue", "FakeQueueMember", "ListReply",
+        "MemoryConnection", "Reply", "MemoryEndpoint", "connectInMemory", "loginInMemory",
+        "DEFAULT_USERS", "log", "Headers", "Script"],
+    "starpy.testing.agi": [
+        "MAX_ARGUMENTS", "DEAD_SAFE_COMMANDS", "AGI_COMMANDS", "DEFAULT_SOUNDS", "Application",
+        "Subroutine", "AstDB", "Recording", "SimulatedChannel", "TranscriptEntry", "Transcript",
+        "FakeAGICaller", "FakeAGICallerFactory", "InMemoryCall", "parseAGIArguments",
+        "agiBufferForVersion", "spacedDigits", "placeCall", "placeCallTCP", "placeCallInMemory",
+        "log"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(TESTING_NAMES))
+def test_testingPackagesKeepTheirNames(module: str) -> None:
+    imported = importlib.import_module(module)
+    missing = [name for name in TESTING_NAMES[module] if not hasattr(imported, name)]
+    assert missing == []
+    assert set(imported.__all__) <= set(TESTING_NAMES[module])
+
+
+def test_testingModulesAreTheSizeOfOneIdea() -> None:
+    # The data tables of the fake AMI server's default answers may stay long.
+    long = [str(path.relative_to(ROOT)) for path in (ROOT / "testing").rglob("*.py")
+            if len(path.read_text().splitlines()) > 600 and path.name != "_amidefaults.py"]
+    assert long == []
