@@ -339,6 +339,8 @@ class SimulatedChannel:
         return None if seconds is None else round(seconds * SAMPLE_RATE)
 
     def itemSamples(self, item: str) -> int:
+        """Length of one spoken item of the ``SAY`` commands (``digits/4``)
+        in samples: its sound file's, else ``sayItemDuration``."""
         known = self.soundSamples(item)
         return round(self.sayItemDuration * SAMPLE_RATE) if known is None else known
 
@@ -461,6 +463,7 @@ class SimulatedChannel:
         if self.onHangup is not None:
             self.onHangup()
 
+    #: Called by :obj:`hangup` (set by the fake caller running the call).
     onHangup: Callable[[], None] | None = attrs.field(default=None, init=False, repr=False)
 
 
