@@ -132,22 +132,29 @@ class MemoryTransport:
         :raises BufferError: more than the connection's ``maxBuffer`` bytes
             would wait (nobody flushes, or a side floods the other).
         """
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        if data.__class__ is not bytes and not isinstance(data, (bytearray, memoryview)):
             raise TypeError("a transport writes bytes, not %s" % (type(data).__name__,))
         if self.disconnecting:
             return
-        limit = self._connection.maxBuffer
-        if len(self._buffer) + len(data) > limit:
+        buffer, connection = self._buffer, self._connection
+        buffer += data
+        if len(buffer) > connection.maxBuffer:
+            waiting = len(buffer)
+            del buffer[waiting - len(data):]  # what was accepted before stays
             raise BufferError(
                 "in-memory connection: %d bytes would wait unflushed, over maxBuffer=%d"
-                " (call flush())" % (len(self._buffer) + len(data), limit))
-        self._buffer += data
+                " (call flush())" % (waiting, connection.maxBuffer))
+        if self.producer is not None:
+            self._pauseIfFull()
+        if connection.immediate:
+            connection.flush()
+
+    def _pauseIfFull(self) -> None:
         producer = self.producer
         if (self.streaming and not self._paused and IPushProducer.providedBy(producer)
                 and len(self._buffer) > HIGH_WATER):
             self._paused = True
             producer.pauseProducing()
-        self._connection._written()
 
     def writeSequence(self, data: Iterable[bytes]) -> None:
         """Queue each chunk of *data*, as :meth:`write`."""
@@ -340,6 +347,8 @@ class MemoryConnection:
         if client.disconnecting or server.disconnecting:
             self._close()
             return True
+        if client.producer is None and server.producer is None:
+            return False
         return client._pull() | server._pull()
 
     def _close(self) -> None:
