@@ -6,11 +6,18 @@ from typing import Any, List, Optional
 import pytest
 from twisted.internet import error as netError
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IPullProducer, IPushProducer
+from twisted.internet.interfaces import (
+    IConsumer,
+    IPullProducer,
+    IPushProducer,
+    IStreamClientEndpoint,
+    ITransport,
+)
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from zope.interface import implementer
+from zope.interface.verify import verifyObject
 
 from starpy.testing import memory
 from starpy.testing.memory import MemoryConnection, MemoryEndpoint, RecordingPeer
@@ -256,6 +263,29 @@ def test_aFlushFromInsideAProtocolLeavesTheWorkToTheRunningFlush() -> None:
     client.transport.write(b"ask")
     assert connection.flush() is True
     assert client.data == b"reply"
+
+
+def test_theTransportsAndTheEndpointProvideTheirInterfaces() -> None:
+    connection, server, client, events = pair()
+    for transport in (connection.clientTransport, connection.serverTransport):
+        assert verifyObject(ITransport, transport) and verifyObject(IConsumer, transport)
+    assert verifyObject(IStreamClientEndpoint, MemoryEndpoint())
+
+
+def test_theServerIsToldOfTheCloseEvenIfTheClientRaises() -> None:
+    events: List[str] = []
+
+    class Raising(Side):
+        def connectionLost(self, reason: Failure = netError.ConnectionDone) -> None:  # type: ignore[assignment]
+            super().connectionLost(reason)
+            raise RuntimeError("broken client")
+
+    server, client = Side("server", events), Raising("client", events)
+    connection = MemoryConnection(server, client)
+    connection.serverTransport.loseConnection()
+    with pytest.raises(RuntimeError, match="broken client"):
+        connection.flush()
+    assert events[-2:] == ["client lost", "server lost"] and connection.closed
 
 
 def test_addresses() -> None:

@@ -362,8 +362,10 @@ class MemoryConnection:
             clientReason, serverReason = reason(client), reason(server)
         else:
             clientReason = serverReason = Failure(netError.ConnectionDone("closed"))
-        client._lost(clientReason)
-        server._lost(serverReason)
+        try:
+            client._lost(clientReason)
+        finally:
+            server._lost(serverReason)
 
     def _written(self) -> None:
         if self.immediate:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IAddress
+from twisted.internet.interfaces import IAddress, IProtocolFactory
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
@@ -33,7 +33,8 @@ def connectInMemory(server: FakeAMIServerFactory, client: Any) -> MemoryConnecti
     :raises ValueError: a factory built no protocol.
     """
     clientAddress = memory.nextClientAddress()
-    clientProtocol = client.buildProtocol(clientAddress) if hasattr(client, "buildProtocol") else client
+    clientProtocol = (client.buildProtocol(clientAddress) if IProtocolFactory.providedBy(client)
+                      else client)
     session = server.buildProtocol(clientAddress)
     if clientProtocol is None or session is None:
         raise ValueError("no protocol to connect: the factory built none")
