@@ -491,6 +491,24 @@ def test_dropAllAborts() -> None:
     assert connection.serverTransport.aborted
 
 
+def test_aScriptCanAddToTheDefaultAnswer() -> None:
+    clock, server, client = _setup()
+    seen: List[str] = []
+
+    def counted(session: ami.FakeAMIServerProtocol, action: Message) -> Any:
+        seen.append(action["action"])
+        return session.defaultAnswer(action)
+
+    server.script("Ping", counted)
+    protocol, connection = ami.loginInMemory(server, client)
+    d = protocol.ping()
+    connection.flush()
+    assert _result(d)["ping"] == "Pong" and seen == ["Ping"]
+    session = server.sessions[0]
+    with pytest.raises(KeyError, match="no built-in answer to 'myaction'"):
+        session.defaultAnswer(Message([("Action", "MyAction")]))
+
+
 def test_limitedUserThroughClient() -> None:
     clock, server, client = _setup("limited", "limited-secret")
     protocol, connection = ami.loginInMemory(server, client)
