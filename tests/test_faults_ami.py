@@ -29,7 +29,7 @@ def setUp(**factoryArgs: Any) -> tuple[task.Clock, FakeAMIServerFactory, MemoryE
     endpoint = MemoryEndpoint(server)
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock, timeout=10.0,
                                  **factoryArgs)
-    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+    service = manager.AMIService(factory, endpoint, clock=clock,
                                  retryPolicy=lambda attempt: 1.0)
     service.startService()
     endpoint.pump()

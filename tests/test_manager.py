@@ -675,7 +675,7 @@ def test_serviceReconnectsLogsInAgainAndKeepsRegistrations() -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
-    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+    service = manager.AMIService(factory, endpoint, clock=clock,
                                  retryPolicy=lambda attempt: 2.0)
     logins: List[Any] = []
     service.onLogin(logins.append)
@@ -710,7 +710,7 @@ def test_serviceRetriesAfterRefusedLogin(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "wrong", reactor=clock)
-    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+    service = manager.AMIService(factory, endpoint, clock=clock,
                                  retryPolicy=lambda attempt: 5.0)
     service.startService()
     proto, transport = ends(endpoint.connections[0])

@@ -13,10 +13,11 @@ from twisted.python.failure import Failure
 from starpy import error, manager
 from starpy.codec.ami import AMICodecError
 from starpy.dispatch import EventDispatcher
+from starpy.testing.memory import MemoryEndpoint
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.amireader import ManagerReader, ReadAction
 from tests.deferreds import failure, result, unfired
-from tests.test_manager import BANNER, Client, MemoryEndpoint, acceptLogin, ends, unwrapped
+from tests.test_manager import BANNER, Client, acceptLogin, ends, unwrapped
 
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.6\r\n"
 
@@ -59,7 +60,7 @@ def test_factoryLoginToANonAmiPeerFailsAtOnce() -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
-    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(endpoint=endpoint)
     proto, transport = ends(endpoint.connections[0])
     unfired(d)  # waiting for the banner
     proto.dataReceived(SSH_BANNER)
@@ -74,7 +75,7 @@ def test_serviceSendsNoCredentialsToANonAmiPeerAndRetries(
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
-    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+    service = manager.AMIService(factory, endpoint, clock=clock,
                                  retryPolicy=lambda attempt: 2.0)
     service.startService()
     proto, transport = ends(endpoint.connections[0])
@@ -97,7 +98,7 @@ def test_serviceSendsNoCredentialsToANonAmiPeerAndRetries(
 
 def serviceOn(clock: task.Clock, endpoint: MemoryEndpoint, **kw: Any) -> manager.AMIService:
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=clock)
-    return manager.AMIService(factory, endpoint, clock=clock, **kw)  # type: ignore[arg-type]
+    return manager.AMIService(factory, endpoint, clock=clock, **kw)
 
 
 def test_serviceGivesUpOnASilentServerAfterTheLoginDeadlineAndRetries(

@@ -634,7 +634,7 @@ def newFactory(**kw: Any) -> Tuple[task.Clock, MemoryEndpoint, manager.AMIFactor
 
 def test_factoryReconnectsLogsInAgainAndCallsOnReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
-    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(endpoint=endpoint)
     first, transport = ends(endpoint.connections[0])
     answerLogin(first, transport)
     ami = result(d)
@@ -659,7 +659,7 @@ def test_factoryReconnectsLogsInAgainAndCallsOnReconnect() -> None:
 def test_factoryRefusedReloginFailsThatDeferredThenTriesAgain(
         loggedErrors: LoggedErrors) -> None:
     clock, endpoint, factory, reconnects = newFactory()
-    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(endpoint=endpoint)
     answerLogin(*ends(endpoint.connections[0]))
     result(d)
     lose(endpoint.connections[0].client)
@@ -677,7 +677,7 @@ def test_factoryRefusedReloginFailsThatDeferredThenTriesAgain(
 
 def test_stopTryingKeepsTheConnectionAndDoesNotReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
-    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(endpoint=endpoint)
     answerLogin(*ends(endpoint.connections[0]))
     ami = result(d)
     factory.stopTrying()
@@ -691,7 +691,7 @@ def test_stopTryingKeepsTheConnectionAndDoesNotReconnect() -> None:
 
 def test_stopTryingWhileWaitingToReconnect() -> None:
     clock, endpoint, factory, reconnects = newFactory()
-    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(endpoint=endpoint)
     answerLogin(*ends(endpoint.connections[0]))
     result(d)
     lose(endpoint.connections[0].client)
@@ -702,7 +702,7 @@ def test_stopTryingWhileWaitingToReconnect() -> None:
 
 def test_logoffEndsTheReconnection() -> None:
     clock, endpoint, factory, reconnects = newFactory()
-    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(endpoint=endpoint)
     answerLogin(*ends(endpoint.connections[0]))
     ami = result(d)
     off = ami.logoff()
@@ -720,7 +720,7 @@ def test_logoffEndsTheReconnection() -> None:
 def test_firstLoginFailureFailsAndStops(refuse: int, accept: bool, expected: type) -> None:
     clock, endpoint, factory, reconnects = newFactory()
     endpoint.refuse = refuse
-    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(endpoint=endpoint)
     if not refuse:
         proto, transport = ends(endpoint.connections[0])
         answerLogin(proto, transport, accept=accept)
@@ -733,7 +733,7 @@ def test_firstLoginFailureFailsAndStops(refuse: int, accept: bool, expected: typ
 
 def test_firstLoginTimeoutStops() -> None:
     clock, endpoint, factory, reconnects = newFactory()
-    d = factory.login(timeout=5, endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(timeout=5, endpoint=endpoint)
     clock.advance(5)
     assert failure(d).check(error.AMITimeout)
     clock.advance(0)
@@ -761,7 +761,7 @@ def test_cliCommandsEndTheReconnectionWithTheirConnection() -> None:
     from starpy.cli import ami as cliami
 
     clock, endpoint, factory, reconnects = newFactory()
-    d = factory.login(endpoint=endpoint)  # type: ignore[arg-type]
+    d = factory.login(endpoint=endpoint)
     answerLogin(*ends(endpoint.connections[0]))
     cliami._stopReconnecting(result(d))
     lose(endpoint.connections[0].client)
@@ -773,7 +773,7 @@ def test_serviceTellsOfEachRefusedLogin(loggedErrors: LoggedErrors) -> None:
     clock = task.Clock()
     endpoint = MemoryEndpoint()
     factory = manager.AMIFactory("starpy", "wrong", reactor=clock)
-    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+    service = manager.AMIService(factory, endpoint, clock=clock,
                                  retryPolicy=lambda attempt: 1.0)
     refused: List[Any] = []
     remove = service.onLoginFailed(lambda ami, reason: refused.append((ami, reason)))

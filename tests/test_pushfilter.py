@@ -294,7 +294,7 @@ def serviceSetUp(username: str = "starpy", secret: str = "starpy-secret", **args
     server.addUser("nosystem", "s", read="all", write="call,originate")
     endpoint = MemoryEndpoint(server)
     factory = manager.AMIFactory(username, secret, reactor=clock)
-    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+    service = manager.AMIService(factory, endpoint, clock=clock,
                                  retryPolicy=lambda attempt: 1.0, **args)
     return clock, server, endpoint, service
 
@@ -436,7 +436,7 @@ def test_poolPushesThePoolRegistrationsToEveryServer() -> None:
     assert [s.emitEvent("Newchannel", privilege="call,all") for s in fleet.servers.values()] == [1, 1]
     # a server of its own choice
     fleet.pool.addServer("pbx3", manager.AMIFactory("starpy", "starpy-secret", reactor=fleet.clock),
-                         MemoryEndpoint(FakeAMIServerFactory(clock=fleet.clock)),  # type: ignore[arg-type]
+                         MemoryEndpoint(FakeAMIServerFactory(clock=fleet.clock)),
                          pushFilter=False)
     assert fleet.pool.server("pbx3").pushFilter is False
     fleet.stop()

@@ -22,7 +22,7 @@ def setUp(username: str = "starpy", secret: str = "starpy-secret",
     server.addUser("nosystem", "s", read="call")
     endpoint = MemoryEndpoint(server)
     factory = manager.AMIFactory(username, secret, reactor=clock)
-    service = manager.AMIService(factory, endpoint, clock=clock,  # type: ignore[arg-type]
+    service = manager.AMIService(factory, endpoint, clock=clock,
                                  retryPolicy=lambda attempt: 1.0, **serviceArgs)
     logins: List[Any] = []
     service.onLogin(logins.append)
