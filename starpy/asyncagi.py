@@ -80,7 +80,12 @@ from twisted.python.failure import Failure
 from starpy import error
 from starpy.agi import AGISession, Handler, QueuedCommand, runHandler
 from starpy.amiactions import appArguments
-from starpy.codec.agi import AGIReply, encodeCommandLine, parseEnvironment, parseReplyText
+from starpy.codec.agi import (
+    dialplanArguments,
+    encodeCommandLine,
+    parseEnvironment,
+    parseReplyText,
+)
 from starpy.codec.ami import MAX_LINE_BYTES, Message
 from starpy.error import AsyncAGIRejected  # defined there; exported here too
 from starpy.interfaces import IAMIConnection, clockOf, currentConnection
@@ -157,6 +162,17 @@ class AsyncAGISession(AGISession):
     :ivar extension: the extension it ran ``AGI()`` in.
     :ivar startEvent: the ``AsyncAGIStart`` (or old ``AsyncAGI``) event.
     :ivar ami: the AMI protocol the session's commands go through.
+
+    Each command line goes out with ``Action: AGI`` once the commands
+    before it are answered; its Deferred fires with the reply parsed from
+    the matching ``AsyncAGIExec``.  Besides the failures of every session,
+    a line the ``Command`` header cannot carry fails with ``ValueError``,
+    nothing sent (:meth:`checkCommandLine`), and a command fails with
+    :class:`AsyncAGIRejected` on ``Response: Error``,
+    :class:`AGIProtocolError <starpy.error.AGIProtocolError>` on an
+    unreadable ``Result``, or the AMI failure (:class:`AMITimeout
+    <starpy.error.AMITimeout>` when Asterisk did not acknowledge the
+    action).
     """
 
     handlerLog = log
@@ -165,7 +181,7 @@ class AsyncAGISession(AGISession):
 
     def __init__(self, dispatcher: "AsyncAGIDispatcher", ami: Any, startEvent: Message,
                  variables: Dict[str, str], clock: Optional[IReactorTime]) -> None:
-        AGISession.__init__(self, clock)
+        AGISession.__init__(self, clock, self._sendAction)
         self.variables = variables
         self.startEvent = startEvent
         self.ami = ami
@@ -174,42 +190,21 @@ class AsyncAGISession(AGISession):
         self.linkedid: Optional[str] = startEvent.get("linkedid")
         self.context: str = startEvent.get("context") or variables.get("agi_context", "")
         self.extension: str = startEvent.get("exten") or variables.get("agi_extension", "")
-        arguments: List[str] = []
-        while "agi_arg_%d" % (len(arguments) + 1,) in variables:
-            arguments.append(variables["agi_arg_%d" % (len(arguments) + 1,)])
-        self.arguments = arguments
+        self.arguments = dialplanArguments(variables)
         self._dispatcher = dispatcher
-        self._finishing = False
 
     def __repr__(self) -> str:
         return "<AsyncAGISession %s (%s)%s>" % (
             self.channel, self.uniqueid, " closed" if self.closed else "")
 
-    def _name(self) -> str:
+    @property
+    def channelName(self) -> str:
+        """The channel's name (renames followed), for logs."""
         return self.channel or "AsyncAGI"
 
     # -- AGISession -------------------------------------------------------------
 
-    def sendCommandLine(self, line: str) -> Deferred[AGIReply]:
-        """Send *line* with ``Action: AGI`` now, or after the commands before it.
-
-        :return: a Deferred firing with the :class:`AGIReply <starpy.codec.agi.AGIReply>`
-            parsed from the matching ``AsyncAGIExec``; failing at once with
-            ``ValueError``, nothing sent, for a line the ``Command``
-            header cannot carry (see :meth:`_encodeLine`); failing with
-            :class:`AsyncAGIRejected` on ``Response: Error``,
-            :class:`AGIHangup <starpy.error.AGIHangup>` when the session ends first,
-            :class:`AGIProtocolError <starpy.error.AGIProtocolError>` on an unreadable
-            ``Result``, or the AMI failure (:class:`AMITimeout <starpy.error.AMITimeout>`
-            when Asterisk did not acknowledge the action).  Cancelling a
-            queued command removes it; one in flight cannot be unsent (its
-            result is then dropped).
-        """
-        if self.closed or self._finishing:
-            return defer.fail(error.AGIHangup(line, None, "AsyncAGI session has ended"))
-        return AGISession.sendCommandLine(self, line)
-
-    def _encodeLine(self, line: str) -> Optional[bytes]:
+    def checkCommandLine(self, line: str) -> Optional[bytes]:
         r"""Refuse a line ``Action: AGI`` cannot carry whole.
 
         The command travels as the action's ``Command`` header, which
@@ -237,26 +232,25 @@ class AsyncAGISession(AGISession):
         fires then), or at once if Asterisk refuses the break.  On a channel known to have hung up no
         break is sent: Asterisk ends AsyncAGI itself.  Idempotent.
         """
-        if not self._beginFinish("AsyncAGI session finished"):
+        if not self.beginFinish("AsyncAGI session finished"):
             return
         if self.hungUp:
             return  # Asterisk ends AsyncAGI on a hung-up channel by itself
-        breakCommand = QueuedCommand("ASYNCAGI BREAK", Deferred())
 
         def breakFailed(reason: Failure) -> None:
-            log.debug("%s: ASYNCAGI BREAK failed: %s", self._name(), reason.getErrorMessage())
+            log.debug("%s: ASYNCAGI BREAK failed: %s", self.channelName,
+                      reason.getErrorMessage())
             self._end("AsyncAGI session finished", hungUp=False)
 
-        breakCommand.deferred.addCallbacks(lambda reply: None, breakFailed)
-        self._enqueue(breakCommand)
+        self.commands.submit("ASYNCAGI BREAK").addCallbacks(lambda reply: None, breakFailed)
 
     # -- internals ---------------------------------------------------------------
 
-    def _transmit(self, command: QueuedCommand) -> None:
-        commandID = command.tag = self._dispatcher._newCommandID()
-        self._dispatcher._commands[commandID] = self
+    def _sendAction(self, command: QueuedCommand) -> None:
+        """The session queue's transmit function: send ``Action: AGI``."""
+        commandID = command.tag = self._dispatcher.trackCommand(self)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: >> %s (CommandID %s)", self._name(), command.line, commandID)
+            log.debug("%s: >> %s (CommandID %s)", self.channelName, command.line, commandID)
         try:
             sent: Deferred[Any] = self.ami.sendAction(
                 "AGI", [("Channel", self.channel), ("Command", command.line),
@@ -268,10 +262,10 @@ class AsyncAGISession(AGISession):
 
     def _accepted(self, response: Message, command: QueuedCommand) -> None:
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: %s queued by Asterisk", self._name(), command.tag)
+            log.debug("%s: %s queued by Asterisk", self.channelName, command.tag)
 
     def _notAccepted(self, reason: Failure, command: QueuedCommand) -> None:
-        if self._current is not command:
+        if self.commands.inFlight is not command:
             return  # answered or ended meanwhile
         if reason.check(error.AMIConnectionLost):
             self._end("AMI connection lost", hungUp=False)
@@ -296,9 +290,10 @@ class AsyncAGISession(AGISession):
                 reveal()
 
     def _execReceived(self, commandID: str, event: Message) -> None:
-        command = self._current
+        command = self.commands.inFlight
         if command is None or command.tag != commandID:
-            log.debug("%s: AsyncAGIExec for %s dropped: not in flight", self._name(), commandID)
+            log.debug("%s: AsyncAGIExec for %s dropped: not in flight", self.channelName,
+                      commandID)
             return
         result: Any
         encoded = event.get("result")
@@ -309,30 +304,28 @@ class AsyncAGISession(AGISession):
         except error.AGIProtocolError:
             result = Failure()
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: << %r", self._name(),
-                      "(reply hidden)" if self._masking else unquote(encoded or ""))
+            log.debug("%s: << %r", self.channelName,
+                      "(reply hidden)" if self.maskingActive else unquote(encoded or ""))
         self._complete(command, result)
 
     def _complete(self, command: QueuedCommand, result: Any) -> None:
         """*command* is answered (or failed): forget its CommandID, then pass it on."""
         if command.tag is not None:
-            self._dispatcher._commands.pop(command.tag, None)
-        self._commandDone(command, result)
+            self._dispatcher.forgetCommand(command.tag)
+        self.commands.complete(command, result)
 
     def _end(self, reason: str, hungUp: bool) -> None:
         """The session is over: fail what waits with AGIHangup(*reason*)."""
         if self.closed:
             return
-        pending = self._takePending()
-        for command in pending:
-            if command.tag is not None:
-                self._dispatcher._commands.pop(command.tag, None)
-        self._dispatcher._sessionEnded(self)
-        log.debug("%s: AsyncAGI session ended: %s", self._name(), reason)
+        inFlight = self.commands.inFlight  # the one command with a CommandID
+        if inFlight is not None and inFlight.tag is not None:
+            self._dispatcher.forgetCommand(inFlight.tag)
+        self._dispatcher.sessionEnded(self)
+        log.debug("%s: AsyncAGI session ended: %s", self.channelName, reason)
         if hungUp:
             self.hangupReceived()
-        self.sessionClosed()
-        self._failCommands(pending, reason)
+        self.sessionClosed(reason)
 
 
 class _Group:
@@ -645,7 +638,22 @@ class AsyncAGIDispatcher(Service):
             self._watched[id(ami)] = waiting
         waiting.addCallbacks(closed, lambda reason: reason.trap(defer.CancelledError))
 
-    def _sessionEnded(self, session: AsyncAGISession) -> None:
+    # -- what sessions call ---------------------------------------------------------
+
+    def trackCommand(self, session: AsyncAGISession) -> str:
+        """A new ``CommandID`` whose ``AsyncAGIExec`` goes to *session*
+        (until :meth:`forgetCommand`)."""
+        commandID = self._newCommandID()
+        self._commands[commandID] = session
+        return commandID
+
+    def forgetCommand(self, commandID: str) -> None:
+        """The command *commandID* is answered or given up: its
+        ``AsyncAGIExec`` goes nowhere any more."""
+        self._commands.pop(commandID, None)
+
+    def sessionEnded(self, session: AsyncAGISession) -> None:
+        """*session* is over: forget it (its channel may start AsyncAGI again)."""
         if self.sessions.get(session.uniqueid) is session:
             del self.sessions[session.uniqueid]
         if self._byName.get(session.channel) == session.uniqueid:

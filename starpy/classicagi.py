@@ -25,6 +25,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 
 from starpy import error
+from starpy._idioms import defaultReactor
 from starpy.agi import Handler, runHandler
 from starpy.codec.agi import DEFAULT_MAX_ENVIRONMENT_LINES, DEFAULT_MAX_LINE_LENGTH
 from starpy.fastagi import FastAGIProtocol
@@ -58,18 +59,21 @@ class ClassicAGIProtocol(FastAGIProtocol):
         self.bytesReceived += len(data)
         FastAGIProtocol.dataReceived(self, data)
 
-    def _protocolError(self, reason: error.AGIProtocolError) -> None:
+    def protocolError(self, reason: error.AGIProtocolError) -> None:
+        """As FastAGI's once the environment is read; before it, the input
+        is not AGI at all: :func:`runClassicAGI` says so in its one line on
+        stderr."""
         if self.environmentSeen:
-            FastAGIProtocol._protocolError(self, reason)
+            FastAGIProtocol.protocolError(self, reason)
             return
-        # Not AGI at all: runClassicAGI says so in its one line on stderr.
         log.debug("not an AGI environment: %s", reason)
-        self._abort(reason)
+        self.dropConnection(reason)
 
-    def _abort(self, reason: Exception) -> None:
+    def dropConnection(self, reason: Exception) -> None:
+        """As FastAGI's; before the environment, *reason* becomes :attr:`refusal`."""
         if not self.environmentSeen and self.refusal is None:
             self.refusal = str(reason)
-        FastAGIProtocol._abort(self, reason)
+        FastAGIProtocol.dropConnection(self, reason)
 
     def noEnvironmentReason(self) -> str:
         """Why no AGI environment arrived, in one line (for stderr)."""
@@ -79,14 +83,16 @@ class ClassicAGIProtocol(FastAGIProtocol):
             return "stdin is empty: no AGI environment"
         return "stdin ended before the AGI environment was complete"
 
-    def _environmentReceived(self, variables: dict[str, str]) -> None:
+    def environmentReceived(self, variables: dict[str, str]) -> None:
+        """As FastAGI's; a block without any ``agi_*`` variable is refused."""
         if not any(key.startswith("agi_") for key in variables):
-            self._abort(error.AGIProtocolError("no agi_* variable in the environment block"))
+            self.dropConnection(
+                error.AGIProtocolError("no agi_* variable in the environment block"))
             return
         if "agi_network_script" not in variables:
             variables = dict(variables)
             variables.setdefault("agi_network_script", "")
-        FastAGIProtocol._environmentReceived(self, variables)
+        FastAGIProtocol.environmentReceived(self, variables)
         if not self.scriptPath:
             self.scriptPath = variables.get("agi_request", "")
 
@@ -116,9 +122,7 @@ def runClassicAGI(
     why is written to *stderr* (``sys.stderr`` if ``None``).
     """
     if reactor is None:
-        from twisted.internet import reactor as globalReactor
-
-        reactor = cast(IReactorCore, globalReactor)
+        reactor = cast(IReactorCore, defaultReactor())
     outcome: list[bool] = []
 
     def ready(agi: FastAGIProtocol) -> None:

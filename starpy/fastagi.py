@@ -64,14 +64,8 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.agi import (
-    AGISession,
-    Handler,
-    InSequence,
-    QueuedCommand,
-    _maskReply,
-    runHandler,
-)
+from starpy._idioms import abortTransport, defaultReactor
+from starpy.agi import AGISession, Handler, InSequence, QueuedCommand, runHandler
 from starpy.codec.agi import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
     DEFAULT_MAX_LINE_LENGTH,
@@ -80,6 +74,7 @@ from starpy.codec.agi import (
     AGIEnvironment,
     AGIHangupSignal,
     AGIReply,
+    dialplanArguments,
 )
 
 __all__ = [
@@ -95,9 +90,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("starpy.fastagi")
-
-#: The names of the first dialplan arguments, made once.
-_ARGUMENT_KEYS = tuple("agi_arg_%d" % (index,) for index in range(1, 17))
 
 
 class FastAGIProtocol(Protocol, AGISession):
@@ -141,7 +133,7 @@ class FastAGIProtocol(Protocol, AGISession):
         environmentTimeout: Optional[float] = None,
         commandTimeout: Optional[float] = None,
     ) -> None:
-        AGISession.__init__(self, clock)
+        AGISession.__init__(self, clock, self._writeCommand)
         if commandTimeout is not None:
             self.commandTimeout = commandTimeout
         self.environmentTimeout = environmentTimeout
@@ -192,23 +184,25 @@ class FastAGIProtocol(Protocol, AGISession):
         Twisted's ``LineOnlyReceiver``).
         """
         transport = self.transport
-        if self.closed or self._finishing or getattr(transport, "disconnecting", False):
+        if self.closed or self.finishing or getattr(transport, "disconnecting", False):
             return
-        current = self._current
-        tracer = self._tracer
-        if current is not None and (tracer is None or not tracer.enabled):
+        commands = self.commands
+        current = commands.inFlight
+        if current is not None:
             # The usual chunk: one reply to the command in flight (1,429 to
             # 1,399 M instructions over 1,000 reference W3 sessions, then
             # with the decoder's feedUsualReply 967 to 946 M,
             # bench/RESULTS.md).
             reply = self._decoder.feedUsualReply(data)
             if reply is not None:
-                self._commandDone(current, reply)
+                if self.tracing:
+                    self.traceReceived([reply.raw])
+                commands.complete(current, reply)
                 return
         try:
             events = self._decoder.feed(data)
         except error.AGIProtocolError as e:
-            self._protocolError(e)
+            self.protocolError(e)
             return
         tracing = self.tracing
         remaining = len(events)
@@ -216,11 +210,10 @@ class FastAGIProtocol(Protocol, AGISession):
             remaining -= 1
             if isinstance(event, AGIReply):
                 if tracing:
-                    lines = list(event.interim) + event.raw.split("\n")
-                    if self._masking:
-                        lines = [_maskReply(line) for line in lines]
-                    self.tracer.received(lines)
-                self._replyReceived(event)
+                    self.traceReceived(list(event.interim) + event.raw.split("\n"))
+                if not commands.replyArrived(event):
+                    log.warning("%s: reply with no command waiting: %r", self.channelName,
+                                event.raw)
             elif isinstance(event, AGIHangupSignal):
                 if tracing:
                     self.tracer.received(["HANGUP"])
@@ -229,17 +222,17 @@ class FastAGIProtocol(Protocol, AGISession):
                 if tracing:
                     self.tracer.received(["%s: %s" % item for item in event.variables.items()]
                                          + [""])
-                self._environmentReceived(event.variables)
+                self.environmentReceived(event.variables)
             else:
-                log.debug("%s: interim reply %r", self._name(), event.raw)
-            if remaining and (self._finishing or self.closed
+                log.debug("%s: interim reply %r", self.channelName, event.raw)
+            if remaining and (self.finishing or self.closed
                               or getattr(transport, "disconnecting", False)):
                 return  # closing: the rest of the chunk is not delivered
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Fail the pending commands with AGIHangup and end the session."""
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: connection closed", self._name())
+            log.debug("%s: connection closed", self.channelName)
         self._stopEnvironmentTimer()
         self._endSession(self.closedBeforeReply)
         factory = getattr(self, "factory", None)
@@ -258,7 +251,7 @@ class FastAGIProtocol(Protocol, AGISession):
         :meth:`whenClosed <starpy.agi.AGISession.whenClosed>` fires once the connection is
         closed.
         """
-        if not self._beginFinish("AGI session finished"):
+        if not self.beginFinish("AGI session finished"):
             return
         transport = self.transport
         if transport is not None:
@@ -266,48 +259,45 @@ class FastAGIProtocol(Protocol, AGISession):
 
     # -- internals -------------------------------------------------------------------
 
-    def _transmit(self, command: QueuedCommand) -> None:
+    def _writeCommand(self, command: QueuedCommand) -> None:
+        """The session queue's transmit function: write *command*'s line."""
         line = command.line
-        if self._tracer is not None and self._tracer.enabled:
-            self._tracer.sent([line])
+        if self.tracing:
+            self.tracer.sent([line])
         data = command.data
         if data is None:
             data = line.encode(ENCODING, "surrogateescape") + b"\n"
         self.transport.write(data)  # type: ignore[union-attr]
 
-    def _abortSession(self, why: str) -> None:
+    def _name(self) -> str:
+        return self.channelName
+
+    def abortSession(self, why: str) -> None:
         """A command timed out: drop the connection, fail what waits."""
-        self._finishing = True
-        transport = self.transport
-        if transport is not None:
-            abort = getattr(transport, "abortConnection", None)
-            (abort or transport.loseConnection)()
+        self.finishing = True
+        abortTransport(self.transport)
         self._endSession(why)
 
-    def _replyReceived(self, reply: AGIReply) -> None:
-        current = self._current
-        if current is None:
-            log.warning("%s: reply with no command waiting: %r", self._name(), reply.raw)
-            return
-        self._commandDone(current, reply)
+    def protocolError(self, reason: error.AGIProtocolError) -> None:
+        """Asterisk sent something that is not AGI: log it, drop the connection."""
+        log.error("%s: protocol error, dropping the connection: %s", self.channelName, reason)
+        self.dropConnection(reason)
 
-    def _protocolError(self, reason: error.AGIProtocolError) -> None:
-        log.error("%s: protocol error, dropping the connection: %s", self._name(), reason)
-        self._abort(reason)
-
-    def _abort(self, reason: Exception) -> None:
+    def dropConnection(self, reason: Exception) -> None:
+        """Close the connection and end the session: what waits fails with
+        :class:`AGIHangup <starpy.error.AGIHangup>` naming *reason*."""
         transport = self.transport
         if transport is not None:
             transport.loseConnection()
         self._endSession("protocol error: %s" % (reason,))
 
     def _endSession(self, why: str) -> None:
-        """End the session, then fail every command still waiting with AGIHangup."""
-        pending = self._takePending()
-        self.sessionClosed()
-        self._failCommands(pending, why)
+        """End the session: every command still waiting fails with AGIHangup(*why*)."""
+        self.sessionClosed(why)
 
-    def _environmentReceived(self, variables: Dict[str, str]) -> None:
+    def environmentReceived(self, variables: Dict[str, str]) -> None:
+        """The environment block is read: set :attr:`variables`,
+        :attr:`arguments` and the script path, then call *onReady*."""
         self.environmentSeen = True
         if self._environmentTimer is not None:
             self._stopEnvironmentTimer()
@@ -315,23 +305,13 @@ class FastAGIProtocol(Protocol, AGISession):
         if isinstance(factory, FastAGIFactory):
             factory._environmentArrived()
         self.variables = variables
-        arguments: List[str] = []
-        for key in _ARGUMENT_KEYS:
-            if key not in variables:
-                break
-            arguments.append(variables[key])
-        else:
-            key = "agi_arg_%d" % (len(arguments) + 1,)
-            while key in variables:
-                arguments.append(variables[key])
-                key = "agi_arg_%d" % (len(arguments) + 1,)
-        self.arguments = arguments
+        self.arguments = dialplanArguments(variables)
         script = variables.get("agi_network_script", "")
         path, _, query = script.partition("?")
         self.scriptPath = path.strip("/")
         self.scriptQuery = parse_qs(query, keep_blank_values=True) if query else {}
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: environment read, script %r", self._name(), self.scriptPath)
+            log.debug("%s: environment read, script %r", self.channelName, self.scriptPath)
         if self._onReady is not None:
             self._onReady(self)
 
@@ -453,9 +433,7 @@ class FastAGIFactory(ServerFactory):
         if clock is None:
             clock = self._reactor
             if clock is None:
-                from twisted.internet import reactor
-
-                clock = self._reactor = cast(IReactorTime, reactor)
+                clock = self._reactor = cast(IReactorTime, defaultReactor())
         return clock
 
     def _awaitEnvironment(self, agi: FastAGIProtocol) -> None:
@@ -603,9 +581,7 @@ def listenFastAGI(
     from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 
     if reactor is None:
-        from twisted.internet import reactor as globalReactor
-
-        reactor = cast(IReactorTCP, globalReactor)
+        reactor = cast(IReactorTCP, defaultReactor())
     if ":" in interface:
         endpoint: Any = TCP6ServerEndpoint(reactor, port, backlog, interface)
     else:

@@ -199,11 +199,12 @@ def test_tooManyWordsRefused() -> None:
 
 class StubDispatcher:
     def __init__(self) -> None:
-        self._commands: dict[str, Any] = {}
+        self.commands: dict[str, Any] = {}
         self.count = 0
 
-    def _newCommandID(self) -> str:
+    def trackCommand(self, session: Any) -> str:
         self.count += 1
+        self.commands["c%d" % (self.count,)] = session
         return "c%d" % (self.count,)
 
 
@@ -227,7 +228,7 @@ def test_asyncAGICommandMustFitOneAMILine() -> None:
     session.sendCommandLine(line)
     assert ami.actions[-1][1][1] == ("Command", line)
     assert len(b"Command: " + line.encode() + b"\r\n") == 1024
-    session._current = None  # as if answered
+    assert session.commands.replyArrived(codec.parseReplyText("200 result=0"))  # answered
     reason = failure(session.sendCommandLine(line + "z"))
     assert reason.check(ValueError)
     assert "1024" in str(reason.value) and "AMI" in str(reason.value)

@@ -59,8 +59,8 @@ class Server:
         self.agi.connectionLost(Failure(ConnectionError("closed")))
 
     def assertNothingPending(self) -> None:
-        assert self.agi._current is None
-        assert not self.agi._queue
+        assert self.agi.commands.inFlight is None
+        assert self.agi.pendingCount == 0
         assert self.clock.getDelayedCalls() == []
 
 
@@ -452,8 +452,9 @@ def driveScript(steps: int, how: str) -> Tuple[Server, List[str]]:
         server.feed(b"HANGUP\n")
         # Asterisk still answers the command in flight (with -1, as in the menu
         # capture; the dead-safe SET VARIABLE normally).
-        if server.agi._current is not None:
-            if server.agi._current.line.startswith("SET VARIABLE"):
+        inFlight = server.agi.commands.inFlight
+        if inFlight is not None:
+            if inFlight.line.startswith("SET VARIABLE"):
                 server.feed(b"200 result=1\n")
             else:
                 server.feed(b"200 result=-1\n")

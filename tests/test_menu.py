@@ -95,7 +95,7 @@ def run(interaction: Callable[[AGISession], "Deferred[Any]"],
     assert len(outcomes) == 1, transcript.format()
     assert clock.getDelayedCalls() == []
     agi = sessions[0]
-    assert agi._current is None and not agi._queue
+    assert agi.pendingCount == 0
     return Call(outcomes[0][0], outcomes[0][1], transcript, channel, agi)
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "maxCommandBytes",
     "encodeCommandLine",
     "parseEnvironment",
+    "dialplanArguments",
     "parseReplyLine",
     "parseReplyText",
     "quoteArgument",
@@ -260,6 +261,29 @@ def parseEnvironment(
         if env is not None:
             return env.variables
     return parser._variables
+
+
+#: The names of the first dialplan arguments, made once.
+_ARGUMENT_KEYS = tuple("agi_arg_%d" % (index,) for index in range(1, 17))
+
+
+def dialplanArguments(variables: Dict[str, str]) -> List[str]:
+    """The dialplan's arguments of an environment: ``agi_arg_1``,
+    ``agi_arg_2``... up to the first number missing.
+
+    ``AGI(agi://host/script,a,,b)`` gives ``["a", "", "b"]``.
+    """
+    arguments: List[str] = []
+    for key in _ARGUMENT_KEYS:  # names made once: the usual few arguments
+        value = variables.get(key)
+        if value is None:
+            return arguments
+        arguments.append(value)
+    key = "agi_arg_%d" % (len(arguments) + 1,)
+    while key in variables:
+        arguments.append(variables[key])
+        key = "agi_arg_%d" % (len(arguments) + 1,)
+    return arguments
 
 
 # -- Replies ------------------------------------------------------------------
