@@ -195,7 +195,8 @@ class FastAGIProtocol(Protocol, AGISession):
             # bench/RESULTS.md).
             reply = self._decoder.feedUsualReply(data)
             if reply is not None:
-                if self.tracing:
+                tracer = self.wireTracer
+                if tracer is not None and tracer.enabled:
                     self.traceReceived([reply.raw])
                 commands.complete(current, reply)
                 return
@@ -262,8 +263,9 @@ class FastAGIProtocol(Protocol, AGISession):
     def _writeCommand(self, command: QueuedCommand) -> None:
         """The session queue's transmit function: write *command*'s line."""
         line = command.line
-        if self.tracing:
-            self.tracer.sent([line])
+        tracer = self.wireTracer
+        if tracer is not None and tracer.enabled:
+            tracer.sent([line])
         data = command.data
         if data is None:
             data = line.encode(ENCODING, "surrogateescape") + b"\n"

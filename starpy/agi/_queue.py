@@ -277,7 +277,8 @@ class CommandQueue:
         if self.closed:
             return
         self.closed = True
-        self._stopDeadline()
+        if self._timer is not None:
+            self._stopDeadline()
         pending: List[QueuedCommand] = []
         if self.inFlight is not None:
             pending.append(self.inFlight)

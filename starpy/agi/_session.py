@@ -106,6 +106,9 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         replies (or why they failed), oldest first, for failure reports.
     :ivar tracer: the session's :class:`WireTracer <starpy.trace.WireTracer>` (see
         :meth:`setTrace`).
+    :ivar wireTracer: the same once made (by :attr:`tracer` or
+        :meth:`setTrace`), else ``None``: a transport tests
+        ``wireTracer is not None and wireTracer.enabled`` on its hot path.
 
     :param clock: the clock :meth:`wait` and :attr:`commandTimeout` use; the
         global reactor if ``None``.
@@ -155,7 +158,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         # Made on first use: most sessions never trace nor wait, and every
         # idle session would pay for them.
         self._history: Optional[Deque[Tuple[str, str]]] = None
-        self._tracer: Optional[WireTracer] = None
+        self.wireTracer: Optional[WireTracer] = None
         self._hangupWaiters: Optional[Waiters[None]] = None
         self._closing: Optional[OneShot[None]] = None
         self._waits: Optional[Set[Deferred[int]]] = None
@@ -332,7 +335,6 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
             return
         self.closed = True
         commands = self.commands
-        commands.setTimeout(None, None)
         waits, self._waits = self._waits, None
         if waits:
             for waiting in waits:
@@ -436,14 +438,14 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
     @property
     def tracer(self) -> WireTracer:
         """The session's :class:`WireTracer <starpy.trace.WireTracer>` (made on first use)."""
-        if self._tracer is None:
-            self._tracer = WireTracer("AGI")
-        return self._tracer
+        if self.wireTracer is None:
+            self.wireTracer = WireTracer("AGI")
+        return self.wireTracer
 
     @property
     def tracing(self) -> bool:
         """Whether wire tracing is on for this session."""
-        return self._tracer is not None and self._tracer.enabled
+        return self.wireTracer is not None and self.wireTracer.enabled
 
     def traceReceived(self, lines: List[str]) -> None:
         """Trace *lines* received from Asterisk on :attr:`tracer`, each
@@ -562,12 +564,13 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         the history, and turn its reply into its result (a Failure for
         an error reply); never raises."""
         line = command.line
-        if isinstance(result, Failure):
-            self._remember(line, "(no reply: %s)" % (result.getErrorMessage(),))
-            return result
-        if isinstance(result, str):  # not sent: the queue says why
-            self._remember(line, result)
-            return None
+        if result.__class__ is not AGIReply:  # (one test on the usual path)
+            if isinstance(result, Failure):
+                self._remember(line, "(no reply: %s)" % (result.getErrorMessage(),))
+                return result
+            if isinstance(result, str):  # not sent: the queue says why
+                self._remember(line, result)
+                return None
         history = self._history
         if history is None or self._masking:
             self._remember(line, result.raw)

@@ -275,10 +275,9 @@ def dialplanArguments(variables: Dict[str, str]) -> List[str]:
     """
     arguments: List[str] = []
     for key in _ARGUMENT_KEYS:  # names made once: the usual few arguments
-        value = variables.get(key)
-        if value is None:
+        if key not in variables:
             return arguments
-        arguments.append(value)
+        arguments.append(variables[key])
     key = "agi_arg_%d" % (len(arguments) + 1,)
     while key in variables:
         arguments.append(variables[key])
