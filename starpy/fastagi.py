@@ -64,7 +64,7 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy._idioms import abortTransport, defaultReactor
+from starpy._idioms import Waiters, abortTransport, defaultReactor
 from starpy.agi import AGISession, Handler, InSequence, QueuedCommand, runHandler
 from starpy.codec.agi import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
@@ -156,7 +156,7 @@ class FastAGIProtocol(Protocol, AGISession):
                 try:
                     setKeepAlive(True)
                 except OSError as e:  # not a TCP socket after all
-                    log.debug("%s: no TCP keepalive: %s", self._name(), e)
+                    log.debug("%s: no TCP keepalive: %s", self.channelName, e)
         if self.environmentTimeout is not None:
             self._environmentTimer = self.clock.callLater(
                 self.environmentTimeout, self._environmentTimedOut)
@@ -612,7 +612,7 @@ class FastAGIService(Service):
         self._listeningPort: Optional[IListeningPort] = None
         self._failure: Optional[Failure] = None
         self._started: Optional[Deferred[None]] = None
-        self._waiters: List[Deferred[IListeningPort]] = []
+        self._waiters: Waiters[IListeningPort] = Waiters()
 
     def startService(self) -> None:
         """Start listening.  A failure (the port is taken...) is logged at
@@ -625,30 +625,25 @@ class FastAGIService(Service):
 
     def _listened(self, port: IListeningPort) -> None:
         self._listeningPort = port
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.callback(port)
+        self._waiters.fire(port)
 
     def _notListening(self, reason: Failure) -> None:
         log.error("FastAGI service cannot listen on %s:%d: %s", self.interface or "*",
                   self.port, reason.getErrorMessage())
         self._failure = reason
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.errback(reason)
+        self._waiters.fail(reason)
 
     def whenListening(self) -> Deferred[IListeningPort]:
         """A new Deferred firing with the listening port once the service
-        listens; it fails if the service could not listen, or is not running."""
+        listens; it fails if the service could not listen, or is not running.
+        Cancelling it stops waiting."""
         if self._listeningPort is not None:
             return defer.succeed(self._listeningPort)
         if self._failure is not None:
             return defer.fail(self._failure)
         if not self.running:
             return defer.fail(RuntimeError("the FastAGI service is not running"))
-        waiter: Deferred[IListeningPort] = Deferred()
-        self._waiters.append(waiter)
-        return waiter
+        return self._waiters.wait()
 
     def stopService(self) -> Deferred[None]:
         """Stop listening, then finish the calls in progress; fires once all

@@ -1,4 +1,5 @@
-"""The arguments of AGI commands: times, escape digits, numbers, keyword aliases.
+"""The arguments of AGI commands: times, escape digits, numbers, keyword
+aliases, and the command lines made from them, kept for reuse.
 
 Private to :mod:`starpy.agi`; :data:`Digits` is re-exported there.
 """
@@ -7,10 +8,13 @@ from __future__ import annotations
 import functools
 import math
 import time as _time
-from typing import Any, Callable, Sequence, TypeVar, Union, cast
+from typing import Any, Callable, Dict, Sequence, Tuple, TypeVar, Union, cast
+
+from starpy.codec.agi import AGI_BUFFER_SMALL
 
 __all__ = ["Digits", "DEFAULT_DATETIME_FORMAT", "keywordAliases", "toMilliseconds",
-           "digitsArgument", "epochSeconds", "decimalArgument"]
+           "digitsArgument", "epochSeconds", "decimalArgument", "LINES", "LINES_KEPT",
+           "FITS_EVERY_ASTERISK", "plainArguments"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -95,3 +99,28 @@ def decimalArgument(value: float) -> str:
     if number.is_integer():
         return str(int(number))
     return repr(number)
+
+
+#: The command lines the command methods made, by ``(command, arguments)``,
+#: with their bytes (see ``AGISession._command``): the same few lines
+#: are sent over and over, and quoting and checking each again cost 9% of
+#: a W3 command (1,000 reference sessions in ``bench/w3_driver.py``: 1,056
+#: to 967 M instructions, bench/RESULTS.md).  Only lines of plain
+#: arguments (``str`` and ``int``) whose bytes fit every Asterisk's command
+#: buffer; emptied when full, so it never holds more than ``LINES_KEPT``.
+LINES: Dict[Tuple[str, Tuple[Any, ...]], Tuple[str, bytes]] = {}
+LINES_KEPT = 1024
+
+#: The longest command bytes (newline included) that every Asterisk reads
+#: as one command (:func:`maxCommandBytes <starpy.codec.agi.maxCommandBytes>` is 2047 or 8191).
+FITS_EVERY_ASTERISK = AGI_BUFFER_SMALL - 1
+
+
+def plainArguments(arguments: Tuple[Any, ...]) -> bool:
+    """Whether every argument is exactly a ``str`` or an ``int`` (not a
+    bool nor a float, which are equal to ints and quoted otherwise)."""
+    for argument in arguments:
+        kind = argument.__class__
+        if kind is not str and kind is not int:
+            return False
+    return True

@@ -7,22 +7,50 @@ the commands that play, say, record and recognise are in
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Union
+import logging
+from typing import Any, Callable, Dict, List, Optional, Sequence, Type, TypeVar, Union
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.agi._arguments import decimalArgument, keywordAliases
-from starpy.agi._results import databaseValue, failUnless, resultInt, upstreamText, valueOrNone, variableValue
+from starpy.agi._results import (
+    AGIResponse,
+    databaseValue,
+    failUnless,
+    resultInt,
+    upstreamText,
+    valueOrNone,
+    variableValue,
+)
+from starpy.agi._sequence import InSequence
 from starpy.codec.agi import AGIReply, Argument
 
 __all__ = ["ChannelCommands"]
 
+log = logging.getLogger("starpy.agi")
+
+_T = TypeVar("_T")
+
 
 class ChannelCommands:
     """ANSWER, HANGUP, EXEC, GOSUB, the variables, AstDB and the dialplan
-    position (see :class:`AGISession <starpy.agi.AGISession>`)."""
+    position, ``sendCommand`` and ``jumpOnError`` (see
+    :class:`AGISession <starpy.agi.AGISession>`)."""
+
+    #: The environment (the session's).
+    variables: Dict[str, str]
+
+    def finish(self) -> None:
+        """End the session (the transport's)."""
+        raise NotImplementedError
+
+    @property
+    def channelName(self) -> str:
+        """How logs name the session (the session's)."""
+        raise NotImplementedError
 
     def _command(self, convert: Optional[Callable[[AGIReply], Any]], command: str,
                  *arguments: Argument, failOnMinusOne: bool = True) -> Deferred[Any]:
@@ -30,6 +58,27 @@ class ChannelCommands:
         through *convert* (the session's; see
         :class:`AGISession <starpy.agi.AGISession>`)."""
         raise NotImplementedError
+
+    @keywordAliases(command="commandString")
+    def sendCommand(self, commandString: str, *arguments: Argument) -> Deferred[AGIResponse]:
+        """Send a command and return its checked reply.
+
+        This is upstream StarPy's ``sendCommand(commandString)``: a whole
+        command line (``'GET VARIABLE "X"'``) is sent as it is.  Given
+        *arguments*, *commandString* is the command's words
+        (``"SPEECH SET"``) and each argument is quoted as Asterisk needs.
+        ``command=`` is accepted as an alias of ``commandString=``.
+
+        :return: a Deferred firing with an :class:`AGIResponse <starpy.agi.AGIResponse>`:
+            upstream's string (the reply after ``200 result=``), which also
+            holds the parsed reply.  It fails with
+            :class:`AGICommandFailure <starpy.error.AGICommandFailure>` on ``result=-1``
+            (upstream fired with ``"-1"``; its helper
+            :meth:`checkFailure <starpy.agi.AGISession.checkFailure>` then
+            raised the same error), and as described in the
+            :mod:`starpy.agi` docstring for the other replies.
+        """
+        return self._command(AGIResponse, commandString, *arguments)
 
     def answer(self) -> Deferred[int]:
         """ANSWER: answer the channel.
@@ -276,3 +325,43 @@ class ChannelCommands:
         if level is None:
             return self._command(resultInt, "VERBOSE", message, failOnMinusOne=False)
         return self._command(resultInt, "VERBOSE", message, int(level), failOnMinusOne=False)
+
+    def jumpOnError(
+        self,
+        reason: Failure,
+        difference: int = 100,
+        forErrors: Union[None, Type[BaseException], Sequence[Type[BaseException]]] = None,
+    ) -> Deferred[List[Any]]:
+        """Errback: on error, jump to the original priority + *difference* and finish.
+
+        Add it to the Deferred of a whole AGI operation
+        (``d.addErrback(agi.jumpOnError, 100)``).  It sets the context,
+        extension and priority back to the ones of the environment, with the
+        priority moved by *difference*, then finishes the session (the
+        session is finished even if setting them fails).
+
+        :param forErrors: an exception class or a sequence of them; other
+            failures are passed on untouched (no jump).
+        :return: a Deferred firing with the results of the three SET
+            commands and of the finish (``None``), as upstream StarPy's did,
+            or failing with the first one's failure.
+        """
+        if forErrors:
+            if isinstance(forErrors, type):
+                reason.trap(forErrors)
+            else:
+                reason.trap(*forErrors)
+        log.info("%s: jumping %+d priorities on error: %s", self.channelName, difference,
+                 reason.getErrorMessage())
+        sequence = InSequence()
+        sequence.append(self.setContext, self.variables["agi_context"])
+        sequence.append(self.setExtension, self.variables["agi_extension"])
+        sequence.append(self.setPriority, int(self.variables["agi_priority"]) + difference)
+
+        def finishAnyway(result: _T) -> _T:
+            self.finish()
+            if isinstance(result, list):
+                result.append(None)
+            return result
+
+        return sequence().addBoth(finishAnyway)

@@ -11,22 +11,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from contextlib import contextmanager
-from typing import (
-    Any,
-    Callable,
-    Deque,
-    Dict,
-    Iterator,
-    List,
-    Optional,
-    Sequence,
-    Set,
-    Tuple,
-    Type,
-    TypeVar,
-    Union,
-    cast,
-)
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple, cast
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -36,51 +21,17 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy._idioms import OneShot, Waiters, defaultReactor
-from starpy.agi._arguments import keywordAliases
+from starpy.agi._arguments import FITS_EVERY_ASTERISK, LINES, LINES_KEPT, keywordAliases, plainArguments
 from starpy.agi._commands import ChannelCommands
 from starpy.agi._mediacommands import MediaCommands
 from starpy.agi._queue import DEAD_SAFE_COMMANDS, CommandQueue, QueuedCommand
-from starpy.agi._results import AGIResponse, UpstreamResultHelpers, maskReply
-from starpy.agi._sequence import InSequence
-from starpy.codec.agi import (
-    AGI_BUFFER_SMALL,
-    AGIReply,
-    Argument,
-    encodeCommandLine,
-    formatCommand,
-    maxCommandBytes,
-)
+from starpy.agi._results import UpstreamResultHelpers, maskReply
+from starpy.codec.agi import AGIReply, Argument, encodeCommandLine, formatCommand, maxCommandBytes
 from starpy.trace import WireTracer
 
-__all__ = ["AGISession", "LINES", "LINES_KEPT"]
+__all__ = ["AGISession"]
 
 log = logging.getLogger("starpy.agi")
-
-_T = TypeVar("_T")
-
-#: The command lines the command methods made, by ``(command, arguments)``,
-#: with their bytes (see :meth:`AGISession._command`): the same few lines
-#: are sent over and over, and quoting and checking each again cost 9% of
-#: a W3 command (1,000 reference sessions in ``bench/w3_driver.py``: 1,056
-#: to 967 M instructions, bench/RESULTS.md).  Only lines of plain
-#: arguments (``str`` and ``int``) whose bytes fit every Asterisk's command
-#: buffer; emptied when full, so it never holds more than ``LINES_KEPT``.
-LINES: Dict[Tuple[str, Tuple[Any, ...]], Tuple[str, bytes]] = {}
-LINES_KEPT = 1024
-
-#: The longest command bytes (newline included) that every Asterisk reads
-#: as one command (:func:`maxCommandBytes <starpy.codec.agi.maxCommandBytes>` is 2047 or 8191).
-_FITS_EVERY_ASTERISK = AGI_BUFFER_SMALL - 1
-
-
-def _plainArguments(arguments: Tuple[Any, ...]) -> bool:
-    """Whether every argument is exactly a ``str`` or an ``int`` (not a
-    bool nor a float, which are equal to ints and quoted otherwise)."""
-    for argument in arguments:
-        kind = argument.__class__
-        if kind is not str and kind is not int:
-            return False
-    return True
 
 
 class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
@@ -481,26 +432,6 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
 
     # -- commands ------------------------------------------------------------------
 
-    @keywordAliases(command="commandString")
-    def sendCommand(self, commandString: str, *arguments: Argument) -> Deferred[AGIResponse]:
-        """Send a command and return its checked reply.
-
-        This is upstream StarPy's ``sendCommand(commandString)``: a whole
-        command line (``'GET VARIABLE "X"'``) is sent as it is.  Given
-        *arguments*, *commandString* is the command's words
-        (``"SPEECH SET"``) and each argument is quoted as Asterisk needs.
-        ``command=`` is accepted as an alias of ``commandString=``.
-
-        :return: a Deferred firing with an :class:`AGIResponse <starpy.agi.AGIResponse>`:
-            upstream's string (the reply after ``200 result=``), which also
-            holds the parsed reply.  It fails with
-            :class:`AGICommandFailure <starpy.error.AGICommandFailure>` on ``result=-1``
-            (upstream fired with ``"-1"``; its helper :meth:`checkFailure`
-            then raised the same error), and as described in the
-            :mod:`starpy.agi` docstring for the other replies.
-        """
-        return self._command(AGIResponse, commandString, *arguments)
-
     def _command(
         self,
         convert: Optional[Callable[[AGIReply], Any]],
@@ -518,8 +449,15 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
             cached = LINES.get(key)
         except TypeError:  # an argument that is not hashable (formatCommand says why)
             cached = None
-        if cached is not None and arguments and not _plainArguments(arguments):
-            cached = None  # True or 1.0 where the line was made for 1
+        if cached is not None:
+            # True or 1.0 where the line was made for 1: plainArguments,
+            # inlined (855 to 853 M instructions over 1,000 W3 sessions in
+            # bench/w3_driver.py).
+            for argument in arguments:
+                kind = argument.__class__
+                if kind is not str and kind is not int:
+                    cached = None
+                    break
         data: Optional[bytes]
         if cached is not None:
             line, data = cached
@@ -552,8 +490,8 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
                 failure = Failure()
                 self._remember(line, "(no reply: %s)" % (failure.getErrorMessage(),))
                 return defer.fail(failure)
-            if (data is not None and len(data) <= _FITS_EVERY_ASTERISK and self._plainLines
-                    and _plainArguments(arguments)):
+            if (data is not None and len(data) <= FITS_EVERY_ASTERISK and self._plainLines
+                    and plainArguments(arguments)):
                 if len(LINES) >= LINES_KEPT:
                     LINES.clear()
                 LINES[key] = (line, data)
@@ -644,43 +582,3 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         if self._waits is not None:
             self._waits.discard(waiting)
         waiting.callback(0)
-
-    def jumpOnError(
-        self,
-        reason: Failure,
-        difference: int = 100,
-        forErrors: Union[None, Type[BaseException], Sequence[Type[BaseException]]] = None,
-    ) -> Deferred[List[Any]]:
-        """Errback: on error, jump to the original priority + *difference* and finish.
-
-        Add it to the Deferred of a whole AGI operation
-        (``d.addErrback(agi.jumpOnError, 100)``).  It sets the context,
-        extension and priority back to the ones of the environment, with the
-        priority moved by *difference*, then finishes the session (the
-        session is finished even if setting them fails).
-
-        :param forErrors: an exception class or a sequence of them; other
-            failures are passed on untouched (no jump).
-        :return: a Deferred firing with the results of the three SET
-            commands and of the finish (``None``), as upstream StarPy's did,
-            or failing with the first one's failure.
-        """
-        if forErrors:
-            if isinstance(forErrors, type):
-                reason.trap(forErrors)
-            else:
-                reason.trap(*forErrors)
-        log.info("%s: jumping %+d priorities on error: %s", self.channelName, difference,
-                 reason.getErrorMessage())
-        sequence = InSequence()
-        sequence.append(self.setContext, self.variables["agi_context"])
-        sequence.append(self.setExtension, self.variables["agi_extension"])
-        sequence.append(self.setPriority, int(self.variables["agi_priority"]) + difference)
-
-        def finishAnyway(result: _T) -> _T:
-            self.finish()
-            if isinstance(result, list):
-                result.append(None)
-            return result
-
-        return sequence().addBoth(finishAnyway)
