@@ -49,9 +49,8 @@ def runHandler(agi: "AGISession", mainFunction: Handler) -> Deferred[bool]:
 
     If the function raises or its Deferred (or coroutine) fails, the
     session's :meth:`failureReport <starpy.agi.AGISession.failureReport>`
-    is logged as one ERROR entry on the transport's logger
-    (:attr:`AGISession.handlerLog <starpy.agi.AGISession.handlerLog>`) and
-    the session is finished.  If it returns a Deferred or is a coroutine, the session is
+    is logged as one ERROR entry on the transport's logger (the session's
+    ``handlerLog``) and the session is finished.  If it returns a Deferred or is a coroutine, the session is
     finished when that completes.  A plain return value leaves the session
     open: such a handler finishes it itself (StarPy's callback style).
 

@@ -136,7 +136,8 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         The line goes out now if no command is in flight, else after the
         ones before it.  The Deferred fires with the final :class:`AGIReply
         <starpy.codec.agi.AGIReply>` of that command (any code:
-        :meth:`sendCommand` interprets it), and fails with
+        :meth:`sendCommand <starpy.agi._commands.ChannelCommands.sendCommand>`
+        interprets it), and fails with
         :class:`AGIHangup <starpy.error.AGIHangup>` if the session has ended
         or been finished (nothing is sent then) or ends first.  What happens
         to a command queued before a hangup is the transport's
