@@ -7,7 +7,7 @@ upstream StarPy's did).
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Deque, Dict, List, Optional, Tuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Deque, Dict, List, Optional, Tuple, TypeVar
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -69,9 +69,11 @@ def runHandler(agi: "AGISession", mainFunction: Handler) -> Deferred[bool]:
         if not isinstance(result, Coroutine):
             return defer.succeed(True)
         result = Deferred.fromCoroutine(result)
-    # Module functions with the session as argument, not two closures per call.
-    return cast("Deferred[bool]", result.addCallbacks(
-        _handlerDone, _handlerFailed, callbackArgs=(agi,), errbackArgs=(agi,)))
+    # Module functions with the session as argument, not two closures per
+    # call, and no cast() call at run time.
+    done: Deferred[bool] = result.addCallbacks(
+        _handlerDone, _handlerFailed, callbackArgs=(agi,), errbackArgs=(agi,))
+    return done
 
 
 def _handlerDone(ignored: object, agi: "AGISession") -> bool:
