@@ -263,6 +263,8 @@ class CommandQueue:
     def dropWaiting(self, reason: str) -> None:
         """Fail the waiting commands (not the one in flight) with
         :class:`AGIHangup <starpy.error.AGIHangup>` (*reason*)."""
+        if not self._waiting:
+            return  # the usual finish: nothing waits
         waiting = list(self._waiting)
         self._waiting.clear()
         for command in waiting:
@@ -279,15 +281,16 @@ class CommandQueue:
         self.closed = True
         if self._timer is not None:
             self._stopDeadline()
-        pending: List[QueuedCommand] = []
-        if self.inFlight is not None:
-            pending.append(self.inFlight)
-            self.inFlight = None
-        pending.extend(self._waiting)
-        self._waiting.clear()
-        for command in pending:
-            if not command.deferred.called:
-                self._fail(command, error.AGIHangup(command.line, None, reason))
+        if self.inFlight is not None or self._waiting:
+            pending: List[QueuedCommand] = []
+            if self.inFlight is not None:
+                pending.append(self.inFlight)
+                self.inFlight = None
+            pending.extend(self._waiting)
+            self._waiting.clear()
+            for command in pending:
+                if not command.deferred.called:
+                    self._fail(command, error.AGIHangup(command.line, None, reason))
         self._transmit = _transmitNothing
         self._settle = self._expired = None
 
