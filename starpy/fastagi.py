@@ -272,6 +272,8 @@ class FastAGIProtocol(Protocol, AGISession):
         self.transport.write(data)  # type: ignore[union-attr]
 
     def _name(self) -> str:
+        # (The environment deadline's code names the session so; that code
+        # is to join the AMI deadline scheduler.)
         return self.channelName
 
     def abortSession(self, why: str) -> None:
