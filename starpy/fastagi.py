@@ -114,6 +114,9 @@ class FastAGIProtocol(Protocol, AGISession):
 
     :ivar tcpKeepAlive: whether :meth:`connectionMade` turns TCP keepalive
         on (where the transport supports it); ``True`` by default.
+
+    A subclass (classic AGI's) may override :meth:`environmentReceived`,
+    :meth:`protocolError` and :meth:`dropConnection`.
     """
 
     handlerLog = log
