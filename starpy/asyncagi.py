@@ -133,14 +133,14 @@ def _agiData(arguments: Sequence[Any]) -> str:
     """
     texts = [argument if isinstance(argument, str) else str(argument) for argument in arguments]
     if len(texts) > MAX_ORIGINATE_ARGUMENTS:
-        raise ValueError("AsyncAGI originate takes at most %d arguments (%d given): AGI()"
+        raise error.LocalProtocolError("AsyncAGI originate takes at most %d arguments (%d given): AGI()"
                          " leaves the rest unsplit" % (MAX_ORIGINATE_ARGUMENTS, len(texts)))
     data = appArguments(["agi:async"] + texts, "AsyncAGI argument")
     lines = "".join("agi_arg_%d: %s\n" % (number, text)
                     for number, text in enumerate(texts, 1)).encode("utf-8", "surrogateescape")
     encoded = len(quote(lines, safe=""))
     if len(lines) > ORIGINATE_ARGUMENTS_BUDGET or encoded > 2 * ORIGINATE_ARGUMENTS_BUDGET:
-        raise ValueError("AsyncAGI originate arguments take %d bytes of the AGI environment"
+        raise error.LocalProtocolError("AsyncAGI originate arguments take %d bytes of the AGI environment"
                          " (%d URL-encoded); at most %d (%d) fit: Asterisk would cut them"
                          % (len(lines), encoded, ORIGINATE_ARGUMENTS_BUDGET,
                             2 * ORIGINATE_ARGUMENTS_BUDGET))
@@ -217,7 +217,7 @@ class AsyncAGISession(AGISession):
         """
         size = len(encodeCommandLine(line)) - 1 + len(_COMMAND_HEADER)
         if size > MAX_LINE_BYTES:
-            raise ValueError(
+            raise error.LocalProtocolError(
                 "AsyncAGI command too long: its AMI line 'Command: ...' would be %d bytes, "
                 "and Asterisk reads AMI lines of at most %d bytes (%d with CRLF): %r..."
                 % (size, MAX_LINE_BYTES, MAX_LINE_BYTES + 2, line[:60]))
@@ -489,7 +489,7 @@ class AsyncAGIDispatcher(Service):
             return defer.fail(error.AMIConnectionLost("Originate", "not logged in"))
         tag = channelId or "starpy-%s" % (uuid.uuid4().hex,)
         if tag in self._waiters or tag in self.sessions:
-            return defer.fail(ValueError("channelId %r is already in use" % (tag,)))
+            return defer.fail(error.LocalProtocolError("channelId %r is already in use" % (tag,)))
         try:
             data = _agiData(arguments)
         except ValueError as e:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import pkgutil
-from typing import Callable
+from typing import Callable, List
 
 import pytest
+from twisted.python.failure import Failure
 
 import starpy
 from starpy import error
@@ -82,6 +84,8 @@ def test_remoteProtocolErrorIsTheBaseOfEveryPeerGarbageError() -> None:
 
 def _refusals() -> list[tuple[str, Callable[[], object]]]:
     from starpy import amiactions
+    from starpy.agi import _arguments as agiarguments
+    from starpy.codec import agi as agicodec
     from starpy.codec import ami as codec
 
     return [
@@ -98,6 +102,11 @@ def _refusals() -> list[tuple[str, Callable[[], object]]]:
         ("'=' in a variable name", lambda: amiactions.variableAssignment("A=B", "v")),
         ("unknown event class", lambda: amiactions.eventClassList(["calls"])),
         ("no event class", lambda: amiactions.eventClassList([])),
+        ("AGI argument with a line break", lambda: agicodec.formatCommand("VERBOSE", "a\nb")),
+        ("AGI argument not finite", lambda: agicodec.formatCommand("WAIT FOR DIGIT", math.inf)),
+        ("AGI line with NUL", lambda: agicodec.encodeCommandLine("NOOP a\x00b")),
+        ("AGI line too long", lambda: agicodec.encodeCommandLine("NOOP " + "x" * 9000, 8191)),
+        ("AGI time not finite", lambda: agiarguments.toMilliseconds(math.nan)),
     ]
 
 
@@ -144,3 +153,20 @@ def test_peerGarbageIsARemoteProtocolError() -> None:
         parser.feed(b"Event: " + b"x" * 100)
     with pytest.raises(error.RemoteProtocolError):
         parseReplyLine("hello there")
+
+
+def test_agiRefusalsAndGarbageResultsAreSplitToo() -> None:
+    """The AGI side splits the same way: a result upstream's helpers cannot
+    read is the peer's (AGIReplyError); a command that cannot be written is
+    the application's."""
+    from starpy.fastagi import FastAGIProtocol
+
+    agi = FastAGIProtocol()
+    with pytest.raises(error.AGIReplyError, match="unexpected RECORD FILE result"):
+        agi.onRecordingComplete("200 result=0 garbage")
+    with pytest.raises(error.AGIReplyError, match="unexpected STREAM FILE result"):
+        agi.onStreamingComplete("200 result=0 garbage")
+    refused: List[Failure] = []
+    agi.sendCommand("VERBOSE", "a\nb").addErrback(refused.append)
+    assert refused[0].check(error.LocalProtocolError)
+    assert "line break" in refused[0].getErrorMessage()

@@ -16,6 +16,7 @@ from twisted.internet.testing import StringTransport
 
 from starpy import asyncagi, manager
 from starpy.amiactions import appArgument, appArguments, variableAssignment
+from starpy.error import LocalProtocolError
 from starpy.testing.agi import SimulatedChannel
 from starpy.testing.appargs import separateAppArguments, variableValues
 from tests import asteriskami
@@ -201,9 +202,10 @@ def test_asyncagiArgumentLimits() -> None:
     dispatching, transport = dispatcher()
     tooMany = ["x"] * (asyncagi.MAX_ORIGINATE_ARGUMENTS + 1)
     refused = failure(dispatching.originate("Local/1@test", arguments=tooMany))
-    assert refused.check(ValueError)
+    assert refused.check(LocalProtocolError)  # the application's refusal (a ValueError)
     assert "at most 126 arguments (127 given)" in str(refused.value)
     refused = failure(dispatching.originate("Local/1@test", arguments=["x" * 501]))
+    assert refused.check(LocalProtocolError)
     assert "environment" in str(refused.value)
     refused = failure(dispatching.originate("Local/1@test", arguments=["é" * 170]))
     assert "URL-encoded" in str(refused.value)

@@ -11,6 +11,7 @@ import time as _time
 from typing import Any, Callable, Dict, Sequence, Tuple, TypeVar, Union, cast
 
 from starpy.codec.agi import AGI_BUFFER_SMALL
+from starpy.error import LocalProtocolError
 
 __all__ = ["Digits", "DEFAULT_DATETIME_FORMAT", "keywordAliases", "toMilliseconds",
            "digitsArgument", "epochSeconds", "decimalArgument", "LINES", "LINES_KEPT",
@@ -61,7 +62,7 @@ def toMilliseconds(seconds: float) -> int:
         return -1
     milliseconds = seconds * 1000
     if not math.isfinite(milliseconds):
-        raise ValueError("a time must be a finite number of seconds, not %r" % (seconds,))
+        raise LocalProtocolError("a time must be a finite number of seconds, not %r" % (seconds,))
     return int(round(milliseconds))
 
 
@@ -84,7 +85,7 @@ def epochSeconds(value: Any) -> int:
     if isinstance(value, _time.struct_time):
         return int(_time.mktime(value))
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("a time must be a finite number of seconds, not %r" % (value,))
+        raise LocalProtocolError("a time must be a finite number of seconds, not %r" % (value,))
     return int(value)
 
 
@@ -95,7 +96,7 @@ def decimalArgument(value: float) -> str:
     """
     number = float(value)
     if not math.isfinite(number):
-        raise ValueError("a number must be finite, not %r" % (value,))
+        raise LocalProtocolError("a number must be finite, not %r" % (value,))
     if number.is_integer():
         return str(int(number))
     return repr(number)

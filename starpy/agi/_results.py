@@ -313,7 +313,7 @@ class UpstreamResultHelpers:
                 return int(parts[0]), parts[1].strip("()"), int(parts[2].strip()[7:])
             except ValueError:
                 pass
-        raise ValueError("unexpected RECORD FILE result: %r" % (text,))
+        raise error.AGIReplyError("unexpected RECORD FILE result: %r" % (text,), reply=text)
 
     def onStreamingComplete(self, resultLine: Union[str, AGIReply],
                             skipMS: int = 0) -> Tuple[int, int]:
@@ -338,7 +338,7 @@ class UpstreamResultHelpers:
                         None, 200, "end position %d is the start position, result %d"
                         % (endpos, digit))
                 return digit, endpos
-        raise ValueError("unexpected STREAM FILE result: %r" % (text,))
+        raise error.AGIReplyError("unexpected STREAM FILE result: %r" % (text,), reply=text)
 
     def onControlStreamFileComplete(
         self, resultLine: Union[str, AGIReply]

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple, Union
 
-from starpy.error import AGIProtocolError, AGIReplyError
+from starpy.error import AGIProtocolError, AGIReplyError, LocalProtocolError
 
 __all__ = [
     "Argument",
@@ -668,7 +668,7 @@ def maxCommandBytes(version: Optional[str]) -> int:
 def _checkWords(command: str, count: int) -> None:
     words = len(command.split()) + count
     if words > MAX_WORDS:
-        raise ValueError(
+        raise LocalProtocolError(
             "%s with %d arguments has %d words; Asterisk keeps only the first %d"
             % (command, count, words, MAX_WORDS)
         )
@@ -693,11 +693,11 @@ def quoteArgument(value: Argument, name: str = "argument") -> str:
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError("%s must be text or a number, not %r" % (name, value))
     elif isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("%s must be a finite number, not %r" % (name, value))
+        raise LocalProtocolError("%s must be a finite number, not %r" % (name, value))
     else:
         text = str(value)
     if _FORBIDDEN.search(text):
-        raise ValueError(
+        raise LocalProtocolError(
             "%s holds a line break or NUL, which AGI cannot carry: %r" % (name, text)
         )
     if not text:
@@ -718,7 +718,7 @@ def formatCommand(command: str, *arguments: Argument) -> str:
         (``argument 2 of STREAM FILE``).
     """
     if not command.isprintable() or not command:
-        raise ValueError("invalid AGI command: %r" % (command,))
+        raise LocalProtocolError("invalid AGI command: %r" % (command,))
     if not arguments:
         return command
     if len(arguments) + (len(command) + 1) // 2 > MAX_WORDS:
@@ -745,13 +745,13 @@ def encodeCommandLine(line: str, maxBytes: Optional[int] = None) -> bytes:
         run its tail as another command.
     """
     if _FORBIDDEN.search(line):
-        raise ValueError("AGI command line holds a line break or NUL: %r" % (line[:200],))
+        raise LocalProtocolError("AGI command line holds a line break or NUL: %r" % (line[:200],))
     try:
         data = line.encode(ENCODING, _ERRORS) + b"\n"
     except UnicodeEncodeError as e:
-        raise ValueError("AGI command line cannot be encoded as UTF-8: %s" % (e,)) from None
+        raise LocalProtocolError("AGI command line cannot be encoded as UTF-8: %s" % (e,)) from None
     if maxBytes is not None and len(data) > maxBytes:
-        raise ValueError(
+        raise LocalProtocolError(
             "AGI command line too long: %d bytes with its newline, and Asterisk reads at "
             "most %d as one command (the rest would run as another command): %r..."
             % (len(data), maxBytes, line[:60])
