@@ -222,7 +222,7 @@ def test_agiReusedLinesStayWithinEachSessionsLimit() -> None:
         assert collect(new.agi.verbose(long)) == []
         assert new.take() == b'VERBOSE ' + long.encode() + b"\n"
         new.feed(b"200 result=1\n")
-        assert collect(old.agi.verbose(long)) == [ValueError] and old.take() == b""
+        assert collect(old.agi.verbose(long)) == [error.LocalProtocolError] and old.take() == b""
     assert not any(values == (long,) for _, values in agimodule._LINES)
 
 
