@@ -31,10 +31,11 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from starpy._idioms import notifyListener
 from starpy._logfailure import logFailure
 
 __all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames", "HandlerMonitor",
-           "Handle", "observe"]
+           "Handle", "HandleGroup", "observe"]
 
 log = logging.getLogger("starpy.manager")
 
@@ -94,17 +95,6 @@ class Registration:
         )
 
 
-class _Group:
-    """Several registrations made by one call, cancelled together."""
-
-    def __init__(self, registrations: List[Registration]) -> None:
-        self.registrations = registrations
-
-    def cancel(self) -> None:
-        for registration in self.registrations:
-            registration.cancel()
-
-
 class EventDispatcher:
     """Registrations of event handlers and the dispatch of events to them.
 
@@ -115,9 +105,12 @@ class EventDispatcher:
     maxCachedNames = 1024
 
     monitor: Optional["HandlerMonitor"] = None
-    """The :class:`HandlerMonitor` attached, or ``None`` (the default).  An
-    attached monitor replaces :meth:`dispatch` on this instance, so that a
-    dispatcher without one does exactly what it always did."""
+    """The :class:`HandlerMonitor` attached, or ``None`` (the default).
+    :meth:`handlersFor` gives the monitor's
+    :meth:`wrap <HandlerMonitor.wrap>` of each registration when one is
+    attached, so that :meth:`dispatch` calls the handlers through it; the
+    loop in :meth:`dispatch` is the same with or without one, and costs
+    nothing more without."""
 
     def __init__(self) -> None:
         self._exact: Dict[str, List[Registration]] = {}
@@ -129,7 +122,7 @@ class EventDispatcher:
     def __len__(self) -> int:
         return sum(len(group) for group in self._exact.values()) + len(self._patterns)
 
-    def register(self, names: EventNames, handler: EventHandler) -> "Registration | _Group":
+    def register(self, names: EventNames, handler: EventHandler) -> "Registration | HandleGroup":
         """Call ``handler(protocol, event)`` for events matching *names*.
 
         *names* is an event name, a glob pattern, a list of those, or
@@ -143,7 +136,7 @@ class EventDispatcher:
         registrations = [self._add(name, handler) for name in names]
         if not registrations:
             raise ValueError("no event names given")
-        return _Group(registrations)
+        return HandleGroup(registrations)
 
     def _add(self, pattern: Optional[str], handler: EventHandler) -> Registration:
         if pattern is not None and (not isinstance(pattern, str) or not pattern):
@@ -237,13 +230,11 @@ class EventDispatcher:
         if not self._changeObservers:
             return
         for observer in list(self._changeObservers):
-            try:
-                observer(self)
-            except Exception:
-                log.exception("event registration observer %r failed", observer)
+            notifyListener(log, "event registration observer", observer, self)
 
     def handlersFor(self, name: str) -> Tuple[Registration, ...]:
-        """The registrations an event named *name* goes to, in registration order."""
+        """The registrations an event named *name* goes to, in registration
+        order (each wrapped by the :attr:`monitor`, if one is attached)."""
         # The cache is keyed by the name as given (Asterisk spells each event
         # name one way), so a hit costs no lower(): on the reference W1
         # benchmark (bench/RESULTS.md) that was 10% of dispatch.
@@ -254,10 +245,20 @@ class EventDispatcher:
             found.extend(r for r in self._patterns if r.matches(lowerName))
             if len(found) > 1:
                 found.sort(key=lambda r: r._order)
+            if self.monitor is not None:
+                wrap = self.monitor.wrap
+                found = [wrap(registration, name) for registration in found]
             if len(self._cache) >= self.maxCachedNames:
                 self._cache.clear()
             cached = self._cache[name] = tuple(found)
         return cached
+
+    def setMonitor(self, monitor: Optional["HandlerMonitor"]) -> None:
+        """Call the handlers through *monitor* from the next event on
+        (``None``: directly again).  :meth:`HandlerMonitor.attach` and
+        :meth:`HandlerMonitor.detach` use this."""
+        self.monitor = monitor
+        self._cache.clear()
 
     def dispatch(self, protocol: object, event: Any) -> None:
         """Deliver *event* (a Message with an ``event`` key) to its handlers."""
@@ -265,7 +266,9 @@ class EventDispatcher:
         if name is None:
             return
         # handlersFor's hit, inlined: 697 to 691 M instructions over 12,000
-        # reference W1 events (bench/RESULTS.md).
+        # reference W1 events (bench/RESULTS.md).  A HandlerMonitor wraps the
+        # registrations in handlersFor, not here: this loop is the W1 hot
+        # path, with or without one (bench/w1_driver.py).
         handlers = self._cache.get(name)
         if handlers is None:
             handlers = self.handlersFor(name)
@@ -329,8 +332,8 @@ class HandlerMonitor:
         self._failureObservers: List[Callable[[str, EventHandler], Any]] = []
 
     def attach(self, dispatcher: "EventDispatcher") -> None:
-        """Time *dispatcher*'s handlers from now on (its ``dispatch`` is
-        replaced on that instance; other dispatchers are untouched).
+        """Time *dispatcher*'s handlers from the next event on (other
+        dispatchers are untouched).
 
         :raises ValueError: another monitor is attached to it.
         """
@@ -338,20 +341,12 @@ class HandlerMonitor:
             return
         if dispatcher.monitor is not None:
             raise ValueError("%r already has a monitor" % (dispatcher,))
-
-        def dispatch(protocol: object, event: Any) -> None:
-            name = event.get("event")
-            if name is not None:
-                self._dispatch(dispatcher.handlersFor(name), protocol, event, name)
-
-        dispatcher.monitor = self
-        dispatcher.dispatch = dispatch  # type: ignore[method-assign]
+        dispatcher.setMonitor(self)
 
     def detach(self, dispatcher: "EventDispatcher") -> None:
         """Stop timing *dispatcher*'s handlers (if this monitor was on it)."""
         if dispatcher.monitor is self:
-            dispatcher.monitor = None
-            del dispatcher.dispatch
+            dispatcher.setMonitor(None)
 
     def onSlow(self, observer: Callable[[str, EventHandler, float], Any]) -> "Handle":
         """Call ``observer(eventName, handler, seconds)`` for each slow call;
@@ -363,35 +358,17 @@ class HandlerMonitor:
         :class:`Handle`'s ``cancel()`` removes the observer."""
         return observe(self._failureObservers, observer)
 
-    def _dispatch(self, registrations: Tuple[Registration, ...], protocol: object,
-                  event: Any, name: str) -> None:
-        timer = self.timer
-        for registration in registrations:
-            if not registration.active:
-                continue
-            handler = registration.handler
-            started = timer()
-            try:
-                result = handler(protocol, event)
-            except Exception:
-                log.exception("AMI event handler %r failed on event %s", handler, name)
-                self._checkTime(timer() - started, name, handler)
-                self._failed(name, handler)
-                continue
-            self._checkTime(timer() - started, name, handler)
-            if isinstance(result, defer.Deferred):
-                result.addErrback(self._deferredFailed, handler, name)
-
-    def _deferredFailed(self, failure: Failure, handler: EventHandler, name: str) -> None:
-        _logHandlerFailure(failure, handler, name)
-        self._failed(name, handler)
+    def wrap(self, registration: Registration, name: str) -> Registration:
+        """What an attached dispatcher calls for *registration* on events
+        named *name*: a stand-in whose ``handler`` times the call and tells
+        this monitor's observers of a failure, then lets the dispatcher log
+        it as always (the stand-in's ``repr`` is the handler's, so the log
+        names the application's handler)."""
+        return _Monitored(registration, _TimedHandler(self, registration.handler, name))
 
     def _failed(self, name: str, handler: EventHandler) -> None:
         for observer in list(self._failureObservers):
-            try:
-                observer(name, handler)
-            except Exception:
-                log.exception("handler failure observer %r failed", observer)
+            notifyListener(log, "handler failure observer", observer, name, handler)
 
     def _checkTime(self, seconds: float, name: str, handler: EventHandler) -> None:
         if seconds <= self.threshold:
@@ -408,10 +385,61 @@ class HandlerMonitor:
                         " %.3f s; said at most once per %g s per handler)",
                         handler, seconds, name, self.threshold, self.interval)
         for observer in list(self._slowObservers):
-            try:
-                observer(name, handler, seconds)
-            except Exception:
-                log.exception("slow handler observer %r failed", observer)
+            notifyListener(log, "slow handler observer", observer, name, handler, seconds)
+
+
+class _TimedHandler:
+    """A handler called through a :class:`HandlerMonitor`."""
+
+    __slots__ = ("monitor", "handler", "name")
+
+    def __init__(self, monitor: HandlerMonitor, handler: EventHandler, name: str) -> None:
+        self.monitor = monitor
+        self.handler = handler
+        self.name = name
+
+    def __call__(self, protocol: object, event: Any) -> Any:
+        monitor, handler, name = self.monitor, self.handler, self.name
+        started = monitor.timer()
+        try:
+            result = handler(protocol, event)
+        except Exception:
+            monitor._checkTime(monitor.timer() - started, name, handler)
+            monitor._failed(name, handler)
+            raise  # logged by the dispatcher
+        monitor._checkTime(monitor.timer() - started, name, handler)
+        if isinstance(result, defer.Deferred):
+            result.addErrback(self._deferredFailed)
+        return result
+
+    def _deferredFailed(self, failure: Failure) -> Failure:
+        self.monitor._failed(self.name, self.handler)
+        return failure  # logged by the dispatcher's errback
+
+    def __repr__(self) -> str:
+        return repr(self.handler)
+
+
+class _Monitored(Registration):
+    """A registration as a monitored dispatcher sees it: its handler is
+    timed, and it is active as long as the registration is."""
+
+    __slots__ = ("registration",)
+
+    def __init__(self, registration: Registration, handler: _TimedHandler) -> None:
+        # Registration's own __init__ is not wanted: nothing is registered.
+        self.registration = registration
+        self.handler = handler
+        self.pattern = registration.pattern
+
+    # Read through to the registration, so that one cancelled during a
+    # dispatch is skipped in that dispatch, as without a monitor.
+    @property
+    def active(self) -> bool:  # type: ignore[override]
+        return self.registration.active
+
+    def cancel(self) -> None:
+        self.registration.cancel()
 
 
 class Handle:
@@ -443,6 +471,36 @@ class Handle:
 
     def __repr__(self) -> str:
         return "<Handle%s>" % ("" if self.active else " cancelled",)
+
+
+class HandleGroup(Handle):
+    """Several registrations made by one call, undone together: what
+    :meth:`EventDispatcher.register` returns for a list of names, and what
+    any StarPy object making several registrations at once may return.
+
+    :ivar handles: the registrations (anything with ``cancel()``), emptied
+        once cancelled.
+    """
+
+    def __init__(self, handles: Iterable[Any]) -> None:
+        self.handles: List[Any] = list(handles)
+        super().__init__(self._cancelAll)
+
+    @property
+    def registrations(self) -> List[Any]:
+        """The same as :attr:`handles` (this group's first name)."""
+        return self.handles
+
+    def _cancelAll(self) -> None:
+        handles, self.handles = self.handles, []
+        for handle in handles:
+            handle.cancel()
+
+    def __repr__(self) -> str:
+        return "<HandleGroup of %d%s>" % (len(self.handles), "" if self.active else " cancelled")
+
+
+_Group = HandleGroup  # its first, private, name
 
 
 def observe(observers: List[Any], observer: Any) -> Handle:

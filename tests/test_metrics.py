@@ -264,26 +264,60 @@ def test_handlerFailuresCounted(loggedErrors: LoggedErrors) -> None:
 
 def test_dispatchWithoutAMonitorIsUntouched() -> None:
     dispatcher = dispatch.EventDispatcher()
-    assert dispatcher.monitor is None and "dispatch" not in vars(dispatcher)
-    calls: List[int] = []
+    assert dispatcher.monitor is None
+    wrapped: List[str] = []
 
     class Counting(dispatch.HandlerMonitor):
-        def _dispatch(self, *args: Any) -> None:
-            calls.append(1)
-            super()._dispatch(*args)
+        def wrap(self, registration: dispatch.Registration,
+                 name: str) -> dispatch.Registration:
+            wrapped.append(name)
+            return super().wrap(registration, name)
 
     seen: List[str] = []
-    dispatcher.register(None, lambda p, e: seen.append(e["event"]))
+    registration = dispatcher.register(None, lambda p, e: seen.append(e["event"]))
     dispatcher.dispatch(None, Message([("Event", "A")]))
+    # Without a monitor the registrations themselves are dispatched to.
+    assert dispatcher.handlersFor("A") == (registration,)
     monitor = Counting()
     monitor.attach(dispatcher)
     with pytest.raises(ValueError, match="already has a monitor"):
         dispatch.HandlerMonitor().attach(dispatcher)
     dispatcher.dispatch(None, Message([("Event", "B")]))
+    dispatcher.dispatch(None, Message([("Event", "B")]))
+    (standIn,) = dispatcher.handlersFor("B")
+    assert standIn is not registration and standIn.active
+    assert repr(standIn.handler) == repr(registration.handler)
     monitor.detach(dispatcher)
-    assert "dispatch" not in vars(dispatcher)  # the class's dispatch again
     dispatcher.dispatch(None, Message([("Event", "C")]))
-    assert seen == ["A", "B", "C"] and calls == [1]
+    assert dispatcher.monitor is None and dispatcher.handlersFor("B") == (registration,)
+    # Wrapped once per event name resolved, not per event.
+    assert seen == ["A", "B", "B", "C"] and wrapped == ["B"]
+
+
+def test_monitoredDispatchSkipsRegistrationsCancelledMeanwhile(
+        loggedErrors: LoggedErrors) -> None:
+    monitor = dispatch.HandlerMonitor()
+    failures: List[Tuple[str, Any]] = []
+    monitor.onFailure(lambda name, handler: failures.append((name, handler)))
+    dispatcher = dispatch.EventDispatcher()
+    monitor.attach(dispatcher)
+    seen: List[str] = []
+
+    def first(protocol: Any, event: Any) -> None:
+        seen.append("first")
+        second.cancel()
+        raise RuntimeError("first failed")
+
+    def broken(protocol: Any, event: Any) -> None:
+        seen.append("second")
+
+    dispatcher.register("Hangup", first)
+    second = dispatcher.register("Hangup", broken)
+    dispatcher.dispatch(None, Message([("Event", "Hangup")]))
+    assert seen == ["first"] and failures == [("Hangup", first)]
+    (logged,) = loggedErrors.flush(RuntimeError)
+    # The log names the application's handler, not the monitor's stand-in.
+    assert logged.message == "AMI event handler %r failed on event Hangup" % (first,)
 
 
 def test_monitorArgumentsChecked() -> None:
