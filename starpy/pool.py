@@ -54,9 +54,10 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error, manager
+from starpy._idioms import Waiters, notifyListener
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
-from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle
+from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
 from starpy.error import NoServerReady  # defined there; exported here too
 from starpy.eventfilter import CombinedRegistrations
 from starpy.interfaces import IAMIEventSource
@@ -174,7 +175,7 @@ class PoolServer(service.Service):
         self._booted = False
         self._current: Optional[AMIProtocol] = None
         self._bootCall: Optional[IDelayedCall] = None
-        self._waiters: List[defer.Deferred[AMIProtocol]] = []
+        self._waiters: Waiters[AMIProtocol] = Waiters()
         self.amiService.onLogin(self._loggedIn)
         self.amiService.onLoginFailed(self._loginFailed)
         self._forwarding = self.amiService.registerEvent(None, self._forward)
@@ -210,11 +211,9 @@ class PoolServer(service.Service):
         previous, self._state = self._state, state
         self._since = self.clock.seconds()
         if state == LOGGED_IN:
-            waiters, self._waiters = self._waiters, []
             ami = self._current
             assert ami is not None
-            for waiter in waiters:
-                waiter.callback(ami)
+            self._waiters.fire(ami)
         self._pool._stateChanged(self.status, previous)
 
     def _connecting(self) -> None:
@@ -291,8 +290,7 @@ class PoolServer(service.Service):
             return defer.succeed(current)
         if not self.running:
             return defer.fail(NoServerReady(None, "server %s is not running" % (self.name,)))
-        waiter: defer.Deferred[AMIProtocol] = defer.Deferred(self._waiters.remove)
-        self._waiters.append(waiter)
+        waiter = self._waiters.wait()
         if timeout is not None:
             name = self.name
 
@@ -314,9 +312,7 @@ class PoolServer(service.Service):
         self._stopBootWait()
         self._current = None
         self._booted = False
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.errback(NoServerReady(None, "server %s stopped" % (self.name,)))
+        self._waiters.fail(NoServerReady(None, "server %s stopped" % (self.name,)))
         self._setState(STOPPED)
         return self.amiService.stopService()
 
@@ -461,23 +457,14 @@ class AMIPool(service.MultiService):
         ``cancel()`` removes the observer."""
         if not callable(observer):
             raise TypeError("observer must be callable, not %r" % (observer,))
-        self._stateObservers.append(observer)
-
-        def remove() -> None:
-            if observer in self._stateObservers:
-                self._stateObservers.remove(observer)
-
-        return Handle(remove)
+        return observe(self._stateObservers, observer)
 
     def _stateChanged(self, status: ServerStatus, previous: str) -> None:
         log.info("AMI server %s: %s -> %s%s", status.name, previous, status.state,
                  "" if status.lastError is None or status.state != DOWN
                  else " (%s)" % (status.lastError,))
         for observer in list(self._stateObservers):
-            try:
-                observer(status, previous)
-            except Exception:
-                log.exception("AMI pool state observer %r failed", observer)
+            notifyListener(log, "AMI pool state observer", observer, status, previous)
 
     # -- waiting -----------------------------------------------------------
 

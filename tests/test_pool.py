@@ -373,6 +373,45 @@ def test_observerHandlesAndAFailingObserver(loggedErrors: LoggedErrors) -> None:
     assert heard == [pool.CONNECTING, pool.BOOTING, pool.LOGGED_IN]
 
 
+def test_cancelledWhenReadyIsForgotten() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.endpoints["pbx1"].refuse = True
+    fleet.pool.startService()
+    fleet.pump()
+    server = fleet.pool.server("pbx1")
+    kept = fleet.pool.whenReady("pbx1")
+    for _n in range(3):
+        cancelled = fleet.pool.whenReady("pbx1")
+        cancelled.cancel()
+        assert failure(cancelled).check(defer.CancelledError)
+    timedOut = fleet.pool.whenReady("pbx1", timeout=1.0)
+    fleet.advance(1.0)
+    assert failure(timedOut).check(error.AMITimeout)
+    assert len(server._waiters) == 1  # only the one still waiting
+    fleet.stop()
+    assert failure(kept).check(pool.NoServerReady) and len(server._waiters) == 0
+
+
+def test_aStateObserversFailedDeferredIsLogged(loggedErrors: LoggedErrors) -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    heard: List[str] = []
+
+    def later(status: pool.ServerStatus, previous: str) -> defer.Deferred[None]:
+        heard.append(status.state)
+        return defer.fail(RuntimeError("observer failed later"))
+
+    fleet.pool.onStateChange(later)
+    fleet.pool.startService()
+    fleet.pump()
+    assert heard == [pool.CONNECTING, pool.BOOTING, pool.LOGGED_IN]
+    logged = loggedErrors.flush(RuntimeError)
+    assert len(logged) == 3 and logged[0].message.startswith("AMI pool state observer")
+    fleet.stop()
+    loggedErrors.flush(RuntimeError)
+
+
 def test_badArgumentsAreRefusedBeforeAnythingChanges() -> None:
     fleet = Fleet()
     fleet.add("pbx1")
