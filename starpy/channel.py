@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from twisted.application.service import Service
 from twisted.internet import defer
@@ -53,10 +53,11 @@ from twisted.python.failure import Failure
 
 from starpy.callqueues import ParkedCall, Queue, QueuesAndParking
 from starpy.calls import Call, CallHandler, CallModel, CallSubscription
-from starpy.channelobjects import _PREFIXES, STATE_NAMES, Bridge, Channel
+from starpy.channelobjects import CHANNEL_PREFIXES, STATE_NAMES, Bridge, Channel
 from starpy.codec.ami import Message
 from starpy.error import ChannelHungUp, TrackerStopped
 from starpy.interfaces import IAMISession, clockOf
+from starpy.rebuild import RebuildMarks
 
 __all__ = [
     "Channel",
@@ -110,6 +111,14 @@ class ChannelTracker(Service):
         callers, members, answered / abandoned counts.
     :ivar parked: :class:`ParkedCall <starpy.callqueues.ParkedCall>` objects by
         ``(lot, space)``.
+    :ivar rebuildMarks: what changed while a :meth:`rebuild` runs
+        (:class:`RebuildMarks <starpy.rebuild.RebuildMarks>`).
+
+    The methods under "updates" (:meth:`addChannel`, :meth:`updateChannel`,
+    :meth:`removeChannel`, :meth:`matchWaiters`, :meth:`bridgeFor`,
+    :meth:`enterBridge`, :meth:`leaveBridge`, :meth:`dropBridge`) are how the
+    tracker changes itself; :mod:`starpy.rebuild` uses them too.
+    Applications feed events with :meth:`eventReceived` instead.
     """
 
     def __init__(self, ami: Any = None, clock: Any = None, maxHistory: int = 1000,
@@ -129,12 +138,7 @@ class ChannelTracker(Service):
         self._waiters: List[_ChannelWaiter] = []
         self._registration: Any = None
         self._removeObserver: Optional[Callable[[], None]] = None
-        self._rebuilding = 0
-        self._goneDuringRebuild: Set[str] = set()
-        # Bridges created or destroyed, channels that entered or left a
-        # bridge, while a rebuild runs: its listings do not undo them.
-        self._bridgesTouched: Set[str] = set()
-        self._movedDuringRebuild: Set[str] = set()
+        self.rebuildMarks = RebuildMarks()
         # Channels a BridgeMerge moved, and the bridge they were moved from.
         self._mergedFrom: Dict[str, str] = {}
         # Channels merged into a bridge, that then left the bridge they came
@@ -192,7 +196,7 @@ class ChannelTracker(Service):
         self._byName.clear()
         waiters, self._waiters = self._waiters, []
         for channel in channels:
-            channel._stopped()
+            channel.trackerStopped()
         for waiter in waiters:
             waiter.deferred.errback(TrackerStopped("channel tracker stopped"))
 
@@ -337,32 +341,32 @@ class ChannelTracker(Service):
 
     def _otherEvent(self, event: Message) -> None:
         touched: List[Channel] = []
-        for prefix in _PREFIXES:
+        for prefix in CHANNEL_PREFIXES:
             uniqueid = event.get(prefix + "uniqueid")
             if uniqueid is None:
                 continue
             channel = self.channels.get(uniqueid)
             if channel is not None and (prefix or "channelstate" in event):
-                self._updateChannel(channel, event, prefix)
+                self.updateChannel(channel, event, prefix)
                 touched.append(channel)
             elif channel is not None:
                 touched.append(channel)
         for channel in touched:
-            channel._notify(event)
-            self._checkWaiters(channel)
+            channel.notifySubscribers(event)
+            self.matchWaiters(channel)
 
     def _event(self, event: Message) -> Optional[Channel]:
         """Update the channel of *event* (no prefix) and return it."""
         uniqueid = event.get("uniqueid")
         channel = self.channels.get(uniqueid) if uniqueid is not None else None
         if channel is not None and "channelstate" in event:
-            self._updateChannel(channel, event)
+            self.updateChannel(channel, event)
         return channel
 
     def _after(self, channel: Optional[Channel], event: Message) -> None:
         if channel is not None:
-            channel._notify(event)
-            self._checkWaiters(channel)
+            channel.notifySubscribers(event)
+            self.matchWaiters(channel)
 
     def _onNewchannel(self, event: Message) -> None:
         uniqueid = event.get("uniqueid")
@@ -370,8 +374,8 @@ class ChannelTracker(Service):
             return
         channel = self.channels.get(uniqueid)
         if channel is None:
-            channel = self._add(uniqueid, event.get("channel", ""), event)
-        self._updateChannel(channel, event)
+            channel = self.addChannel(uniqueid, event.get("channel", ""), event)
+        self.updateChannel(channel, event)
         self._after(channel, event)
 
     def _onHangupRequest(self, event: Message) -> None:
@@ -385,8 +389,7 @@ class ChannelTracker(Service):
         uniqueid = event.get("uniqueid")
         if uniqueid is None:
             return
-        if self._rebuilding:
-            self._goneDuringRebuild.add(uniqueid)
+        self.rebuildMarks.channelGone(uniqueid)
         channel = self._event(event)
         if channel is None:
             return
@@ -394,8 +397,8 @@ class ChannelTracker(Service):
         if cause is not None and cause.lstrip("-").isdigit():
             channel.hangupCause = int(cause)
         channel.hangupCauseText = event.get("cause-txt", channel.hangupCauseText)
-        channel._notify(event)
-        self._remove(channel, event)
+        channel.notifySubscribers(event)
+        self.removeChannel(channel, event)
 
     def _onVarSet(self, event: Message) -> None:
         channel = self._event(event)
@@ -424,32 +427,31 @@ class ChannelTracker(Service):
     def _onBridgeCreate(self, event: Message) -> None:
         bridgeId = event.get("bridgeuniqueid")
         if bridgeId:
-            self._touched(bridgeId)
-            self._bridge(bridgeId)._update(event)
+            self.rebuildMarks.bridgeTouched(bridgeId)
+            self.bridgeFor(bridgeId).applyEvent(event)
 
     def _onBridgeEnter(self, event: Message) -> None:
         channel = self._event(event)
         bridgeId = event.get("bridgeuniqueid")
         if bridgeId:
-            bridge = self._bridge(bridgeId)
-            bridge._update(event)
+            bridge = self.bridgeFor(bridgeId)
+            bridge.applyEvent(event)
             if channel is not None:
-                if self._rebuilding:
-                    self._movedDuringRebuild.add(channel.uniqueid)
+                self.rebuildMarks.channelMoved(channel.uniqueid)
                 self._mergedFrom.pop(channel.uniqueid, None)
                 self._kickable.pop(channel.uniqueid, None)
-                self._enterBridge(channel, bridgeId)
+                self.enterBridge(channel, bridgeId)
         self._after(channel, event)
 
     def _onBridgeLeave(self, event: Message) -> None:
         channel = self._event(event)
         bridgeId = event.get("bridgeuniqueid")
-        if channel is not None and self._rebuilding:
-            self._movedDuringRebuild.add(channel.uniqueid)
+        if channel is not None:
+            self.rebuildMarks.channelMoved(channel.uniqueid)
         if channel is not None and channel.bridge is not None:
             merged = self._mergedFrom.pop(channel.uniqueid, None)
             if not bridgeId or channel.bridge.uniqueid == bridgeId:
-                self._leaveBridge(channel)
+                self.leaveBridge(channel)
             elif merged == bridgeId:
                 # A BridgeMerge moved it from the bridge it now leaves: either
                 # Asterisk moved it too (its BridgeEnter into the merged bridge
@@ -459,7 +461,7 @@ class ChannelTracker(Service):
                 self._kickable[channel.uniqueid] = channel.bridge.uniqueid
             # Otherwise a BridgeEnter elsewhere came first: it is already out.
         if bridgeId and bridgeId in self.bridges:
-            self.bridges[bridgeId]._update(event)
+            self.bridges[bridgeId].applyEvent(event)
         self._after(channel, event)
 
     def _onAttendedTransfer(self, event: Message) -> None:
@@ -473,7 +475,7 @@ class ChannelTracker(Service):
             if kicked is not None and channel is not None and channel.bridge is not None \
                     and channel.bridge.uniqueid == kicked:
                 self._mergedFrom.pop(uniqueid, None)
-                self._leaveBridge(channel)
+                self.leaveBridge(channel)
 
     def _onBridgeMerge(self, event: Message) -> None:
         """Every channel of the "from" bridge is now in the "to" bridge."""
@@ -481,25 +483,24 @@ class ChannelTracker(Service):
         toId = event.get("tobridgeuniqueid")
         if source is None or not toId:
             return
-        target = self._bridge(toId)
+        target = self.bridgeFor(toId)
         for key, attribute in (("tobridgetype", "type"), ("tobridgetechnology", "technology")):
             value = event.get(key)
             if value is not None:
                 setattr(target, attribute, value)
         for member in list(source.channels.values()):
-            self._enterBridge(member, target.uniqueid)
+            self.enterBridge(member, target.uniqueid)
             self._mergedFrom[member.uniqueid] = source.uniqueid
 
     def _onBridgeDestroy(self, event: Message) -> None:
         bridgeId = event.get("bridgeuniqueid", "")
-        self._touched(bridgeId)
-        self._dropBridge(bridgeId)
+        self.rebuildMarks.bridgeTouched(bridgeId)
+        self.dropBridge(bridgeId)
 
-    def _touched(self, bridgeId: str) -> None:
-        if self._rebuilding and bridgeId:
-            self._bridgesTouched.add(bridgeId)
+    # -- updates -----------------------------------------------------------------------
 
-    def _dropBridge(self, bridgeId: str) -> None:
+    def dropBridge(self, bridgeId: str) -> None:
+        """Forget the bridge *bridgeId*; its channels are in no bridge."""
         bridge = self.bridges.pop(bridgeId, None)
         if bridge is not None:
             for member in list(bridge.channels.values()):
@@ -507,9 +508,8 @@ class ChannelTracker(Service):
                     member.bridge = None
             bridge.channels.clear()
 
-    # -- bookkeeping -------------------------------------------------------------------
-
-    def _add(self, uniqueid: str, name: str, event: Optional[Message] = None) -> Channel:
+    def addChannel(self, uniqueid: str, name: str, event: Optional[Message] = None) -> Channel:
+        """A new live :class:`Channel` (from *event*, if given), in its call."""
         channel = Channel(uniqueid, name)
         self.channels[uniqueid] = channel
         if name:
@@ -518,14 +518,16 @@ class ChannelTracker(Service):
         if linkedid:
             channel.linkedid = linkedid
         if event is not None:
-            channel._update(event)
+            channel.applyEvent(event)
         self.callModel.channelAdded(channel)
         return channel
 
-    def _updateChannel(self, channel: Channel, event: Message, prefix: str = "") -> None:
+    def updateChannel(self, channel: Channel, event: Message, prefix: str = "") -> None:
+        """Update *channel* from the block of *event* under *prefix*, with
+        the indexes and calls that depend on it; fire its state waiters."""
         oldName = channel.name
         wasUp = channel.state == 6
-        channel._update(event, prefix)
+        channel.applyEvent(event, prefix)
         if channel.name != oldName:
             if self._byName.get(oldName) == channel.uniqueid:
                 del self._byName[oldName]
@@ -537,7 +539,7 @@ class ChannelTracker(Service):
                 self.callModel.linkedidChanged(channel, old)
         if channel.state == 6 and not wasUp and channel.uniqueid in self.channels:
             self.callModel.answered(channel)
-        channel._checkState()
+        channel.stateChanged()
 
     def _rename(self, channel: Channel, newName: str) -> None:
         if self._byName.get(channel.name) == channel.uniqueid:
@@ -545,37 +547,42 @@ class ChannelTracker(Service):
         channel.name = newName
         self._byName[newName] = channel.uniqueid
 
-    def _bridge(self, bridgeId: str) -> Bridge:
+    def bridgeFor(self, bridgeId: str) -> Bridge:
+        """The :class:`Bridge` *bridgeId*, made if new."""
         bridge = self.bridges.get(bridgeId)
         if bridge is None:
             bridge = self.bridges[bridgeId] = Bridge(bridgeId)
         return bridge
 
-    def _enterBridge(self, channel: Channel, bridgeId: str) -> None:
-        bridge = self._bridge(bridgeId)
+    def enterBridge(self, channel: Channel, bridgeId: str) -> None:
+        """Put *channel* in bridge *bridgeId* (out of any other)."""
+        bridge = self.bridgeFor(bridgeId)
         if channel.bridge is not None and channel.bridge is not bridge:
-            self._leaveBridge(channel)
+            self.leaveBridge(channel)
         bridge.channels[channel.uniqueid] = channel
         channel.bridge = bridge
 
-    def _leaveBridge(self, channel: Channel) -> None:
+    def leaveBridge(self, channel: Channel) -> None:
+        """Take *channel* out of its bridge."""
         bridge, channel.bridge = channel.bridge, None
         if bridge is not None:
             bridge.channels.pop(channel.uniqueid, None)
 
-    def _remove(self, channel: Channel, event: Optional[Message] = None) -> None:
-        """The channel hung up: release it from every index, then tell its waiters."""
+    def removeChannel(self, channel: Channel, event: Optional[Message] = None) -> None:
+        """The channel hung up (*event*: its ``Hangup``, if seen): release it
+        from every index, then tell its waiters."""
         self.channels.pop(channel.uniqueid, None)
         if self._byName.get(channel.name) == channel.uniqueid:
             del self._byName[channel.name]
-        self._leaveBridge(channel)
+        self.leaveBridge(channel)
         self._mergedFrom.pop(channel.uniqueid, None)
         self._kickable.pop(channel.uniqueid, None)
         self.callModel.channelGone(channel, event)
         self.queuesAndParking.channelGone(channel.uniqueid)
-        channel._hangup()
+        channel.markHungUp()
 
-    def _checkWaiters(self, channel: Channel) -> None:
+    def matchWaiters(self, channel: Channel) -> None:
+        """Fire the :meth:`whenChannel` waiters that the live *channel* matches."""
         if not self._waiters or channel.uniqueid not in self.channels:
             return
         for waiter in list(self._waiters):

@@ -1,6 +1,12 @@
 """The objects a :class:`ChannelTracker <starpy.channel.ChannelTracker>` keeps: channels and bridges.
 
 Import them from :mod:`starpy.channel`, where they have always been.
+
+The tracker updates them through the methods documented as "called by the
+tracker" (:meth:`Channel.applyEvent`, :meth:`Channel.stateChanged`,
+:meth:`Channel.notifySubscribers`, :meth:`Channel.markHungUp`,
+:meth:`Channel.trackerStopped`, :meth:`Bridge.applyEvent`); applications
+read the attributes and wait with the ``when*()`` methods.
 """
 from __future__ import annotations
 
@@ -9,9 +15,8 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tup
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
 
-from starpy._logfailure import logFailure
+from starpy._idioms import Waiters, notifyListener
 from starpy.codec.ami import Message
 from starpy.error import ChannelHungUp, TrackerStopped  # defined there; exported here too
 
@@ -27,8 +32,10 @@ STATE_NAMES: Dict[int, str] = {
 ChannelHandler = Callable[["Channel", Message], Any]
 """``handler(channel, event)`` of :meth:`Channel.subscribe`."""
 
-# Header prefixes under which events carry a channel block.
-_PREFIXES = ("", "dest", "localone", "localtwo")
+#: The header prefixes (lower case) under which AMI events carry a channel
+#: block: ``Uniqueid``, ``DestUniqueid``, ``LocalOneUniqueid``...
+CHANNEL_PREFIXES: Tuple[str, ...] = ("", "dest", "localone", "localtwo")
+_PREFIXES = CHANNEL_PREFIXES  # its first, private, name
 
 
 class _Subscription:
@@ -91,8 +98,9 @@ class Channel:
         self.hungUp = False
         self.hangupCause: Optional[int] = None
         self.hangupCauseText = ""
-        self._hangupWaiters: List[Deferred[Channel]] = []
-        self._stateWaiters: List[Tuple[str, Deferred[Channel]]] = []
+        self._hangupWaiters: Waiters[Channel] = Waiters()
+        # By the state waited for, in lower case.
+        self._stateWaiters: Dict[str, Waiters[Channel]] = {}
         self._subscriptions: List[_Subscription] = []
 
     def __repr__(self) -> str:
@@ -104,28 +112,27 @@ class Channel:
     def whenHungUp(self) -> Deferred["Channel"]:
         """A new Deferred firing with this channel once it has hung up (at once
         if it has).  Fails with :class:`TrackerStopped` if the tracker stops
-        first."""
+        first.  Cancel it to stop waiting."""
         if self.hungUp:
             return defer.succeed(self)
-        waiter: Deferred[Channel] = Deferred(self._forgetHangupWaiter)
-        self._hangupWaiters.append(waiter)
-        return waiter
+        return self._hangupWaiters.wait()
 
     def whenState(self, state: Union[str, int]) -> Deferred["Channel"]:
         """A new Deferred firing with this channel once it is in *state*
         (``'Up'``, ``'Ringing'``, any case, or a number such as 6); at once
         if it is.  Fails with :class:`ChannelHungUp` if the channel hangs up
         first (at once if it has), :class:`TrackerStopped` if the tracker
-        stops first."""
+        stops first.  Cancel it to stop waiting."""
         wanted = STATE_NAMES.get(state, str(state)) if isinstance(state, int) else state
         wanted = wanted.lower()
         if self.hungUp:
             return defer.fail(ChannelHungUp(self, "state %s" % (state,)))
         if self.stateDesc.lower() == wanted:
             return defer.succeed(self)
-        waiter: Deferred[Channel] = Deferred(self._forgetStateWaiter)
-        self._stateWaiters.append((wanted, waiter))
-        return waiter
+        waiters = self._stateWaiters.get(wanted)
+        if waiters is None:
+            waiters = self._stateWaiters[wanted] = Waiters()
+        return waiters.wait()
 
     def subscribe(self, names: Union[str, Iterable[str], None],
                   handler: ChannelHandler) -> _Subscription:
@@ -148,16 +155,12 @@ class Channel:
         self._subscriptions.append(subscription)
         return subscription
 
-    # -- internals -------------------------------------------------------------------
+    # -- called by the tracker ---------------------------------------------------------
 
-    def _forgetHangupWaiter(self, waiter: Deferred["Channel"]) -> None:
-        if waiter in self._hangupWaiters:
-            self._hangupWaiters.remove(waiter)
-
-    def _forgetStateWaiter(self, waiter: Deferred["Channel"]) -> None:
-        self._stateWaiters = [(s, w) for s, w in self._stateWaiters if w is not waiter]
-
-    def _update(self, event: Message, prefix: str = "") -> None:
+    def applyEvent(self, event: Message, prefix: str = "") -> None:
+        """Take the channel block of *event* under *prefix* (one of
+        :data:`CHANNEL_PREFIXES`): name, state, caller ID, connected line,
+        dialplan place.  Called by the tracker."""
         get = event.get
         name = get(prefix + "channel")
         if name:
@@ -178,17 +181,20 @@ class Channel:
         if priority is not None and priority.isdigit():
             self.priority = int(priority)
 
-    def _checkState(self) -> None:
+    def stateChanged(self) -> None:
+        """Fire the :meth:`whenState` waiters of the state the channel is in
+        now.  Called by the tracker after each update."""
         if not self._stateWaiters:
             return
-        current = self.stateDesc.lower()
-        ready = [w for s, w in self._stateWaiters if s == current]
-        if ready:
-            self._stateWaiters = [(s, w) for s, w in self._stateWaiters if s != current]
-            for waiter in ready:
-                waiter.callback(self)
+        waiters = self._stateWaiters.pop(self.stateDesc.lower(), None)
+        if waiters is not None:
+            waiters.fire(self)
 
-    def _notify(self, event: Message) -> None:
+    def notifySubscribers(self, event: Message) -> None:
+        """Give *event* to the :meth:`subscribe` handlers that want its name;
+        one that raises or whose Deferred fails is logged (ERROR on
+        ``starpy.channel``) and the others still run.  Called by the
+        tracker once the channel is updated from *event*."""
         if not self._subscriptions:
             return
         name = event.get("event", "").lower()
@@ -197,34 +203,28 @@ class Channel:
                 continue
             if subscription.names is not None and name not in subscription.names:
                 continue
-            try:
-                result = subscription.handler(self, event)
-            except Exception:
-                log.exception("channel event handler %r failed on %s", subscription.handler, name)
-                continue
-            if isinstance(result, Deferred):
-                result.addErrback(_logFailure, subscription.handler)
+            notifyListener(log, "channel %s handler" % (name,), subscription.handler, self,
+                           event)
 
-    def _hangup(self) -> None:
+    def markHungUp(self) -> None:
+        """The channel hung up: end the subscriptions, fire the
+        :meth:`whenHungUp` waiters, fail the :meth:`whenState` ones with
+        :class:`ChannelHungUp`.  Called by the tracker."""
         self.hungUp = True
         self._subscriptions = []
-        hangupWaiters, self._hangupWaiters = self._hangupWaiters, []
-        stateWaiters, self._stateWaiters = self._stateWaiters, []
-        for waiter in hangupWaiters:
-            waiter.callback(self)
-        for wanted, stateWaiter in stateWaiters:
-            stateWaiter.errback(ChannelHungUp(self, "state %s" % (wanted,)))
+        stateWaiters, self._stateWaiters = self._stateWaiters, {}
+        self._hangupWaiters.fire(self)
+        for wanted, waiters in stateWaiters.items():
+            waiters.fail(ChannelHungUp(self, "state %s" % (wanted,)))
 
-    def _stopped(self) -> None:
+    def trackerStopped(self) -> None:
+        """The tracker stopped: end the subscriptions, fail every waiter with
+        :class:`TrackerStopped`.  Called by the tracker."""
         self._subscriptions = []
-        hangupWaiters, self._hangupWaiters = self._hangupWaiters, []
-        stateWaiters, self._stateWaiters = self._stateWaiters, []
-        for waiter in hangupWaiters + [w for _, w in stateWaiters]:
-            waiter.errback(TrackerStopped("channel tracker stopped"))
-
-
-def _logFailure(reason: Failure, handler: ChannelHandler) -> None:
-    logFailure(log, reason, "channel event handler %r failed", handler)
+        stateWaiters, self._stateWaiters = self._stateWaiters, {}
+        self._hangupWaiters.fail(TrackerStopped("channel tracker stopped"))
+        for waiters in stateWaiters.values():
+            waiters.fail(TrackerStopped("channel tracker stopped"))
 
 
 class Bridge:
@@ -247,7 +247,9 @@ class Bridge:
     def __repr__(self) -> str:
         return "<Bridge %s: %s>" % (self.uniqueid, sorted(c.name for c in self.channels.values()))
 
-    def _update(self, event: Message) -> None:
+    def applyEvent(self, event: Message) -> None:
+        """Take the bridge's type, technology, creator and name from *event*.
+        Called by the tracker."""
         for key, attribute in (("bridgetype", "type"), ("bridgetechnology", "technology"),
                                ("bridgecreator", "creator"), ("bridgename", "name")):
             value = event.get(key)

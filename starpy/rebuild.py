@@ -38,9 +38,56 @@ from starpy.interfaces import currentConnection
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.channel import ChannelTracker
 
-__all__ = ["rebuild"]
+__all__ = ["rebuild", "RebuildMarks"]
 
 log = logging.getLogger("starpy.channel")
+
+
+class RebuildMarks:
+    """What changed while rebuilds run.  A rebuild's listings were taken
+    before these changes, so the changes win over them.  A
+    :class:`ChannelTracker <starpy.channel.ChannelTracker>` keeps one (its
+    ``rebuildMarks``) and marks in it from its event handlers; marks are
+    kept only while a rebuild runs, and dropped when the last one ends.
+
+    :ivar running: how many rebuilds run now.
+    :ivar gone: the Uniqueids of the channels that hung up meanwhile.
+    :ivar bridgesTouched: the bridges created or destroyed meanwhile.
+    :ivar moved: the channels that entered or left a bridge meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.gone: Set[str] = set()
+        self.bridgesTouched: Set[str] = set()
+        self.moved: Set[str] = set()
+
+    def begin(self) -> None:
+        """A rebuild starts."""
+        self.running += 1
+
+    def end(self) -> None:
+        """A rebuild ended; the last one to end drops the marks."""
+        self.running -= 1
+        if not self.running:
+            self.gone.clear()
+            self.bridgesTouched.clear()
+            self.moved.clear()
+
+    def channelGone(self, uniqueid: str) -> None:
+        """The channel *uniqueid* hung up."""
+        if self.running:
+            self.gone.add(uniqueid)
+
+    def channelMoved(self, uniqueid: str) -> None:
+        """The channel *uniqueid* entered or left a bridge."""
+        if self.running:
+            self.moved.add(uniqueid)
+
+    def bridgeTouched(self, bridgeId: str) -> None:
+        """The bridge *bridgeId* was created or destroyed."""
+        if self.running and bridgeId:
+            self.bridgesTouched.add(bridgeId)
 
 
 def rebuild(tracker: "ChannelTracker", ami: Any = None) -> Deferred["ChannelTracker"]:
@@ -55,44 +102,41 @@ def rebuild(tracker: "ChannelTracker", ami: Any = None) -> Deferred["ChannelTrac
         ami = currentConnection(tracker.ami)
     if ami is None:
         return defer.fail(error.AMIConnectionLost("CoreShowChannels", "not logged in"))
-    tracker._rebuilding += 1
+    marks = tracker.rebuildMarks
+    marks.begin()
     known = set(tracker.channels)
 
     def channelsListed(reply: List[Message]) -> Deferred[Any]:
         seen: Set[str] = set()
         for item in _items(reply):
             uniqueid = item.get("uniqueid")
-            if not uniqueid or uniqueid in tracker._goneDuringRebuild:
+            if not uniqueid or uniqueid in marks.gone:
                 continue
             seen.add(uniqueid)
             channel = tracker.channels.get(uniqueid)
             if channel is None:
-                channel = tracker._add(uniqueid, item.get("channel", ""), item)
-            tracker._updateChannel(channel, item)
+                channel = tracker.addChannel(uniqueid, item.get("channel", ""), item)
+            tracker.updateChannel(channel, item)
             application = item.get("application")
             if application is not None:
                 channel.application = application
                 channel.applicationData = item.get("applicationdata", "")
             bridgeId = item.get("bridgeid")
-            if uniqueid in tracker._movedDuringRebuild:
+            if uniqueid in marks.moved:
                 pass  # a BridgeEnter/BridgeLeave since the listing knows better
-            elif bridgeId and bridgeId not in tracker._bridgesTouched:
-                tracker._enterBridge(channel, bridgeId)
+            elif bridgeId and bridgeId not in marks.bridgesTouched:
+                tracker.enterBridge(channel, bridgeId)
             elif not bridgeId and channel.bridge is not None:
-                tracker._leaveBridge(channel)
-            tracker._checkWaiters(channel)
+                tracker.leaveBridge(channel)
+            tracker.matchWaiters(channel)
         for uniqueid in known - seen:
             gone = tracker.channels.get(uniqueid)
             if gone is not None:
-                tracker._remove(gone)
+                tracker.removeChannel(gone)
         return _bridges(tracker, ami)
 
     def done(result: Any) -> Any:
-        tracker._rebuilding -= 1
-        if not tracker._rebuilding:
-            tracker._goneDuringRebuild.clear()
-            tracker._bridgesTouched.clear()
-            tracker._movedDuringRebuild.clear()
+        marks.end()
         return result
 
     d: Deferred[Any] = ami.coreShowChannels()
@@ -100,22 +144,24 @@ def rebuild(tracker: "ChannelTracker", ami: Any = None) -> Deferred["ChannelTrac
 
 
 def _bridges(tracker: "ChannelTracker", ami: Any) -> Deferred[Any]:
+    touched = tracker.rebuildMarks.bridgesTouched
+
     def listed(reply: List[Message]) -> Deferred[Any]:
         listedIds: Set[str] = set()
         unsure: List[str] = []
         for item in _items(reply):
             bridgeId = item.get("bridgeuniqueid")
-            if not bridgeId or bridgeId in tracker._bridgesTouched:
+            if not bridgeId or bridgeId in touched:
                 continue
             listedIds.add(bridgeId)
-            bridge = tracker._bridge(bridgeId)
-            bridge._update(item)
+            bridge = tracker.bridgeFor(bridgeId)
+            bridge.applyEvent(item)
             count = number(item.get("bridgenumchannels"))
             if count is not None and count != len(bridge.channels):
                 unsure.append(bridgeId)
         for bridgeId in list(tracker.bridges):
-            if bridgeId not in listedIds and bridgeId not in tracker._bridgesTouched:
-                tracker._dropBridge(bridgeId)
+            if bridgeId not in listedIds and bridgeId not in touched:
+                tracker.dropBridge(bridgeId)
         infos = [ami.sendAction("BridgeInfo", {"BridgeUniqueid": bridgeId}).addCallbacks(
             _members, _failed, (tracker, bridgeId), errbackArgs=("BridgeInfo",))
             for bridgeId in unsure]
@@ -133,16 +179,17 @@ def _items(reply: List[Message]) -> List[Message]:
 
 
 def _members(reply: List[Message], tracker: "ChannelTracker", bridgeId: str) -> None:
-    if bridgeId in tracker._bridgesTouched or bridgeId not in tracker.bridges:
+    marks = tracker.rebuildMarks
+    if bridgeId in marks.bridgesTouched or bridgeId not in tracker.bridges:
         return
     complete = getattr(reply, "complete", None)
     if complete is not None:
-        tracker.bridges[bridgeId]._update(complete)
+        tracker.bridges[bridgeId].applyEvent(complete)
     for item in _items(reply):
         uniqueid = item.get("uniqueid", "")
         channel = tracker.channels.get(uniqueid)
-        if channel is not None and uniqueid not in tracker._movedDuringRebuild:
-            tracker._enterBridge(channel, bridgeId)
+        if channel is not None and uniqueid not in marks.moved:
+            tracker.enterBridge(channel, bridgeId)
 
 
 def _failed(reason: Failure, action: str) -> None:

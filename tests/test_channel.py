@@ -5,6 +5,7 @@ from typing import Any, Callable, List, Optional
 
 import pytest
 from twisted.internet import defer, task
+from twisted.internet.defer import CancelledError
 from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
@@ -146,6 +147,53 @@ def test_whenStateFailsIfTheChannelHangsUpFirst() -> None:
     assert len(ami.dispatcher) == 0
 
 
+def test_cancelledChannelWaitersAreForgotten() -> None:
+    ami = rawClient()
+    tracker = chan.ChannelTracker(ami)
+    tracker.start()
+    ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
+    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1", "4", "Ring")))
+    channel = tracker.channel("1.1")
+    assert channel is not None
+    kept = channel.whenState("up")
+    for waiting in [channel.whenHungUp(), channel.whenState("Up"), channel.whenState("Busy"),
+                    channel.whenHungUp()]:
+        waiting.cancel()
+        assert failure(waiting).check(CancelledError)
+    assert len(channel._hangupWaiters) == 0
+    assert {state: len(w) for state, w in channel._stateWaiters.items()} == {"up": 1, "busy": 0}
+    # A waiter that a callback of another cancels is not fired.
+    first, second = channel.whenHungUp(), channel.whenHungUp()
+
+    def cancelSecond(c: chan.Channel) -> chan.Channel:
+        second.cancel()
+        return c
+
+    first.addCallback(cancelSecond)
+    ami.dataReceived(event("Newstate", **block("PJSIP/1-1", "1.1")))
+    assert result(kept) is channel and "up" not in channel._stateWaiters
+    ami.dataReceived(event("Hangup", **block("PJSIP/1-1", "1.1"), Cause="16"))
+    assert result(first) is channel and failure(second).check(CancelledError)
+    tracker.stop()
+
+
+def test_aSubscribersFailedDeferredIsLogged(loggedErrors: LoggedErrors) -> None:
+    ami = rawClient()
+    tracker = chan.ChannelTracker(ami)
+    tracker.start()
+    ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
+    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1")))
+    channel = tracker.channel("1.1")
+    assert channel is not None
+    later: defer.Deferred[None] = defer.Deferred()
+    channel.subscribe("varset", lambda c, e: later)
+    ami.dataReceived(event("VarSet", **block("PJSIP/1-1", "1.1"), Variable="A", Value="1"))
+    later.errback(RuntimeError("subscriber failed later"))
+    (logged,) = loggedErrors.flush(RuntimeError)
+    assert logged.message.startswith("channel varset handler")
+    tracker.stop()
+
+
 def test_renameIsFollowed() -> None:
     ami = rawClient()
     tracker = chan.ChannelTracker(ami)
@@ -218,7 +266,7 @@ def test_failingSubscriberIsLoggedAndOthersRun(loggedErrors: LoggedErrors) -> No
     assert got == ["1"]
     logged = loggedErrors.flush(RuntimeError)  # broken() takes every event: both VarSets
     assert [str(e.exception) for e in logged] == ["subscriber bug"] * 2
-    assert all(e.message.endswith("failed on varset") for e in logged)
+    assert all(e.message == "channel varset handler %r failed" % (broken,) for e in logged)
     tracker.stop()
 
 
@@ -233,7 +281,7 @@ def test_rebuildFromCoreShowChannelsOnTheFake() -> None:
     tracker = chan.ChannelTracker(ami)
     tracker.start()
     # A channel we knew, that went away while we were not listening.
-    stale = tracker._add("9.9", "PJSIP/stale-1")
+    stale = tracker.addChannel("9.9", "PJSIP/stale-1")
     staleGone = stale.whenHungUp()
     server.addChannel("PJSIP/100-00000001", "1.1", application="Dial", data="PJSIP/200",
                       bridgeId="b-1", linkedid="1.1")
@@ -291,7 +339,7 @@ def test_hangupDuringRebuildIsNotUndone() -> None:
                            ListItems="0"))
     assert result(d) is tracker
     assert tracker.channels == {}
-    assert tracker._goneDuringRebuild == set()
+    assert tracker.rebuildMarks.gone == set() and tracker.rebuildMarks.running == 0
     tracker.stop()
 
 
@@ -377,7 +425,7 @@ def test_rebuildReadsBridgesAndCalls() -> None:
                                                                reactor=clock))
     tracker = chan.ChannelTracker(ami)
     tracker.start()
-    tracker._bridge("gone-bridge")  # destroyed while we were away
+    tracker.bridgeFor("gone-bridge")  # destroyed while we were away
     server.addChannel("Local/100@phones-00000001;1", "a-1", bridgeId="b-1", linkedid="a-1")
     server.addChannel("Local/100@phones-00000001;2", "a-2", linkedid="a-1")
     server.addChannel("Local/200@phones-00000002;1", "b-1", bridgeId="b-1", linkedid="a-1")
@@ -470,7 +518,7 @@ def test_bridgeEventsDuringARebuildWinOverItsListing() -> None:
     assert result(d) is tracker
     assert sorted(tracker.bridges) == ["new"]
     assert sorted(tracker.bridges["new"].channels) == ["1.1"]
-    assert tracker._bridgesTouched == set() and tracker._movedDuringRebuild == set()
+    assert tracker.rebuildMarks.bridgesTouched == set() and tracker.rebuildMarks.moved == set()
     tracker.stop()
 
 
