@@ -54,7 +54,7 @@ from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from starpy._logfailure import logFailure
+from starpy._idioms import Waiters, notifyListener
 from starpy.callrecords import Party, eventParty, fromEvent, number
 from starpy.codec.ami import Message
 from starpy.originate import outcomeName
@@ -165,7 +165,7 @@ class Call:
         self.dropped = 0
         self.joinedInto: Optional[Call] = None
         self.onHold: Dict[str, float] = {}
-        self._endWaiters: List[Deferred[Call]] = []
+        self._endWaiters: Waiters[Call] = Waiters()
 
     def __repr__(self) -> str:
         return "<Call %s: %s%s>" % (self.linkedid, sorted(c.name for c in self.channels.values()),
@@ -190,20 +190,14 @@ class Call:
         """A new Deferred firing with this call once every channel of it has
         hung up (at once if it has ended).  If the call is joined into
         another, it fires when that one ends, with that one.  Fails with
-        :class:`TrackerStopped <starpy.channel.TrackerStopped>` if the tracker stops first."""
+        :class:`TrackerStopped <starpy.channel.TrackerStopped>` if the tracker stops first.
+        Cancel it to stop waiting."""
         call = self
         while call.joinedInto is not None:
             call = call.joinedInto
         if call.ended is not None:
             return defer.succeed(call)
-
-        def cancel(waiter: Deferred[Call]) -> None:
-            if waiter in call._endWaiters:
-                call._endWaiters.remove(waiter)
-
-        waiter: Deferred[Call] = Deferred(cancel)
-        call._endWaiters.append(waiter)
-        return waiter
+        return call._endWaiters.wait()
 
 
 def _party(channel: "Channel") -> Party:
@@ -377,9 +371,7 @@ class CallModel:
         self._originateSeconds.clear()
         self._subscriptions = []
         for call in calls:
-            waiters, call._endWaiters = call._endWaiters, []
-            for waiter in waiters:
-                waiter.errback(reason)
+            call._endWaiters.fail(reason)
 
     def eventReceived(self, name: str, event: Message) -> None:
         """Make the records of one event (after the tracker updated its
@@ -441,8 +433,10 @@ class CallModel:
         survivor.dropped += absorbed.dropped
         self._trim(survivor)
         absorbed.joinedInto = survivor
-        survivor._endWaiters.extend(absorbed._endWaiters)
-        absorbed._endWaiters = []
+        if len(absorbed._endWaiters):
+            # Those waiting for the absorbed call wait for the survivor.
+            waiting = absorbed._endWaiters
+            survivor._endWaiters.wait().addCallbacks(waiting.fire, waiting.fail)
         self._record([survivor], "joined", {"linkedid": absorbed.linkedid,
                                             "into": survivor.linkedid})
 
@@ -469,9 +463,7 @@ class CallModel:
             while len(self.ended) > self.keepEnded:
                 self.ended.popitem(last=False)
         self._record([call], "end", {"duration": now - call.started}, now)
-        waiters, call._endWaiters = call._endWaiters, []
-        for waiter in waiters:
-            waiter.callback(call)
+        call._endWaiters.fire(call)
 
     def _trim(self, call: Call) -> None:
         excess = len(call.history) - self.maxHistory
@@ -496,14 +488,8 @@ class CallModel:
                 continue
             if subscription.kinds is not None and record.kind not in subscription.kinds:
                 continue
-            try:
-                result = subscription.handler(call, record)
-            except Exception:
-                log.exception("call record handler %r failed on %s", subscription.handler,
-                              record.kind)
-                continue
-            if isinstance(result, Deferred):
-                result.addErrback(_logFailure, subscription.handler, record.kind)
+            notifyListener(log, "call %s record handler" % (record.kind,), subscription.handler,
+                           call, record)
 
     def _callsOf(self, event: Message, prefixes: Iterable[str]) -> List[Call]:
         """The distinct live calls of the channels the event names."""
@@ -575,6 +561,3 @@ class CallModel:
             while len(self._early) > 1000:
                 self._early.popitem(last=False)
 
-
-def _logFailure(reason: Failure, handler: CallHandler, kind: str) -> None:
-    logFailure(log, reason, "call record handler %r failed on %s", handler, kind)

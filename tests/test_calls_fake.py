@@ -246,7 +246,7 @@ def test_stopFailsWhenEndedWaiters() -> None:
     assert len(call._endWaiters) == 1  # the cancelled one is forgotten
     tracker.stop()
     assert isinstance(failure(ended).value, chan.TrackerStopped)
-    assert call._endWaiters == []
+    assert len(call._endWaiters) == 0
 
 
 def test_readmeFollowingCallsSectionRuns() -> None:

@@ -12,7 +12,7 @@ from starpy.calls import Call, CallRecord
 from starpy.codec.ami import Message
 from starpy.testing.pytest_plugin import LoggedErrors
 
-from .deferreds import result
+from .deferreds import failure, result
 
 
 class Feed:
@@ -192,13 +192,29 @@ def test_queueAndParkingStateAreBounded() -> None:
     assert len(feed.tracker.parked) == 3
 
 
+def test_waitersOfAJoinedCallFailWhenTheTrackerStops() -> None:
+    feed = Feed()
+    feed.channel("PJSIP/a", "a", "a")
+    feed.channel("PJSIP/b", "b", "b")
+    first, second = feed.tracker.calls["a"], feed.tracker.calls["b"]
+    waiting, cancelled = second.whenEnded(), second.whenEnded()
+    cancelled.cancel()
+    assert failure(cancelled).check(defer.CancelledError)
+    feed("BridgeEnter", **block("PJSIP/b", "b", "a"), BridgeUniqueid="x")
+    assert second.joinedInto is first and len(second._endWaiters) == 1
+    feed.tracker.stop()
+    assert isinstance(failure(waiting).value, chan.TrackerStopped)
+    assert len(first._endWaiters) == len(second._endWaiters) == 0
+
+
 def test_aHandlerWhoseDeferredFailsIsLogged(loggedErrors: LoggedErrors) -> None:
     feed = Feed()
     feed.tracker.subscribeCalls("start", lambda call, record: defer.maybeDeferred(
         lambda: 1 / 0))
     feed.channel("PJSIP/1", "1")
     (logged,) = loggedErrors.flush(ZeroDivisionError)
-    assert logged.origin == "starpy.calls" and logged.message.endswith("failed on start")
+    assert logged.origin == "starpy.calls"
+    assert logged.message.startswith("call start record handler ")
     assert "Traceback" in logged.text and "1 / 0" in logged.text
     assert feed.kinds() == ["start"]
 
