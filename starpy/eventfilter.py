@@ -58,7 +58,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.codec.ami import MAX_LINE_BYTES
-from starpy.dispatch import EventDispatcher, Handle
+from starpy.dispatch import EventDispatcher, Handle, HandleGroup
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.manager import AMIProtocol
@@ -151,13 +151,7 @@ class CombinedRegistrations:
         return frozenset(names)
 
     def onChange(self, observer: Callable[[Any], Any]) -> Handle:
-        handles = [dispatcher.onChange(observer) for dispatcher in self.dispatchers]
-
-        def remove() -> None:
-            for handle in handles:
-                handle.cancel()
-
-        return Handle(remove)
+        return HandleGroup(dispatcher.onChange(observer) for dispatcher in self.dispatchers)
 
 
 class PushedFilter:

@@ -28,6 +28,7 @@ from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import fastagi, manager
+from starpy._idioms import defaultReactor
 from starpy._tls import tlsFileProblems, tlsUnavailable
 from starpy.agi import AGISession, Handler
 from starpy.appconfig import (
@@ -55,12 +56,6 @@ log = logging.getLogger("starpy.utilapplication")
 
 
 _Key = Tuple[Optional[str], Optional[str]]
-
-
-def _globalReactor() -> Any:
-    from twisted.internet import reactor
-
-    return reactor
 
 
 class AMISpecifier:
@@ -229,7 +224,7 @@ class AGISpecifier:
             (``port.getHost().port`` is the number, useful with ``port = 0``);
             it fails with ``twisted.internet.error.CannotListenError``.
         """
-        reactor = self.reactor if self.reactor is not None else _globalReactor()
+        reactor = self.reactor if self.reactor is not None else defaultReactor()
         d = fastagi.listenFastAGI(self.factory(mainFunction), self.port, self.interface,
                                   reactor=reactor, backlog=self.backlog)
 
@@ -294,7 +289,7 @@ class UtilApplication:
     @property
     def clock(self) -> IReactorTime:
         """The clock for timeouts (the reactor given, or the global one)."""
-        return cast(IReactorTime, self.reactor if self.reactor is not None else _globalReactor())
+        return cast(IReactorTime, self.reactor if self.reactor is not None else defaultReactor())
 
     # -- registration -----------------------------------------------------------
 

@@ -5,8 +5,9 @@ from typing import Any, List
 
 from twisted.internet.task import Clock
 
-from starpy import manager
-from starpy.dispatch import Handle
+from starpy import dispatch, manager
+from starpy.dispatch import Handle, HandleGroup
+from starpy.eventfilter import CombinedRegistrations
 from starpy.utilapplication import UtilApplication
 
 
@@ -18,6 +19,25 @@ def test_handleCancelsOnceAndIsCallable() -> None:
     handle.cancel()
     handle()                      # as the plain functions these used to be
     assert undone == [1] and not handle.active
+
+
+def test_oneHandleGroupForSeveralRegistrations() -> None:
+    dispatcher, other = dispatch.EventDispatcher(), dispatch.EventDispatcher()
+    group = dispatcher.register(["Hangup", "Newchannel"], lambda p, e: None)
+    assert isinstance(group, HandleGroup) and isinstance(group, Handle)
+    assert group.registrations == group.handles and len(group.handles) == 2
+    assert len(dispatcher) == 2
+    group()  # callable, as every Handle
+    group.cancel()
+    assert len(dispatcher) == 0 and not group.active and group.handles == []
+    # What the pool's combined registrations return is the same kind of group.
+    changes: List[Any] = []
+    observing = CombinedRegistrations([dispatcher, other]).onChange(changes.append)
+    assert isinstance(observing, HandleGroup) and len(observing.handles) == 2
+    other.register("Hangup", lambda p, e: None)
+    observing.cancel()
+    dispatcher.register("Hangup", lambda p, e: None)
+    assert changes == [other]
 
 
 def test_applicationRegistrationsReturnHandles(tmp_path: Any) -> None:
