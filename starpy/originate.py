@@ -16,8 +16,8 @@ code  what happened                       :func:`outcomeName`
 1     hung up before answering            ``'hung up'`` (Asterisk's code, not captured)
 ====  ==================================  =================
 
-:func:`originateCall` sends the Originate with a ``ChannelId`` (one is made
-up if none is given), times it on the tracker's clock, and fires with the
+:func:`originateCall` sends the Originate with a ``ChannelId`` (made by
+:func:`newChannelId` if none is given), times it on the tracker's clock, and fires with the
 :class:`Call <starpy.calls.Call>` that the originated channel belongs to, or fails
 with :class:`OriginateFailed` naming the outcome.
 """
@@ -44,16 +44,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from starpy.calls import Call
     from starpy.channel import ChannelTracker
 
-__all__ = ["OUTCOMES", "outcomeName", "OriginateFailed", "originateCall"]
-
-
+__all__ = ["OUTCOMES", "outcomeName", "OriginateFailed", "originateCall", "newChannelId"]
 
 _counter = itertools.count(1)
 _prefix = "starpy-%s" % (os.urandom(4).hex(),)
 
 
-def _newChannelId() -> str:
+def newChannelId() -> str:
+    """A ``ChannelId`` (the ``Uniqueid`` Asterisk gives the channel an
+    Originate makes) that no other channel has: ``starpy-<8 random hex
+    digits of this process>-<a counter>``, such as ``starpy-9f0c2a1e-17``.
+    StarPy makes one whenever it originates a channel it must find again
+    and the application gave none."""
     return "%s-%d" % (_prefix, next(_counter))
+
 
 
 def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
@@ -94,7 +98,7 @@ def originateCall(tracker: "ChannelTracker", channel: str, ami: Any = None,
     # Both spellings are checked against each other by originate() itself.
     uniqueid = kwargs.get("channelid") or kwargs.get("channelId")
     if uniqueid is None:
-        uniqueid = kwargs["channelid"] = _newChannelId()
+        uniqueid = kwargs["channelid"] = newChannelId()
     clock = tracker.clock
     began = clock.seconds()
     sent: Deferred[Message] = ami.originate(channel, asynchronous=True, **kwargs)

@@ -1,6 +1,7 @@
 """The call model event by event, with events built here (shapes as in the captures)."""
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -205,6 +206,15 @@ def test_waitersOfAJoinedCallFailWhenTheTrackerStops() -> None:
     feed.tracker.stop()
     assert isinstance(failure(waiting).value, chan.TrackerStopped)
     assert len(first._endWaiters) == len(second._endWaiters) == 0
+
+
+def test_newChannelIdIsUniqueAndNamesStarpy() -> None:
+    from starpy.originate import newChannelId
+
+    made = [newChannelId() for _n in range(1000)]
+    assert len(set(made)) == 1000
+    assert all(re.fullmatch(r"starpy-[0-9a-f]{8}-[0-9]+", m) for m in made)
+    assert len({m.rpartition("-")[0] for m in made}) == 1  # one prefix per process
 
 
 def test_aHandlerWhoseDeferredFailsIsLogged(loggedErrors: LoggedErrors) -> None:
