@@ -54,7 +54,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error, manager
-from starpy._idioms import Waiters, notifyListener
+from starpy._idioms import Waiters, defaultReactor, notifyListener
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
@@ -362,7 +362,7 @@ class AMIPool(service.MultiService):
     def _clockFor(self, factory: AMIFactory) -> IReactorTime:
         if self.clock is not None:
             return self.clock
-        clock: IReactorTime = factory._getReactor()
+        clock: IReactorTime = factory.reactor if factory.reactor is not None else defaultReactor()
         return clock
 
     def __repr__(self) -> str:
