@@ -389,6 +389,10 @@ def test_cancelledWhenReadyIsForgotten() -> None:
     fleet.advance(1.0)
     assert failure(timedOut).check(error.AMITimeout)
     assert len(server._waiters) == 1  # only the one still waiting
+    allIn = fleet.pool.whenAllLoggedIn()
+    assert len(server._waiters) == 2
+    allIn.cancel()
+    assert failure(allIn).check(defer.CancelledError) and len(server._waiters) == 1
     fleet.stop()
     assert failure(kept).check(pool.NoServerReady) and len(server._waiters) == 0
 
