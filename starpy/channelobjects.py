@@ -35,7 +35,6 @@ ChannelHandler = Callable[["Channel", Message], Any]
 #: The header prefixes (lower case) under which AMI events carry a channel
 #: block: ``Uniqueid``, ``DestUniqueid``, ``LocalOneUniqueid``...
 CHANNEL_PREFIXES: Tuple[str, ...] = ("", "dest", "localone", "localtwo")
-_PREFIXES = CHANNEL_PREFIXES  # its first, private, name
 
 
 class _Subscription:

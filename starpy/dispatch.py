@@ -500,9 +500,6 @@ class HandleGroup(Handle):
         return "<HandleGroup of %d%s>" % (len(self.handles), "" if self.active else " cancelled")
 
 
-_Group = HandleGroup  # its first, private, name
-
-
 def observe(observers: List[Any], observer: Any) -> Handle:
     """Add *observer* to *observers*; the returned :class:`Handle`'s
     ``cancel()`` removes it (StarPy's observer registrations all work so)."""
