@@ -275,6 +275,7 @@ def test_dispatchWithoutAMonitorIsUntouched() -> None:
 
     seen: List[str] = []
     registration = dispatcher.register(None, lambda p, e: seen.append(e["event"]))
+    assert isinstance(registration, dispatch.Registration)
     dispatcher.dispatch(None, Message([("Event", "A")]))
     # Without a monitor the registrations themselves are dispatched to.
     assert dispatcher.handlersFor("A") == (registration,)
