@@ -578,3 +578,20 @@ def test_aCallTheFakeOriginatesIsFollowed() -> None:
     connection.flush()
     assert result(gone) is channel and tracker.channels == {}
     tracker.stop()
+
+
+def test_rebuildAndTheTrackerUseNoOtherObjectsUnderscores() -> None:
+    """channel.py and rebuild.py change the tracker, its channels and bridges
+    through public methods only: any ``x._name`` is on ``self``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(chan.__file__).parent
+    found = []
+    for name in ("channel.py", "rebuild.py"):
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "self")):
+                found.append("%s:%d %s" % (name, node.lineno, ast.unparse(node)))
+    assert found == []
