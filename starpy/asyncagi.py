@@ -87,8 +87,10 @@ from starpy.codec.agi import (
     parseReplyText,
 )
 from starpy.codec.ami import MAX_LINE_BYTES, Message
+from starpy.dispatch import HandleGroup
 from starpy.error import AsyncAGIRejected  # defined there; exported here too
 from starpy.interfaces import IAMIConnection, clockOf, currentConnection
+from starpy.originate import newChannelId
 from starpy.trace import WireTracer
 
 __all__ = [
@@ -328,16 +330,6 @@ class AsyncAGISession(AGISession):
         self.sessionClosed(reason)
 
 
-class _Group:
-    def __init__(self, handles: List[Any]) -> None:
-        self.handles = handles
-
-    def cancel(self) -> None:
-        handles, self.handles = self.handles, []
-        for handle in handles:
-            handle.cancel()
-
-
 def _names(value: Union[str, Iterable[str], None]) -> Optional[FrozenSet[str]]:
     if value is None:
         return None
@@ -393,7 +385,7 @@ class AsyncAGIDispatcher(Service):
         self._byName: Dict[str, str] = {}
         self._commands: Dict[str, AsyncAGISession] = {}
         self._waiters: Dict[str, Deferred[AsyncAGISession]] = {}
-        self._registration: Optional[_Group] = None
+        self._registration: Optional[HandleGroup] = None
         self._watched: Dict[int, Deferred[None]] = {}
         self._prefix = "starpy-%s-" % (uuid.uuid4().hex[:12],)
         self._counter = itertools.count(1)
@@ -418,7 +410,7 @@ class AsyncAGIDispatcher(Service):
             ("Hangup", self._onHangup),
             ("Rename", self._onRename),
         )
-        self._registration = _Group([self.ami.registerEvent(name, handler)
+        self._registration = HandleGroup([self.ami.registerEvent(name, handler)
                                      for name, handler in handlers])
 
     def stopService(self) -> Deferred[None]:
@@ -487,7 +479,7 @@ class AsyncAGIDispatcher(Service):
         ami = self._currentProtocol()
         if ami is None:
             return defer.fail(error.AMIConnectionLost("Originate", "not logged in"))
-        tag = channelId or "starpy-%s" % (uuid.uuid4().hex,)
+        tag = channelId or newChannelId()
         if tag in self._waiters or tag in self.sessions:
             return defer.fail(error.LocalProtocolError("channelId %r is already in use" % (tag,)))
         try:

@@ -330,3 +330,19 @@ def test_statusVariableNames() -> None:
     with pytest.raises(ValueError, match="at most 99"):
         ami.status(variables=["V%d" % n for n in range(100)])
     assert transport.value() == b""
+
+
+def test_asyncagiOriginateNamesItsChannelWithTheOneChannelIdHelper() -> None:
+    """Without a channelId, AsyncAGI originate asks originate.newChannelId
+    for one, as every StarPy originate does."""
+    from starpy import originate
+
+    dispatching, transport = dispatcher()
+    waiting = dispatching.originate("Local/1@test")
+    (action,) = asteriskami.readActions(transport.value())
+    [channelId] = [line.split(b": ", 1)[1].decode() for line in action
+                   if line.lower().startswith(b"channelid: ")]
+    prefix = originate.newChannelId().rsplit("-", 1)[0]
+    assert channelId.startswith(prefix + "-")
+    waiting.cancel()
+    failure(waiting)
