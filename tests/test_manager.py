@@ -760,7 +760,7 @@ def test_deadlineQueueStaysBoundedBehindAStuckAction() -> None:
         d = client.ami.ping()
         client.reply(client.lastID(), ("Ping", "Pong"))
         result(d)
-    assert len(client.ami._deadlines) < 200
+    assert len(client.ami._actions.deadlines) < 200
     client.clock.advance(30.0)
     assert failure(stuck).check(error.AMITimeout)
     assert client.clock.getDelayedCalls() == []

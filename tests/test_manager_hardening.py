@@ -328,11 +328,11 @@ def test_answeredActionsOfDistinctTimeoutsLeaveNothingBehind() -> None:
         client.reply(client.lastID(), ("Ping", "Pong"))
         result(d)
     assert client.ami.pendingCount == 1
-    assert len(client.ami._deadlines) <= 2 * client.ami.pendingCount + 65
+    assert len(client.ami._actions.deadlines) <= 2 * client.ami.pendingCount + 65
     assert len(client.clock.getDelayedCalls()) == 1  # one timer per connection
     client.clock.advance(100_000.0)
     assert failure(stuck).value.timeout == 100_000.0
-    assert client.ami._deadlines == [] and client.clock.getDelayedCalls() == []
+    assert len(client.ami._actions.deadlines) == 0 and client.clock.getDelayedCalls() == []
 
 
 def test_manyPendingActionsKeepWhatTheyNeed() -> None:
@@ -342,7 +342,7 @@ def test_manyPendingActionsKeepWhatTheyNeed() -> None:
         d = client.ami.sendAction("Ping", timeout=float(number % 97))
         client.reply(client.lastID(), ("Ping", "Pong"))
         result(d)
-    assert len(client.ami._deadlines) <= 2 * 500 + 65
+    assert len(client.ami._actions.deadlines) <= 2 * 500 + 65
     client.clock.advance(600)
     assert all(failure(d).check(error.AMITimeout) for d in waiting)
 

@@ -42,7 +42,7 @@ def _timedActions(client: Client, seed: int, changeDefaultAt: int = -1) -> None:
     for index, when in fired.items():
         assert deadlines[index] <= when < deadlines[index] + 0.25, index
     assert client.clock.getDelayedCalls() == []
-    assert client.ami._deadlines == []
+    assert len(client.ami._actions.deadlines) == 0
 
 
 def test_defaultAndOtherTimeoutsEachExpireAtTheirDeadline() -> None:
