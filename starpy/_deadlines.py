@@ -125,14 +125,19 @@ class Deadlines(Generic[_D]):
             # Measured with callgrind on bench/w2_driver.py (bench/RESULTS.md).
             self._lastQueued = deadline
             queue = self._queue
-            while queue and queue[0].done:
-                queue.popleft()
+            if queue:
+                if queue[0].done:
+                    # Answered in order, as usual: drop them from the front.
+                    queue.popleft()
+                    while queue and queue[0].done:
+                        queue.popleft()
+                elif len(queue) > COMPACT_ABOVE and len(queue) > 2 * self._live():
+                    # An old entry still pending holds answered ones behind
+                    # it: drop them all (amortized O(1), as for the heap).
+                    live = [item for item in queue if not item.done]
+                    queue.clear()
+                    queue.extend(live)
             queue.append(entry)
-            if len(queue) > COMPACT_ABOVE and len(queue) > 2 * self._live():
-                # An old entry still pending holds answered ones behind it.
-                live = [item for item in queue if not item.done]
-                queue.clear()
-                queue.extend(live)
         else:
             heap = self._heap
             while heap and heap[0][2].done:

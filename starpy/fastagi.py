@@ -33,18 +33,15 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections import deque
 from typing import (
     Any,
     Callable,
-    Deque,
     Dict,
     Iterable,
     List,
     Mapping,
     Optional,
     Set,
-    Tuple,
     Union,
     cast,
 )
@@ -55,7 +52,6 @@ from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IAddress,
-    IDelayedCall,
     IListeningPort,
     IReactorTCP,
     IReactorTime,
@@ -64,6 +60,7 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.python.failure import Failure
 
 from starpy import error
+from starpy._deadlines import Deadline, Deadlines
 from starpy._idioms import Waiters, abortTransport, defaultReactor
 from starpy.agi import AGISession, Handler, InSequence, QueuedCommand, runHandler
 from starpy.codec.agi import (
@@ -106,9 +103,6 @@ class FastAGIProtocol(Protocol, AGISession):
     :param clock: for :meth:`wait <starpy.agi.AGISession.wait>`; the global reactor if ``None``.
     :param maxLineLength: the longest line accepted from Asterisk.
     :param maxEnvironmentLines: the most lines of the environment block.
-    :param environmentTimeout: seconds the peer has to send the whole
-        environment block before the connection is dropped (``None``: no
-        limit).
     :param commandTimeout: seconds each command may wait for its reply
         (:attr:`commandTimeout <starpy.agi.AGISession.commandTimeout>`); ``None``: no limit.
 
@@ -133,15 +127,12 @@ class FastAGIProtocol(Protocol, AGISession):
         clock: Optional[IReactorTime] = None,
         maxLineLength: int = DEFAULT_MAX_LINE_LENGTH,
         maxEnvironmentLines: int = DEFAULT_MAX_ENVIRONMENT_LINES,
-        environmentTimeout: Optional[float] = None,
         commandTimeout: Optional[float] = None,
     ) -> None:
         AGISession.__init__(self, clock, self._writeCommand)
         if commandTimeout is not None:
             self.commandTimeout = commandTimeout
-        self.environmentTimeout = environmentTimeout
         self.environmentSeen = False
-        self._environmentTimer: Optional[IDelayedCall] = None
         self.arguments: List[str] = []
         self.scriptPath = ""
         self.scriptQuery: Dict[str, List[str]] = {}
@@ -151,8 +142,11 @@ class FastAGIProtocol(Protocol, AGISession):
     # -- Twisted ----------------------------------------------------------------
 
     def connectionMade(self) -> None:
-        """Turn TCP keepalive on, start the clock on the environment block
-        if it has a time limit."""
+        """Turn TCP keepalive on.
+
+        The time limit on the environment block is the factory's
+        (:attr:`FastAGIFactory.environmentTimeout`): one timer for all its
+        connections."""
         if self.tcpKeepAlive:
             setKeepAlive = getattr(self.transport, "setTcpKeepAlive", None)
             if setKeepAlive is not None:
@@ -160,24 +154,13 @@ class FastAGIProtocol(Protocol, AGISession):
                     setKeepAlive(True)
                 except OSError as e:  # not a TCP socket after all
                     log.debug("%s: no TCP keepalive: %s", self.channelName, e)
-        if self.environmentTimeout is not None:
-            self._environmentTimer = self.clock.callLater(
-                self.environmentTimeout, self._environmentTimedOut)
 
-    def _environmentTimedOut(self, timeout: Optional[float] = None) -> None:
-        self._environmentTimer = None
+    def _environmentTimedOut(self, timeout: float) -> None:
+        """The factory's deadline for the environment block passed: drop the peer."""
         log.warning("%s: no complete AGI environment within %g s, dropping the connection",
-                    self._name(), timeout if timeout is not None else self.environmentTimeout)
-        transport = self.transport
-        if transport is not None:
-            abort = getattr(transport, "abortConnection", None)
-            (abort or transport.loseConnection)()
+                    self.channelName, timeout)
+        abortTransport(self.transport)
         self._endSession("no AGI environment in time")
-
-    def _stopEnvironmentTimer(self) -> None:
-        timer, self._environmentTimer = self._environmentTimer, None
-        if timer is not None and timer.active():
-            timer.cancel()
 
     def dataReceived(self, data: bytes) -> None:
         """Decode Asterisk's bytes and dispatch the events.
@@ -237,7 +220,6 @@ class FastAGIProtocol(Protocol, AGISession):
         """Fail the pending commands with AGIHangup and end the session."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: connection closed", self.channelName)
-        self._stopEnvironmentTimer()
         self._endSession(self.closedBeforeReply)
         factory = getattr(self, "factory", None)
         if isinstance(factory, FastAGIFactory):
@@ -274,11 +256,6 @@ class FastAGIProtocol(Protocol, AGISession):
             data = line.encode(ENCODING, "surrogateescape") + b"\n"
         self.transport.write(data)  # type: ignore[union-attr]
 
-    def _name(self) -> str:
-        # (The environment deadline's code names the session so; that code
-        # is to join the AMI deadline scheduler.)
-        return self.channelName
-
     def abortSession(self, why: str) -> None:
         """A command timed out: drop the connection, fail what waits."""
         self.finishing = True
@@ -306,11 +283,9 @@ class FastAGIProtocol(Protocol, AGISession):
         """The environment block is read: set :attr:`variables`,
         :attr:`arguments` and the script path, then call *onReady*."""
         self.environmentSeen = True
-        if self._environmentTimer is not None:
-            self._stopEnvironmentTimer()
         factory = getattr(self, "factory", None)
         if isinstance(factory, FastAGIFactory):
-            factory._environmentArrived()
+            factory._environmentArrived(self)
         self.variables = variables
         self.arguments = dialplanArguments(variables)
         script = variables.get("agi_network_script", "")
@@ -366,6 +341,17 @@ def _parseAllowed(
     allowed: Iterable[str],
 ) -> List[Union[ipaddress.IPv4Network, ipaddress.IPv6Network]]:
     return [ipaddress.ip_network(entry, strict=False) for entry in allowed]
+
+
+class _EnvironmentWait(Deadline):
+    """A session of :class:`FastAGIFactory` still sending its environment."""
+
+    __slots__ = ("agi", "timeout")
+
+    def __init__(self, agi: FastAGIProtocol, timeout: float) -> None:
+        Deadline.__init__(self)
+        self.agi = agi
+        self.timeout = timeout
 
 
 class FastAGIFactory(ServerFactory):
@@ -428,54 +414,38 @@ class FastAGIFactory(ServerFactory):
         self.maxEnvironmentLines = maxEnvironmentLines
         self.environmentTimeout = environmentTimeout
         self._sessions: Set[FastAGIProtocol] = set()
-        # Sessions still sending their environment, oldest first, under one
-        # timer for the oldest deadline (not a delayed call per connection).
-        self._awaiting: Deque[Tuple[float, FastAGIProtocol]] = deque()
-        self._environmentTimer: Optional[IDelayedCall] = None
-        # The global reactor, once looked up (when clock is None).
-        self._reactor: Optional[IReactorTime] = None
-
-    def _clock(self) -> IReactorTime:
-        clock = self.clock
-        if clock is None:
-            clock = self._reactor
-            if clock is None:
-                clock = self._reactor = cast(IReactorTime, defaultReactor())
-        return clock
+        # Sessions still sending their environment, each with its deadline
+        # under one timer for all (not a delayed call per connection); made
+        # at the first connection, so that the global reactor is looked up
+        # only then (when clock is None).
+        self._awaiting: Dict[FastAGIProtocol, _EnvironmentWait] = {}
+        self._environmentDeadlines: Optional[Deadlines[_EnvironmentWait]] = None
 
     def _awaitEnvironment(self, agi: FastAGIProtocol) -> None:
         timeout = self.environmentTimeout
         if timeout is None:
             return
-        clock = self._clock()
-        self._awaiting.append((clock.seconds() + timeout, agi))
-        if self._environmentTimer is None:
-            self._environmentTimer = clock.callLater(timeout, self._checkEnvironments)
+        deadlines = self._environmentDeadlines
+        if deadlines is None:
+            clock = self.clock if self.clock is not None else defaultReactor()
+            deadlines = self._environmentDeadlines = Deadlines(
+                clock, self._environmentExpired, self._awaiting.__len__, timeout)
+        wait = self._awaiting[agi] = _EnvironmentWait(agi, timeout)
+        deadlines.add(wait, timeout)
 
-    def _environmentArrived(self) -> None:
-        awaiting = self._awaiting
-        while awaiting and (awaiting[0][1].environmentSeen or awaiting[0][1].closed):
-            awaiting.popleft()
-        if not awaiting and self._environmentTimer is not None:
-            if self._environmentTimer.active():
-                self._environmentTimer.cancel()
-            self._environmentTimer = None
+    def _environmentArrived(self, agi: FastAGIProtocol) -> None:
+        """*agi* sent its environment, or closed: its deadline goes."""
+        wait = self._awaiting.pop(agi, None)
+        if wait is None:
+            return
+        wait.done = True
+        if not self._awaiting and self._environmentDeadlines is not None:
+            self._environmentDeadlines.clear()
 
-    def _checkEnvironments(self) -> None:
-        self._environmentTimer = None
-        clock = self._clock()
-        now = clock.seconds()
-        awaiting = self._awaiting
-        while awaiting:
-            deadline, agi = awaiting[0]
-            if agi.environmentSeen or agi.closed:
-                awaiting.popleft()
-            elif deadline <= now:
-                awaiting.popleft()
-                agi._environmentTimedOut(self.environmentTimeout)
-            else:
-                self._environmentTimer = clock.callLater(deadline - now, self._checkEnvironments)
-                break
+    def _environmentExpired(self, wait: _EnvironmentWait) -> None:
+        wait.done = True
+        del self._awaiting[wait.agi]
+        wait.agi._environmentTimedOut(wait.timeout)
 
     @property
     def sessions(self) -> Set[FastAGIProtocol]:
@@ -485,7 +455,7 @@ class FastAGIFactory(ServerFactory):
     def _sessionEnded(self, agi: FastAGIProtocol) -> None:
         self._sessions.discard(agi)
         if not agi.environmentSeen:
-            self._environmentArrived()  # drops closed ones at the head
+            self._environmentArrived(agi)
 
     def finishAll(self) -> Deferred[None]:
         """Finish every open session; fires once all their connections closed."""

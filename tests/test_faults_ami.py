@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 
 from starpy import error, manager
 from starpy.testing.ami import FakeAMIServerFactory, MemoryEndpoint
+from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
 
 
@@ -194,3 +195,51 @@ def test_dropAfterAnyPrefixLeavesNothingPending(cut: int) -> None:
     assert all(box and box[0].check(error.AMIConnectionLost) for box in boxes)
     assert ami.pendingCount == 0
     assert clock.getDelayedCalls() == []
+
+
+def test_aCancelledWaitForTheLoginIsForgotten() -> None:
+    clock, server, endpoint, service = setUp()
+    endpoint.refuse = True
+    server.dropAll()
+    endpoint.pump()
+    given_up = outcome(service.whenLoggedIn())
+    kept = outcome(service.whenLoggedIn())
+    given_up_deferred = service.whenLoggedIn()
+    given_up_deferred.cancel()
+    box = outcome(given_up_deferred)
+    assert box and box[0].check(defer.CancelledError)
+    assert len(service._loggedIn) == 2
+    endpoint.refuse = False
+    clock.advance(1.0)
+    endpoint.pump()
+    assert given_up and kept and kept[0].loggedIn
+    assert len(service._loggedIn) == 0
+    tearDown(clock, endpoint, service)
+
+
+def test_aLoginObserverWhoseDeferredFailsIsLoggedAndTheOthersGoOn(
+        loggedErrors: LoggedErrors) -> None:
+    clock, server, endpoint, service = setUp()
+    seen: List[Any] = []
+    service.onLogin(lambda ami: defer.fail(RuntimeError("observer broke later")))
+    service.onLogin(seen.append)
+    server.dropAll()
+    endpoint.pump()
+    clock.advance(1.0)
+    endpoint.pump()
+    assert seen and seen[0] is service.protocol
+    [logged] = loggedErrors.flush(RuntimeError)
+    assert "AMI login observer" in logged.message
+    tearDown(clock, endpoint, service)
+
+
+def test_theBannerOutcomeIsKeptForLaterWaiters() -> None:
+    from twisted.internet.testing import StringTransport
+    ami = manager.AMIProtocol(clock=task.Clock())
+    early = outcome(ami.whenBanner())
+    ami.makeConnection(StringTransport())
+    ami.dataReceived(b"Asterisk Call Manager/9.0.0\r\n")
+    assert early == ["9.0.0"] and outcome(ami.whenBanner()) == ["9.0.0"]
+    ami.connectionLost(Failure(ConnectionError("dropped")))
+    assert outcome(ami.whenBanner()) == ["9.0.0"]
+    assert outcome(ami.whenClosed()) == [None]

@@ -132,3 +132,41 @@ def test_oneSlowPeerAmongManyIsDroppedAlone() -> None:
     assert [agi for agi, _ in peers if agi.closed] == [peers[2][0]]
     assert len(started) == 4
     assert clock.getDelayedCalls() == []
+
+
+def test_environmentDeadlinesStayBoundedBehindAStuckPeer() -> None:
+    clock = task.Clock()
+    factory = fastagi.FastAGIFactory(lambda agi: None, clock=clock, environmentTimeout=10.0)
+    stuck = factory.buildProtocol(None)
+    assert stuck is not None
+    stuck.makeConnection(StringTransport())
+    deadlines = factory._environmentDeadlines
+    assert deadlines is not None
+    for _index in range(1000):
+        agi = factory.buildProtocol(None)
+        assert agi is not None
+        agi.makeConnection(StringTransport())
+        agi.dataReceived(ENV_START + b"\n")
+        agi.finish()
+        agi.connectionLost(Failure(ConnectionError("done")))
+        assert len(deadlines) <= 2 * len(factory.sessions) + 65
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(10.0)
+    assert stuck.closed
+    stuck.connectionLost(Failure(ConnectionError("dropped")))
+    assert clock.getDelayedCalls() == [] and len(deadlines) == 0
+
+
+def test_aPeerThatLeavesBeforeItsEnvironmentTakesItsDeadlineAlong() -> None:
+    clock = task.Clock()
+    factory = fastagi.FastAGIFactory(lambda agi: None, clock=clock, environmentTimeout=5.0)
+    first, second = factory.buildProtocol(None), factory.buildProtocol(None)
+    assert first is not None and second is not None
+    first.makeConnection(StringTransport())
+    clock.advance(1.0)
+    second.makeConnection(StringTransport())
+    first.connectionLost(Failure(ConnectionError("gone")))
+    assert len(clock.getDelayedCalls()) == 1
+    second.connectionLost(Failure(ConnectionError("gone too")))
+    assert clock.getDelayedCalls() == []
+    assert factory.sessions == set()

@@ -120,6 +120,10 @@ class ActionTable:
     :param dispatch: gives an event to the connection's event handlers (an
         event that carried an ActionID but turned out not to belong to the
         action).
+
+    The connection puts each action it sends into :attr:`pending` and, with
+    its timeout, into :attr:`deadlines`; the table takes it out when it is
+    settled.
     """
 
     def __init__(self, clock: IReactorTime, defaultTimeout: Optional[float],
@@ -129,13 +133,6 @@ class ActionTable:
         self.deadlines: Deadlines[Pending] = Deadlines(
             clock, self._expired, self.pending.__len__, defaultTimeout)
         self._dispatch = dispatch
-
-    def add(self, entry: Pending, timeout: Optional[float]) -> None:
-        """Wait for the reply to *entry* (sent), for at most *timeout* seconds."""
-        self.pending[entry.actionID] = entry
-        if timeout is not None:
-            entry.timeout = timeout
-            self.deadlines.add(entry, timeout)
 
     def failAll(self, reason: Callable[[str], BaseException]) -> None:
         """Fail every pending action with ``reason(action)``; forget them."""

@@ -102,6 +102,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         # timer (see starpy.manager._actions); _pending is its table.
         self._actions = ActionTable(self.clock, defaultTimeout, self._dispatchEvent)
         self._pending = self._actions.pending
+        self._deadlines = self._actions.deadlines
         self._prefix = "%s-%x" % (os.getpid(), id(self) & 0xFFFFFF)
         self._counter = itertools.count(1)
         self._connected = False
@@ -327,11 +328,17 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
             entry.done = True
             entry.deferred.errback(self._lost(action))
             return entry
+        # The table's add() inlined (its dict and deadlines are ours too):
+        # bench/w2_driver.py, bench/RESULTS.md.  In the table before the
+        # write, which an in-memory peer may answer at once.
+        self._pending[actionID] = entry
         transport: Any = self.transport
         transport.write(data)
         if self.tracer.enabled:
             self.tracer.sent(data.decode("utf-8", "surrogateescape").split("\r\n")[:-1])
-        self._actions.add(entry, timeout)
+        if timeout is not None:
+            entry.timeout = timeout
+            self._deadlines.add(entry, timeout)
         return entry
 
     @property
