@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Dict, List, Set
 
 import pytest
+from twisted.internet import defer
 
 ROOT = Path(__file__).resolve().parent.parent / "starpy"
 
@@ -118,3 +119,29 @@ def test_testingModulesAreTheSizeOfOneIdea() -> None:
     long = [str(path.relative_to(ROOT)) for path in (ROOT / "testing").rglob("*.py")
             if len(path.read_text().splitlines()) > 600 and path.name != "_amidefaults.py"]
     assert long == []
+
+
+def test_managerPackageKeepsEveryNameOfTheOldModule() -> None:
+    import logging
+
+    from starpy import manager
+
+    for name in ("AMIProtocol", "AMIFactory", "AMIService", "EventList", "deferredErrorResp",
+                 "Message", "DEFAULT_TIMEOUT", "DEFAULT_BOOT_TIMEOUT", "DEFAULT_LOGIN_TIMEOUT",
+                 "log"):
+        assert name in manager.__all__ and hasattr(manager, name), name
+    assert manager.log is logging.getLogger("starpy.manager")
+    assert manager.AMIFactory.protocol is manager.AMIProtocol
+    assert issubclass(manager.deferredErrorResp, defer.Deferred)
+
+
+def test_noPrivateNameOfTheManagerPackageIsImportedFromOutsideIt() -> None:
+    for path in ROOT.rglob("*.py"):
+        if path.parent.name == "manager":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("starpy.manager._"), path
+                if node.module == "starpy.manager":
+                    assert all(not a.name.startswith("_") for a in node.names), path

@@ -77,7 +77,8 @@ class Pending(Deadline):
     """
 
     __slots__ = ("action", "actionID", "deferred", "state", "response", "items", "early",
-                 "expectEvent", "table", "timeout", "stopEvent", "listener", "rawResponse")
+                 "expectEvent", "table", "timeout", "stopEvent", "listener", "rawResponse",
+                 "plain")
 
     def __init__(self, action: str, actionID: str, expectEvent: Optional[str],
                  table: "ActionTable", stopEvent: Optional[str] = None,
@@ -106,6 +107,8 @@ class Pending(Deadline):
         self.stopEvent = stopEvent.lower() if stopEvent else None
         self.listener = listener
         self.rawResponse = rawResponse
+        # Waits for its response alone, and tells nobody but its Deferred.
+        self.plain = expectEvent is None and stopEvent is None and listener is None
 
     def _cancel(self, deferred: defer.Deferred[Any]) -> None:
         self.table.forget(self)
@@ -150,20 +153,11 @@ class ActionTable:
             return
         entry.response = response
         status = response["response"]
-        if (status == "Success" and entry.expectEvent is None and entry.stopEvent is None
-                and entry.listener is None and entry.early is None
-                and "eventlist" not in response):
-            # The usual reply (Ping, Setvar, Originate without waiting...),
-            # settled in one step (finish and forget inlined): measured
-            # with callgrind on the reference W2 workload (bench/RESULTS.md),
-            # 2,700 instructions less per action.
-            entry.done = True
-            pending = self.pending
-            if pending.get(entry.actionID) is entry:
-                del pending[entry.actionID]
-            if not pending:
-                self.deadlines.clear()
-            entry.deferred.callback(response)
+        if status == "Success" and entry.plain and entry.early is None \
+                and "eventlist" not in response:
+            # The usual reply; AMIProtocol.messageReceived settles most of
+            # these itself (see there).
+            self.finish(entry, response)
             return
         if entry.listener is not None:
             self._tell(entry, response)
