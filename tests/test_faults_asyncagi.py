@@ -118,7 +118,7 @@ class Rig:
         assert self.clock.getDelayedCalls() == []
         self.dispatcher.stopService()
         assert len(self.ami.dispatcher) == self.ownHandlers
-        assert self.ami._closedWaiters == []
+        assert len(self.ami._closed._waiters) == 0
         self.watch.cancel()
         assert len(self.ami.dispatcher) == 0
         assert self.server.errors == []
@@ -295,7 +295,7 @@ def test_stopWithCallsInProgressFinishesThemCleanly(loggedErrors: LoggedErrors) 
     assert rig.dispatcher.sessions == {} and rig.dispatcher._commands == {}
     assert rig.ami.pendingCount == 0
     assert len(rig.ami.dispatcher) == rig.ownHandlers
-    assert rig.ami._closedWaiters == []
+    assert len(rig.ami._closed._waiters) == 0
     sent = rig.agiActions
     assert isinstance(failureOf(rig.sessions[0].answer()).value, error.AGIHangup)
     rig.run(0)
@@ -318,12 +318,12 @@ def test_restartedDispatcherWatchesTheConnectionAgain(loggedErrors: LoggedErrors
     when the AMI connection drops."""
     rig = Rig(handler=patient)
     rig.dispatcher.stopService()
-    assert rig.ami._closedWaiters == []
+    assert len(rig.ami._closed._waiters) == 0
     rig.dispatcher.startService()
     rig.fake.startCall(SimulatedChannel(name="PJSIP/again-1", uniqueId="1700000300.1",
                                         request="async", sounds={"long": 60.0}))
     rig.run(1)
-    assert len(rig.ami._closedWaiters) == 1
+    assert len(rig.ami._closed._waiters) == 1
     rig.server.dropAll()
     rig.run(0)
     assert [describe(o) for o in rig.outcomes] == ["AGIHangup: AMI connection lost"]
