@@ -90,11 +90,6 @@ class Deadlines(Generic[_D]):
         return len(self._queue) + len(self._heap)
 
     @property
-    def armed(self) -> bool:
-        """Whether the timer is set."""
-        return self._timer is not None
-
-    @property
     def usualTimeout(self) -> Optional[float]:
         """The timeout whose entries take the FIFO."""
         return self._usual
@@ -198,7 +193,9 @@ class Deadlines(Generic[_D]):
         while queue and queue[0].done:
             queue.popleft()
         if queue:
-            earliest = queue[0].deadline  # type: ignore[assignment]
+            head = queue[0].deadline
+            assert head is not None
+            earliest = head
         while heap and heap[0][2].done:
             heapq.heappop(heap)
         if heap and heap[0][0] < earliest:
