@@ -250,3 +250,43 @@ def test_fastagiReadsEveryDialplanArgument() -> None:
         server = Server(lambda agi: None)
         server.feed(env("hello", *values).replace(b"agi_arg_3:", b"x_arg_3:"))
         assert server.agi.arguments == values[:2]
+
+
+# -- AMI deadlines: one action after another keeps one timer ---------------------
+
+
+def test_actionsSentFromThePreviousReplyKeepOneTimerAndLeaveNoneBehind() -> None:
+    from twisted.internet import task
+    from twisted.internet.testing import StringTransport
+
+    from starpy.manager import AMIProtocol
+    from tests.deferreds import failure
+
+    class CountingClock(task.Clock):
+        made = 0
+
+        def callLater(self, *args: Any, **kw: Any) -> Any:
+            self.made += 1
+            return super().callLater(*args, **kw)
+
+    client = Client()
+    clock = client.clock = CountingClock()
+    client.ami = AMIProtocol(clock=clock, defaultTimeout=30.0)
+    client.transport = StringTransport()
+    client.ami.makeConnection(client.transport)
+    client.feed(b"Asterisk Call Manager/11.0.0\r\n")
+    answered: List[Any] = []
+
+    def sendNext(ignored: Any = None) -> None:
+        if len(answered) < 200:
+            client.ami.ping().addCallback(answered.append).addCallback(sendNext)
+
+    sendNext()
+    while len(answered) < 200:
+        clock.advance(0.1)  # 20 s in all: the first deadline is not reached
+        client.reply(client.lastID(), ("Ping", "Pong"))
+    assert clock.made == 1  # not one timer per action
+    assert clock.getDelayedCalls() == []  # the last reply left no timer behind
+    late = client.ami.ping()
+    clock.advance(30.0)
+    assert failure(late).check(error.AMITimeout) and clock.made == 2

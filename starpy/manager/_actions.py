@@ -242,11 +242,18 @@ class ActionTable:
 
     def finish(self, entry: Pending, result: Any) -> None:
         """Forget *entry* and fire its Deferred with *result* (a Failure fails it)."""
-        self.forget(entry)
+        entry.done = True
+        pending = self.pending
+        if pending.get(entry.actionID) is entry:
+            del pending[entry.actionID]
         if isinstance(result, Failure):
             entry.deferred.errback(result)
         else:
             entry.deferred.callback(result)
+        # Once its callbacks ran: they usually send the next action, which
+        # then keeps the timer (see AMIProtocol.messageReceived).
+        if not pending:
+            self.deadlines.clear()
 
     def _expired(self, entry: Pending) -> None:
         self.finish(entry, Failure(error.AMITimeout(entry.action, entry.timeout)))
