@@ -51,7 +51,9 @@ from starpy.codec.ami import HeaderInput, Message
 from starpy.error import LocalProtocolError
 
 if TYPE_CHECKING:  # pragma: no cover - names for annotations only
-    from starpy.manager import EventList
+    # From its module rather than the package: pydoctor, following this
+    # import, would read the package's AMIProtocol before AMIActions exists.
+    from starpy.manager._actions import EventList
 
 __all__ = [
     "AMIActions",
