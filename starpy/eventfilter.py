@@ -108,7 +108,8 @@ def nameExpressions(names: Iterable[str]) -> List[str]:
     for key in sorted(unique):
         part = caselessRegex(unique[key])
         if _size(part) + 4 > _MAX_EXPRESSION:
-            raise ValueError("event name %r is too long for an Asterisk filter" % (unique[key],))
+            raise error.LocalProtocolError(
+                "event name %r is too long for an Asterisk filter" % (unique[key],))
         if current and len("^()$") + _size("|".join(current + [part])) > _MAX_EXPRESSION:
             expressions.append("^(%s)$" % ("|".join(current),))
             current = []

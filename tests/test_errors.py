@@ -83,7 +83,7 @@ def test_remoteProtocolErrorIsTheBaseOfEveryPeerGarbageError() -> None:
 
 
 def _refusals() -> list[tuple[str, Callable[[], object]]]:
-    from starpy import amiactions
+    from starpy import amiactions, eventfilter
     from starpy.agi import _arguments as agiarguments
     from starpy.codec import agi as agicodec
     from starpy.codec import ami as codec
@@ -102,6 +102,7 @@ def _refusals() -> list[tuple[str, Callable[[], object]]]:
         ("'=' in a variable name", lambda: amiactions.variableAssignment("A=B", "v")),
         ("unknown event class", lambda: amiactions.eventClassList(["calls"])),
         ("no event class", lambda: amiactions.eventClassList([])),
+        ("filter for a name too long", lambda: eventfilter.nameExpressions(["x" * 1100])),
         ("AGI argument with a line break", lambda: agicodec.formatCommand("VERBOSE", "a\nb")),
         ("AGI argument not finite", lambda: agicodec.formatCommand("WAIT FOR DIGIT", math.inf)),
         ("AGI line with NUL", lambda: agicodec.encodeCommandLine("NOOP a\x00b")),
@@ -138,8 +139,17 @@ def test_protocolRefusesBeforeWritingAndKeepsWorking() -> None:
         ami.status(variables=["V%d" % n for n in range(100)])
     with pytest.raises(error.LocalProtocolError, match="comma outside brackets"):
         ami.mixMonitor("PJSIP/1", options="b,i")
+    with pytest.raises(error.LocalProtocolError, match="no Action header"):
+        ami.sendMessage({"Channel": "PJSIP/1"})
+    with pytest.raises(error.LocalProtocolError, match="holds a CR or LF"):
+        ami.sendLine("Action: Ping\r\nAction: Hangup")
     assert client.transport.value() == b""
     assert ami.pendingCount == 0
+    ami.sendMessage({"Action": "Ping", "ActionID": "mine"})
+    with pytest.raises(error.LocalProtocolError, match="already waiting"):
+        ami.sendMessage({"Action": "Ping", "ActionID": "mine"})
+    assert ami.pendingCount == 1
+    client.transport.clear()
     ami.ping()
     assert [m["action"] for m in client.sent()] == ["Ping"]
 

@@ -425,14 +425,14 @@ def test_everyWayOfSendingRefusesWhatAsteriskWouldNotRead() -> None:
 
 def test_sendLineMeetsTheSameLimits() -> None:
     client = Client()
-    with pytest.raises(ValueError, match="NUL"):
+    with pytest.raises(error.LocalProtocolError, match="NUL"):
         client.ami.sendLine("Value: a\x00b")
-    with pytest.raises(ValueError, match="1022"):
+    with pytest.raises(error.LocalProtocolError, match="1022"):
         client.ami.sendLine("Value: " + "x" * 1016)
     client.ami.sendLine("Value: " + "x" * 1015)  # exactly 1022 bytes
     for number in range(127):
         client.ami.sendLine("H%d: v" % number)
-    with pytest.raises(ValueError, match="128"):
+    with pytest.raises(error.LocalProtocolError, match="128"):
         client.ami.sendLine("One: more")
     assert client.transport.value() == b""
     client.ami.sendLine("")

@@ -464,7 +464,7 @@ def test_sendLineHoldsTheMessageUntilTheBlankLine() -> None:
 def test_sendLineRefusesInjectionAndKeepsWhatItHad(line: str) -> None:
     client = Client()
     client.ami.sendLine("Action: Ping")
-    with pytest.raises(ValueError):
+    with pytest.raises(error.LocalProtocolError):
         client.ami.sendLine(line)
     client.ami.sendLine("")
     assert client.transport.value() == b"Action: Ping\r\n\r\n"
@@ -473,7 +473,7 @@ def test_sendLineRefusesInjectionAndKeepsWhatItHad(line: str) -> None:
 def test_sendLineBounded() -> None:
     client = Client(maxMessageSize=64)
     client.ami.sendLine("Action: UserEvent")
-    with pytest.raises(ValueError):
+    with pytest.raises(error.LocalProtocolError):
         client.ami.sendLine("Data: " + "x" * 64)
     assert client.ami._lines == ["Action: UserEvent"]
 

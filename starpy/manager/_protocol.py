@@ -334,7 +334,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         if actionID is None:
             actionID = self._newActionID()
         elif actionID in self._pending:
-            raise ValueError("ActionID %r is already waiting for its reply" % (actionID,))
+            raise error.LocalProtocolError("ActionID %r is already waiting for its reply" % (actionID,))
         data = formatAction(action, headers, actionID)
         if len(action) == 6 and action.lower() == "logoff":
             self.loggingOff = True

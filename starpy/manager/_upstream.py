@@ -70,7 +70,8 @@ class UpstreamSending:
             else:
                 headers.append((name, value))
         if action is None:
-            raise ValueError("message has no Action header: %r" % (sorted(n for n, v in headers),))
+            raise error.LocalProtocolError(
+                "message has no Action header: %r" % (sorted(n for n, v in headers),))
         return action, headers, actionID
 
     def sendMessage(
@@ -210,31 +211,31 @@ class UpstreamSending:
         """
         text = line.decode("utf-8", "surrogateescape") if isinstance(line, bytes) else line
         if "\r" in text or "\n" in text:
-            raise ValueError("AMI line %r holds a CR or LF" % (text,))
+            raise error.LocalProtocolError("AMI line %r holds a CR or LF" % (text,))
         if not self._connected or self._closing:
             raise error.AMIConnectionLost(None, self._lostReason)
         if text:
             name, colon, value = text.partition(":")
             if not colon or not name or name != name.strip():
-                raise ValueError("AMI line %r is not 'Name: value'" % (text,))
+                raise error.LocalProtocolError("AMI line %r is not 'Name: value'" % (text,))
             # Asterisk's reader limits, as formatAction applies them.
             if "\x00" in text:
-                raise ValueError("AMI line for header %r holds a NUL character" % (name,))
+                raise error.LocalProtocolError("AMI line for header %r holds a NUL character" % (name,))
             if len(text.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
-                raise ValueError("AMI line for header %r is longer than the %d bytes "
+                raise error.LocalProtocolError("AMI line for header %r is longer than the %d bytes "
                                  "Asterisk reads" % (name, MAX_LINE_BYTES))
             if len(self._lines) >= MAX_ACTION_HEADERS:
-                raise ValueError("AMI message written with sendLine would have more than "
+                raise error.LocalProtocolError("AMI message written with sendLine would have more than "
                                  "the %d header lines Asterisk reads" % (MAX_ACTION_HEADERS,))
             # Asterisk skips the blanks at the start of a value: a second one
             # after the colon's space would be dropped.
             given = value[1:] if value.startswith(" ") else value
             if given[:1] and given[:1] <= " ":
-                raise ValueError("AMI line for header %r: its value starts with a space or "
+                raise error.LocalProtocolError("AMI line for header %r: its value starts with a space or "
                                  "control character, which Asterisk drops" % (name,))
             size = sum(len(held.encode("utf-8", "surrogateescape")) + 2 for held in self._lines)
             if size + len(text.encode("utf-8", "surrogateescape")) + 2 > self._maxMessageSize:
-                raise ValueError("AMI message written with sendLine exceeds %d bytes"
+                raise error.LocalProtocolError("AMI message written with sendLine exceeds %d bytes"
                                  % (self._maxMessageSize,))
             self._lines.append(text)
             return
