@@ -27,7 +27,8 @@ def test_testNamesAreCamelCase() -> None:
 def _expectedParameters(spec: Any) -> List[Tuple[str, Any, Any]]:
     """(name, kind, default) of the method *spec* makes, as Python would
     declare it: an optional parameter before a required one is required."""
-    from starpy.amiactions import _REQUIRED, USE_DEFAULT
+    from starpy._actioncatalogue import REQUIRED as _REQUIRED
+    from starpy._actioncatalogue import USE_DEFAULT
 
     positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
     keyword = inspect.Parameter.KEYWORD_ONLY
@@ -47,7 +48,8 @@ def test_typedDeclarationsMatchTheCatalogue() -> None:
     """Every named action of CATALOGUE is declared with a typed signature for
     mypy, with the catalogue's parameters in its order and its defaults, and
     nothing else is declared that way (a renamed or removed action shows)."""
-    from starpy.amiactions import CATALOGUE, AMIActions, _ActionSignatures
+    from starpy._actionsignatures import ActionSignatures as _ActionSignatures
+    from starpy.amiactions import CATALOGUE, AMIActions
 
     declared = {name for name, value in vars(_ActionSignatures).items()
                 if inspect.isfunction(value)}
@@ -112,7 +114,8 @@ def test_mypyChecksTheArgumentsOfCatalogueMethods(tmp_path: Path) -> None:
 
 
 #: The modules whose imports of private names this test polices.
-_NO_PRIVATE_IMPORTS = ["starpy/menu", "starpy/cli", "starpy/codec/ami.py", "starpy/amiactions.py",
+_NO_PRIVATE_IMPORTS = ["starpy/menu", "starpy/cli", "starpy/codec", "starpy/amiactions.py",
+                       "starpy/_actioncatalogue.py", "starpy/_actionsignatures.py",
                        "starpy/demo.py", "examples", "starpy/agi", "starpy/fastagi.py",
                        "starpy/classicagi.py", "starpy/asyncagi.py"] + [
     "starpy/%s.py" % name for name in (
