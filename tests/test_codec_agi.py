@@ -75,18 +75,45 @@ def _decodeLineByLine(data: bytes, maxLines: int) -> object:
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(
-    ["agi_x", "AGI_Y", ": ", ":", " ", "v", "\r", "200 result=0", "a: b"]), max_size=4),
-    max_size=8), st.integers(min_value=1, max_value=10))
-def test_environmentInOneChunkAsLineByLine(lines: List[List[str]], maxLines: int) -> None:
-    """The environment read from one chunk (its fast path, issue 14) gives
-    the events, or the error, of the same lines read one at a time."""
+    ["agi_x", "AGI_Y", ": ", ":", " ", "v", "\r", "200 result=0", "a: b", "agi_arg_1",
+     "\t", "\u00e9", "\u0130", "-"]), max_size=4),
+    max_size=8), st.integers(min_value=1, max_value=10), st.booleans())
+def test_environmentInOneChunkAsLineByLine(lines: List[List[str]], maxLines: int,
+                                           split: bool) -> None:
+    """The environment read from one chunk, or from two split at a line's
+    end (its fast paths, issue 14), gives the events, or the error, of the
+    same lines read one at a time."""
     data = "".join("".join(pieces) + "\n" for pieces in lines).encode()
     data += b"\n200 result=1\n"
+    decoder = codec.AGIDecoder(maxEnvironmentLines=maxLines)
     try:
-        whole: object = codec.AGIDecoder(maxEnvironmentLines=maxLines).feed(data)
+        if split and lines:
+            cut = data.index(b"\n") + 1
+            whole: object = decoder.feed(data[:cut]) + decoder.feed(data[cut:])
+        else:
+            whole = decoder.feed(data)
     except AGIProtocolError as e:
         whole = str(e)
     assert whole == _decodeLineByLine(data, maxLines)
+
+
+def test_environmentPlainLinesInOnePass() -> None:
+    """The usual block (lower-case keys, ``key: value``) is read by the
+    one-pass reading, which takes nothing of any other block."""
+    parser = codec.AGIEnvironmentParser()
+    assert parser._feedPlainText("agi_a: x: y\nagi_b: ") == (None, None)
+    taken = parser._feedPlainText("agi_c: 1\n\n200 result=0\nHANGUP")
+    assert taken is not None
+    env, rest = taken
+    assert env is not None and env.variables == {"agi_a": "x: y", "agi_b": "", "agi_c": "1"}
+    assert rest == "200 result=0\nHANGUP" and parser.done
+    for text in ["Agi_a: 1\n", "agi_a:1\n", " agi_a: 1\n", "agi_a : 1\n", "\nagi_a: 1",
+                 "agi_a: 1\nAGI_B: 2\n"]:
+        parser = codec.AGIEnvironmentParser()
+        assert parser._feedPlainText(text) is None, text
+        assert parser._variables == {} and not parser.done
+    parser = codec.AGIEnvironmentParser(maxLines=2)
+    assert parser._feedPlainText("a: 1\nb: 2\nc: 3") is None
 
 
 def test_lineTooLong() -> None:
