@@ -239,7 +239,7 @@ class AGIEnvironmentParser:
         ``bench/w3_driver.py``, a loop over the lines without a count nor a
         CR check per line took 946 to 928 M instructions, this pass 849 to
         844 M, hash seed 0, bench/RESULTS.md; a loop of partition() over
-        the lines measured 83 K instructions per block, this pass 72 K).)
+        the lines measured 83 K instructions per block, this pass 72 K.)
         """
         stop = text.find("\n\n")
         if stop >= 0:
