@@ -96,6 +96,40 @@ def test_completeAnswersTheGivenCommandAndSendsTheNext() -> None:
     assert len(out) == 1 and queue.inFlight is wire.sent[1]
 
 
+def test_completeLineSettlesFromTheLineOrFromTheParsedReply() -> None:
+    """completeLine (issue 14): a checked command's line goes to settleLine;
+    NOT_CONVERTED, an unchecked command or no settleLine: the parsed reply,
+    as complete() gives it."""
+    fromLines: List[str] = []
+
+    def settleLine(line: str, command: QueuedCommand) -> Any:
+        fromLines.append(line)
+        return "from line" if line == "200 result=1" else agi.NOT_CONVERTED
+
+    def settle(outcome: Any, command: QueuedCommand) -> Any:
+        return ("parsed", outcome)
+
+    wire = Wire()
+    queue = CommandQueue(wire, settle, settleLine=settleLine)
+    ds = [queue.submit("A", None, (None, True)), queue.submit("B", None, (None, True)),
+          queue.submit("C"), queue.submit("D", None, (None, True))]
+    out = collect(*ds)
+    queue.completeLine(wire.sent[0], "200 result=1")
+    queue.completeLine(wire.sent[1], "200 result=0 endpos=2")
+    queue.completeLine(wire.sent[2], "200 result=1 (x)")
+    assert wire.lines() == ["A", "B", "C", "D"]
+    assert out[:2] == ["from line", ("parsed", reply("200 result=0 endpos=2"))]
+    assert out[2] == reply("200 result=1 (x)")
+    assert fromLines == ["200 result=1", "200 result=0 endpos=2"]
+    queue.failAll("gone")  # lets settleLine go: a late line is parsed, not settled
+    queue.completeLine(wire.sent[3], "200 result=1")
+    assert out[3] == error.AGIHangup and fromLines == ["200 result=1", "200 result=0 endpos=2"]
+    plain = CommandQueue(wire, settle)
+    d = plain.submit("E", None, (None, True))
+    plain.completeLine(wire.sent[-1], "200 result=1")
+    assert collect(d) == [("parsed", reply("200 result=1"))]
+
+
 def test_cancellingAWaitingCommandRemovesItAndNotesIt() -> None:
     notes: List[str] = []
 

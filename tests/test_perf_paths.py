@@ -290,3 +290,98 @@ def test_actionsSentFromThePreviousReplyKeepOneTimerAndLeaveNoneBehind() -> None
     late = client.ami.ping()
     clock.advance(30.0)
     assert failure(late).check(error.AMITimeout) and clock.made == 2
+
+
+# -- AGI: usual reply lines converted without a reply object -------------------------
+
+# The commands whose conversions read the reply line itself (LINE_CONVERSIONS),
+# with and without the -1 check, and one whose conversion does not.
+_LINE_COMMANDS = [
+    lambda agi: agi.answer(),
+    lambda agi: agi.verbose("x", 1),  # -1 is not a failure
+    lambda agi: agi.getVariable("X"),
+    lambda agi: agi.databaseGet("f", "k"),
+    lambda agi: agi.streamFile("x"),
+    lambda agi: agi.controlStreamFile("x", "#"),
+    lambda agi: agi.sendCommand("NOOP"),
+]
+
+_LINE_PIECES = ["0", "1", "-1", "-2", "49", " ", "(", ")", "x", "=", "endpos=", "24000",
+                "\t", "+1", "1_0", "\u0661", "\u00b2", '"', "(timeout)", "a b"]
+
+
+def _outcome(d: Any) -> Any:
+    out: List[Any] = []
+    d.addBoth(out.append)
+    value = out[0]
+    if isinstance(value, Failure):
+        return (value.type, str(value.value))
+    return (type(value), value)
+
+
+def _replied(command: int, line: str, fast: bool) -> Any:
+    from starpy.codec.agi import parseUsualReply
+    from tests.test_fastagi import started
+
+    server = started()
+    agi = server.agi
+    # (every other line answered while replies are hidden)
+    with agi.maskingReplies() if len(line) % 2 else _nothing():
+        d = _LINE_COMMANDS[command](agi)
+        if fast:
+            server.feed(line.encode() + b"\n")
+        else:
+            agi.commands.complete(agi.commands.inFlight, parseUsualReply(line))
+    return _outcome(d), list(agi.history), agi.hungUp
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def test_agiUsualReplyLinesConvertAsTheParsedReply() -> None:
+    """FastAGI hands a usual "200 result=" line to the queue unparsed, and the
+    session converts the usual forms from the text (issue 14): every command
+    ends as it would with the parsed reply (value or error, history)."""
+    rng = random.Random(14)
+    lines = ["200 result=0", "200 result=1 (v a l)", "200 result=-1", "200 result=0 endpos=5",
+             "200 result=1 ()", "200 result=1 (a) b)", "200 result=", "200 result=0 endpos=",
+             "200 result=-1 endpos=3", "200 result=0 endpos=\u00b2", "200 result=1 (x) endpos=2"]
+    for _ in range(400):
+        lines.append("200 result=" + "".join(rng.choice(_LINE_PIECES)
+                                             for _ in range(rng.randrange(5))))
+    for line in lines:
+        for command in range(len(_LINE_COMMANDS)):
+            assert _replied(command, line, True) == _replied(command, line, False), (command, line)
+
+
+def test_agiUsualReplyLinesAreNotParsed(monkeypatch: Any) -> None:
+    """The usual replies of the commands of the reference W3 workload reach
+    their Deferreds without a reply object (issue 14)."""
+    from starpy.agi import _queue
+    from starpy.codec import agi as codec
+    from tests.test_fastagi import started
+
+    def refused(*args: Any) -> Any:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(_queue, "parseUsualReply", refused)
+    monkeypatch.setattr(codec, "_parseResult200", refused)
+    server = started()
+    agi = server.agi
+    out: List[Any] = []
+    for call, reply in [(agi.answer, "200 result=0"), (lambda: agi.getVariable("X"),
+                                                       "200 result=1 (v)"),
+                        (lambda: agi.streamFile("x"), "200 result=0 endpos=8"),
+                        (lambda: agi.waitForDigit(1), "200 result=49"),
+                        (lambda: agi.databaseGet("f", "k"), "200 result=1 (d)")]:
+        call().addBoth(out.append)
+        server.feed(reply.encode() + b"\n")
+    assert out == [0, "v", (0, 8), 49, "d"]
+    assert [reply for _, reply in agi.history] == [
+        "200 result=0", "200 result=1 (v)", "200 result=0 endpos=8", "200 result=49",
+        "200 result=1 (d)"]

@@ -48,7 +48,7 @@ from __future__ import annotations
 from starpy.agi._arguments import LINES as _LINES  # noqa: F401 - read by tests/test_perf_paths
 from starpy.agi._arguments import LINES_KEPT as _LINES_KEPT  # noqa: F401
 from starpy.agi._arguments import Digits
-from starpy.agi._queue import DEAD_SAFE_COMMANDS, CommandQueue, QueuedCommand, isDeadSafe
+from starpy.agi._queue import DEAD_SAFE_COMMANDS, NOT_CONVERTED, CommandQueue, QueuedCommand, isDeadSafe
 from starpy.agi._results import AGIResponse, SpeechRecognition, SpeechResult, digitChar
 from starpy.agi._sequence import Handler, InSequence, callHandler, runHandler
 from starpy.agi._session import AGISession, log
@@ -66,6 +66,7 @@ __all__ = [
     "runHandler",
     "QueuedCommand",
     "CommandQueue",
+    "NOT_CONVERTED",
     "isDeadSafe",
     "Handler",
     "log",

@@ -20,9 +20,9 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.codec.agi import AGIReply
+from starpy.codec.agi import AGIReply, parseUsualReply
 
-__all__ = ["DEAD_SAFE_COMMANDS", "isDeadSafe", "QueuedCommand", "CommandQueue"]
+__all__ = ["DEAD_SAFE_COMMANDS", "isDeadSafe", "QueuedCommand", "CommandQueue", "NOT_CONVERTED"]
 
 #: The commands Asterisk still runs on a hung-up channel: exactly those
 #: res_agi marks so.
@@ -61,6 +61,16 @@ Check = Tuple[Optional[Callable[[AGIReply], Any]], bool]
 #: Failure to fail it); it never raises.  Given a string instead, the
 #: command was not sent, and the string says so for the session's record.
 Settle = Callable[[Any, "QueuedCommand"], Any]
+
+#: What settles a checked command from its final reply line (``200
+#: result=...``, see :meth:`CommandQueue.completeLine`): called with the
+#: line and the command, it returns what *settle* would return for the
+#: parsed reply, or :data:`NOT_CONVERTED` (then the queue parses the line
+#: and calls *settle*); it never raises.
+SettleLine = Callable[[str, "QueuedCommand"], Any]
+
+#: What a *settleLine* function returns for a line it does not read.
+NOT_CONVERTED: Any = object()
 
 #: Unsent after a hangup: what the session's record says of such a command.
 NOT_SENT_AFTER_HANGUP = "(not sent: the channel has hung up)"
@@ -132,12 +142,13 @@ class CommandQueue:
 
     # (No instance dict: a queue per session, and the reply path reads it.)
     __slots__ = ("inFlight", "hungUp", "closed", "sendWaitingAfterHangup", "_waiting",
-                 "_transmit", "_settle", "_expired", "_timeout", "_deadline", "_timer")
+                 "_transmit", "_settle", "_settleLine", "_expired", "_timeout", "_deadline", "_timer")
 
     def __init__(self, transmit: Optional[Callable[[QueuedCommand], None]] = None,
                  settle: Optional[Settle] = None,
                  expired: Optional[Callable[[QueuedCommand, float], None]] = None,
-                 sendWaitingAfterHangup: bool = True) -> None:
+                 sendWaitingAfterHangup: bool = True,
+                 settleLine: Optional[SettleLine] = None) -> None:
         self.inFlight: Optional[QueuedCommand] = None
         self.hungUp = False
         self.closed = False
@@ -145,6 +156,7 @@ class CommandQueue:
         self._waiting: Deque[QueuedCommand] = deque()
         self._transmit = transmit if transmit is not None else _transmitNothing
         self._settle = settle
+        self._settleLine = settleLine
         self._expired = expired
         # The per-command deadline (setTimeout): one deadline, for the one
         # command in flight, checked by one timer that is re-armed only when
@@ -247,6 +259,31 @@ class CommandQueue:
         # bench/w3_driver.py).
         deferred.callback(result)
 
+    def completeLine(self, command: QueuedCommand, line: str) -> None:
+        """*command* got the final reply *line*: one ``200 result=`` line,
+        without CR or newline, read with no ``100`` line before it
+        (:meth:`AGIDecoder.usualReplyLine
+        <starpy.codec.agi.AGIDecoder.usualReplyLine>`).  The same as
+        :meth:`complete` with the parsed reply
+        (:func:`parseUsualReply <starpy.codec.agi.parseUsualReply>`), but a
+        checked command's line goes to the *settleLine* function unparsed:
+        it converts the usual replies from the text.
+        """
+        settleLine = self._settleLine
+        if command.check is None or settleLine is None:
+            self.complete(command, parseUsualReply(line))
+            return
+        if self.inFlight is command:
+            self.inFlight = None
+            if self._waiting:
+                self._transmitNext()
+        deferred = command.deferred
+        if not deferred.called:
+            value = settleLine(line, command)
+            if value is NOT_CONVERTED:
+                value = self._settle(parseUsualReply(line), command)  # type: ignore[misc]
+            deferred.callback(value)
+
     def cancel(self, waiting: Deferred[Any]) -> None:
         """The canceller of every command's Deferred: forget a waiting
         command; one in flight stays (its reply will be dropped)."""
@@ -304,7 +341,7 @@ class CommandQueue:
                 if not command.deferred.called:
                     self._fail(command, error.AGIHangup(command.line, None, reason))
         self._transmit = _transmitNothing
-        self._settle = self._expired = None
+        self._settle = self._settleLine = self._expired = None
 
     def _fail(self, command: QueuedCommand, reason: BaseException,
               note: Optional[str] = None) -> None:

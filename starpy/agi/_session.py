@@ -24,8 +24,8 @@ from starpy._idioms import OneShot, Waiters, defaultReactor
 from starpy.agi._arguments import FITS_EVERY_ASTERISK, LINES, LINES_KEPT, keywordAliases, plainArguments
 from starpy.agi._commands import ChannelCommands
 from starpy.agi._mediacommands import MediaCommands
-from starpy.agi._queue import DEAD_SAFE_COMMANDS, CommandQueue, QueuedCommand
-from starpy.agi._results import UpstreamResultHelpers, maskReply
+from starpy.agi._queue import DEAD_SAFE_COMMANDS, NOT_CONVERTED, CommandQueue, QueuedCommand
+from starpy.agi._results import LINE_CONVERSIONS, UpstreamResultHelpers, maskReply
 from starpy.codec.agi import AGIReply, Argument, encodeCommandLine, formatCommand, maxCommandBytes
 from starpy.trace import WireTracer
 
@@ -122,7 +122,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         # (The queue holds the session's functions until it is closed, when
         # sessionClosed() has it let them go: no cycle outlives the session.)
         self.commands = CommandQueue(transmit, self._settle, self._commandExpired,
-                                     self.sendQueuedAfterHangup)
+                                     self.sendQueuedAfterHangup, self._settleLine)
         self._masking = 0
         # The command-line limit of the Asterisk in agi_version, cached:
         # (agi_version, limit).
@@ -545,6 +545,20 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
             raise error.AGICommandFailure(line, code, result.raw)
         except BaseException:
             return Failure()
+
+    def _settleLine(self, line: str, command: QueuedCommand) -> Any:
+        """The queue's settleLine function (see :data:`LINE_CONVERSIONS
+        <starpy.agi._results.LINE_CONVERSIONS>`)."""
+        convert, failOnMinusOne = command.check  # type: ignore[misc]
+        fromLine = LINE_CONVERSIONS.get(convert)
+        value = NOT_CONVERTED if fromLine is None else fromLine(line, failOnMinusOne)
+        if value is not NOT_CONVERTED:
+            history = self._history
+            if history is None or self._masking:
+                self._remember(command.line, line)
+            else:
+                history.append((command.line, line))
+        return value
 
     # -- not talking to Asterisk ---------------------------------------------------
 

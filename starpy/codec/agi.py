@@ -60,6 +60,7 @@ __all__ = [
     "parseEnvironment",
     "dialplanArguments",
     "parseReplyLine",
+    "parseUsualReply",
     "parseReplyText",
     "quoteArgument",
     "formatCommand",
@@ -378,6 +379,14 @@ def _parseResult200(line: str) -> Optional[AGIReply]:
     return None
 
 
+def parseUsualReply(line: str) -> AGIReply:
+    """Parse a final reply *line* that starts with ``200 result=`` (no CR,
+    no newline), as :func:`parseReplyLine` does: the usual forms read
+    without the general parser."""
+    reply = _parseResult200(line)
+    return reply if reply is not None else parseReplyLine(line)
+
+
 def parseReplyLine(line: str) -> AGIReply:
     """Parse one single-line reply (``200 ...``, ``510 ...``, ``511 ...``).
 
@@ -605,16 +614,25 @@ class AGIDecoder:
     def feedUsualReply(self, data: bytes) -> Optional[AGIReply]:
         """Take *data* if it is exactly one usual final reply line.
 
-        The usual chunk once the environment is read: one whole
-        ``200 result=...`` line of one of the forms :func:`parseReplyLine`
-        reads first, with no line begun before it, no ``100`` line or
-        ``520`` block pending.  (1,000 reference W3 sessions in
-        ``bench/w3_driver.py``: 967 to 946 M instructions with the
-        protocol's path that uses it, its checks reordered 891 to 887 M,
-        bench/RESULTS.md.)
+        :return: its :class:`AGIReply` (see :meth:`usualReplyLine`), or
+            ``None``: then nothing was taken, and :meth:`feed` reads *data*.
+        """
+        line = self.usualReplyLine(data)
+        return None if line is None else parseUsualReply(line)
 
-        :return: its :class:`AGIReply`, or ``None``: then nothing was
-            taken, and :meth:`feed` reads *data*.
+    def usualReplyLine(self, data: bytes) -> Optional[str]:
+        """Take *data* if it is exactly one final ``200 result=`` line, and
+        return that line, decoded, without its newline: the usual chunk
+        once the environment is read, with no line begun before it, no
+        ``100`` line or ``520`` block pending, no CR.  The line is not
+        parsed: :func:`parseUsualReply` gives the reply :meth:`feed` would.
+        (1,000 reference W3 sessions in ``bench/w3_driver.py``: 967 to
+        946 M instructions with the protocol's path that used the first
+        form of this, its checks reordered 891 to 887 M; the line handed
+        on unparsed, see bench/RESULTS.md.)
+
+        :return: the line, or ``None``: then nothing was taken, and
+            :meth:`feed` reads *data*.
         """
         end = len(data) - 1
         if (data.find(b"\n") != end or data[:11] != b"200 result=" or self._buffer
@@ -624,7 +642,7 @@ class AGIDecoder:
         replies = self._replies
         if replies._usage is not None or replies._interim:
             return None
-        return _parseResult200(data[:end].decode("utf-8", "surrogateescape"))
+        return data[:end].decode("utf-8", "surrogateescape")
 
     def feedLine(self, line: str) -> Optional[AGIEvent]:
         """Take one decoded line (without newline); return its event if any."""
