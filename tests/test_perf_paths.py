@@ -181,6 +181,35 @@ def test_agiSendCommandLineWrappedOnASessionStillSeesEveryCommand() -> None:
     assert seen == ["ANSWER", "GET VARIABLE X"] and out == [0, "x"]
 
 
+def test_agiSendCommandLineReplacedOnOneSessionOnlyAndRestored() -> None:
+    """sendCommandLine replaced on a session (kept without a look in its
+    __dict__, issue 14) applies to that session alone; deleting the
+    replacement restores the queue's direct path."""
+    from starpy.agi import AGISession
+    from tests.test_fastagi import collect, started
+
+    first, second = started(), started()
+    seen: List[str] = []
+    original = first.agi.sendCommandLine
+
+    def wrapped(line: str) -> Any:
+        seen.append(line)
+        return original(line)
+
+    first.agi.sendCommandLine = wrapped  # type: ignore[method-assign]
+    assert first.agi.sendCommandLine is wrapped
+    assert second.agi.sendCommandLine.__func__ is AGISession.sendCommandLine  # type: ignore[attr-defined]
+    out = collect(first.agi.answer(), second.agi.answer())
+    first.feed(b"200 result=0\n")
+    second.feed(b"200 result=0\n")
+    del first.agi.sendCommandLine
+    later = collect(first.agi.noop())
+    first.feed(b"200 result=0\n")
+    assert seen == ["ANSWER"] and out == [0, 0] and later == [0]
+    assert first.agi.sendCommandLine.__func__ is AGISession.sendCommandLine  # type: ignore[attr-defined]
+    assert AGISession.sendCommandLine.__name__ == "sendCommandLine"
+
+
 # -- AGI: command lines made once and reused ---------------------------------------
 
 

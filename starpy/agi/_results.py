@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time as _time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from starpy import error
 from starpy.agi._arguments import epochSeconds
@@ -18,7 +18,7 @@ from starpy.codec.agi import AGIReply
 __all__ = ["AGIResponse", "SpeechResult", "SpeechRecognition", "digitChar", "maskReply",
            "upstreamText", "resultInt", "replyInt", "endposOf", "codeAndEndpos", "failUnless",
            "variableValue", "databaseValue", "valueOrNone", "timeoutFlag", "speechRecognition",
-           "UpstreamResultHelpers", "LINE_CONVERSIONS"]
+           "UpstreamResultHelpers", "LINE_CONVERSIONS", "failureText"]
 
 log = logging.getLogger("starpy.agi")
 
@@ -28,6 +28,25 @@ def maskReply(reply: str) -> str:
     if reply[:3].isdigit():
         return reply[:3] + " (reply hidden)"
     return reply
+
+
+def failureText(transportName: str, channelName: str, variables: Dict[str, str],
+                history: Iterable[Tuple[str, str]], reason: Any) -> str:
+    """The text of :meth:`AGISession.failureReport
+    <starpy.agi.AGISession.failureReport>`: *reason*'s traceback, the
+    environment, the last commands and their replies."""
+    lines = ["%s handler failed on %s" % (transportName, channelName),
+             reason.getTraceback().rstrip(),
+             "AGI environment:"]
+    lines.extend("  %s: %s" % item for item in sorted(variables.items()))
+    commands = list(history)
+    lines.append("Last %d command(s), oldest first:" % (len(commands),))
+    for line, reply in commands:
+        lines.append("  >> %s" % (line,))
+        lines.extend("  << %s" % (part,) for part in reply.split("\n"))
+    if not commands:
+        lines.append("  (none)")
+    return "\n".join(lines)
 
 
 def digitChar(code: Union[int, str]) -> str:

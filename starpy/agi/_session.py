@@ -21,11 +21,18 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy._idioms import OneShot, Waiters, defaultReactor
-from starpy.agi._arguments import FITS_EVERY_ASTERISK, LINES, LINES_KEPT, keywordAliases, plainArguments
+from starpy.agi._arguments import (
+    FITS_EVERY_ASTERISK,
+    LINES,
+    LINES_KEPT,
+    keywordAliases,
+    plainArguments,
+    replaceableOnInstances,
+)
 from starpy.agi._commands import ChannelCommands
 from starpy.agi._mediacommands import MediaCommands
 from starpy.agi._queue import DEAD_SAFE_COMMANDS, NOT_CONVERTED, CommandQueue, QueuedCommand
-from starpy.agi._results import LINE_CONVERSIONS, UpstreamResultHelpers, maskReply
+from starpy.agi._results import LINE_CONVERSIONS, UpstreamResultHelpers, failureText, maskReply
 from starpy.codec.agi import AGIReply, Argument, encodeCommandLine, formatCommand, maxCommandBytes
 from starpy.trace import WireTracer
 
@@ -88,15 +95,12 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
     #: AGI, does not.
     sendQueuedAfterHangup = True
 
-    #: Whether the command methods may queue a command themselves (see
-    #: :meth:`_command`): true unless a transport overrides
-    #: :meth:`sendCommandLine` (or it is replaced on the session), which
-    #: they then go through.
+    #: Whether the command methods may queue a command themselves: true
+    #: unless a transport overrides :meth:`sendCommandLine` (see :meth:`_command`).
     _queueDirect = True
 
-    #: Whether :meth:`checkCommandLine` is the default one, so that the
-    #: bytes of a line short enough for every Asterisk are the same in
-    #: every session (see :meth:`_command`).
+    #: Whether :meth:`checkCommandLine` is the default one, so that a line short
+    #: enough for every Asterisk has the same bytes in every session.
     _plainLines = True
 
     def __init_subclass__(cls, **named: Any) -> None:
@@ -119,6 +123,11 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         self.closed = False
         self.finishing = False
         self._clock = clock
+        # The class's flags as instance attributes, which CPython 3.11 reads
+        # faster; _direct is false once sendCommandLine is replaced here.
+        self._direct = self._queueDirect
+        self._plain = self._plainLines
+        self._sendCommandLineReplacement: Optional[Callable[[str], Deferred[AGIReply]]] = None
         # (The queue holds the session's functions until it is closed, when
         # sessionClosed() has it let them go: no cycle outlives the session.)
         self.commands = CommandQueue(transmit, self._settle, self._commandExpired,
@@ -130,6 +139,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
 
     # -- sending command lines ----------------------------------------------------
 
+    @replaceableOnInstances("_direct", "_queueDirect")
     def sendCommandLine(self, line: str) -> Deferred[AGIReply]:
         """Send one command line (without newline) and return its reply.
 
@@ -419,17 +429,8 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         It holds the traceback of *reason*, the call's AGI environment and
         the last commands of the session with their replies.
         """
-        lines = ["%s handler failed on %s" % (self.transportName, self.channelName),
-                 reason.getTraceback().rstrip(),
-                 "AGI environment:"]
-        lines.extend("  %s: %s" % item for item in sorted(self.variables.items()))
-        lines.append("Last %d command(s), oldest first:" % (len(self.history),))
-        for line, reply in self.history:
-            lines.append("  >> %s" % (line,))
-            lines.extend("  << %s" % (part,) for part in reply.split("\n"))
-        if not self.history:
-            lines.append("  (none)")
-        return "\n".join(lines)
+        return failureText(self.transportName, self.channelName, self.variables,
+                           self.history, reason)
 
     # -- commands ------------------------------------------------------------------
 
@@ -474,7 +475,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         if self.hungUp and command.upper() not in DEAD_SAFE_COMMANDS:
             self._remember(line, "(not sent: the channel has hung up)")
             return defer.fail(error.AGIHangup(line, None, "channel has hung up"))
-        if not self._queueDirect or "sendCommandLine" in self.__dict__:
+        if not self._direct:
             # A transport's own sendCommandLine, or one wrapped on this
             # session (starpy.metrics times commands so): go through it.
             sent = self.sendCommandLine(line)
@@ -484,14 +485,14 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         # fires (the queue's settle function) instead of by a callback added
         # to it: measured with callgrind on the reference W3 workload
         # (bench/RESULTS.md).
-        if data is None or not self._plainLines:
+        if data is None or not self._plain:
             try:
                 data = self.checkCommandLine(line)
             except ValueError:
                 failure = Failure()
                 self._remember(line, "(no reply: %s)" % (failure.getErrorMessage(),))
                 return defer.fail(failure)
-            if (data is not None and len(data) <= FITS_EVERY_ASTERISK and self._plainLines
+            if (data is not None and len(data) <= FITS_EVERY_ASTERISK and self._plain
                     and plainArguments(arguments)):
                 if len(LINES) >= LINES_KEPT:
                     LINES.clear()
