@@ -16,7 +16,7 @@ from starpy.error import LocalProtocolError
 
 __all__ = ["Digits", "DEFAULT_DATETIME_FORMAT", "keywordAliases", "toMilliseconds",
            "digitsArgument", "epochSeconds", "decimalArgument", "LINES", "LINES_KEPT",
-           "FITS_EVERY_ASTERISK", "plainArguments", "replaceableOnInstances"]
+           "FITS_EVERY_ASTERISK", "plainArguments", "replaceableOnInstances", "cachedLine"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -158,6 +158,12 @@ def decimalArgument(value: float) -> str:
 #: buffer; emptied when full, so it never holds more than ``LINES_KEPT``.
 LINES: Dict[Tuple[str, Tuple[Any, ...]], Tuple[str, bytes]] = {}
 LINES_KEPT = 1024
+
+#: ``LINES.get``, bound once: CPython 3.11 calls a method of a name another
+#: module imports without its method-call path (742 to 731 M instructions
+#: over 1,000 W3 sessions in bench/w3_driver.py with ``lineConversion``
+#: alike, bench/RESULTS.md).
+cachedLine = LINES.get
 
 #: The longest command bytes (newline included) that every Asterisk reads
 #: as one command (:func:`maxCommandBytes <starpy.codec.agi.maxCommandBytes>` is 2047 or 8191).

@@ -205,7 +205,8 @@ class CommandQueue:
             self.inFlight = command
             if self._timeout is not None:
                 self._armDeadline()
-            self._transmit(command)
+            transmit = self._transmit  # (a slot read, then a call: specialised)
+            transmit(command)
         else:
             self._waiting.append(command)
         return command.deferred

@@ -18,7 +18,7 @@ from starpy.codec.agi import AGIReply
 __all__ = ["AGIResponse", "SpeechResult", "SpeechRecognition", "digitChar", "maskReply",
            "upstreamText", "resultInt", "replyInt", "endposOf", "codeAndEndpos", "failUnless",
            "variableValue", "databaseValue", "valueOrNone", "timeoutFlag", "speechRecognition",
-           "UpstreamResultHelpers", "LINE_CONVERSIONS", "failureText"]
+           "UpstreamResultHelpers", "LINE_CONVERSIONS", "lineConversion", "failureText"]
 
 log = logging.getLogger("starpy.agi")
 
@@ -251,6 +251,10 @@ LINE_CONVERSIONS: Dict[Any, Callable[[str, bool], Any]] = {
     databaseValue: _dataOfLine,
     codeAndEndpos: _codeAndEndposOfLine,
 }
+
+#: ``LINE_CONVERSIONS.get``, bound once (see ``cachedLine`` in
+#: :mod:`starpy.agi._arguments`).
+lineConversion = LINE_CONVERSIONS.get
 
 
 def timeoutFlag(reply: AGIReply) -> Tuple[str, bool]:

@@ -25,6 +25,7 @@ from starpy.agi._arguments import (
     FITS_EVERY_ASTERISK,
     LINES,
     LINES_KEPT,
+    cachedLine,
     keywordAliases,
     plainArguments,
     replaceableOnInstances,
@@ -32,7 +33,7 @@ from starpy.agi._arguments import (
 from starpy.agi._commands import ChannelCommands
 from starpy.agi._mediacommands import MediaCommands
 from starpy.agi._queue import DEAD_SAFE_COMMANDS, NOT_CONVERTED, CommandQueue, QueuedCommand
-from starpy.agi._results import LINE_CONVERSIONS, UpstreamResultHelpers, failureText, maskReply
+from starpy.agi._results import UpstreamResultHelpers, failureText, lineConversion, maskReply
 from starpy.codec.agi import AGIReply, Argument, encodeCommandLine, formatCommand, maxCommandBytes
 from starpy.trace import WireTracer
 
@@ -110,8 +111,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
 
     def __init__(self, clock: Optional[IReactorTime] = None,
                  transmit: Optional[Callable[[QueuedCommand], None]] = None) -> None:
-        # Made on first use: most sessions never trace nor wait, and every
-        # idle session would pay for them.
+        # Made on first use: most sessions never trace nor wait.
         self._history: Optional[Deque[Tuple[str, str]]] = None
         self.wireTracer: Optional[WireTracer] = None
         self._hangupWaiters: Optional[Waiters[None]] = None
@@ -448,7 +448,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         """
         key = (command, arguments)
         try:
-            cached = LINES.get(key)
+            cached = cachedLine(key)
         except TypeError:  # an argument that is not hashable (formatCommand says why)
             cached = None
         if cached is not None:
@@ -551,7 +551,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         """The queue's settleLine function (see :data:`LINE_CONVERSIONS
         <starpy.agi._results.LINE_CONVERSIONS>`)."""
         convert, failOnMinusOne = command.check  # type: ignore[misc]
-        fromLine = LINE_CONVERSIONS.get(convert)
+        fromLine = lineConversion(convert)
         value = NOT_CONVERTED if fromLine is None else fromLine(line, failOnMinusOne)
         if value is not NOT_CONVERTED:
             history = self._history
