@@ -8,10 +8,11 @@ the commands that play, say, record and recognise are in
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Sequence, Type, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Type, TypeVar, Union
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error
@@ -37,11 +38,21 @@ _T = TypeVar("_T")
 
 class ChannelCommands:
     """ANSWER, HANGUP, EXEC, GOSUB, the variables, AstDB and the dialplan
-    position, ``sendCommand`` and ``jumpOnError`` (see
+    position, ``sendCommand``, ``jumpOnError`` and ``wait`` (see
     :class:`AGISession <starpy.agi.AGISession>`)."""
 
     #: The environment (the session's).
     variables: Dict[str, str]
+    #: Whether the session has ended (the session's).
+    closed: bool
+    #: The timers of :meth:`wait` still running, or ``None`` (the session
+    #: makes it on first use and cancels them when it ends).
+    _waits: Optional[Set[Deferred[int]]]
+
+    @property
+    def clock(self) -> IReactorTime:
+        """The session's clock."""
+        raise NotImplementedError
 
     def finish(self) -> None:
         """End the session (the transport's)."""
@@ -58,6 +69,42 @@ class ChannelCommands:
         through *convert* (the session's; see
         :class:`AGISession <starpy.agi.AGISession>`)."""
         raise NotImplementedError
+
+    @keywordAliases(seconds="duration")
+    def wait(self, duration: float) -> Deferred[int]:
+        """Wait *duration* seconds without talking to Asterisk.
+
+        ``seconds=`` is accepted as an alias of ``duration=``.
+
+        :return: a Deferred that fires with ``0`` (as upstream StarPy's did)
+            after *duration* seconds; it
+            fails with :class:`AGIHangup <starpy.error.AGIHangup>` if the session ends
+            first, and at once with ``ValueError`` if *duration* is
+            negative or NaN.  Cancelling it cancels the timer.
+        """
+        if self.closed:
+            return defer.fail(error.AGIHangup(None, None, "AGI session has ended"))
+        if not duration >= 0:  # negative, or NaN
+            return defer.fail(ValueError("wait needs seconds >= 0, not %r" % (duration,)))
+        waiting: Deferred[int] = Deferred(lambda d: call.cancel())
+        call: IDelayedCall = self.clock.callLater(duration, self._waitDone, waiting)
+        if self._waits is None:
+            self._waits = set()
+        self._waits.add(waiting)
+
+        def onCancel(reason: Failure) -> Failure:
+            if self._waits is not None:
+                self._waits.discard(waiting)
+            if self.closed and reason.check(defer.CancelledError):
+                return Failure(error.AGIHangup(None, None, "AGI session has ended"))
+            return reason
+
+        return waiting.addErrback(onCancel)
+
+    def _waitDone(self, waiting: Deferred[int]) -> None:
+        if self._waits is not None:
+            self._waits.discard(waiting)
+        waiting.callback(0)
 
     @keywordAliases(command="commandString")
     def sendCommand(self, commandString: str, *arguments: Argument) -> Deferred[AGIResponse]:
