@@ -543,6 +543,16 @@ class AGIDecoder:
             AGIEnvironmentParser(maxEnvironmentLines) if expectEnvironment else None
         )
         self._replies = AGIReplyReader(maxUsageLines)
+        # Whether no line is begun, the environment is read and no 100 line
+        # or 520 block is pending: what usualReplyLine needs, kept by feed()
+        # and feedLine() (one test instead of five per reply, 724 to 722 M
+        # instructions over 1,000 W3 sessions in bench/w3_driver.py).
+        self._idle = not expectEnvironment
+
+    def _noteIdle(self) -> None:
+        replies = self._replies
+        self._idle = (not self._buffer and self._environment is None
+                      and replies._usage is None and not replies._interim)
 
     def feed(self, data: bytes) -> List[AGIEvent]:
         """Take some bytes; return the events of the lines they complete.
@@ -550,6 +560,12 @@ class AGIDecoder:
         :raises AGIProtocolError: a bound was broken or a line is not AGI.
             The decoder must not be used after that.
         """
+        try:
+            return self._read(data)
+        finally:
+            self._noteIdle()
+
+    def _read(self, data: bytes) -> List[AGIEvent]:
         limit = self.maxLineLength
         if self._buffer:
             data = self._buffer + data
@@ -635,24 +651,23 @@ class AGIDecoder:
             :meth:`feed` reads *data*.
         """
         end = len(data) - 1
-        if (data.find(b"\n") != end or data[:11] != b"200 result=" or self._buffer
-                or self._environment is not None or end > self.maxLineLength
-                or data[end - 1] == 13):  # CR: the general path drops it
-            return None
-        replies = self._replies
-        if replies._usage is not None or replies._interim:
+        if (not self._idle or data.find(b"\n") != end or data[:11] != b"200 result="
+                or end > self.maxLineLength or data[end - 1] == 13):  # CR: feed drops it
             return None
         return data[:end].decode("utf-8", "surrogateescape")
 
     def feedLine(self, line: str) -> Optional[AGIEvent]:
         """Take one decoded line (without newline); return its event if any."""
-        environment = self._environment
-        if environment is not None:
-            env = environment.feedLine(line)
-            if env is not None:
-                self._environment = None
-            return env
-        return self._replies.feedLine(line)
+        try:
+            environment = self._environment
+            if environment is not None:
+                env = environment.feedLine(line)
+                if env is not None:
+                    self._environment = None
+                return env
+            return self._replies.feedLine(line)
+        finally:
+            self._noteIdle()
 
     @property
     def readingEnvironment(self) -> bool:
