@@ -333,6 +333,7 @@ _LINE_COMMANDS = [
     lambda agi: agi.streamFile("x"),
     lambda agi: agi.controlStreamFile("x", "#"),
     lambda agi: agi.sendCommand("NOOP"),
+    lambda agi: agi.execute("Playback", "beep"),
 ]
 
 _LINE_PIECES = ["0", "1", "-1", "-2", "49", " ", "(", ")", "x", "=", "endpos=", "24000",
@@ -407,10 +408,11 @@ def test_agiUsualReplyLinesAreNotParsed(monkeypatch: Any) -> None:
                                                        "200 result=1 (v)"),
                         (lambda: agi.streamFile("x"), "200 result=0 endpos=8"),
                         (lambda: agi.waitForDigit(1), "200 result=49"),
-                        (lambda: agi.databaseGet("f", "k"), "200 result=1 (d)")]:
+                        (lambda: agi.databaseGet("f", "k"), "200 result=1 (d)"),
+                        (lambda: agi.execute("Playback", "beep"), "200 result=0")]:
         call().addBoth(out.append)
         server.feed(reply.encode() + b"\n")
-    assert out == [0, "v", (0, 8), 49, "d"]
+    assert out == [0, "v", (0, 8), 49, "d", "0"]
     assert [reply for _, reply in agi.history] == [
         "200 result=0", "200 result=1 (v)", "200 result=0 endpos=8", "200 result=49",
-        "200 result=1 (d)"]
+        "200 result=1 (d)", "200 result=0"]

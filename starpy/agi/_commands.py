@@ -8,6 +8,7 @@ the commands that play, say, record and recognise are in
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Type, TypeVar, Union
 
 from twisted.internet import defer
@@ -20,9 +21,9 @@ from starpy.agi._arguments import decimalArgument, keywordAliases
 from starpy.agi._results import (
     AGIResponse,
     databaseValue,
+    execResult,
     failUnless,
     resultInt,
-    upstreamText,
     valueOrNone,
     variableValue,
 )
@@ -217,13 +218,7 @@ class ChannelCommands:
             return defer.fail(TypeError("execute() got unexpected keyword arguments: %s"
                                         % (", ".join(sorted(unknown)),)))
         line = "EXEC"
-
-        def check(reply: AGIReply) -> str:
-            if reply.result == "-2":
-                raise error.AGICommandFailure(
-                    line + " " + application, 200, "no such application: " + reply.raw)
-            return upstreamText(reply)
-
+        check = partial(execResult, application)
         if not options:
             return self._command(check, line, application, failOnMinusOne=False)
         joined = ",".join(str(option) for option in options)

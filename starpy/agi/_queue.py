@@ -142,7 +142,8 @@ class CommandQueue:
 
     # (No instance dict: a queue per session, and the reply path reads it.)
     __slots__ = ("inFlight", "hungUp", "closed", "sendWaitingAfterHangup", "_waiting",
-                 "_transmit", "_settle", "_settleLine", "_expired", "_canceller", "_timeout", "_deadline", "_timer")
+                 "_transmit", "_settle", "_settleLine", "_expired", "_canceller", "_timeout",
+                 "_deadline", "_timer")
 
     def __init__(self, transmit: Optional[Callable[[QueuedCommand], None]] = None,
                  settle: Optional[Settle] = None,

@@ -18,7 +18,7 @@ from starpy.codec.agi import AGIReply
 __all__ = ["AGIResponse", "SpeechResult", "SpeechRecognition", "digitChar", "maskReply",
            "upstreamText", "resultInt", "replyInt", "endposOf", "codeAndEndpos", "failUnless",
            "variableValue", "databaseValue", "valueOrNone", "timeoutFlag", "speechRecognition",
-           "UpstreamResultHelpers", "LINE_CONVERSIONS", "lineConversion", "failureText"]
+           "UpstreamResultHelpers", "execResult", "LINE_CONVERSIONS", "lineConversion", "failureText"]
 
 log = logging.getLogger("starpy.agi")
 
@@ -199,6 +199,15 @@ def databaseValue(reply: AGIReply) -> str:
     return reply.data if reply.data is not None else ""
 
 
+def execResult(application: str, reply: AGIReply) -> str:
+    """EXEC's result: upstream's text of the reply; AGICommandFailure if
+    there is no such *application* (-2)."""
+    if reply.result == "-2":
+        raise error.AGICommandFailure(
+            "EXEC " + application, 200, "no such application: " + reply.raw)
+    return upstreamText(reply)
+
+
 def valueOrNone(reply: AGIReply) -> Optional[str]:
     if reply.result == "1":
         return reply.data if reply.data is not None else ""
@@ -237,6 +246,13 @@ def _codeAndEndposOfLine(line: str, failOnMinusOne: bool) -> Any:
         return NOT_CONVERTED
 
 
+def _execResultOfLine(line: str, failOnMinusOne: bool) -> Any:
+    space = line.find(" ", 11)
+    if (line[11:] if space < 0 else line[11:space]) == "-2":
+        return NOT_CONVERTED
+    return line[11:]  # upstreamText of a line without CR or LF
+
+
 #: The usual replies of the most used conversions, read from the reply line
 #: itself: ``convert`` to a function of the line (``200 result=...``, no CR)
 #: and *failOnMinusOne*, giving what ``convert(parseUsualReply(line))``
@@ -250,6 +266,7 @@ LINE_CONVERSIONS: Dict[Any, Callable[[str, bool], Any]] = {
     variableValue: _dataOfLine,
     databaseValue: _dataOfLine,
     codeAndEndpos: _codeAndEndposOfLine,
+    execResult: _execResultOfLine,  # given as partial(execResult, application)
 }
 
 #: ``LINE_CONVERSIONS.get``, bound once (see ``cachedLine`` in

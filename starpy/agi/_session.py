@@ -11,6 +11,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple, cast
 
 from twisted.internet import defer
@@ -568,6 +569,8 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
                 value = NOT_CONVERTED
         else:
             fromLine = lineConversion(convert)
+            if fromLine is None and convert.__class__ is partial:  # EXEC (722 to 713 M)
+                fromLine = lineConversion(convert.func)
             value = NOT_CONVERTED if fromLine is None else fromLine(line, failOnMinusOne)
         if value is not NOT_CONVERTED:
             history = self._history
