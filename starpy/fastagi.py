@@ -191,7 +191,8 @@ class FastAGIProtocol(Protocol, AGISession):
         except error.AGIProtocolError as e:
             self.protocolError(e)
             return
-        tracing = self.tracing
+        tracer = self.wireTracer  # (not the tracing property: a plain read)
+        tracing = tracer is not None and tracer.enabled
         remaining = len(events)
         for event in events:
             remaining -= 1
