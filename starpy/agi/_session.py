@@ -561,8 +561,9 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
             # The most used conversion, without a call: its line function
             # inlined (731 to 728 M instructions over 1,000 W3 sessions in
             # bench/w3_driver.py, bench/RESULTS.md).
-            space = line.find(" ", 11)
-            text = line[11:] if space < 0 else line[11:space]
+            text = line[11:]
+            if " " in text:  # (not str.find(): see _results, 710 to 697 M)
+                text = text.partition(" ")[0]
             try:
                 value = NOT_CONVERTED if failOnMinusOne and text == "-1" else int(text)
             except ValueError:

@@ -651,10 +651,13 @@ class AGIDecoder:
             :meth:`feed` reads *data*.
         """
         end = len(data) - 1
-        if (not self._idle or data.find(b"\n") != end or data[:11] != b"200 result="
+        if (not self._idle or data[:11] != b"200 result=" or data[end] != 10
                 or end > self.maxLineLength or data[end - 1] == 13):  # CR: feed drops it
             return None
-        return data[:end].decode("utf-8", "surrogateescape")
+        body = data[:end]
+        if 10 in body:  # (not data.find(): its arguments are parsed the slow way)
+            return None
+        return body.decode("utf-8", "surrogateescape")
 
     def feedLine(self, line: str) -> Optional[AGIEvent]:
         """Take one decoded line (without newline); return its event if any."""
