@@ -21,6 +21,9 @@ Count instructions with callgrind, subtracting a run without sessions::
         .venv/bin/python bench/w3_driver.py --sessions 0
 
 or see where the time goes with ``--profile`` (cProfile, sorted by own time).
+``--answers N`` replaces the handler by one that sends N ``ANSWER``
+commands: runs with 1 and 11 give the cost of a session and of a command
+apart (``--lib project`` and ``--lib minimal``).
 ``--lib floor`` imports the floor's adapter from ``../shared/bench/adapters``
 beside the project root, or from ``$STARPY_BENCH/adapters``.
 """
