@@ -186,6 +186,14 @@ class FastAGIProtocol(Protocol, AGISession):
                     self.traceReceived([line])
                 commands.completeLine(current, line)
                 return
+        elif not self.environmentSeen:
+            env = self._decoder.wholeEnvironment(data)  # the usual first chunk
+            if env is not None:
+                tracer = self.wireTracer
+                if tracer is not None and tracer.enabled:
+                    tracer.received(["%s: %s" % item for item in env.variables.items()] + [""])
+                self.environmentReceived(env.variables)
+                return
         try:
             events = self._decoder.feed(data)
         except error.AGIProtocolError as e:

@@ -97,6 +97,32 @@ def test_environmentInOneChunkAsLineByLine(lines: List[List[str]], maxLines: int
     assert whole == _decodeLineByLine(data, maxLines)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(
+    ["agi_x", "AGI_Y", ": ", ":", " ", "v", "\r", "\n", "200 result=0", "agi_arg_1", "\u00e9"]),
+    max_size=4), max_size=8), st.integers(min_value=1, max_value=10),
+    st.integers(min_value=5, max_value=80))
+def test_wholeEnvironmentAsFeed(lines: List[List[str]], maxLines: int, maxLine: int) -> None:
+    """wholeEnvironment (issue 14) takes a chunk only if it is a whole usual
+    block, and gives what feed gives; else it takes nothing."""
+    data = ("".join("".join(pieces) + "\n" for pieces in lines) + "\n").encode()
+    try:
+        expected: object = codec.AGIDecoder(maxLine, maxLines).feed(data)
+    except AGIProtocolError as e:
+        expected = str(e)
+    decoder = codec.AGIDecoder(maxLine, maxLines)
+    env = decoder.wholeEnvironment(data)
+    if env is not None:
+        assert [env] == expected and not decoder.readingEnvironment
+        assert decoder.usualReplyLine(b"200 result=0\n") == "200 result=0"
+        return
+    try:
+        got: object = decoder.feed(data)
+    except AGIProtocolError as e:
+        got = str(e)
+    assert got == expected
+
+
 def test_environmentPlainLinesInOnePass() -> None:
     """The usual block (lower-case keys, ``key: value``) is read by the
     one-pass reading, which takes nothing of any other block."""

@@ -416,3 +416,23 @@ def test_agiUsualReplyLinesAreNotParsed(monkeypatch: Any) -> None:
     assert [reply for _, reply in agi.history] == [
         "200 result=0", "200 result=1 (v)", "200 result=0 endpos=8", "200 result=49",
         "200 result=1 (d)", "200 result=0"]
+
+
+def test_fastagiUsualEnvironmentTakesTheWholeBlockPath(monkeypatch: Any) -> None:
+    """The environment block in one chunk is read without the decoder's
+    general path (issue 14), and traced as that path traces it."""
+    from starpy.codec import agi as codec
+    from tests.test_fastagi import Server, env
+
+    def refused(*args: Any) -> Any:
+        raise AssertionError("general path")
+
+    server = Server(lambda agi: None)
+    server.agi.setTrace(True)
+    traced: List[List[str]] = []
+    monkeypatch.setattr(server.agi.tracer, "received", traced.append)
+    monkeypatch.setattr(codec.AGIDecoder, "feed", refused)
+    server.feed(env("hello"))
+    assert server.agi.environmentSeen and server.agi.scriptPath == "hello"
+    assert traced[0][-1] == "" and traced[0][0].startswith("agi_network: ")
+    assert len(traced[0]) == len(server.agi.variables) + 1
