@@ -114,7 +114,10 @@ def test_wholeEnvironmentAsFeed(lines: List[List[str]], maxLines: int, maxLine: 
     env = decoder.wholeEnvironment(data)
     if env is not None:
         assert [env] == expected and not decoder.readingEnvironment
-        assert decoder.usualReplyLine(b"200 result=0\n") == "200 result=0"
+        general = codec.AGIDecoder(maxLine, maxLines)
+        general.feed(data)
+        assert decoder.usualReplyLine(b"200 result=0\n") == general.usualReplyLine(
+            b"200 result=0\n")
         return
     try:
         got: object = decoder.feed(data)

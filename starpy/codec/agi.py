@@ -688,7 +688,7 @@ class AGIDecoder:
                 or data[-2:] != b"\n\n" or len(data) > self.maxLineLength):
             return None
         text = data[:-1].decode(ENCODING, _ERRORS)
-        if "\r" in text:
+        if "\r" in text or "\n\n" in text:  # (a line after the block's end)
             return None
         taken = environment._feedPlainText(text)
         if taken is None:
