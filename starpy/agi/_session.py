@@ -75,8 +75,8 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         :meth:`setTrace`), else ``None``: a transport tests
         ``wireTracer is not None and wireTracer.enabled`` on its hot path.
 
-    :param clock: the clock :meth:`wait` and :attr:`commandTimeout` use; the
-        global reactor if ``None``.
+    :param clock: the clock :meth:`wait <starpy.agi._commands.ChannelCommands.wait>`
+        and :attr:`commandTimeout` use; the global reactor if ``None``.
     :param transmit: puts one :class:`QueuedCommand <starpy.agi.QueuedCommand>`
         on the wire; the transport then feeds the queue its reply.
     """
@@ -294,7 +294,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         """Mark the session ended: every later command fails at once.
 
         Transports call this when the connection (or AsyncAGI) ends.
-        Pending :meth:`wait` calls fail with :class:`AGIHangup
+        Pending :meth:`wait <starpy.agi._commands.ChannelCommands.wait>` calls fail with :class:`AGIHangup
         <starpy.error.AGIHangup>` and :meth:`whenHungUp` and
         :meth:`whenClosed` fire; then the commands in flight and queued
         fail with AGIHangup(*reason*).
@@ -354,7 +354,8 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
 
     @property
     def clock(self) -> IReactorTime:
-        """The clock used by :meth:`wait` and :attr:`commandTimeout`."""
+        """The clock used by :meth:`wait <starpy.agi._commands.ChannelCommands.wait>`
+        and :attr:`commandTimeout`."""
         if self._clock is None:
             self._clock = cast(IReactorTime, defaultReactor())
         return self._clock
