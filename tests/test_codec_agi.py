@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from starpy.codec import agi as codec
+from starpy.codec.agi import _replies
 from starpy.error import AGIProtocolError
 
 from .agihelpers import FIXTURES, asteriskParseArgs, transcriptExchanges
@@ -336,7 +337,7 @@ def test_usualRepliesParseAsTheGeneralParser(result: str, space: str,
     """The fast reading of "200 result=..." lines (issue 14) gives what
     parseReplyLine gives, or leaves the line to it."""
     line = "200 result=" + result + space + "".join(pieces)
-    fast = codec._parseResult200(line)
+    fast = _replies._parseResult200(line)
     if fast is not None:
         assert fast == codec.parseReplyLine(line)
     reader = codec.AGIReplyReader()
@@ -348,14 +349,14 @@ def test_usualRepliesTakeTheFastReading() -> None:
                         ("200 result=1 (a) b)", {}), ("200 result=0 endpos=24000",
                                                       {"endpos": "24000"}),
                         ("200 result=0 digit-2=x=y", {"digit-2": "x=y"})]:
-        fast = codec._parseResult200(line)
+        fast = _replies._parseResult200(line)
         assert fast is not None and fast == codec.parseReplyLine(line), line
         assert fast.extra == extra
     for line in ["200 result=0 endpos=1 x=2", "200 result=0 (timeout) endpos=1",
                  '200 result=0 k="v"', "200 result=0 -k=1", "200 result=0 Gosub complete",
                  "200 result=1 (x) ", "200 result=0 1k=2", "200 result=0 k\u00e9=1",
                  "200 result=0 k=\u00a0"]:
-        assert codec._parseResult200(line) is None, line
+        assert _replies._parseResult200(line) is None, line
 
 
 _REPLY_LINES = st.sampled_from(

@@ -393,14 +393,14 @@ def test_agiUsualReplyLinesAreNotParsed(monkeypatch: Any) -> None:
     """The usual replies of the commands of the reference W3 workload reach
     their Deferreds without a reply object (issue 14)."""
     from starpy.agi import _queue
-    from starpy.codec import agi as codec
+    from starpy.codec.agi import _replies
     from tests.test_fastagi import started
 
     def refused(*args: Any) -> Any:
         raise AssertionError("parsed")
 
     monkeypatch.setattr(_queue, "parseUsualReply", refused)
-    monkeypatch.setattr(codec, "_parseResult200", refused)
+    monkeypatch.setattr(_replies, "_parseResult200", refused)
     server = started()
     agi = server.agi
     out: List[Any] = []
