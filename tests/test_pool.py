@@ -496,3 +496,28 @@ def test_aServerThatNeverAnswersIsDownAfterTheLoginDeadline(
     fleet.pump()
     assert seen == ["1.1"] and fleet.pool.readyServers() == ["good"]
     fleet.stop()
+
+
+def test_poolChannelsIsAServiceOfTheApplication() -> None:
+    """PoolChannels is long-lived, so it is a Twisted service: started and
+    stopped with its parent; start()/stop() are its older names."""
+    from twisted.application.service import IService, MultiService
+
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.servers["pbx1"].addChannel("PJSIP/pbx1-00000001", "1700000000.1")
+    channels = pool.PoolChannels(fleet.pool)
+    assert IService.providedBy(channels)
+    application = MultiService()
+    fleet.pool.setServiceParent(application)
+    channels.setServiceParent(application)
+    application.startService()
+    fleet.pump()
+    assert channels.running and sorted(channels.channels) == [("pbx1", "1700000000.1")]
+    channels.start()  # already running: nothing more
+    assert list(channels.trackers) == ["pbx1"]
+    tracker = channels.tracker("pbx1")
+    channels.disownServiceParent()
+    assert not channels.running and channels.trackers == {} and tracker.channels == {}
+    channels.stop()  # stopped already: nothing
+    fleet.stop()

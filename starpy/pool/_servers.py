@@ -1,42 +1,5 @@
-"""AMI connections to several named Asterisk servers, as one Twisted service.
-
-An :class:`AMIPool` keeps one :class:`AMIService <starpy.manager.AMIService>` per
-server (each with its own endpoint, credentials and TLS), and is itself a
-``twisted.application.service.MultiService``: starting the pool starts every
-server's connection, stopping it stops them all, and servers are added and
-removed while it runs::
-
-    from starpy import manager, pool
-
-    servers = pool.AMIPool()
-    servers.addServer("pbx1", manager.AMIFactory("starpy", "secret"), "pbx1.example.com")
-    servers.addServer("pbx2", manager.AMIFactory("starpy", "secret"),
-                      "tls:host=pbx2.example.com:port=5039")
-
-    def onHangup(ami, event):            # the same handler as for one server
-        print(ami.serverName, event["uniqueid"])
-
-    servers.registerEvent("Hangup", onHangup)
-    servers.startService()
-    servers.sendAction("pbx2", "Ping", wait=30)   # once pbx2 is logged in and booted
-
-Event registrations on the pool receive every server's events; the protocol
-handed to the handler is that server's :class:`AMIProtocol <starpy.manager.AMIProtocol>`,
-whose ``serverName`` says which server it is.
-
-Each server has a state (:data:`CONNECTING`, :data:`BOOTING`,
-:data:`LOGGED_IN`, :data:`DOWN`, :data:`STOPPED`) with the last error, which
-:meth:`AMIPool.status` gives and :meth:`AMIPool.onStateChange` observers
-hear of.
-
-Readiness: after each (re)login, an Asterisk that has not sent
-``FullyBooted`` yet is still loading its modules.  By default the pool holds
-such a server in :data:`BOOTING`, and sends nothing to it through
-:meth:`AMIPool.sendAction`, until ``FullyBooted`` arrives or *bootTimeout*
-seconds have passed (an AMI user without the ``system`` read class never
-receives ``FullyBooted``: the server is then taken as ready after the
-timeout, and a warning says why).
-"""
+"""The servers of an AMI pool, their states, and the pool itself (private:
+``starpy.pool`` re-exports every name)."""
 from __future__ import annotations
 
 import logging
@@ -58,25 +21,10 @@ from starpy._idioms import Waiters, defaultReactor, notifyListener
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
-from starpy.error import NoServerReady  # defined there; exported here too
+from starpy.error import NoServerReady
 from starpy.eventfilter import CombinedRegistrations
 from starpy.interfaces import IAMIEventSource
 from starpy.manager import AMIFactory, AMIProtocol, AMIService
-
-__all__ = [
-    "AMIPool",
-    "PoolServer",
-    "ServerStatus",
-    "NoServerReady",
-    "PoolChannels",
-    "CONNECTING",
-    "BOOTING",
-    "LOGGED_IN",
-    "DOWN",
-    "STOPPED",
-    "DEFAULT_BOOT_TIMEOUT",
-    "log",
-]
 
 log = logging.getLogger("starpy.pool")
 
@@ -596,76 +544,3 @@ def _checkSeconds(value: Any, what: str) -> None:
         raise TypeError("%s must be a number of seconds, not %r" % (what, value))
     if not (0 <= value < float("inf")):
         raise ValueError("%s must be a finite number of seconds >= 0, not %r" % (what, value))
-
-
-class PoolChannels:
-    """Channel tracking over an :class:`AMIPool`: one
-    :class:`ChannelTracker <starpy.channel.ChannelTracker>` per server (each rebuilt after
-    every login of its server), channels and calls keyed by ``(server,
-    Uniqueid)`` and ``(server, Linkedid)``, so that two servers' identifiers
-    never collide.  Servers added to the pool later get a tracker, removed
-    ones lose theirs.
-
-    :param pool: the pool.
-    :param trackerFactory: makes a tracker from a server's
-        :class:`AMIService <starpy.manager.AMIService>` (default
-        :class:`ChannelTracker <starpy.channel.ChannelTracker>`).
-    """
-
-    def __init__(self, pool: AMIPool,
-                 trackerFactory: Optional[Callable[[AMIService], Any]] = None) -> None:
-        if trackerFactory is None:
-            from starpy.channel import ChannelTracker
-
-            trackerFactory = ChannelTracker
-        self.pool = pool
-        self._make = trackerFactory
-        self.trackers: Dict[str, Any] = {}
-        self._handle: Optional[Handle] = None
-
-    def start(self) -> None:
-        """Start a tracker for each server, and follow the pool's changes."""
-        if self._handle is None:
-            self._handle = self.pool.onStateChange(lambda status, previous: self._sync())
-            self._sync()
-
-    def stop(self) -> None:
-        """Stop every tracker (see :meth:`ChannelTracker.stop
-        <starpy.channel.ChannelTracker.stop>`)."""
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            handle.cancel()
-        trackers, self.trackers = self.trackers, {}
-        for tracker in trackers.values():
-            tracker.stop()
-
-    def _sync(self) -> None:
-        names = self.pool.servers()
-        for name in names:
-            if name not in self.trackers:
-                tracker = self._make(self.pool.server(name).amiService)
-                self.trackers[name] = tracker
-                tracker.start()
-        for name in [name for name in self.trackers if name not in names]:
-            self.trackers.pop(name).stop()
-
-    def tracker(self, server: str) -> Any:
-        """Server *server*'s tracker (:raises KeyError:)."""
-        return self.trackers[server]
-
-    def channel(self, server: str, uniqueid: str) -> Any:
-        """The live channel *uniqueid* of *server*, or ``None``."""
-        tracker = self.trackers.get(server)
-        return None if tracker is None else tracker.channel(uniqueid)
-
-    @property
-    def channels(self) -> Dict[Any, Any]:
-        """Every live channel, by ``(server, Uniqueid)`` (a new dict)."""
-        return {(name, uniqueid): channel for name, tracker in self.trackers.items()
-                for uniqueid, channel in tracker.channels.items()}
-
-    @property
-    def calls(self) -> Dict[Any, Any]:
-        """Every call, by ``(server, Linkedid)`` (a new dict)."""
-        return {(name, linkedid): call for name, tracker in self.trackers.items()
-                for linkedid, call in tracker.calls.items()}
