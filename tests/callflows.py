@@ -14,6 +14,7 @@ from starpy import channel as chan
 from starpy import manager
 from starpy.calls import Call, CallRecord, Party
 from starpy.testing import replay
+from tests.wire import connect
 
 from .transcripts import FIXTURES
 
@@ -41,7 +42,7 @@ class Followed:
                  = None) -> None:
         self.clock = task.Clock()
         self.ami = manager.AMIProtocol(clock=self.clock)
-        self.ami.makeConnection(StringTransport())
+        connect(self.ami, StringTransport())
         self.ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
         self.tracker = chan.ChannelTracker(self.ami)
         self.tracker.start()

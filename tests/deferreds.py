@@ -1,7 +1,7 @@
 """Looking at Deferreds synchronously in tests (no reactor needed)."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
@@ -23,6 +23,17 @@ def failure(d: Deferred[Any]) -> Failure:
     d.addBoth(box.append)
     assert box and isinstance(box[0], Failure), "Deferred did not fail: %r" % (box,)
     return box[0]
+
+
+_Exception = TypeVar("_Exception", bound=BaseException)
+
+
+def failedWith(d: Deferred[Any], kind: type[_Exception]) -> _Exception:
+    """The exception *d* has failed with (consumed); asserts that it failed
+    with a *kind* (or a subclass of it)."""
+    value = failure(d).value
+    assert isinstance(value, kind), "Deferred failed with %r, not %s" % (value, kind.__name__)
+    return value
 
 
 def unfired(d: Deferred[Any]) -> None:

@@ -27,6 +27,7 @@ from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result, unfired
+from tests.wire import connect
 
 from .asteriskagi import commandLines, parseArguments, readCommands
 
@@ -68,7 +69,7 @@ class Session:
         assert agi is not None
         self.agi = agi
         self.transport = KeepAliveTransport()
-        agi.makeConnection(self.transport)
+        connect(agi, self.transport)
         if version != "no environment":
             agi.dataReceived(env(version))
 

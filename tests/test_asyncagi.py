@@ -19,6 +19,7 @@ from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMe
 from starpy.testing.asyncagi import FakeAsyncAGI, encode
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result
+from tests.wire import connect
 
 from . import transcripts
 
@@ -32,7 +33,7 @@ class Raw:
         self.clock = task.Clock()
         self.ami = manager.AMIProtocol(clock=self.clock)
         self.transport = StringTransport()
-        self.ami.makeConnection(self.transport)
+        connect(self.ami, self.transport)
         self._parser = AMIParser(expectBanner=False)
 
     def banner(self) -> None:

@@ -17,6 +17,7 @@ from starpy.interfaces import IAMISession
 from starpy.testing.ami import ActionError, FakeAMIServerFactory, ListReply, loginInMemory
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result
+from tests.wire import connect
 
 from . import transcripts
 
@@ -32,7 +33,7 @@ def callMessages() -> List[bytes]:
 
 def rawClient() -> manager.AMIProtocol:
     ami = manager.AMIProtocol(clock=task.Clock())
-    ami.makeConnection(StringTransport())
+    connect(ami, StringTransport())
     return ami
 
 

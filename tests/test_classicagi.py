@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 
 from starpy import cli, error
 from starpy.classicagi import ClassicAGIProtocol
+from tests.wire import connect
 
 ROOT = Path(__file__).parent.parent
 
@@ -175,7 +176,7 @@ def test_protocolSighupAndScriptPath() -> None:
     seen: List[ClassicAGIProtocol] = []
     agi = ClassicAGIProtocol(seen.append, task.Clock())
     transport = StringTransport()
-    agi.makeConnection(transport)
+    connect(agi, transport)
     agi.dataReceived(CLASSIC_ENV)
     assert seen == [agi]
     assert agi.scriptPath == "/var/lib/asterisk/agi-bin/hello.sh"
@@ -192,7 +193,7 @@ def test_stdinClosedFailsTheCommandNamingStdin() -> None:
     """A classic AGI command cut off says stdin closed, not a FastAGI connection."""
     seen: List[ClassicAGIProtocol] = []
     agi = ClassicAGIProtocol(seen.append, task.Clock())
-    agi.makeConnection(StringTransport())
+    connect(agi, StringTransport())
     agi.dataReceived(CLASSIC_ENV)
     failures: List[BaseException] = []
     agi.answer().addErrback(lambda f: failures.append(f.value))

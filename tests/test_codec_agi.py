@@ -429,7 +429,7 @@ def test_typesRefused() -> None:
 
 
 _TEXT = st.text(
-    alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)),
+    alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=["Cs"]),
     max_size=40,
 )
 

@@ -162,7 +162,7 @@ class TestEncoding:
 
 _names = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"),
                  min_size=1, max_size=12)
-_values = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"),
+_values = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"),
                   max_size=40).filter(lambda v: not v.endswith("--END COMMAND--"))
 _messages = st.lists(st.tuples(_names, _values), min_size=1, max_size=8).filter(
     lambda pairs: pairs[0][0] != "Response" or pairs[0][1] != "Follows")

@@ -150,7 +150,7 @@ def test_serverSideMessagesKeepTheirFreedom() -> None:
 # -- the property: Asterisk reads back exactly what was given, or it was refused --
 
 _awkward = st.sampled_from(list(",\"\\=: \t|;'$") + ["\u20ac", "\u00e9", "\udcff", "\U0001f600"])
-_clean = st.characters(exclude_categories=("Cs",), exclude_characters="\r\n\x00")
+_clean = st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\x00")
 _BLANKS = "".join(map(chr, range(33)))
 # Any text; values starting with a blank come from _blankFirst.
 _text = st.text(alphabet=st.one_of(_clean, _awkward), max_size=30).map(lambda v: v.lstrip(_BLANKS))
@@ -222,7 +222,9 @@ class CountingBuffer(bytearray):
         CountingBuffer.work += len(prefix)
         return super().startswith(prefix, start, end)
 
-    def __iadd__(self, other: Any) -> "CountingBuffer":
+    def __iadd__(self, other: object, /) -> "CountingBuffer":
+        # As wide as bytearray's and MutableSequence's, so mypy accepts it.
+        assert isinstance(other, (bytes, bytearray, memoryview)), other
         CountingBuffer.work += len(other)
         super().__iadd__(other)
         return self

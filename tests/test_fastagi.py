@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 from starpy import error, fastagi
 from starpy.agi import AGISession
 from starpy.testing.pytest_plugin import LoggedErrors
+from tests.wire import connect
 
 from .agihelpers import FIXTURES, asteriskParseArgs, transcriptExchanges
 
@@ -45,7 +46,7 @@ class Server:
         assert agi is not None
         self.agi = agi
         self.transport = StringTransport()
-        self.agi.makeConnection(self.transport)
+        connect(self.agi, self.transport)
 
     def feed(self, data: bytes) -> None:
         self.agi.dataReceived(data)

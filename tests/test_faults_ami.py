@@ -15,6 +15,7 @@ from starpy import error, manager
 from starpy.testing.ami import FakeAMIServerFactory, MemoryEndpoint
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
+from tests.wire import connect
 
 
 def outcome(d: defer.Deferred[Any]) -> List[Any]:
@@ -103,8 +104,8 @@ def test_peerSendingOneByteAtATime() -> None:
     whole.registerEvent(None, lambda a, e: events["whole"].append(e.headers()))
     bytewise.registerEvent(None, lambda a, e: events["bytes"].append(e.headers()))
     from twisted.internet.testing import StringTransport
-    whole.makeConnection(StringTransport())
-    bytewise.makeConnection(StringTransport())
+    connect(whole, StringTransport())
+    connect(bytewise, StringTransport())
     data = transcripts.raw("events-call")
     whole.dataReceived(data)
     for index in range(len(data)):
@@ -187,7 +188,7 @@ def test_dropAfterAnyPrefixLeavesNothingPending(cut: int) -> None:
     from twisted.internet.testing import StringTransport
     clock = task.Clock()
     ami = manager.AMIProtocol(clock=clock, defaultTimeout=5.0)
-    ami.makeConnection(StringTransport())
+    connect(ami, StringTransport())
     boxes = [outcome(ami.ping()), outcome(ami.status()), outcome(ami.dbGet("f", "k"))]
     stream = transcripts.raw("ami-basic")
     ami.dataReceived(stream[:cut * 37])

@@ -11,6 +11,7 @@ from twisted.python.failure import Failure
 from starpy import error, fastagi
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, placeCallTCP
 from starpy.testing.pytest_plugin import LoggedErrors
+from tests.wire import connect
 
 ENV_START = b"agi_network: yes\nagi_network_script: hello\nagi_channel: PJSIP/slow-1\n"
 
@@ -22,7 +23,7 @@ def test_peerThatNeverEndsItsEnvironmentIsDropped() -> None:
     agi = factory.buildProtocol(None)
     assert agi is not None
     transport = StringTransport()
-    agi.makeConnection(transport)
+    connect(agi, transport)
     agi.dataReceived(ENV_START)
     clock.advance(4.9)
     assert not transport.disconnecting
@@ -40,7 +41,7 @@ def test_environmentInTimeCancelsTheTimer() -> None:
     factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)
     agi = factory.buildProtocol(None)
     assert agi is not None
-    agi.makeConnection(StringTransport())
+    connect(agi, StringTransport())
     agi.dataReceived(ENV_START + b"\n")
     assert started == [agi]
     assert clock.getDelayedCalls() == []
@@ -118,7 +119,7 @@ def test_oneSlowPeerAmongManyIsDroppedAlone() -> None:
         agi = factory.buildProtocol(None)
         assert agi is not None
         transport = StringTransport()
-        agi.makeConnection(transport)
+        connect(agi, transport)
         peers.append((agi, transport))
         clock.advance(0.5)  # peers connect at t=0, 0.5, 1.0, 1.5, 2.0
     for index, (agi, _transport) in enumerate(peers):

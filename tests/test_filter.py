@@ -11,6 +11,7 @@ from twisted.internet.testing import StringTransport
 from starpy import error
 from starpy.manager import AMIProtocol
 from tests.deferreds import failure, result
+from tests.wire import connect
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
@@ -19,8 +20,7 @@ def connected() -> tuple[AMIProtocol, StringTransport]:
     ids: Iterator[str] = iter(["f-%d" % n for n in range(1, 100)])
     ami = AMIProtocol(clock=task.Clock())
     ami._newActionID = lambda: next(ids)  # type: ignore[method-assign]
-    transport = StringTransport()
-    ami.makeConnection(transport)
+    transport = connect(ami, StringTransport())
     ami.dataReceived(BANNER)
     return ami, transport
 

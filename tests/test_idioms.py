@@ -103,8 +103,12 @@ def test_notifyListenerLogsAFailedDeferred(loggedErrors: Any) -> None:
 
 def test_notifyListenerPassesArgumentsAndIgnoresResults() -> None:
     seen: List[Any] = []
-    notifyListener(logging.getLogger("starpy.test_idioms"), "x",
-                   lambda *args: seen.append(args) or Deferred(), 1, "two")
+
+    def listener(*args: object) -> Deferred[None]:
+        seen.append(args)
+        return Deferred()
+
+    notifyListener(logging.getLogger("starpy.test_idioms"), "x", listener, 1, "two")
     assert seen == [(1, "two")]
 
 

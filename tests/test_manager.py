@@ -17,6 +17,7 @@ from starpy.testing.memory import MemoryConnection, MemoryEndpoint, MemoryTransp
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
 from tests.deferreds import failure, result, unfired
+from tests.wire import connect
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 
@@ -30,7 +31,7 @@ class Client:
         self.ami = AMIProtocol(clock=self.clock, **kw)
         if ids is not None:
             self.ami._newActionID = lambda: next(ids)  # type: ignore[method-assign]
-        self.ami.makeConnection(self.transport)
+        connect(self.ami, self.transport)
         if banner:
             self.feed(BANNER)
 

@@ -16,6 +16,7 @@ from twisted.internet.endpoints import serverFromString
 
 from starpy import manager
 from starpy.testing.ami import FakeAMIServerFactory
+from tests.wire import portNumber
 
 
 def selfSigned(directory: Path) -> tuple[Path, Path]:
@@ -45,7 +46,7 @@ async def test_loginWithTcpEndpointDescription() -> None:
     port = server.listen(0, reactor=reactor)
     try:
         ami = await manager.AMIFactory("starpy", "starpy-secret", reactor=reactor).login(
-            "tcp:host=127.0.0.1:port=%d" % port.getHost().port)
+            "tcp:host=127.0.0.1:port=%d" % portNumber(port))
         assert ami.loggedIn
         assert (await ami.ping())["ping"] == "Pong"
         await ami.logoff()

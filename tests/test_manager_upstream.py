@@ -24,6 +24,7 @@ from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
 from tests.deferreds import failure, result, unfired
 from tests.test_manager import BANNER, Client, ends
+from tests.wire import connect
 
 
 def captured(name: str, actionID: str) -> bytes:
@@ -560,7 +561,7 @@ def test_protocolLoginWithoutArgumentsUsesTheFactory(call: Any, md5: bool) -> No
     factory = manager.AMIFactory("starpy", "starpy-secret", reactor=task.Clock())
     ami = factory.buildProtocol(None)
     transport = StringTransport()
-    ami.makeConnection(transport)
+    connect(ami, transport)
     ami.dataReceived(BANNER)
     call(ami)
     sent = AMIParser(expectBanner=False).feed(transport.value())[0]

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 import pytest
-import pytest_twisted  # type: ignore[import-untyped]
+import pytest_twisted
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
@@ -747,7 +747,7 @@ def test_menuRunsOverClassicAGI() -> None:
     assert call.value[1] == (model.options[0].menu.options[0], "0")  # type: ignore[union-attr]
 
 
-@pytest_twisted.ensureDeferred  # type: ignore[untyped-decorator]
+@pytest_twisted.ensureDeferred
 async def test_menuOverLoopbackTCP() -> None:
     from twisted.internet import reactor
 

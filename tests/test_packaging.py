@@ -138,8 +138,8 @@ def test_installedWheelWithoutTheTlsExtra(built: tuple[Path, Path], tmp_path: Pa
     (tmp_path / "myapp.py").write_text("def hello(agi):\n"
                                        "    return agi.verbose('from myapp').addBoth("
                                        "lambda _: agi.finish())\n")
-    ran = subprocess.run([str(bin / "starpy"), "agi", "myapp:hello"], capture_output=True,
+    classic = subprocess.run([str(bin / "starpy"), "agi", "myapp:hello"], capture_output=True,
                          cwd=tmp_path, env=clean, timeout=120,
                          input=b"agi_request: myapp\nagi_channel: PJSIP/1-1\n\n200 result=1\n")
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout == b'VERBOSE "from myapp"\n'
+    assert classic.returncode == 0, classic.stderr
+    assert classic.stdout == b'VERBOSE "from myapp"\n'

@@ -18,6 +18,7 @@ from starpy.eventfilter import caselessRegex, nameExpressions
 from starpy.manager import AMIProtocol
 from starpy.testing.ami import FakeAMIServerFactory, MemoryEndpoint
 from tests.deferreds import result, unfired
+from tests.wire import connect
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 FULLY_BOOTED = b"[Ff][Uu][Ll][Ll][Yy][Bb][Oo][Oo][Tt][Ee][Dd]"
@@ -29,7 +30,7 @@ def connected() -> tuple[AMIProtocol, StringTransport]:
     ami = AMIProtocol(clock=task.Clock())
     ami._prefix = "p"
     transport = StringTransport()
-    ami.makeConnection(transport)
+    connect(ami, transport)
     ami.dataReceived(BANNER)
     return ami, transport
 

@@ -21,7 +21,8 @@ def readmeExample() -> str:
     readme = (ROOT / "README.md").read_text()
     start = readme.index("## Testing your application with pytest")
     section = readme[start:readme.index("\n## ", start + 1)]
-    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    codes: list[str] = re.findall(r"```python\n(.*?)```", section, re.S)
+    (code,) = codes
     return code
 
 

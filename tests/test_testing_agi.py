@@ -38,6 +38,7 @@ from starpy.testing.agi import (
     spacedDigits,
 )
 from tests.transcripts import lines, raw
+from tests.wire import connect
 
 DEAD = b"511 Command Not Permitted on a dead channel or intercept routine\n"
 
@@ -53,7 +54,7 @@ class Call:
         self.clock = Clock()
         self.transport = StringTransport()
         self.caller = FakeAGICaller(channel or SimulatedChannel(), self.clock)
-        self.caller.makeConnection(self.transport)
+        connect(self.caller, self.transport)
         self.transport.clear()  # drop the environment block
 
     def send(self, line: bytes) -> bytes:
@@ -223,7 +224,7 @@ def replay(name: str, channel: SimulatedChannel) -> tuple[bytes, Transcript]:
     clock = Clock()
     transport = StringTransport()
     caller = FakeAGICaller(channel, clock)
-    caller.makeConnection(transport)
+    connect(caller, transport)
     for when, direction, data in lines(name):
         if direction != ">>":
             continue

@@ -135,6 +135,7 @@ def test_unknownChannelAnswersAsAsterisk() -> None:
     for name, (d, message) in calls.items():
         result = _outcome(d, connection, clock)
         assert isinstance(result, Failure), name
+        assert isinstance(result.value, error.AMICommandFailure), name
         assert result.value.message == message, name
 
 
@@ -356,5 +357,6 @@ def test_badFiltersAnswerAsterisksErrors(criteria: str, pattern: str, expected: 
     if criteria:
         headers.insert(0, ("MatchCriteria", criteria))
     result = _outcome(protocol.sendAction("Filter", headers), connection, clock)
-    assert isinstance(result, Failure) and result.value.message == expected
+    assert isinstance(result, Failure) and isinstance(result.value, error.AMICommandFailure)
+    assert result.value.message == expected
     assert len(server.sessions[0].filters) == 0

@@ -20,7 +20,7 @@ from tests.test_manager_tcp import selfSigned
 @pytest.fixture
 def withoutTLS(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """An environment without pyOpenSSL, as after a plain ``pip install starpy``."""
-    monkeypatch.setitem(sys.modules, "OpenSSL", None)  # type: ignore[arg-type]
+    monkeypatch.setitem(sys.modules, "OpenSSL", None)
     yield
 
 

@@ -10,12 +10,13 @@ from twisted.internet.testing import StringTransport
 from starpy import manager
 from starpy.codec.ami import AMIParser
 from starpy.trace import WireTracer, redactLine
+from tests.wire import connect
 
 
 def connected(**kw: object) -> tuple[manager.AMIProtocol, StringTransport]:
     ami = manager.AMIProtocol(clock=task.Clock(), **kw)  # type: ignore[arg-type]
     transport = StringTransport()
-    ami.makeConnection(transport)
+    connect(ami, transport)
     return ami, transport
 
 

@@ -25,6 +25,7 @@ from starpy import error, fastagi
 from starpy.agi import AGIResponse, InSequence, digitChar
 from starpy.codec.agi import parseReplyText
 from tests.deferreds import failure, result, unfired
+from tests.wire import connect
 
 ENV = (b"agi_network: yes\nagi_request: agi://127.0.0.1:4573/\n"
        b"agi_channel: PJSIP/100-00000001\nagi_context: survey\nagi_extension: s\n"
@@ -41,7 +42,7 @@ class Connection:
         agi = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
         assert agi is not None
         self.transport = StringTransport()
-        agi.makeConnection(self.transport)
+        connect(agi, self.transport)
         agi.dataReceived(ENV)
         assert self.sessions == [agi]
         self.agi = agi

@@ -22,6 +22,7 @@ from starpy.testing.appargs import separateAppArguments, variableValues
 from tests import asteriskami
 from tests.deferreds import failure, result
 from tests.test_asyncagi import Fake
+from tests.wire import connect
 
 # -- the model, pinned to what a real Asterisk 22 did -------------------------------
 
@@ -91,7 +92,7 @@ def test_unsendableVariablesAreRefused(name: str, value: str, message: str) -> N
 def protocol() -> Tuple[manager.AMIProtocol, StringTransport]:
     ami = manager.AMIProtocol(clock=task.Clock())
     transport = StringTransport()
-    ami.makeConnection(transport)
+    connect(ami, transport)
     ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
     return ami, transport
 
