@@ -74,7 +74,7 @@ class Session:
             agi.dataReceived(env(version))
 
     def take(self) -> bytes:
-        value = self.transport.value()
+        value: bytes = self.transport.value()
         self.transport.clear()
         return value
 
@@ -503,6 +503,7 @@ def test_malformedRepliesFailWithAGIReplyError(call: Callable[[AGISession], Any]
     assert reason.check(error.AGIReplyError), reason
     assert isinstance(reason.value, error.AGIError)
     assert isinstance(reason.value, error.AGIProtocolError)
+    assert isinstance(reason.value, error.AGIReplyError)
     # The command is named when the reply is checked with it; conversions
     # chained after sendCommand know only the reply.
     assert reason.value.command in (line, None)

@@ -133,9 +133,9 @@ def test_readmeWalkthroughRunsAsWritten(tmp_path: Path, processes: Processes) ->
             assert "\n".join(calls) + "\n" == shownCalls
         else:
             done = processes.run(args)
-            status = re.search(r"exit status (\d+)", comment)
-            assert done.returncode == (int(status.group(1)) if status else 0), (line, done.stderr)
-            if status:
+            expected = re.search(r"exit status (\d+)", comment)
+            assert done.returncode == (int(expected.group(1)) if expected else 0), (line, done.stderr)
+            if expected:
                 assert done.stderr == ("starpy action: Park failed: Channel does not exist: "
                                        "PJSIP/nosuch\n")
                 assert "`starpy action: Park failed: Channel does not exist:\nPJSIP/nosuch`" in text
@@ -203,7 +203,7 @@ async def test_unreachableFastagiServerIsStatus4() -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_forSecondsStopsTheFakeAndFreesThePort() -> None:
-    from twisted.internet import protocol, task
+    from twisted.internet import defer, protocol, task
 
     clock = task.Clock()
 
@@ -227,8 +227,8 @@ async def test_forSecondsStopsTheFakeAndFreesThePort() -> None:
     clock.advance(0.1)
     assert await d == cli.EXIT_OK
     # The port is free again: listening on it works.
-    listening = reactor.listenTCP(port, protocol.Factory(), interface="127.0.0.1")
-    await listening.stopListening()
+    listening = reactor.listenTCP(port, protocol.ServerFactory(), interface="127.0.0.1")
+    await defer.maybeDeferred(listening.stopListening)
 
 
 def test_fakeAsteriskHangsUpTheCallerOnAmiHangup() -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, List
 
 import pytest_twisted
-from twisted.internet import protocol, reactor
+from twisted.internet import defer, protocol, reactor
 from twisted.internet.task import Clock
 
 from starpy import fastagi, menu
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, spacedDigits
+from tests.wire import portNumber
 
 
 def test_spacedDigitsAsDocumented() -> None:
@@ -52,8 +53,8 @@ def test_collectDigitsOnItsOwnIsAChainOfOnePair() -> None:
 async def test_listenFastagiFiresWithTheListeningPort() -> None:
     port = await fastagi.listenFastAGI(fastagi.FastAGIFactory(lambda agi: agi.finish()),
                                        port=0, reactor=reactor)
-    number = port.getHost().port  # type: ignore[attr-defined]
+    number = portNumber(port)
     assert number > 0
-    await port.stopListening()
-    again = reactor.listenTCP(number, protocol.Factory(), interface="127.0.0.1")
-    await again.stopListening()
+    await defer.maybeDeferred(port.stopListening)
+    again = reactor.listenTCP(number, protocol.ServerFactory(), interface="127.0.0.1")
+    await defer.maybeDeferred(again.stopListening)

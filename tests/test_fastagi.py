@@ -52,7 +52,7 @@ class Server:
         self.agi.dataReceived(data)
 
     def take(self) -> bytes:
-        value = self.transport.value()
+        value: bytes = self.transport.value()
         self.transport.clear()
         return value
 
@@ -182,10 +182,12 @@ def test_replayHelloExactBytes() -> None:
     sentByUs: List[bytes] = []
 
     async def main(agi: fastagi.FastAGIProtocol) -> None:
-        for call in [lambda: agi.answer(), lambda: agi.getVariable("CHANNEL"),
-                     lambda: agi.getVariable("NOSUCHVAR"),
-                     lambda: agi.getFullVariable("${CHANNEL}-${EXTEN}"),
-                     lambda: agi.setVariable("FOO", "bar baz")]:
+        calls: List[Callable[[], Deferred[Any]]] = [
+            lambda: agi.answer(), lambda: agi.getVariable("CHANNEL"),
+            lambda: agi.getVariable("NOSUCHVAR"),
+            lambda: agi.getFullVariable("${CHANNEL}-${EXTEN}"),
+            lambda: agi.setVariable("FOO", "bar baz")]
+        for call in calls:
             try:
                 await call()
             except error.AGICommandFailure:  # NOSUCHVAR is not set
@@ -298,7 +300,7 @@ def collect(*ds: "Deferred[Any]") -> List[Any]:
 def test_interimHangupAndUsageKeepResultsAligned() -> None:
     server = started()
     agi = server.agi
-    ds = [agi.gosub("sub-test", "s", 1), agi.sendCommand("STREAM FILE"),
+    ds: List[Deferred[Any]] = [agi.gosub("sub-test", "s", 1), agi.sendCommand("STREAM FILE"),
           agi.sendCommand("FOO BAR"), agi.getVariable("X"), agi.noop(), agi.getVariable("Y")]
     out = collect(*ds)
     server.feed(b"100 result=0 Trying...\n")
@@ -466,6 +468,7 @@ def driveScript(steps: int, how: str) -> Tuple[Server, List[str]]:
     assert main_done, "handler still running"
     result = main_done[0]
     if isinstance(result, Failure):
+        assert result.type is not None
         errors.append(result.type.__name__)
     return server, errors
 

@@ -60,7 +60,7 @@ def test_serverRestartWithActionsPending() -> None:
     server.dropAll()  # Asterisk restarts
     endpoint.pump()
     for box, name in zip(waiting, ["CoreStatus", "Status"], strict=False):
-        assert isinstance(box[0], Failure) and box[0].check(error.AMIConnectionLost)
+        assert isinstance(box[0], Failure) and isinstance(box[0].value, error.AMIConnectionLost)
         assert box[0].value.action == name
     assert service.protocol is None
     assert outcome(first.ping())[0].check(error.AMIConnectionLost)  # fails at once

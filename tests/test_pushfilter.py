@@ -36,7 +36,7 @@ def connected() -> tuple[AMIProtocol, StringTransport]:
 
 
 def taken(transport: StringTransport) -> bytes:
-    data = transport.value()
+    data: bytes = transport.value()
     transport.clear()
     return data
 
@@ -149,7 +149,7 @@ def test_registeredNamesAndChanges() -> None:
     assert dispatcher.registeredNames() == frozenset()
     hangup = dispatcher.register("Hangup", ignore)
     dispatcher.register(["Newchannel", "newchannel"], ignore)
-    assert dispatcher.registeredNames() == {"Hangup", "Newchannel", "newchannel"}
+    assert dispatcher.registeredNames() == frozenset({"Hangup", "Newchannel", "newchannel"})
     glob = dispatcher.register("Queue*", ignore)
     assert dispatcher.registeredNames() is None
     glob.cancel()
@@ -157,7 +157,7 @@ def test_registeredNamesAndChanges() -> None:
     assert dispatcher.registeredNames() is None
     every.cancel()
     hangup.cancel()
-    assert dispatcher.registeredNames() == {"Newchannel", "newchannel"}
+    assert dispatcher.registeredNames() == frozenset({"Newchannel", "newchannel"})
     assert len(changes) == 8 and all(c is dispatcher for c in changes)
     remove.cancel()
     dispatcher.register("Hangup", ignore)

@@ -7,7 +7,7 @@ from typing import List
 from twisted.application.service import IService, MultiService
 from twisted.internet import error as netError
 from twisted.internet.task import Clock
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactor, RaisingMemoryReactor
 
 from starpy import asyncagi, channel, fastagi, manager, pool
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
@@ -32,8 +32,9 @@ def test_servicesStartAndStopWithTheirParent() -> None:
     ami = manager.AMIService(factory, "tcp:host=127.0.0.1:port=1", clock=clock)
     tracker = channel.ChannelTracker(ami)
     application = MultiService()
-    ami.setServiceParent(application)
-    tracker.setServiceParent(application)
+    children: List[IService] = [ami, tracker]
+    for child in children:
+        child.setServiceParent(application)
     application.startService()
     assert ami.running and tracker.running
     assert tracker._registration is not None      # registered on the service's events
@@ -72,12 +73,9 @@ def test_fastagiServiceListensServesAndStops() -> None:
 
 
 def test_fastagiServiceThatCannotListen(loggedErrors: LoggedErrors) -> None:
-    class Taken(MemoryReactor):
-        def listenTCP(self, *args: object, **named: object) -> object:
-            raise netError.CannotListenError("127.0.0.1", 4573, OSError("in use"))
-
-    service = fastagi.FastAGIService(fastagi.FastAGIFactory(lambda agi: None),
-                                     reactor=Taken())
+    taken = RaisingMemoryReactor(
+        listenException=netError.CannotListenError("127.0.0.1", 4573, OSError("in use")))
+    service = fastagi.FastAGIService(fastagi.FastAGIFactory(lambda agi: None), reactor=taken)
     service.startService()
     assert failure(service.whenListening()).check(netError.CannotListenError)
     [logged] = loggedErrors.flush(match="cannot listen on 127.0.0.1:4573")

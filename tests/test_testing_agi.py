@@ -64,7 +64,7 @@ class Call:
         return self.take()
 
     def take(self) -> bytes:
-        value = self.transport.value()
+        value: bytes = self.transport.value()
         self.transport.clear()
         return value
 

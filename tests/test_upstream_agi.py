@@ -48,7 +48,7 @@ class Connection:
         self.agi = agi
 
     def take(self) -> bytes:
-        value = self.transport.value()
+        value: bytes = self.transport.value()
         self.transport.clear()
         return value
 
