@@ -16,7 +16,7 @@ from starpy.dispatch import EventDispatcher
 from starpy.interfaces import IAMISession
 from starpy.testing.ami import ActionError, FakeAMIServerFactory, ListReply, loginInMemory
 from starpy.testing.pytest_plugin import LoggedErrors
-from tests.deferreds import failure, result
+from tests.deferreds import failedWith, failure, result
 from tests.wire import connect
 
 from . import transcripts
@@ -346,8 +346,8 @@ def test_hangupDuringRebuildIsNotUndone() -> None:
 
 @implementer(IAMISession)
 class _Service:
-    """What ChannelTracker uses of an AMI session (starpy.interfaces.IAMISession):
-    registerEvent, onLogin, protocol."""
+    """An AMI session (starpy.interfaces.IAMISession) driven by the test;
+    ChannelTracker uses registerEvent, onLogin and protocol."""
 
     def __init__(self) -> None:
         self.dispatcher = EventDispatcher()
@@ -358,9 +358,24 @@ class _Service:
     def registerEvent(self, names: Any, handler: Any) -> Any:
         return self.dispatcher.register(names, handler)
 
+    def deregisterEvent(self, names: Any, handler: Any = None) -> int:
+        return self.dispatcher.deregister(names, handler)
+
     def onLogin(self, observer: Callable[[Any], Any]) -> Callable[[], None]:
         self.observers.append(observer)
         return lambda: self.observers.remove(observer)
+
+    def whenLoggedIn(self) -> defer.Deferred[Any]:
+        if self.protocol is not None:
+            return defer.succeed(self.protocol)
+        loggedIn: defer.Deferred[Any] = defer.Deferred()
+
+        def observer(protocol: Any) -> None:
+            stop()
+            loggedIn.callback(protocol)
+
+        stop = self.onLogin(observer)
+        return loggedIn
 
 
 def test_rebuildAfterEachLoginOfAService() -> None:
@@ -547,8 +562,8 @@ def test_theFakeListsBridgesAsAsteriskDoes() -> None:
     assert [e["uniqueid"] for e in members.events] == ["1.1", "1.2"]
     assert members.complete["event"] == "BridgeInfoComplete"
     assert members.complete["bridgetechnology"] == "simple_bridge"
-    assert failure(missing).value.message == "Specified BridgeUniqueid not found"
-    assert failure(unnamed).value.message == "BridgeUniqueid must be provided"
+    assert failedWith(missing, error.AMICommandFailure).message == "Specified BridgeUniqueid not found"
+    assert failedWith(unnamed, error.AMICommandFailure).message == "BridgeUniqueid must be provided"
     # And the tracker's rebuild reads them without any scripting.
     tracker = chan.ChannelTracker(ami)
     d = tracker.rebuild()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import pytest
 from twisted.internet import task
@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 
 from starpy import cli, error
 from starpy.classicagi import ClassicAGIProtocol
+from starpy.fastagi import FastAGIProtocol
 from tests.wire import connect
 
 ROOT = Path(__file__).parent.parent
@@ -173,7 +174,7 @@ def test_badHandlerSpec(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_protocolSighupAndScriptPath() -> None:
-    seen: List[ClassicAGIProtocol] = []
+    seen: List[FastAGIProtocol] = []
     agi = ClassicAGIProtocol(seen.append, task.Clock())
     transport = StringTransport()
     connect(agi, transport)
@@ -191,11 +192,11 @@ def test_protocolSighupAndScriptPath() -> None:
 
 def test_stdinClosedFailsTheCommandNamingStdin() -> None:
     """A classic AGI command cut off says stdin closed, not a FastAGI connection."""
-    seen: List[ClassicAGIProtocol] = []
+    seen: List[FastAGIProtocol] = []
     agi = ClassicAGIProtocol(seen.append, task.Clock())
     connect(agi, StringTransport())
     agi.dataReceived(CLASSIC_ENV)
-    failures: List[BaseException] = []
+    failures: List[Optional[BaseException]] = []
     agi.answer().addErrback(lambda f: failures.append(f.value))
     agi.connectionLost(Failure(ConnectionDone()))
     [failure] = failures

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Union
 
 from twisted.python.failure import Failure
 
@@ -19,6 +19,10 @@ def _timedActions(client: Client, seed: int, changeDefaultAt: int = -1) -> None:
     deadlines: Dict[int, float] = {}
     ids: Dict[int, str] = {}
     fired: Dict[int, float] = {}
+
+    def timedOut(reason: Failure, index: int) -> None:
+        fired[index] = client.clock.seconds()
+
     for index in range(400):
         if index == changeDefaultAt:
             client.ami.defaultTimeout = 3.0
@@ -29,7 +33,7 @@ def _timedActions(client: Client, seed: int, changeDefaultAt: int = -1) -> None:
             timeout = rng.choice([0.5, 2.0, 9.0, 40.0])
             d = client.ami.sendAction("Ping", timeout=timeout)
         assert timeout is not None
-        d.addErrback(lambda f, index=index: fired.__setitem__(index, client.clock.seconds()))
+        d.addErrback(timedOut, index)
         deadlines[index] = client.clock.seconds() + timeout
         ids[index] = client.lastID()
         client.clock.advance(rng.choice([0.0, 0.0, 0.25]))
@@ -221,7 +225,8 @@ def test_agiReusedLinesKeepTheQuotingOfEachArgumentType() -> None:
     server = started()
     agi = server.agi
     sent = []
-    for value in [1, 1.0, 1, "1", 1.5]:
+    values: List[Union[str, int, float]] = [1, 1.0, 1, "1", 1.5]
+    for value in values:
         agi.setVariable("X", value)
         sent.append(server.take())
         server.feed(b"200 result=1\n")
