@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple
 import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor
+from twisted.internet.interfaces import IAddress
 from twisted.internet.task import Clock
 from twisted.internet.utils import getProcessOutputAndValue
 
@@ -23,6 +24,7 @@ from starpy.cli.serve import parseRoute, parseRoutes
 from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
 from starpy.testing.ami import FakeAMIServerFactory
+from tests.wire import portNumber
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +42,7 @@ def amiConf(tmp_path: Path, port: int, secret: str = "starpy-secret", extra: str
 class Streams:
     """stdout and stderr of an in-process run; *onErr* sees each stderr write."""
 
-    def __init__(self, onErr: Optional[Callable[[str], None]] = None) -> None:
+    def __init__(self, onErr: Optional[Callable[[str], object]] = None) -> None:
         self.out = io.StringIO()
         self.err = io.StringIO()
         if onErr is not None:
@@ -59,7 +61,7 @@ def fakeAMI() -> Iterator[Tuple[FakeAMIServerFactory, int]]:
     server = FakeAMIServerFactory(clock=reactor)
     server.authFailureDelay = 0.0
     port = server.listen(0, reactor=reactor)
-    yield server, port.getHost().port
+    yield server, portNumber(port)
     assert server.errors == []
     server.stopListening()
 
@@ -396,7 +398,7 @@ async def test_loginFailuresHaveDistinctStatuses(
         "starpy action: login as 'starpy' at 127.0.0.1:%d refused: Authentication failed\n"
         % port)
     closed = server.listen(0, reactor=reactor)
-    closedPort = closed.getHost().port
+    closedPort = portNumber(closed)
     await server.stopListening()
     streams = Streams()
     status = await run(["action", "Ping", "-c", amiConf(tmp_path, closedPort)], streams)
@@ -605,19 +607,22 @@ def strictStream() -> io.TextIOWrapper:
 
 def written(stream: io.TextIOWrapper) -> str:
     stream.flush()
-    return stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8")
 
 
-def countConnections(server: FakeAMIServerFactory) -> List[object]:
+def countConnections(server: FakeAMIServerFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> List[Optional[IAddress]]:
     """The connections *server* accepts from now on."""
-    connections: List[object] = []
+    connections: List[Optional[IAddress]] = []
     original = server.buildProtocol
 
-    def buildProtocol(address: Any) -> Any:
+    def buildProtocol(address: Optional[IAddress]) -> object:
         connections.append(address)
         return original(address)
 
-    server.buildProtocol = buildProtocol  # type: ignore[method-assign]
+    monkeypatch.setattr(server, "buildProtocol", buildProtocol)
     return connections
 
 
@@ -647,9 +652,10 @@ def countConnections(server: FakeAMIServerFactory) -> List[object]:
 ])
 def test_badOptionsAreOneLineUsageErrors(
         tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int],
-        capsys: pytest.CaptureFixture[str], argv: List[str], words: str) -> None:
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: List[str],
+        words: str) -> None:
     server, port = fakeAMI
-    connections = countConnections(server)
+    connections = countConnections(server, monkeypatch)
     conf = amiConf(tmp_path, port, extra="[FastAGI]\nport = 0\n")
     with pytest.raises(SystemExit) as exited:
         cli.main(argv[:1] + (["-c", conf] if argv[0] != "demo" and len(argv) > 1 else [])
@@ -676,9 +682,10 @@ def test_optionValuesThatAreAccepted() -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_unsendableActionsAreUsageErrorsBeforeConnecting(
-        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int]) -> None:
+        tmp_path: Path, fakeAMI: Tuple[FakeAMIServerFactory, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     server, port = fakeAMI
-    connections = countConnections(server)
+    connections = countConnections(server, monkeypatch)
     conf = amiConf(tmp_path, port, extra="[FastAGI]\ncontext = ivr\n")
     cases = [
         (["action", "Ping", "ActionID=7"], "header 'ActionID' is set by the protocol"),

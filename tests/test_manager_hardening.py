@@ -16,7 +16,7 @@ from starpy.dispatch import EventDispatcher
 from starpy.testing.memory import MemoryEndpoint
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.amireader import ManagerReader, ReadAction
-from tests.deferreds import failure, result, unfired
+from tests.deferreds import failedWith, failure, result, unfired
 from tests.test_manager import BANNER, Client, acceptLogin, ends, unwrapped
 
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.6\r\n"
@@ -232,11 +232,10 @@ def test_oversizedMessageFailsWaitingActionsWithTheRealReason(
     assert client.transport.disconnecting
     client.ami.connectionLost(Failure(ConnectionError("Connection was closed cleanly.")))
     for d in (ping, status):
-        reason = failure(d)
-        assert reason.check(error.AMIConnectionLost)
-        assert "exceeds the bound of 1024 bytes" in str(reason.value)
-        assert "closed cleanly" not in str(reason.value)
-        assert isinstance(reason.value.__cause__, error.AMIProtocolError)
+        lost = failedWith(d, error.AMIConnectionLost)
+        assert "exceeds the bound of 1024 bytes" in str(lost)
+        assert "closed cleanly" not in str(lost)
+        assert isinstance(lost.__cause__, error.AMIProtocolError)
     assert "exceeds" in str(failure(client.ami.ping()).value)
 
 
@@ -331,7 +330,7 @@ def test_answeredActionsOfDistinctTimeoutsLeaveNothingBehind() -> None:
     assert len(client.ami._actions.deadlines) <= 2 * client.ami.pendingCount + 65
     assert len(client.clock.getDelayedCalls()) == 1  # one timer per connection
     client.clock.advance(100_000.0)
-    assert failure(stuck).value.timeout == 100_000.0
+    assert failedWith(stuck, error.AMITimeout).timeout == 100_000.0
     assert len(client.ami._actions.deadlines) == 0 and client.clock.getDelayedCalls() == []
 
 
@@ -353,10 +352,14 @@ def test_everyActionTimesOutExactlyAtItsOwnDeadline() -> None:
     deadlines: List[float] = []
     ids: List[str] = []
     fired: dict[int, float] = {}
+
+    def timedOut(reason: Failure, index: int) -> None:
+        fired[index] = client.clock.seconds()
+
     for index in range(300):
         timeout = rng.choice([0.5, 1.0, 2.5, 7.0, 30.0]) + rng.randrange(0, 20)
         d = client.ami.sendAction("Ping", timeout=timeout)
-        d.addErrback(lambda f, index=index: fired.__setitem__(index, client.clock.seconds()))
+        d.addErrback(timedOut, index)
         deadlines.append(client.clock.seconds() + timeout)
         ids.append(client.lastID())
         client.clock.advance(rng.choice([0.0, 0.0, 0.25]))
