@@ -18,7 +18,7 @@ from starpy.testing.agi import SimulatedChannel
 from starpy.testing.ami import FakeAMIServerFactory, MemoryConnection, loginInMemory
 from starpy.testing.asyncagi import FakeAsyncAGI, encode
 from starpy.testing.pytest_plugin import LoggedErrors
-from tests.deferreds import failure, result
+from tests.deferreds import failedWith, failure, result
 from tests.wire import connect
 
 from . import transcripts
@@ -45,9 +45,10 @@ class Raw:
         return self._parser.feed(data)
 
 
-def commandIDs(*ids: str) -> Callable[[], str]:
+def useCommandIDs(dispatcher: asyncagi.AsyncAGIDispatcher, *ids: str) -> None:
+    """Make *dispatcher* tag its commands with *ids*, in order."""
     it: Iterator[str] = iter(ids)
-    return lambda: next(it)
+    dispatcher._newCommandID = lambda: next(it)  # type: ignore[method-assign]
 
 
 def withoutActionID(message: Message) -> List[Tuple[str, str]]:
@@ -149,8 +150,9 @@ def test_replayAsyncagiCaptureThroughTheClient() -> None:
         sessions.append(agi)
         outcomes.append(await agi.answer())
         outcomes.append(await agi.getVariable("CHANNEL"))
-        for attempt in (lambda: agi.sendCommand("STREAM FILE"),
-                        lambda: agi.sendCommand("FOO BAR")):
+        attempts: List[Callable[[], Deferred[Any]]] = [lambda: agi.sendCommand("STREAM FILE"),
+                                                       lambda: agi.sendCommand("FOO BAR")]
+        for attempt in attempts:
             try:
                 await attempt()
             except error.AGICommandFailure as e:
@@ -162,11 +164,11 @@ def test_replayAsyncagiCaptureThroughTheClient() -> None:
             outcomes.append(e)
         outcomes.append(await agi.gosub("sub-test", "s", 1, "viaasync"))
         outcomes.append(await agi.asyncagiBreak())
-        outcomes.append(await agi.whenClosed())
+        await agi.whenClosed().addCallback(outcomes.append)
 
     dispatcher = asyncagi.AsyncAGIDispatcher(raw.ami, main, context="asyncagi",
                                              extension="300", clock=raw.clock)
-    dispatcher._newCommandID = commandIDs("x1", "x2", "x3", "x4", "x5", "x6", "x7", "x9")
+    useCommandIDs(dispatcher, "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x9")
     dispatcher.startService()
     assert replay("asyncagi", raw) == 8
 
@@ -210,7 +212,7 @@ def test_agiexecRandomCommandIdsAreNotOurs() -> None:
         agi.answer().addBoth(replies.append)
 
     dispatcher = asyncagi.AsyncAGIDispatcher(raw.ami, main)
-    dispatcher._newCommandID = commandIDs("78902270")  # the AGIExecStart/End id
+    useCommandIDs(dispatcher, "78902270")  # the AGIExecStart/End id
     dispatcher.startService()
     runs = [data for way, data in transcripts.exchanges("asyncagi") if way == "<<"]
     start = next(i for i, data in enumerate(runs) if b"Event: AsyncAGIStart" in data)
@@ -241,7 +243,7 @@ def test_replayAsyncagiHangupCaptureFailsTheCommandInFlight() -> None:
                 await d
             except error.AGIHangup as e:
                 seen.append(e)
-        seen.append(await hungUp)
+        await hungUp.addCallback(seen.append)
         try:
             await agi.noop()
         except error.AGIHangup as e:
@@ -300,7 +302,7 @@ def test_oldSubeventFormFromRawBytes() -> None:
         return agi.answer().addCallback(replies.append)
 
     dispatcher = asyncagi.AsyncAGIDispatcher(raw.ami, main)
-    dispatcher._newCommandID = commandIDs("c1", "c2")
+    useCommandIDs(dispatcher, "c1", "c2")
     dispatcher.startService()
     raw.banner()
     env = encode("agi_request: async\nagi_channel: SIP/33-0001\nagi_uniqueid: 1234.5\n"
@@ -401,7 +403,8 @@ def test_hangupMidCommandOnTheFake() -> None:
         playing = agi.streamFile("long")
         queued = agi.sayNumber(42)
         agi.whenHungUp().addCallback(lambda _: outcomes.append(("hungUp", agi.hungUp)))
-        return defer.DeferredList([playing, queued], consumeErrors=True).addCallback(
+        both: List[Deferred[Any]] = [playing, queued]
+        return defer.DeferredList(both, consumeErrors=True).addCallback(
             outcomes.append)
 
     f = Fake(main)
@@ -609,7 +612,7 @@ def test_amiConnectionLostEndsSessions() -> None:
     f.run(1)
     f.server.dropAll()
     f.run(0)
-    assert failure(playing).value.text == "AMI connection lost"
+    assert failedWith(playing, error.AGICommandFailure).text == "AMI connection lost"
     assert isinstance(failure(queued).value, error.AGIHangup)
     assert sessions[0].closed and f.dispatcher.sessions == {}
     f.dispatcher.stopService()

@@ -51,7 +51,7 @@ def test_hellofastagi() -> None:
     clock.advance(1700000000)
     failures: List[Failure] = []
 
-    def testFunction(agi: Any) -> Deferred[Any]:
+    def testFunction(agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
         sequence = fastagi.InSequence()
         sequence.append(agi.sayDateTime, clock.seconds())
         sequence.append(agi.finish)
@@ -74,7 +74,7 @@ class DialPlan:
         self.count = 0
         self.said: List[Any] = []
 
-    def __call__(self, agi: Any) -> Deferred[Any]:
+    def __call__(self, agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
         self.agi = agi
         return self.agi.answer().addCallbacks(self.onAnswered, self.answerFailure)
 
@@ -114,7 +114,7 @@ def test_timestamp() -> None:
     clock = task.Clock()
     clock.advance(1700000000)
 
-    def testFunction(agi: Any) -> Deferred[Any]:
+    def testFunction(agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
         def onFailed(reason: Failure) -> None:
             log.error("failure: %s", reason.getTraceback())
 
@@ -149,7 +149,7 @@ def test_fastagisetvariable() -> None:
     app = application(clock)
     seen: List[Any] = []
 
-    def testFunction(agi: Any) -> Deferred[Any]:
+    def testFunction(agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
         def getX(result: Any) -> Deferred[Any]:
             return agi.getVariable('this"toset')
 
@@ -165,7 +165,7 @@ def test_getvariableUnsetGoesToTheErrback() -> None:
     clock = task.Clock()
     printed: List[str] = []
 
-    def testFunction(agi: Any) -> Deferred[Any]:
+    def testFunction(agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
         def printVar(result: Any, names: List[str]) -> Optional[Deferred[Any]]:
             if not names:
                 return None
@@ -223,7 +223,7 @@ def runMenuTest(dtmf: List[Any]) -> Any:
     outcomes: List[Any] = []
 
     class Application(utilapplication.UtilApplication):
-        def onS(self, agi: Any) -> Deferred[Any]:
+        def onS(self, agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
             def onComplete(result: Any) -> None:
                 outcomes.append(result)
                 agi.finish()
@@ -261,8 +261,8 @@ def test_calldurationcallback() -> None:
     app = application(clock)
     tracker: Dict[str, Any] = {}
 
-    def onS(agi: Any) -> Deferred[Any]:
-        def onAccountInput(result: Any, agi: Any) -> Any:
+    def onS(agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
+        def onAccountInput(result: Any, agi: fastagi.FastAGIProtocol) -> Any:
             tracker["account"] = result[0][1]
             agi.finish()
             return agi
@@ -278,7 +278,7 @@ def test_calldurationcallback() -> None:
     key = object()
     said: List[str] = []
 
-    def onUserReconnected(agi: Any) -> Deferred[Any]:
+    def onUserReconnected(agi: fastagi.FastAGIProtocol) -> Deferred[Any]:
         seq = fastagi.InSequence()
         seq.append(agi.wait, 1)
         seq.append(agi.execute, "Festival", "Call to account %r took 5 seconds"
