@@ -22,7 +22,7 @@ from starpy.testing import ami as fake
 from starpy.testing.memory import MemoryEndpoint, MemoryTransport
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
-from tests.deferreds import failure, result, unfired
+from tests.deferreds import failedWith, failure, result, unfired
 from tests.test_manager import BANNER, Client, ends
 from tests.wire import connect
 
@@ -255,7 +255,7 @@ def test_listResultHoldsWhatUpstreamHeld(call: Callable[[AMIProtocol], Any], rep
     d = call(client.ami)
     client.feed(reply)
     items = result(d)
-    assert isinstance(items, EventList) and isinstance(items, list)
+    assert isinstance(items, list) and isinstance(items, EventList)
     assert [m.get("event") for m in items] == expected
     assert items[0]["response"] == "Success" and items.response is items[0]
     assert items.complete is items[-1] and items.events == items[1:-1]
@@ -437,8 +437,8 @@ def test_actionSendsAnyActionAndChecksTheResponse() -> None:
     bad = client.ami.action("Hangup", Channel="none")
     client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: No such channel\r\n\r\n"
                 % client.lastID().encode())
-    reason = failure(bad)
-    assert reason.value.action == "Hangup" and reason.value.message == "No such channel"
+    refused = failedWith(bad, error.AMICommandFailure)
+    assert refused.action == "Hangup" and refused.message == "No such channel"
 
 
 def test_generateActionIdUnique() -> None:
@@ -625,9 +625,10 @@ def lose(proto: Any) -> None:
     proto.connectionLost(Failure(ConnectionError("gone")))
 
 
-def newFactory(**kw: Any) -> Tuple[task.Clock, MemoryEndpoint, manager.AMIFactory, List[Any]]:
+def newFactory(**kw: Any) -> Tuple[task.Clock, MemoryEndpoint, manager.AMIFactory,
+                                  List[defer.Deferred[AMIProtocol]]]:
     clock = task.Clock()
-    reconnects: List[Any] = []
+    reconnects: List[defer.Deferred[AMIProtocol]] = []
     factory = manager.AMIFactory("starpy", "starpy-secret", on_reconnect=reconnects.append,
                                  reactor=clock, **kw)
     return clock, MemoryEndpoint(), factory, reconnects
