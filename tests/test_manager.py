@@ -16,7 +16,7 @@ from starpy.manager import AMIProtocol, EventList
 from starpy.testing.memory import MemoryConnection, MemoryEndpoint, MemoryTransport
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests import transcripts
-from tests.deferreds import failure, result, unfired
+from tests.deferreds import failedWith, failure, result, unfired
 from tests.wire import connect
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
@@ -44,7 +44,8 @@ class Client:
         return AMIParser(expectBanner=False).feed(data)
 
     def lastID(self) -> str:
-        return self.sent()[-1]["actionid"]
+        actionID: str = self.sent()[-1]["actionid"]
+        return actionID
 
     def reply(self, actionID: str, *headers: tuple[str, str]) -> None:
         lines = [b"Response: Success", b"ActionID: " + actionID.encode()]
@@ -148,11 +149,10 @@ def test_errorResponseFailsWithCommandFailure() -> None:
     d = client.ami.hangup("nope")
     client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: No such channel\r\n\r\n"
                 % client.lastID().encode())
-    reason = failure(d)
-    assert reason.check(error.AMICommandFailure)
-    assert reason.value.message == "No such channel"
-    assert reason.value.action == "Hangup"
-    assert reason.value.response["response"] == "Error"
+    reason = failedWith(d, error.AMICommandFailure)
+    assert reason.message == "No such channel"
+    assert reason.action == "Hangup"
+    assert reason.response is not None and reason.response["response"] == "Error"
 
 
 def test_unknownActionIdIsDropped(caplog: pytest.LogCaptureFixture) -> None:
@@ -241,7 +241,7 @@ def test_dbgetMissFiresWithNoneOtherErrorsFail(reply: bytes, expected: Any) -> N
     if expected is None:
         assert result(d) is None
     else:
-        assert failure(d).value.message == expected
+        assert failedWith(d, error.AMICommandFailure).message == expected
 
 
 def test_commandModernOutput() -> None:
@@ -270,7 +270,7 @@ def test_unknownCliCommandErrorCarriesOutput() -> None:
     d = client.ami.command("no such")
     client.feed(b"Response: Error\r\nActionID: %s\r\nMessage: Command output follows\r\n"
                 b"Output: No such command 'no such'\r\n\r\n" % client.lastID().encode())
-    assert "No such command" in failure(d).value.message
+    assert "No such command" in failedWith(d, error.AMICommandFailure).message
 
 
 def test_getvarValue() -> None:
@@ -369,9 +369,7 @@ def test_asyncOriginateFailureCarriesReason() -> None:
     client.feed(b"Event: OriginateResponse\r\nActionID: %s\r\nResponse: Failure\r\nReason: 0\r\n"
                 b"Uniqueid: <unknown>\r\n\r\n" % aid)
     client.feed(b"Response: Success\r\nActionID: %s\r\nMessage: Originate successfully queued\r\n\r\n" % aid)
-    reason = failure(d)
-    assert reason.check(error.AMIOriginateFailure)
-    assert reason.value.reason == 0
+    assert failedWith(d, error.AMIOriginateFailure).reason == 0
     assert seen == ["Failure"]  # handlers still see the event
 
 
@@ -495,7 +493,7 @@ def test_explicitTimeoutAndNoTimeout() -> None:
     quick = client.ami.sendAction("Ping", timeout=1.0)
     patient = client.ami.sendAction("Ping", timeout=None)
     client.clock.advance(100)
-    assert failure(quick).value.timeout == 1.0
+    assert failedWith(quick, error.AMITimeout).timeout == 1.0
     unfired(patient)
     assert client.ami.pendingCount == 1
 
@@ -514,9 +512,7 @@ def test_connectionLostFailsEveryPendingNamingItsAction() -> None:
     status = client.ami.status()
     client.ami.connectionLost(Failure(ConnectionError("gone")))
     for d, name in ((ping, "Ping"), (status, "Status")):
-        reason = failure(d)
-        assert reason.check(error.AMIConnectionLost)
-        assert reason.value.action == name
+        assert failedWith(d, error.AMIConnectionLost).action == name
     later = client.ami.hangup("x")
     assert failure(later).check(error.AMIConnectionLost)
     assert client.clock.getDelayedCalls() == []
@@ -600,6 +596,10 @@ def replay(name: str) -> tuple[Client, dict[str, Any]]:
     runs = transcripts.exchanges(name)
     client = Client(banner=False)
     outcomes: dict[str, Any] = {}
+
+    def record(outcome: object, aid: str) -> None:
+        outcomes[aid] = outcome
+
     for way, data in runs:
         if way == "<<":
             client.feed(data)
@@ -609,18 +609,23 @@ def replay(name: str) -> tuple[Client, dict[str, Any]]:
             continue  # our client always sends both; Asterisk's reply is then unmatched
         aid = action["actionid"]
         headers = [(n, v) for n, v in action.headers() if n.lower() not in ("action", "actionid")]
-        client.ami._newActionID = lambda aid=aid: aid  # type: ignore[method-assign]
+        def sameID(aid: str = aid) -> str:
+            return aid
+
+        client.ami._newActionID = sameID  # type: ignore[method-assign]
         d = client.ami.sendAction(action["action"], headers, timeout=None)
         assert client.transport.value() == data, "client bytes differ from the capture"
         client.transport.clear()
-        d.addBoth(lambda r, aid=aid: outcomes.__setitem__(aid, r))
+        d.addBoth(record, aid)
     return client, outcomes
 
 
 def test_replayAmiBasic() -> None:
     client, outcomes = replay("ami-basic")
     assert client.ami.amiVersion == "11.0.0"
-    assert isinstance(outcomes["pre-1"], Failure) and outcomes["pre-1"].value.message == "Permission denied"
+    refused = outcomes["pre-1"]
+    assert isinstance(refused, Failure) and isinstance(refused.value, error.AMICommandFailure)
+    assert refused.value.message == "Permission denied"
     assert outcomes["login-1"]["message"] == "Authentication accepted"
     assert outcomes["cs-1"]["asteriskversion"] == "22.10.1"
     assert outcomes["cmd-1"].getAll("output")[0].startswith("Asterisk 22.10.1")
@@ -693,7 +698,7 @@ def test_serviceReconnectsLogsInAgainAndKeepsRegistrations() -> None:
     first.registerEvent("Newchannel", lambda ami, e: seen.append((ami, "new")))
     pending = first.ping()
     first.connectionLost(Failure(ConnectionError("server restarted")))
-    assert failure(pending).value.action == "Ping"
+    assert failedWith(pending, error.AMIConnectionLost).action == "Ping"
     assert service.protocol is None
     clock.advance(2.0)
     second, secondTransport = ends(endpoint.connections[1])
@@ -736,7 +741,7 @@ def test_timeoutsOfDifferentLengthsFireInDeadlineOrder() -> None:
     slow = client.ami.sendAction("Ping", timeout=10.0)
     quick = client.ami.sendAction("Ping", timeout=2.0)
     client.clock.advance(2.0)
-    assert failure(quick).value.timeout == 2.0
+    assert failedWith(quick, error.AMITimeout).timeout == 2.0
     unfired(slow)
     client.clock.advance(8.0)
     assert failure(slow).check(error.AMITimeout)
