@@ -7,7 +7,7 @@ channel, and compare its bytes with what the real Asterisk 22 sent.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Generator, Iterable, Optional
 
 import pytest
 import pytest_twisted
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -38,7 +39,7 @@ from starpy.testing.agi import (
     spacedDigits,
 )
 from tests.transcripts import lines, raw
-from tests.wire import connect
+from tests.wire import connect, portNumber
 
 DEAD = b"511 Command Not Permitted on a dead channel or intercept routine\n"
 
@@ -789,6 +790,7 @@ class ScriptedServer(LineOnlyReceiver):
         if self.commands:
             self.sendLine(self.commands.pop(0))
         else:
+            assert self.transport is not None
             self.transport.loseConnection()
 
 
@@ -848,15 +850,15 @@ def test_inMemoryAdvanceAndStuckCall() -> None:
 
 
 @pytest_twisted.inlineCallbacks
-def test_overTCP() -> Iterable[defer.Deferred[object]]:
+def test_overTCP() -> Generator[Optional[defer.Deferred[Any]], Any, None]:
     from twisted.internet import reactor
 
     commands = [b"ANSWER", b"STREAM FILE", b"GET VARIABLE EXTEN"]
     factory = serverFactory(commands)
-    port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
+    port: IListeningPort = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
     try:
-        transcript = yield placeCallTCP(
-            reactor, "127.0.0.1", port.getHost().port, channel(extension="321")
+        transcript: Transcript = yield placeCallTCP(
+            reactor, "127.0.0.1", portNumber(port), channel(extension="321")
         )
     finally:
         yield port.stopListening()
@@ -867,18 +869,18 @@ def test_overTCP() -> Iterable[defer.Deferred[object]]:
 
 
 @pytest_twisted.inlineCallbacks
-def test_factoryWithConnectTCP() -> Iterable[defer.Deferred[object]]:
+def test_factoryWithConnectTCP() -> Generator[Optional[defer.Deferred[Any]], Any, None]:
     from twisted.internet import reactor
 
-    port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+    port: IListeningPort = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
         serverFactory([b"NOOP"])
     )
-    number = port.getHost().port
+    number = portNumber(port)
     factory = FakeAGICallerFactory(channel(), reactor)
     finished = factory.whenFinished()
     reactor.connectTCP("127.0.0.1", number, factory)
     try:
-        transcript = yield finished
+        transcript: Transcript = yield finished
     finally:
         yield port.stopListening()
     assert transcript.exchanges() == [(b"NOOP", b"200 result=0\n")]
@@ -890,11 +892,11 @@ def test_factoryWithConnectTCP() -> Iterable[defer.Deferred[object]]:
 
 
 @pytest_twisted.inlineCallbacks
-def test_overTCPRefused() -> Iterable[defer.Deferred[object]]:
+def test_overTCPRefused() -> Generator[Optional[defer.Deferred[Any]], Any, None]:
     from twisted.internet import reactor
 
-    port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(Factory())
-    number = port.getHost().port
+    port: IListeningPort = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(Factory())
+    number = portNumber(port)
     yield port.stopListening()
     with pytest.raises(ConnectionRefusedError):
         yield placeCallTCP(reactor, "127.0.0.1", number)

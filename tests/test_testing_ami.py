@@ -24,6 +24,8 @@ from starpy import error, manager
 from starpy.codec.ami import Message, formatMessage
 from starpy.testing import ami
 from starpy.testing.pytest_plugin import LoggedErrors
+from tests.deferreds import failedWith
+from tests.wire import portNumber
 
 FIXTURES = Path(__file__).parent / "fixtures"
 START = 1795488566.0  # the captured Asterisk's clock, near its start
@@ -408,7 +410,7 @@ def test_clientScriptedReplies() -> None:
                                                "QueueStatusComplete"]
     assert items[2]["name"] == "Bob" and items.complete["listitems"] == "2"
     assert _result(count)["newmessages"] == "3"
-    assert _failure(agents).value.message == "No agents here"
+    assert failedWith(agents, error.AMICommandFailure).message == "No agents here"
     assert not _fired(slowReply)
     clock.advance(2)
     connection.flush()
@@ -448,9 +450,9 @@ def test_clientAsyncOriginate(eventsFirst: bool) -> None:
     assert (event["uniqueid"], event["reason"], event["calleridnum"], event["calleridname"]) == \
         ("uid-1", "4", "100", "Alice")
     assert event["channel"] in server.channels
-    failure = _failure(bad)
-    assert failure.check(error.AMIOriginateFailure) and failure.value.reason == 0
-    assert failure.value.response["uniqueid"] == "<unknown>"
+    refused = failedWith(bad, error.AMIOriginateFailure)
+    assert refused.reason == 0
+    assert refused.response is not None and refused.response["uniqueid"] == "<unknown>"
     raw = connection.clientTransport.value()  # everything was delivered
     assert not raw
 
@@ -476,8 +478,7 @@ def test_disconnectFailsPendingActions() -> None:
     assert not _fired(d)
     server.disconnect()
     connection.flush()
-    failure = _failure(d)
-    assert failure.check(error.AMIConnectionLost) and failure.value.action == "Never"
+    assert failedWith(d, error.AMIConnectionLost).action == "Never"
     assert server.sessions == []
 
 
@@ -517,8 +518,8 @@ def test_limitedUserThroughClient() -> None:
     ping = protocol.ping()
     commands = protocol.listCommands()
     connection.flush()
-    assert _failure(command).value.message == "Permission denied"
-    assert _failure(originate).value.message == "Permission denied"
+    assert failedWith(command, error.AMICommandFailure).message == "Permission denied"
+    assert failedWith(originate, error.AMICommandFailure).message == "Permission denied"
     assert _result(ping)["ping"] == "Pong"
     listed = _result(commands)
     assert "getvar" in listed and "originate" not in listed and "command" not in listed
@@ -531,9 +532,9 @@ def test_limitedUserThroughClient() -> None:
 def test_tcpEndToEndAndRestart() -> Any:
     from twisted.internet import reactor
 
-    server = ami.FakeAMIServerFactory(clock=reactor)  # type: ignore[arg-type]
+    server = ami.FakeAMIServerFactory(clock=reactor)
     port = server.listen(0, reactor=reactor)
-    number = port.getHost().port  # type: ignore[attr-defined]
+    number = portNumber(port)
     reconnects: List["defer.Deferred[manager.AMIProtocol]"] = []
     client = manager.AMIFactory("starpy", "starpy-secret", reactor=reactor, md5=True,
                                 on_reconnect=reconnects.append)
@@ -556,7 +557,7 @@ def test_tcpEndToEndAndRestart() -> Any:
         yield server.restart()
         yield closed
         assert server.port is not None
-        assert server.port.getHost().port == number  # type: ignore[attr-defined]
+        assert portNumber(server.port) == number
         assert len(reconnects) == 1  # the factory reconnects by itself, as upstream's
         again = yield reconnects[0]
         assert again is not protocol and again.loggedIn
