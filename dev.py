@@ -2,8 +2,8 @@
 """Run StarPy's demo or its test suite from a fresh checkout.
 
     python3 dev.py demo [demo options]   # the demo, needs no Asterisk
-    python3 dev.py test [pytest options] # ruff, mypy --strict (package, examples), the API
-                                         # reference, pytest
+    python3 dev.py test [pytest options] # ruff, mypy --strict (package, tests, examples),
+                                         # the API reference, pytest
     python3 dev.py docs                  # the API reference, in build/apidocs/
 
 Creates (or reuses) a virtual environment in ``.venv`` next to this file and
@@ -77,6 +77,7 @@ def main(argv: list[str]) -> int:
     if lintStatus != 0:
         print("dev.py: ruff found problems (above)", file=sys.stderr)
     status = subprocess.call([str(python), "-m", "mypy", "--strict", "starpy"])
+    status = subprocess.call([str(python), "-m", "mypy", "--strict", "tests"]) or status
     # The examples are type-checked apart: their helper modules (_run, _fake)
     # are top-level modules of their own directory.
     status = subprocess.call([str(python), "-m", "mypy", "--strict", "examples"]) or status
