@@ -147,7 +147,12 @@ def test_parkRepliesWithAsterisksBareLineFeedAndListsTheCall() -> None:
     session = server.sessions[0]
     assert session.transport is not None
     write = session.transport.write
-    session.transport.write = lambda data: (sent.append(data), write(data))  # type: ignore
+
+    def recording(data: bytes) -> None:
+        sent.append(data)
+        write(data)
+
+    session.transport.write = recording  # type: ignore[method-assign]
     reply = _value(protocol.park(CHANNEL, OTHER, timeout=3), connection, clock)
     # As captured (calls-park): the Message ends in a bare LF before the CRLF.
     assert sent[0].endswith(b"Message: Park successful\n\r\n\r\n")
@@ -257,7 +262,12 @@ def test_waitEventAnswersAtTheFirstEventOrTheTimeout() -> None:
     session = server.sessions[0]
     assert session.transport is not None
     write = session.transport.write
-    session.transport.write = lambda data: (sent.append(data), write(data))  # type: ignore
+
+    def recording(data: bytes) -> None:
+        sent.append(data)
+        write(data)
+
+    session.transport.write = recording  # type: ignore[method-assign]
     d = protocol.waitEvent(5)
     connection.flush()
     assert not d.called
