@@ -11,7 +11,7 @@ from twisted.internet.defer import Deferred
 from starpy import error
 from starpy.agi import DEAD_SAFE_COMMANDS, AGISession, InSequence, SpeechRecognition, SpeechResult
 from starpy.codec.agi import AGIReply, parseReplyText
-from tests.deferreds import failure, result
+from tests.deferreds import failedWith, failure, result
 
 from .agihelpers import asteriskParseArgs
 
@@ -211,8 +211,9 @@ def test_commandFailures(call: Callable[[AGISession], Deferred[Any]], line: str,
     agi.reply(reply)
     reason = failure(d)
     assert reason.check(expected)
-    assert reason.value.command.startswith(line.split(" ")[0])  # type: ignore[union-attr]
     assert isinstance(reason.value, error.AGICommandFailure)
+    assert reason.value.command is not None
+    assert reason.value.command.startswith(line.split(" ")[0])
 
 
 def test_usageError() -> None:
@@ -221,11 +222,10 @@ def test_usageError() -> None:
     agi.reply("520-Invalid command syntax.  Proper usage follows:\n"
               "Stream the given <replaceable>file</replaceable>, and receive DTMF data.\n"
               "520 End of proper usage.\n")
-    reason = failure(d)
-    assert reason.check(error.AGIUsageError)
-    assert reason.value.usage == ("Stream the given <replaceable>file</replaceable>, "  # type: ignore[union-attr]
-                                  "and receive DTMF data.")
-    assert reason.value.command == "GET DATA"  # type: ignore[union-attr]
+    refused = failedWith(d, error.AGIUsageError)
+    assert refused.usage == ("Stream the given <replaceable>file</replaceable>, "
+                             "and receive DTMF data.")
+    assert refused.command == "GET DATA"
 
 
 def test_deadChannelReplyMarksHungUp() -> None:
@@ -353,6 +353,8 @@ def test_inSequenceFailureCarriesResults() -> None:
     agi.reply("200 result=-1 endpos=0")
     reason = failure(d)
     assert reason.check(error.AGICommandFailure)
+    # InSequence notes the results so far on the failure and its exception,
+    # as upstream did: attributes added at run time.
     assert reason.results == [0]  # type: ignore[attr-defined]
     assert reason.value.results == [0]  # type: ignore[union-attr]
     assert ran == []

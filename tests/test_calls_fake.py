@@ -220,7 +220,8 @@ def test_failingCallHandlerIsLoggedAndOthersRun(loggedErrors: LoggedErrors) -> N
     assert seen.count("dial") == 3
     errors = loggedErrors.flush(RuntimeError)
     # Once per record of the flow, each with its traceback, on starpy.calls.
-    assert len(errors) == len(tracker.findCall("bt-alice-1").history)  # type: ignore[union-attr]
+    transfer = tracker.findCall("bt-alice-1")
+    assert transfer is not None and len(errors) == len(transfer.history)
     assert all(e.origin == "starpy.calls" and "dashboard bug" in e.text
                and "Traceback" in e.text for e in errors)
     count = len(seen)

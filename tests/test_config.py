@@ -175,7 +175,8 @@ def test_escapedSemicolonAndEscapedName() -> None:
 def test_appendOperator() -> None:
     config = parseConfig("[s]\nallow = ulaw\nallow += ,alaw \nnew += value\n")
     assert entries(config, "s") == [("allow", "=", "ulaw ,alaw"), ("new", "=", "value")]
-    assert config["s"].getEntry("allow").line == 2  # type: ignore[union-attr]
+    entry = config["s"].getEntry("allow")
+    assert entry is not None and entry.line == 2
 
 
 def test_templatesAndInheritance(tmp_path: Path) -> None:

@@ -605,11 +605,13 @@ class FakeAsterisk(LineOnlyReceiver):
         self.closed: Deferred[None] = Deferred()
 
     def connectionMade(self) -> None:
-        self.transport.write(env("hello", "arg1", "arg with space"))  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.write(env("hello", "arg1", "arg with space"))
 
     def lineReceived(self, line: bytes) -> None:
         self.received.append(line)
-        self.transport.write(self.replies.get(line, b"510 Invalid or unknown command\n"))  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.write(self.replies.get(line, b"510 Invalid or unknown command\n"))
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.closed.callback(None)

@@ -11,7 +11,7 @@ from twisted.python.failure import Failure
 from starpy import error, fastagi
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory, placeCallTCP
 from starpy.testing.pytest_plugin import LoggedErrors
-from tests.wire import connect
+from tests.wire import connect, portNumber
 
 ENV_START = b"agi_network: yes\nagi_network_script: hello\nagi_channel: PJSIP/slow-1\n"
 
@@ -95,7 +95,7 @@ async def test_stoppingTheServerFinishesCallsInProgress(loggedErrors: LoggedErro
 
     factory = fastagi.FastAGIFactory(patient)
     port = await fastagi.listenFastAGI(factory, 0, reactor=reactor)
-    number = port.getHost().port  # type: ignore[attr-defined]
+    number = portNumber(port)
     calls = [placeCallTCP(reactor, "127.0.0.1", number, SimulatedChannel(
         request="agi://127.0.0.1:%d/hello" % number, name="PJSIP/tcp-%d" % i)) for i in range(2)]
     await bothWaiting

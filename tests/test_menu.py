@@ -208,8 +208,8 @@ def test_subMenuResultIsTheChainDownToTheFinalOption() -> None:
     model = parent()
     call = run(model, dtmf=[(1.0, "1"), (2.0, "0")])
     sub = model.options[0]
-    assert isinstance(sub, menu.SubMenu)
-    assert call.value == [(sub, "1"), (sub.menu.options[0], "0")]  # type: ignore[union-attr]
+    assert isinstance(sub, menu.SubMenu) and isinstance(sub.menu, menu.Menu)
+    assert call.value == [(sub, "1"), (sub.menu.options[0], "0")]
     assert call.commands == ["STREAM FILE atlantic 12", "STREAM FILE atlantic #*0"]
 
 
@@ -733,7 +733,8 @@ def test_callableOptionsAsStarPyDocumentsThem() -> None:
     """SubMenu and ExitOn are callable with the AGI and the selected option."""
     sub = menu.SubMenu("1", atlantic())
     call = run(lambda agi: sub(agi, "1"), dtmf=[(1.0, "0")])
-    assert call.value == [(sub, "1"), (sub.menu.options[0], "0")]  # type: ignore[union-attr]
+    assert isinstance(sub.menu, menu.Menu)
+    assert call.value == [(sub, "1"), (sub.menu.options[0], "0")]
     call = run(lambda agi: menu.ExitOn()(agi, "*"))
     assert isinstance(call.failure, error.MenuExit)
 
@@ -744,7 +745,9 @@ def test_callableOptionsAsStarPyDocumentsThem() -> None:
 def test_menuRunsOverClassicAGI() -> None:
     model = parent()
     call = run(model, dtmf=[(1.0, "1"), (2.0, "0")], classic=True)
-    assert call.value[1] == (model.options[0].menu.options[0], "0")  # type: ignore[union-attr]
+    sub = model.options[0]
+    assert isinstance(sub, menu.SubMenu) and isinstance(sub.menu, menu.Menu)
+    assert call.value[1] == (sub.menu.options[0], "0")
 
 
 @pytest_twisted.ensureDeferred
@@ -864,7 +867,9 @@ def test_fromDictBuildsTheSameModelAsTheCode() -> None:
         ])
     assert built == expected
     call = run(built, dtmf=[(1.0, "2"), (1.5, "5"), (2.0, "5"), (2.5, "5"), (3.0, "#")])
-    assert call.value == [(expected.options[3], "2"), (expected.options[3].menu, "555")]  # type: ignore[union-attr]
+    extension = expected.options[3]
+    assert isinstance(extension, menu.SubMenu)
+    assert call.value == [(extension, "2"), (extension.menu, "555")]
 
 
 def test_fromTOML() -> None:

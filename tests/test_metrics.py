@@ -21,6 +21,7 @@ from starpy.testing.ami import FakeAMIServerFactory
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result
 from tests.test_pool import Fleet
+from tests.wire import portNumber
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -347,7 +348,7 @@ async def test_eventsCommandServesMetricsOverHttp(tmp_path: Path) -> None:
 
     server = FakeAMIServerFactory(clock=reactor)
     port = server.listen(0, reactor=reactor)
-    portNumber = port.getHost().port  # type: ignore[attr-defined]
+    amiPort = portNumber(port)
     urls: List[str] = []
     loggedIn: defer.Deferred[None] = defer.Deferred()
 
@@ -360,7 +361,7 @@ async def test_eventsCommandServesMetricsOverHttp(tmp_path: Path) -> None:
 
     streams = Streams(onErr)
     try:
-        running = cli.runCommand(["events", "-c", amiConf(tmp_path, portNumber), "--count", "3",
+        running = cli.runCommand(["events", "-c", amiConf(tmp_path, amiPort), "--count", "3",
                                   "--json", "--metrics", "127.0.0.1:0", "Hangup"],
                                  reactor, streams.out, streams.err)
         await loggedIn
@@ -372,7 +373,7 @@ async def test_eventsCommandServesMetricsOverHttp(tmp_path: Path) -> None:
             text = await scrape(urls[0])
             if 'event="Newchannel"' in text:
                 break
-        target = "127.0.0.1:%d" % portNumber
+        target = "127.0.0.1:%d" % amiPort
         assert ('starpy_ami_events_received_total{event="Hangup",server="%s"} 2.0' % target
                 in text), text
         assert ('starpy_ami_events_received_total{event="Newchannel",server="%s"} 1.0'

@@ -7,7 +7,7 @@ channel, and compare its bytes with what the real Asterisk 22 sent.
 
 from __future__ import annotations
 
-from typing import Any, Generator, Iterable, Optional
+from typing import Any, Callable, Generator, Iterable, Optional
 
 import pytest
 import pytest_twisted
@@ -249,8 +249,9 @@ def replay(name: str, channel: SimulatedChannel) -> tuple[bytes, Transcript]:
         ("fastagi-555", channel555, "SUCCESS"),
     ],
 )
-def test_replayIsByteForByte(name: str, makeChannel: object, status: str) -> None:
-    sent, transcript = replay(name, makeChannel())  # type: ignore[operator]
+def test_replayIsByteForByte(name: str, makeChannel: Callable[[], SimulatedChannel],
+                             status: str) -> None:
+    sent, transcript = replay(name, makeChannel())
     assert sent == raw(name)
     assert transcript.agiStatus == status
     assert transcript.commands() == [d[:-1] for _, way, d in lines(name) if way == ">>"]

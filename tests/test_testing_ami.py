@@ -314,7 +314,8 @@ def test_clientLoginMD5() -> None:
 def test_clientWrongSecret() -> None:
     clock, server, client = _setup(secret="wrong", md5=True)
     connection = ami.connectInMemory(server, client)
-    protocol: manager.AMIProtocol = connection.client  # type: ignore[assignment]
+    protocol = connection.client
+    assert isinstance(protocol, manager.AMIProtocol)
     d = client.loginProtocol(protocol)
     connection.flush()
     assert not _fired(d)
