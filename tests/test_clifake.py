@@ -10,11 +10,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.interfaces import IDelayedCall
 
 from starpy import cli
 
@@ -213,8 +214,9 @@ async def test_forSecondsStopsTheFakeAndFreesThePort() -> None:
         def __getattr__(self, name: str) -> object:
             return getattr(reactor, name)
 
-        def callLater(self, *args: object, **kwargs: object) -> object:
-            return clock.callLater(*args, **kwargs)  # type: ignore[arg-type]
+        def callLater(self, delay: float, callable: Callable[..., object], *args: object,
+                      **kwargs: object) -> IDelayedCall:
+            return clock.callLater(delay, callable, *args, **kwargs)
 
         def seconds(self) -> float:
             return clock.seconds()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,8 +18,8 @@ from starpy.codec.ami import (
 from tests import transcripts
 
 
-def parseAll(data: bytes, **kw: object) -> list[Message]:
-    return AMIParser(**kw).feed(data)  # type: ignore[arg-type]
+def parseAll(data: bytes, **kw: Any) -> list[Message]:
+    return AMIParser(**kw).feed(data)
 
 
 class TestCapturedStreams:

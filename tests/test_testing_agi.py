@@ -95,8 +95,8 @@ class Call:
         return self.caller.transcript
 
 
-def channel(**kw: object) -> SimulatedChannel:
-    return SimulatedChannel(**kw)  # type: ignore[arg-type]
+def channel(**kw: Any) -> SimulatedChannel:
+    return SimulatedChannel(**kw)
 
 
 def usageBlock(name: str) -> bytes:

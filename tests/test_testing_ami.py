@@ -334,7 +334,8 @@ def test_clientWrongSecret() -> None:
 def _loginUnknownUser(server: ami.FakeAMIServerFactory, clock: task.Clock) -> None:
     client = manager.AMIFactory("nosuchuser", "x", reactor=clock)
     connection = ami.connectInMemory(server, client)
-    d = client.loginProtocol(connection.client)  # type: ignore[arg-type]
+    assert isinstance(connection.client, manager.AMIProtocol)
+    d = client.loginProtocol(connection.client)
     connection.flush()
     clock.advance(1)
     connection.flush()

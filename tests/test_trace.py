@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from twisted.internet import task
@@ -13,8 +14,8 @@ from starpy.trace import WireTracer, redactLine
 from tests.wire import connect
 
 
-def connected(**kw: object) -> tuple[manager.AMIProtocol, StringTransport]:
-    ami = manager.AMIProtocol(clock=task.Clock(), **kw)  # type: ignore[arg-type]
+def connected(**kw: Any) -> tuple[manager.AMIProtocol, StringTransport]:
+    ami = manager.AMIProtocol(clock=task.Clock(), **kw)
     transport = StringTransport()
     connect(ami, transport)
     return ami, transport
