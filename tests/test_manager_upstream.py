@@ -10,7 +10,7 @@ import inspect
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
