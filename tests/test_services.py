@@ -73,8 +73,9 @@ def test_fastagiServiceListensServesAndStops() -> None:
 
 
 def test_fastagiServiceThatCannotListen(loggedErrors: LoggedErrors) -> None:
-    taken = RaisingMemoryReactor(
-        listenException=netError.CannotListenError("127.0.0.1", 4573, OSError("in use")))
+    inUse = netError.CannotListenError(  # type: ignore[no-untyped-call]
+        "127.0.0.1", 4573, OSError("in use"))
+    taken = RaisingMemoryReactor(listenException=inUse)
     service = fastagi.FastAGIService(fastagi.FastAGIFactory(lambda agi: None), reactor=taken)
     service.startService()
     assert failure(service.whenListening()).check(netError.CannotListenError)
