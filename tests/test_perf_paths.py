@@ -218,10 +218,10 @@ def test_agiSendCommandLineReplacedOnOneSessionOnlyAndRestored() -> None:
 
 
 def test_agiReusedLinesKeepTheQuotingOfEachArgumentType() -> None:
-    from starpy import agi as agimodule
+    from starpy.agi import _arguments
     from tests.test_fastagi import collect, started
 
-    agimodule._LINES.clear()
+    _arguments.LINES.clear()
     server = started()
     agi = server.agi
     sent = []
@@ -235,16 +235,16 @@ def test_agiReusedLinesKeepTheQuotingOfEachArgumentType() -> None:
     assert out == [TypeError, TypeError] and server.take() == b""
     assert sent == [b"SET VARIABLE X 1\n", b"SET VARIABLE X 1.0\n", b"SET VARIABLE X 1\n",
                     b"SET VARIABLE X 1\n", b"SET VARIABLE X 1.5\n"]
-    assert ("SET VARIABLE", ("X", 1)) in agimodule._LINES
-    assert not any(isinstance(value, float) for _, values in agimodule._LINES
+    assert ("SET VARIABLE", ("X", 1)) in _arguments.LINES
+    assert not any(isinstance(value, float) for _, values in _arguments.LINES
                    for value in values)
 
 
 def test_agiReusedLinesStayWithinEachSessionsLimit() -> None:
-    from starpy import agi as agimodule
+    from starpy.agi import _arguments
     from tests.test_fastagi import Server, collect, env
 
-    agimodule._LINES.clear()
+    _arguments.LINES.clear()
     long = "x" * 3000
     new = Server(lambda agi: None)
     new.feed(b"agi_version: 22.6.0\n" + env("hello"))
@@ -257,20 +257,20 @@ def test_agiReusedLinesStayWithinEachSessionsLimit() -> None:
         assert new.take() == b'VERBOSE ' + long.encode() + b"\n"
         new.feed(b"200 result=1\n")
         assert collect(old.agi.verbose(long)) == [error.LocalProtocolError] and old.take() == b""
-    assert not any(values == (long,) for _, values in agimodule._LINES)
+    assert not any(values == (long,) for _, values in _arguments.LINES)
 
 
 def test_agiReusedLinesAreBounded() -> None:
-    from starpy import agi as agimodule
+    from starpy.agi import _arguments
     from tests.test_fastagi import started
 
     server = started()
     agi = server.agi
-    for index in range(agimodule._LINES_KEPT * 2 + 10):
+    for index in range(_arguments.LINES_KEPT * 2 + 10):
         agi.setVariable("X", str(index))
         assert server.take() == b"SET VARIABLE X %d\n" % (index,)
         server.feed(b"200 result=1\n")
-        assert len(agimodule._LINES) <= agimodule._LINES_KEPT
+        assert len(_arguments.LINES) <= _arguments.LINES_KEPT
 
 
 def test_fastagiReadsEveryDialplanArgument() -> None:
