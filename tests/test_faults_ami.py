@@ -238,7 +238,7 @@ def test_theBannerOutcomeIsKeptForLaterWaiters() -> None:
     from twisted.internet.testing import StringTransport
     ami = manager.AMIProtocol(clock=task.Clock())
     early = outcome(ami.whenBanner())
-    ami.makeConnection(StringTransport())
+    connect(ami, StringTransport())
     ami.dataReceived(b"Asterisk Call Manager/9.0.0\r\n")
     assert early == ["9.0.0"] and outcome(ami.whenBanner()) == ["9.0.0"]
     ami.connectionLost(Failure(ConnectionError("dropped")))

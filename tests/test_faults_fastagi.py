@@ -140,13 +140,13 @@ def test_environmentDeadlinesStayBoundedBehindAStuckPeer() -> None:
     factory = fastagi.FastAGIFactory(lambda agi: None, clock=clock, environmentTimeout=10.0)
     stuck = factory.buildProtocol(None)
     assert stuck is not None
-    stuck.makeConnection(StringTransport())
+    connect(stuck, StringTransport())
     deadlines = factory._environmentDeadlines
     assert deadlines is not None
     for _index in range(1000):
         agi = factory.buildProtocol(None)
         assert agi is not None
-        agi.makeConnection(StringTransport())
+        connect(agi, StringTransport())
         agi.dataReceived(ENV_START + b"\n")
         agi.finish()
         agi.connectionLost(Failure(ConnectionError("done")))
@@ -163,9 +163,9 @@ def test_aPeerThatLeavesBeforeItsEnvironmentTakesItsDeadlineAlong() -> None:
     factory = fastagi.FastAGIFactory(lambda agi: None, clock=clock, environmentTimeout=5.0)
     first, second = factory.buildProtocol(None), factory.buildProtocol(None)
     assert first is not None and second is not None
-    first.makeConnection(StringTransport())
+    connect(first, StringTransport())
     clock.advance(1.0)
-    second.makeConnection(StringTransport())
+    connect(second, StringTransport())
     first.connectionLost(Failure(ConnectionError("gone")))
     assert len(clock.getDelayedCalls()) == 1
     second.connectionLost(Failure(ConnectionError("gone too")))

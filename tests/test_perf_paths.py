@@ -8,6 +8,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from tests.test_manager import Client
+from tests.wire import connect
 
 # -- AMI deadlines: the usual timeout skips the heap ------------------------------
 
@@ -307,7 +308,7 @@ def test_actionsSentFromThePreviousReplyKeepOneTimerAndLeaveNoneBehind() -> None
     clock = client.clock = CountingClock()
     client.ami = AMIProtocol(clock=clock, defaultTimeout=30.0)
     client.transport = StringTransport()
-    client.ami.makeConnection(client.transport)
+    connect(client.ami, client.transport)
     client.feed(b"Asterisk Call Manager/11.0.0\r\n")
     answered: List[Any] = []
 
