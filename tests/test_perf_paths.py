@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Dict, List, Union
+from typing import Any, Callable, Dict, List, Tuple, Union
 
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from starpy import error
@@ -367,6 +368,7 @@ def _replied(command: int, line: str, fast: bool) -> Any:
         if fast:
             server.feed(line.encode() + b"\n")
         else:
+            assert agi.commands.inFlight is not None
             agi.commands.complete(agi.commands.inFlight, parseUsualReply(line))
     return _outcome(d), list(agi.history), agi.hungUp
 
@@ -410,12 +412,13 @@ def test_agiUsualReplyLinesAreNotParsed(monkeypatch: Any) -> None:
     server = started()
     agi = server.agi
     out: List[Any] = []
-    for call, reply in [(agi.answer, "200 result=0"), (lambda: agi.getVariable("X"),
-                                                       "200 result=1 (v)"),
-                        (lambda: agi.streamFile("x"), "200 result=0 endpos=8"),
-                        (lambda: agi.waitForDigit(1), "200 result=49"),
-                        (lambda: agi.databaseGet("f", "k"), "200 result=1 (d)"),
-                        (lambda: agi.execute("Playback", "beep"), "200 result=0")]:
+    calls: List[Tuple[Callable[[], Deferred[Any]], str]] = [
+        (agi.answer, "200 result=0"), (lambda: agi.getVariable("X"), "200 result=1 (v)"),
+        (lambda: agi.streamFile("x"), "200 result=0 endpos=8"),
+        (lambda: agi.waitForDigit(1), "200 result=49"),
+        (lambda: agi.databaseGet("f", "k"), "200 result=1 (d)"),
+        (lambda: agi.execute("Playback", "beep"), "200 result=0")]
+    for call, reply in calls:
         call().addBoth(out.append)
         server.feed(reply.encode() + b"\n")
     assert out == [0, "v", (0, 8), 49, "d", "0"]

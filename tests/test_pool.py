@@ -509,15 +509,17 @@ def test_poolChannelsIsAServiceOfTheApplication() -> None:
     channels = pool.PoolChannels(fleet.pool)
     assert IService.providedBy(channels)
     application = MultiService()
-    fleet.pool.setServiceParent(application)
-    channels.setServiceParent(application)
+    services: List[IService] = [fleet.pool, channels]
+    poolService, channelsService = services
+    poolService.setServiceParent(application)
+    channelsService.setServiceParent(application)
     application.startService()
     fleet.pump()
     assert channels.running and sorted(channels.channels) == [("pbx1", "1700000000.1")]
     channels.start()  # already running: nothing more
     assert list(channels.trackers) == ["pbx1"]
     tracker = channels.tracker("pbx1")
-    channels.disownServiceParent()
+    channelsService.disownServiceParent()
     assert not channels.running and channels.trackers == {} and tracker.channels == {}
     channels.stop()  # stopped already: nothing
     fleet.stop()
