@@ -20,7 +20,7 @@ sends each FastAGI call to the handler registered for it.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -293,7 +293,7 @@ class UtilApplication:
 
     # -- registration -----------------------------------------------------------
 
-    def handleCallsFor(self, extension: Optional[str], handler: Handler,
+    def handleCallsFor(self, extension: Union[str, int, None], handler: Handler,
                        context: Optional[str] = None) -> Handle:
         """Send every call for *extension* to *handler* from now on.
 
