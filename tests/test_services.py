@@ -21,7 +21,8 @@ def test_everyLongLivedObjectIsAService() -> None:
     service = manager.AMIService(factory, "tcp:host=127.0.0.1:port=1", clock=clock)
     objects = [service, channel.ChannelTracker(service),
                asyncagi.AsyncAGIDispatcher(service), pool.AMIPool(clock=clock),
-               fastagi.FastAGIService(fastagi.FastAGIFactory(lambda agi: None))]
+               fastagi.FastAGIService(fastagi.FastAGIFactory(lambda agi: None)),
+               pool.PoolChannels(pool.AMIPool(clock=clock))]
     for candidate in objects:
         assert IService.providedBy(candidate), candidate
 
@@ -105,3 +106,24 @@ def test_theAmiObjectsProvideTheInterfacesTrackersTypeAgainst() -> None:
     assert currentConnection(service) is None            # not logged in
     assert currentConnection(object()) is None
     assert clockOf(protocol) is clock and clockOf(service) is clock
+
+
+def test_amiServiceStopSoonAndWhenConnectedArePublic() -> None:
+    """What AMIFactory.login needs of its AMIService is public: whenConnected
+    (ClientService's, failing after N refused attempts) and stopSoon (stop
+    at the clock's next turn, retrying nothing meanwhile)."""
+    from starpy.testing.memory import MemoryEndpoint
+
+    clock = Clock()
+    factory = manager.AMIFactory("u", "s", reactor=clock)
+    endpoint = MemoryEndpoint()
+    endpoint.refuse = True
+    service = manager.AMIService(factory, endpoint, clock=clock)
+    connected = service.whenConnected(failAfterFailures=1)
+    service.startService()
+    refused = failure(connected)
+    assert refused.check(netError.ConnectionRefusedError)
+    service.stopSoon()
+    assert service.running  # not from within the caller's callbacks
+    clock.advance(0)
+    assert not service.running

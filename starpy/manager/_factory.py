@@ -252,7 +252,7 @@ class AMIFactory(protocol.Factory):
 
         service.onLogin(onLogin)
         service.onLoginFailed(onLoginFailed)
-        service._service.whenConnected(failAfterFailures=1).addErrback(fail)
+        service.whenConnected(failAfterFailures=1).addErrback(fail)
         service.startService()
         first.addTimeout(timeout, reactor, onTimeoutCancel=onTimeout)
         return first
@@ -265,10 +265,9 @@ class AMIFactory(protocol.Factory):
     def _stop(self, service: "AMIService") -> None:
         if service in self._services:
             self._services.remove(service)
-            service._stopping = True
             # Not from within the service's own connection callbacks: its
             # state machine refuses to be re-entered.
-            self._getReactor().callLater(0, service.stopService)
+            service.stopSoon()
 
     def resetDelay(self) -> None:
         """Make the next reconnection wait :attr:`initialDelay` again

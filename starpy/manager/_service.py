@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error
-from starpy._idioms import Waiters, abortTransport, notifyListener
+from starpy._idioms import Waiters, abortTransport, defaultReactor, notifyListener
 from starpy.codec.ami import Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
 from starpy.interfaces import IAMISession
@@ -130,7 +130,9 @@ class AMIService(Service):
         target = factory.endpoint(endpoint, port) if isinstance(endpoint, str) else endpoint
         # A refused login closes the connection; ClientService then counts a
         # fresh attempt, so the backoff also counts consecutive login failures.
-        self._clock: IReactorTime = clock if clock is not None else factory._getReactor()
+        if clock is None:
+            clock = factory.reactor if factory.reactor is not None else defaultReactor()
+        self._clock: IReactorTime = clock
         self._service = ClientService(
             target,
             _SharedDispatcherFactory(factory, self.dispatcher) if keepRegistrations else factory,
@@ -248,6 +250,22 @@ class AMIService(Service):
         self._loggedIn.fail(error.AMIConnectionLost(None, "service stopped"))
         stopped: defer.Deferred[None] = self._service.stopService()
         return stopped
+
+    def stopSoon(self) -> None:
+        """Stop at the clock's next turn, and retry no login meanwhile.
+
+        For code running inside the service's own connection callbacks (a
+        login observer), where Twisted's ``ClientService`` refuses to be
+        stopped at once.
+        """
+        self._stopping = True
+        self._clock.callLater(0, self.stopService)
+
+    def whenConnected(self, failAfterFailures: Optional[int] = None) -> defer.Deferred[Any]:
+        """The Deferred of ``ClientService.whenConnected``: it fires with the
+        connected protocol once connected (before the login), or fails after
+        *failAfterFailures* failed connection attempts in a row."""
+        return self._service.whenConnected(failAfterFailures=failAfterFailures)
 
     @property
     def clock(self) -> IReactorTime:
