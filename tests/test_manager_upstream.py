@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 from twisted.internet import defer, task
+from twisted.internet import error as netError
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
@@ -716,7 +717,7 @@ def test_logoffEndsTheReconnection() -> None:
 
 
 @pytest.mark.parametrize("refuse, accept, expected", [
-    (1, True, ConnectionRefusedError),
+    (1, True, netError.ConnectionRefusedError),
     (0, False, error.AMIAuthenticationError),
 ])
 def test_firstLoginFailureFailsAndStops(refuse: int, accept: bool, expected: type) -> None:

@@ -8,6 +8,7 @@ from typing import Any, List, Tuple
 import pytest
 from twisted.application.service import IService, MultiService
 from twisted.internet import defer, task
+from twisted.internet import error as netError
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -180,7 +181,7 @@ def test_faultyServersWhileTheOthersKeepDelivering(loggedErrors: LoggedErrors) -
     fleet.pump()
     fleet.advance(1.0)  # the restarting server still refuses connections
     down = fleet.pool.status("restarts")
-    assert down.state == pool.DOWN and isinstance(down.lastError, ConnectionRefusedError)
+    assert down.state == pool.DOWN and isinstance(down.lastError, netError.ConnectionRefusedError)
     hangup(fleet.servers["good"], "1.2")
     fleet.endpoints["restarts"].refuse = False
     fleet.advance(1.0)

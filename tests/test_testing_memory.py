@@ -323,12 +323,12 @@ def test_endpointRefusesOnDemand() -> None:
     endpoint = MemoryEndpoint()
     factory = Factory.forProtocol(Protocol)
     endpoint.refuse = 2
-    assert failure(endpoint.connect(factory)).check(ConnectionRefusedError)
-    assert failure(endpoint.connect(factory)).check(ConnectionRefusedError)
+    assert failure(endpoint.connect(factory)).check(netError.ConnectionRefusedError)
+    assert failure(endpoint.connect(factory)).check(netError.ConnectionRefusedError)
     result(endpoint.connect(factory))
     endpoint.refuse = True
     for _ in range(3):
-        assert failure(endpoint.connect(factory)).check(ConnectionRefusedError)
+        assert failure(endpoint.connect(factory)).check(netError.ConnectionRefusedError)
     assert endpoint.attempts == 6 and len(endpoint.connections) == 1
 
 

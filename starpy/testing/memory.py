@@ -406,6 +406,12 @@ class RecordingPeer(Protocol):
         self.transport.write(data)
 
 
+def _refused(why: str) -> netError.ConnectionRefusedError:
+    """The error a TCP endpoint gives for a refused connection."""
+    return netError.ConnectionRefusedError(why)  # type: ignore[no-untyped-call]
+
+
+
 @implementer(IStreamClientEndpoint)
 class MemoryEndpoint:
     """A client endpoint whose connections are :class:`MemoryConnection`
@@ -421,8 +427,9 @@ class MemoryEndpoint:
     :param clock: given to each connection (see :class:`MemoryConnection`).
 
     :ivar connections: every connection made, oldest first.
-    :ivar refuse: ``True`` refuses every attempt (``ConnectionRefusedError``)
-        until set back to ``False``; a number *N* refuses the next *N*.
+    :ivar refuse: ``True`` refuses every attempt (with Twisted's
+        ``ConnectionRefusedError``, as a TCP endpoint does) until set back
+        to ``False``; a number *N* refuses the next *N*.
     :ivar attempts: how many times :meth:`connect` was called.
     """
 
@@ -443,10 +450,10 @@ class MemoryEndpoint:
         client factory built none)."""
         self.attempts += 1
         if self.refuse is True:
-            return defer.fail(ConnectionRefusedError("the in-memory server refuses"))
+            return defer.fail(_refused("the in-memory server refuses"))
         if self.refuse:
             self.refuse -= 1
-            return defer.fail(ConnectionRefusedError("the in-memory server refuses"))
+            return defer.fail(_refused("the in-memory server refuses"))
         clientAddress = nextClientAddress()
         client = protocolFactory.buildProtocol(clientAddress)
         if client is None:
@@ -458,7 +465,7 @@ class MemoryEndpoint:
         else:
             server = self.serverFactory.buildProtocol(clientAddress)
         if server is None:
-            return defer.fail(ConnectionRefusedError("the server factory built no protocol"))
+            return defer.fail(_refused("the server factory built no protocol"))
         connection = MemoryConnection(server, client, clientAddress, self.serverAddress,
                                       clock=self.clock)
         self.connections.append(connection)
