@@ -75,8 +75,9 @@ class AGIEnvironmentParser:
         ``"\\n"``, no CR, the block not ended yet) if each of them is a
         plain ``key: value`` line (the key lower-case letters, digits and
         ``_``, as Asterisk sends them) and they are no more than the block
-        may still have: then they are read in one pass of a regular
-        expression, with no Python work per line.
+        may still have: then they are checked in one match of a regular
+        expression and split in two passes of ``str`` methods, with no
+        Python work per line.
 
         :return: ``(environment, rest)``: the environment once the block
             has ended (else ``None``), and the text of the lines after the
@@ -87,7 +88,9 @@ class AGIEnvironmentParser:
         ``bench/w3_driver.py``, a loop over the lines without a count nor a
         CR check per line took 946 to 928 M instructions, this pass 849 to
         844 M, hash seed 0, bench/RESULTS.md; a loop of partition() over
-        the lines measured 83 K instructions per block, this pass 72 K.)
+        the lines measured 83 K instructions per block, a pass of
+        ``re.findall`` 72 K.  This match and split, 693 to 678 M; see
+        bench/RESULTS.md, "W3, fourth round".)
         """
         stop = text.find("\n\n")
         if stop >= 0:
@@ -105,11 +108,16 @@ class AGIEnvironmentParser:
         count = block.count("\n") + 1
         if count > self.maxLines - self._count:
             return None
-        pairs = _PLAIN_ENVIRONMENT_LINE.findall(block)
-        if len(pairs) != count:
+        if _PLAIN_ENVIRONMENT_BLOCK.fullmatch(block) is None:
             return None  # a line of another form: feedLines reads them all
+        # Each line is "key: value": with no other ": " in the values, the
+        # block split at both separators alternates keys and values.
+        parts = block.replace(": ", "\n").split("\n")
+        if len(parts) != 2 * count:
+            return None  # a value holding ": ": feedLines reads the lines
+        pairs = iter(parts)
         variables = self._variables
-        variables.update(pairs)
+        variables.update(zip(pairs, pairs, strict=True))
         self._count += count
         if stop == -2:
             return None, None
@@ -117,10 +125,13 @@ class AGIEnvironmentParser:
         return AGIEnvironment(variables), rest
 
 
-#: One ``key: value`` line of the environment as Asterisk writes it (see
-#: :meth:`AGIEnvironmentParser._feedPlainText`): for such a key,
-#: ``line.partition(": ")`` and ``key.lower()`` give the same.
-_PLAIN_ENVIRONMENT_LINE = re.compile(r"^([a-z0-9_]+): (.*)$", re.MULTILINE)
+#: Lines of the environment as Asterisk writes them, ``key: value``
+#: joined by ``"\n"`` (see :meth:`AGIEnvironmentParser._feedPlainText`):
+#: for such a key, ``line.partition(": ")`` and ``key.lower()`` give the
+#: same.  Possessive repeats: nothing to backtrack into (the match alone
+#: measured 22 K instructions per reference block with plain repeats,
+#: 15.6 K so).
+_PLAIN_ENVIRONMENT_BLOCK = re.compile(r"[a-z0-9_]++: [^\n]*+(?:\n[a-z0-9_]++: [^\n]*+)*+")
 
 
 def parseEnvironment(
