@@ -127,6 +127,28 @@ def test_wholeEnvironmentAsFeed(lines: List[List[str]], maxLines: int, maxLine: 
     assert got == expected
 
 
+def test_wholeEnvironmentLeavesCRAndLinesAfterTheEnd() -> None:
+    """The whole-block match refuses a CR and an empty line itself (no scan
+    for them before it): such chunks go to feed, which reads them."""
+    cases = [(b"agi_a: 1\r\nagi_b: 2\n\n", [{"agi_a": "1", "agi_b": "2"}]),
+             (b"agi_a: 1\r\n\n", [{"agi_a": "1"}]),
+             (b"agi_a: 1\n\n\n", None),
+             (b"agi_a: 1\n\nagi_b: 2\n\n", None)]
+    for data, variables in cases:
+        decoder = codec.AGIDecoder()
+        assert decoder.wholeEnvironment(data) is None, data
+        assert decoder.readingEnvironment
+        try:
+            events = decoder.feed(data)
+        except AGIProtocolError:
+            assert variables is None
+            continue
+        assert [e.variables for e in events if isinstance(e, codec.AGIEnvironment)] == variables
+    decoder = codec.AGIDecoder()
+    env = decoder.wholeEnvironment(b"agi_a: 1\nagi_b: x y\n\n")
+    assert env is not None and env.variables == {"agi_a": "1", "agi_b": "x y"}
+
+
 def test_environmentPlainLinesInOnePass() -> None:
     """The usual block (lower-case keys, ``key: value``) is read by the
     one-pass reading, which takes nothing of any other block."""
