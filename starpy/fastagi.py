@@ -170,8 +170,16 @@ class FastAGIProtocol(Protocol, AGISession):
         Twisted's ``LineOnlyReceiver``).
         """
         transport = self.transport
-        if self.closed or self.finishing or getattr(transport, "disconnecting", False):
+        if self.closed or self.finishing:
             return
+        try:
+            # (An attribute read, not getattr() with a default: a builtin
+            # call per chunk; 673 to 671 M instructions over 1,000 W3
+            # sessions in bench/w3_driver.py.)
+            if transport.disconnecting:  # type: ignore[union-attr]
+                return
+        except AttributeError:  # a transport without the flag (or none)
+            pass
         commands = self.commands
         current = commands.inFlight
         if current is not None:

@@ -617,6 +617,38 @@ class FakeAsterisk(LineOnlyReceiver):
         self.closed.callback(None)
 
 
+def test_aTransportWithoutTheDisconnectingFlagIsRead() -> None:
+    """dataReceived reads ``transport.disconnecting`` where there is one; a
+    transport without it (a minimal ITransport) is read all the same, one
+    that is disconnecting is not read any more."""
+    class Bare:
+        def __init__(self) -> None:
+            self.written: List[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.written.append(data)
+
+        def loseConnection(self) -> None:
+            pass
+
+    sessions: List[Any] = []
+    agi = fastagi.FastAGIProtocol(sessions.append, clock=task.Clock())
+    bare = Bare()
+    agi.makeConnection(bare)  # type: ignore[arg-type]
+    agi.dataReceived(env())
+    assert sessions == [agi]
+    out: List[Any] = []
+    agi.answer().addBoth(out.append)
+    agi.dataReceived(b"200 result=0\n")
+    assert bare.written == [b"ANSWER\n"] and out == [0]
+    closing = StringTransport()
+    agi = fastagi.FastAGIProtocol(sessions.append, clock=task.Clock())
+    agi.makeConnection(closing)
+    closing.disconnecting = True
+    agi.dataReceived(env())
+    assert sessions == [sessions[0]]
+
+
 @pytest_twisted.inlineCallbacks
 def test_endToEndLoopback() -> Any:
     from twisted.internet import reactor
