@@ -153,8 +153,8 @@ def test_environmentPlainLinesInOnePass() -> None:
     """The usual block (lower-case keys, ``key: value``) is read by the
     one-pass reading, which takes nothing of any other block."""
     parser = codec.AGIEnvironmentParser()
-    assert parser._feedPlainText("agi_a: x\nagi_b: ") == (None, None)
-    taken = parser._feedPlainText("agi_c: 1\n\n200 result=0\nHANGUP")
+    assert parser.feedPlainText("agi_a: x\nagi_b: ") == (None, None)
+    taken = parser.feedPlainText("agi_c: 1\n\n200 result=0\nHANGUP")
     assert taken is not None
     env, rest = taken
     assert env is not None and env.variables == {"agi_a": "x", "agi_b": "", "agi_c": "1"}
@@ -162,10 +162,10 @@ def test_environmentPlainLinesInOnePass() -> None:
     for text in ["Agi_a: 1\n", "agi_a:1\n", " agi_a: 1\n", "agi_a : 1\n", "\nagi_a: 1",
                  "agi_a: 1\nAGI_B: 2\n"]:
         parser = codec.AGIEnvironmentParser()
-        assert parser._feedPlainText(text) is None, text
+        assert parser.feedPlainText(text) is None, text
         assert parser._variables == {} and not parser.done
     parser = codec.AGIEnvironmentParser(maxLines=2)
-    assert parser._feedPlainText("a: 1\nb: 2\nc: 3") is None
+    assert parser.feedPlainText("a: 1\nb: 2\nc: 3") is None
 
 
 def test_environmentValueWithTheSeparatorIsReadLineByLine() -> None:
@@ -174,7 +174,7 @@ def test_environmentValueWithTheSeparatorIsReadLineByLine() -> None:
     without the separator elsewhere cannot make up for it."""
     for text in ["agi_a: x: y\nagi_b: 2", "agi_a: x: y\nagi_b", "agi_a: x: y: z\nagi_b\nagi_c"]:
         parser = codec.AGIEnvironmentParser()
-        assert parser._feedPlainText(text) is None, text
+        assert parser.feedPlainText(text) is None, text
         assert parser._variables == {} and not parser.done
     block = b"agi_a: x: y\nagi_b: 2\nagi_c: a: b: c\n\n"
     decoder = codec.AGIDecoder()

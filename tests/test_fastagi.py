@@ -634,7 +634,7 @@ def test_aTransportWithoutTheDisconnectingFlagIsRead() -> None:
     sessions: List[Any] = []
     agi = fastagi.FastAGIProtocol(sessions.append, clock=task.Clock())
     bare = Bare()
-    agi.makeConnection(bare)  # type: ignore[arg-type]
+    connect(agi, bare)  # type: ignore[type-var]
     agi.dataReceived(env())
     assert sessions == [agi]
     out: List[Any] = []
@@ -643,7 +643,7 @@ def test_aTransportWithoutTheDisconnectingFlagIsRead() -> None:
     assert bare.written == [b"ANSWER\n"] and out == [0]
     closing = StringTransport()
     agi = fastagi.FastAGIProtocol(sessions.append, clock=task.Clock())
-    agi.makeConnection(closing)
+    connect(agi, closing)
     closing.disconnecting = True
     agi.dataReceived(env())
     assert sessions == [sessions[0]]

@@ -55,7 +55,7 @@ class AGIDecoder:
     def _noteIdle(self) -> None:
         replies = self._replies
         self._idle = (not self._buffer and self._environment is None
-                      and (replies is None or (replies._usage is None and not replies._interim)))
+                      and (replies is None or not replies.pending))
 
     def _reader(self) -> AGIReplyReader:
         replies = self._replies
@@ -108,7 +108,7 @@ class AGIDecoder:
         if environment is not None:
             taken = None
             if not environment.done and "\r" not in text:
-                taken = environment._feedPlainText(text)
+                taken = environment.feedPlainText(text)
             if taken is not None:
                 env, rest = taken
                 if env is None:
@@ -183,8 +183,8 @@ class AGIDecoder:
 
     def wholeEnvironment(self, data: bytes) -> Optional[AGIEnvironment]:
         """Take *data* if it is exactly a whole environment block in its
-        usual form (:meth:`AGIEnvironmentParser._takeWholeBlock
-        <starpy.codec.agi.AGIEnvironmentParser._takeWholeBlock>`), nothing
+        usual form (:meth:`AGIEnvironmentParser.takeWholeBlock
+        <starpy.codec.agi.AGIEnvironmentParser.takeWholeBlock>`), nothing
         read before it and nothing after: how Asterisk's block arrives.
         (No event list; 695 to 690 M instructions over 1,000 reference W3
         sessions in ``bench/w3_driver.py``, with the protocol's path.)
@@ -193,10 +193,10 @@ class AGIDecoder:
             :meth:`feed` reads *data*.
         """
         environment = self._environment
-        if (environment is None or self._buffer or environment._count
+        if (environment is None or self._buffer or environment.linesRead
                 or data[-2:] != b"\n\n" or len(data) > self.maxLineLength):
             return None
-        env = environment._takeWholeBlock(data[:-2].decode(ENCODING, ENCODING_ERRORS))
+        env = environment.takeWholeBlock(data[:-2].decode(ENCODING, ENCODING_ERRORS))
         if env is None:
             return None
         self._environment = None

@@ -70,7 +70,12 @@ class AGIEnvironmentParser:
         return None, len(lines)
 
 
-    def _feedPlainText(self, text: str) -> Optional[Tuple[Optional[AGIEnvironment], Optional[str]]]:
+    @property
+    def linesRead(self) -> int:
+        """How many lines of the block were taken so far."""
+        return self._count
+
+    def feedPlainText(self, text: str) -> Optional[Tuple[Optional[AGIEnvironment], Optional[str]]]:
         """Take the block's lines in *text* (complete lines joined with
         ``"\\n"``, no CR, the block not ended yet) if each of them is a
         plain ``key: value`` line (the key lower-case letters, digits and
@@ -115,10 +120,10 @@ class AGIEnvironmentParser:
         self.done = True
         return AGIEnvironment(self._variables), rest
 
-    def _takeWholeBlock(self, block: str) -> Optional[AGIEnvironment]:
+    def takeWholeBlock(self, block: str) -> Optional[AGIEnvironment]:
         """Take the whole block, *block* its lines joined with ``"\\n"``
         (the empty line that ends it not included), if its lines are plain
-        (as :meth:`_feedPlainText`; an empty line is refused by the match
+        (as :meth:`feedPlainText`; an empty line is refused by the match
         itself) and nothing was read before.
 
         :return: the environment, or ``None``: nothing was taken.
@@ -155,7 +160,7 @@ class AGIEnvironmentParser:
 _PLAIN_ENVIRONMENT_LINE = r"[a-z0-9_]++: [^\n]*+"
 
 #: Lines of the environment as Asterisk writes them, ``key: value``
-#: joined by ``"\n"`` (see :meth:`AGIEnvironmentParser._feedPlainText`):
+#: joined by ``"\n"`` (see :meth:`AGIEnvironmentParser.feedPlainText`):
 #: for such a key, ``line.partition(": ")`` and ``key.lower()`` give the
 #: same.  Possessive repeats: nothing to backtrack into (the match alone
 #: measured 22 K instructions per reference block with plain repeats,

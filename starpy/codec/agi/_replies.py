@@ -141,6 +141,12 @@ class AGIReplyReader:
         """Whether a ``520-`` block has started and not yet ended."""
         return self._usage is not None
 
+    @property
+    def pending(self) -> bool:
+        """Whether a ``520-`` block or ``100`` interim lines wait for the
+        reply that ends them."""
+        return self._usage is not None or bool(self._interim)
+
     def feedLine(
         self, line: str
     ) -> Union[AGIReply, AGIInterimReply, AGIHangupSignal, None]:
