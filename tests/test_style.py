@@ -116,8 +116,8 @@ def test_mypyChecksTheArgumentsOfCatalogueMethods(tmp_path: Path) -> None:
 #: The modules whose imports of private names this test polices.
 _NO_PRIVATE_IMPORTS = ["starpy/menu", "starpy/cli", "starpy/codec", "starpy/amiactions.py",
                        "starpy/_actioncatalogue.py", "starpy/_actionsignatures.py",
-                       "starpy/demo.py", "examples", "starpy/agi", "starpy/fastagi.py",
-                       "starpy/classicagi.py", "starpy/asyncagi.py", "starpy/pool"] + [
+                       "starpy/demo.py", "examples", "starpy/agi",
+                       "starpy/classicagi.py", "starpy/asyncagi", "starpy/pool", "starpy/fastagi"] + [
     "starpy/%s.py" % name for name in (
         "channel", "channelobjects", "calls", "callqueues", "callrecords", "talking",
         "originate", "rebuild", "utilapplication", "dispatch", "eventfilter", "metrics",
@@ -153,3 +153,17 @@ def test_noModuleImportsAnothersPrivateNames() -> None:
                     and not node.attr.startswith("__")):
                 found.append("%s: %s.%s" % (path.relative_to(ROOT), node.value.id, node.attr))
     assert found == []
+
+
+#: Modules allowed over the size of one idea: data tables, not logic.
+_DATA_MODULES = {"starpy/testing/_amidefaults.py", "starpy/testing/_amidata.py"}
+
+
+def test_everyModuleIsTheSizeOfOneIdea() -> None:
+    """No module of the package holds several ideas (issue 13): at most
+    about 600 lines (650 allowed), data tables aside."""
+    sizes = {str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+             for path in sorted((ROOT / "starpy").rglob("*.py"))}
+    over = {name: size for name, size in sizes.items()
+            if size > 650 and name not in _DATA_MODULES}
+    assert over == {}
