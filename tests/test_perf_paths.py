@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Dict, List, Tuple, Union
 
+from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
@@ -445,3 +446,74 @@ def test_fastagiUsualEnvironmentTakesTheWholeBlockPath(monkeypatch: Any) -> None
     assert server.agi.environmentSeen and server.agi.scriptPath == "hello"
     assert traced[0][-1] == "" and traced[0][0].startswith("agi_network: ")
     assert len(traced[0]) == len(server.agi.variables) + 1
+
+
+# -- AMI: sendAction's fast path for actions without headers --------------------
+
+
+def test_amiActionsWithoutHeadersAreSentAsTheGeneralPathSendsThem() -> None:
+    """The first Ping goes the general way (and caches its head), the next ones
+    the fast way: same bytes but for the counter, same replies and tracing."""
+    client = Client()
+    general = Client()
+    traced: List[Any] = []
+    client.ami.tracer.sent = traced.append  # type: ignore[method-assign]
+    client.ami.setTrace(True)
+    pings = [client.ami.sendAction("Ping") for _ in range(3)]
+    assert "Ping" in client.ami._heads
+    data = client.transport.value()
+    prefix = client.ami.actionIDPrefix
+    assert data == b"".join(b"Action: Ping\r\nActionID: %s%d\r\n\r\n" % (prefix.encode(), n)
+                            for n in (1, 2, 3))
+    assert traced == [["Action: Ping", "ActionID: %s%d" % (prefix, n), ""] for n in (1, 2, 3)]
+    # The general path, for comparison: an explicit timeout equal to the default.
+    other = general.ami.sendAction("Ping", timeout=general.ami.defaultTimeout)
+    assert general.transport.value().replace(general.ami.actionIDPrefix.encode(), b"") == \
+        data.split(b"\r\n\r\n")[0].replace(prefix.encode(), b"") + b"\r\n\r\n"
+    client.transport.clear()
+    for n, d in enumerate(pings, 1):
+        client.reply("%s%d" % (prefix, n), ("Ping", "Pong"))
+        assert d.result["ping"] == "Pong" and d.result["actionid"] == "%s%d" % (prefix, n)
+    general.reply(general.ami.actionIDPrefix + "1", ("Ping", "Pong"))
+    assert other.result == pings[0].result | {"actionid": other.result["actionid"]}
+    assert client.ami.pendingCount == 0 and len(client.ami._actions.deadlines) <= 3
+
+
+def test_amiFastPathActionsTimeOutAndCancelAsTheOthers() -> None:
+    client = Client()
+    first = client.ami.sendAction("CoreStatus")
+    second = client.ami.sendAction("CoreStatus")
+    third = client.ami.sendAction("CoreStatus")
+    third.cancel()
+    assert isinstance(failure_of(third), defer.CancelledError)
+    assert client.ami.pendingCount == 2
+    client.clock.advance(client.ami.defaultTimeout or 0)
+    assert isinstance(failure_of(first), error.AMITimeout)
+    assert isinstance(failure_of(second), error.AMITimeout)
+    assert client.ami.pendingCount == 0
+
+
+def test_amiFastPathKeepsLogoffOverriddenActionIDsAndClosedConnections() -> None:
+    client = Client()
+    sent = [client.ami.sendAction("Logoff"), client.ami.sendAction("Logoff")]
+    assert "Logoff" not in client.ami._heads and client.ami.loggingOff
+    ids = iter(["mine-1", "mine-2"])
+    own = Client(ids=ids)
+    sent += [own.ami.sendAction("Ping"), own.ami.sendAction("Ping")]
+    assert [m["actionid"] for m in own.sent()] == ["mine-1", "mine-2"]
+    assert own.ami._heads == {}
+    sent += [client.ami.sendAction("Ping"), client.ami.sendAction("Ping")]
+    client.ami.connectionLost(Failure(Exception("gone")))
+    lost = client.ami.sendAction("Ping")
+    assert isinstance(failure_of(lost), error.AMIConnectionLost)
+    for d in sent:
+        d.addErrback(lambda f: None)
+
+
+def test_amiFastPathHeadsAreBounded() -> None:
+    client = Client()
+    for n in range(200):
+        client.ami.sendAction("Action%d" % n).addErrback(lambda f: None)
+    assert 0 < len(client.ami._heads) <= 64
+    client.ami.sendAction("\u00e9t\u00e9")  # not ASCII: the general path only
+    assert "\u00e9t\u00e9" not in client.ami._heads
