@@ -9,6 +9,7 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from starpy import error
+from starpy.codec.ami import AMICodecError, AMIParser, Message
 from tests.test_manager import Client
 from tests.wire import connect
 
@@ -517,3 +518,68 @@ def test_amiFastPathHeadsAreBounded() -> None:
     assert 0 < len(client.ami._heads) <= 64
     client.ami.sendAction("\u00e9t\u00e9")  # not ASCII: the general path only
     assert "\u00e9t\u00e9" not in client.ami._heads
+
+
+# -- AMI codec: a chunk without old-style output is split at once ----------------
+
+
+class _GeneralParser(AMIParser):
+    """An AMIParser that always takes feed's general way."""
+
+    def feed(self, data: bytes) -> List[Message]:
+        if self._failed:
+            raise AMICodecError("parser already failed")
+        return self._feedBuffered(data)
+
+
+def _amiOutcome(parser: AMIParser, chunks: List[bytes]) -> List[Any]:
+    seen: List[Any] = []
+    for chunk in chunks:
+        try:
+            messages = parser.feed(chunk)
+        except AMICodecError as e:
+            seen.append(("failed", str(e)))
+            continue
+        seen.extend((dict(m), m.headers(), m.body) for m in messages)
+    seen.append(("left", bytes(parser._buffer), parser._state))
+    return seen
+
+
+_PIECES = [
+    b"Response: Success\r\nActionID: a-1\r\nPing: Pong\r\nTimestamp: 1.0\r\n\r\n",
+    b"Event: Newchannel\r\nChannel: SIP/1\r\nUniqueid: 1.2\r\n\r\n",
+    b"Response: Follows\r\nPrivilege: Command\r\nline one\r\n\r\nline two\r\n--END COMMAND--\r\n\r\n",
+    b"Response: Follows\r\nActionID: x\r\nOutput: done\r\n\r\n",
+    b"\r\n",
+    b"\r\nResponse: Follows\r\nout\n--END COMMAND--\r\n\r\n",
+    b"Event: VarSet\r\nVariable: A\r\nVariable: B\r\nmalformed\r\n\r\n",
+    b"Response: Error\r\nMessage: " + b"x" * 300 + b"\r\n\r\n",
+]
+
+
+def test_amiParserSplitChunksAsTheGeneralWay() -> None:
+    rng = random.Random(14)
+    for _ in range(300):
+        stream = b"Asterisk Call Manager/9.0.0\r\n" + b"".join(
+            rng.choice(_PIECES) for _ in range(rng.randint(1, 12)))
+        cuts = sorted(rng.sample(range(1, len(stream)), min(len(stream) - 1, rng.randint(0, 6))))
+        chunks = [stream[a:b] for a, b in zip([0] + cuts, cuts + [len(stream)], strict=True)]
+        size = rng.choice([1024 * 1024, 200, 400])
+        assert _amiOutcome(AMIParser(size), chunks) == _amiOutcome(_GeneralParser(size), chunks)
+
+
+def test_amiParserSplitPathTakesTheUsualChunks() -> None:
+    parser = AMIParser()
+    parser.feed(b"Asterisk Call Manager/9.0.0\r\n")
+    taken: List[int] = []
+    general = parser._feedBuffered
+    parser._feedBuffered = lambda data: taken.append(len(data)) or general(data)  # type: ignore
+    stream = _PIECES[0] * 3 + _PIECES[1]
+    assert len(parser.feed(stream[:100])) == 1
+    assert len(parser.feed(stream[100:])) == 3
+    assert taken == []
+    parser.feed(_PIECES[2])
+    assert taken == [len(_PIECES[2])]
+    parser.feed(_PIECES[0][:10])  # too short to tell: the general way
+    parser.feed(_PIECES[0][10:])
+    assert taken == [len(_PIECES[2]), len(_PIECES[0]) - 10]
