@@ -583,3 +583,18 @@ def test_amiParserSplitPathTakesTheUsualChunks() -> None:
     parser.feed(_PIECES[0][:10])  # too short to tell: the general way
     parser.feed(_PIECES[0][10:])
     assert taken == [len(_PIECES[2]), len(_PIECES[0]) - 10]
+
+
+def test_amiPlainPendingIsThePendingTheClassMakes() -> None:
+    from starpy.manager._actions import Pending, plainPending
+
+    client = Client()
+    table = client.ami._actions
+    made = Pending("Ping", "id-1", None, table)
+    plain = plainPending("Ping", "id-1", table)
+    for name in Pending.__slots__ + ("deadline", "done"):
+        if name != "deferred":
+            assert getattr(plain, name) == getattr(made, name), name
+    assert type(plain.deferred) is type(made.deferred)
+    assert plain.deferred._canceller.__func__ is made.deferred._canceller.__func__  # type: ignore
+    assert plain.deferred._canceller.__self__ is plain  # type: ignore

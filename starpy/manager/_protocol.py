@@ -35,7 +35,7 @@ from starpy.codec.ami import (
 )
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames
 from starpy.interfaces import IAMIConnection
-from starpy.manager._actions import WAITING, ActionTable, Pending
+from starpy.manager._actions import WAITING, ActionTable, Pending, plainPending
 from starpy.manager._common import (
     DEFAULT_TIMEOUT,
     checkTimeout,
@@ -327,7 +327,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         # in flight").
         number = next(self._counter)
         actionID = "%s-%d" % (self._prefix, number)
-        entry = Pending(action, actionID, None, self._actions)
+        entry = plainPending(action, actionID, self._actions)
         self._pending[actionID] = entry
         transport: Any = self.transport
         data = ("%s%d\r\n\r\n" % (head, number)).encode()
