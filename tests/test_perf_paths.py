@@ -598,3 +598,25 @@ def test_amiPlainPendingIsThePendingTheClassMakes() -> None:
     assert type(plain.deferred) is type(made.deferred)
     assert plain.deferred._canceller.__func__ is made.deferred._canceller.__func__  # type: ignore
     assert plain.deferred._canceller.__self__ is plain  # type: ignore
+
+
+def test_amiUsualResponseAfterEarlyEventsOrAnOpenListGoesTheTablesWay() -> None:
+    """messageReceived settles a plain action from its one flag: events that came
+    early, or a list that opened, take the flag down."""
+    client = Client()
+    seen: List[Any] = []
+    client.ami.registerEvent(None, lambda ami, event: seen.append(event["event"]))
+    early = client.ami.sendAction("Ping")
+    actionID = client.lastID()
+    client.feed(b"Event: Early\r\nActionID: " + actionID.encode() + b"\r\n\r\n")
+    assert seen == [] and not client.ami._pending[actionID].plain
+    client.reply(actionID)
+    assert early.result["response"] == "Success" and seen == ["Early"]
+    listing = client.ami.sendAction("Status")
+    actionID = client.lastID()
+    client.reply(actionID, ("EventList", "start"))
+    client.reply(actionID)  # a second response: dropped, the list still open
+    assert not listing.called
+    client.feed(b"Event: StatusComplete\r\nActionID: " + actionID.encode()
+                + b"\r\nEventList: Complete\r\n\r\n")
+    assert len(listing.result) == 2

@@ -107,7 +107,9 @@ class Pending(Deadline):
         self.stopEvent = stopEvent.lower() if stopEvent else None
         self.listener = listener
         self.rawResponse = rawResponse
-        # Waits for its response alone, and tells nobody but its Deferred.
+        # Waits for its response alone, and tells nobody but its Deferred;
+        # false too once events came early or a list opened (so that
+        # AMIProtocol.messageReceived tests this flag alone).
         self.plain = expectEvent is None and stopEvent is None and listener is None
 
     def _cancel(self, deferred: defer.Deferred[Any]) -> None:
@@ -207,6 +209,7 @@ class ActionTable:
         eventList = response.get("eventlist")
         if entry.stopEvent is not None or (eventList is not None and eventList.lower() == "start"):
             entry.state = COLLECTING
+            entry.plain = False
         elif entry.expectEvent is not None:
             entry.state = AWAITING_EVENT
         else:
@@ -229,6 +232,7 @@ class ActionTable:
         if entry.state == WAITING:
             if entry.early is None:
                 entry.early = []
+                entry.plain = False
             entry.early.append(event)
             return True
         if entry.state == COLLECTING:

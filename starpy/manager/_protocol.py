@@ -35,7 +35,7 @@ from starpy.codec.ami import (
 )
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames
 from starpy.interfaces import IAMIConnection
-from starpy.manager._actions import WAITING, ActionTable, Pending, plainPending
+from starpy.manager._actions import ActionTable, Pending, plainPending
 from starpy.manager._common import (
     DEFAULT_TIMEOUT,
     checkTimeout,
@@ -249,8 +249,8 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
             if entry is None:
                 log.debug("AMI: response for unknown ActionID %r dropped", actionID)
                 return
-            if (entry.plain and entry.early is None and entry.state == WAITING
-                    and message["response"] == "Success" and "eventlist" not in message):
+            if (entry.plain and message["response"] == "Success"
+                    and "eventlist" not in message):
                 # The usual reply (Ping, Setvar, Originate without waiting...)
                 # settled here, the table's response() and finish() inlined.
                 # The deadlines are cleared only after the callbacks, which
