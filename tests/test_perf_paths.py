@@ -620,3 +620,23 @@ def test_amiUsualResponseAfterEarlyEventsOrAnOpenListGoesTheTablesWay() -> None:
     client.feed(b"Event: StatusComplete\r\nActionID: " + actionID.encode()
                 + b"\r\nEventList: Complete\r\n\r\n")
     assert len(listing.result) == 2
+
+
+def test_amiMessagesWithNamesCachedOrNotParseAsTheGeneralWay() -> None:
+    from starpy.codec import ami
+
+    rng = random.Random(140)
+    names = ["Event", "Channel", "ActionID", "Response", "X-New%d", "Odd Name", "Value:x", ""]
+    values = ["", "v", " lead", "a: b", "Follows", "x\u00e9"]
+    ami._LOWER_NAMES.clear()
+    for _ in range(2000):
+        lines = []
+        for _ in range(rng.randint(1, 6)):
+            name = rng.choice(names).replace("%d", str(rng.randint(0, 3)))
+            lines.append(rng.choice(["%s: %s", "%s:%s", "%s %s"]) % (name, rng.choice(values)))
+        text = "\r\n".join(lines)
+        fast = AMIParser._parseBlock(text.encode())
+        general = AMIParser._parseLines(text)
+        assert (dict(fast), fast.headers(), fast.body, fast.getAll("channel")) == \
+            (dict(general), general.headers(), general.body, general.getAll("channel")), text
+    assert 0 < len(ami._LOWER_NAMES) <= ami._MAX_LOWER_NAMES

@@ -245,7 +245,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         elif "response" in message:
             actionID: Any = message.get("actionid")
             pending = self._pending
-            entry = pending.get(actionID)  # never None's: ActionIDs are str
+            entry = pending.get(actionID)  # None (no ActionID) is never a key
             if entry is None:
                 log.debug("AMI: response for unknown ActionID %r dropped", actionID)
                 return
