@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 from typing import Any, Callable, Dict, List, Tuple, Union
+from unittest import mock
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -10,6 +11,7 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.codec.ami import AMICodecError, AMIParser, Message
+from tests.deferreds import result
 from tests.test_manager import Client
 from tests.wire import connect
 
@@ -458,9 +460,9 @@ def test_amiActionsWithoutHeadersAreSentAsTheGeneralPathSendsThem() -> None:
     client = Client()
     general = Client()
     traced: List[Any] = []
-    client.ami.tracer.sent = traced.append  # type: ignore[method-assign]
     client.ami.setTrace(True)
-    pings = [client.ami.sendAction("Ping") for _ in range(3)]
+    with mock.patch.object(client.ami.tracer, "sent", traced.append):
+        pings = [client.ami.sendAction("Ping") for _ in range(3)]
     assert "Ping" in client.ami._heads
     data = client.transport.value()
     prefix = client.ami.actionIDPrefix
@@ -472,11 +474,14 @@ def test_amiActionsWithoutHeadersAreSentAsTheGeneralPathSendsThem() -> None:
     assert general.transport.value().replace(general.ami.actionIDPrefix.encode(), b"") == \
         data.split(b"\r\n\r\n")[0].replace(prefix.encode(), b"") + b"\r\n\r\n"
     client.transport.clear()
+    answers: List[Any] = []
     for n, d in enumerate(pings, 1):
         client.reply("%s%d" % (prefix, n), ("Ping", "Pong"))
-        assert d.result["ping"] == "Pong" and d.result["actionid"] == "%s%d" % (prefix, n)
+        answers.append(result(d))
+        assert answers[-1]["ping"] == "Pong" and answers[-1]["actionid"] == "%s%d" % (prefix, n)
     general.reply(general.ami.actionIDPrefix + "1", ("Ping", "Pong"))
-    assert other.result == pings[0].result | {"actionid": other.result["actionid"]}
+    answer = result(other)
+    assert answer == answers[0] | {"actionid": answer["actionid"]}
     assert client.ami.pendingCount == 0 and len(client.ami._actions.deadlines) <= 3
 
 
@@ -611,7 +616,7 @@ def test_amiUsualResponseAfterEarlyEventsOrAnOpenListGoesTheTablesWay() -> None:
     client.feed(b"Event: Early\r\nActionID: " + actionID.encode() + b"\r\n\r\n")
     assert seen == [] and not client.ami._pending[actionID].plain
     client.reply(actionID)
-    assert early.result["response"] == "Success" and seen == ["Early"]
+    assert result(early)["response"] == "Success" and seen == ["Early"]
     listing = client.ami.sendAction("Status")
     actionID = client.lastID()
     client.reply(actionID, ("EventList", "start"))
@@ -619,7 +624,7 @@ def test_amiUsualResponseAfterEarlyEventsOrAnOpenListGoesTheTablesWay() -> None:
     assert not listing.called
     client.feed(b"Event: StatusComplete\r\nActionID: " + actionID.encode()
                 + b"\r\nEventList: Complete\r\n\r\n")
-    assert len(listing.result) == 2
+    assert len(result(listing)) == 2
 
 
 def test_amiMessagesWithNamesCachedOrNotParseAsTheGeneralWay() -> None:
