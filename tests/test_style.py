@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -167,3 +167,53 @@ def test_everyModuleIsTheSizeOfOneIdea() -> None:
     over = {name: size for name, size in sizes.items()
             if size > 650 and name not in _DATA_MODULES}
     assert over == {}
+
+
+#: Other libraries' private names StarPy must use, and why.
+_FOREIGN_PRIVATE = {
+    # argparse has no public way to find the sub-parser a stray argument
+    # belongs to, nor to type the object add_subparsers() returns.
+    ("starpy/cli/__init__.py", "parser._actions"),
+    ("starpy/cli/__init__.py", "argparse._SubParsersAction"),
+}
+
+
+def _ownNames(tree: ast.AST) -> Set[str]:
+    """The names a module defines itself: functions, classes, assigned
+    names and attributes, arguments, class attributes, slots, imports."""
+    names: Set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif (isinstance(node, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == "__slots__" for t in node.targets)):
+            names.update(c.value for c in ast.walk(node.value)
+                         if isinstance(c, ast.Constant) and isinstance(c.value, str))
+    return names
+
+
+def test_noModuleUsesAnotherModulesPrivateAttributes() -> None:
+    """``something._name`` in a module of starpy/ is a name that module
+    defines itself: no module calls or reads another module's private
+    methods or attributes (issue 13), whatever object it reaches them on."""
+    found = []
+    for path in sorted((ROOT / "starpy").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        own = _ownNames(tree)
+        where = str(path.relative_to(ROOT))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__") and node.attr not in own
+                    and (where, ast.unparse(node)) not in _FOREIGN_PRIVATE):
+                found.append("%s:%d: %s" % (where, node.lineno, ast.unparse(node)))
+    assert found == []

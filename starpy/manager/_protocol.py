@@ -145,24 +145,28 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
             self._lostReason = "connection lost (%s)" % (reason.getErrorMessage(),)
         self.tracer.note(self._lostReason)
         self._stopKeepalive()
-        self._actions.failAll(self._lost)
+        self._actions.failAll(self.connectionLostError)
         if not self._banner.done:
             # No banner, or not an AMI one: its waiters learn why.
             self._banner.fail(cause if isinstance(cause, error.AMIProtocolError)
-                              else self._lost(None))
+                              else self.connectionLostError(None))
         self._closed.fire(None)
         log.info("AMI %s", self._lostReason)
 
-    def _lost(self, action: Optional[str]) -> error.AMIConnectionLost:
-        """The error of *action* (or of a waiter) when the connection is gone:
-        caused by the reason this side closed it, if it did."""
+    def connectionLostError(self, action: Optional[str]) -> error.AMIConnectionLost:
+        """The error of *action* (or of a waiter, for ``None``) when the
+        connection is gone: an :class:`AMIConnectionLost
+        <starpy.error.AMIConnectionLost>` caused by the reason this side
+        closed it, if it did (see :meth:`closeBecause`)."""
         lost = error.AMIConnectionLost(action, self._lostReason)
         lost.__cause__ = self._closeReason
         return lost
 
-    def _close(self, reason: BaseException, abort: bool = False) -> None:
-        """Close the connection because of *reason*, which the errors of the
-        waiting actions then report; stop delivering what is received."""
+    def closeBecause(self, reason: BaseException, abort: bool = False) -> None:
+        """Close the connection because of *reason* (dropped at once with
+        *abort*), which the errors of the waiting actions then report as
+        their cause; stop delivering what is received.  A second reason
+        given later does not replace the first."""
         if self._closeReason is None:
             self._closeReason = reason
             self._lostReason = "connection closed by StarPy (%s)" % (reason,)
@@ -203,7 +207,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
             messages = self._parser.feed(data)
         except AMICodecError as e:
             log.error("AMI protocol error, closing the connection: %s", e)
-            self._close(e)
+            self.closeBecause(e)
             return
         if self.amiVersion is None and self._parser.banner is not None:
             self.tracer.received([self._parser.banner])
@@ -227,7 +231,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
                 "not an AMI server: it answered %s" % (escaped(banner),))
             log.warning("AMI %s; closing the connection", refused)
             self._banner.fail(refused)
-            self._close(refused)
+            self.closeBecause(refused)
             return
         self.amiVersion = version
         self._banner.fire(version)
@@ -386,7 +390,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
                         rawResponse)
         if not self._connected or self._closing:
             entry.done = True
-            entry.deferred.errback(self._lost(action))
+            entry.deferred.errback(self.connectionLostError(action))
             return entry
         # Into the action table here, its dict and deadlines held by the
         # protocol too: no call of the table per action (measured with
@@ -531,7 +535,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
                 log.info("AMI login as %s refused: %s", username, failed.message)
                 refused = error.AMIAuthenticationError(
                     failed.action, failed.message, failed.response)
-                self._close(refused)
+                self.closeBecause(refused)
                 return Failure(refused)
             return failure
 
@@ -562,7 +566,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
                 return
             log.warning("AMI keepalive failed (%s): dropping the connection",
                         failure.getErrorMessage())
-            self._close(reasonOf(failure), abort=True)
+            self.closeBecause(reasonOf(failure), abort=True)
 
         self.sendAction("Ping", timeout=wait).addCallbacks(onPong, onNoPong)
 

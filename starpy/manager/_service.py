@@ -164,7 +164,7 @@ class AMIService(Service):
             # Not returned as a failure: ClientService would keep the socket
             # open.  Closing it makes the service wait and retry.
             self._loginFailures += 1
-            ami._close(reasonOf(failure), abort=True)
+            ami.closeBecause(reasonOf(failure), abort=True)
             for failureObserver in list(self._failureObservers):
                 notifyListener(log, "AMI login failure observer", failureObserver, ami, failure)
             # After the observers: one of them may have stopped the service
@@ -226,7 +226,7 @@ class AMIService(Service):
         def onClosed(ignored: object) -> None:
             if not booted.called:
                 cleanUp()
-                booted.errback(ami._lost("FullyBooted"))
+                booted.errback(ami.connectionLostError("FullyBooted"))
 
         handle = ami.dispatcher.register("FullyBooted", onBooted)
         timer.append(self._clock.callLater(self.bootTimeout, onTimeout))

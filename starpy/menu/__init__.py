@@ -210,7 +210,7 @@ class SubMenu:
         return Deferred.fromCoroutine(run())
 
     async def _select(self, agi: AGISession, digits: str) -> Outcome:
-        outcome = await self.menu._interact(agi)
+        outcome = await self.menu.interact(agi)
         if isinstance(outcome, HandlerResult):
             return outcome
         return [(self, digits)] + outcome

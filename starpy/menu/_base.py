@@ -131,11 +131,14 @@ class InteractionBase:
         """
 
         async def run() -> Any:
-            return outcomeValue(await self._interact(agi))
+            return outcomeValue(await self.interact(agi))
 
         return Deferred.fromCoroutine(run())
 
-    async def _interact(self, agi: AGISession) -> Outcome:
+    async def interact(self, agi: AGISession) -> Outcome:
+        """Run the interaction and its handlers as a coroutine (what
+        :meth:`__call__` wraps in a Deferred, and a sub-menu awaits): the
+        chain of choices, or a :class:`HandlerResult` from a handler."""
         try:
             outcome = await self._run(agi)
         except error.MenuExit:
