@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Dict, List, Optional, Tuple
 
 from starpy.codec.agi._events import DEFAULT_MAX_ENVIRONMENT_LINES, AGIEnvironment
@@ -156,8 +157,12 @@ class AGIEnvironmentParser:
         return True
 
 
+#: Possessive repeats (nothing to backtrack into) where Python has them
+#: (3.11); before, plain repeats, which match exactly the same texts here.
+_POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
+
 #: One plain line of the environment (see below).
-_PLAIN_ENVIRONMENT_LINE = r"[a-z0-9_]++: [^\n]*+"
+_PLAIN_ENVIRONMENT_LINE = r"[a-z0-9_]+%s: [^\n]*%s" % (_POSSESSIVE, _POSSESSIVE)
 
 #: Lines of the environment as Asterisk writes them, ``key: value``
 #: joined by ``"\n"`` (see :meth:`AGIEnvironmentParser.feedPlainText`):
@@ -167,7 +172,7 @@ _PLAIN_ENVIRONMENT_LINE = r"[a-z0-9_]++: [^\n]*+"
 #: 15.6 K so; the pattern is joined from its line's, which pydoctor's
 #: regular expression reader, without possessive repeats, leaves alone).
 _PLAIN_ENVIRONMENT_BLOCK = re.compile(
-    "%s(?:\n%s)*+" % (_PLAIN_ENVIRONMENT_LINE, _PLAIN_ENVIRONMENT_LINE))
+    "%s(?:\n%s)*%s" % (_PLAIN_ENVIRONMENT_LINE, _PLAIN_ENVIRONMENT_LINE, _POSSESSIVE))
 
 
 def parseEnvironment(
