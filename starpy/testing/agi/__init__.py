@@ -10,14 +10,14 @@ arriving at given times, a hangup at a given time, channel variables and the
 AstDB kept in memory, and Asterisk's replies down to the ``510``/``511``/
 ``520`` lines and the unsolicited ``HANGUP`` line.
 
-By default (a bare :obj:`SimulatedChannel`) the call is answered, the caller
+By default (a bare :class:`SimulatedChannel`) the call is answered, the caller
 presses nothing and never hangs up, the sound files ``hello-world`` and
 ``beep`` exist (any other fails to play, as a missing file does), ``EXEC``
 knows ``NoOp``, ``Verbose``, ``Log``, ``Set``, ``Answer`` and ``Hangup``, and
 there are no ``GOSUB`` targets, speech engines or other channels.  Script
-more through the channel's arguments: ``dtmf`` (:obj:`spacedDigits`), ``hangupAt``,
-``sounds``, ``applications`` (an :obj:`Application` per name), ``subroutines`` (a
-:obj:`Subroutine` per location), ``variables``, ``database`` (an :obj:`AstDB`),
+more through the channel's arguments: ``dtmf`` (:func:`spacedDigits`), ``hangupAt``,
+``sounds``, ``applications`` (an :class:`Application` per name), ``subroutines`` (a
+:class:`Subroutine` per location), ``variables``, ``database`` (an :class:`AstDB`),
 ``otherChannels``, ``speechEngines``.
 
 It speaks bytes only and shares no code with StarPy's AGI client, so a test
@@ -60,7 +60,7 @@ harness that fails on Twisted's logged failures, as StarPy's
 server, logged at ``ERROR`` on ``starpy.testing.ami``.
 
 The package holds one idea per module: ``_parsing`` (how res_agi reads a
-line), ``_channel`` (the :obj:`SimulatedChannel`), ``_transcript``,
+line), ``_channel`` (the :class:`SimulatedChannel`), ``_transcript``,
 ``_waits`` and ``_caller`` (the protocol and its waits), ``_commands`` and
 ``_media`` (the command handlers), ``_placing`` (calls over an endpoint, TCP
 or :mod:`starpy.testing.memory`).

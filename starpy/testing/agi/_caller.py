@@ -48,9 +48,9 @@ class FakeAGICaller(Protocol):
     the connection itself (neither does Asterisk), except after a line
     starting with ``failure`` or, with ``AGIEXITONHANGUP=yes``, after hangup.
 
-    :ivar channel: the :obj:`SimulatedChannel`; its state changes as the call
+    :ivar channel: the :class:`SimulatedChannel`; its state changes as the call
         goes.
-    :ivar transcript: the :obj:`Transcript`, growing as the call goes.
+    :ivar transcript: the :class:`Transcript`, growing as the call goes.
     """
 
     def __init__(
@@ -97,7 +97,7 @@ class FakeAGICaller(Protocol):
         return self._running is not None
 
     def whenFinished(self) -> Deferred[Transcript]:
-        """A Deferred that fires with the :obj:`Transcript` when the connection
+        """A Deferred that fires with the :class:`Transcript` when the connection
         closes (normally: the server closed it).  It never fails."""
         return self._finished.when()
 

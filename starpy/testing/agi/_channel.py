@@ -30,7 +30,7 @@ DEFAULT_SOUNDS: Mapping[str, float] = {
 def spacedDigits(
     digits: str, start: float = 2.0, interval: float = 1.0
 ) -> list[tuple[float, str]]:
-    """A DTMF schedule for :obj:`SimulatedChannel`'s ``dtmf``: ``digits`` one by
+    """A DTMF schedule for :class:`SimulatedChannel`'s ``dtmf``: ``digits`` one by
     one, the first at ``start`` seconds after the call connects, then one
     every ``interval`` seconds.
 
@@ -187,7 +187,7 @@ class SimulatedChannel:
     :ivar accountCode: ``agi_accountcode`` (default empty).
     :ivar answered: whether the channel is up when the AGI starts (default
         True); False leaves it ringing until ``ANSWER``.
-    :ivar dtmf: ``(time, digit)`` pairs (default none; :obj:`spacedDigits`
+    :ivar dtmf: ``(time, digit)`` pairs (default none; :func:`spacedDigits`
         builds them).  A digit interrupts a running
         ``STREAM FILE``/``SAY``/``GET OPTION``/``CONTROL STREAM FILE``/
         ``RECORD FILE`` if it is one of the command's escape digits; ``WAIT FOR
@@ -196,13 +196,13 @@ class SimulatedChannel:
     :ivar hangupAt: when the caller hangs up, or None (the default) to stay
         on the line.
     :ivar sounds: sound file name -> length in seconds (default
-        :obj:`DEFAULT_SOUNDS`: ``hello-world`` and ``beep``).  Playing any other
+        :data:`DEFAULT_SOUNDS`: ``hello-world`` and ``beep``).  Playing any other
         file fails as in Asterisk (``200 result=-1 endpos=0``).
     :ivar sayItemDuration: seconds per spoken item of the ``SAY`` commands
         (a digit, a letter, "forty"...; default 0.8), unless the item's file
         (for example ``digits/4``) is in ``sounds``.
     :ivar applications: ``EXEC`` applications by name (case-insensitive):
-        an :obj:`Application` is called with the channel and the options string
+        an :class:`Application` is called with the channel and the options string
         and returns the application's result.  By default ``NoOp``,
         ``Verbose``, ``Log``, ``Set``, ``Answer`` and ``Hangup``; any other
         answers ``200 result=-2`` as for an application Asterisk lacks.
@@ -216,13 +216,13 @@ class SimulatedChannel:
     :ivar digitTimeout: the dialplan's digit timeout (``GET OPTION`` without
         a timeout waits this long; default 5 s).
     :ivar agiBuffer: the size of res_agi's command buffer; None (the
-        default) for the one of ``version`` (:obj:`agiBufferForVersion`: 8192 for
+        default) for the one of ``version`` (:func:`agiBufferForVersion`: 8192 for
         22.10.1).  A command line longer than ``agiBuffer - 1`` bytes, its
         newline included, is cut there and its tail runs as the next
         command, as in Asterisk.
     :ivar variables: channel variables before the call (default none);
         ``AGISIGHUP=no`` and ``AGIEXITONHANGUP=yes`` work as in Asterisk.
-    :ivar database: the :obj:`AstDB` (default empty; pass one instance to
+    :ivar database: the :class:`AstDB` (default empty; pass one instance to
         several channels to share it).
 
     """
@@ -463,7 +463,7 @@ class SimulatedChannel:
         if self.onHangup is not None:
             self.onHangup()
 
-    #: Called by :obj:`hangup` (set by the fake caller running the call).
+    #: Called by :meth:`hangup` (set by the fake caller running the call).
     onHangup: Callable[[], None] | None = attrs.field(default=None, init=False, repr=False)
 
 

@@ -32,9 +32,9 @@ _SERVER_ADDRESS = IPv4Address("TCP", "127.0.0.1", 4573)
 
 class FakeAGICallerFactory(ClientFactory):
     """A client factory for one fake call, for ``reactor.connectTCP`` and
-    friends (:obj:`placeCall` is simpler with an endpoint).
+    friends (:func:`placeCall` is simpler with an endpoint).
 
-    :ivar caller: the :obj:`FakeAGICaller`, once connected.
+    :ivar caller: the :class:`FakeAGICaller`, once connected.
     """
 
     def __init__(
@@ -56,7 +56,7 @@ class FakeAGICallerFactory(ClientFactory):
         self._waiters.fail(reason)
 
     def whenFinished(self) -> Deferred[Transcript]:
-        """A Deferred that fires with the :obj:`Transcript` when the server closes
+        """A Deferred that fires with the :class:`Transcript` when the server closes
         the connection, or fails with the reason the connection failed."""
         if self.caller is not None:
             return self.caller.whenFinished()
@@ -71,7 +71,7 @@ def placeCall(
     """Place a fake call to the FastAGI server at ``endpoint``.
 
     :param clock: time for the simulated channel; the global reactor if None.
-    :return: a Deferred that fires with the :obj:`Transcript` when the server
+    :return: a Deferred that fires with the :class:`Transcript` when the server
         closes the connection, or fails with the connection error (for
         example ``twisted.internet.error.ConnectionRefusedError``).
     """
@@ -89,7 +89,7 @@ def placeCallTCP(
     """Place a fake call over TCP, as ``AGI(agi://host:port/...)`` does.
 
     ``reactor`` must also provide IReactorTime; it is the channel's clock.
-    See :obj:`placeCall` for the result.
+    See :func:`placeCall` for the result.
     """
     clock = reactor if IReactorTime.providedBy(reactor) else None
     return placeCall(TCP4ClientEndpoint(reactor, host, port), channel, clock)
@@ -97,10 +97,10 @@ def placeCallTCP(
 
 class InMemoryCall:
     """A fake call connected to a server protocol in memory, on a
-    ``twisted.internet.task.Clock``.  Nothing moves until you :obj:`flush`, :obj:`advance` or
-    :obj:`runUntilFinished`.
+    ``twisted.internet.task.Clock``.  Nothing moves until you :meth:`flush`, :meth:`advance` or
+    :meth:`runUntilFinished`.
 
-    :ivar caller: the :obj:`FakeAGICaller`.
+    :ivar caller: the :class:`FakeAGICaller`.
     :ivar server: the server's protocol.
     :ivar clock: the clock both sides should use.
     """
@@ -116,7 +116,7 @@ class InMemoryCall:
 
     @property
     def transcript(self) -> Transcript:
-        """The call's :obj:`Transcript` so far."""
+        """The call's :class:`Transcript` so far."""
         return self.caller.transcript
 
     @property
@@ -125,7 +125,7 @@ class InMemoryCall:
         return self.caller.finished
 
     def whenFinished(self) -> Deferred[Transcript]:
-        """See :obj:`FakeAGICaller.whenFinished`."""
+        """See :meth:`FakeAGICaller.whenFinished`."""
         return self.caller.whenFinished()
 
     def flush(self) -> None:
@@ -151,7 +151,7 @@ class InMemoryCall:
         """Run simulated time until the server closes the connection.
 
         :param limit: most simulated seconds to run.
-        :return: the :obj:`Transcript`.
+        :return: the :class:`Transcript`.
         :raises RuntimeError: if the call is still open after ``limit``
             seconds, or nothing is left to happen (the server waits for
             something that never comes, such as a real reactor's timer).
@@ -183,7 +183,7 @@ def placeCallInMemory(
     The environment block is delivered at once.  Give the server the same
     ``clock`` if it has timers of its own.
 
-    :return: an :obj:`InMemoryCall`; use its ``runUntilFinished()`` to play the
+    :return: an :class:`InMemoryCall`; use its ``runUntilFinished()`` to play the
         call out.
     """
     clock = clock if clock is not None else Clock()
