@@ -2,11 +2,10 @@
 and the AsyncAGI dispatcher offer each other, and the shape of the package."""
 from __future__ import annotations
 
-import ast
 import gc
 import weakref
 from pathlib import Path
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, List, Tuple
 
 import pytest
 from twisted.internet import defer, task
@@ -335,39 +334,6 @@ def test_asyncAGIDispatcherRoutesTheCommandIDsItsSessionsAskFor() -> None:
 
 AGI_LAYER = sorted((ROOT / "agi").glob("*.py")) + sorted((ROOT / "asyncagi").glob("*.py")) + [
     ROOT / "classicagi.py"] + sorted((ROOT / "fastagi").glob("*.py"))
-
-
-def _definedNames(tree: ast.AST) -> Set[str]:
-    """The underscore names a module defines: functions, classes, attributes
-    it assigns (``self._x = ...``, slots, class attributes) and imports."""
-    names: Set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            names.add(node.attr)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            names.add(node.value)  # __slots__ entries
-    return names
-
-
-def test_noAGIModuleUsesAnotherModulesUnderscoreNames() -> None:
-    trespasses: Dict[str, List[str]] = {}
-    for path in AGI_LAYER:
-        tree = ast.parse(path.read_text())
-        own = _definedNames(tree)
-        for node in ast.walk(tree):
-            names: List[str] = []
-            if isinstance(node, ast.Attribute):
-                names = [node.attr]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("starpy"):
-                names = [alias.name for alias in node.names]
-            for name in names:
-                if name.startswith("_") and not name.startswith("__") and name not in own:
-                    trespasses.setdefault(str(path.relative_to(ROOT)), []).append(name)
-    assert trespasses == {}
 
 
 def test_agiModulesAreTheSizeOfOneIdea() -> None:
