@@ -12,8 +12,13 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from starpy import error
 from starpy.agi._arguments import epochSeconds
-from starpy.agi._queue import NOT_CONVERTED
-from starpy.codec.agi import AGIReply
+from starpy.codec.agi import (
+    AGIReply,
+    usualCodeAndEndpos,
+    usualData,
+    usualExecText,
+    usualResultInt,
+)
 
 __all__ = ["AGIResponse", "SpeechResult", "SpeechRecognition", "digitChar", "maskReply",
            "upstreamText", "resultInt", "replyInt", "endposOf", "codeAndEndpos", "failUnless",
@@ -214,64 +219,20 @@ def valueOrNone(reply: AGIReply) -> Optional[str]:
     return None
 
 
-# (No str.find() here: its arguments are parsed the slow way, about 600
-# instructions a call; partition and "in" are not.  710 to 697 M over 1,000
-# W3 sessions in bench/w3_driver.py with the decoder's usualReplyLine alike.)
-
-
-def _resultIntOfLine(line: str, failOnMinusOne: bool) -> Any:
-    text = line[11:]
-    if " " in text:
-        text = text.partition(" ")[0]
-    if failOnMinusOne and text == "-1":
-        return NOT_CONVERTED
-    try:
-        return int(text)
-    except ValueError:
-        return NOT_CONVERTED
-
-
-def _dataOfLine(line: str, failOnMinusOne: bool) -> Any:
-    # "200 result=1 (data)": the data ends at the last ")", here the line's end.
-    if line[11:14] == "1 (" and line[-1:] == ")":
-        return line[14:-1]
-    return NOT_CONVERTED
-
-
-def _codeAndEndposOfLine(line: str, failOnMinusOne: bool) -> Any:
-    text, space, rest = line[11:].partition(" ")
-    if not space or rest[:7] != "endpos=":
-        return NOT_CONVERTED
-    endpos = rest[7:]
-    if (failOnMinusOne and text == "-1") or not (endpos.isascii() and endpos.isdigit()):
-        return NOT_CONVERTED
-    try:
-        return int(text), int(endpos)
-    except ValueError:
-        return NOT_CONVERTED
-
-
-def _execResultOfLine(line: str, failOnMinusOne: bool) -> Any:
-    text = line[11:]  # upstreamText of a line without CR or LF
-    if (text.partition(" ")[0] if " " in text else text) == "-2":
-        return NOT_CONVERTED
-    return text
-
-
 #: The usual replies of the most used conversions, read from the reply line
-#: itself: ``convert`` to a function of the line (``200 result=...``, no CR)
-#: and *failOnMinusOne*, giving what ``convert(parseUsualReply(line))``
-#: gives after the session's checks, or ``NOT_CONVERTED`` (see
-#: :data:`starpy.agi._queue.NOT_CONVERTED`).  No reply
+#: itself by the codec's line readers: ``convert`` to a function of the line
+#: (``200 result=...``, no CR) and *failOnMinusOne*, giving what
+#: ``convert(parseUsualReply(line))`` gives after the session's checks, or
+#: ``None`` for a line of another form.  No reply
 #: object, no parse: 1,000 reference W3 sessions in ``bench/w3_driver.py``
 #: went from 844 to 812 M instructions with the reply path that uses these
 #: (bench/RESULTS.md).
 LINE_CONVERSIONS: Dict[Any, Callable[[str, bool], Any]] = {
-    resultInt: _resultIntOfLine,
-    variableValue: _dataOfLine,
-    databaseValue: _dataOfLine,
-    codeAndEndpos: _codeAndEndposOfLine,
-    execResult: _execResultOfLine,  # given as partial(execResult, application)
+    resultInt: usualResultInt,
+    variableValue: usualData,
+    databaseValue: usualData,
+    codeAndEndpos: usualCodeAndEndpos,
+    execResult: usualExecText,  # given as partial(execResult, application)
 }
 
 #: ``LINE_CONVERSIONS.get``, bound once (see ``cachedLine`` in

@@ -40,7 +40,14 @@ from starpy.agi._results import (
     maskReply,
     resultInt,
 )
-from starpy.codec.agi import AGIReply, Argument, encodeCommandLine, formatCommand, maxCommandBytes
+from starpy.codec.agi import (
+    AGIReply,
+    Argument,
+    encodeCommandLine,
+    formatCommand,
+    maxCommandBytes,
+    usualResultInt,
+)
 from starpy.trace import WireTracer
 
 __all__ = ["AGISession"]
@@ -558,26 +565,18 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         """The queue's settleLine function (see :data:`LINE_CONVERSIONS
         <starpy.agi._results.LINE_CONVERSIONS>`)."""
         convert, failOnMinusOne = command.check  # type: ignore[misc]
-        if convert is resultInt:
-            # The most used conversion, without a call: its line function
-            # inlined (731 to 728 M instructions over 1,000 W3 sessions in
-            # bench/w3_driver.py, bench/RESULTS.md).
-            text = line[11:]
-            if " " in text:  # (not str.find(): see _results, 710 to 697 M)
-                text = text.partition(" ")[0]
-            try:
-                value = NOT_CONVERTED if failOnMinusOne and text == "-1" else int(text)
-            except ValueError:
-                value = NOT_CONVERTED
+        if convert is resultInt:  # the most used conversion, without a look-up
+            value = usualResultInt(line, failOnMinusOne)
         else:
             fromLine = lineConversion(convert)
             if fromLine is None and convert.__class__ is partial:  # EXEC (722 to 713 M)
                 fromLine = lineConversion(convert.func)
-            value = NOT_CONVERTED if fromLine is None else fromLine(line, failOnMinusOne)
-        if value is not NOT_CONVERTED:
-            history = self._history
-            if history is None or self._masking:
-                self._remember(command.line, line)
-            else:
-                history.append((command.line, line))
+            value = None if fromLine is None else fromLine(line, failOnMinusOne)
+        if value is None:
+            return NOT_CONVERTED
+        history = self._history
+        if history is None or self._masking:
+            self._remember(command.line, line)
+        else:
+            history.append((command.line, line))
         return value

@@ -61,6 +61,10 @@ from starpy.codec.agi._replies import (
     parseReplyLine,
     parseReplyText,
     parseUsualReply,
+    usualCodeAndEndpos,
+    usualData,
+    usualExecText,
+    usualResultInt,
 )
 
 __all__ = [
@@ -89,6 +93,10 @@ __all__ = [
     "parseReplyLine",
     "parseUsualReply",
     "parseReplyText",
+    "usualResultInt",
+    "usualData",
+    "usualCodeAndEndpos",
+    "usualExecText",
     "quoteArgument",
     "formatCommand",
     "encodeCommand",
