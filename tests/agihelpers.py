@@ -5,6 +5,11 @@ import ast
 from pathlib import Path
 from typing import List, Tuple
 
+from twisted.internet import task
+from twisted.internet.interfaces import IDelayedCall
+
+from starpy.fastagi import FastAGIFactory
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -83,3 +88,16 @@ def transcriptExchanges(name: str) -> Tuple[bytes, List[Tuple[bytes, bytes]]]:
             index += 1
         exchanges.append((sent, received))
     return env, exchanges
+
+
+def sessionTimers(clock: task.Clock, factory: FastAGIFactory) -> List[IDelayedCall]:
+    """The delayed calls on *clock* other than *factory*'s environment timer.
+
+    The factory keeps one timer for the environment blocks while any of its
+    sessions is open (``FastAGIFactory.environmentArrived``); for
+    connections built at time 0 it is due at the factory's
+    ``environmentTimeout``.  What is left is what the sessions armed
+    (command timeouts, waits).
+    """
+    due = factory.environmentTimeout
+    return [call for call in clock.getDelayedCalls() if call.getTime() != due]

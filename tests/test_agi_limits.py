@@ -29,6 +29,7 @@ from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result, unfired
 from tests.wire import connect
 
+from .agihelpers import sessionTimers
 from .asteriskagi import commandLines, parseArguments, readCommands
 
 ROOT = Path(__file__).parent.parent
@@ -355,7 +356,7 @@ def test_commandTimeoutFailsTheCommandAndDropsTheConnection() -> None:
     assert agi.closed
     assert session.take() == b"ANSWER\n"
     assert failure(agi.noop()).check(error.AGIHangup)
-    assert session.clock.getDelayedCalls() == []
+    assert sessionTimers(session.clock, session.factory) == []
 
 
 def test_commandTimeoutCountsFromEachCommandsOwnStart() -> None:
@@ -435,7 +436,7 @@ def test_waitRefusesNegativeAndNaN() -> None:
     session = Session()
     for bad in (-1, -0.5, math.nan):
         assert failure(session.agi.wait(bad)).check(ValueError)
-    assert session.clock.getDelayedCalls() == []
+    assert sessionTimers(session.clock, session.factory) == []
     d = session.agi.wait(0)
     session.clock.advance(0)
     assert result(d) == 0

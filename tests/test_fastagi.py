@@ -18,7 +18,7 @@ from starpy.agi import AGISession
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.wire import connect
 
-from .agihelpers import FIXTURES, asteriskParseArgs, transcriptExchanges
+from .agihelpers import FIXTURES, asteriskParseArgs, sessionTimers, transcriptExchanges
 
 HELLO_ENV, HELLO = transcriptExchanges("fastagi-hello")
 MENU_ENV, MENU = transcriptExchanges("fastagi-menu")
@@ -62,7 +62,7 @@ class Server:
     def assertNothingPending(self) -> None:
         assert self.agi.commands.inFlight is None
         assert self.agi.pendingCount == 0
-        assert self.clock.getDelayedCalls() == []
+        assert sessionTimers(self.clock, self.factory) == []
 
 
 class Recorder:

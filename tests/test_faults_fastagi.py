@@ -35,15 +35,59 @@ def test_peerThatNeverEndsItsEnvironmentIsDropped() -> None:
     assert clock.getDelayedCalls() == []
 
 
-def test_environmentInTimeCancelsTheTimer() -> None:
+def test_environmentInTimeDropsNobodyAndTheTimerGoesWithTheLastSession() -> None:
     clock = task.Clock()
     started: List[Any] = []
     factory = fastagi.FastAGIFactory(started.append, clock=clock, environmentTimeout=5.0)
     agi = factory.buildProtocol(None)
     assert agi is not None
-    connect(agi, StringTransport())
+    transport = StringTransport()
+    connect(agi, transport)
     agi.dataReceived(ENV_START + b"\n")
     assert started == [agi]
+    # The factory's one timer may outlive the block while a session is
+    # open; firing, it drops nobody and is not armed again.
+    clock.advance(5.0)
+    assert not transport.disconnecting and not agi.closed
+    assert clock.getDelayedCalls() == []
+    late = factory.buildProtocol(None)
+    assert late is not None
+    connect(late, StringTransport())
+    assert len(clock.getDelayedCalls()) == 1
+    late.dataReceived(ENV_START + b"\n")
+    late.connectionLost(Failure(ConnectionError("closed")))
+    assert len(clock.getDelayedCalls()) == 1  # agi is still open
+    agi.connectionLost(Failure(ConnectionError("closed")))
+    assert clock.getDelayedCalls() == []  # no session open: no timer
+
+
+def test_oneEnvironmentTimerServesEveryConnection() -> None:
+    clock = task.Clock()
+    factory = fastagi.FastAGIFactory(lambda agi: None, clock=clock, environmentTimeout=5.0)
+    armed: List[Any] = []
+    callLater = clock.callLater
+
+    def counting(*args: Any, **named: Any) -> Any:
+        call = callLater(*args, **named)
+        armed.append(call)
+        return call
+
+    clock.callLater = counting  # type: ignore[method-assign]
+    sessions = []
+    for _ in range(100):
+        agi = factory.buildProtocol(None)
+        assert agi is not None
+        connect(agi, StringTransport())
+        agi.dataReceived(ENV_START + b"\n")
+        sessions.append(agi)
+        if len(sessions) > 10:
+            sessions.pop(0).connectionLost(Failure(ConnectionError("closed")))
+        clock.advance(0.1)
+    # 10 simulated seconds with sessions always open: the timer fired twice
+    # with nothing due, not armed and cancelled once per connection.
+    assert len(armed) <= 3
+    for agi in sessions:
+        agi.connectionLost(Failure(ConnectionError("closed")))
     assert clock.getDelayedCalls() == []
 
 
