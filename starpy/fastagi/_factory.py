@@ -104,7 +104,10 @@ class FastAGIFactory(ServerFactory):
     :param maxEnvironmentLines: the most lines of an environment block.
     :param environmentTimeout: seconds a peer has to send its whole
         environment block before it is dropped (default 10; ``None``: no
-        limit).  Asterisk sends it at once on connecting.
+        limit).  Asterisk sends it at once on connecting.  One timer of
+        *clock* serves every connection: it may stay armed while sessions
+        are open (firing, it drops only peers still silent) and is
+        cancelled once no session is open.
     :param commandTimeout: seconds each command of a session may wait for
         its reply before it fails with
         :class:`AGICommandTimeout <starpy.error.AGICommandTimeout>` and the connection is
