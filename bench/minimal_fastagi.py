@@ -17,13 +17,14 @@ not this project's: run it from a copy, from the project root::
     cp bench/minimal_fastagi.py /tmp/harness/adapters/
     /tmp/benchvenv/bin/python /tmp/harness/run.py --reps 5 --workloads w3_fastagi \\
         --libs project,minimal,limit_twisted --path project=$PWD
+
+``bench/w3_driver.py`` runs :func:`referenceHandler` on StarPy and on
+:class:`Minimal` in process (``--lib project``, ``--lib minimal``).
 """
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from twisted.internet import defer, reactor
 from twisted.internet.protocol import Factory, Protocol
-
-from _common import Env, Meter, emit, ready, skip  # the harness's helpers
 
 
 class Minimal(Protocol):
@@ -100,33 +101,15 @@ class MinimalFactory(Factory):
         return Minimal(self.handler)
 
 
-def main() -> None:
-    env = Env()
-    if env.workload != "fastagi":
-        skip("minimal_fastagi handles fastagi only")
-    meter = Meter()
-    state: Dict[str, Any] = {"count": 0, "bad": 0, "errors": [], "result": None}
+def referenceHandler(started: Callable[[], object], bad: Callable[[str], object],
+                     ended: Callable[[], object]) -> Callable[[Any], Any]:
+    """The handler of the harness's ``adapters/project_fastagi.py``, command
+    for command: *started* at each call, *bad* told of each wrong value,
+    *ended* once the call is finished."""
 
-    def bad(message: str) -> None:
-        state["bad"] += 1
-        if len(state["errors"]) < 10:
-            state["errors"].append(message)
-
-    def finish(error: Optional[str] = None) -> None:
-        if state["result"] is not None:
-            return
-        meter.stop()
-        state["result"] = meter.result(state["count"],
-                                       state["errors"] + ([error] if error else []),
-                                       bad=state["bad"])
-        if reactor.running:  # type: ignore[attr-defined]
-            reactor.stop()  # type: ignore[attr-defined]
-
-    # The handler of adapters/project_fastagi.py, command for command.
     @defer.inlineCallbacks
-    def call(agi: Minimal) -> Any:
-        meter.start()
-        assert agi.variables is not None
+    def call(agi: Any) -> Any:
+        started()
         cid = agi.variables["agi_callerid"]
         try:
             yield agi.answer()
@@ -148,11 +131,41 @@ def main() -> None:
         except Exception as e:  # report, don't hang the run
             bad("session %s: %r" % (cid, e))
         agi.finish()
+        ended()
+
+    return call
+
+
+def main() -> None:
+    from _common import Env, Meter, emit, ready, skip  # the harness's helpers
+
+    env = Env()
+    if env.workload != "fastagi":
+        skip("minimal_fastagi handles fastagi only")
+    meter = Meter()
+    state: Dict[str, Any] = {"count": 0, "bad": 0, "errors": [], "result": None}
+
+    def bad(message: str) -> None:
+        state["bad"] += 1
+        if len(state["errors"]) < 10:
+            state["errors"].append(message)
+
+    def finish(error: Optional[str] = None) -> None:
+        if state["result"] is not None:
+            return
+        meter.stop()
+        state["result"] = meter.result(state["count"],
+                                       state["errors"] + ([error] if error else []),
+                                       bad=state["bad"])
+        if reactor.running:  # type: ignore[attr-defined]
+            reactor.stop()  # type: ignore[attr-defined]
+
+    def ended() -> None:
         state["count"] += 1
         if state["count"] == env.n:
             finish()
 
-    factory = MinimalFactory(call)
+    factory = MinimalFactory(referenceHandler(meter.start, bad, ended))
     reactor.listenTCP(env.port, factory, interface=env.host)  # type: ignore[attr-defined]
     reactor.callWhenRunning(ready)  # type: ignore[attr-defined]
     reactor.callLater(env.timeout, finish, "timeout after %ss" % env.timeout)  # type: ignore[attr-defined]

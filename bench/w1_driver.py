@@ -26,22 +26,15 @@ harness is ``shared/bench`` in a folder above the project root, or where
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import Any, List, Optional
+
+from _harness import runMaybeProfiled, useHarness
 
 CHUNK = 65536  # what Twisted's TCP transport reads at most at once
 
 
 def stream(events: int) -> bytes:
-    harness = os.environ.get("STARPY_BENCH")
-    if harness is None:  # shared/bench in a folder above the project root
-        folder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        while harness is None and os.path.dirname(folder) != folder:
-            folder = os.path.dirname(folder)
-            if os.path.isdir(os.path.join(folder, "shared", "bench")):
-                harness = os.path.join(folder, "shared", "bench")
-    sys.path.insert(0, os.path.join(harness or "", "peers"))
+    useHarness("peers")
     import fake_ami
 
     blob: bytes = fake_ami.build_stream(events)[0]
@@ -94,15 +87,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     ami = connect(options.monitor)
     if options.skip:
         return
-    if options.profile:
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        count = profiler.runcall(run, ami, data)
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
-    else:
-        count = run(ami, data)
+    count = runMaybeProfiled(options.profile, run, ami, data)
     if count != options.events:
         raise SystemExit("%d events of %d" % (count, options.events))
 

@@ -39,20 +39,13 @@ imported from ``../shared/bench`` beside the project root, or from
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import Any, Callable, List, Optional, Set
 
+from _harness import runMaybeProfiled, useHarness
 from twisted.internet import defer
 
 GREETING = b"Asterisk Call Manager/9.0.0\r\n"
 CHUNK = 65536
-
-
-def benchPath(folder: str) -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    default = os.path.join(here, "..", "..", "shared", "bench")
-    sys.path.insert(0, os.path.join(os.environ.get("STARPY_BENCH", default), folder))
 
 
 class Transport:
@@ -111,7 +104,7 @@ def projectClient(onEvent: Callable[[Any], None]) -> Any:
 
 
 def floorClient(onEvent: Callable[[Any], None]) -> Any:
-    benchPath("adapters")
+    useHarness("adapters")
     import limit_twisted_ami as floor
 
     ami = floor.AMI(onEvent)
@@ -159,7 +152,7 @@ def runPings(lib: str, count: int, concurrency: int, setupOnly: bool = False) ->
 
 
 def runEvents(lib: str, count: int, concurrency: int, setupOnly: bool = False) -> None:
-    benchPath("peers")
+    useHarness("peers")
     import fake_ami
 
     stream, _ = fake_ami.build_stream(count) if count else (b"", None)
@@ -206,15 +199,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if options.setup_only:
         run(options.lib, options.n, options.concurrency, True)
         return
-    if options.profile:
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        profiler.runcall(run, options.lib, options.n, options.concurrency)
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
-    else:
-        run(options.lib, options.n, options.concurrency)
+    runMaybeProfiled(options.profile, run, options.lib, options.n, options.concurrency)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,11 @@ beside the project root, or from ``$STARPY_BENCH/adapters``.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections import deque
 from typing import Any, Deque, List, Optional
 
+import minimal_fastagi
+from _harness import runMaybeProfiled, useHarness
 from twisted.internet import defer
 from twisted.internet.protocol import connectionDone
 
@@ -154,118 +154,41 @@ class Peer:
         return False
 
 
-def projectFactory(done: List[int], bad: List[str]) -> Any:
-    from starpy import fastagi
+def referenceHandler(done: List[int], bad: List[str]) -> Any:
+    """The reference adapter's handler (``minimal_fastagi.referenceHandler``),
+    or, with ``--answers N``, N ANSWERs; *done* counts the calls ended."""
+    def ended() -> None:
+        done[0] += 1
+
+    if ANSWERS is None:
+        return minimal_fastagi.referenceHandler(lambda: None, bad.append, ended)
 
     @defer.inlineCallbacks
     def answers(agi: Any) -> Any:
         for _ in range(ANSWERS or 0):
             yield agi.answer()
         agi.finish()
-        done[0] += 1
+        ended()
 
-    @defer.inlineCallbacks
-    def bench(agi: Any) -> Any:
-        cid = agi.variables["agi_callerid"]
-        try:
-            yield agi.answer()
-            num = yield agi.getVariable("CALLERID(num)")
-            yield agi.streamFile("hello-world", "")
-            yield agi.sayDigits(1234)
-            digit = yield agi.waitForDigit(1)
-            yield agi.setVariable("FOO", "bar")
-            value = yield agi.databaseGet("fam", "key")
-            yield agi.execute("Playback", "beep")
-            yield agi.verbose("hi", 1)
-            yield agi.hangup()
-            if num != cid or value != "db-" + cid or digit not in (49, "1"):
-                bad.append(cid)
-        except Exception as e:
-            bad.append(repr(e))
-        agi.finish()
-        done[0] += 1
+    return answers
 
-    return fastagi.FastAGIFactory(bench if ANSWERS is None else answers)
+
+def projectFactory(done: List[int], bad: List[str]) -> Any:
+    from starpy import fastagi
+
+    return fastagi.FastAGIFactory(referenceHandler(done, bad))
 
 
 def minimalFactory(done: List[int], bad: List[str]) -> Any:
     """What any Deferred-per-command library costs at least: the same handler
-    on a protocol that writes each command and fires a Deferred with the
-    reply's value, nothing else (no checks, no queue, no history)."""
-    from twisted.internet.protocol import Factory, Protocol
-
-    class Minimal(Protocol):
-        def __init__(self) -> None:
-            self.buf = b""
-            self.variables: Any = None
-            self.d: Any = None
-
-        def dataReceived(self, data: bytes) -> None:
-            if self.variables is None:
-                env = {}
-                for line in data.decode().split("\n"):
-                    key, _, value = line.partition(": ")
-                    env[key] = value
-                self.variables = env
-                bench(self)
-                return
-            line = data[:-1].decode()
-            d, self.d = self.d, None
-            value = line[11:]
-            if value[:3] == "1 (":
-                d.callback(value[3:-1])
-            else:
-                d.callback(int(value.partition(" ")[0]))
-
-        def send(self, line: bytes) -> Any:
-            self.d = d = defer.Deferred()
-            self.transport.write(line)
-            return d
-
-        def answer(self) -> Any:
-            return self.send(b"ANSWER\n")
-
-        def getVariable(self, name: str) -> Any:
-            return self.send(b"GET VARIABLE " + name.encode() + b"\n")
-
-        def streamFile(self, name: str, digits: str) -> Any:
-            return self.send(b"STREAM FILE " + name.encode() + b' ""\n')
-
-        def sayDigits(self, number: int) -> Any:
-            return self.send(b"SAY DIGITS " + str(number).encode() + b' ""\n')
-
-        def waitForDigit(self, timeout: float) -> Any:
-            return self.send(b"WAIT FOR DIGIT " + str(int(timeout * 1000)).encode() + b"\n")
-
-        def setVariable(self, name: str, value: str) -> Any:
-            return self.send(b"SET VARIABLE " + name.encode() + b" " + value.encode() + b"\n")
-
-        def databaseGet(self, family: str, key: str) -> Any:
-            return self.send(b"DATABASE GET " + family.encode() + b" " + key.encode() + b"\n")
-
-        def execute(self, app: str, option: str) -> Any:
-            return self.send(b"EXEC " + app.encode() + b" " + option.encode() + b"\n")
-
-        def verbose(self, message: str, level: int) -> Any:
-            return self.send(b'VERBOSE "' + message.encode() + b'" ' + str(level).encode()
-                             + b"\n")
-
-        def hangup(self) -> Any:
-            return self.send(b"HANGUP\n")
-
-        def finish(self) -> None:
-            self.transport.loseConnection()
-
-    bench = projectFactory(done, bad).mainFunction
-    return Factory.forProtocol(Minimal)
+    on ``minimal_fastagi.Minimal``, a protocol that writes each command and
+    fires a Deferred with the reply's value, nothing else (no checks, no
+    queue, no history)."""
+    return minimal_fastagi.MinimalFactory(referenceHandler(done, bad))
 
 
 def floorFactory(done: List[int], bad: List[str]) -> Any:
-    # The reference harness lives in ../shared/bench beside the project root
-    # (its README), or where $STARPY_BENCH says.
-    here = os.path.dirname(os.path.abspath(__file__))
-    default = os.path.join(here, "..", "..", "shared", "bench")
-    sys.path.insert(0, os.path.join(os.environ.get("STARPY_BENCH", default), "adapters"))
+    useHarness("adapters")
     import limit_twisted_fastagi as floor
 
     class App(floor.App):
@@ -328,15 +251,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     from twisted.internet import reactor  # noqa: F401 (imported by the first session)
 
     FACTORIES[options.lib]([0], [])
-    if options.profile:
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        profiler.runcall(run, options.lib, options.sessions, options.concurrency)
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
-    else:
-        run(options.lib, options.sessions, options.concurrency)
+    runMaybeProfiled(options.profile, run, options.lib, options.sessions, options.concurrency)
 
 
 if __name__ == "__main__":
