@@ -1,7 +1,7 @@
 """Tests for channel tracking (starpy.channel)."""
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
 from twisted.internet import defer, task
@@ -50,6 +50,18 @@ def block(name: str, uniqueid: str, state: str = "6", desc: str = "Up",
                 ConnectedLineNum="<unknown>", ConnectedLineName="<unknown>",
                 Language="en", AccountCode="", Context="default", Exten="s", Priority="1",
                 Uniqueid=uniqueid, Linkedid=linkedid or uniqueid)
+
+
+def ringingChannel() -> Tuple[manager.AMIProtocol, chan.ChannelTracker, chan.Channel]:
+    """A started tracker on a raw client that has seen PJSIP/1-1 (1.1) ringing."""
+    ami = rawClient()
+    tracker = chan.ChannelTracker(ami)
+    tracker.start()
+    ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
+    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1", "4", "Ring")))
+    channel = tracker.channel("1.1")
+    assert channel is not None
+    return ami, tracker, channel
 
 
 # -- a full call from the capture -------------------------------------------------------
@@ -123,13 +135,7 @@ def test_fullCallFromCaptureEndsWithNoChannelLeft() -> None:
 
 
 def test_whenStateFailsIfTheChannelHangsUpFirst() -> None:
-    ami = rawClient()
-    tracker = chan.ChannelTracker(ami)
-    tracker.start()
-    ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
-    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1", "4", "Ring")))
-    channel = tracker.channel("1.1")
-    assert channel is not None
+    ami, tracker, channel = ringingChannel()
     up = channel.whenState(6)
     busy = channel.whenState("busy")
     assert result(channel.whenState("Ring")) is channel
@@ -149,13 +155,7 @@ def test_whenStateFailsIfTheChannelHangsUpFirst() -> None:
 
 
 def test_cancelledChannelWaitersAreForgotten() -> None:
-    ami = rawClient()
-    tracker = chan.ChannelTracker(ami)
-    tracker.start()
-    ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
-    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1", "4", "Ring")))
-    channel = tracker.channel("1.1")
-    assert channel is not None
+    ami, tracker, channel = ringingChannel()
     kept = channel.whenState("up")
     for waiting in [channel.whenHungUp(), channel.whenState("Up"), channel.whenState("Busy"),
                     channel.whenHungUp()]:
