@@ -10,12 +10,16 @@
 - :func:`defaultReactor`: the global reactor, looked up when a caller gave no
   clock or reactor; the one lookup below the command line.
 - :func:`abortTransport`: drop a connection now.
+- :func:`checkSeconds`: refuse a duration that is not a finite number of
+  seconds >= 0 (``None`` too, unless it means "no limit" there).
+- :func:`reasonOf`: the exception a Failure carries.
 
 The module is private: StarPy's modules import it, applications do not.
 """
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Callable, Generic, List, Optional, TypeVar, Union
 
 from twisted.internet.defer import Deferred, fail, succeed
@@ -23,7 +27,8 @@ from twisted.python.failure import Failure
 
 from starpy._logfailure import logFailure
 
-__all__ = ["Waiters", "OneShot", "notifyListener", "defaultReactor", "abortTransport"]
+__all__ = ["Waiters", "OneShot", "notifyListener", "defaultReactor", "abortTransport",
+           "checkSeconds", "reasonOf"]
 
 _T = TypeVar("_T")
 
@@ -158,3 +163,26 @@ def abortTransport(transport: Optional[Any]) -> None:
         abort()
     else:
         transport.loseConnection()
+
+
+def checkSeconds(value: Any, what: str, allowNone: bool = False) -> None:
+    """Refuse *value* unless it is a finite number of seconds >= 0 (or
+    ``None``, with *allowNone*: no limit).
+
+    :raises TypeError: not a number (``bool`` included).
+    :raises ValueError: negative, infinite or NaN.
+    """
+    if value is None and allowNone:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number of seconds%s, not %r"
+                        % (what, " or None" if allowNone else "", value))
+    if not math.isfinite(value) or value < 0:
+        raise ValueError("%s must be a finite number of seconds >= 0%s, not %r"
+                         % (what, " (or None for no timeout)" if allowNone else "", value))
+
+
+def reasonOf(failure: Failure) -> BaseException:
+    """The exception of *failure* (one made from its message if it has none)."""
+    value = failure.value
+    return value if isinstance(value, BaseException) else Exception(failure.getErrorMessage())

@@ -16,9 +16,11 @@ still run.  Handlers may cancel their own registration or any other during
 dispatch; a registration cancelled during a dispatch is not called afterwards
 in that dispatch.
 
-The dispatcher belongs to the factory when the connection is re-established
-automatically, so registrations survive reconnection and each handler is
-called once per event.
+The dispatcher of a connection kept up by :class:`AMIService
+<starpy.manager.AMIService>` belongs to the service, so registrations survive
+reconnection and each handler is called once per event; each connection made
+by :meth:`AMIFactory.login <starpy.manager.AMIFactory.login>` starts with a
+dispatcher of its own, empty.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from starpy._idioms import notifyListener
+from starpy._idioms import checkSeconds, notifyListener
 from starpy._logfailure import logFailure
 
 __all__ = ["EventDispatcher", "Registration", "EventHandler", "EventNames", "HandlerMonitor",
@@ -218,13 +220,7 @@ class EventDispatcher:
         """Call ``observer(dispatcher)`` after each registration added or
         cancelled (what :meth:`registeredNames` says may have changed);
         returns a :class:`Handle` whose ``cancel()`` removes the observer."""
-        self._changeObservers.append(observer)
-
-        def remove() -> None:
-            if observer in self._changeObservers:
-                self._changeObservers.remove(observer)
-
-        return Handle(remove)
+        return observe(self._changeObservers, observer)
 
     def _changed(self) -> None:
         if not self._changeObservers:
@@ -314,14 +310,8 @@ class HandlerMonitor:
     def __init__(self, threshold: float = 0.1, interval: float = 60.0,
                  timer: Callable[[], float] = time.perf_counter,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-                or not 0 <= threshold < float("inf"):
-            raise ValueError("threshold must be a finite number of seconds >= 0, not %r"
-                             % (threshold,))
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) \
-                or not 0 <= interval < float("inf"):
-            raise ValueError("interval must be a finite number of seconds >= 0, not %r"
-                             % (interval,))
+        checkSeconds(threshold, "threshold")
+        checkSeconds(interval, "interval")
         self.threshold = threshold
         self.interval = interval
         self.timer = timer

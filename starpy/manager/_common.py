@@ -3,11 +3,9 @@ and the checks of their arguments."""
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any, Iterable, Optional, Union
 
-from twisted.python.failure import Failure
-
+from starpy._idioms import checkSeconds
 from starpy.amiactions import eventClassList
 
 log = logging.getLogger("starpy.manager")
@@ -27,13 +25,7 @@ banner and the login of each connection, in seconds."""
 
 def checkTimeout(value: Any, what: str) -> None:
     """Refuse a timeout that is not ``None`` nor a finite number >= 0."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("%s must be a number of seconds or None, not %r" % (what, value))
-    if not math.isfinite(value) or value < 0:
-        raise ValueError("%s must be a finite number of seconds >= 0 (or None for no "
-                         "timeout), not %r" % (what, value))
+    checkSeconds(value, what, allowNone=True)
 
 
 def loginEvents(events: Union[bool, str, Iterable[str]]) -> Optional[str]:
@@ -43,11 +35,6 @@ def loginEvents(events: Union[bool, str, Iterable[str]]) -> Optional[str]:
     if events is False:
         return "off"
     return eventClassList(events)
-
-
-def reasonOf(failure: Failure) -> BaseException:
-    """The exception of *failure* (one made from its message if it has none)."""
-    return failure.value if failure.value is not None else Exception(failure.getErrorMessage())
 
 
 def escaped(text: str, limit: int = 100) -> str:

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error
-from starpy._idioms import OneShot, abortTransport, defaultReactor
+from starpy._idioms import OneShot, abortTransport, defaultReactor, reasonOf
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.amiactions import AMIActions
 from starpy.codec.ami import (
@@ -42,7 +42,6 @@ from starpy.manager._common import (
     escaped,
     log,
     loginEvents,
-    reasonOf,
 )
 from starpy.manager._upstream import UpstreamSending
 from starpy.trace import WireTracer

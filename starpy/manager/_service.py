@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error
-from starpy._idioms import Waiters, abortTransport, defaultReactor, notifyListener
+from starpy._idioms import Waiters, abortTransport, defaultReactor, notifyListener, reasonOf
 from starpy.codec.ami import Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
 from starpy.interfaces import IAMISession
@@ -23,7 +23,6 @@ from starpy.manager._common import (
     DEFAULT_LOGIN_TIMEOUT,
     checkTimeout,
     log,
-    reasonOf,
 )
 from starpy.manager._protocol import AMIProtocol
 

@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error, manager
-from starpy._idioms import Waiters, defaultReactor, notifyListener
+from starpy._idioms import Waiters, checkSeconds, defaultReactor, notifyListener, reasonOf
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
@@ -85,7 +85,7 @@ class _ObservedEndpoint:
 
     def _failed(self, failure: Failure) -> Failure:
         if not failure.check(defer.CancelledError):
-            self._server._down(_reason(failure))
+            self._server._down(reasonOf(failure))
         return failure
 
 
@@ -200,7 +200,7 @@ class PoolServer(service.Service):
         ami.pushEventFilter(level, registrations).addCallback(pushed)
 
     def _loginFailed(self, ami: AMIProtocol, failure: Failure) -> None:
-        self._down(_reason(failure))
+        self._down(reasonOf(failure))
 
     def _closed(self, ignored: object, ami: AMIProtocol) -> None:
         if ami is not self._current:
@@ -288,7 +288,7 @@ class AMIPool(service.MultiService):
     def __init__(self, clock: Optional[IReactorTime] = None, waitBooted: bool = True,
                  bootTimeout: float = DEFAULT_BOOT_TIMEOUT, pushFilter: bool = False) -> None:
         service.MultiService.__init__(self)
-        _checkSeconds(bootTimeout, "bootTimeout")
+        checkSeconds(bootTimeout, "bootTimeout")
         self.clock = clock
         self.waitBooted = waitBooted
         self.bootTimeout = bootTimeout
@@ -350,7 +350,7 @@ class AMIPool(service.MultiService):
         if not isinstance(factory, AMIFactory):
             raise TypeError("factory must be an AMIFactory, not %r" % (factory,))
         if bootTimeout is not None:
-            _checkSeconds(bootTimeout, "bootTimeout")
+            checkSeconds(bootTimeout, "bootTimeout")
         server = PoolServer(self, name, factory, endpoint, port, retryPolicy,
                             self.waitBooted if waitBooted is None else waitBooted,
                             self.bootTimeout if bootTimeout is None else bootTimeout,
@@ -427,7 +427,7 @@ class AMIPool(service.MultiService):
         :raises KeyError: no such server.
         """
         if timeout is not None:
-            _checkSeconds(timeout, "timeout")
+            checkSeconds(timeout, "timeout")
         return self._servers[name].whenReady(timeout)
 
     def whenAllLoggedIn(self, timeout: Optional[float] = None
@@ -439,7 +439,7 @@ class AMIPool(service.MultiService):
         (with :class:`AMITimeout <starpy.error.AMITimeout>` after *timeout* seconds).
         """
         if timeout is not None:
-            _checkSeconds(timeout, "timeout")
+            checkSeconds(timeout, "timeout")
         names = list(self._servers)
         waiters = [self._servers[name].whenReady(timeout) for name in names]
         gathered: defer.Deferred[List[AMIProtocol]] = defer.gatherResults(
@@ -490,7 +490,7 @@ class AMIPool(service.MultiService):
         context='default', exten='200', priority='1')``.
         """
         if wait is not None:
-            _checkSeconds(wait, "wait")
+            checkSeconds(wait, "wait")
         try:
             chosen = self._choose(server, None)
         except Exception:
@@ -532,15 +532,3 @@ class AMIPool(service.MultiService):
         """As :meth:`AMIProtocol.deregisterEvent
         <starpy.manager.AMIProtocol.deregisterEvent>`."""
         return self.dispatcher.deregister(event, function)
-
-
-def _reason(failure: Failure) -> BaseException:
-    value = failure.value
-    return value if isinstance(value, BaseException) else Exception(failure.getErrorMessage())
-
-
-def _checkSeconds(value: Any, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("%s must be a number of seconds, not %r" % (what, value))
-    if not (0 <= value < float("inf")):
-        raise ValueError("%s must be a finite number of seconds >= 0, not %r" % (what, value))
