@@ -54,6 +54,23 @@ def test_fullyBootedRightAfterTheLoginCountsAtOnce() -> None:
     tearDown(clock, endpoint, service)
 
 
+def test_noBootTimeoutWaitsForFullyBootedWithoutATimer() -> None:
+    clock, server, endpoint, service, logins = setUp("nosystem", "s", waitBooted=True,
+                                                     bootTimeout=None)
+    ready = service.whenLoggedIn()
+    service.startService()
+    endpoint.pump()
+    clock.advance(3600.0)
+    unfired(ready)
+    assert logins == [] and service.protocol is None
+    [session] = server.sessions
+    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
+                       ("Status", "Fully Booted")], force=True)
+    endpoint.pump()
+    assert result(ready).loggedIn and len(logins) == 1
+    tearDown(clock, endpoint, service)
+
+
 def test_aBootingAsteriskCountsOnceFullyBooted() -> None:
     clock, server, endpoint, service, logins = setUp("nosystem", "s", waitBooted=True,
                                                      bootTimeout=60.0)

@@ -79,7 +79,9 @@ class AMIService(Service):
         *bootTimeout*), and :meth:`AMIFactory.login` keeps upstream's
         timing.  :class:`AMIPool <starpy.pool.AMIPool>` turns it on by default.
     :param bootTimeout: the bound on that wait, seconds (then the login
-        counts anyway, with a warning); :data:`DEFAULT_BOOT_TIMEOUT`.
+        counts anyway, with a warning); :data:`DEFAULT_BOOT_TIMEOUT`;
+        ``None``: no bound (the login counts only once ``FullyBooted``
+        arrives).
     :param pushFilter: after each login, push an event filter so that
         Asterisk sends only the events registered for (and those StarPy
         needs): :meth:`AMIProtocol.pushEventFilter`, :mod:`starpy.eventfilter`.
@@ -103,7 +105,7 @@ class AMIService(Service):
         keepRegistrations: bool = True,
         loginTimeout: Optional[float] = DEFAULT_LOGIN_TIMEOUT,
         waitBooted: bool = False,
-        bootTimeout: float = DEFAULT_BOOT_TIMEOUT,
+        bootTimeout: Optional[float] = DEFAULT_BOOT_TIMEOUT,
         pushFilter: bool = False,
     ) -> None:
         from twisted.application.internet import ClientService, backoffPolicy
@@ -228,7 +230,8 @@ class AMIService(Service):
                 booted.errback(ami.connectionLostError("FullyBooted"))
 
         handle = ami.dispatcher.register("FullyBooted", onBooted)
-        timer.append(self._clock.callLater(self.bootTimeout, onTimeout))
+        if self.bootTimeout is not None:
+            timer.append(self._clock.callLater(self.bootTimeout, onTimeout))
         ami.whenClosed().addCallback(onClosed)
         return booted
 
