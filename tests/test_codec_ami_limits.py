@@ -19,6 +19,7 @@ from starpy.codec.ami import (
     AMICodecError,
     AMIParser,
     Message,
+    checkHeaderLine,
     formatAction,
     formatMessage,
 )
@@ -337,3 +338,20 @@ def test_anyStreamSplitAnywhereParsesAsWhenWhole(tokens: List[bytes], data: st.D
     tail = b"\r\n\r\nEvent: Last\r\n\r\n"
     assert [(m.headers(), m.body) for m in parser.feed(tail)] == [
         (m.headers(), m.body) for m in whole.feed(tail)]
+
+
+# -- a header line written by hand (AMIProtocol.sendLine) ------------------------------
+
+
+def test_aHandWrittenHeaderLineIsCheckedAsFormatActionChecksHeaders() -> None:
+    assert checkHeaderLine("Action: Ping") == "Action"
+    assert checkHeaderLine("Name:value") == "Name"  # Asterisk skips no blank here
+    assert checkHeaderLine("Name:") == "Name"
+    assert checkHeaderLine("X: " + "y" * (MAX_LINE_BYTES - 3)) == "X"
+    for line, reason in [
+            ("no colon", "not 'Name: value'"), (" Name: x", "header name"),
+            ("Name:  x", "starts with a space"), ("Name:\tx", "starts with a space"),
+            ("Name: a\x00b", "NUL"), ("X: " + "y" * (MAX_LINE_BYTES - 2), "Asterisk reads at most"),
+            ("Name: a\rb", "CR or LF")]:
+        with pytest.raises(error.LocalProtocolError, match=reason):
+            checkHeaderLine(line)

@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
     "MAX_LINE_BYTES",
     "MAX_ACTION_HEADERS",
+    "checkHeaderLine",
 ]
 
 DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
@@ -85,7 +86,7 @@ _MARKER = b"--END COMMAND--"
 # an old-style "Response: Follows" one at the first blank line after the
 # marker (_SEEK_MARKER: marker not found yet; _AFTER_MARKER: found).
 _PLAIN, _SEEK_MARKER, _AFTER_MARKER = range(3)
-_SKIPPED = re.compile(rb": [\x00- ]")
+_SKIPPED = re.compile(rb": [\x00- ]|:[\x00-\x1f]")  # a value's leading blank: Asterisk skips it
 _FOLLOWS_HEADERS = frozenset(("response", "privilege", "actionid", "message"))
 # Header names seen by AMIParser's fast path, mapped to their lower-case
 # form; bounded (emptied when full) so a peer inventing names costs a
@@ -545,6 +546,22 @@ def _encode(pairs: List[Tuple[str, Union[str, int, float]]]) -> bytes:
         if not name or ":" in name or name[0] == " " or name[-1] == " ":
             _checkHeader(name, "")
     return (text + "\r\n").encode(_ENCODING, _ERRORS)
+
+
+def checkHeaderLine(line: str) -> str:
+    """Check a header line written by hand (``"Name: value"``, no CRLF) as
+    :func:`formatAction` checks its headers; return its name.
+
+    :raises starpy.error.LocalProtocolError: (a ``ValueError``) not
+        ``Name: value``, or a reason :func:`formatAction` gives.
+    """
+    name, colon, value = line.partition(":")
+    if not colon:
+        raise LocalProtocolError("AMI line %r is not 'Name: value'" % (line,))
+    value = value[value[:1] == " ":]
+    _checkHeader(name, value)
+    _checkReadable(name, [(name, value)], (line + "\r\n\r\n").encode(_ENCODING, _ERRORS))
+    return name
 
 
 def formatMessage(headers: Iterable[Tuple[str, Union[str, int, float]]]) -> bytes:

@@ -117,7 +117,6 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         self._closed: OneShot[None] = OneShot()
         self._keepaliveCall: Optional[IDelayedCall] = None
         self._lines: List[str] = []  # sendLine's message being written
-        self._maxMessageSize = maxMessageSize  # bounds it as received messages are
 
     # -- connection ----------------------------------------------------
 
@@ -503,7 +502,6 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
             secret = known[1] if secret is None else secret
 
         def sendLogin(version: str) -> defer.Deferred[Any]:
-            headers: List[tuple[str, str]] = []
             if md5:
                 return self.sendAction(
                     "Challenge", {"AuthType": "MD5"}, timeout=timeout

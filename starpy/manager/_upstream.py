@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from starpy import error
 from starpy._idioms import notifyListener
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
-from starpy.codec.ami import MAX_ACTION_HEADERS, MAX_LINE_BYTES, HeaderInput, Message
+from starpy.codec.ami import MAX_ACTION_HEADERS, AMIParser, HeaderInput, Message, checkHeaderLine
 from starpy.manager._actions import EventList, Pending, deferredErrorResp
 from starpy.manager._common import log
 
@@ -37,7 +37,7 @@ class UpstreamSending:
         _closing: bool
         _lostReason: str
         _lines: List[str]
-        _maxMessageSize: int
+        _parser: AMIParser
 
         def _newActionID(self) -> str: ...
 
@@ -215,28 +215,15 @@ class UpstreamSending:
         if not self._connected or self._closing:
             raise error.AMIConnectionLost(None, self._lostReason)
         if text:
-            name, colon, value = text.partition(":")
-            if not colon or not name or name != name.strip():
-                raise error.LocalProtocolError("AMI line %r is not 'Name: value'" % (text,))
-            # Asterisk's reader limits, as formatAction applies them.
-            if "\x00" in text:
-                raise error.LocalProtocolError("AMI line for header %r holds a NUL character" % (name,))
-            if len(text.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
-                raise error.LocalProtocolError("AMI line for header %r is longer than the %d bytes "
-                                 "Asterisk reads" % (name, MAX_LINE_BYTES))
+            checkHeaderLine(text)
             if len(self._lines) >= MAX_ACTION_HEADERS:
                 raise error.LocalProtocolError("AMI message written with sendLine would have more than "
                                  "the %d header lines Asterisk reads" % (MAX_ACTION_HEADERS,))
-            # Asterisk skips the blanks at the start of a value: a second one
-            # after the colon's space would be dropped.
-            given = value[1:] if value.startswith(" ") else value
-            if given[:1] and given[:1] <= " ":
-                raise error.LocalProtocolError("AMI line for header %r: its value starts with a space or "
-                                 "control character, which Asterisk drops" % (name,))
+            limit = self._parser.maxMessageSize  # the bound received messages have
             size = sum(len(held.encode("utf-8", "surrogateescape")) + 2 for held in self._lines)
-            if size + len(text.encode("utf-8", "surrogateescape")) + 2 > self._maxMessageSize:
+            if size + len(text.encode("utf-8", "surrogateescape")) + 2 > limit:
                 raise error.LocalProtocolError("AMI message written with sendLine exceeds %d bytes"
-                                 % (self._maxMessageSize,))
+                                 % (limit,))
             self._lines.append(text)
             return
         lines, self._lines = self._lines, []
