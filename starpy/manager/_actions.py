@@ -186,12 +186,6 @@ class ActionTable:
             return
         entry.response = response
         status = response["response"]
-        if status == "Success" and entry.plain and entry.early is None \
-                and "eventlist" not in response:
-            # The usual reply; AMIProtocol.messageReceived settles most of
-            # these itself (see there).
-            self.finish(entry, response)
-            return
         if entry.listener is not None:
             self._tell(entry, response)
         if entry.rawResponse:
