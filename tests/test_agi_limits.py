@@ -25,6 +25,7 @@ from starpy.agi import AGISession
 from starpy.codec import agi as codec
 from starpy.codec.ami import Message
 from starpy.testing.agi import SimulatedChannel, placeCallInMemory
+from starpy.testing.appargs import separateAppArguments
 from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import failure, result, unfired
 from tests.wire import connect
@@ -609,3 +610,55 @@ def test_classicAGIWithEnvironmentStillExitsZero() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr == b""
 
+
+
+# -- application arguments inside EXEC and GOSUB ---------------------------------------
+
+
+def sentAppArguments(session: Session, raw: bool) -> List[str]:
+    """The arguments the application of the command just written gets: the
+    line split as res_agi.c's parse_args does, then its last word as the
+    application splits its data (raw: Gosub; standard: Playback, Dial...)."""
+    (line,) = session.take().splitlines()
+    data = parseArguments(line)[-1].encode("utf-8", "surrogateescape")
+    return [piece.decode("utf-8", "surrogateescape")
+            for piece in separateAppArguments(data, 64, removeChars=not raw)]
+
+
+def test_gosubArgumentsReachTheSubroutineEachWholeOrAreRefused() -> None:
+    session = Session()
+    agi = session.agi
+    agi.gosub("sub", "s", 1, "a b", "M(x,y)", 42)
+    assert sentAppArguments(session, raw=True) == ["a b", "M(x,y)", "42"]
+    agi.dataReceived(b"200 result=0 Gosub complete\n")
+    for bad in ["a,b", 'say "hi"', "back\\slash", "open(", "[x,y"]:
+        reason = failure(agi.gosub("sub", "s", 1, "fine", bad))
+        assert reason.check(ValueError) and "Gosub argument 2" in reason.getErrorMessage()
+    assert session.take() == b""
+
+
+def test_severalExecOptionsReachTheApplicationEachWholeOrAreRefused() -> None:
+    session = Session()
+    agi = session.agi
+    agi.execute("Dial", "PJSIP/1&PJSIP/2", "20", "M(macro^a,b)")
+    assert sentAppArguments(session, raw=False) == ["PJSIP/1&PJSIP/2", "20", "M(macro^a,b)"]
+    agi.dataReceived(b"200 result=0\n")
+    reason = failure(agi.execute("Dial", "PJSIP/1,PJSIP/2", "20"))
+    assert reason.check(ValueError) and "Dial option 1" in reason.getErrorMessage()
+    assert session.take() == b""
+    agi.execute("Set", "X=a,b")  # one option: the application's whole data, as given
+    (line,) = session.take().splitlines()
+    assert parseArguments(line) == ["EXEC", "Set", "X=a,b"]
+
+
+def test_playbackFileNameReachesPlaybackWhole() -> None:
+    session = Session()
+    agi = session.agi
+    for name, doAnswer, expected in [
+            ("my,file", 0, ["my,file", "noanswer"]), ('say "hi"', 1, ['say "hi"']),
+            ("a\\b(c", -1, ["a\\b(c", "skip"]), ("one&two", 1, ["one&two"])]:
+        agi.playback(name, doAnswer)
+        assert sentAppArguments(session, raw=False) == expected
+        agi.dataReceived(b"200 result=0\n")
+    assert failure(agi.playback("bad\nname")).check(ValueError)
+    assert session.take() == b""

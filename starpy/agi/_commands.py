@@ -29,6 +29,7 @@ from starpy.agi._results import (
 )
 from starpy.agi._sequence import InSequence
 from starpy.codec.agi import AGIReply, Argument
+from starpy.codec.appargs import appArgument, rawAppArgument
 
 __all__ = ["ChannelCommands"]
 
@@ -205,7 +206,13 @@ class ChannelCommands:
         Asterisk calls this ``EXEC``.  The options are joined with commas
         into the application's argument string (upstream's keyword
         ``comma_delimiter`` is accepted; commas are what Asterisk 1.6 and
-        later take, so they are always used).
+        later take, so they are always used).  One option is the
+        application's whole data, sent as given.  Of several, each must reach
+        the application as one argument: one holding a comma outside
+        brackets, a double quote, a backslash or an unclosed bracket fails
+        the Deferred with ``ValueError`` and nothing is sent (escape it with
+        :func:`appArgument <starpy.codec.appargs.appArgument>` into a single
+        option for an application that removes escapes).
 
         :return: Deferred firing, as upstream StarPy's did, with the
             application's return value as a string (``"0"``; ``"-1"`` when
@@ -221,7 +228,15 @@ class ChannelCommands:
         check = partial(execResult, application)
         if not options:
             return self._command(check, line, application, failOnMinusOne=False)
-        joined = ",".join(str(option) for option in options)
+        if len(options) == 1:  # the application's whole data, as given (upstream's use)
+            return self._command(check, line, application, options[0], failOnMinusOne=False)
+        # Several options: each must reach the application as one argument,
+        # whether it splits its data the standard way or raw.
+        try:
+            joined = ",".join(rawAppArgument(option, "%s option %d" % (application, number))
+                              for number, option in enumerate(options, 1))
+        except ValueError:
+            return defer.fail(Failure())
         return self._command(check, line, application, joined, failOnMinusOne=False)
 
     def playback(self, filename: str, doAnswer: int = 1) -> Deferred[int]:
@@ -238,10 +253,13 @@ class ChannelCommands:
         options = {-1: "skip", 0: "noanswer", 1: ""}
         if doAnswer not in options:
             raise TypeError("doAnswer accepts -1, 0 or 1, not %r" % (doAnswer,))
+        try:  # Playback splits its data the standard way: escaped, the name arrives whole
+            data = appArgument(filename, "Playback file")
+        except ValueError:
+            return defer.fail(Failure())
         if options[doAnswer]:
-            return self._command(resultInt, "EXEC", "Playback",
-                                 "%s,%s" % (filename, options[doAnswer]))
-        return self._command(resultInt, "EXEC", "Playback", filename)
+            data = "%s,%s" % (data, options[doAnswer])
+        return self._command(resultInt, "EXEC", "Playback", data)
 
     def getFullVariable(self, name: str, channel: Optional[str] = None) -> Deferred[Optional[str]]:
         """GET FULL VARIABLE: evaluate an expression such as ``"${CALLERID(num)}"`` (dead-safe).
@@ -272,6 +290,9 @@ class ChannelCommands:
         """GOSUB: run a dialplan subroutine and come back.
 
         The *arguments* are joined with commas, as ``Gosub()`` takes them.
+        Gosub reads them raw: an argument holding a comma outside brackets,
+        a double quote, a backslash or an unclosed bracket fails the
+        Deferred with ``ValueError`` and nothing is sent.
         Asterisk sends an interim ``100 result=0 Trying...`` line first; the
         Deferred waits for the final reply.
 
@@ -280,7 +301,13 @@ class ChannelCommands:
         """
         values: List[Argument] = [context, extension, str(priority)]
         if arguments:
-            values.append(",".join(str(argument) for argument in arguments))
+            # Gosub splits its arguments raw (quotes and backslashes kept):
+            # no escape reaches it, so what it would split or change is refused.
+            try:
+                values.append(",".join(rawAppArgument(argument, "Gosub argument %d" % (number,))
+                                       for number, argument in enumerate(arguments, 1)))
+            except ValueError:
+                return defer.fail(Failure())
         return self._command(resultInt, "GOSUB", *values)
 
     def hangup(self, channel: Optional[str] = None) -> Deferred[int]:
