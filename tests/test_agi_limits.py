@@ -409,6 +409,14 @@ def test_commandTimeoutPerSessionAndValidated() -> None:
             fastagi.FastAGIFactory(lambda agi: None, commandTimeout=bad)
 
 
+def test_commandTimeoutRefusedTheSameWayBySessionAndFactory() -> None:
+    for bad, kind in [(True, TypeError), ("5", TypeError), (math.inf, ValueError)]:
+        with pytest.raises(kind):
+            Session().agi.commandTimeout = bad
+        with pytest.raises(kind):  # at once, not at each connection
+            fastagi.FastAGIFactory(lambda agi: None, commandTimeout=bad)
+
+
 # -- 12: nothing delivered once closing --------------------------------------------------------
 
 

@@ -51,7 +51,7 @@ from starpy.agi._arguments import Digits
 from starpy.agi._queue import DEAD_SAFE_COMMANDS, NOT_CONVERTED, CommandQueue, QueuedCommand, isDeadSafe
 from starpy.agi._results import AGIResponse, SpeechRecognition, SpeechResult, digitChar
 from starpy.agi._sequence import Handler, InSequence, callHandler, runHandler
-from starpy.agi._session import AGISession, log
+from starpy.agi._session import AGISession, checkCommandTimeout, log
 
 __all__ = [
     "AGISession",
@@ -70,4 +70,5 @@ __all__ = [
     "isDeadSafe",
     "Handler",
     "log",
+    "checkCommandTimeout",
 ]

@@ -8,6 +8,7 @@ result helpers.  Private to :mod:`starpy.agi`, which re-exports it.
 from __future__ import annotations
 
 import logging
+import math
 from abc import ABC, abstractmethod
 from collections import deque
 from contextlib import contextmanager
@@ -53,6 +54,22 @@ from starpy.trace import WireTracer
 __all__ = ["AGISession"]
 
 log = logging.getLogger("starpy.agi")
+
+
+def checkCommandTimeout(seconds: Optional[float]) -> None:
+    """Refuse a command timeout (:attr:`AGISession.commandTimeout`) that is
+    not ``None`` nor a finite number of seconds above 0.
+
+    :raises TypeError: not a number (``bool`` included).
+    :raises ValueError: 0 or less, infinite or NaN.
+    """
+    if seconds is None:
+        return
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError("commandTimeout must be a number or None, not %r" % (seconds,))
+    if not 0 < seconds < math.inf:  # also refuses NaN
+        raise ValueError("commandTimeout must be a finite number of seconds above 0, not %r"
+                         % (seconds,))
 
 
 class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
@@ -224,17 +241,14 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
         ``EXEC Dial`` last as long as the caller lets them.  A new value
         applies to the command in flight from now on, and to the next ones.
 
-        :raises ValueError: (on setting) not ``None`` nor a number above 0.
+        :raises ValueError: (on setting) as :func:`checkCommandTimeout`.
         """
         return self.commands.timeout
 
     @commandTimeout.setter
     def commandTimeout(self, seconds: Optional[float]) -> None:
+        checkCommandTimeout(seconds)
         if seconds is not None:
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                raise TypeError("commandTimeout must be a number or None, not %r" % (seconds,))
-            if not seconds > 0:  # also refuses NaN
-                raise ValueError("commandTimeout must be above 0 seconds, not %r" % (seconds,))
             self.commands.setTimeout(seconds, self.clock)
         else:
             self.commands.setTimeout(None, None)

@@ -24,7 +24,7 @@ from twisted.internet.protocol import ServerFactory
 
 from starpy._deadlines import Deadline, Deadlines
 from starpy._idioms import defaultReactor
-from starpy.agi import Handler, runHandler
+from starpy.agi import Handler, checkCommandTimeout, runHandler
 from starpy.codec.agi import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
     DEFAULT_MAX_LINE_LENGTH,
@@ -138,11 +138,7 @@ class FastAGIFactory(ServerFactory):
         commandTimeout: Optional[float] = None,
         tcpKeepAlive: bool = True,
     ) -> None:
-        if commandTimeout is not None and not (
-            isinstance(commandTimeout, (int, float)) and commandTimeout > 0
-        ):
-            raise ValueError("commandTimeout must be above 0 seconds or None, not %r"
-                             % (commandTimeout,))
+        checkCommandTimeout(commandTimeout)
         self.commandTimeout = commandTimeout
         self.tcpKeepAlive = tcpKeepAlive
         self.mainFunction = mainFunction
