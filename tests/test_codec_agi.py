@@ -408,8 +408,8 @@ _REPLY_LINES = st.sampled_from(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_REPLY_LINES, max_size=10), st.lists(st.booleans(), max_size=10))
 def test_usualReplyChunksAsFeed(chunks: List[bytes], joined: List[bool]) -> None:
-    """feedUsualReply (issue 14) takes exactly the chunks that are one usual
-    reply, and gives what feed gives."""
+    """usualReplyLine (issue 14) takes exactly the chunks that are one usual
+    reply, and parseUsualReply makes of its line what feed gives."""
     merged: List[bytes] = []
     for index, chunk in enumerate(chunks):
         if merged and index < len(joined) and joined[index]:
@@ -423,7 +423,8 @@ def test_usualReplyChunksAsFeed(chunks: List[bytes], joined: List[bool]) -> None
             expected: object = general.feed(chunk)
         except AGIProtocolError:
             return
-        reply = fast.feedUsualReply(chunk)
+        line = fast.usualReplyLine(chunk)
+        reply = None if line is None else codec.parseUsualReply(line)
         got: object = [reply] if reply is not None else fast.feed(chunk)
         assert got == expected
         if reply is not None:

@@ -240,7 +240,7 @@ LINE_CONVERSIONS: Dict[Any, Callable[[str, bool], Any]] = {
 lineConversion = LINE_CONVERSIONS.get
 
 
-def timeoutFlag(reply: AGIReply) -> Tuple[str, bool]:
+def timeoutFlag(reply: Union[AGIReply, str]) -> Tuple[str, bool]:
     """Upstream's ``resultPlusTimeoutFlag``: the result, and whether anything
     (Asterisk's ``(timeout)``) follows it."""
     text = upstreamText(reply)
@@ -337,11 +337,6 @@ class UpstreamResultHelpers:
     def resultPlusTimeoutFlag(self, resultLine: Union[str, AGIReply]) -> Tuple[str, bool]:
         """``(result, timedOut)``: ``"123 (timeout)"`` gives ``("123", True)``,
         ``"123"`` gives ``("123", False)``."""
-        if isinstance(resultLine, str):
-            head, space, rest = resultLine.partition(" ")
-            if space:
-                return head.strip(), True
-            return resultLine.strip(), False
         return timeoutFlag(resultLine)
 
     def dateAsSeconds(self, date: Any) -> int:

@@ -139,7 +139,7 @@ class FastAGIProtocol(Protocol, AGISession):
         if current is not None:
             # The usual chunk: one reply to the command in flight (1,429 to
             # 1,399 M instructions over 1,000 reference W3 sessions, then
-            # with the decoder's feedUsualReply 967 to 946 M; its line
+            # with a one-chunk reply reader in the decoder 967 to 946 M; its line
             # handed to the queue unparsed, 844 to 812 M, bench/RESULTS.md).
             line = self._decoder.usualReplyLine(data)
             if line is not None:

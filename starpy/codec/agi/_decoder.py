@@ -13,9 +13,8 @@ from starpy.codec.agi._events import (
     ENCODING_ERRORS,
     AGIEnvironment,
     AGIEvent,
-    AGIReply,
 )
-from starpy.codec.agi._replies import AGIReplyReader, parseUsualReply
+from starpy.codec.agi._replies import AGIReplyReader
 from starpy.error import AGIProtocolError
 
 
@@ -135,15 +134,6 @@ class AGIDecoder:
             if event is not None:
                 events.append(event)
         return events
-
-    def feedUsualReply(self, data: bytes) -> Optional[AGIReply]:
-        """Take *data* if it is exactly one usual final reply line.
-
-        :return: its :class:`AGIReply` (see :meth:`usualReplyLine`), or
-            ``None``: then nothing was taken, and :meth:`feed` reads *data*.
-        """
-        line = self.usualReplyLine(data)
-        return None if line is None else parseUsualReply(line)
 
     def usualReplyLine(self, data: bytes) -> Optional[str]:
         """Take *data* if it is exactly one final ``200 result=`` line, and
