@@ -66,7 +66,7 @@ class FastAGIRouter:
         handler = self.routes.get(agi.scriptPath, self.default)
         if handler is None:
             log.warning("%s: no handler for script %r; finishing",
-                        agi.variables.get("agi_channel", "?"), agi.scriptPath)
+                        agi.channelName, agi.scriptPath)
             agi.finish()
             return None
         return handler(agi)

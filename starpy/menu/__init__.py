@@ -332,7 +332,7 @@ class Menu(InteractionBase):
                     await playPrompt(agi, self.invalidPrompt, "")
                 attempts.fail("invalid" if entry else "timeout", entry)
                 continue
-            log.debug("%s: option %r chosen", agi.variables.get("agi_channel", "AGI"), entry)
+            log.debug("%s: option %r chosen", agi.channelName, entry)
             try:
                 return await chosen._select(agi, entry)
             except error.MenuExit:

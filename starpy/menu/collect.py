@@ -270,7 +270,7 @@ class CollectPassword(InteractionBase):
                 raise error.MenuExit("the caller cancelled the password entry")
             if len(entry) >= self.minDigits and await self._matches(agi, entry):
                 return [(self, entry)]
-            log.info("%s: wrong password entered", agi.variables.get("agi_channel", "AGI"))
+            log.info("%s: wrong password entered", agi.channelName)
             if self.tellInvalid:
                 await playPrompt(agi, self.invalidPrompt, "")
             attempts.fail("invalid")
