@@ -380,9 +380,7 @@ class UtilApplication:
         variables = agi.variables
         extension = variables.get("agi_extension")
         context = variables.get("agi_context")
-        script = getattr(agi, "scriptPath", None)
-        if script is None:
-            script = variables.get("agi_network_script", "").partition("?")[0].strip("/")
+        script = getattr(agi, "scriptPath", "")  # FastAGI's (AsyncAGI has no script path)
         if script and script in self._scripts:
             return self._scripts[script]
         for key in ((context, extension), (None, extension), (context, None), (None, None)):

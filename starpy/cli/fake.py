@@ -142,8 +142,7 @@ async def runFake(reactor: Any, args: argparse.Namespace, out: TextIO, err: Text
         calls = defer.ensureDeferred(_placeCalls(reactor, server, args, out))
         # Without --for the run ends after the calls; a call that fails ends it anyway.
         calls.addCallbacks(finish if args.for_ is None else (lambda status: None), fail)
-    elif timer is None:
-        done = defer.Deferred()  # until interrupted: the reactor stops
+    # Without --calls nor --for, nothing fires done: it runs until interrupted.
     try:
         return await done
     finally:
