@@ -42,6 +42,8 @@ from starpy.agi._results import (
     resultInt,
 )
 from starpy.codec.agi import (
+    ENCODING,
+    ENCODING_ERRORS,
     AGIReply,
     Argument,
     encodeCommandLine,
@@ -217,7 +219,7 @@ class AGISession(ChannelCommands, MediaCommands, UpstreamResultHelpers, ABC):
             limit = maxCommandBytes(version)
             self._limit = (version, limit)
         try:
-            data = line.encode("utf-8", "surrogateescape")
+            data = line.encode(ENCODING, ENCODING_ERRORS)
         except UnicodeEncodeError:
             data = b"\n"  # the slow path below says what is wrong
         # (int membership: much cheaper than a bytes one; 10 LF, 13 CR, 0 NUL)

@@ -14,7 +14,8 @@ from typing import (
 from urllib.parse import quote
 
 from starpy import error
-from starpy.amiactions import appArguments
+from starpy.codec.agi import ENCODING, ENCODING_ERRORS
+from starpy.codec.appargs import appArguments
 
 log = logging.getLogger("starpy.asyncagi")
 
@@ -50,7 +51,7 @@ def originateData(arguments: Sequence[Any]) -> str:
                          " leaves the rest unsplit" % (MAX_ORIGINATE_ARGUMENTS, len(texts)))
     data = appArguments(["agi:async"] + texts, "AsyncAGI argument")
     lines = "".join("agi_arg_%d: %s\n" % (number, text)
-                    for number, text in enumerate(texts, 1)).encode("utf-8", "surrogateescape")
+                    for number, text in enumerate(texts, 1)).encode(ENCODING, ENCODING_ERRORS)
     encoded = len(quote(lines, safe=""))
     if len(lines) > ORIGINATE_ARGUMENTS_BUDGET or encoded > 2 * ORIGINATE_ARGUMENTS_BUDGET:
         raise error.LocalProtocolError("AsyncAGI originate arguments take %d bytes of the AGI environment"

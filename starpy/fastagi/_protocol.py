@@ -25,6 +25,7 @@ from starpy.codec.agi import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
     DEFAULT_MAX_LINE_LENGTH,
     ENCODING,
+    ENCODING_ERRORS,
     AGIDecoder,
     AGIEnvironment,
     AGIHangupSignal,
@@ -224,7 +225,7 @@ class FastAGIProtocol(Protocol, AGISession):
             tracer.sent([line])
         data = command.data
         if data is None:
-            data = line.encode(ENCODING, "surrogateescape") + b"\n"
+            data = line.encode(ENCODING, ENCODING_ERRORS) + b"\n"
         self.transport.write(data)  # type: ignore[union-attr]
 
     def abortSession(self, why: str) -> None:

@@ -29,7 +29,7 @@ from twisted.internet.defer import Deferred
 
 from starpy import error
 from starpy.agi import AGISession
-from starpy.amiactions import appArguments
+from starpy.codec.appargs import appArguments
 from starpy.menu._checks import DTMF_KEYS, checkSeconds, checkText, keyPressed
 
 __all__ = [

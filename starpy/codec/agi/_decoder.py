@@ -156,7 +156,7 @@ class AGIDecoder:
         body = data[:end]
         if 10 in body:  # (not data.find(): its arguments are parsed the slow way)
             return None
-        return body.decode("utf-8", "surrogateescape")
+        return body.decode(ENCODING, ENCODING_ERRORS)
 
     def feedLine(self, line: str) -> Optional[AGIEvent]:
         """Take one decoded line (without newline); return its event if any."""
