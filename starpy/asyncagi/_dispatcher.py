@@ -15,7 +15,6 @@ from typing import (
     Sequence,
     Union,
 )
-from urllib.parse import unquote
 
 from twisted.application.service import Service
 from twisted.internet import defer
@@ -28,6 +27,7 @@ from starpy.agi import Handler, runHandler
 from starpy.asyncagi._common import log, nameSet, originateData
 from starpy.asyncagi._session import AsyncAGISession
 from starpy.codec.agi import (
+    decodeAsyncValue,
     parseEnvironment,
 )
 from starpy.codec.ami import Message
@@ -284,7 +284,7 @@ class AsyncAGIDispatcher(Service):
 
     def _start(self, ami: Any, event: Message) -> None:
         try:
-            variables = parseEnvironment(unquote(event.get("env", "")))
+            variables = parseEnvironment(decodeAsyncValue(event.get("env", "")))
         except error.AGIProtocolError as e:
             log.warning("AsyncAGIStart with an unreadable Env ignored: %s", e)
             return

@@ -12,7 +12,6 @@ from typing import (
     Optional,
     cast,
 )
-from urllib.parse import unquote
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -23,6 +22,7 @@ from starpy import error
 from starpy.agi import AGISession, QueuedCommand
 from starpy.asyncagi._common import COMMAND_HEADER, log
 from starpy.codec.agi import (
+    decodeAsyncValue,
     dialplanArguments,
     encodeCommandLine,
     parseReplyText,
@@ -185,15 +185,15 @@ class AsyncAGISession(AGISession):
             return
         result: Any
         encoded = event.get("result")
+        text = "" if encoded is None else decodeAsyncValue(encoded)
         try:
             if encoded is None:
                 raise error.AGIProtocolError("AsyncAGIExec without Result: %r" % (event,))
-            result = parseReplyText(unquote(encoded))
+            result = parseReplyText(text)
         except error.AGIProtocolError:
             result = Failure()
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: << %r", self.channelName,
-                      "(reply hidden)" if self.maskingActive else unquote(encoded or ""))
+            log.debug("%s: << %r", self.channelName, "(reply hidden)" if self.maskingActive else text)
         self._complete(command, result)
 
     def _complete(self, command: QueuedCommand, result: Any) -> None:

@@ -42,7 +42,12 @@ from starpy.codec.agi._commands import (
     quoteArgument,
 )
 from starpy.codec.agi._decoder import AGIDecoder
-from starpy.codec.agi._environment import AGIEnvironmentParser, dialplanArguments, parseEnvironment
+from starpy.codec.agi._environment import (
+    AGIEnvironmentParser,
+    decodeAsyncValue,
+    dialplanArguments,
+    parseEnvironment,
+)
 from starpy.codec.agi._events import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
     DEFAULT_MAX_LINE_LENGTH,
@@ -91,6 +96,7 @@ __all__ = [
     "maxCommandBytes",
     "encodeCommandLine",
     "parseEnvironment",
+    "decodeAsyncValue",
     "dialplanArguments",
     "parseReplyLine",
     "parseUsualReply",

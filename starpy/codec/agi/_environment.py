@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from typing import Dict, List, Optional, Tuple
+from urllib.parse import unquote
 
 from starpy.codec.agi._events import DEFAULT_MAX_ENVIRONMENT_LINES, AGIEnvironment
 from starpy.error import AGIProtocolError
@@ -173,6 +174,13 @@ _PLAIN_ENVIRONMENT_LINE = r"[a-z0-9_]+%s: [^\n]*%s" % (_POSSESSIVE, _POSSESSIVE)
 #: regular expression reader, without possessive repeats, leaves alone).
 _PLAIN_ENVIRONMENT_BLOCK = re.compile(
     "%s(?:\n%s)*%s" % (_PLAIN_ENVIRONMENT_LINE, _PLAIN_ENVIRONMENT_LINE, _POSSESSIVE))
+
+
+def decodeAsyncValue(value: str) -> str:
+    """The text of an AsyncAGI event's ``Env`` or ``Result`` header, which
+    Asterisk URL-encodes (``ast_uri_encode``): for :func:`parseEnvironment`
+    and :func:`parseReplyText <starpy.codec.agi.parseReplyText>`."""
+    return unquote(value)
 
 
 def parseEnvironment(
