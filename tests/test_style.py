@@ -217,3 +217,37 @@ def test_noModuleUsesAnotherModulesPrivateAttributes() -> None:
                     and (where, ast.unparse(node)) not in _FOREIGN_PRIVATE):
                 found.append("%s:%d: %s" % (where, node.lineno, ast.unparse(node)))
     assert found == []
+
+
+def _imports(path: Path) -> List[str]:
+    """The modules *path* imports (``from x import y`` counts as ``x`` and ``x.y``)."""
+    names: List[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names.extend("%s.%s" % (node.module, alias.name) for alias in node.names)
+    return names
+
+
+def test_onlyTheCommandLineAndTheDefaultLookupImportTheGlobalReactor() -> None:
+    """ARCHITECTURE.md: below the command line the global reactor is only a
+    default, looked up by ``_idioms.defaultReactor()``."""
+    importing = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "starpy").rglob("*.py")
+                       if "twisted.internet.reactor" in _imports(path))
+    assert importing == ["starpy/_idioms.py", "starpy/cli/__init__.py"]
+
+
+def test_theCodecsKnowNothingOfTwistedSocketsOrLogging() -> None:
+    """ARCHITECTURE.md: ``starpy.codec`` imports the standard library (not
+    sockets nor logging), its own modules and ``starpy.error``, nothing else."""
+    found = []
+    for path in sorted((ROOT / "starpy" / "codec").rglob("*.py")):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if name.startswith(("starpy.codec", "starpy.error")) or top == "__future__":
+                continue
+            if top not in sys.stdlib_module_names or top in ("socket", "logging", "asyncio"):
+                found.append("%s: %s" % (path.relative_to(ROOT), name))
+    assert found == []
