@@ -54,29 +54,16 @@ from twisted.python.failure import Failure
 
 from starpy import error
 from starpy.agi import callHandler
+from starpy.codec.agi import AGI_COMMANDS
+from starpy.codec.agi import commandName as agiCommandName
 from starpy.dispatch import EventDispatcher, Handle, HandlerMonitor
 
-__all__ = ["StarpyMetrics", "MAX_LABEL_VALUES", "AGI_COMMANDS", "log"]
+__all__ = ["StarpyMetrics", "MAX_LABEL_VALUES", "AGI_COMMANDS", "agiCommandName", "log"]
 
 log = logging.getLogger("starpy.metrics")
 
 MAX_LABEL_VALUES = 256
 """Distinct values kept per peer-chosen label; more count as ``other``."""
-
-#: The AGI command names of Asterisk's res_agi; a command line is labelled
-#: with the longest of them it starts with (``other`` if none).
-AGI_COMMANDS = frozenset([
-    "ANSWER", "ASYNCAGI BREAK", "CHANNEL STATUS", "CONTROL STREAM FILE", "DATABASE DEL",
-    "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT", "EXEC", "GET DATA",
-    "GET FULL VARIABLE", "GET OPTION", "GET VARIABLE", "GOSUB", "HANGUP", "NOOP",
-    "RECEIVE CHAR", "RECEIVE TEXT", "RECORD FILE", "SAY ALPHA", "SAY DATE", "SAY DATETIME",
-    "SAY DIGITS", "SAY NUMBER", "SAY PHONETIC", "SAY TIME", "SEND IMAGE", "SEND TEXT",
-    "SET AUTOHANGUP", "SET CALLERID", "SET CONTEXT", "SET EXTENSION", "SET MUSIC",
-    "SET PRIORITY", "SET VARIABLE", "SPEECH ACTIVATE GRAMMAR", "SPEECH CREATE",
-    "SPEECH DEACTIVATE GRAMMAR", "SPEECH DESTROY", "SPEECH LOAD GRAMMAR", "SPEECH RECOGNIZE",
-    "SPEECH SET", "SPEECH UNLOAD GRAMMAR", "STREAM FILE", "TDD MODE", "VERBOSE",
-    "WAIT FOR DIGIT",
-])
 
 _STATES = ("connecting", "booting", "loggedIn", "down", "stopped")
 
@@ -96,16 +83,6 @@ class _Bounded:
             return "other"
         self.seen[value] = value
         return value
-
-
-def agiCommandName(line: str) -> str:
-    """The res_agi command *line* runs (``'STREAM FILE'``), or ``'other'``."""
-    words = line.split(None, 3)[:3]
-    for count in (3, 2, 1):
-        candidate = " ".join(words[:count]).upper()
-        if candidate in AGI_COMMANDS:
-            return candidate
-    return "other"
 
 
 def _undoAll(undo: List[Callable[[], Any]]) -> Handle:

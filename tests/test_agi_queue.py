@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 
 from starpy import agi, asyncagi, error, fastagi
 from starpy.agi import CommandQueue, QueuedCommand
+from starpy.codec import agi as codec
 from starpy.codec.agi import AGIReply, dialplanArguments, parseReplyText
 from starpy.codec.ami import Message
 
@@ -200,6 +201,15 @@ def test_hangupPolicyDecidesWhatWaitingCommandsStillGoOut(sendAfterHangup: bool)
 def test_deadSafeCommandsAreThoseResAgiMarks() -> None:
     assert agi.isDeadSafe("GET VARIABLE X") and agi.isDeadSafe("exec Dial")
     assert not agi.isDeadSafe("STREAM FILE x ''") and not agi.isDeadSafe("EXECUTE")
+
+
+def test_aCommandIsNamedAsResAgiSplitsItsWords() -> None:
+    """One reading of a line's command (codec.agi.commandName) for the
+    hangup policy and the metrics: words split at runs of blanks, any case."""
+    assert codec.commandName("get  full\tvariable ${X}") == "GET FULL VARIABLE"
+    assert codec.commandName("DATABASE DELTREE fam") == "DATABASE DELTREE"
+    assert codec.commandName("MADE UP") == "other"
+    assert agi.isDeadSafe("get  variable X") and not agi.isDeadSafe("STREAM\tFILE x")
 
 
 # -- the per-command deadline ----------------------------------------------------------

@@ -20,7 +20,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy.codec.agi import AGIReply, parseUsualReply
+from starpy.codec.agi import AGIReply, commandName, parseUsualReply
 
 __all__ = ["DEAD_SAFE_COMMANDS", "isDeadSafe", "QueuedCommand", "CommandQueue", "NOT_CONVERTED"]
 
@@ -48,8 +48,7 @@ DEAD_SAFE_COMMANDS = frozenset(
 def isDeadSafe(line: str) -> bool:
     """Whether the command *line* still runs on a hung-up channel
     (:data:`DEAD_SAFE_COMMANDS`)."""
-    upper = line.upper()
-    return any(upper == name or upper.startswith(name + " ") for name in DEAD_SAFE_COMMANDS)
+    return commandName(line) in DEAD_SAFE_COMMANDS
 
 
 #: How a checked command's reply is turned into its result:

@@ -172,3 +172,30 @@ def encodeCommand(command: str, *arguments: Argument, maxBytes: Optional[int] = 
     """Like :func:`formatCommand`, as bytes ending in ``\\n``
     (checked by :func:`encodeCommandLine` against *maxBytes*)."""
     return encodeCommandLine(formatCommand(command, *arguments), maxBytes)
+
+
+#: The command names of Asterisk's res_agi (``agi_command`` table).
+AGI_COMMANDS = frozenset([
+    "ANSWER", "ASYNCAGI BREAK", "CHANNEL STATUS", "CONTROL STREAM FILE", "DATABASE DEL",
+    "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT", "EXEC", "GET DATA",
+    "GET FULL VARIABLE", "GET OPTION", "GET VARIABLE", "GOSUB", "HANGUP", "NOOP",
+    "RECEIVE CHAR", "RECEIVE TEXT", "RECORD FILE", "SAY ALPHA", "SAY DATE", "SAY DATETIME",
+    "SAY DIGITS", "SAY NUMBER", "SAY PHONETIC", "SAY TIME", "SEND IMAGE", "SEND TEXT",
+    "SET AUTOHANGUP", "SET CALLERID", "SET CONTEXT", "SET EXTENSION", "SET MUSIC",
+    "SET PRIORITY", "SET VARIABLE", "SPEECH ACTIVATE GRAMMAR", "SPEECH CREATE",
+    "SPEECH DEACTIVATE GRAMMAR", "SPEECH DESTROY", "SPEECH LOAD GRAMMAR", "SPEECH RECOGNIZE",
+    "SPEECH SET", "SPEECH UNLOAD GRAMMAR", "STREAM FILE", "TDD MODE", "VERBOSE",
+    "WAIT FOR DIGIT",
+])
+
+
+def commandName(line: str) -> str:
+    """The res_agi command a command *line* runs (``'STREAM FILE'``): the
+    longest name of :data:`AGI_COMMANDS` its first words make, as Asterisk
+    finds it, or ``'other'``."""
+    words = line.split(None, 3)[:3]
+    for count in (3, 2, 1):
+        candidate = " ".join(words[:count]).upper()
+        if candidate in AGI_COMMANDS:
+            return candidate
+    return "other"
