@@ -336,7 +336,7 @@ class UtilApplication:
 
         return Handle(remove)
 
-    def waitForCallOn(self, extension: Any, timeout: float = 15.0,
+    def waitForCallOn(self, extension: Union[str, int, None], timeout: float = 15.0,
                       context: Optional[str] = None) -> Deferred[Any]:
         """Wait for the next call on *extension* (one-shot).
 

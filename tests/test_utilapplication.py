@@ -348,7 +348,7 @@ def test_dispatchOrder(tmp_path: Path) -> None:
     log: List[str] = []
     application.handleCallsFor(None, tagging("default", log))
     application.handleCallsFor("100", tagging("ext100", log))
-    # A number is documented to work; the annotation says str only.
+    # A number works, as documented (the annotation takes int too).
     application.handleCallsFor(200, tagging("ext200-sales", log), context="sales")
     application.handleCallsFor(None, tagging("sales-default", log), context="sales")
     application.handleScript("/hello/", tagging("script-hello", log))
