@@ -10,7 +10,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -410,7 +410,8 @@ def test_commandTimeoutPerSessionAndValidated() -> None:
 
 
 def test_commandTimeoutRefusedTheSameWayBySessionAndFactory() -> None:
-    for bad, kind in [(True, TypeError), ("5", TypeError), (math.inf, ValueError)]:
+    cases: List[Tuple[Any, type]] = [(True, TypeError), ("5", TypeError), (math.inf, ValueError)]
+    for bad, kind in cases:
         with pytest.raises(kind):
             Session().agi.commandTimeout = bad
         with pytest.raises(kind):  # at once, not at each connection
