@@ -52,13 +52,14 @@ def block(name: str, uniqueid: str, state: str = "6", desc: str = "Up",
                 Uniqueid=uniqueid, Linkedid=linkedid or uniqueid)
 
 
-def ringingChannel() -> Tuple[manager.AMIProtocol, chan.ChannelTracker, chan.Channel]:
-    """A started tracker on a raw client that has seen PJSIP/1-1 (1.1) ringing."""
+def trackedChannel(state: str = "6", desc: str = "Up"
+                   ) -> Tuple[manager.AMIProtocol, chan.ChannelTracker, chan.Channel]:
+    """A started tracker on a raw client that has seen PJSIP/1-1 (1.1) appear in *state*."""
     ami = rawClient()
     tracker = chan.ChannelTracker(ami)
     tracker.start()
     ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
-    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1", "4", "Ring")))
+    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1", state, desc)))
     channel = tracker.channel("1.1")
     assert channel is not None
     return ami, tracker, channel
@@ -135,7 +136,7 @@ def test_fullCallFromCaptureEndsWithNoChannelLeft() -> None:
 
 
 def test_whenStateFailsIfTheChannelHangsUpFirst() -> None:
-    ami, tracker, channel = ringingChannel()
+    ami, tracker, channel = trackedChannel("4", "Ring")
     up = channel.whenState(6)
     busy = channel.whenState("busy")
     assert result(channel.whenState("Ring")) is channel
@@ -155,7 +156,7 @@ def test_whenStateFailsIfTheChannelHangsUpFirst() -> None:
 
 
 def test_cancelledChannelWaitersAreForgotten() -> None:
-    ami, tracker, channel = ringingChannel()
+    ami, tracker, channel = trackedChannel("4", "Ring")
     kept = channel.whenState("up")
     for waiting in [channel.whenHungUp(), channel.whenState("Up"), channel.whenState("Busy"),
                     channel.whenHungUp()]:
@@ -179,13 +180,7 @@ def test_cancelledChannelWaitersAreForgotten() -> None:
 
 
 def test_aSubscribersFailedDeferredIsLogged(loggedErrors: LoggedErrors) -> None:
-    ami = rawClient()
-    tracker = chan.ChannelTracker(ami)
-    tracker.start()
-    ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
-    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1")))
-    channel = tracker.channel("1.1")
-    assert channel is not None
+    ami, tracker, channel = trackedChannel()
     later: defer.Deferred[None] = defer.Deferred()
     channel.subscribe("varset", lambda c, e: later)
     ami.dataReceived(event("VarSet", **block("PJSIP/1-1", "1.1"), Variable="A", Value="1"))
@@ -246,13 +241,7 @@ def test_stopFailsWaitersAndCancelsRegistrations() -> None:
 
 
 def test_failingSubscriberIsLoggedAndOthersRun(loggedErrors: LoggedErrors) -> None:
-    ami = rawClient()
-    tracker = chan.ChannelTracker(ami)
-    tracker.start()
-    ami.dataReceived(b"Asterisk Call Manager/11.0.0\r\n")
-    ami.dataReceived(event("Newchannel", **block("PJSIP/1-1", "1.1")))
-    channel = tracker.channel("1.1")
-    assert channel is not None
+    ami, tracker, channel = trackedChannel()
     got: List[str] = []
 
     def broken(c: chan.Channel, e: Message) -> None:
