@@ -411,6 +411,39 @@ def test_asyncagiDispatcherNamesAreKept() -> None:
     result(stopped)
 
 
+def test_serviceFilterFollowsTheRegistrationsItIsGiven() -> None:
+    elsewhere = EventDispatcher()
+    elsewhere.register("Hangup", ignore)
+    asked: List[AMIProtocol] = []
+
+    def registrations(ami: AMIProtocol) -> EventDispatcher:
+        asked.append(ami)
+        return elsewhere
+
+    clock, server, endpoint, service = serviceSetUp(pushFilter=True,
+                                                    filterRegistrations=registrations)
+    assert service.filterRegistrations is registrations
+    service.registerEvent("Newchannel", ignore)  # the service's own: not followed here
+    service.startService()
+    endpoint.pump()
+    ami = result(service.whenLoggedIn())
+    assert asked == [ami]
+    assert server.emitEvent("Hangup", privilege="call,all") == 1
+    assert server.emitEvent("Newchannel", privilege="call,all") == 0
+    elsewhere.register("VarSet", ignore)  # a later registration there is pushed
+    endpoint.pump()
+    assert server.emitEvent("VarSet", privilege="dialplan,all") == 1
+    # each login asks again, with its protocol
+    server.dropAll()
+    endpoint.pump()
+    clock.advance(1.0)
+    endpoint.pump()
+    assert len(asked) == 2 and asked[1] is result(service.whenLoggedIn()) is not ami
+    stopped = service.stopService()
+    endpoint.pump()
+    result(stopped)
+
+
 # -- a pool of servers -----------------------------------------------------------
 
 

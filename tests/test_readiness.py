@@ -140,3 +140,96 @@ def test_bootTimeoutMustBeSeconds() -> None:
     factory = manager.AMIFactory("u", "s")
     with pytest.raises(ValueError, match="bootTimeout"):
         manager.AMIService(factory, waitBooted=True, bootTimeout=-1)
+
+
+# -- what an observer learns of the wait (AMIPool builds its states on it) ----
+
+
+def test_onBootingThenOnLoginWithTheOutcome() -> None:
+    clock, server, endpoint, service, logins = setUp("nosystem", "s", waitBooted=True,
+                                                     bootTimeout=60.0)
+    heard: List[Any] = []
+    service.onBooting(lambda ami: heard.append(("booting", ami, service.booted)))
+    service.onLogin(lambda ami: heard.append(("login", ami, service.booted)))
+    service.startService()
+    endpoint.pump()
+    [(what, ami, booted)] = heard
+    assert what == "booting" and ami.loggedIn and booted is False
+    assert service.protocol is None  # the login does not count yet
+    [session] = server.sessions
+    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
+                       ("Status", "Fully Booted")], force=True)
+    endpoint.pump()
+    assert heard[1:] == [("login", ami, True)] and service.booted
+    tearDown(clock, endpoint, service)
+
+
+def test_aWaitEndedByTheBoundIsNotBooted(caplog: pytest.LogCaptureFixture) -> None:
+    clock, server, endpoint, service, logins = setUp("nosystem", "s", waitBooted=True,
+                                                     bootTimeout=5.0)
+    booting: List[Any] = []
+    service.onBooting(booting.append)
+    outcome: List[bool] = []
+    service.onLogin(lambda ami: outcome.append(service.booted))
+    service.startService()
+    endpoint.pump()
+    booting[0].serverName = "pbx9"  # named, as a pool's protocols are
+    clock.advance(5.0)
+    assert outcome == [False] and logins == booting
+    assert "AMI server pbx9: no FullyBooted within 5.0 s" in caplog.text
+    # a FullyBooted after the wait changes nothing: booted tells how the login counted
+    [session] = server.sessions
+    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
+                       ("Status", "Fully Booted")], force=True)
+    endpoint.pump()
+    assert service.booted is False
+    tearDown(clock, endpoint, service)
+
+
+def test_withoutWaitingNothingIsBootingNorBooted() -> None:
+    clock, server, endpoint, service, logins = setUp()
+    booting: List[Any] = []
+    service.onBooting(booting.append)
+    service.startService()
+    endpoint.pump()  # FullyBooted arrives with the login
+    assert len(logins) == 1 and booting == [] and service.booted is False
+    tearDown(clock, endpoint, service)
+
+
+def test_eachLoginStartsUnbootedAndALostBootingLoginFails(
+        loggedErrors: LoggedErrors) -> None:
+    clock, server, endpoint, service, logins = setUp(waitBooted=True, bootTimeout=60.0)
+    heard: List[str] = []
+    service.onBooting(lambda ami: heard.append("booting %s" % (service.booted,)))
+    service.onLogin(lambda ami: heard.append("login %s" % (service.booted,)))
+    service.onLoginFailed(lambda ami, f: heard.append(
+        "failed %s" % (f.check(error.AMIConnectionLost).__name__,)))
+    service.startService()
+    endpoint.pump()  # FullyBooted arrives with the login
+    assert heard == ["booting False", "login True"]
+    server.addUser("starpy", "starpy-secret", read="call")  # no FullyBooted from now on
+    server.dropAll()
+    endpoint.pump()
+    clock.advance(1.0)
+    endpoint.pump()
+    assert heard[2:] == ["booting False"] and service.booted is False
+    server.dropAll()  # lost while booting: a failed login, retried
+    endpoint.pump()
+    assert loggedErrors.flush(match="AMI login failed, will retry")
+    assert heard[3:] == ["failed AMIConnectionLost"]
+    server.addUser("starpy", "starpy-secret")  # the system class again
+    clock.advance(1.0)
+    endpoint.pump()
+    assert heard[4:] == ["booting False", "login True"] and len(logins) == 2
+    tearDown(clock, endpoint, service)
+
+
+def test_aCancelledBootingObserverIsNotCalled() -> None:
+    clock, server, endpoint, service, logins = setUp(waitBooted=True)
+    booting: List[Any] = []
+    handle = service.onBooting(booting.append)
+    handle.cancel()
+    service.startService()
+    endpoint.pump()
+    assert booting == [] and len(logins) == 1 and service.booted
+    tearDown(clock, endpoint, service)

@@ -27,6 +27,7 @@ from starpy.manager._common import (
 from starpy.manager._protocol import AMIProtocol
 
 if TYPE_CHECKING:  # pragma: no cover
+    from starpy.eventfilter import Registrations
     from starpy.manager._factory import AMIFactory
 
 
@@ -54,6 +55,16 @@ class AMIService(Service):
     Built on Twisted's ``ClientService``.  Event registrations made on the
     service, or on any protocol it produced, are kept across reconnections
     (each handler is still called once per event).
+
+    A login goes through these steps, each observable: the connection (the
+    ``ClientService``), the login itself (refused or timed out:
+    :meth:`onLoginFailed` observers), the event filter pushed (with
+    *pushFilter*), the wait for ``FullyBooted`` (with *waitBooted*:
+    :meth:`onBooting` observers hear that it starts, a connection lost
+    meanwhile is a failed login), and then the login counts
+    (:meth:`onLogin` observers, :meth:`whenLoggedIn`; :attr:`booted` says
+    whether ``FullyBooted`` ended the wait).  :class:`AMIPool
+    <starpy.pool.AMIPool>` builds its servers' states on these.
 
     :param factory: the :class:`AMIFactory` with the credentials.
     :param endpoint: an endpoint, or a string as for :meth:`AMIFactory.login`
@@ -86,6 +97,12 @@ class AMIService(Service):
         Asterisk sends only the events registered for (and those StarPy
         needs): :meth:`AMIProtocol.pushEventFilter`, :mod:`starpy.eventfilter`.
         Needs the ``system`` write class (else logged once, and unfiltered).
+    :param filterRegistrations: which registrations that filter follows:
+        ``filterRegistrations(protocol)``, called at each push, returns a
+        :class:`Registrations <starpy.eventfilter.Registrations>` (such as a
+        :class:`CombinedRegistrations <starpy.eventfilter.CombinedRegistrations>`
+        of several dispatchers); ``None`` (the default): the protocol's own
+        dispatcher.
 
     A peer whose banner is not AMI's (an SSH or HTTP server on the port) is
     sent nothing: the attempt fails at once with
@@ -107,6 +124,7 @@ class AMIService(Service):
         waitBooted: bool = False,
         bootTimeout: Optional[float] = DEFAULT_BOOT_TIMEOUT,
         pushFilter: bool = False,
+        filterRegistrations: Optional[Callable[[AMIProtocol], Registrations]] = None,
     ) -> None:
         from twisted.application.internet import ClientService, backoffPolicy
 
@@ -116,7 +134,10 @@ class AMIService(Service):
         self.waitBooted = waitBooted
         self.bootTimeout = bootTimeout
         self.pushFilter = pushFilter
+        self.filterRegistrations = filterRegistrations
         self._filterRefused = False
+        self._booted = False
+        self._bootObservers: List[Callable[[AMIProtocol], Any]] = []
         self.factory = factory
         self.dispatcher = EventDispatcher()
         self._observers: List[Callable[[AMIProtocol], Any]] = []
@@ -145,6 +166,7 @@ class AMIService(Service):
     def _prepare(self, connection: Any) -> defer.Deferred[Optional[Failure]]:
         # ClientService hands us a proxy; the proxy forwards to the protocol.
         ami: AMIProtocol = getattr(connection, "_protocol", connection)
+        self._booted = False
 
         def onLogin(ami: AMIProtocol) -> None:
             self._loginFailures = 0
@@ -198,12 +220,16 @@ class AMIService(Service):
                 self._filterRefused = True
 
         level = logging.DEBUG if self._filterRefused else logging.WARNING
-        ami.pushEventFilter(level).addCallback(pushed)
+        registrations = (None if self.filterRegistrations is None
+                         else self.filterRegistrations(ami))
+        ami.pushEventFilter(level, registrations).addCallback(pushed)
         return ami
 
     def _whenBooted(self, ami: AMIProtocol) -> defer.Deferred[AMIProtocol]:
-        """Fires with *ami* once it receives ``FullyBooted`` or *bootTimeout*
-        passes; fails with AMIConnectionLost if the connection goes first."""
+        """Fires with *ami* once it receives ``FullyBooted`` (then
+        :attr:`booted` is true) or *bootTimeout* passes; fails with
+        AMIConnectionLost if the connection goes first.  The :meth:`onBooting`
+        observers are told once the wait is set up."""
         timer: List[IDelayedCall] = []
 
         def cleanUp() -> None:
@@ -216,12 +242,14 @@ class AMIService(Service):
         def onBooted(protocol: Any, event: Message) -> None:
             if protocol is ami and not booted.called:
                 cleanUp()
+                self._booted = True
                 booted.callback(ami)
 
         def onTimeout() -> None:
             handle.cancel()
-            log.warning("AMI: no FullyBooted within %s s of the login; going on (does the "
-                        "AMI user have the 'system' read class?)", self.bootTimeout)
+            where = "" if ami.serverName is None else " server %s" % (ami.serverName,)
+            log.warning("AMI%s: no FullyBooted within %s s of the login; going on (does the "
+                        "AMI user have the 'system' read class?)", where, self.bootTimeout)
             booted.callback(ami)
 
         def onClosed(ignored: object) -> None:
@@ -233,6 +261,9 @@ class AMIService(Service):
         if self.bootTimeout is not None:
             timer.append(self._clock.callLater(self.bootTimeout, onTimeout))
         ami.whenClosed().addCallback(onClosed)
+        if not booted.called:
+            for observer in list(self._bootObservers):
+                notifyListener(log, "AMI booting observer", observer, ami)
         return booted
 
     def startService(self) -> None:
@@ -300,6 +331,28 @@ class AMIService(Service):
             removes the observer.
         """
         return observe(self._observers, observer)
+
+    @property
+    def booted(self) -> bool:
+        """Whether the last login's wait for ``FullyBooted`` (*waitBooted*)
+        ended with ``FullyBooted``: ``False`` while it waits, when the wait
+        ended by *bootTimeout*, and without *waitBooted*.  A ``FullyBooted``
+        arriving after the wait ended changes nothing: this tells how the
+        login came to count (read it in an :meth:`onLogin` observer)."""
+        return self._booted
+
+    def onBooting(self, observer: Callable[[AMIProtocol], Any]) -> Handle:
+        """Call ``observer(protocol)`` when a login (with *waitBooted*) starts
+        waiting for ``FullyBooted``: logged in, its event filter pushed, not
+        counting yet.  The wait then ends in the :meth:`onLogin` observers
+        (:attr:`booted` tells whether by ``FullyBooted`` or by *bootTimeout*)
+        or, the connection lost first, in the :meth:`onLoginFailed` ones
+        (or in neither if the service stops first).
+
+        :return: a :class:`Handle <starpy.dispatch.Handle>`; ``cancel()``
+            removes the observer.
+        """
+        return observe(self._bootObservers, observer)
 
     def onLoginFailed(self, observer: Callable[[AMIProtocol, Failure], Any]) -> Handle:
         """Call ``observer(protocol, failure)`` after each failed login attempt
