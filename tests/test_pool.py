@@ -524,3 +524,58 @@ def test_poolChannelsIsAServiceOfTheApplication() -> None:
     assert not channels.running and channels.trackers == {} and tracker.channels == {}
     channels.stop()  # stopped already: nothing
     fleet.stop()
+
+
+def test_aConnectionLostWhileBootingIsDownAndRetried(
+        loggedErrors: LoggedErrors, caplog: pytest.LogCaptureFixture) -> None:
+    fleet = Fleet(bootTimeout=5.0)
+    fleet.add("pbx1", username="limited", secret="limited-secret")  # gets no FullyBooted
+    fleet.pool.startService()
+    fleet.pump()
+    assert fleet.pool.status("pbx1").state == pool.BOOTING
+    fleet.servers["pbx1"].dropAll()
+    fleet.pump()
+    status = fleet.pool.status("pbx1")
+    assert status.state == pool.DOWN and isinstance(status.lastError, error.AMIConnectionLost)
+    # the AMIService's failed login (its wait for FullyBooted lost the connection)
+    assert loggedErrors.flush(match="AMI login failed, will retry")
+    fleet.endpoints["pbx1"].refuse = True
+    fleet.advance(10.0)  # the wait's bound was given up with the connection
+    loggedErrors.flush(netError.ConnectionRefusedError)
+    assert "no FullyBooted" not in caplog.text
+    fleet.endpoints["pbx1"].refuse = False
+    fleet.advance(1.0)
+    assert fleet.pool.status("pbx1").state == pool.BOOTING
+    assert [change[1:] for change in fleet.changes][:4] == [
+        (pool.STOPPED, pool.CONNECTING), (pool.CONNECTING, pool.BOOTING),
+        (pool.BOOTING, pool.DOWN), (pool.DOWN, pool.CONNECTING)]
+    fleet.stop()
+
+
+def test_poolFullyBootedHandlersGetTheEventOfEachServer() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    fleet.add("pbx2")
+    booted: List[Any] = []
+    fleet.pool.registerEvent("FullyBooted", lambda ami, e: booted.append(ami.serverName))
+    fleet.pool.startService()
+    fleet.pump()
+    assert booted == ["pbx1", "pbx2"]
+    assert all(status.booted for status in fleet.pool.statuses().values())
+    fleet.stop()
+
+
+def test_aServersSettingsAreThoseOfItsAMIService() -> None:
+    fleet = Fleet(bootTimeout=5.0, pushFilter=True)
+    server = fleet.add("pbx1")
+    ami = server.amiService
+    assert (ami.waitBooted, ami.bootTimeout, ami.pushFilter) == (True, 5.0, True)
+    assert (server.waitBooted, server.bootTimeout, server.pushFilter) == (True, 5.0, True)
+    server.waitBooted, server.bootTimeout, server.pushFilter = False, 7.0, False
+    assert (ami.waitBooted, ami.bootTimeout, ami.pushFilter) == (False, 7.0, False)
+    with pytest.raises(TypeError, match="bootTimeout"):
+        server.bootTimeout = None  # type: ignore[assignment]  # a pool's wait is bounded
+    with pytest.raises(ValueError, match="bootTimeout"):
+        server.bootTimeout = -1.0
+    assert ami.bootTimeout == 7.0
+    fleet.stop()

@@ -9,7 +9,6 @@ import attrs
 from twisted.application import service
 from twisted.internet import defer
 from twisted.internet.interfaces import (
-    IDelayedCall,
     IReactorTime,
     IStreamClientEndpoint,
 )
@@ -94,12 +93,15 @@ class PoolServer(service.Service):
 
     Built by :meth:`AMIPool.addServer`.
 
+    The :class:`AMIService <starpy.manager.AMIService>` does the work (the
+    login, the event filter, the wait for ``FullyBooted``); this keeps the
+    server's state from what it tells (:meth:`AMIService.onBooting
+    <starpy.manager.AMIService.onBooting>`, ``onLogin``, ``onLoginFailed``,
+    :attr:`AMIService.booted <starpy.manager.AMIService.booted>`) and
+    forwards its events to the pool.
+
     :ivar name: the server's name (also each protocol's ``serverName``).
     :ivar amiService: the :class:`AMIService <starpy.manager.AMIService>`.
-    :ivar waitBooted: whether a login waits for ``FullyBooted``.
-    :ivar bootTimeout: the bound on that wait, seconds.
-    :ivar pushFilter: whether each login pushes an event filter of the
-        names registered on the pool and on this server.
     """
 
     def __init__(self, pool: "AMIPool", name: str, factory: AMIFactory,
@@ -109,27 +111,58 @@ class PoolServer(service.Service):
         self.setName(name)  # type: ignore[no-untyped-call]
         self.name: str = name
         self._pool = pool
-        self.waitBooted = waitBooted
-        self.bootTimeout = bootTimeout
-        self.pushFilter = pushFilter
-        self._filterRefused = False
         self.clock: IReactorTime = pool._clockFor(factory)
         target = factory.endpoint(endpoint, port) if isinstance(endpoint, str) else endpoint
         self.amiService = AMIService(factory, _ObservedEndpoint(target, self),  # type: ignore[arg-type]
-                                     retryPolicy=retryPolicy, clock=self.clock)
+                                     retryPolicy=retryPolicy, clock=self.clock,
+                                     waitBooted=waitBooted, bootTimeout=bootTimeout,
+                                     pushFilter=pushFilter,
+                                     filterRegistrations=self._filterRegistrations)
         self._state = STOPPED
         self._lastError: Optional[BaseException] = None
         self._since = self.clock.seconds()
         self._booted = False
         self._current: Optional[AMIProtocol] = None
-        self._bootCall: Optional[IDelayedCall] = None
         self._waiters: Waiters[AMIProtocol] = Waiters()
+        self.amiService.onBooting(self._booting)
         self.amiService.onLogin(self._loggedIn)
         self.amiService.onLoginFailed(self._loginFailed)
         self._forwarding = self.amiService.registerEvent(None, self._forward)
 
     def __repr__(self) -> str:
         return "<PoolServer %r %s>" % (self.name, self._state)
+
+    # -- settings (those of the AMIService) --------------------------------
+
+    @property
+    def waitBooted(self) -> bool:
+        """Whether a login waits for ``FullyBooted`` (from the next login on
+        when set)."""
+        return self.amiService.waitBooted
+
+    @waitBooted.setter
+    def waitBooted(self, value: bool) -> None:
+        self.amiService.waitBooted = value
+
+    @property
+    def bootTimeout(self) -> Optional[float]:
+        """The bound on that wait, seconds."""
+        return self.amiService.bootTimeout
+
+    @bootTimeout.setter
+    def bootTimeout(self, value: float) -> None:
+        checkSeconds(value, "bootTimeout")
+        self.amiService.bootTimeout = value
+
+    @property
+    def pushFilter(self) -> bool:
+        """Whether each login pushes an event filter of the names registered
+        on the pool and on this server."""
+        return self.amiService.pushFilter
+
+    @pushFilter.setter
+    def pushFilter(self, value: bool) -> None:
+        self.amiService.pushFilter = value
 
     # -- state -------------------------------------------------------------
 
@@ -169,35 +202,26 @@ class PoolServer(service.Service):
             self._setState(CONNECTING)
 
     def _down(self, reason: BaseException) -> None:
-        self._stopBootWait()
         if self.running:
             self._setState(DOWN, reason)
+
+    def _filterRegistrations(self, ami: AMIProtocol) -> CombinedRegistrations:
+        # What the pool's handlers and this server's want; the catch-all
+        # forwarding to the pool is not a want of its own.
+        return CombinedRegistrations(
+            [self._pool.dispatcher, self.amiService.dispatcher], ignore=[self._forwarding])
+
+    def _booting(self, ami: AMIProtocol) -> None:
+        ami.serverName = self.name
+        self._booted = False
+        self._setState(BOOTING)
 
     def _loggedIn(self, ami: AMIProtocol) -> None:
         ami.serverName = self.name
         self._current = ami
-        self._booted = False
+        self._booted = self.amiService.booted
         ami.whenClosed().addCallback(self._closed, ami)
-        if self.pushFilter:
-            self._pushFilter(ami)
-        if not self.waitBooted:
-            self._setState(LOGGED_IN)
-            return
-        self._bootCall = self.clock.callLater(self.bootTimeout, self._bootTimedOut)
-        self._setState(BOOTING)
-
-    def _pushFilter(self, ami: AMIProtocol) -> None:
-        # What the pool's handlers and this server's want; the catch-all
-        # forwarding to the pool is not a want of its own.
-        registrations = CombinedRegistrations(
-            [self._pool.dispatcher, self.amiService.dispatcher], ignore=[self._forwarding])
-
-        def pushed(filtering: bool) -> None:
-            if ami.eventFilter is not None and ami.eventFilter.refused:
-                self._filterRefused = True
-
-        level = logging.DEBUG if self._filterRefused else logging.WARNING
-        ami.pushEventFilter(level, registrations).addCallback(pushed)
+        self._setState(LOGGED_IN)
 
     def _loginFailed(self, ami: AMIProtocol, failure: Failure) -> None:
         self._down(reasonOf(failure))
@@ -209,24 +233,7 @@ class PoolServer(service.Service):
         self._booted = False
         self._down(error.AMIConnectionLost(None, "connection to %s lost" % (self.name,)))
 
-    def _stopBootWait(self) -> None:
-        call, self._bootCall = self._bootCall, None
-        if call is not None and call.active():
-            call.cancel()
-
-    def _bootTimedOut(self) -> None:
-        self._bootCall = None
-        log.warning("AMI server %s: no FullyBooted within %s s of the login; taking it as "
-                    "ready (does its AMI user have the 'system' read class?)",
-                    self.name, self.bootTimeout)
-        self._setState(LOGGED_IN)
-
     def _forward(self, ami: AMIProtocol, event: Message) -> None:
-        if self._state == BOOTING and ami is self._current \
-                and event.get("event", "").lower() == "fullybooted":
-            self._stopBootWait()
-            self._booted = True
-            self._setState(LOGGED_IN)
         self._pool.dispatcher.dispatch(ami, event)
 
     # -- waiting -----------------------------------------------------------
@@ -257,7 +264,6 @@ class PoolServer(service.Service):
 
     def stopService(self) -> defer.Deferred[None]:
         service.Service.stopService(self)
-        self._stopBootWait()
         self._current = None
         self._booted = False
         self._waiters.fail(NoServerReady(None, "server %s stopped" % (self.name,)))
