@@ -117,12 +117,14 @@ class AMIFactory(protocol.Factory):
     def __repr__(self) -> str:
         return "<AMIFactory user=%r md5=%r>" % (self.username, self.md5)
 
-    def _getReactor(self) -> Any:
+    def getReactor(self) -> Any:
+        """The reactor given, or the global one: the clock and the
+        connector of this factory's connections and services."""
         return self.reactor if self.reactor is not None else defaultReactor()
 
     def buildProtocol(self, addr: Any) -> AMIProtocol:
         ami = self.protocol(
-            clock=self._getReactor(),
+            clock=self.getReactor(),
             defaultTimeout=self.timeout,
             maxMessageSize=self.maxMessageSize,
             keepalive=self.keepalive,
@@ -154,7 +156,7 @@ class AMIFactory(protocol.Factory):
         """
         from twisted.internet.endpoints import HostnameEndpoint, clientFromString
 
-        reactor = self._getReactor()
+        reactor = self.getReactor()
         endpoint: IStreamClientEndpoint
         if ":" in host and host.split(":", 1)[0] in ("tcp", "tls", "ssl", "unix", "tcp6"):
             if bindAddress is not None:
@@ -197,7 +199,7 @@ class AMIFactory(protocol.Factory):
         protocol's ``logoff()``.  Each new connection starts without event
         registrations, as upstream; an :class:`AMIService` keeps them.
         """
-        reactor = self._getReactor()
+        reactor = self.getReactor()
         try:
             target = (endpoint if endpoint is not None
                       else self.endpoint(ip, port, timeout, bindAddress))

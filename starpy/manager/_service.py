@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error
-from starpy._idioms import Waiters, abortTransport, defaultReactor, notifyListener, reasonOf
+from starpy._idioms import Waiters, abortTransport, notifyListener, reasonOf
 from starpy.codec.ami import Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
 from starpy.interfaces import IAMISession
@@ -153,7 +153,7 @@ class AMIService(Service):
         # A refused login closes the connection; ClientService then counts a
         # fresh attempt, so the backoff also counts consecutive login failures.
         if clock is None:
-            clock = factory.reactor if factory.reactor is not None else defaultReactor()
+            clock = factory.getReactor()
         self._clock: IReactorTime = clock
         self._service = ClientService(
             target,

@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error, manager
-from starpy._idioms import Waiters, checkSeconds, defaultReactor, notifyListener, reasonOf
+from starpy._idioms import Waiters, checkSeconds, notifyListener, reasonOf
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.codec.ami import HeaderInput, Message
 from starpy.dispatch import EventDispatcher, EventHandler, EventNames, Handle, observe
@@ -316,7 +316,7 @@ class AMIPool(service.MultiService):
     def _clockFor(self, factory: AMIFactory) -> IReactorTime:
         if self.clock is not None:
             return self.clock
-        clock: IReactorTime = factory.reactor if factory.reactor is not None else defaultReactor()
+        clock: IReactorTime = factory.getReactor()
         return clock
 
     def __repr__(self) -> str:
