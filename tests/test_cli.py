@@ -539,37 +539,37 @@ def test_serveEndToEnd(tmp_path: Path) -> None:
     assert "no handler for the call on PJSIP/t-00000001 to extension '555'" in err
 
 
+def twoWorkers(port: int) -> List[int]:
+    """Two calls at once to ``tests.servehandlers:blockingPid``: the first blocks its
+    worker, so the second must be accepted by the other worker.  Returns their pids."""
+    pids = []
+    sockets = []
+    try:
+        for _ in range(2):   # connect the second only once the first is served
+            sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+            sockets.append(sock)
+            sock.sendall(b"agi_network: yes\nagi_extension: s\n\n")
+            line = sock.makefile("rb").readline().decode()
+            assert line.startswith("PID "), line
+            pids.append(int(line.split()[1]))
+        for sock in sockets:
+            sock.sendall(b"go\n")
+    finally:
+        for sock in sockets:
+            sock.close()
+    return pids
+
+
 def test_serveWorkersShareOneSocket(tmp_path: Path) -> None:
     conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
     process = starpyProcess("serve", "-c", conf, "--workers", "2",
                             "tests.servehandlers:blockingPid")
     try:
         port = listeningPort(process)
-
-        def twoWorkers() -> List[int]:
-            """Two calls at once: the first blocks its worker, so the second must be
-            accepted by the other worker."""
-            pids = []
-            sockets = []
-            try:
-                for _ in range(2):   # connect the second only once the first is served
-                    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-                    sockets.append(sock)
-                    sock.sendall(b"agi_network: yes\nagi_extension: s\n\n")
-                    line = sock.makefile("rb").readline().decode()
-                    assert line.startswith("PID "), line
-                    pids.append(int(line.split()[1]))
-                for sock in sockets:
-                    sock.sendall(b"go\n")
-            finally:
-                for sock in sockets:
-                    sock.close()
-            return pids
-
-        pids = twoWorkers()
+        pids = twoWorkers(port)
         assert len(set(pids)) == 2 and process.pid not in pids
         os.kill(pids[0], signal.SIGKILL)          # the supervisor restarts it
-        again = twoWorkers()
+        again = twoWorkers(port)
         assert len(set(again)) == 2 and pids[0] not in again
     finally:
         status, err = stop(process)
@@ -578,6 +578,61 @@ def test_serveWorkersShareOneSocket(tmp_path: Path) -> None:
     for pid in set(pids + again):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)                       # every worker stopped and was reaped
+
+
+def waitForExit(pid: int, deadline: float) -> bool:
+    """Wait until process *pid* (not a child of ours) has exited, or until
+    ``time.monotonic()`` reaches *deadline*; whether it exited.  A pidfd turns
+    readable when the process ends, reaped or not (an orphan may stay a zombie
+    where PID 1 does not reap)."""
+    import select
+    import time
+
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        ready, _, _ = select.select([handle], [], [], max(0.0, deadline - time.monotonic()))
+        return bool(ready)
+    finally:
+        os.close(handle)
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="waits on the workers with a pidfd (Linux)")
+def test_serveWorkersStopWhenTheSupervisorIsKilled(tmp_path: Path) -> None:
+    """README, Scaling out: "a worker stops by itself if the parent disappears"
+    (its stdin, a pipe from the supervisor, reaches its end)."""
+    import time
+
+    conf = write(tmp_path / "s.conf", "[FastAGI]\nport = 0\n")
+    process = starpyProcess("serve", "-c", conf, "--workers", "2",
+                            "tests.servehandlers:blockingPid")
+    running: List[int] = []
+    try:
+        port = listeningPort(process)
+        pids = twoWorkers(port)
+        running = list(pids)
+        assert len(set(pids)) == 2 and process.pid not in pids
+        process.kill()                            # SIGKILL: the supervisor cannot stop them
+        assert process.wait(timeout=60) == -signal.SIGKILL
+        deadline = time.monotonic() + 30.0
+        running = [pid for pid in pids if not waitForExit(pid, deadline)]
+        assert running == []
+        # The workers shared the supervisor's stderr: it ends once both are gone.
+        _, err = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        assert err.count("the supervisor is gone; stopping") == 2, err
+        with pytest.raises(OSError):              # the port is closed: nobody accepts
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        for pid in running:                       # only if the assertion above failed
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
 
 
 @pytest_twisted.ensureDeferred
