@@ -903,29 +903,18 @@ def test_overTCPRefused() -> Generator[Optional[defer.Deferred[Any]], Any, None]
         yield placeCallTCP(reactor, "127.0.0.1", number)
 
 
-def test_readmeExampleAgainstStarPysServer() -> None:
-    """The README's example: StarPy's FastAGI server driven by the fake."""
-    from starpy import fastagi
-    from starpy.agi import digitChar
+def test_readmeExampleAgainstStarPysServer(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's example ("Testing your AGI application"), run from the
+    README itself: StarPy's FastAGI server driven by the fake."""
+    from tests.test_readme import pythonBlocks, section
 
-    async def menu(agi: fastagi.FastAGIProtocol) -> None:
-        await agi.answer()
-        digit, endpos = await agi.streamFile("welcome", escapeDigits="12")
-        if not digit:
-            digit = await agi.waitForDigit(5.0)
-        await agi.setVariable("CHOICE", digitChar(digit) or "none")
-        agi.finish()
-
-    ch = SimulatedChannel(
-        request="agi://127.0.0.1:4573/menu",
-        arguments=["sales"],
-        sounds={"welcome": 3.0},
-        dtmf=spacedDigits("2", start=1.5),
-        hangupAt=60.0,
-    )
-    clock = Clock()
-    call = placeCallInMemory(fastagi.FastAGIFactory(menu, clock=clock), ch, clock)
-    transcript = call.runUntilFinished()
+    (code,) = [block for block in pythonBlocks(section("Testing your AGI application"))
+               if "placeCallInMemory(" in block]
+    names: dict[str, Any] = {"__name__": "readme"}
+    exec(compile(code, "README.md (Testing your AGI application)", "exec"), names)
+    ch: SimulatedChannel = names["channel"]
+    clock: Clock = names["clock"]
+    transcript: Transcript = names["transcript"]
     assert ch.variables["CHOICE"] == "2"
     assert transcript.agiStatus == "SUCCESS"
     assert transcript.commands() == [
@@ -934,3 +923,4 @@ def test_readmeExampleAgainstStarPysServer() -> None:
         b"SET VARIABLE CHOICE 2",
     ]
     assert clock.getDelayedCalls() == []
+    assert capsys.readouterr().out == transcript.format() + "\n" + "SUCCESS\n"
