@@ -8,7 +8,9 @@ on ``127.0.0.1`` and prints the ``starpy.conf`` lines that reach it; with
 to a FastAGI server such as one started with ``starpy serve``.  Each call is
 also a channel of the fake AMI server while it lasts (``Newchannel`` and
 ``Hangup`` events, listed by ``CoreShowChannels``; an AMI ``Hangup`` hangs
-the caller up), and one line per call says what the server did.
+the caller up), and one line per call says what the server did.  At the end
+the AMI sessions are closed cleanly, so the last call's ``Hangup`` event
+still reaches them.
 """
 from __future__ import annotations
 
@@ -21,28 +23,60 @@ from twisted.internet import error as netError
 
 import starpy.cli._status as _status
 from starpy.cli.ami import CommandError
-from starpy.testing.agi import SimulatedChannel, Transcript, placeCallTCP, spacedDigits
-from starpy.testing.ami import DEFAULT_USERS, FakeAMIServerFactory, FakeChannel
+from starpy.testing.agi import (
+    AGI_COMMANDS,
+    SimulatedChannel,
+    Transcript,
+    placeCallTCP,
+    spacedDigits,
+)
+from starpy.testing.ami import DEFAULT_USERS, FakeAMIServerFactory, FakeAMIServerProtocol, FakeChannel
 
 __all__ = ["runFake", "FakeAsterisk", "configText"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds the AMI sessions have, at the end, to take what was sent to them.
+CLOSE_TIMEOUT = 2.0
 
 
 class FakeAsterisk(FakeAMIServerFactory):
     """The fake AMI server of ``starpy fake``: its FastAGI calls are channels
-    too, and an AMI ``Hangup`` of one hangs its caller up."""
+    too, and an AMI ``Hangup`` of one hangs its caller up.
+
+    :ivar callers: the calls in progress, by channel name.
+    :ivar hungUpOverAMI: the names of the calls that an AMI ``Hangup`` ended.
+    """
 
     def __init__(self, reactor: Any) -> None:
         super().__init__(clock=reactor)
         self.callers: dict[str, SimulatedChannel] = {}
+        self.hungUpOverAMI: set[str] = set()
+        self._whenClosed: list[defer.Deferred[None]] = []
 
     def hangupChannel(self, name: str, cause: int = 16, emit: bool = True) -> Optional[FakeChannel]:
         caller = self.callers.pop(name, None)
         if caller is not None and not caller.hungUp:
+            self.hungUpOverAMI.add(name)
             caller.hangup()
         return super().hangupChannel(name, cause, emit)
+
+    def sessionClosed(self, session: FakeAMIServerProtocol) -> None:
+        super().sessionClosed(session)
+        if not self.sessions:
+            waiting, self._whenClosed = self._whenClosed, []
+            for d in waiting:
+                d.callback(None)
+
+    def closeSessions(self, timeout: float = CLOSE_TIMEOUT) -> defer.Deferred[None]:
+        """Close every AMI session cleanly (what was sent to it still goes
+        out); fires once all are closed, or after *timeout* seconds."""
+        if not self.sessions:
+            return defer.succeed(None)
+        closed: defer.Deferred[None] = defer.Deferred()
+        self._whenClosed.append(closed)
+        self.disconnect()
+        return closed.addTimeout(timeout, self.clock, onTimeoutCancel=lambda result, t: None)
 
 
 def configText(port: int) -> str:
@@ -52,17 +86,23 @@ def configText(port: int) -> str:
             % (port, user.username, user.secret))
 
 
-def _summary(number: int, channel: SimulatedChannel, transcript: Transcript) -> str:
-    commands = [line.decode("utf-8", "replace").split(" ", 2) for line in transcript.commands()]
-    names = []
-    for words in commands:
-        name = words[0].upper()
-        if name in ("STREAM", "CONTROL", "GET", "SET", "SAY", "WAIT", "RECORD", "CHANNEL",
-                    "DATABASE", "SEND", "RECEIVE", "SPEECH", "TDD", "ASYNCAGI") and len(words) > 1:
-            name += " " + words[1].upper()
-        names.append(name)
+def _commandName(line: bytes) -> str:
+    """The name of the AGI command of *line* (``WAIT FOR DIGIT``), or its
+    first word if no AGI command has that name."""
+    words = line.decode("utf-8", "replace").upper().split()
+    for command in AGI_COMMANDS:
+        if tuple(words[:len(command.words)]) == command.words:
+            return command.name
+    return words[0] if words else ""
+
+
+def _summary(number: int, channel: SimulatedChannel, transcript: Transcript,
+             overAMI: bool) -> str:
+    names = [_commandName(line) for line in transcript.commands()]
     if "the caller hangs up" in transcript.notes():
         who = "the caller hung up"
+    elif overAMI:
+        who = "an AMI Hangup hung the caller up"
     elif channel.hungUp:
         who = "the server hung up"
     else:
@@ -99,7 +139,8 @@ async def _placeCalls(reactor: Any, server: FakeAsterisk, args: argparse.Namespa
         server.callers.pop(name, None)
         if name in server.channels:
             server.hangupChannel(name)
-        print(_summary(number, channel, transcript), file=out, flush=True)
+        print(_summary(number, channel, transcript, name in server.hungUpOverAMI), file=out,
+              flush=True)
     return int(codes.EXIT_OK)
 
 
@@ -148,4 +189,6 @@ async def runFake(reactor: Any, args: argparse.Namespace, out: TextIO, err: Text
     finally:
         if timer is not None and timer.active():
             timer.cancel()
-        await server.stopListening()
+        await server.stopListening(drop=False)
+        await server.closeSessions()
+        server.dropAll()  # those that did not close in time
