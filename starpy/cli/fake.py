@@ -66,7 +66,8 @@ class FakeAsterisk(FakeAMIServerFactory):
         if not self.sessions:
             waiting, self._whenClosed = self._whenClosed, []
             for d in waiting:
-                d.callback(None)
+                if not d.called:  # else closeSessions timed out already
+                    d.callback(None)
 
     def closeSessions(self, timeout: float = CLOSE_TIMEOUT) -> defer.Deferred[None]:
         """Close every AMI session cleanly (what was sent to it still goes
