@@ -23,13 +23,8 @@ from twisted.internet import error as netError
 
 import starpy.cli._status as _status
 from starpy.cli.ami import CommandError
-from starpy.testing.agi import (
-    AGI_COMMANDS,
-    SimulatedChannel,
-    Transcript,
-    placeCallTCP,
-    spacedDigits,
-)
+from starpy.codec.agi import commandName
+from starpy.testing.agi import SimulatedChannel, Transcript, placeCallTCP, spacedDigits
 from starpy.testing.ami import DEFAULT_USERS, FakeAMIServerFactory, FakeAMIServerProtocol, FakeChannel
 
 __all__ = ["runFake", "FakeAsterisk", "configText"]
@@ -90,10 +85,11 @@ def configText(port: int) -> str:
 def _commandName(line: bytes) -> str:
     """The name of the AGI command of *line* (``WAIT FOR DIGIT``), or its
     first word if no AGI command has that name."""
-    words = line.decode("utf-8", "replace").upper().split()
-    for command in AGI_COMMANDS:
-        if tuple(words[:len(command.words)]) == command.words:
-            return command.name
+    text = line.decode("utf-8", "replace")
+    name = commandName(text)
+    if name != "other":
+        return name
+    words = text.upper().split(None, 1)
     return words[0] if words else ""
 
 
