@@ -11,12 +11,15 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 from twisted.internet import defer, task
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from starpy import error, manager
 from starpy.amiactions import CATALOGUE
 from starpy.codec.ami import Message
 from starpy.testing import ami
+from starpy.testing.agi import FakeAGICaller, SimulatedChannel
+from tests.wire import connect
 
 CHANNEL = "PJSIP/100-00000001"
 OTHER = "PJSIP/200-00000002"
@@ -370,3 +373,56 @@ def test_badFiltersAnswerAsterisksErrors(criteria: str, pattern: str, expected: 
     assert isinstance(result, Failure) and isinstance(result.value, error.AMICommandFailure)
     assert result.value.message == expected
     assert len(server.sessions[0].filters) == 0
+
+
+@pytest.mark.parametrize("text, priority", [
+    ("\u0661", None),              # ARABIC-INDIC DIGIT ONE: no digit to C's sscanf
+    ("\u00b2", None),              # SUPERSCRIPT TWO
+    ("99999999999", 2**31 - 1),    # kept within a 32-bit int
+    ("7x", 7),                     # the rest after the number ignored
+])
+def test_amiAndAGIFakesScanNumbersAlike(text: str, priority: Any) -> None:
+    """Both fakes read a number as C's ``sscanf("%d")`` does (one
+    implementation, starpy.testing._cscan): AMI's Redirect ``Priority``
+    and AGI's ``SET PRIORITY`` agree on Unicode digits and on overflow."""
+    clock, server, protocol, connection = _setup()
+    result = _outcome(protocol.sendAction("Redirect", [
+        ("Channel", CHANNEL), ("Context", "ivr"), ("Exten", "s"), ("Priority", text)]),
+        connection, clock)
+    channel = SimulatedChannel()
+    transport = StringTransport()
+    caller = FakeAGICaller(channel, task.Clock())
+    connect(caller, transport)
+    transport.clear()
+    caller.dataReceived(("SET PRIORITY %s\n" % (text,)).encode("utf-8"))
+    agiReply = transport.value()
+    if priority is None:
+        assert isinstance(result, Failure)
+        assert isinstance(result.value, error.AMICommandFailure)
+        assert result.value.message == "Priority is invalid"
+        assert agiReply.startswith(b"520-")
+    else:
+        assert result["message"] == "Redirect successful"
+        assert server.channels[CHANNEL].priority == priority
+        assert agiReply == b"200 result=0\n"
+        assert channel.priority == priority
+
+
+def test_queuePenaltyIsAThirtyTwoBitInt() -> None:
+    clock, server, protocol, connection = _setup()
+    events: List[Message] = []
+    protocol.registerEvent("QueueMemberPenalty", lambda ami_, event: events.append(event))
+    _value(protocol.queueAdd("testqueue", "PJSIP/300"), connection, clock)
+    refused = _outcome(protocol.sendAction("QueuePenalty", [
+        ("Interface", "PJSIP/300"), ("Penalty", "\u0663")]), connection, clock)
+    assert refused.value.message == "Invalid interface, queuename or penalty"
+    _value(protocol.sendAction("QueuePenalty", [
+        ("Interface", "PJSIP/300"), ("Penalty", "99999999999")]), connection, clock)
+    assert [e["penalty"] for e in events] == ["2147483647"]
+
+
+def test_playDTMFDurationIsReadAsC() -> None:
+    clock, server, protocol, connection = _setup()
+    refused = _outcome(protocol.sendAction("PlayDTMF", [
+        ("Channel", CHANNEL), ("Digit", "1"), ("Duration", "\u0665")]), connection, clock)
+    assert refused.value.message == "Could not convert Duration parameter"

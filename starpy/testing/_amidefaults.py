@@ -22,6 +22,7 @@ from twisted.internet import defer
 
 from starpy.codec.ami import Message, formatMessage
 from starpy.testing._amifilter import FilterError, parseFilter
+from starpy.testing._cscan import isTrue, scanInt
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.testing.ami import FakeAMIServerProtocol, FakeChannel
@@ -146,15 +147,6 @@ def _prefixed(prefix: str, channel: "FakeChannel") -> Pairs:
     return [(prefix + name, value) for name, value in channel.headers()]
 
 
-def _int(text: str) -> Optional[int]:
-    match = re.match(r"\s*([-+]?\d+)", text)
-    return int(match.group(1)) if match else None
-
-
-def _true(text: str) -> bool:
-    return text.strip().lower() in ("yes", "true", "y", "t", "1", "on")
-
-
 # -- channels ----------------------------------------------------------------
 
 
@@ -179,7 +171,7 @@ def redirect(session: "FakeAMIServerProtocol", action: Message) -> None:
                 ("Context", "Context not specified"), ("Exten", "Exten not specified"),
                 ("Priority", "Priority not specified")):
         return
-    priority = _int(_header(action, "Priority"))
+    priority = scanInt(_header(action, "Priority"))
     if priority is None or priority < 1:
         session.respondError(action, "Priority is invalid")
         return
@@ -188,7 +180,7 @@ def redirect(session: "FakeAMIServerProtocol", action: Message) -> None:
         if _missing(session, action, ("ExtraExten", "ExtraExten not specified"),
                     ("ExtraPriority", "ExtraPriority not specified")):
             return
-        found = _int(_header(action, "ExtraPriority"))
+        found = scanInt(_header(action, "ExtraPriority"))
         if found is None or found < 1:
             session.respondError(action, "ExtraPriority is invalid")
             return
@@ -272,7 +264,7 @@ def playDTMF(session: "FakeAMIServerProtocol", action: Message) -> None:
     if _missing(session, action, ("Digit", "No digit specified")):
         return
     duration = _header(action, "Duration")
-    if duration and not re.match(r"\s*\+?\d", duration):
+    if duration and scanInt(duration) is None:
         session.respondError(action, "Could not convert Duration parameter")
         return
     session.respond(action, [("Message", "DTMF successfully queued")])
@@ -343,7 +335,7 @@ def park(session: "FakeAMIServerProtocol", action: Message) -> None:
     timeout = factory.parkingTimeout
     text = _header(action, "Timeout")
     if text:
-        milliseconds = _int(text)
+        milliseconds = scanInt(text)
         if milliseconds is None or milliseconds < 0:
             session.respondError(action, "Invalid Timeout value.")
             return
@@ -419,9 +411,9 @@ def queueAdd(session: "FakeAMIServerProtocol", action: Message) -> None:
         return
     member = FakeQueueMember(
         interface, _header(action, "MemberName"), _header(action, "StateInterface"),
-        penalty=_int(_header(action, "Penalty")) or 0, paused=_true(_header(action, "Paused")),
+        penalty=scanInt(_header(action, "Penalty")) or 0, paused=isTrue(_header(action, "Paused")),
         pausedReason=_header(action, "Reason"),
-        wrapupTime=_int(_header(action, "Wrapuptime")) or 0)
+        wrapupTime=scanInt(_header(action, "Wrapuptime")) or 0)
     queue.members[interface] = member
     session.respond(action, [("Message", "Added interface to queue")])
     _memberEvent(session, "QueueMemberAdded", queue, member)
@@ -463,7 +455,7 @@ def queuePause(session: "FakeAMIServerProtocol", action: Message) -> None:
     if not found:
         session.respondError(action, "Interface not found")
         return
-    pause = _true(paused)
+    pause = isTrue(paused)
     session.respond(action, [("Message", "Interface paused successfully" if pause
                               else "Interface unpaused successfully")])
     for queue, member in found:
@@ -476,7 +468,7 @@ def queuePenalty(session: "FakeAMIServerProtocol", action: Message) -> None:
     if not interface or not penalty:
         session.respondError(action, "Need 'Interface' and 'Penalty' parameters.")
         return
-    value = _int(penalty)
+    value = scanInt(penalty)
     found = _members(session, _header(action, "Queue"), interface)
     if value is None or value < 0 or not found:
         session.respondError(action, "Invalid interface, queuename or penalty")
@@ -628,7 +620,7 @@ def filterAction(session: "FakeAMIServerProtocol", action: Message) -> None:
 
 
 def waitEvent(session: "FakeAMIServerProtocol", action: Message) -> "defer.Deferred[None]":
-    timeout = _int(_header(action, "Timeout"))
+    timeout = scanInt(_header(action, "Timeout"))
     if timeout is None or timeout < -1:
         timeout = -1
     done: defer.Deferred[None] = defer.Deferred()

@@ -17,9 +17,10 @@ from twisted.python.failure import Failure
 
 from starpy._idioms import OneShot, defaultReactor
 from starpy.testing._agiusage import USAGE
+from starpy.testing._cscan import isFalse, isTrue
 from starpy.testing.agi._channel import FRAME_MS, SAMPLE_RATE, SimulatedChannel
 from starpy.testing.agi._commands import findCommand
-from starpy.testing.agi._parsing import agiBufferForVersion, isFalse, isTrue, parseAGIArguments
+from starpy.testing.agi._parsing import agiBufferForVersion, parseAGIArguments
 from starpy.testing.agi._transcript import Transcript, TranscriptEntry
 from starpy.testing.agi._waits import (
     DEAD_CHANNEL,

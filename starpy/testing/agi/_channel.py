@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Sequence, Union
 
 import attrs
 
-from starpy.testing.agi._parsing import atoi
+from starpy.testing._cscan import atoi
 
 SAMPLE_RATE = 8000
 FRAME_MS = 20

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starpy.testing._cscan import scanFloat, scanInt
 from starpy.testing.agi._channel import STATE_UP
 from starpy.testing.agi._media import (
     controlStreamFile,
@@ -27,7 +28,6 @@ from starpy.testing.agi._media import (
     streamFile,
     waitForDigit,
 )
-from starpy.testing.agi._parsing import scanFloat, scanInt
 from starpy.testing.agi._waits import FAILURE, SHOWUSAGE, SUCCESS, Command, CommandRun, Handler, Sleep
 
 if TYPE_CHECKING:  # pragma: no cover

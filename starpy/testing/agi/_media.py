@@ -11,8 +11,8 @@ from __future__ import annotations
 import time as _time
 from typing import TYPE_CHECKING
 
+from starpy.testing._cscan import atoi, scanInt
 from starpy.testing.agi._channel import ANY_DIGIT, FRAME_MS, SAMPLE_RATE, Recording
-from starpy.testing.agi._parsing import atoi, scanInt
 from starpy.testing.agi._waits import (
     FAILURE,
     SHOWUSAGE,

@@ -1,5 +1,6 @@
 """How res_agi reads a command line: its argument parser, its command
-buffer's size per Asterisk release, and C's number scanning.
+buffer's size per Asterisk release (C's number scanning is
+:mod:`starpy.testing._cscan`).
 
 Private to :mod:`starpy.testing.agi`, which re-exports the public names.
 """
@@ -34,7 +35,7 @@ def agiBufferForVersion(version: str) -> int:
         return _LARGE_AGI_BUFFER
     return _SMALL_AGI_BUFFER
 # ---------------------------------------------------------------------------
-# Asterisk's argument parser and C number scanning
+# Asterisk's argument parser
 
 
 def parseAGIArguments(line: str, maxArguments: int = MAX_ARGUMENTS) -> list[str]:
@@ -79,38 +80,3 @@ def parseAGIArguments(line: str, maxArguments: int = MAX_ARGUMENTS) -> list[str]
         args[-1].append(char)
         escaped = False
     return ["".join(arg) for arg in args]
-
-
-_C_INT = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
-_C_FLOAT = re.compile(
-    r"[ \t\n\v\f\r]*([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
-)
-
-
-def scanInt(text: str) -> int | None:
-    """``sscanf(text, "%d")``: the leading integer, or None."""
-    match = _C_INT.match(text)
-    if match is None:
-        return None
-    return max(-(2**31), min(2**31 - 1, int(match.group(1))))
-
-
-def atoi(text: str) -> int:
-    """``atoi(text)``: the leading integer, or 0."""
-    value = scanInt(text)
-    return 0 if value is None else value
-
-
-def scanFloat(text: str) -> float | None:
-    """``sscanf(text, "%lf")``: the leading number, or None."""
-    match = _C_FLOAT.match(text)
-    return None if match is None else float(match.group(1))
-
-
-def isTrue(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in {"yes", "true", "y", "t", "1", "on"}
-
-
-def isFalse(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in {"no", "false", "n", "f", "0", "off"}
-

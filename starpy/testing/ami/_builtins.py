@@ -15,7 +15,8 @@ from twisted.internet import defer
 
 from starpy.codec.ami import Message
 from starpy.testing._amidata import ACTIONS
-from starpy.testing.ami._model import PRIVILEGES, FakeChannel, Pairs, callerID, isTrue
+from starpy.testing._cscan import isTrue
+from starpy.testing.ami._model import PRIVILEGES, FakeChannel, Pairs, callerID
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.testing.ami._session import FakeAMIServerProtocol

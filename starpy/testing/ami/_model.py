@@ -27,6 +27,7 @@ from twisted.internet.interfaces import IAddress
 from starpy.codec.ami import Message
 from starpy.testing._amidata import ACTIONS
 from starpy.testing._amifilter import EventFilter, FilterError, parseFilters
+from starpy.testing._cscan import isFalse, isTrue
 
 if TYPE_CHECKING:  # pragma: no cover
     from starpy.testing.ami._session import FakeAMIServerProtocol
@@ -36,7 +37,6 @@ Headers = Union[Mapping[str, object], Sequence[Tuple[str, object]]]
 
 Pairs = List[Tuple[str, str]]
 
-TRUE = frozenset(("yes", "true", "y", "t", "1", "on"))
 STATE_DESC = {
     0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing",
     6: "Up", 7: "Busy", 8: "Dialing Offhook", 9: "Pre-ring", 10: "Unknown",
@@ -86,22 +86,17 @@ def eventMask(value: str) -> Optional[frozenset[str]]:
     ``strings_to_mask`` reads it (``None``: an empty value, invalid)."""
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # C's digits only: not "²" nor "٢"
         number = int(value)
         return frozenset(name for name, bit in CLASS_BITS.items() if number & bit)
-    lowered = value.lower()
-    if lowered in ("no", "false", "n", "f", "0", "off"):
+    if isFalse(value):
         return frozenset()
-    if lowered in TRUE:
+    if isTrue(value):
         return EVENT_CLASSES
     words = value.split(",")  # exact, case-sensitive words, as ast_instring
     if "all" in words:
         return EVENT_CLASSES
     return frozenset(word for word in words if word in CLASS_BITS)
-
-
-def isTrue(value: Optional[str]) -> bool:
-    return value is not None and value.strip().lower() in TRUE
 
 
 def eventTime(seconds: float) -> str:
