@@ -280,3 +280,15 @@ def test_loginEventsHeaderTakesClasses() -> None:
                  b"Secret: starpy-secret\r\nEvents: dialplan\r\n\r\n")
     assert b"FullyBooted" not in login  # no system class
     assert events(server, client, connection, NEWCHANNEL, VARSET) == ["VarSet"]
+
+
+@pytest.mark.parametrize("mask", ["\u00b2", "\u0662"])
+def test_eventMaskNumbersAreCDigits(mask: str) -> None:
+    # strings_to_mask takes a number of '0'-'9' only: other digits are no
+    # class name either, so the events go off.
+    server, client, connection = session()
+    assert send(client, connection, b"Action: Events\r\nActionID: 7\r\nEventMask: "
+                + mask.encode("utf-8") + b"\r\n\r\n") == (
+        b"Response: Success\r\nActionID: 7\r\nEvents: Off\r\n\r\n")
+    assert events(server, client, connection, NEWCHANNEL) == []
+    assert server.errors == []

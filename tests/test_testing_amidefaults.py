@@ -426,3 +426,21 @@ def test_playDTMFDurationIsReadAsC() -> None:
     refused = _outcome(protocol.sendAction("PlayDTMF", [
         ("Channel", CHANNEL), ("Digit", "1"), ("Duration", "\u0665")]), connection, clock)
     assert refused.value.message == "Could not convert Duration parameter"
+
+
+def test_hangupCauseAndOriginatePriorityReadOnlyCDigits() -> None:
+    clock, server, protocol, connection = _setup()
+    hangups: List[Message] = []
+    protocol.registerEvent("Hangup", lambda ami_, event: hangups.append(event))
+    for name, cause in ((CHANNEL, "\u00b2"), (OTHER, "\u0663")):
+        hungUp = _value(protocol.sendAction("Hangup", [("Channel", name), ("Cause", cause)]),
+                        connection, clock)
+        assert hungUp["message"] == "Channel Hungup"
+    assert [e["cause"] for e in hangups] == ["16", "16"]
+    assert server.errors == []
+    for priority, expected in (("\u00b2", 1), ("3x", 3)):
+        _value(protocol.sendAction("Originate", [
+            ("Channel", "PJSIP/300"), ("Context", "default"), ("Exten", "100"),
+            ("Priority", priority)]), connection, clock)
+        assert [c.priority for c in server.channels.values()][-1] == expected
+    assert server.errors == []

@@ -157,7 +157,9 @@ def _hangup(session: "FakeAMIServerProtocol", action: Message) -> None:
     if channel is None:
         return
     cause = action.get("cause", "16")
-    session.factory.hangupChannel(channel.name, int(cause) if cause.isdigit() else 16)
+    # C's digits only: "²" and "٣" are no cause to Asterisk's strtol.
+    code = int(cause) if cause.isascii() and cause.isdigit() else 16
+    session.factory.hangupChannel(channel.name, code)
     session.respond(action, [("Message", "Channel Hungup")])
 
 def _userevent(session: "FakeAMIServerProtocol", action: Message) -> None:

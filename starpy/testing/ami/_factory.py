@@ -19,6 +19,7 @@ from starpy._logfailure import logFailure
 from starpy.codec.ami import DEFAULT_MAX_MESSAGE_SIZE, Message
 from starpy.testing._amidata import CLI_OUTPUT
 from starpy.testing._amidefaults import FakeParkedCall, FakeQueue, defaultQueues, deviceOf
+from starpy.testing._cscan import scanInt
 from starpy.testing.ami._model import (
     CAUSE_TEXT,
     DEFAULT_USERS,
@@ -253,8 +254,8 @@ class FakeAMIServerFactory(protocol.Factory):
             fields.update(application=action["application"], data=action.get("data", ""))
         else:
             fields.update(context=action.get("context", "default"), exten=action.get("exten", "s"))
-            priority = action.get("priority", "1")
-            fields["priority"] = int(priority) if priority.isdigit() else 1
+            priority = scanInt(action.get("priority", "1"))  # Asterisk's sscanf
+            fields["priority"] = 1 if priority is None else priority
         channel = self.addChannel(name, action.get("channelid") or None, state=0, **fields)
         for assignment in action.getAll("variable"):
             # Split as Asterisk does: like application arguments.
