@@ -444,3 +444,33 @@ def test_hangupCauseAndOriginatePriorityReadOnlyCDigits() -> None:
             ("Priority", priority)]), connection, clock)
         assert [c.priority for c in server.channels.values()][-1] == expected
     assert server.errors == []
+
+
+@pytest.mark.parametrize("action, headers, expected", [
+    ("Hangup", [], "No channel specified"),
+    ("Hangup", [("Channel", "PJSIP/9-1")], "No such channel"),
+    ("Getvar", [("Channel", "PJSIP/9-1"), ("Variable", "V")], "No such channel"),
+    ("Getvar", [("Channel", CHANNEL)], "No variable specified"),
+    ("Setvar", [("Channel", "PJSIP/9-1"), ("Variable", "V"), ("Value", "1")],
+     "No such channel"),
+    ("Setvar", [("Value", "1")], "No variable specified"),
+    ("Status", [("Channel", "PJSIP/9-1")], "No such channel"),
+    ("DBPut", [("Key", "k"), ("Val", "v")], "No family specified."),
+    ("DBPut", [("Family", "f"), ("Val", "v")], "No key specified."),
+    ("DBDelTree", [], "No family specified."),
+    ("DBDelTree", [("Family", "nosuch")], "Database entry not found"),
+    ("UserEvent", [], "UserEvent needs a name"),
+    ("Command", [], "No command provided"),
+    ("BridgeInfo", [], "BridgeUniqueid must be provided"),
+    ("Originate", [("Exten", "100")], "Channel not specified"),
+])
+def test_builtinAnswersRefuseAsAsterisk(action: str, headers: List[Tuple[str, str]],
+                                        expected: str) -> None:
+    """The session's built-in answers read headers and channels with the
+    default answers' helpers (starpy.testing._amianswers), in their words."""
+    clock, server, protocol, connection = _setup()
+    result = _outcome(protocol.sendAction(action, headers), connection, clock)
+    assert isinstance(result, Failure), result
+    assert isinstance(result.value, error.AMICommandFailure)
+    assert result.value.message == expected
+    assert set(server.channels) == {CHANNEL, OTHER}

@@ -54,12 +54,13 @@ event sequence see :mod:`starpy.testing.replay`.
 Every other action that StarPy names
 (:data:`starpy.amiactions.CATALOGUE`) has a default answer in Asterisk 22's
 words, from the captured call flows or Asterisk's source
-(``starpy.testing._amidefaults``): Redirect, BlindTransfer, Atxfer,
-Bridge, Park and ParkedCalls, the queue actions and QueueStatus,
-MixMonitor and StopMixMonitor, PlayDTMF, SendText, AbsoluteTimeout,
-ExtensionState(List), DeviceStateList, MailboxCount/Status, Agents,
-AgentLogoff, GetConfig, UpdateConfig, Filter and WaitEvent.  They work on
-state kept by the factory that a test sets and reads: ``channels``,
+(``starpy.testing._amidefaults`` and ``_amiqueues``): Redirect,
+BlindTransfer, Atxfer, Bridge, Park and ParkedCalls, the queue actions and
+QueueStatus, MixMonitor and StopMixMonitor, PlayDTMF, SendText,
+AbsoluteTimeout, ExtensionState(List), DeviceStateList,
+MailboxCount/Status, Agents, AgentLogoff, GetConfig, UpdateConfig, Filter
+and WaitEvent.  They work on state kept by the factory that a test sets
+and reads: ``channels``,
 ``queues`` (:class:`FakeQueue`), ``parkedCalls()``, ``mailboxes``,
 ``hints``, ``deviceStates``, ``configs``, ``astdb`` and ``globals`` (see
 :class:`FakeAMIServerFactory`).  An action on an unknown channel fails as
@@ -91,7 +92,7 @@ to the captured actions), ``_factory`` (the server's state and sessions) and
 """
 from __future__ import annotations
 
-from starpy.testing._amidefaults import FakeParkedCall, FakeQueue, FakeQueueMember
+from starpy.testing._amiqueues import FakeParkedCall, FakeQueue, FakeQueueMember
 from starpy.testing.ami._factory import FakeAMIServerFactory
 from starpy.testing.ami._inmemory import MemoryEndpoint, connectInMemory, loginInMemory
 from starpy.testing.ami._model import DEFAULT_USERS, ActionError, FakeAMIUser, FakeChannel, ListReply

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from twisted.internet import defer
 
 from starpy.codec.ami import Message
+from starpy.testing._amianswers import channelOrError, header, missing
 from starpy.testing._amidata import ACTIONS
 from starpy.testing._cscan import isTrue
 from starpy.testing.ami._model import PRIVILEGES, FakeChannel, Pairs, callerID
@@ -44,10 +45,9 @@ def _corestatus(session: "FakeAMIServerProtocol", action: Message) -> None:
         ("CoreProcessedCalls", str(session.factory.processedCalls))])
 
 def _command(session: "FakeAMIServerProtocol", action: Message) -> None:
-    command = action.get("command")
-    if not command:
-        session.respondError(action, "No command provided")
+    if missing(session, action, ("Command", "No command provided")):
         return
+    command = header(action, "Command")
     output = session.factory.cliOutput(command)
     if output is None:
         words = command.split()
@@ -58,20 +58,12 @@ def _command(session: "FakeAMIServerProtocol", action: Message) -> None:
     session.respond(action, [("Message", "Command output follows")]
                  + [("Output", line) for line in output])
 
-def _channelOf(session: "FakeAMIServerProtocol", action: Message) -> Optional[FakeChannel]:
-    name = action.get("channel")
-    channel = session.factory.channels.get(name) if name else None
-    if channel is None:
-        session.respondError(action, "No such channel")
-    return channel
-
 def _getvar(session: "FakeAMIServerProtocol", action: Message) -> None:
-    variable = action.get("variable")
-    if not variable:
-        session.respondError(action, "No variable specified")
+    if missing(session, action, ("Variable", "No variable specified")):
         return
-    if action.get("channel"):
-        channel = _channelOf(session, action)
+    variable = header(action, "Variable")
+    if header(action, "Channel"):
+        channel = channelOrError(session, action, "Channel", "", "No such channel")
         if channel is None:
             return
         value = channel.variables.get(variable, "")
@@ -80,14 +72,12 @@ def _getvar(session: "FakeAMIServerProtocol", action: Message) -> None:
     session.respond(action, [("Variable", variable), ("Value", value)])
 
 def _setvar(session: "FakeAMIServerProtocol", action: Message) -> None:
-    variable = action.get("variable")
-    if not variable:
-        session.respondError(action, "No variable specified")
+    if missing(session, action, ("Variable", "No variable specified")):
         return
-    value = action.get("value", "")
+    variable, value = header(action, "Variable"), header(action, "Value")
     block: Pairs = [("Channel", "none"), ("Uniqueid", "none")]
-    if action.get("channel"):
-        channel = _channelOf(session, action)
+    if header(action, "Channel"):
+        channel = channelOrError(session, action, "Channel", "", "No such channel")
         if channel is None:
             return
         channel.variables[variable] = value
@@ -100,14 +90,11 @@ def _setvar(session: "FakeAMIServerProtocol", action: Message) -> None:
 
 def _familyKey(session: "FakeAMIServerProtocol", action: Message,
                needKey: bool = True) -> Optional[Tuple[str, str]]:
-    family, key = action.get("family"), action.get("key")
-    if not family:
-        session.respondError(action, "No family specified.")
+    if missing(session, action, ("Family", "No family specified.")):
         return None
-    if needKey and not key:
-        session.respondError(action, "No key specified.")
+    if needKey and missing(session, action, ("Key", "No key specified.")):
         return None
-    return family, key or ""
+    return header(action, "Family"), header(action, "Key")
 
 def _dbput(session: "FakeAMIServerProtocol", action: Message) -> None:
     where = _familyKey(session, action)
@@ -150,10 +137,8 @@ def _dbdeltree(session: "FakeAMIServerProtocol", action: Message) -> None:
     session.respond(action, [("Message", "Key tree deleted successfully")])
 
 def _hangup(session: "FakeAMIServerProtocol", action: Message) -> None:
-    if not action.get("channel"):
-        session.respondError(action, "No channel specified")
-        return
-    channel = _channelOf(session, action)
+    channel = channelOrError(session, action, "Channel", "No channel specified",
+                             "No such channel")
     if channel is None:
         return
     cause = action.get("cause", "16")
@@ -163,10 +148,9 @@ def _hangup(session: "FakeAMIServerProtocol", action: Message) -> None:
     session.respond(action, [("Message", "Channel Hungup")])
 
 def _userevent(session: "FakeAMIServerProtocol", action: Message) -> None:
-    name = action.get("userevent")
-    if not name:
-        session.respondError(action, "UserEvent needs a name")
+    if missing(session, action, ("UserEvent", "UserEvent needs a name")):
         return
+    name = header(action, "UserEvent")
     event: Pairs = [("Event", "UserEvent"), ("Privilege", "user,all"), ("UserEvent", name)]
     if action.get("actionid") is not None:
         event.append(("ActionID", action["actionid"]))
@@ -212,10 +196,9 @@ def _bridgelist(session: "FakeAMIServerProtocol", action: Message) -> None:
     session.sendList(action, items, "BridgeListComplete", "Bridge listing will follow")
 
 def _bridgeinfo(session: "FakeAMIServerProtocol", action: Message) -> None:
-    bridgeId = action.get("bridgeuniqueid", "")
-    if not bridgeId:
-        session.respondError(action, "BridgeUniqueid must be provided")
+    if missing(session, action, ("BridgeUniqueid", "BridgeUniqueid must be provided")):
         return
+    bridgeId = header(action, "BridgeUniqueid")
     members = _bridgeMembers(session).get(bridgeId)
     if members is None:
         session.respondError(action, "Specified BridgeUniqueid not found")
@@ -225,8 +208,8 @@ def _bridgeinfo(session: "FakeAMIServerProtocol", action: Message) -> None:
                   _bridgeState(bridgeId, members))
 
 def _status(session: "FakeAMIServerProtocol", action: Message) -> None:
-    if action.get("channel"):
-        found = _channelOf(session, action)
+    if header(action, "Channel"):
+        found = channelOrError(session, action, "Channel", "", "No such channel")
         if found is None:
             return
         channels = [found]
@@ -249,10 +232,9 @@ def _status(session: "FakeAMIServerProtocol", action: Message) -> None:
 
 def _originate(session: "FakeAMIServerProtocol", action: Message) -> Optional[defer.Deferred[None]]:
     factory = session.factory
-    requested = action.get("channel")
-    if not requested:
-        session.respondError(action, "Channel not specified")
+    if missing(session, action, ("Channel", "Channel not specified")):
         return None
+    requested = header(action, "Channel")
     succeeds = factory.originateSucceeds(action)
     channel = factory.originateChannel(action) if succeeds else None
     if not isTrue(action.get("async")):

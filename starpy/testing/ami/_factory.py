@@ -17,8 +17,9 @@ from twisted.python.failure import Failure
 from starpy._idioms import defaultReactor
 from starpy._logfailure import logFailure
 from starpy.codec.ami import DEFAULT_MAX_MESSAGE_SIZE, Message
+from starpy.testing._amianswers import deviceOf
 from starpy.testing._amidata import CLI_OUTPUT
-from starpy.testing._amidefaults import FakeParkedCall, FakeQueue, defaultQueues, deviceOf
+from starpy.testing._amiqueues import FakeParkedCall, FakeQueue, defaultQueues
 from starpy.testing._cscan import scanInt
 from starpy.testing.ami._model import (
     CAUSE_TEXT,
@@ -136,7 +137,7 @@ class FakeAMIServerFactory(protocol.Factory):
         self._sessions: List[FakeAMIServerProtocol] = []
         self._channelCounter = 0
         self._uniqueCounter = 0
-        # State behind the default answers of starpy.testing._amidefaults.
+        # State behind the default answers of starpy.testing._amidefaults and _amiqueues.
         self.queues: Dict[str, FakeQueue] = defaultQueues()
         self.queueLog: List[str] = []
         self.mailboxes: Dict[str, Tuple[int, int, int]] = {}
