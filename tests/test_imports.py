@@ -115,9 +115,8 @@ def test_testingPackagesKeepTheirNames(module: str) -> None:
 
 
 def test_testingModulesAreTheSizeOfOneIdea() -> None:
-    # The data tables of the fake AMI server's default answers may stay long.
     long = [str(path.relative_to(ROOT)) for path in (ROOT / "testing").rglob("*.py")
-            if len(path.read_text().splitlines()) > 600 and path.name != "_amidefaults.py"]
+            if len(path.read_text().splitlines()) > 600]
     assert long == []
 
 

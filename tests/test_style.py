@@ -156,7 +156,7 @@ def test_noModuleImportsAnothersPrivateNames() -> None:
 
 
 #: Modules allowed over the size of one idea: data tables, not logic.
-_DATA_MODULES = {"starpy/testing/_amidefaults.py", "starpy/testing/_amidata.py"}
+_DATA_MODULES = {"starpy/testing/_amidata.py"}
 
 
 def test_everyModuleIsTheSizeOfOneIdea() -> None:
