@@ -36,6 +36,15 @@ def tearDown(clock: task.Clock, endpoint: MemoryEndpoint, service: manager.AMISe
     assert clock.getDelayedCalls() == []
 
 
+def sayFullyBooted(server: FakeAMIServerFactory, endpoint: MemoryEndpoint) -> None:
+    """The one session's Asterisk says FullyBooted (to a user without the
+    'system' read class too), and it is delivered."""
+    [session] = server.sessions
+    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
+                       ("Status", "Fully Booted")], force=True)
+    endpoint.pump()
+
+
 def test_offByDefaultALoginCountsAtOnce() -> None:
     clock, server, endpoint, service, logins = setUp("nosystem", "s")
     assert service.waitBooted is False
@@ -63,10 +72,7 @@ def test_noBootTimeoutWaitsForFullyBootedWithoutATimer() -> None:
     clock.advance(3600.0)
     unfired(ready)
     assert logins == [] and service.protocol is None
-    [session] = server.sessions
-    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
-                       ("Status", "Fully Booted")], force=True)
-    endpoint.pump()
+    sayFullyBooted(server, endpoint)
     assert result(ready).loggedIn and len(logins) == 1
     tearDown(clock, endpoint, service)
 
@@ -82,10 +88,7 @@ def test_aBootingAsteriskCountsOnceFullyBooted() -> None:
     clock.advance(20.0)
     unfired(ready)
     assert logins == [] and service.protocol is None
-    [session] = server.sessions
-    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
-                       ("Status", "Fully Booted")], force=True)
-    endpoint.pump()
+    sayFullyBooted(server, endpoint)
     assert result(ready).loggedIn and len(logins) == 1
     assert booted == ["Fully Booted"]  # the application's handlers still see it
     tearDown(clock, endpoint, service)
@@ -156,10 +159,7 @@ def test_onBootingThenOnLoginWithTheOutcome() -> None:
     [(what, ami, booted)] = heard
     assert what == "booting" and ami.loggedIn and booted is False
     assert service.protocol is None  # the login does not count yet
-    [session] = server.sessions
-    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
-                       ("Status", "Fully Booted")], force=True)
-    endpoint.pump()
+    sayFullyBooted(server, endpoint)
     assert heard[1:] == [("login", ami, True)] and service.booted
     tearDown(clock, endpoint, service)
 
@@ -178,10 +178,7 @@ def test_aWaitEndedByTheBoundIsNotBooted(caplog: pytest.LogCaptureFixture) -> No
     assert outcome == [False] and logins == booting
     assert "AMI server pbx9: no FullyBooted within 5.0 s" in caplog.text
     # a FullyBooted after the wait changes nothing: booted tells how the login counted
-    [session] = server.sessions
-    session.sendEvent([("Event", "FullyBooted"), ("Privilege", "system,all"),
-                       ("Status", "Fully Booted")], force=True)
-    endpoint.pump()
+    sayFullyBooted(server, endpoint)
     assert service.booted is False
     tearDown(clock, endpoint, service)
 
