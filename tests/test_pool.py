@@ -565,6 +565,21 @@ def test_poolFullyBootedHandlersGetTheEventOfEachServer() -> None:
     fleet.stop()
 
 
+def test_aPoolFullyBootedHandlerFindsItsServerReady() -> None:
+    fleet = Fleet()
+    fleet.add("pbx1")
+    seen: List[Any] = []
+
+    def onBooted(ami: Any, event: Any) -> None:
+        seen.append((fleet.pool.status("pbx1").state, fleet.pool.protocol("pbx1") is ami))
+
+    fleet.pool.registerEvent("FullyBooted", onBooted)
+    fleet.pool.startService()
+    fleet.pump()
+    assert seen == [(pool.LOGGED_IN, True)]
+    fleet.stop()
+
+
 def test_aServersSettingsAreThoseOfItsAMIService() -> None:
     fleet = Fleet(bootTimeout=5.0, pushFilter=True)
     server = fleet.add("pbx1")

@@ -123,6 +123,7 @@ class PoolServer(service.Service):
         self._since = self.clock.seconds()
         self._booted = False
         self._current: Optional[AMIProtocol] = None
+        self._awaitingBoot: Optional[AMIProtocol] = None  # the protocol waiting for FullyBooted
         self._waiters: Waiters[AMIProtocol] = Waiters()
         self.amiService.onBooting(self._booting)
         self.amiService.onLogin(self._loggedIn)
@@ -214,16 +215,19 @@ class PoolServer(service.Service):
     def _booting(self, ami: AMIProtocol) -> None:
         ami.serverName = self.name
         self._booted = False
+        self._awaitingBoot = ami
         self._setState(BOOTING)
 
     def _loggedIn(self, ami: AMIProtocol) -> None:
         ami.serverName = self.name
         self._current = ami
+        self._awaitingBoot = None
         self._booted = self.amiService.booted
         ami.whenClosed().addCallback(self._closed, ami)
         self._setState(LOGGED_IN)
 
     def _loginFailed(self, ami: AMIProtocol, failure: Failure) -> None:
+        self._awaitingBoot = None
         self._down(reasonOf(failure))
 
     def _closed(self, ignored: object, ami: AMIProtocol) -> None:
@@ -234,6 +238,13 @@ class PoolServer(service.Service):
         self._down(error.AMIConnectionLost(None, "connection to %s lost" % (self.name,)))
 
     def _forward(self, ami: AMIProtocol, event: Message) -> None:
+        if ami is self._awaitingBoot and event.get("event", "").lower() == "fullybooted":
+            # The AMIService's own handler, called after this one, ends the
+            # wait: the pool's handlers then find the server logged in, as
+            # the event says.
+            self.amiService.whenLoggedIn().addCallback(
+                lambda ignored: self._pool.dispatcher.dispatch(ami, event))
+            return
         self._pool.dispatcher.dispatch(ami, event)
 
     # -- waiting -----------------------------------------------------------
