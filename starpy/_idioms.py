@@ -10,6 +10,8 @@
 - :func:`defaultReactor`: the global reactor, looked up when a caller gave no
   clock or reactor; the one lookup below the command line.
 - :func:`abortTransport`: drop a connection now.
+- :func:`canWriteThrough` and :func:`writeThrough`: send on a plain TCP
+  transport at once rather than on the reactor's next turn.
 - :func:`checkSeconds`: refuse a duration that is not a finite number of
   seconds >= 0 (``None`` too, unless it means "no limit" there).
 - :func:`reasonOf`: the exception a Failure carries.
@@ -22,6 +24,7 @@ import logging
 import math
 from typing import Any, Callable, Generic, List, Optional, TypeVar, Union
 
+from twisted.internet import tcp
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
 
@@ -163,6 +166,37 @@ def abortTransport(transport: Optional[Any]) -> None:
         abort()
     else:
         transport.loseConnection()
+
+
+def canWriteThrough(transport: Optional[Any]) -> bool:
+    """Whether *transport* is one :func:`writeThrough` may send on: Twisted's
+    own TCP transport, without TLS and without a producer.
+
+    Twisted's TCP transports hold what is written until the reactor's next
+    turn (twisted/twisted#5303, open): per write, two ``epoll_ctl`` calls, a
+    reactor turn and a ``doWrite``.  A protocol whose writes each answer
+    what it just read (AGI's one command per reply; AMI's actions sent as
+    replies arrive) gains nothing by that wait."""
+    return isinstance(transport, tcp.Connection) and not transport.TLS \
+        and transport.producer is None
+
+
+def writeThrough(transport: Any, data: bytes) -> bool:
+    """Send *data* on *transport* now (its ``writeSomeData``); what the socket
+    does not take (a full buffer, an error) goes to ``transport.write``,
+    which sends it on the reactor's turn or reports the lost connection.
+
+    :return: whether all of *data* went out now.  Once it did not, Twisted's
+        buffer holds bytes: every later write must go through
+        ``transport.write`` to keep the order.
+    """
+    sent = transport.writeSomeData(data)
+    if sent == len(data):
+        return True
+    if sent.__class__ is int and sent > 0:
+        data = data[sent:]
+    transport.write(data)
+    return False
 
 
 def checkSeconds(value: Any, what: str, allowNone: bool = False) -> None:

@@ -12,7 +12,6 @@ from typing import (
 )
 from urllib.parse import parse_qs
 
-from twisted.internet import tcp
 from twisted.internet.interfaces import (
     IReactorTime,
 )
@@ -20,7 +19,7 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 
 from starpy import error
-from starpy._idioms import abortTransport
+from starpy._idioms import abortTransport, canWriteThrough, writeThrough
 from starpy.agi import AGISession, QueuedCommand
 from starpy.codec.agi import (
     DEFAULT_MAX_ENVIRONMENT_LINES,
@@ -102,22 +101,18 @@ class FastAGIProtocol(Protocol, AGISession):
     def connectionMade(self) -> None:
         """Turn TCP keepalive on, and choose how command lines are written.
 
-        Twisted's TCP transports hold what is written until the reactor's
-        next turn (twisted/twisted#5303, open), which costs two ``epoll_ctl``
-        calls and a reactor turn per write.  AGI is one command, then its
-        reply: nothing can be gained by waiting to batch writes.  So on a
-        plain TCP transport (no TLS, no producer) each command line is sent
-        at once with the transport's ``writeSomeData``; the first line that
-        does not go out whole (a full socket buffer, an error) hands its rest
-        and every later line to ``transport.write``, which keeps their order
-        and reports a lost connection as usual.
+        On Twisted's own TCP transport, without TLS or a producer, each
+        command line is sent when the command is issued, not on the
+        reactor's next turn: AGI is one command, then its reply, so there is
+        never a second line to batch with the first.  The first line the
+        socket does not take whole hands its rest, and every later line, to
+        ``transport.write``, which keeps their order.
 
         The time limit on the environment block is the factory's
         (:attr:`FastAGIFactory.environmentTimeout`): one timer for all its
         connections."""
         transport = self.transport
-        self._writeThrough = (isinstance(transport, tcp.Connection) and not transport.TLS
-                              and transport.producer is None)
+        self._writeThrough = canWriteThrough(transport)
         if self.tcpKeepAlive:
             setKeepAlive = getattr(transport, "setTcpKeepAlive", None)
             if setKeepAlive is not None:
@@ -242,18 +237,13 @@ class FastAGIProtocol(Protocol, AGISession):
         data = command.data
         if data is None:
             data = line.encode(ENCODING, ENCODING_ERRORS) + b"\n"
-        transport = self.transport
         if self._writeThrough:
             # Straight to the socket (connectionMade): the reference W3 workload
-            # went from 1.39x-1.46x of limit_twisted's CPU time to 1.27x
-            # (bench/RESULTS.md, "W3, sixth round").
-            sent = transport.writeSomeData(data)  # type: ignore[union-attr]
-            if sent == len(data):
-                return
-            self._writeThrough = False  # Twisted's buffer keeps the order from now on
-            if sent.__class__ is int and sent > 0:
-                data = data[sent:]
-        transport.write(data)  # type: ignore[union-attr]
+            # went from 1.39x-1.46x of limit_twisted's CPU time to 1.19x-1.27x
+            # (bench/RESULTS.md, "Writing without waiting for the reactor").
+            self._writeThrough = writeThrough(self.transport, data)
+        else:
+            self.transport.write(data)  # type: ignore[union-attr]
 
     def abortSession(self, why: str) -> None:
         """A command timed out: drop the connection, fail what waits."""
