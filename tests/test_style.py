@@ -251,3 +251,21 @@ def test_theCodecsKnowNothingOfTwistedSocketsOrLogging() -> None:
             if top not in sys.stdlib_module_names or top in ("socket", "logging", "asyncio"):
                 found.append("%s: %s" % (path.relative_to(ROOT), name))
     assert found == []
+
+
+def test_theLibraryWritesToTransportsThroughItsTwoWriters() -> None:
+    """ARCHITECTURE.md, "Protocols and Twisted's transports": a write that
+    bypasses ``AMIProtocol._write`` or ``FastAGIProtocol._writeCommand`` could
+    overtake bytes sent straight to the socket (the fakes of starpy.testing
+    are Asterisk's side and write as they like)."""
+    writers = set()
+    for path in sorted((ROOT / "starpy").rglob("*.py")):
+        if "testing" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("write", "writeSequence", "writeSomeData")
+                    and "transport" in ast.unparse(node.func.value)):
+                writers.add(str(path.relative_to(ROOT)))
+    assert writers == {"starpy/_idioms.py", "starpy/fastagi/_protocol.py",
+                       "starpy/manager/_protocol.py"}

@@ -21,7 +21,14 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from starpy import error
-from starpy._idioms import OneShot, abortTransport, defaultReactor, reasonOf
+from starpy._idioms import (
+    OneShot,
+    abortTransport,
+    canWriteThrough,
+    defaultReactor,
+    reasonOf,
+    writeThrough,
+)
 from starpy.amiactions import USE_DEFAULT as _USE_DEFAULT
 from starpy.amiactions import AMIActions
 from starpy.codec.ami import (
@@ -108,6 +115,10 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         # action without headers up to its ActionID (sendAction's fast path).
         self._heads: dict[str, str] = {}
         self._connected = False
+        # What is sent while a chunk is delivered, written at its end
+        # (dataReceived); whether the transport takes writes at once (_write).
+        self._batch: Optional[List[bytes]] = None
+        self._writeThrough = False
         self._lostReason = "not connected"
         # Set when this side decides to close: what went wrong, kept so that
         # connectionLost reports it rather than "closed cleanly".
@@ -130,6 +141,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
 
     def connectionMade(self) -> None:
         self._connected = True
+        self._writeThrough = canWriteThrough(self.transport)
         self.tracer.note("connected to %s" % (self.transport.getPeer() if self.transport else None,))
         log.debug("AMI connection made to %s", self.transport.getPeer() if self.transport else None)
 
@@ -212,13 +224,28 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
             self._bannerReceived(self._parser.banner)
         tracing = self.tracer.enabled
         received = self.messageReceived
-        for message in messages:
-            if self._closing or transport.disconnecting:
-                return
-            if tracing:
-                self.tracer.received(["%s: %s" % header for header in message.headers()]
-                                     + message.body + [""])
-            received(message)
+        # The actions the handlers send meanwhile go out together at the
+        # end, in one write (a chunk delivered inside this one, by an
+        # in-memory peer, adds to the same batch).  Reference W2 with 100
+        # in flight: 1.32x-1.35x of limit_twisted's CPU time before, 1.22x
+        # after (bench/RESULTS.md, "Writing without waiting for the reactor").
+        batch = self._batch
+        holder = batch is None
+        if holder:
+            batch = self._batch = []
+        try:
+            for message in messages:
+                if self._closing or transport.disconnecting:
+                    return
+                if tracing:
+                    self.tracer.received(["%s: %s" % header for header in message.headers()]
+                                         + message.body + [""])
+                received(message)
+        finally:
+            if holder:
+                self._batch = None
+                if batch:
+                    self._write(b"".join(batch))
 
     def _bannerReceived(self, banner: str) -> None:
         version = bannerVersion(banner)
@@ -331,9 +358,12 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         actionID = "%s-%d" % (self._prefix, next(self._counter))
         entry = plainPending(action, actionID, self._actions)
         self._pending[actionID] = entry
-        transport: Any = self.transport
         data = (head + actionID + "\r\n\r\n").encode()
-        transport.write(data)
+        batch = self._batch  # (_write inlined for the usual action)
+        if batch is not None:
+            batch.append(data)
+        else:
+            self._write(data)
         if self.tracer.enabled:
             self.tracer.sent(data.decode().split("\r\n")[:-1])
         timeout = self._defaultTimeout
@@ -355,6 +385,24 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         if len(heads) >= 64:  # bounded: a caller inventing names costs this call
             heads.clear()
         heads[action] = "Action: %s\r\nActionID: " % (action,)
+
+    def _write(self, data: bytes) -> None:
+        """Send *data*: held while a chunk is delivered (dataReceived writes
+        what was held at its end, in one go), else on the socket at once
+        where the transport allows it (connectionMade), else with
+        ``transport.write``.  Once a write does not go out whole, or one is
+        made while closing, every later one goes through ``transport.write``,
+        whose buffer keeps the order."""
+        batch = self._batch
+        if batch is not None:
+            batch.append(data)
+            return
+        transport: Any = self.transport
+        if self._writeThrough and not self._closing:
+            self._writeThrough = writeThrough(transport, data)
+        else:
+            self._writeThrough = False
+            transport.write(data)
 
     def _send(
         self,
@@ -395,8 +443,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         # callgrind on bench/w2_driver.py, bench/RESULTS.md).  In the table
         # before the write, which an in-memory peer may answer at once.
         self._pending[actionID] = entry
-        transport: Any = self.transport
-        transport.write(data)
+        self._write(data)
         if self.tracer.enabled:
             self.tracer.sent(data.decode("utf-8", "surrogateescape").split("\r\n")[:-1])
         if timeout is not None:

@@ -41,6 +41,8 @@ class UpstreamSending:
 
         def _newActionID(self) -> str: ...
 
+        def _write(self, data: bytes) -> None: ...
+
         def _send(self, action: str, headers: HeaderInput, timeout: Optional[float],
                   expectEvent: Optional[str] = None, actionID: Optional[str] = None,
                   stopEvent: Optional[str] = None,
@@ -230,7 +232,6 @@ class UpstreamSending:
         if not lines:
             return
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
-        assert self.transport is not None
-        self.transport.write(data)
+        self._write(data)
         if self.tracer.enabled:
             self.tracer.sent(lines + [""])
