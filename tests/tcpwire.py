@@ -10,7 +10,7 @@ when the test takes the reactor's turn (:meth:`TCPWire.flush`).
 from __future__ import annotations
 
 import socket
-from typing import Any, List, cast
+from typing import Any, Callable, List, Optional, cast
 
 from twisted.internet import tcp
 from twisted.internet.address import IPv4Address
@@ -20,9 +20,35 @@ from twisted.internet.testing import MemoryReactorClock
 from tests.wire import connect
 
 
+class ScriptedSocket:
+    """The socket a :class:`LoopbackConnection` hands out (``getHandle()``):
+    the real one, whose next ``send`` a test can script."""
+
+    def __init__(self, real: socket.socket) -> None:
+        self.real = real
+        self.script: Optional[Callable[[bytes], int]] = None
+        self.given: List[bytes] = []  # what each scripted send was given
+
+    def send(self, data: bytes) -> int:
+        script, self.script = self.script, None
+        if script is None:
+            return self.real.send(data)
+        self.given.append(bytes(data))
+        return script(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
 class LoopbackConnection(tcp.Connection):
     """``tcp.Connection`` with the addresses its server and client
-    subclasses give (which need a listening port or a connector)."""
+    subclasses give (which need a listening port or a connector), whose
+    ``getHandle()`` is a :class:`ScriptedSocket`."""
+
+    handle: ScriptedSocket
+
+    def getHandle(self) -> Any:
+        return self.handle
 
     def getHost(self) -> IPv4Address:
         return IPv4Address("TCP", *self.socket.getsockname())
@@ -49,6 +75,7 @@ class TCPWire:
         self.peer.setblocking(False)
         self.reactor = MemoryReactorClock()
         self.transport = LoopbackConnection(ours, protocol, self.reactor)
+        self.transport.handle = self.handle = ScriptedSocket(ours)
         self.transport.connected = 1
         self.tlsLayer: List[bytes] = []
         if tls:
@@ -89,27 +116,18 @@ class TCPWire:
             cast(Any, self.transport).doWrite()
 
     def sendOnly(self, count: int) -> List[bytes]:
-        """Make the transport's next ``writeSomeData`` send only the first
+        """Make the next direct ``send`` on the socket take only the first
         *count* bytes it is given; return the list of what it was given."""
-        given: List[bytes] = []
-        send = self.transport.writeSomeData
+        self.handle.script = lambda data: self.handle.real.send(data[:count])
+        return self.handle.given
 
-        def short(data: bytes) -> Any:
-            given.append(bytes(data))
-            del self.transport.writeSomeData  # the next call is the class's again
-            return send(bytes(data)[:count])
+    def refuseNextSend(self, refusal: OSError) -> None:
+        """Make the next direct ``send`` on the socket raise *refusal*
+        (``BlockingIOError``: a full buffer; another: a failing connection)."""
+        def refuse(data: bytes) -> int:
+            raise refusal
 
-        self.transport.writeSomeData = short  # type: ignore[method-assign]
-        return given
-
-    def refuseNextSend(self, outcome: Any) -> None:
-        """Make the transport's next ``writeSomeData`` send nothing and
-        return *outcome* (0: a full buffer; an exception: a lost connection)."""
-        def refused(data: bytes) -> Any:
-            del self.transport.writeSomeData
-            return outcome
-
-        self.transport.writeSomeData = refused  # type: ignore[method-assign]
+        self.handle.script = refuse
 
     def fillSocket(self) -> int:
         """Fill the socket's buffers with dots, as a peer that stops reading

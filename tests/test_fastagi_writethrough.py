@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
-from twisted.internet import main, task
+from twisted.internet import task
 
 from starpy import fastagi
 from tests.deferreds import result
@@ -69,14 +69,14 @@ def test_theRestOfALineNotSentWholeGoesAfterItAndSoDoesEveryLaterLine(
     assert result(value) == "y"
 
 
-@pytest.mark.parametrize("outcome", [0, main.CONNECTION_LOST])
+@pytest.mark.parametrize("refusal", [BlockingIOError(), ConnectionResetError()])
 def test_aLineTheSocketTookNothingOfIsLeftWholeToTwisted(
-        wired: tuple[fastagi.FastAGIProtocol, TCPWire], outcome: Any) -> None:
-    """A full socket buffer (``writeSomeData`` gives 0) or an error: the
-    whole line goes to ``transport.write``, which sends it (or finds the
-    connection lost) on the reactor's turn."""
+        wired: tuple[fastagi.FastAGIProtocol, TCPWire], refusal: OSError) -> None:
+    """A full socket buffer (EAGAIN) or an error: the whole line goes to
+    ``transport.write``, which sends it (or finds the connection lost) on
+    the reactor's turn."""
     agi, wire = wired
-    wire.refuseNextSend(outcome)
+    wire.refuseNextSend(refusal)
     agi.answer()
     assert wire.received() == b""
     assert wire.waitingToWrite()
