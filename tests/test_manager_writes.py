@@ -202,3 +202,15 @@ def test_overTCPNothingHeldIsSentOnceTheConnectionIsDropped(
     assert wire.received() == b""  # (the socket is closed on the reactor's turn)
     wire.reactor.advance(0)
     assert failedWith(sent[0], error.AMIConnectionLost)
+
+
+def test_overTCPBytesWrittenToTheTransportByHandComeAfterWhatTheProtocolSends(
+        wired: tuple[AMIProtocol, TCPWire]) -> None:
+    """The README's warning: send through the protocol, not its transport."""
+    ami, wire = wired
+    assert ami.transport is not None
+    ami.transport.write(b"Action: Status\r\n\r\n")  # waits for the reactor's turn
+    ami.sendAction("Ping")
+    received = wire.received()
+    wire.flush()
+    assert actionNames(received + wire.received()) == ["Ping", "Status"]

@@ -42,6 +42,10 @@ if TYPE_CHECKING:  # pragma: no cover - names for annotations only
 class FastAGIProtocol(Protocol, AGISession):
     """One FastAGI connection from Asterisk: an :class:`AGISession <starpy.agi.AGISession>`.
 
+    Commands are sent through the session's methods, never with
+    ``transport.write`` directly: on Twisted's own TCP transport, without TLS,
+    each command line goes to the socket at once (see :meth:`connectionMade`).
+
     :ivar variables: the ``agi_*`` environment, keys lower-case.
     :ivar arguments: the dialplan arguments (``agi_arg_1``...) as a list.
     :ivar scriptPath: the script path of the AGI URL without leading slash
@@ -241,7 +245,7 @@ class FastAGIProtocol(Protocol, AGISession):
         handle = self._socket
         if handle is not None:
             # Straight to the socket (connectionMade): the reference W3 workload
-            # went from 1.39x-1.46x of limit_twisted's CPU time to 1.18x-1.26x
+            # went from 1.39x-1.46x of limit_twisted's CPU time to 1.18x-1.25x
             # (bench/RESULTS.md, "Writing without waiting for the reactor").
             if not sendNow(self.transport, handle, data):
                 self._socket = None  # Twisted's buffer keeps the order from now on

@@ -66,6 +66,13 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
     it is logged in.  The protocol keeps no call state: see
     :mod:`starpy.channel` for that.
 
+    Everything is sent through the protocol's methods (:meth:`sendAction`,
+    ``sendLine``...), never with ``transport.write`` directly: on Twisted's
+    own TCP transport, without TLS, what the protocol sends goes to the socket
+    at once, ahead of bytes still in the transport's buffer.  What is sent
+    while a chunk is delivered (by event handlers, by callbacks of actions
+    answered in it) goes out in one write at the chunk's end.
+
     :ivar amiVersion: the version from Asterisk's banner (``'11.0.0'``), or
         ``None`` before the banner arrives.
     :ivar dispatcher: the :class:`EventDispatcher <starpy.dispatch.EventDispatcher>` of this
@@ -229,7 +236,7 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
         # end, in one write (a chunk delivered inside this one, by an
         # in-memory peer, adds to the same batch).  Reference W2 with 100
         # in flight: 1.32x-1.35x of limit_twisted's CPU time before, 1.22x
-        # with this batch alone, 1.17x-1.20x with the batch sent straight to
+        # with this batch alone, 1.17x-1.25x with the batch sent straight to
         # the socket (bench/RESULTS.md, "Writing without waiting for the reactor").
         batch = self._batch
         holder = batch is None
