@@ -4,15 +4,19 @@ Twisted's own TCP transport over a loopback socket pair (``tests.tcpwire``).
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, List
 
 import pytest
+import pytest_twisted
 from twisted.internet import task
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol
 
-from starpy import fastagi
+from starpy import error, fastagi
+from starpy.testing.pytest_plugin import LoggedErrors
 from tests.deferreds import result
 from tests.tcpwire import TCPWire
-from tests.wire import connect
+from tests.wire import connect, portNumber
 
 from .agihelpers import transcriptExchanges
 
@@ -129,3 +133,46 @@ def test_sessionsOfATransportThatIsNotTCPUseItsWrite() -> None:
     agi.dataReceived(HELLO_ENV)
     agi.answer()
     assert transport.value() == b"ANSWER\n"
+
+
+@pytest_twisted.inlineCallbacks
+def test_overRealTCPACallerWhoLeavesMidCallFailsTheCommandsQuietly(
+        loggedErrors: LoggedErrors) -> Any:
+    """The peer answers one command, then closes its socket: the commands
+    written straight to the dead socket fail with AGIHangup, and nothing is
+    logged as an error (Twisted finds the lost connection, as before)."""
+    from twisted.internet import reactor
+    from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+
+    outcomes: List[Any] = []
+    done: Deferred[None] = Deferred()
+
+    async def call(agi: fastagi.FastAGIProtocol) -> None:
+        outcomes.append(await agi.answer())
+        for _ in range(3):  # after the peer left: each fails, none hangs
+            try:
+                await agi.getVariable("X")
+            except error.AGIHangup:
+                outcomes.append("hangup")
+        done.callback(None)
+
+    class LeavingAsterisk(Protocol):
+        def connectionMade(self) -> None:
+            assert self.transport is not None
+            self.transport.write(HELLO_ENV)
+
+        def dataReceived(self, data: bytes) -> None:
+            assert self.transport is not None
+            self.transport.write(b"200 result=0\n")
+            self.transport.loseConnection()
+
+    port = yield fastagi.listenFastAGI(fastagi.FastAGIFactory(call, clock=reactor), 0,
+                                       reactor=reactor)
+    try:
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+        yield connectProtocol(endpoint, LeavingAsterisk())
+        yield done
+    finally:
+        yield port.stopListening()
+    assert outcomes == [0, "hangup", "hangup", "hangup"]
+    assert loggedErrors.flush() == []
