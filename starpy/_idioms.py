@@ -169,46 +169,56 @@ def abortTransport(transport: Optional[Any]) -> None:
         transport.loseConnection()
 
 
+#: What :func:`sendNow` reads of Twisted's TCP transport before each send:
+#: whether its buffer holds bytes (``dataBuffer``, ``_tempDataLen``), TLS was
+#: started, a producer is registered, or the connection is being aborted or
+#: is lost.  Twisted has no public way to ask the buffer's or the abort's
+#: state, hence the private names; a transport without every one of them (a
+#: Twisted that renamed one) gets no direct socket at all.
+_SEND_STATE = ("dataBuffer", "_tempDataLen", "TLS", "producer", "_aborting", "disconnected")
+
+
 def directSocket(transport: Optional[Any]) -> Optional[socket.socket]:
     """The socket :func:`sendNow` may send on for *transport*: that of
-    Twisted's own TCP transport (its ``getHandle()``) without TLS and without
-    a producer; ``None`` for any other transport.
+    Twisted's own TCP transport (its ``getHandle()``, Twisted's public
+    ``ISystemHandle``); ``None`` for any other transport.
 
     Twisted's TCP transports hold what is written until the reactor's next
     turn (twisted/twisted#5303, open): per write, two ``epoll_ctl`` calls, a
     reactor turn and a ``doWrite``.  A protocol whose writes each answer
     what it just read (AGI's one command per reply; AMI's actions sent as
     replies arrive) gains nothing by that wait."""
-    if isinstance(transport, tcp.Connection) and not transport.TLS \
-            and transport.producer is None:
+    if isinstance(transport, tcp.Connection) and all(
+            hasattr(transport, name) for name in _SEND_STATE):
         handle: socket.socket = transport.getHandle()
         return handle
     return None
 
 
-def sendNow(transport: Any, handle: socket.socket, data: bytes) -> bool:
-    """Send *data* on *transport*'s socket *handle* (:func:`directSocket`)
-    now; what the socket does not take (a full buffer, an error) goes to
-    ``transport.write``, which sends it on the reactor's turn or reports the
-    lost connection.
+def sendNow(transport: Any, handle: socket.socket, data: bytes) -> None:
+    """Write *data* on *transport*: on its socket *handle*
+    (:func:`directSocket`) at once when the transport holds nothing unsent,
+    has no TLS and no producer and is not being aborted; else, and for what
+    the socket does not take (a full buffer, an error), with
+    ``transport.write``, behind what the transport holds, which it sends on
+    the reactor's turn (or reports the lost connection).
 
     The socket's own ``send``, not the transport's ``writeSomeData``: 3.4 K
     instructions per write against 7.9 K through ``writeSomeData`` (callgrind,
     CPython 3.11, bench/RESULTS.md, "Writing without waiting for the
     reactor").
-
-    :return: whether all of *data* went out now.  Once it did not, Twisted's
-        buffer holds bytes: every later write must go through
-        ``transport.write`` to keep the order.
     """
+    if (transport.dataBuffer or transport._tempDataLen or transport.TLS
+            or transport.producer is not None or transport._aborting
+            or transport.disconnected):
+        transport.write(data)
+        return
     try:
         sent = handle.send(data)
     except OSError:  # EAGAIN, or a failing connection: Twisted's doWrite finds out
         sent = 0
-    if sent == len(data):
-        return True
-    transport.write(data[sent:])
-    return False
+    if sent != len(data):
+        transport.write(data[sent:])
 
 
 def checkSeconds(value: Any, what: str, allowNone: bool = False) -> None:

@@ -57,15 +57,30 @@ class LoopbackConnection(tcp.Connection):
         return IPv4Address("TCP", *self.socket.getpeername())
 
 
+def withoutAttribute(name: str) -> type[LoopbackConnection]:
+    """A :class:`LoopbackConnection` on which *name* cannot be read."""
+    class Without(LoopbackConnection):
+        def __getattribute__(self, attribute: str) -> Any:
+            if attribute == name:
+                raise AttributeError(attribute)
+            return super().__getattribute__(attribute)
+
+    return Without
+
+
 class TCPWire:
     """*protocol* on a ``tcp.Connection``, and the peer's end of its socket.
 
     :param tls: the transport as ``startTLS()`` leaves it: what is written
         goes to its TLS layer (here :attr:`tlsLayer`).
     :param producer: a streaming producer registered on the transport.
+    :param held: bytes the transport holds unsent when the protocol connects.
+    :param drop: the name of an attribute the transport lacks (as in
+        another version of Twisted).
     """
 
-    def __init__(self, protocol: IProtocol, tls: bool = False, producer: bool = False) -> None:
+    def __init__(self, protocol: IProtocol, tls: bool = False, producer: bool = False,
+                 held: bytes = b"", drop: Optional[str] = None) -> None:
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
@@ -74,16 +89,28 @@ class TCPWire:
         listener.close()
         self.peer.setblocking(False)
         self.reactor = MemoryReactorClock()
-        self.transport = LoopbackConnection(ours, protocol, self.reactor)
+        kind = LoopbackConnection if drop is None else withoutAttribute(drop)
+        self.transport = kind(ours, protocol, self.reactor)
         self.transport.handle = self.handle = ScriptedSocket(ours)
         self.transport.connected = 1
         self.tlsLayer: List[bytes] = []
         if tls:
-            self.transport.TLS = True
-            self.transport.protocol = cast(Any, self)
+            self.startTLS()
         if producer:
-            cast(Any, self.transport).registerProducer(self, True)
+            self.registerProducer()
+        if held:
+            cast(Any, self.transport).write(held)
         connect(protocol, self.transport)
+
+    def startTLS(self) -> None:
+        """What ``startTLS()`` leaves: writes go to the TLS layer
+        (:attr:`tlsLayer` here)."""
+        self.transport.TLS = True
+        self.transport.protocol = cast(Any, self)
+
+    def registerProducer(self) -> None:
+        """Register a streaming producer (this object) on the transport."""
+        cast(Any, self.transport).registerProducer(self, True)
 
     # the TLS layer, for a transport that has one
     def write(self, data: bytes) -> None:

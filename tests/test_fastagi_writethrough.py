@@ -52,7 +52,7 @@ def test_aCommandLineIsOnTheSocketWhenTheCommandIsIssued(
     assert result(value) == "100"
 
 
-def test_theRestOfALineNotSentWholeGoesAfterItAndSoDoesEveryLaterLine(
+def test_theRestOfALineNotSentWholeGoesFirstAndLaterLinesWaitBehindIt(
         wired: tuple[fastagi.FastAGIProtocol, TCPWire]) -> None:
     agi, wire = wired
     given = wire.sendOnly(3)
@@ -60,17 +60,32 @@ def test_theRestOfALineNotSentWholeGoesAfterItAndSoDoesEveryLaterLine(
     assert given == [b"ANSWER\n"]
     assert wire.received() == b"ANS"
     assert wire.waitingToWrite()  # the rest waits in Twisted's buffer
-    wire.flush()
-    assert wire.received() == b"WER\n"
-    agi.dataReceived(b"200 result=0\n")
+    agi.dataReceived(b"200 result=0\n")  # (as if Asterisk had read it all)
     assert result(answered) == 0
-    # From now on every line goes through transport.write, in order.
-    value = agi.getVariable("X")
+    value = agi.getVariable("X")  # behind the rest, through transport.write
     assert wire.received() == b""
     wire.flush()
-    assert wire.received() == b"GET VARIABLE X\n"
+    assert wire.received() == b"WER\nGET VARIABLE X\n"
     agi.dataReceived(b"200 result=1 (y)\n")
     assert result(value) == "y"
+    agi.verbose("again")  # Twisted's buffer is empty: straight to the socket
+    assert wire.received() == b"VERBOSE again\n"
+    assert not wire.waitingToWrite()
+
+
+def test_bytesTheTransportHeldBeforeTheSessionGoFirst() -> None:
+    """A transport handed over with bytes still unsent (a protocol switch):
+    the first command line follows them."""
+    agi = fastagi.FastAGIProtocol(clock=task.Clock())
+    wire = TCPWire(agi, held=b"PREFACE\n")
+    try:
+        agi.dataReceived(HELLO_ENV)
+        agi.answer()
+        assert wire.received() == b""
+        wire.flush()
+        assert wire.received() == b"PREFACE\nANSWER\n"
+    finally:
+        wire.close()
 
 
 @pytest.mark.parametrize("refusal", [BlockingIOError(), ConnectionResetError()])
@@ -107,6 +122,29 @@ def test_overTLSEveryLineGoesToTheTLSLayer() -> None:
         agi.answer()
         assert wire.tlsLayer == [b"ANSWER\n"]
         assert wire.received() == b""
+    finally:
+        wire.close()
+
+
+def test_afterStartTLSEveryLineGoesToTheTLSLayer(
+        wired: tuple[fastagi.FastAGIProtocol, TCPWire]) -> None:
+    agi, wire = wired
+    wire.startTLS()
+    agi.answer()
+    assert wire.tlsLayer == [b"ANSWER\n"]
+    assert wire.received() == b""
+
+
+def test_aTwistedWithoutTheStateReadBeforeEachSendGetsNoDirectSends() -> None:
+    """``_idioms.sendNow`` reads private state of Twisted's transport (its
+    buffer, the abort); a transport without it is written the usual way."""
+    agi = fastagi.FastAGIProtocol(clock=task.Clock())
+    wire = TCPWire(agi, drop="_aborting")
+    try:
+        agi.dataReceived(HELLO_ENV)
+        agi.answer()
+        assert wire.received() == b""
+        assert wire.waitingToWrite()
     finally:
         wire.close()
 

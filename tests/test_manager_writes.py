@@ -204,13 +204,51 @@ def test_overTCPNothingHeldIsSentOnceTheConnectionIsDropped(
     assert failedWith(sent[0], error.AMIConnectionLost)
 
 
-def test_overTCPBytesWrittenToTheTransportByHandComeAfterWhatTheProtocolSends(
+def test_overTCPBytesWrittenToTheTransportByHandKeepTheirPlace(
         wired: tuple[AMIProtocol, TCPWire]) -> None:
-    """The README's warning: send through the protocol, not its transport."""
+    """Upstream-style code writing to the transport itself: what the
+    protocol sends meanwhile waits behind those bytes, then goes straight to
+    the socket again once Twisted has written them."""
     ami, wire = wired
     assert ami.transport is not None
     ami.transport.write(b"Action: Status\r\n\r\n")  # waits for the reactor's turn
     ami.sendAction("Ping")
-    received = wire.received()
+    assert wire.received() == b""
     wire.flush()
-    assert actionNames(received + wire.received()) == ["Ping", "Status"]
+    assert actionNames(wire.received()) == ["Status", "Ping"]
+    assert not wire.waitingToWrite()
+    ami.sendAction("CoreStatus")
+    assert actionNames(wire.received()) == ["CoreStatus"]
+
+
+def test_overTCPAfterStartTLSNothingGoesToTheSocketInClear(
+        wired: tuple[AMIProtocol, TCPWire]) -> None:
+    """TLS started on the connection after it was made: the Secret goes to
+    the TLS layer, never to the socket as it is."""
+    ami, wire = wired
+    wire.startTLS()
+    ami.sendAction("Login", {"Username": "u", "Secret": "s3cret"})
+    assert wire.received() == b""
+    assert actionNames(b"".join(wire.tlsLayer)) == ["Login"]
+
+
+def test_overTCPNothingIsSentOnAConnectionAbortedByHand(
+        wired: tuple[AMIProtocol, TCPWire]) -> None:
+    """``abortConnection()`` called on the transport itself (not through
+    the protocol): what is sent before the connection is lost is dropped,
+    as Twisted drops it."""
+    ami, wire = wired
+    cast(Any, wire.transport).abortConnection()
+    sent = ami.sendAction("Ping")
+    assert wire.received() == b""
+    wire.reactor.advance(0)
+    assert failedWith(sent, error.AMIConnectionLost)
+
+
+def test_overTCPAProducerRegisteredLaterGetsTheWritesBack(
+        wired: tuple[AMIProtocol, TCPWire]) -> None:
+    ami, wire = wired
+    wire.registerProducer()
+    ami.sendAction("Ping")
+    assert wire.received() == b""
+    assert wire.waitingToWrite()

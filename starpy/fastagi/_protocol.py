@@ -42,9 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover - names for annotations only
 class FastAGIProtocol(Protocol, AGISession):
     """One FastAGI connection from Asterisk: an :class:`AGISession <starpy.agi.AGISession>`.
 
-    Commands are sent through the session's methods, never with
-    ``transport.write`` directly: on Twisted's own TCP transport, without TLS,
-    each command line goes to the socket at once (see :meth:`connectionMade`).
+    On Twisted's own TCP transport each command line goes to the socket
+    when the command is issued (see :meth:`connectionMade`).
 
     :ivar variables: the ``agi_*`` environment, keys lower-case.
     :ivar arguments: the dialplan arguments (``agi_arg_1``...) as a list.
@@ -106,12 +105,13 @@ class FastAGIProtocol(Protocol, AGISession):
     def connectionMade(self) -> None:
         """Turn TCP keepalive on, and choose how command lines are written.
 
-        On Twisted's own TCP transport, without TLS or a producer, each
-        command line is sent when the command is issued, not on the
-        reactor's next turn: AGI is one command, then its reply, so there is
-        never a second line to batch with the first.  The first line the
-        socket does not take whole hands its rest, and every later line, to
-        ``transport.write``, which keeps their order.
+        On Twisted's own TCP transport each command line is sent on the
+        socket when the command is issued, not on the reactor's next turn:
+        AGI is one command, then its reply, so there is never a second line
+        to batch with the first.  While the transport holds bytes unsent
+        (the rest of a line the socket did not take whole, bytes written to
+        it by hand), has TLS or a producer, or is being aborted, lines go
+        through ``transport.write``, behind what it holds.
 
         The time limit on the environment block is the factory's
         (:attr:`FastAGIFactory.environmentTimeout`): one timer for all its
@@ -247,8 +247,7 @@ class FastAGIProtocol(Protocol, AGISession):
             # Straight to the socket (connectionMade): the reference W3 workload
             # went from 1.39x-1.46x of limit_twisted's CPU time to 1.18x-1.25x
             # (bench/RESULTS.md, "Writing without waiting for the reactor").
-            if not sendNow(self.transport, handle, data):
-                self._socket = None  # Twisted's buffer keeps the order from now on
+            sendNow(self.transport, handle, data)
             return
         self.transport.write(data)  # type: ignore[union-attr]
 

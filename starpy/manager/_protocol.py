@@ -66,12 +66,11 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
     it is logged in.  The protocol keeps no call state: see
     :mod:`starpy.channel` for that.
 
-    Everything is sent through the protocol's methods (:meth:`sendAction`,
-    ``sendLine``...), never with ``transport.write`` directly: on Twisted's
-    own TCP transport, without TLS, what the protocol sends goes to the socket
-    at once, ahead of bytes still in the transport's buffer.  What is sent
-    while a chunk is delivered (by event handlers, by callbacks of actions
-    answered in it) goes out in one write at the chunk's end.
+    On Twisted's own TCP transport what the protocol sends goes to the
+    socket at once, unless the transport still holds bytes unsent (then
+    behind them).  What is sent while a chunk is delivered (by event
+    handlers, by callbacks of actions answered in it) goes out in one write
+    at the chunk's end.
 
     :ivar amiVersion: the version from Asterisk's banner (``'11.0.0'``), or
         ``None`` before the banner arrives.
@@ -397,23 +396,19 @@ class AMIProtocol(UpstreamSending, AMIActions, protocol.Protocol):
 
     def _write(self, data: bytes) -> None:
         """Send *data*: held while a chunk is delivered (dataReceived writes
-        what was held at its end, in one go), else on the socket at once
-        where the transport allows it (connectionMade), else with
-        ``transport.write``.  Once a write does not go out whole, or one is
-        made while closing, every later one goes through ``transport.write``,
-        whose buffer keeps the order."""
+        what was held at its end, in one go), else on Twisted's own TCP
+        transport on its socket at once (``_idioms.sendNow``
+        says when not), else with ``transport.write``."""
         batch = self._batch
         if batch is not None:
             batch.append(data)
             return
-        transport: Any = self.transport
         handle = self._socket
-        if handle is not None and not self._closing:
-            if not sendNow(transport, handle, data):
-                self._socket = None  # Twisted's buffer keeps the order from now on
-            return
-        self._socket = None
-        transport.write(data)
+        if handle is not None:
+            sendNow(self.transport, handle, data)
+        else:
+            transport: Any = self.transport
+            transport.write(data)
 
     def _send(
         self,
