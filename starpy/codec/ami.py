@@ -421,7 +421,7 @@ class AMIParser:
         # pairs are kept as the text and parsed only if headers() is asked.
         # A name not cached raises KeyError (a subscript, not get() and a
         # test: about 170 instructions less per line, callgrind, W1 and W2 in
-        # bench/RESULTS.md); _parseNaming then reads the text again and
+        # bench/RESULTS.md); _learnNames then reads the lines again and
         # learns the names.
         message = Message.__new__(Message)
         lines = text.split("\r\n")
@@ -433,7 +433,8 @@ class AMIParser:
                     return AMIParser._parseLines(text)
                 message[lowerNames[name]] = value
         except KeyError:
-            return AMIParser._parseNaming(text)
+            if not AMIParser._learnNames(lines, message):
+                return AMIParser._parseLines(text)
         if len(message) != len(lines) or text[:17] == "Response: Follows":
             return AMIParser._parseLines(text)
         message._headers = text
@@ -442,25 +443,18 @@ class AMIParser:
         return message
 
     @staticmethod
-    def _parseNaming(text: str) -> Message:
-        """:meth:`_parseBlock` for a message with a name not cached yet."""
-        message = Message.__new__(Message)
-        lines = text.split("\r\n")
-        lowerNames = _LOWER_NAMES
+    def _learnNames(lines: List[str], message: Message) -> bool:
+        """Fill *message* from *lines* as :meth:`_parseBlock`'s loop does,
+        learning each name not cached yet; false when a line is not a plain
+        ``Name: value`` (then the slow path reads the message)."""
+        message.clear()
         for line in lines:
             name, sep, value = line.partition(": ")
-            key = lowerNames.get(name)
-            if key is None or not sep:
-                key = _lowerName(name)
-                if key is None or not sep:
-                    return AMIParser._parseLines(text)
+            key = (_LOWER_NAMES.get(name) or _lowerName(name)) if sep else None
+            if key is None:
+                return False
             message[key] = value
-        if len(message) != len(lines) or text[:17] == "Response: Follows":
-            return AMIParser._parseLines(text)
-        message._headers = text
-        message._repeated = None
-        message.body = []
-        return message
+        return True
 
     @staticmethod
     def _parseLines(text: str) -> Message:
